@@ -1,0 +1,47 @@
+import type { HttpBindings } from '@hono/node-server';
+import { Hono } from 'hono';
+import { randomUUID } from 'node:crypto';
+import type { KeyResolver } from './auth/key-resolver.js';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Db } from './db/client.js';
+import { GatewayError, renderError } from './errors.js';
+import { createHealthApp } from './health.js';
+import type { Lifecycle } from './lifecycle.js';
+import type { Logger } from './logger.js';
+import type { Recorder } from './metering/recorder.js';
+import type { Upstream } from './proxy/upstream.js';
+import { createProxyApp } from './proxy/route.js';
+
+/** Everything a surface may use, built once by main (or a test) and passed in: no module singletons. */
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  db: Db;
+  clock: Clock;
+  keys: KeyResolver;
+  upstream: Upstream;
+  recorder: Recorder;
+  lifecycle: Lifecycle;
+}
+
+export type AppEnv = { Bindings: HttpBindings; Variables: { requestId: string } };
+
+export function buildApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.use('*', async (c, next) => {
+    c.set('requestId', randomUUID());
+    if (deps.lifecycle.draining && c.req.path !== '/healthz') {
+      // Keep-alive connections still deliver requests after close(): refuse them and close the connection.
+      const err = new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.');
+      return c.body(renderError(err, 'google'), 503, { 'content-type': 'application/json; charset=UTF-8', connection: 'close' });
+    }
+    await next();
+  });
+
+  app.route('/', createHealthApp(deps));
+  // The data plane is the catch-all, so it is mounted last.
+  app.route('/', createProxyApp(deps));
+  return app;
+}

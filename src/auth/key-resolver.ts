@@ -1,0 +1,117 @@
+import type { Statement } from 'better-sqlite3';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/client.js';
+import { hashKey } from './keys.js';
+import type { AuthFailure, KeyScopes, Principal } from './principal.js';
+
+interface KeyRow {
+  key_id: string;
+  key_prefix: string;
+  project_id: string;
+  project_slug: string;
+  tenant_id: string;
+  tenant_slug: string;
+  expires_at: number | null;
+  revoked_at: number | null;
+  scopes: string;
+  upstream_key_id: string | null;
+  project_off: number | null;
+  tenant_off: number | null;
+}
+
+interface CacheEntry {
+  row: KeyRow | undefined;
+  principal: Principal | null;
+  loadedAt: number;
+}
+
+export type Resolution = { ok: true; principal: Principal } | { ok: false; reason: AuthFailure };
+
+export interface KeyResolver {
+  resolve(secret: string | undefined): Resolution;
+  /** In-process writes (admin API) call this so their effect is immediate. */
+  invalidate(): void;
+  /** Keys seen since the last drain, with the time last seen: the recorder persists them in its batch. */
+  drainLastUsed(): Map<string, number>;
+}
+
+const LOOKUP_SQL = `
+  SELECT k.id AS key_id, k.prefix AS key_prefix, k.expires_at, k.revoked_at, k.scopes,
+         p.id AS project_id, p.slug AS project_slug, p.upstream_key_id,
+         coalesce(p.disabled_at, p.deleted_at) AS project_off,
+         t.id AS tenant_id, t.slug AS tenant_slug, coalesce(t.disabled_at, t.deleted_at) AS tenant_off
+  FROM api_keys k JOIN projects p ON p.id = k.project_id JOIN tenants t ON t.id = p.tenant_id
+  WHERE k.hash = ?`;
+
+/**
+ * Resolves tenant keys with a small cache. A cached entry is trusted only while SQLite's
+ * data_version is unchanged (it moves when another connection, e.g. the CLI, commits) and for at
+ * most ttlMs, so revocation elsewhere is seen on the very next request at the cost of one pragma read.
+ * Unknown keys are cached too (same path, same cost), which keeps invalid-key floods off SQLite.
+ */
+export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntries = 10_000): KeyResolver {
+  const lookup: Statement<[string], KeyRow> = db.$client.prepare(LOOKUP_SQL);
+  const dataVersion = db.$client.prepare('PRAGMA data_version').pluck();
+  const cache = new Map<string, CacheEntry>();
+  let seenVersion = dataVersion.get() as number;
+  let lastUsed = new Map<string, number>();
+
+  function load(hash: string, now: number): CacheEntry {
+    const row = lookup.get(hash);
+    const entry: CacheEntry = { row, principal: row ? toPrincipal(row) : null, loadedAt: now };
+    if (cache.size >= maxEntries) cache.clear();
+    cache.set(hash, entry);
+    return entry;
+  }
+
+  return {
+    resolve(secret) {
+      if (!secret) return { ok: false, reason: 'missing' };
+      const now = clock.now();
+      const version = dataVersion.get() as number;
+      if (version !== seenVersion) {
+        seenVersion = version;
+        cache.clear();
+      }
+      const hash = hashKey(secret);
+      let entry = cache.get(hash);
+      if (!entry || now - entry.loadedAt > ttlMs) entry = load(hash, now);
+      const { row, principal } = entry;
+      if (!row || !principal) return { ok: false, reason: 'unknown' };
+      if (row.revoked_at !== null && row.revoked_at <= now) return { ok: false, reason: 'revoked' };
+      if (row.expires_at !== null && row.expires_at <= now) return { ok: false, reason: 'expired' };
+      if (row.project_off !== null || row.tenant_off !== null) return { ok: false, reason: 'disabled' };
+      lastUsed.set(row.key_id, now);
+      return { ok: true, principal };
+    },
+    invalidate() {
+      cache.clear();
+    },
+    drainLastUsed() {
+      const out = lastUsed;
+      lastUsed = new Map();
+      return out;
+    },
+  };
+}
+
+function toPrincipal(row: KeyRow): Principal {
+  let scopes: KeyScopes = {};
+  try {
+    scopes = JSON.parse(row.scopes) as KeyScopes;
+  } catch {
+    // A corrupt scopes column must not open the key up: deny everything by scoping to nothing.
+    scopes = { models: [], endpoints: [] };
+  }
+  return {
+    keyId: row.key_id,
+    keyPrefix: row.key_prefix,
+    projectId: row.project_id,
+    projectSlug: row.project_slug,
+    tenantId: row.tenant_id,
+    tenantSlug: row.tenant_slug,
+    expiresAt: row.expires_at,
+    scopes,
+    upstreamKeyId: row.upstream_key_id,
+  };
+}

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveMs = z.coerce.number().int().min(0);
+
+const schema = z.object({
+  PORT: port.default(8787),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_PATH: z.string().min(1).default('./data/gateway.db'),
+  UPSTREAM_BASE_URL: z.url().default('https://generativelanguage.googleapis.com'),
+  GEMINI_API_KEY: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PUBLIC_BASE_URL: z.url().optional(),
+  SHUTDOWN_GRACE_MS: positiveMs.default(30_000),
+  USAGE_FLUSH_INTERVAL_MS: positiveMs.default(50),
+  USAGE_FLUSH_BATCH: z.coerce.number().int().min(1).default(500),
+  KEY_CACHE_TTL_MS: positiveMs.max(1000).default(1000),
+  UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).default(256),
+  UPSTREAM_CONNECT_TIMEOUT_MS: positiveMs.default(10_000),
+  UPSTREAM_HEADERS_TIMEOUT_MS: positiveMs.default(600_000),
+  UPSTREAM_BODY_TIMEOUT_MS: positiveMs.default(300_000),
+  MAX_JSON_BODY_BYTES: z.coerce.number().int().min(1024).default(20 * 1024 * 1024),
+  GATEWAY_INTERNAL_STATS: z.stringbool().default(false),
+});
+
+export type Config = Omit<z.infer<typeof schema>, 'PUBLIC_BASE_URL'> & { PUBLIC_BASE_URL: string };
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/**
+ * Pure: validates an environment map and lists every bad variable at once, so an operator
+ * fixes them in one go instead of one restart per typo. Empty strings count as unset, as they
+ * do in most .env tooling.
+ */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const c = result.data;
+  return { ...c, PUBLIC_BASE_URL: c.PUBLIC_BASE_URL ?? `http://${c.HOST}:${c.PORT}` };
+}
+
+/** The only place that reads process.env. */
+export function loadConfig(): Config {
+  return parseConfig(process.env);
+}

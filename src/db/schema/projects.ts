@@ -1,0 +1,20 @@
+import { integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { labels, timestamps } from './columns.js';
+import { tenants } from './tenants.js';
+
+export const projects = sqliteTable(
+  'projects',
+  {
+    id: text('id').primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id),
+    slug: text('slug').notNull(),
+    name: text('name').notNull(),
+    labels: labels(),
+    /** Bring-your-own upstream key; null means the gateway's default GEMINI_API_KEY. */
+    upstreamKeyId: text('upstream_key_id'),
+    disabledAt: integer('disabled_at'),
+    deletedAt: integer('deleted_at'),
+    ...timestamps,
+  },
+  (t) => [uniqueIndex('projects_tenant_slug_uq').on(t.tenantId, t.slug)],
+);

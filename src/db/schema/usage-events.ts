@@ -1,0 +1,38 @@
+import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+
+/** One row per proxied request, token columns exactly as upstream reported them. */
+export const usageEvents = sqliteTable(
+  'usage_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    createdAt: integer('created_at').notNull(),
+    requestId: text('request_id').notNull(),
+    tenantId: text('tenant_id').notNull(),
+    projectId: text('project_id').notNull(),
+    keyId: text('key_id').notNull(),
+    upstreamKeyId: text('upstream_key_id'),
+    method: text('method').notNull(),
+    apiVersion: text('api_version'),
+    endpoint: text('endpoint').notNull(),
+    model: text('model'),
+    stream: integer('stream').notNull(),
+    status: integer('status').notNull(),
+    outcome: text('outcome').notNull(),
+    promptTokens: integer('prompt_tokens'),
+    cachedTokens: integer('cached_tokens'),
+    outputTokens: integer('output_tokens'),
+    thoughtsTokens: integer('thoughts_tokens'),
+    toolUsePromptTokens: integer('tool_use_prompt_tokens'),
+    totalTokens: integer('total_tokens'),
+    usageJson: text('usage_json'),
+    ttfbMs: integer('ttfb_ms'),
+    latencyMs: integer('latency_ms').notNull(),
+    bytesIn: integer('bytes_in').notNull(),
+    bytesOut: integer('bytes_out').notNull(),
+  },
+  (t) => [
+    index('usage_events_project_time_idx').on(t.projectId, t.createdAt),
+    index('usage_events_key_time_idx').on(t.keyId, t.createdAt),
+    index('usage_events_request_id_idx').on(t.requestId),
+  ],
+);

@@ -1,0 +1,73 @@
+/**
+ * The one error type. Services throw it; each surface renders it for its audience:
+ * Google's rpc.Status for API callers (SDKs parse it), a flat JSON for admin callers.
+ */
+export type ErrorCode =
+  | 'invalid_argument'
+  | 'unauthenticated'
+  | 'permission_denied'
+  | 'not_found'
+  | 'conflict'
+  | 'unprocessable'
+  | 'payload_too_large'
+  | 'resource_exhausted'
+  | 'internal'
+  | 'bad_gateway'
+  | 'unavailable'
+  | 'deadline_exceeded';
+
+const TABLE: Record<ErrorCode, { http: number; google: string; interactions: string }> = {
+  invalid_argument: { http: 400, google: 'INVALID_ARGUMENT', interactions: 'invalid_request' },
+  unauthenticated: { http: 401, google: 'UNAUTHENTICATED', interactions: 'unauthenticated' },
+  permission_denied: { http: 403, google: 'PERMISSION_DENIED', interactions: 'permission_denied' },
+  not_found: { http: 404, google: 'NOT_FOUND', interactions: 'not_found' },
+  conflict: { http: 409, google: 'ALREADY_EXISTS', interactions: 'conflict' },
+  unprocessable: { http: 422, google: 'FAILED_PRECONDITION', interactions: 'invalid_request' },
+  payload_too_large: { http: 413, google: 'INVALID_ARGUMENT', interactions: 'invalid_request' },
+  resource_exhausted: { http: 429, google: 'RESOURCE_EXHAUSTED', interactions: 'resource_exhausted' },
+  internal: { http: 500, google: 'INTERNAL', interactions: 'internal_error' },
+  bad_gateway: { http: 502, google: 'UNAVAILABLE', interactions: 'service_unavailable' },
+  unavailable: { http: 503, google: 'UNAVAILABLE', interactions: 'service_unavailable' },
+  deadline_exceeded: { http: 504, google: 'DEADLINE_EXCEEDED', interactions: 'gateway_timeout' },
+};
+
+export interface GatewayErrorOptions {
+  /** google.rpc detail objects (QuotaFailure, RetryInfo, …), rendered only for API callers. */
+  details?: unknown[];
+  headers?: Record<string, string>;
+}
+
+export class GatewayError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly options: GatewayErrorOptions = {},
+  ) {
+    super(message);
+    this.name = 'GatewayError';
+    this.status = TABLE[code].http;
+  }
+}
+
+export type Audience = 'google' | 'interactions' | 'admin';
+
+/** The JSON body for one audience. Never includes a stack or the cause's message. */
+export function renderError(err: GatewayError, audience: Audience, requestId?: string): string {
+  const row = TABLE[err.code];
+  if (audience === 'admin') {
+    return JSON.stringify({ error: { code: err.code, message: err.message, requestId } });
+  }
+  if (audience === 'interactions') {
+    return JSON.stringify({ error: { code: row.interactions, message: err.message } });
+  }
+  const body: Record<string, unknown> = { code: row.http, message: err.message, status: row.google };
+  if (err.options.details?.length) body.details = err.options.details;
+  return JSON.stringify({ error: body });
+}
+
+/** Anything thrown that is not ours becomes an opaque internal error: no message, no stack leaks. */
+export function toGatewayError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  return new GatewayError('internal', 'Internal gateway error.');
+}

@@ -1,0 +1,86 @@
+import { createAdaptorServer } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildApp, type AppDeps } from './app.js';
+import { createKeyResolver } from './auth/key-resolver.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import { openDb, type Db } from './db/client.js';
+import { createLifecycle } from './lifecycle.js';
+import type { Logger } from './logger.js';
+import { createRecorder, type FlushHook } from './metering/recorder.js';
+import { createUpstream } from './proxy/upstream.js';
+
+export interface Gateway {
+  deps: AppDeps;
+  app: ReturnType<typeof buildApp>;
+  server: Server;
+  /** Resolves with the bound address (port 0 picks a free one). */
+  listen(): Promise<AddressInfo>;
+  /** Stops accepting, lets in-flight requests finish within graceMs, flushes every usage row, closes. */
+  shutdown(graceMs?: number): Promise<void>;
+}
+
+export interface GatewayOptions {
+  config: Config;
+  log: Logger;
+  db?: Db;
+  clock?: Clock;
+}
+
+/** Builds every dependency once and wires the app; used by main and by the integration tests alike. */
+export function createGateway({ config, log, db: givenDb, clock = systemClock }: GatewayOptions): Gateway {
+  // busy_timeout 0: a lock held by another process must never stall the event loop; the writer retries.
+  const db = givenDb ?? openDb(config.DATABASE_PATH, { busyTimeoutMs: 0 });
+  const keys = createKeyResolver(db, clock, config.KEY_CACHE_TTL_MS);
+  const touchKey = db.$client.prepare('UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?');
+  const lastUsedHook: FlushHook = () => {
+    for (const [id, at] of keys.drainLastUsed()) touchKey.run(at, id);
+  };
+  const recorder = createRecorder({
+    db,
+    log,
+    flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS,
+    batchSize: config.USAGE_FLUSH_BATCH,
+    hooks: [lastUsedHook],
+  });
+  const deps: AppDeps = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle: createLifecycle() };
+  const app = buildApp(deps);
+  const server = createAdaptorServer({ fetch: app.fetch, autoCleanupIncoming: false }) as Server;
+  // Long streams from thinking models outlive Node's default 5-minute request timeout.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+
+  return {
+    deps,
+    app,
+    server,
+    listen() {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.PORT, config.HOST, () => resolve(server.address() as AddressInfo));
+      });
+    },
+    async shutdown(graceMs = config.SHUTDOWN_GRACE_MS) {
+      deps.lifecycle.drain();
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      const timedOut = await Promise.race([deps.lifecycle.idle().then(() => false), sleep(graceMs).then(() => true)]);
+      if (timedOut) {
+        log.warn({ inflight: deps.lifecycle.inflight }, 'grace period over; closing remaining connections');
+        server.closeAllConnections();
+        await Promise.race([deps.lifecycle.idle(), sleep(2000)]);
+      }
+      await closed;
+      const written = deps.recorder.close();
+      if (deps.recorder.pending() > 0) log.error({ pending: deps.recorder.pending() }, 'usage rows could not be written at shutdown');
+      log.info({ flushed: written }, 'usage flushed');
+      await deps.upstream.close();
+      if (!givenDb) db.$client.close();
+    },
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

@@ -1,0 +1,41 @@
+/** In-flight accounting for graceful shutdown: draining refuses new work, idle() waits out the rest. */
+export interface Lifecycle {
+  readonly draining: boolean;
+  readonly inflight: number;
+  enter(): void;
+  leave(): void;
+  drain(): void;
+  /** Resolves when nothing is in flight (immediately if nothing is). */
+  idle(): Promise<void>;
+}
+
+export function createLifecycle(): Lifecycle {
+  let inflight = 0;
+  let draining = false;
+  let waiters: Array<() => void> = [];
+  return {
+    get draining() {
+      return draining;
+    },
+    get inflight() {
+      return inflight;
+    },
+    enter() {
+      inflight++;
+    },
+    leave() {
+      inflight--;
+      if (inflight === 0 && waiters.length) {
+        const w = waiters;
+        waiters = [];
+        for (const fn of w) fn();
+      }
+    },
+    drain() {
+      draining = true;
+    },
+    idle() {
+      return inflight === 0 ? Promise.resolve() : new Promise((r) => waiters.push(r));
+    },
+  };
+}

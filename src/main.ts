@@ -1,0 +1,53 @@
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createGateway } from './gateway.js';
+import { createLogger, type Logger } from './logger.js';
+
+/** Process entry: config → logger → db + migrate → app → serve; SIGTERM/SIGINT drain and flush. */
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gemini-gateway: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const log = createLogger(config.LOG_LEVEL);
+  const gateway = createGateway({ config, log });
+  const addr = await gateway.listen();
+  const keyCount = (gateway.deps.db.$client.prepare('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number) ?? 0;
+  log.info(
+    { url: `http://${addr.address}:${addr.port}`, database: config.DATABASE_PATH, upstream: config.UPSTREAM_BASE_URL, publicBaseUrl: config.PUBLIC_BASE_URL },
+    'gemini-gateway listening',
+  );
+  startupHints(log, config, keyCount);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down: draining in-flight requests');
+    gateway.shutdown().then(
+      () => process.exit(0),
+      (err: Error) => {
+        log.error({ err: err.message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Says what is missing in words an operator can act on, instead of failing on the first request. */
+function startupHints(log: Logger, config: Config, keyCount: number): void {
+  if (!config.GEMINI_API_KEY) log.warn('no upstream key yet: set GEMINI_API_KEY; until then API requests answer 503');
+  if (keyCount === 0) log.warn('no gateway keys yet: create one with `npx gemini-gateway keys create --tenant <team> --project <project>`');
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`gemini-gateway: failed to start: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,143 @@
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Transform } from 'node:stream';
+import { frameData, piecesInclude, SseScanner, type SseFrame } from './sse.js';
+import { extractUsage, type Usage, type UsageFamily } from './usage.js';
+
+export interface MeterResult {
+  usage: Usage | null;
+  model: string | null;
+  sse: boolean;
+  frames: number;
+  /** An error arrived as a frame inside a 200 stream. */
+  errorFrame: boolean;
+  bareJsonLines: number;
+}
+
+export interface Meter {
+  /** Sees every body byte exactly as forwarded; never throws. */
+  push(chunk: Buffer): void;
+  /** Called once when the body ended, failed or was aborted: usage is the last seen. */
+  finish(): Promise<MeterResult>;
+  /** True between SSE frames: the only place a gateway-made frame can be appended without corrupting one. */
+  atBoundary(): boolean;
+}
+
+export interface MeterOptions {
+  family: UsageFamily | null;
+  contentType: string | undefined;
+  contentEncoding: string | undefined;
+  /** Non-SSE bodies are kept whole to be parsed at the end, up to this size. */
+  maxJsonBytes: number;
+}
+
+const USAGE_METADATA = Buffer.from('"usageMetadata"');
+const USAGE = Buffer.from('"usage"');
+const TOTAL_USAGE = Buffer.from('"total_usage"');
+const COMPLETED = new Set(['interaction.completed', 'interaction.complete']);
+
+const EMPTY: MeterResult = { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 };
+
+/**
+ * Creates the meter for one response. Bytes are never altered here; the meter keeps only what it
+ * needs (views over the last usage-bearing frame, or the JSON body) and parses JSON once, at the end.
+ */
+export function createMeter(opts: MeterOptions): Meter {
+  if (!opts.family) return { push() {}, finish: async () => EMPTY, atBoundary: () => false };
+  const inner = /^text\/event-stream/i.test(opts.contentType ?? '') ? sseMeter(opts.family) : jsonMeter(opts.family, opts.maxJsonBytes);
+  const decoder = decompressorFor(opts.contentEncoding);
+  return decoder ? decoded(inner, decoder) : inner;
+}
+
+function sseMeter(family: UsageFamily): Meter {
+  let best: Buffer[] | null = null;
+  let fallback: Buffer[] | null = null;
+  let errorFrame = false;
+  const onFrame = (f: SseFrame): void => {
+    if (f.isError || f.event === 'error') {
+      errorFrame = true;
+    } else if (family === 'generate') {
+      if (piecesInclude(f.pieces, USAGE_METADATA)) best = f.pieces;
+    } else if (f.event !== null && COMPLETED.has(f.event)) {
+      best = f.pieces;
+    } else if (piecesInclude(f.pieces, USAGE) || piecesInclude(f.pieces, TOTAL_USAGE)) {
+      fallback = f.pieces;
+    }
+  };
+  const scanner = new SseScanner(onFrame);
+  return {
+    push(chunk) {
+      scanner.push(chunk);
+    },
+    async finish() {
+      scanner.end();
+      const chosen = best ?? fallback;
+      const got = chosen ? parseQuietly(family, frameData(chosen)) : { usage: null, model: null };
+      return { ...got, sse: true, frames: scanner.frames, errorFrame, bareJsonLines: scanner.bareJsonLines };
+    },
+    atBoundary: () => scanner.atBoundary(),
+  };
+}
+
+function jsonMeter(family: UsageFamily, maxBytes: number): Meter {
+  let chunks: Buffer[] | null = [];
+  let size = 0;
+  return {
+    push(chunk) {
+      if (!chunks) return;
+      size += chunk.length;
+      if (size > maxBytes) chunks = null;
+      else chunks.push(chunk);
+    },
+    async finish() {
+      const got = chunks ? parseQuietly(family, Buffer.concat(chunks, size).toString('utf8')) : { usage: null, model: null };
+      return { ...EMPTY, ...got };
+    },
+    atBoundary: () => false,
+  };
+}
+
+function parseQuietly(family: UsageFamily, text: string) {
+  try {
+    return extractUsage(family, JSON.parse(text));
+  } catch {
+    return { usage: null, model: null };
+  }
+}
+
+function decompressorFor(encoding: string | undefined): Transform | null {
+  switch (encoding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return createGunzip();
+    case 'deflate':
+      return createInflate();
+    case 'br':
+      return createBrotliDecompress();
+    default:
+      return null;
+  }
+}
+
+/** Upstream may compress; the client gets the compressed bytes untouched, the meter a decompressed copy. */
+function decoded(inner: Meter, decoder: Transform): Meter {
+  let failed = false;
+  decoder.on('data', (c: Buffer) => inner.push(c));
+  const done = new Promise<void>((resolve) => {
+    decoder.on('end', resolve);
+    decoder.on('error', () => {
+      failed = true;
+      resolve();
+    });
+  });
+  return {
+    push(chunk) {
+      if (!failed) decoder.write(chunk);
+    },
+    async finish() {
+      decoder.end();
+      await done;
+      return inner.finish();
+    },
+    atBoundary: () => false,
+  };
+}

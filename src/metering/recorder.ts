@@ -1,0 +1,106 @@
+import type { Db } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import type { UsageRow } from './row.js';
+
+/** Runs inside the batch's transaction, so derived data (rollups, last-used times) commits with the rows. */
+export type FlushHook = (rows: readonly UsageRow[]) => void;
+
+export interface RecorderOptions {
+  db: Db;
+  log: Logger;
+  flushIntervalMs: number;
+  batchSize: number;
+  hooks?: FlushHook[];
+  /** Unwritten rows kept in memory while the database refuses writes; past it `saturated()` is true. */
+  maxPending?: number;
+}
+
+export interface Recorder {
+  record(row: UsageRow): void;
+  /** Writes everything queued now, synchronously; returns rows written (0 if the database refused). */
+  flush(): number;
+  pending(): number;
+  saturated(): boolean;
+  /** Stops the timer and makes one last flush attempt. */
+  close(): number;
+}
+
+const INSERT_SQL = `INSERT INTO usage_events (created_at, request_id, tenant_id, project_id, key_id, upstream_key_id,
+  method, api_version, endpoint, model, stream, status, outcome, prompt_tokens, cached_tokens, output_tokens,
+  thoughts_tokens, tool_use_prompt_tokens, total_tokens, usage_json, ttfb_ms, latency_ms, bytes_in, bytes_out)
+  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
+
+/**
+ * Queues rows and writes them in batched transactions off the request path. A failed write (lock
+ * held elsewhere, read-only file, full disk) keeps the rows queued and retries with backoff; nothing
+ * is dropped silently.
+ */
+export function createRecorder(opts: RecorderOptions): Recorder {
+  const { db, log } = opts;
+  const insert = db.$client.prepare(INSERT_SQL);
+  const hooks = opts.hooks ?? [];
+  const maxPending = opts.maxPending ?? 100_000;
+  let queue: UsageRow[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  let failures = 0;
+  let closed = false;
+
+  const writeBatch = db.$client.transaction((rows: UsageRow[]) => {
+    for (const r of rows) {
+      const u = r.usage;
+      insert.run(
+        r.createdAt, r.requestId, r.tenantId, r.projectId, r.keyId, r.upstreamKeyId,
+        r.method, r.apiVersion, r.endpoint, r.model, r.stream, r.status, r.outcome,
+        u?.promptTokens ?? null, u?.cachedTokens ?? null, u?.outputTokens ?? null,
+        u?.thoughtsTokens ?? null, u?.toolUsePromptTokens ?? null, u?.totalTokens ?? null, u?.json ?? null,
+        r.ttfbMs, r.latencyMs, r.bytesIn, r.bytesOut,
+      );
+    }
+    for (const hook of hooks) hook(rows);
+  });
+
+  function schedule(delay: number): void {
+    if (timer || closed) return;
+    timer = setTimeout(() => {
+      timer = null;
+      flush();
+    }, delay);
+    timer.unref();
+  }
+
+  function flush(): number {
+    if (queue.length === 0) return 0;
+    const rows = queue;
+    queue = [];
+    try {
+      writeBatch(rows);
+      if (failures > 0) log.warn({ rows: rows.length, after: failures }, 'usage writer recovered');
+      failures = 0;
+      return rows.length;
+    } catch (err) {
+      queue = rows.concat(queue);
+      failures++;
+      const level = failures === 1 || failures % 50 === 0 ? 'error' : 'debug';
+      log[level]({ err: (err as Error).message, pending: queue.length, failures }, 'usage write failed; rows kept for retry');
+      schedule(Math.min(5000, opts.flushIntervalMs * 2 ** Math.min(failures, 7)));
+      return 0;
+    }
+  }
+
+  return {
+    record(row) {
+      queue.push(row);
+      if (queue.length >= opts.batchSize && failures === 0) setImmediate(flush);
+      else schedule(opts.flushIntervalMs);
+    },
+    flush,
+    pending: () => queue.length,
+    saturated: () => queue.length >= maxPending,
+    close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      return flush();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import type { Usage } from './usage.js';
+
+export type Outcome = 'ok' | 'upstream_error' | 'client_aborted' | 'upstream_aborted' | 'gateway_error';
+
+/** One usage_events row, camelCase; the recorder maps it onto the snake_case columns. */
+export interface UsageRow {
+  createdAt: number;
+  requestId: string;
+  tenantId: string;
+  projectId: string;
+  keyId: string;
+  upstreamKeyId: string | null;
+  method: string;
+  apiVersion: string | null;
+  endpoint: string;
+  model: string | null;
+  stream: 0 | 1;
+  status: number;
+  outcome: Outcome;
+  usage: Usage | null;
+  ttfbMs: number | null;
+  latencyMs: number;
+  bytesIn: number;
+  bytesOut: number;
+}

@@ -1,0 +1,81 @@
+/**
+ * One usage shape for both Gemini families. Counts are what upstream reported; a count missing
+ * from a present usage object is 0 because proto3 JSON omits zero fields (Google leaves out
+ * cachedContentTokenCount when nothing was cached). No usage object at all → null, never zeros.
+ */
+export interface Usage {
+  promptTokens: number;
+  cachedTokens: number;
+  outputTokens: number;
+  thoughtsTokens: number;
+  toolUsePromptTokens: number;
+  totalTokens: number;
+  /** The usage object as upstream sent it (key order and values preserved). */
+  json: string;
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/** generateContent family: `usageMetadata`. */
+export function fromUsageMetadata(u: unknown): Usage | null {
+  if (!isObject(u)) return null;
+  return {
+    promptTokens: count(u.promptTokenCount),
+    cachedTokens: count(u.cachedContentTokenCount),
+    outputTokens: count(u.candidatesTokenCount),
+    thoughtsTokens: count(u.thoughtsTokenCount),
+    toolUsePromptTokens: count(u.toolUsePromptTokenCount),
+    totalTokens: count(u.totalTokenCount),
+    json: JSON.stringify(u),
+  };
+}
+
+/** Interactions API: snake_case `usage` (same fields in the legacy and the steps schema). */
+export function fromInteractionUsage(u: unknown): Usage | null {
+  if (!isObject(u)) return null;
+  return {
+    promptTokens: count(u.total_input_tokens),
+    cachedTokens: count(u.total_cached_tokens),
+    outputTokens: count(u.total_output_tokens),
+    thoughtsTokens: count(u.total_thought_tokens),
+    toolUsePromptTokens: count(u.total_tool_use_tokens),
+    totalTokens: count(u.total_tokens),
+    json: JSON.stringify(u),
+  };
+}
+
+export type UsageFamily = 'generate' | 'interactions';
+
+export interface Extracted {
+  usage: Usage | null;
+  model: string | null;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
+
+/**
+ * Usage from one parsed response object: a GenerateContentResponse (or an array of them, the
+ * non-SSE streamGenerateContent body: usage is cumulative, so the last one wins), an Interaction,
+ * or an interactions stream event (`interaction.completed` carries `interaction`, fallbacks carry `usage`
+ * or `metadata.total_usage`).
+ */
+export function extractUsage(family: UsageFamily, body: unknown): Extracted {
+  if (Array.isArray(body)) {
+    for (let i = body.length - 1; i >= 0; i--) {
+      const got = extractUsage(family, body[i]);
+      if (got.usage) return got;
+    }
+    return { usage: null, model: null };
+  }
+  if (!isObject(body)) return { usage: null, model: null };
+  if (family === 'generate') return { usage: fromUsageMetadata(body.usageMetadata), model: str(body.modelVersion) };
+  const interaction = isObject(body.interaction) ? body.interaction : body;
+  const meta = isObject(body.metadata) ? body.metadata.total_usage : undefined;
+  return {
+    usage: fromInteractionUsage(interaction.usage ?? meta),
+    model: str(interaction.model),
+  };
+}

@@ -1,0 +1,179 @@
+// Types and reply helpers shared by the fake upstream's route modules.
+import type http from 'node:http';
+import { gzipSync } from 'node:zlib';
+import { writeFrames } from './sse-writer.js';
+
+export interface FakeUpstreamOptions {
+  /** Required value of x-goog-api-key. */
+  upstreamKey: string;
+  /** Tenant keys / admin tokens: any of them in the URL, a header value or the body is a violation (answered 400). */
+  forbiddenSecrets?: () => string[];
+  /** SSE line ending, default '\r\n' (Google's live framing). */
+  eol?: '\r\n' | '\n';
+  /** Seed for the PRNG that picks split offsets inside frames. */
+  splitSeed?: number;
+  /** Delay between frames; 0 still puts a macrotask between them. */
+  frameDelayMs?: number;
+  /** Awaited before frame `index` is written; a rejection kills the connection mid-stream. */
+  beforeFrame?: (index: number, req: RecordedRequest) => Promise<void> | void;
+  /** gzip unary JSON bodies when the request's accept-encoding allows it. */
+  gzipUnary?: boolean;
+}
+
+export interface RecordedRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  rawHeaders: string[];
+  body: Buffer;
+  /** The client went away before the response was complete. */
+  closedEarly: boolean;
+  /** Resolves when the response ended or the socket closed. */
+  finished: Promise<void>;
+  /** Status code the fake answered with (0 until the head is written). */
+  status: number;
+}
+
+export interface FakeUpstream {
+  url: string;
+  port: number;
+  requests: RecordedRequest[];
+  violations: string[];
+  close(): Promise<void>;
+}
+
+export interface StoredFile {
+  meta: Record<string, unknown>;
+  bytes: Buffer;
+}
+
+export interface UpstreamState {
+  files: Map<string, StoredFile>;
+  uploads: Map<string, { version: string; meta: Record<string, unknown>; chunks: Buffer[]; size: number }>;
+  cachedContents: Map<string, Record<string, unknown>>;
+  nextId(prefix: string): string;
+}
+
+export interface RouteContext {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  rec: RecordedRequest;
+  url: URL;
+  method: string;
+  /** API version segment as sent (v1, v1beta, v1alpha, ...). */
+  version: string;
+  /** Path came in under /upload/. */
+  upload: boolean;
+  /** Path after the version, e.g. "models/gemini-2.5-flash:generateContent". */
+  rest: string;
+  opts: FakeUpstreamOptions;
+  /** This server's own origin, e.g. http://127.0.0.1:41234. */
+  baseUrl: string;
+  state: UpstreamState;
+  rng: () => number;
+}
+
+const GOOGLE_HEADERS: Record<string, string> = {
+  server: 'scaffolding on HTTPServer2',
+  'server-timing': 'gfet4t7; dur=42',
+  vary: 'Origin, X-Origin, Referer',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'SAMEORIGIN',
+  'x-xss-protection': '0',
+};
+export const JSON_TYPE = 'application/json; charset=UTF-8';
+
+function acceptsGzip(req: http.IncomingMessage): boolean {
+  const ae = String(req.headers['accept-encoding'] ?? '');
+  return ae.split(',').some((t) => {
+    const [coding, ...params] = t.trim().split(';');
+    return coding?.trim() === 'gzip' && !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p));
+  });
+}
+
+/** Strings are sent verbatim (fixture bytes); objects are pretty-printed like Google does. */
+export function sendJson(
+  ctx: RouteContext,
+  status: number,
+  body: string | object,
+  extraHeaders: Record<string, string> = {},
+): void {
+  let bytes = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body, null, 2) + '\n', 'utf8');
+  const headers: Record<string, string> = { ...GOOGLE_HEADERS, 'content-type': JSON_TYPE, ...extraHeaders };
+  if (ctx.opts.gzipUnary && acceptsGzip(ctx.req) && bytes.length > 0) {
+    bytes = gzipSync(bytes);
+    headers['content-encoding'] = 'gzip';
+  }
+  headers['content-length'] = String(bytes.length);
+  ctx.rec.status = status;
+  ctx.res.writeHead(status, headers);
+  ctx.res.end(bytes);
+}
+
+export function sendBytes(
+  ctx: RouteContext,
+  status: number,
+  contentType: string,
+  bytes: Buffer,
+  extraHeaders: Record<string, string> = {},
+): void {
+  ctx.rec.status = status;
+  const length = String(bytes.length);
+  ctx.res.writeHead(status, { ...GOOGLE_HEADERS, 'content-type': contentType, ...extraHeaders, 'content-length': length });
+  ctx.res.end(bytes);
+}
+
+const STATUS_NAMES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  503: 'UNAVAILABLE',
+};
+
+/** google.rpc.Status error, as the generateContent family returns them. */
+export function googleError(ctx: RouteContext, code: number, message: string, details?: unknown[]): void {
+  const error: Record<string, unknown> = { code, message, status: STATUS_NAMES[code] ?? 'UNKNOWN' };
+  if (details) error.details = details;
+  sendJson(ctx, code, { error });
+}
+
+/** Interactions API error: `code` is a string slug. */
+export function interactionError(
+  ctx: RouteContext,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
+  sendJson(ctx, status, { error: { code, message } }, headers);
+}
+
+export async function streamFrames(
+  ctx: RouteContext,
+  status: number,
+  contentType: string,
+  frames: string[],
+): Promise<void> {
+  ctx.rec.status = status;
+  const headers: Record<string, string> = { ...GOOGLE_HEADERS, 'content-type': contentType };
+  if (contentType.startsWith('text/event-stream')) headers['content-disposition'] = 'attachment';
+  ctx.res.writeHead(status, headers);
+  const { beforeFrame } = ctx.opts;
+  await writeFrames(ctx.res, frames, {
+    rng: ctx.rng,
+    frameDelayMs: ctx.opts.frameDelayMs ?? 0,
+    beforeFrame: beforeFrame ? (i) => beforeFrame(i, ctx.rec) : undefined,
+  });
+}
+
+export function parseJsonBody(ctx: RouteContext): any {
+  if (ctx.rec.body.length === 0) return {};
+  try {
+    return JSON.parse(ctx.rec.body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,179 @@
+// files (incl. resumable upload), cachedContents and batches: just enough state
+// for a gateway's pass-through and URL-rewriting to be exercised.
+import { createHash, randomBytes } from 'node:crypto';
+import { fakeTokenCount } from './fixtures.js';
+import { googleError, parseJsonBody, sendBytes, sendJson, type RouteContext } from './fake-upstream-http.js';
+
+const now = (): string => new Date().toISOString();
+const inHours = (h: number): string => new Date(Date.now() + h * 3600_000).toISOString();
+
+function header(ctx: RouteContext, name: string): string {
+  const v = ctx.req.headers[name];
+  return Array.isArray(v) ? v.join(', ') : (v ?? '');
+}
+
+function startUpload(ctx: RouteContext): void {
+  const body = parseJsonBody(ctx) ?? {};
+  const file = (body.file ?? {}) as Record<string, unknown>;
+  const uploadId = randomBytes(16).toString('hex');
+  ctx.state.uploads.set(uploadId, {
+    version: ctx.version,
+    meta: {
+      ...file,
+      mimeType: header(ctx, 'x-goog-upload-header-content-type') || file.mimeType || 'application/octet-stream',
+    },
+    chunks: [],
+    size: 0,
+  });
+  // Absolute URL on this server: a gateway must rewrite it to its own public URL.
+  const uploadUrl = `${ctx.baseUrl}/upload/${ctx.version}/files?upload_id=${uploadId}&upload_protocol=resumable`;
+  sendBytes(ctx, 200, 'text/plain; charset=utf-8', Buffer.alloc(0), {
+    'x-goog-upload-url': uploadUrl,
+    'x-goog-upload-control-url': uploadUrl,
+    'x-goog-upload-status': 'active',
+    'x-goog-upload-chunk-granularity': '8388608',
+  });
+}
+
+function uploadChunk(ctx: RouteContext, uploadId: string): void {
+  const upload = ctx.state.uploads.get(uploadId);
+  if (!upload) return googleError(ctx, 404, `Upload ${uploadId} not found.`);
+  const commands = header(ctx, 'x-goog-upload-command').split(',').map((c) => c.trim().toLowerCase());
+  const offset = header(ctx, 'x-goog-upload-offset');
+  if (commands.includes('upload')) {
+    if (offset !== '' && Number(offset) !== upload.size) {
+      return googleError(ctx, 400, `Upload offset ${offset} does not match received size ${upload.size}.`);
+    }
+    upload.chunks.push(ctx.rec.body);
+    upload.size += ctx.rec.body.length;
+  }
+  if (!commands.includes('finalize')) {
+    return sendBytes(ctx, 200, 'text/plain; charset=utf-8', Buffer.alloc(0), {
+      'x-goog-upload-status': 'active',
+      'x-goog-upload-size-received': String(upload.size),
+    });
+  }
+  ctx.state.uploads.delete(uploadId);
+  const id = ctx.state.nextId('');
+  const bytes = Buffer.concat(upload.chunks);
+  const meta: Record<string, unknown> = {
+    name: `files/${id}`,
+    ...(upload.meta.displayName !== undefined ? { displayName: upload.meta.displayName } : {}),
+    mimeType: upload.meta.mimeType,
+    sizeBytes: String(bytes.length),
+    createTime: now(),
+    updateTime: now(),
+    expirationTime: inHours(48),
+    sha256Hash: Buffer.from(createHash('sha256').update(bytes).digest('hex')).toString('base64'),
+    uri: `${ctx.baseUrl}/${upload.version}/files/${id}`,
+    state: 'ACTIVE',
+    source: 'UPLOADED',
+  };
+  ctx.state.files.set(id, { meta, bytes });
+  sendJson(ctx, 200, { file: meta }, { 'x-goog-upload-status': 'final' });
+}
+
+function files(ctx: RouteContext): boolean {
+  const { method, rest } = ctx;
+  if (ctx.upload && rest === 'files' && method === 'POST') {
+    const uploadId = ctx.url.searchParams.get('upload_id');
+    if (uploadId) uploadChunk(ctx, uploadId);
+    else if (header(ctx, 'x-goog-upload-command').toLowerCase().includes('start')) startUpload(ctx);
+    else googleError(ctx, 400, 'Only resumable uploads are supported by the fake upstream.');
+    return true;
+  }
+  if (rest === 'files' && method === 'GET') {
+    const list = [...ctx.state.files.values()].map((f) => f.meta);
+    sendJson(ctx, 200, list.length ? { files: list } : {});
+    return true;
+  }
+  const m = /^files\/([^/:]+)(:download)?$/.exec(rest);
+  if (!m) return false;
+  const id = decodeURIComponent(m[1]!);
+  const stored = ctx.state.files.get(id);
+  if (!stored) {
+    // Google says 403, not 404, for files that do not exist or belong to another key.
+    googleError(ctx, 403, `You do not have permission to access the File ${id} or it may not exist.`);
+  } else if (m[2] && method === 'GET') {
+    sendBytes(ctx, 200, String(stored.meta.mimeType), stored.bytes);
+  } else if (method === 'GET') {
+    sendJson(ctx, 200, stored.meta);
+  } else if (method === 'DELETE') {
+    ctx.state.files.delete(id);
+    sendJson(ctx, 200, {});
+  } else return false;
+  return true;
+}
+
+function cachedContents(ctx: RouteContext): boolean {
+  const { method, rest, state } = ctx;
+  if (rest === 'cachedContents' && method === 'POST') {
+    const body = parseJsonBody(ctx);
+    if (body === undefined) {
+      googleError(ctx, 400, 'Invalid JSON payload received.');
+      return true;
+    }
+    const id = state.nextId('');
+    const cache: Record<string, unknown> = {
+      name: `cachedContents/${id}`,
+      model: body.model,
+      ...(body.displayName !== undefined ? { displayName: body.displayName } : {}),
+      createTime: now(),
+      updateTime: now(),
+      expireTime: inHours(1),
+      usageMetadata: { totalTokenCount: fakeTokenCount(body) },
+    };
+    state.cachedContents.set(id, cache);
+    sendJson(ctx, 200, cache);
+    return true;
+  }
+  if (rest === 'cachedContents' && method === 'GET') {
+    const list = [...state.cachedContents.values()];
+    sendJson(ctx, 200, list.length ? { cachedContents: list } : {});
+    return true;
+  }
+  const m = /^cachedContents\/([^/:]+)$/.exec(rest);
+  if (!m) return false;
+  const cache = state.cachedContents.get(decodeURIComponent(m[1]!));
+  if (!cache) googleError(ctx, 403, 'CachedContent not found (or permission denied)');
+  else if (method === 'GET') sendJson(ctx, 200, cache);
+  else if (method === 'PATCH') sendJson(ctx, 200, Object.assign(cache, { updateTime: now(), expireTime: inHours(2) }));
+  else if (method === 'DELETE') {
+    state.cachedContents.delete(decodeURIComponent(m[1]!));
+    sendJson(ctx, 200, {});
+  } else return false;
+  return true;
+}
+
+function batches(ctx: RouteContext): boolean {
+  const { method, rest } = ctx;
+  if (rest === 'batches' && method === 'GET') {
+    sendJson(ctx, 200, {});
+    return true;
+  }
+  const m = /^batches\/([^/:]+)(:cancel)?$/.exec(rest);
+  if (!m) return false;
+  if (method === 'DELETE' || (m[2] && method === 'POST')) sendJson(ctx, 200, {});
+  else if (method === 'GET' && !m[2]) {
+    sendJson(ctx, 200, {
+      name: `batches/${m[1]}`,
+      metadata: {
+        '@type': 'type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch',
+        model: 'models/gemini-2.5-flash',
+        displayName: 'fake-batch',
+        createTime: now(),
+        updateTime: now(),
+        batchStats: { requestCount: '1', successfulRequestCount: '1' },
+        state: 'BATCH_STATE_SUCCEEDED',
+        name: `batches/${m[1]}`,
+      },
+      done: true,
+    });
+  } else return false;
+  return true;
+}
+
+/** Returns false when the path is not a files/cachedContents/batches route. */
+export function handleResourceRoutes(ctx: RouteContext): boolean {
+  return files(ctx) || cachedContents(ctx) || batches(ctx);
+}

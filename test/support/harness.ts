@@ -1,0 +1,130 @@
+import { GoogleGenAI } from '@google/genai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createKeyFor, type CreatedKey } from '../../src/auth/key-store.js';
+import { systemClock, type Clock } from '../../src/clock.js';
+import { parseConfig, type Config } from '../../src/config.js';
+import { openDb, type Db } from '../../src/db/client.js';
+import { createGateway, type Gateway } from '../../src/gateway.js';
+import { createLogger } from '../../src/logger.js';
+import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
+
+export const UPSTREAM_KEY = 'AIzaFAKE-upstream-key-for-tests-0123456789';
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  fake?: Partial<FakeUpstreamOptions>;
+  clock?: Clock;
+}
+
+export interface UsageEventRow {
+  request_id: string;
+  tenant_id: string;
+  project_id: string;
+  key_id: string;
+  method: string;
+  api_version: string;
+  endpoint: string;
+  model: string | null;
+  stream: number;
+  status: number;
+  outcome: string;
+  prompt_tokens: number | null;
+  cached_tokens: number | null;
+  output_tokens: number | null;
+  thoughts_tokens: number | null;
+  tool_use_prompt_tokens: number | null;
+  total_tokens: number | null;
+  usage_json: string | null;
+  ttfb_ms: number | null;
+  latency_ms: number;
+  bytes_in: number;
+  bytes_out: number;
+}
+
+export interface Harness {
+  url: string;
+  fake: FakeUpstream;
+  gateway: Gateway;
+  db: Db;
+  dbPath: string;
+  config: Config;
+  logs: string[];
+  /** Every secret this harness handed out; none may appear in logs or reach upstream. */
+  secrets: Set<string>;
+  createKey(tenant?: string, project?: string): CreatedKey;
+  sdk(key: string): GoogleGenAI;
+  /** Flushes the writer and returns the rows, oldest first. */
+  rows(): UsageEventRow[];
+  /** Waits until at least n rows exist (requests settle after the client saw the last byte). */
+  waitForRows(n: number, timeoutMs?: number): Promise<UsageEventRow[]>;
+  close(): Promise<void>;
+}
+
+/** A real gateway on 127.0.0.1:0 with a real SQLite file and the fixture-replaying fake upstream. */
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'ggw-test-'));
+  const dbPath = join(dir, 'gateway.db');
+  const secrets = new Set<string>([UPSTREAM_KEY]);
+  const tenantKeys = new Set<string>();
+  const fake = await startFakeUpstream({ upstreamKey: UPSTREAM_KEY, forbiddenSecrets: () => [...tenantKeys], ...opts.fake });
+  const config = parseConfig({
+    PORT: '0',
+    DATABASE_PATH: dbPath,
+    UPSTREAM_BASE_URL: fake.url,
+    GEMINI_API_KEY: UPSTREAM_KEY,
+    LOG_LEVEL: 'debug',
+    USAGE_FLUSH_INTERVAL_MS: '5',
+    ...opts.env,
+  });
+  const logs: string[] = [];
+  const log = createLogger(config.LOG_LEVEL, { write: (s: string) => void logs.push(s) });
+  const clock = opts.clock ?? systemClock;
+  const db = openDb(dbPath, { busyTimeoutMs: 0 });
+  const gateway = createGateway({ config, log, db, clock });
+  const addr = await gateway.listen();
+  const url = `http://127.0.0.1:${addr.port}`;
+  const select = db.$client.prepare('SELECT * FROM usage_events ORDER BY id');
+  const rows = () => {
+    gateway.deps.recorder.flush();
+    return select.all() as UsageEventRow[];
+  };
+  let closed = false;
+
+  return {
+    url, fake, gateway, db, dbPath, config, logs, secrets,
+    createKey(tenant = 'acme', project = 'web') {
+      const k = createKeyFor(db, clock, { tenant, project });
+      secrets.add(k.key);
+      tenantKeys.add(k.key);
+      return k;
+    },
+    sdk: (key) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: url } }),
+    rows,
+    async waitForRows(n, timeoutMs = 5000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const r = rows();
+        if (r.length >= n || Date.now() > until) return r;
+        await new Promise((res) => setTimeout(res, 5));
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await gateway.shutdown(2000);
+      await fake.close();
+      db.$client.close();
+      rmSync(dir, { recursive: true, force: true });
+      const leaked = logs.filter((line) => [...secrets].some((s) => line.includes(s)));
+      if (leaked.length) throw new Error(`a secret appeared in ${leaked.length} log line(s)`);
+      if (fake.violations.length) throw new Error(`fake upstream saw violations: ${fake.violations.join('; ')}`);
+    },
+  };
+}
+
+/** Direct SDK client against the fake upstream, the reference every gateway result is compared with. */
+export function directSdk(fake: FakeUpstream): GoogleGenAI {
+  return new GoogleGenAI({ apiKey: UPSTREAM_KEY, httpOptions: { baseUrl: fake.url } });
+}
