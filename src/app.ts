@@ -6,10 +6,12 @@ import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
 import { GatewayError, renderError } from './errors.js';
+import { createAdminApp } from './admin/app.js';
 import { createHealthApp } from './health.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import type { Recorder } from './metering/recorder.js';
+import type { ProxyStage } from './proxy/stage.js';
 import type { Upstream } from './proxy/upstream.js';
 import { createProxyApp } from './proxy/route.js';
 
@@ -23,6 +25,8 @@ export interface AppDeps {
   upstream: Upstream;
   recorder: Recorder;
   lifecycle: Lifecycle;
+  /** Data-plane steps around the upstream call (scopes, quotas, ownership…), in order. */
+  stages: ProxyStage[];
 }
 
 export type AppEnv = { Bindings: HttpBindings; Variables: { requestId: string } };
@@ -32,7 +36,7 @@ export function buildApp(deps: AppDeps) {
 
   app.use('*', async (c, next) => {
     c.set('requestId', randomUUID());
-    if (deps.lifecycle.draining && c.req.path !== '/healthz') {
+    if (deps.lifecycle.draining && c.req.path !== '/healthz' && !c.req.path.startsWith('/admin/')) {
       // Keep-alive connections still deliver requests after close(): refuse them and close the connection.
       const err = new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.');
       return c.body(renderError(err, 'google'), 503, { 'content-type': 'application/json; charset=UTF-8', connection: 'close' });
@@ -41,6 +45,7 @@ export function buildApp(deps: AppDeps) {
   });
 
   app.route('/', createHealthApp(deps));
+  app.route('/', createAdminApp(deps));
   // The data plane is the catch-all, so it is mounted last.
   app.route('/', createProxyApp(deps));
   return app;

@@ -9,6 +9,7 @@ import { openDb, type Db } from './db/client.js';
 import { createLifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { createRecorder, type FlushHook } from './metering/recorder.js';
+import { createStages } from './proxy/stages.js';
 import { createUpstream } from './proxy/upstream.js';
 
 export interface Gateway {
@@ -44,7 +45,8 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
     batchSize: config.USAGE_FLUSH_BATCH,
     hooks: [lastUsedHook],
   });
-  const deps: AppDeps = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle: createLifecycle() };
+  const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle: createLifecycle() };
+  const deps: AppDeps = { ...base, stages: createStages(base) };
   const app = buildApp(deps);
   const server = createAdaptorServer({ fetch: app.fetch, autoCleanupIncoming: false }) as Server;
   // Long streams from thinking models outlive Node's default 5-minute request timeout.

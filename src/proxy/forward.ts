@@ -19,6 +19,8 @@ export interface ForwardRequest {
   extraHeaders: Record<string, string>;
   startedAt: number;
   maxJsonBytes: number;
+  /** May edit upstream's response headers in place before the client sees them. */
+  onResponseHeaders?: (status: number, headers: IncomingHttpHeaders) => void;
 }
 
 export interface ForwardResult {
@@ -87,6 +89,7 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
           contentEncoding: first(headers['content-encoding']),
           maxJsonBytes: req.maxJsonBytes,
         });
+        req.onResponseHeaders?.(statusCode, headers as IncomingHttpHeaders);
         res.writeHead(statusCode, { ...clientResponseHeaders(headers as IncomingHttpHeaders), ...req.extraHeaders });
         // A stream's headers should reach the client now, not with the first frame.
         if (sse) res.flushHeaders();

@@ -3,12 +3,14 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { performance } from 'node:perf_hooks';
 import type { AppDeps } from '../app.js';
-import type { AuthFailure, Principal } from '../auth/principal.js';
+import type { AuthFailure } from '../auth/principal.js';
 import { GatewayError, renderError, toGatewayError } from '../errors.js';
 import { takeBody } from './body.js';
-import { classify, type Classified } from './classify.js';
+import { classify } from './classify.js';
 import { forward, type ForwardResult } from './forward.js';
 import { extractTenantKey, upstreamRequestHeaders } from './headers.js';
+import { recordExchange } from './record.js';
+import type { ProxyContext } from './stage.js';
 
 const AUTH_MESSAGES: Record<AuthFailure, string> = {
   missing: 'Missing API key. Send your gateway key as x-goog-api-key.',
@@ -20,7 +22,8 @@ const AUTH_MESSAGES: Record<AuthFailure, string> = {
 
 /** The data plane: every versioned Gemini path, forwarded with the tenant key swapped for the upstream key. */
 export function createProxyApp(deps: AppDeps) {
-  const { config, log, keys, upstream, recorder, lifecycle, clock } = deps;
+  const { config, log, keys, upstream, lifecycle, clock, stages } = deps;
+
   const app = new Hono<{ Bindings: HttpBindings; Variables: { requestId: string } }>();
 
   app.onError((err, c) => {
@@ -32,109 +35,101 @@ export function createProxyApp(deps: AppDeps) {
   app.all('*', async (c) => {
     const { incoming, outgoing } = c.env;
     const startedAt = performance.now();
-    const requestId = c.get('requestId');
     const rawUrl = incoming.url ?? '/';
     const q = rawUrl.indexOf('?');
     const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
-    const what = classify(incoming.method ?? 'GET', path);
+    const method = incoming.method ?? 'GET';
+    const what = classify(method, path);
     if (!what) throw new GatewayError('not_found', 'Not a Gemini API path. Paths look like /v1beta/models/{model}:generateContent.');
 
     const { key, search } = extractTenantKey(incoming.rawHeaders, q === -1 ? '' : rawUrl.slice(q));
     const auth = keys.resolve(key);
     if (!auth.ok) throw new GatewayError('unauthenticated', AUTH_MESSAGES[auth.reason]);
-    const principal = auth.principal;
-    const upstreamKey = config.GEMINI_API_KEY;
-    if (!upstreamKey) throw new GatewayError('unavailable', 'The gateway has no upstream Gemini key configured (set GEMINI_API_KEY).');
 
     const body = await takeBody(incoming, config.MAX_JSON_BODY_BYTES, what.endpoint === 'upload');
-    const model = what.model ?? modelFromBody(body.buffered);
-
+    const ctx = newContext(deps, { requestId: c.get('requestId'), incoming, method, path, search, what, principal: auth.principal, body, startedAt });
+    const entered: typeof stages = [];
+    let result: ForwardResult | null = null;
+    let refusal: GatewayError | null = null;
     lifecycle.enter();
-    let result: ForwardResult;
     try {
+      for (const stage of stages) {
+        entered.push(stage);
+        await stage.before?.(ctx);
+      }
+      const credential = ctx.upstreamKey;
+      if (!credential) throw new GatewayError('unavailable', 'The gateway has no upstream Gemini key configured (set GEMINI_API_KEY).');
       result = await forward(upstream.pool, outgoing, {
-        method: incoming.method ?? 'GET',
+        method,
         path: upstream.basePath + path + search,
-        headers: upstreamRequestHeaders(incoming.rawHeaders, upstreamKey, body.buffered !== null),
+        headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, body.buffered !== null),
         body: body.body,
         family: what.family,
-        extraHeaders: { 'x-gateway-request-id': requestId },
+        extraHeaders: ctx.extraHeaders,
         startedAt,
         maxJsonBytes: config.MAX_JSON_BODY_BYTES,
+        onResponseHeaders: (status, headers) => {
+          for (const stage of stages) stage.responseHeaders?.(ctx, status, headers);
+        },
       });
+    } catch (err) {
+      refusal = toGatewayError(err);
+      throw err;
     } finally {
       lifecycle.leave();
+      const settled = result ?? refused(refusal);
+      for (const stage of entered.reverse()) {
+        try {
+          stage.after?.(ctx, settled);
+        } catch (err) {
+          log.error({ requestId: ctx.requestId, stage: stage.name, err: (err as Error).message }, 'stage after() failed');
+        }
+      }
+      recordExchange(deps, ctx, settled, clock.now());
     }
-    record(deps, { requestId, principal, what, model, result, startedAt, bytesIn: body.length(), method: incoming.method ?? 'GET', now: clock.now() });
     return RESPONSE_ALREADY_SENT;
   });
 
   return app;
 }
 
-interface Finished {
-  requestId: string;
-  principal: Principal;
-  what: Classified;
-  model: string | null;
-  result: ForwardResult;
-  startedAt: number;
-  bytesIn: number;
-  method: string;
-  now: number;
-}
-
-function record({ recorder, log }: AppDeps, f: Finished): void {
-  const { result, principal, what } = f;
-  const latencyMs = Math.round(performance.now() - f.startedAt);
-  const usage = result.meter.usage;
-  const model = f.model ?? result.meter.model;
-  recorder.record({
-    createdAt: f.now,
-    requestId: f.requestId,
-    tenantId: principal.tenantId,
-    projectId: principal.projectId,
-    keyId: principal.keyId,
-    upstreamKeyId: principal.upstreamKeyId,
-    method: f.method,
-    apiVersion: what.apiVersion,
-    endpoint: what.endpoint,
-    model,
-    stream: result.meter.sse || what.endpoint === 'streamGenerateContent' ? 1 : 0,
-    status: result.status,
-    outcome: result.outcome,
-    usage,
-    ttfbMs: result.ttfbMs === null ? null : Math.round(result.ttfbMs),
-    latencyMs,
-    bytesIn: f.bytesIn,
-    bytesOut: result.bytesOut,
-  });
-  log.info(
-    {
-      requestId: f.requestId,
-      tenant: principal.tenantSlug,
-      project: principal.projectSlug,
-      keyPrefix: principal.keyPrefix,
-      endpoint: what.endpoint,
-      model,
-      status: result.status,
-      outcome: result.outcome,
-      totalTokens: usage?.totalTokens ?? null,
-      ms: latencyMs,
-      ...(result.errorMessage ? { upstreamError: result.errorMessage } : {}),
-      ...(result.meter.bareJsonLines ? { bareJsonLines: result.meter.bareJsonLines } : {}),
-    },
-    'request completed',
-  );
-}
-
-/** Interactions name their model in the body; a cheap parse of bodies the gateway already holds. */
-function modelFromBody(buf: Buffer | null): string | null {
-  if (!buf || buf.length === 0 || buf[0] !== 0x7b) return null;
-  try {
-    const m = (JSON.parse(buf.toString('utf8')) as { model?: unknown }).model;
-    return typeof m === 'string' ? m.replace(/^models\//, '') : null;
-  } catch {
-    return null;
+function newContext(
+  deps: AppDeps,
+  base: Pick<ProxyContext, 'requestId' | 'incoming' | 'method' | 'path' | 'search' | 'what' | 'principal' | 'body' | 'startedAt'>,
+): ProxyContext {
+  let parsed: unknown;
+  let didParse = false;
+  const json = (): unknown => {
+    if (didParse) return parsed;
+    didParse = true;
+    const buf = base.body.buffered;
+    if (!buf || buf.length === 0) return (parsed = null);
+    try {
+      parsed = JSON.parse(buf.toString('utf8'));
+    } catch {
+      parsed = null;
+    }
+    return parsed;
+  };
+  const ctx: ProxyContext = {
+    ...base,
+    json,
+    model: base.what.model,
+    upstreamKey: deps.config.GEMINI_API_KEY ? { id: null, secret: deps.config.GEMINI_API_KEY } : null,
+    extraHeaders: { 'x-gateway-request-id': base.requestId },
+    state: new Map(),
+    now: deps.clock.now(),
+  };
+  // Interactions name their model in the body.
+  if (ctx.model === null && base.what.endpoint === 'interactions.create') {
+    const m = (json() as { model?: unknown } | null)?.model;
+    if (typeof m === 'string') ctx.model = m.replace(/^models\//, '');
   }
+  return ctx;
+}
+
+/** What after() and the usage row see when the gateway answered itself (a stage refused): nothing went upstream. */
+function refused(err: GatewayError | null): ForwardResult {
+  const status = err?.status ?? 500;
+  return { status, outcome: 'gateway_error', ttfbMs: null, bytesOut: 0, meter: { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 }, errorMessage: err?.message };
 }

@@ -1,0 +1,48 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppDeps, AppEnv } from '../app.js';
+import { GatewayError, renderError, toGatewayError } from '../errors.js';
+import { adminAuth } from './admin-auth.js';
+import { ADMIN_ROUTES } from './routes.js';
+
+export type AdminApp = OpenAPIHono<AppEnv>;
+
+/** Admin JSON errors: zod validation failures become 400 with every problem listed. */
+export function newAdminApp(): AdminApp {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const problems = result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
+        throw new GatewayError('invalid_argument', `Invalid request: ${problems.join('; ')}`);
+      }
+    },
+  });
+}
+
+/**
+ * /admin/v1: every resource module registers its routes on one OpenAPIHono, so the OpenAPI
+ * document is generated from the same zod schemas that validate requests.
+ */
+export function createAdminApp(deps: AppDeps): AdminApp {
+  const app = newAdminApp();
+  app.onError((err, c) => {
+    const ge = toGatewayError(err);
+    if (!(err instanceof GatewayError)) deps.log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'admin failure');
+    return c.body(renderError(ge, 'admin', c.get('requestId')), ge.status as 500, { 'content-type': 'application/json' });
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer' });
+  app.doc31('/admin/v1/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Gemini Gateway admin API', version: '1' },
+    security: [{ adminToken: [] }],
+  });
+  app.use('/admin/v1/*', async (c, next) => {
+    if (c.req.path === '/admin/v1/openapi.json') return next();
+    return adminAuth(deps.config.ADMIN_TOKEN)(c, next);
+  });
+  for (const register of ADMIN_ROUTES) register(app, deps);
+  // Unknown admin paths must not fall through to the data plane's catch-all.
+  app.all('/admin/*', (c) => {
+    throw new GatewayError('not_found', `No admin route ${c.req.method} ${c.req.path}`);
+  });
+  return app;
+}

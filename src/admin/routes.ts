@@ -1,0 +1,7 @@
+import type { AppDeps } from '../app.js';
+import type { AdminApp } from './app.js';
+
+/** One registration function per admin resource module (tenants, projects, keys, limits, usage…). */
+export type RegisterAdminRoutes = (app: AdminApp, deps: AppDeps) => void;
+
+export const ADMIN_ROUTES: RegisterAdminRoutes[] = [];

@@ -1,0 +1,11 @@
+import type { AppDeps } from '../app.js';
+import type { ProxyStage } from './stage.js';
+
+/**
+ * The data plane's steps, in order: who may call what (scopes), which upstream key serves it,
+ * whether the budget allows it (quotas), whose resources it touches (ownership). Each lives in its
+ * own module; this list is the one place that orders them.
+ */
+export function createStages(_deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
+  return [];
+}
