@@ -11,6 +11,11 @@ import { createHealthApp } from './health.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import type { Recorder } from './metering/recorder.js';
+import { createMetricsApp } from './metrics/app.js';
+import type { GatewayMetrics } from './metrics/metrics.js';
+import { createDashboardApp } from './dashboard/app.js';
+import { createSelfServiceApp } from './self-service/app.js';
+import type { PriceBook } from './usage/prices.js';
 import type { ProxyStage } from './proxy/stage.js';
 import type { Upstream } from './proxy/upstream.js';
 import { createProxyApp } from './proxy/route.js';
@@ -25,6 +30,8 @@ export interface AppDeps {
   upstream: Upstream;
   recorder: Recorder;
   lifecycle: Lifecycle;
+  metrics: GatewayMetrics;
+  prices: PriceBook;
   /** Data-plane steps around the upstream call (scopes, quotas, ownership…), in order. */
   stages: ProxyStage[];
 }
@@ -46,6 +53,9 @@ export function buildApp(deps: AppDeps) {
 
   app.route('/', createHealthApp(deps));
   app.route('/', createAdminApp(deps));
+  app.route('/', createMetricsApp(deps));
+  app.route('/', createDashboardApp());
+  app.route('/', createSelfServiceApp(deps));
   // The data plane is the catch-all, so it is mounted last.
   app.route('/', createProxyApp(deps));
   return app;

@@ -23,6 +23,12 @@ const schema = z.object({
   GATEWAY_INTERNAL_STATS: z.stringbool().default(false),
   /** Bearer token for /admin/v1; unset disables the admin API (503 with a how-to). */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Bearer token for GET /metrics besides ADMIN_TOKEN, so a scraper never holds admin rights. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** JSON price table(s) layered over the shipped src/usage/prices.json (same shape). */
+  PRICES_FILE: z.string().min(1).optional(),
+  /** Widest from/to range the usage API answers. */
+  USAGE_MAX_RANGE_DAYS: z.coerce.number().int().min(1).default(400),
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'PUBLIC_BASE_URL'> & { PUBLIC_BASE_URL: string };

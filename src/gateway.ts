@@ -9,6 +9,9 @@ import { openDb, type Db } from './db/client.js';
 import { createLifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { createRecorder, type FlushHook } from './metering/recorder.js';
+import { createMetrics } from './metrics/metrics.js';
+import { createPriceBook, loadPriceFile } from './usage/prices.js';
+import { createRollupHook } from './usage/rollups.js';
 import { createStages } from './proxy/stages.js';
 import { createUpstream } from './proxy/upstream.js';
 
@@ -38,14 +41,20 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
   const lastUsedHook: FlushHook = () => {
     for (const [id, at] of keys.drainLastUsed()) touchKey.run(at, id);
   };
+  const prices = createPriceBook(config.PRICES_FILE ? loadPriceFile(config.PRICES_FILE) : []);
+  const metrics = createMetrics();
   const recorder = createRecorder({
     db,
     log,
     flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS,
     batchSize: config.USAGE_FLUSH_BATCH,
-    hooks: [lastUsedHook],
+    hooks: [lastUsedHook, createRollupHook(db)],
+    cost: (row) => prices.costNanoUsd(row),
+    onFlush: metrics.observeFlush,
   });
-  const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle: createLifecycle() };
+  const lifecycle = createLifecycle();
+  metrics.track({ pendingUsageRows: () => recorder.pending(), inflightRequests: () => lifecycle.inflight });
+  const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle, metrics, prices };
   const deps: AppDeps = { ...base, stages: createStages(base) };
   const app = buildApp(deps);
   const server = createAdaptorServer({ fetch: app.fetch, autoCleanupIncoming: false }) as Server;

@@ -6,16 +6,17 @@ import { ADMIN_ROUTES } from './routes.js';
 
 export type AdminApp = OpenAPIHono<AppEnv>;
 
+/** zod validation failures become one 400 listing every problem (admin and self-service alike). */
+export function validationHook(result: { success: true } | { success: false; error: { issues: readonly { path: PropertyKey[]; message: string }[] } }): void {
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`);
+    throw new GatewayError('invalid_argument', `Invalid request: ${problems.join('; ')}`);
+  }
+}
+
 /** Admin JSON errors: zod validation failures become 400 with every problem listed. */
 export function newAdminApp(): AdminApp {
-  return new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      if (!result.success) {
-        const problems = result.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`);
-        throw new GatewayError('invalid_argument', `Invalid request: ${problems.join('; ')}`);
-      }
-    },
-  });
+  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 }
 
 /**

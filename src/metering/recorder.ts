@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { UsageRow } from './row.js';
@@ -13,6 +14,10 @@ export interface RecorderOptions {
   hooks?: FlushHook[];
   /** Unwritten rows kept in memory while the database refuses writes; past it `saturated()` is true. */
   maxPending?: number;
+  /** Prices a row as it is written, so history keeps the prices of its day. */
+  cost?: (row: UsageRow) => number | null;
+  /** Told about every flush attempt (metrics: flush time, failures). */
+  onFlush?: (info: { rows: number; ms: number; ok: boolean }) => void;
 }
 
 export interface Recorder {
@@ -27,8 +32,8 @@ export interface Recorder {
 
 const INSERT_SQL = `INSERT INTO usage_events (created_at, request_id, tenant_id, project_id, key_id, upstream_key_id,
   method, api_version, endpoint, model, stream, status, outcome, prompt_tokens, cached_tokens, output_tokens,
-  thoughts_tokens, tool_use_prompt_tokens, total_tokens, usage_json, ttfb_ms, latency_ms, bytes_in, bytes_out)
-  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
+  thoughts_tokens, tool_use_prompt_tokens, total_tokens, usage_json, ttfb_ms, latency_ms, bytes_in, bytes_out, cost_nano_usd)
+  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
 
 /**
  * Queues rows and writes them in batched transactions off the request path. A failed write (lock
@@ -48,12 +53,13 @@ export function createRecorder(opts: RecorderOptions): Recorder {
   const writeBatch = db.$client.transaction((rows: UsageRow[]) => {
     for (const r of rows) {
       const u = r.usage;
+      if (r.costNanoUsd === undefined) r.costNanoUsd = opts.cost ? opts.cost(r) : null;
       insert.run(
         r.createdAt, r.requestId, r.tenantId, r.projectId, r.keyId, r.upstreamKeyId,
         r.method, r.apiVersion, r.endpoint, r.model, r.stream, r.status, r.outcome,
         u?.promptTokens ?? null, u?.cachedTokens ?? null, u?.outputTokens ?? null,
         u?.thoughtsTokens ?? null, u?.toolUsePromptTokens ?? null, u?.totalTokens ?? null, u?.json ?? null,
-        r.ttfbMs, r.latencyMs, r.bytesIn, r.bytesOut,
+        r.ttfbMs, r.latencyMs, r.bytesIn, r.bytesOut, r.costNanoUsd,
       );
     }
     for (const hook of hooks) hook(rows);
@@ -72,12 +78,15 @@ export function createRecorder(opts: RecorderOptions): Recorder {
     if (queue.length === 0) return 0;
     const rows = queue;
     queue = [];
+    const started = performance.now();
     try {
       writeBatch(rows);
+      opts.onFlush?.({ rows: rows.length, ms: performance.now() - started, ok: true });
       if (failures > 0) log.warn({ rows: rows.length, after: failures }, 'usage writer recovered');
       failures = 0;
       return rows.length;
     } catch (err) {
+      opts.onFlush?.({ rows: rows.length, ms: performance.now() - started, ok: false });
       queue = rows.concat(queue);
       failures++;
       const level = failures === 1 || failures % 50 === 0 ? 'error' : 'debug';

@@ -22,4 +22,6 @@ export interface UsageRow {
   latencyMs: number;
   bytesIn: number;
   bytesOut: number;
+  /** Estimated nano-USD, filled in by the recorder as the row is written (null: unpriced model). */
+  costNanoUsd?: number | null;
 }

@@ -12,7 +12,8 @@ import { extractTenantKey, upstreamRequestHeaders } from './headers.js';
 import { recordExchange } from './record.js';
 import type { ProxyContext } from './stage.js';
 
-const AUTH_MESSAGES: Record<AuthFailure, string> = {
+/** What a tenant is told for each way its key can fail; shared by every tenant-facing surface. */
+export const AUTH_MESSAGES: Record<AuthFailure, string> = {
   missing: 'Missing API key. Send your gateway key as x-goog-api-key.',
   unknown: 'API key not valid. Please pass a valid gateway API key.',
   revoked: 'API key has been revoked.',

@@ -29,10 +29,14 @@ export const usageEvents = sqliteTable(
     latencyMs: integer('latency_ms').notNull(),
     bytesIn: integer('bytes_in').notNull(),
     bytesOut: integer('bytes_out').notNull(),
+    /** Estimated cost in nano-USD at the prices in force when the row was written; null = tokens from an unpriced model. */
+    costNanoUsd: integer('cost_nano_usd'),
   },
   (t) => [
     index('usage_events_project_time_idx').on(t.projectId, t.createdAt),
     index('usage_events_key_time_idx').on(t.keyId, t.createdAt),
     index('usage_events_request_id_idx').on(t.requestId),
+    // The raw events listing pages newest-first across all projects.
+    index('usage_events_time_idx').on(t.createdAt),
   ],
 );

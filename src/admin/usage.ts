@@ -1,0 +1,49 @@
+import { createRoute } from '@hono/zod-openapi';
+import { aggregateParams, eventsParams } from '../usage/params.js';
+import { createUsageService, sendAggregate, sendEvents } from '../usage/service.js';
+import { unpricedModels } from '../usage/unpriced.js';
+import type { RegisterAdminRoutes } from './routes.js';
+
+const aggregate = createRoute({
+  method: 'get',
+  path: '/admin/v1/usage',
+  tags: ['usage'],
+  summary: 'Usage aggregated from hourly rollups',
+  description:
+    'Request, error and aborted counts, every token column, estimated USD cost and approximate latency/TTFB percentiles per group. ' +
+    '`format=csv` returns the groups as CSV with a header row. from/to must be whole hours (default: the last 30 days).',
+  request: { query: aggregateParams },
+  responses: { 200: { description: 'JSON `{from, to, groupBy, groups, totals, notes}` or CSV' }, 400: { description: 'Invalid filter, date, groupBy or range' } },
+});
+
+const events = createRoute({
+  method: 'get',
+  path: '/admin/v1/usage/events',
+  tags: ['usage'],
+  summary: 'Raw usage events, newest first',
+  description: 'Keyset-paginated: pass `nextCursor` back as `cursor`. Same filters as /admin/v1/usage; from/to may be any instant.',
+  request: { query: eventsParams },
+  responses: { 200: { description: 'JSON `{events, nextCursor}` or CSV (next cursor in the x-next-cursor header)' }, 400: { description: 'Invalid input' } },
+});
+
+const prices = createRoute({
+  method: 'get',
+  path: '/admin/v1/usage/prices',
+  tags: ['usage'],
+  summary: 'The price tables in force and the models seen without a price',
+  responses: { 200: { description: 'JSON `{tables, unpricedModels}`' } },
+});
+
+/** /admin/v1/usage, /usage/events and /usage/prices. */
+export const registerUsageRoutes: RegisterAdminRoutes = (app, deps) => {
+  const usage = createUsageService(deps);
+  app.openapi(aggregate, (c) => {
+    const q = c.req.valid('query');
+    return sendAggregate(c, usage.aggregate(q), q.format);
+  });
+  app.openapi(events, (c) => {
+    const q = c.req.valid('query');
+    return sendEvents(c, usage.events(q), q.format);
+  });
+  app.openapi(prices, (c) => c.json({ tables: deps.prices.tables.map((t) => ({ effectiveFrom: new Date(t.effectiveFrom).toISOString(), models: t.models })), unpricedModels: unpricedModels(deps.db) }));
+};

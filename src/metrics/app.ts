@@ -1,0 +1,19 @@
+import { Hono } from 'hono';
+import type { AppDeps, AppEnv } from '../app.js';
+import { bearerAuth } from '../admin/admin-auth.js';
+import { renderError, toGatewayError } from '../errors.js';
+
+/** GET /metrics in Prometheus text format, for ADMIN_TOKEN or METRICS_TOKEN holders. */
+export function createMetricsApp({ config, metrics }: AppDeps) {
+  const app = new Hono<AppEnv>();
+  app.onError((err, c) => {
+    const ge = toGatewayError(err);
+    return c.body(renderError(ge, 'admin', c.get('requestId')), ge.status as 500, { 'content-type': 'application/json' });
+  });
+  const auth = bearerAuth([config.ADMIN_TOKEN, config.METRICS_TOKEN], {
+    disabled: 'Metrics are disabled. Set METRICS_TOKEN or ADMIN_TOKEN (at least 16 characters) and restart the gateway.',
+    invalid: 'Missing or invalid token (Authorization: Bearer <METRICS_TOKEN or ADMIN_TOKEN>).',
+  });
+  app.get('/metrics', auth, async (c) => c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType }));
+  return app;
+}

@@ -1,0 +1,73 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Token kinds as exported (prompt includes cached, as upstream counts it). */
+export type TokenKind = 'prompt' | 'cached' | 'output' | 'thoughts';
+
+/**
+ * The gateway's Prometheus metrics on their own registry (one per gateway, never prom-client's
+ * global one, so tests and several gateways in one process stay apart). Other features increment
+ * what they own through deps.metrics, e.g. `quotaRefusals.inc({ tenant, project, limit: 'tokens_per_day' })`.
+ */
+export interface GatewayMetrics {
+  registry: Registry;
+  requests: Counter<'tenant' | 'project' | 'endpoint' | 'status'>;
+  tokens: Counter<'tenant' | 'project' | 'model' | 'kind'>;
+  upstreamLatency: Histogram<'endpoint'>;
+  upstreamTtfb: Histogram<'endpoint'>;
+  inflightStreams: Gauge;
+  quotaRefusals: Counter<'tenant' | 'project' | 'limit'>;
+  /** Wires the gauges that are read at scrape time rather than pushed. */
+  track(sources: { pendingUsageRows: () => number; inflightRequests: () => number }): void;
+  /** The recorder's onFlush: batch time and rows written. */
+  observeFlush(info: { rows: number; ms: number; ok: boolean }): void;
+}
+
+const P = 'gemini_gateway_';
+
+export function createMetrics(): GatewayMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+  let sources = { pendingUsageRows: () => 0, inflightRequests: () => 0 };
+  const flushRows = new Counter({ name: `${P}usage_writer_rows_total`, help: 'Usage rows written by the batch writer.', registers });
+  const flushSeconds = new Histogram({
+    name: `${P}usage_writer_flush_seconds`,
+    help: 'Time per usage-writer batch transaction (rows and rollups), by result.',
+    labelNames: ['result'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers,
+  });
+  new Gauge({ name: `${P}usage_writer_queue_depth`, help: 'Usage rows waiting to be written.', registers, collect() { this.set(sources.pendingUsageRows()); } });
+  new Gauge({ name: `${P}inflight_requests`, help: 'Proxied requests in flight.', registers, collect() { this.set(sources.inflightRequests()); } });
+  return {
+    registry,
+    requests: new Counter({
+      name: `${P}requests_total`, help: 'Proxied requests by tenant, project, endpoint and response status.',
+      labelNames: ['tenant', 'project', 'endpoint', 'status'] as const, registers,
+    }),
+    tokens: new Counter({
+      name: `${P}tokens_total`, help: 'Metered tokens by tenant, project, model and kind (prompt includes cached).',
+      labelNames: ['tenant', 'project', 'model', 'kind'] as const, registers,
+    }),
+    upstreamLatency: new Histogram({
+      name: `${P}upstream_latency_seconds`, help: 'Request start to the end of the upstream response, for requests that went upstream.',
+      labelNames: ['endpoint'] as const, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300], registers,
+    }),
+    upstreamTtfb: new Histogram({
+      name: `${P}upstream_ttfb_seconds`, help: 'Request start to the first upstream body byte.',
+      labelNames: ['endpoint'] as const, buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
+    }),
+    inflightStreams: new Gauge({ name: `${P}inflight_streams`, help: 'SSE responses currently streaming to clients.', registers }),
+    quotaRefusals: new Counter({
+      name: `${P}quota_refusals_total`, help: 'Requests refused by a quota, by the limit that was hit.',
+      labelNames: ['tenant', 'project', 'limit'] as const, registers,
+    }),
+    track(s) {
+      sources = s;
+    },
+    observeFlush({ rows, ms, ok }) {
+      flushSeconds.observe({ result: ok ? 'ok' : 'failed' }, ms / 1000);
+      if (ok) flushRows.inc(rows);
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppDeps, AppEnv } from '../app.js';
+import { validationHook } from '../admin/app.js';
+import type { Principal } from '../auth/principal.js';
+import { GatewayError, renderError, toGatewayError } from '../errors.js';
+import { AUTH_MESSAGES } from '../proxy/route.js';
+import { extractTenantKey } from '../proxy/headers.js';
+import { SELF_SERVICE_ROUTES } from './routes.js';
+
+export type SelfServiceEnv = { Bindings: AppEnv['Bindings']; Variables: AppEnv['Variables'] & { principal: Principal } };
+export type SelfServiceApp = OpenAPIHono<SelfServiceEnv>;
+
+/**
+ * /gateway/v1: what a tenant key may read about itself. Authenticates exactly like the data plane
+ * (x-goog-api-key, ?key= or Bearer; same resolver, so revocation is seen within a second) and
+ * answers errors in Google's shape, which is what tenant clients already parse.
+ */
+export function createSelfServiceApp(deps: AppDeps): SelfServiceApp {
+  const app = new OpenAPIHono<SelfServiceEnv>({ defaultHook: validationHook });
+  app.onError((err, c) => {
+    const ge = toGatewayError(err);
+    if (!(err instanceof GatewayError)) deps.log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'self-service failure');
+    return c.body(renderError(ge, 'google'), ge.status as 500, { 'content-type': 'application/json; charset=UTF-8' });
+  });
+  app.use('/gateway/v1/*', async (c, next) => {
+    const url = c.req.url;
+    const q = url.indexOf('?');
+    const { key } = extractTenantKey(c.env.incoming.rawHeaders, q === -1 ? '' : url.slice(q));
+    const auth = deps.keys.resolve(key);
+    if (!auth.ok) throw new GatewayError('unauthenticated', AUTH_MESSAGES[auth.reason]);
+    c.set('principal', auth.principal);
+    await next();
+  });
+  for (const register of SELF_SERVICE_ROUTES) register(app, deps);
+  app.all('/gateway/*', (c) => {
+    throw new GatewayError('not_found', `No route ${c.req.method} ${c.req.path}`);
+  });
+  return app;
+}

@@ -1,0 +1,36 @@
+import { createRoute } from '@hono/zod-openapi';
+import { aggregateParams, eventsParams } from '../usage/params.js';
+import { createUsageService, sendAggregate, sendEvents } from '../usage/service.js';
+import type { RegisterSelfServiceRoutes } from './routes.js';
+
+const aggregate = createRoute({
+  method: 'get',
+  path: '/gateway/v1/usage',
+  summary: "The calling key's project usage: same filters, groupings and CSV as /admin/v1/usage",
+  request: { query: aggregateParams },
+  responses: { 200: { description: 'JSON or CSV' }, 400: { description: 'Invalid input' }, 401: { description: 'Bad key' } },
+});
+
+const events = createRoute({
+  method: 'get',
+  path: '/gateway/v1/usage/events',
+  summary: "The calling key's project usage events, newest first",
+  request: { query: eventsParams },
+  responses: { 200: { description: 'JSON or CSV' }, 400: { description: 'Invalid input' }, 401: { description: 'Bad key' } },
+});
+
+/**
+ * The scope is the key's project, ANDed with any filter given: a `project` or `tenant` filter that
+ * names something else yields no rows, never another project's usage.
+ */
+export const registerSelfServiceUsage: RegisterSelfServiceRoutes = (app, deps) => {
+  const usage = createUsageService(deps);
+  app.openapi(aggregate, (c) => {
+    const q = c.req.valid('query');
+    return sendAggregate(c, usage.aggregate(q, c.get('principal').projectId), q.format);
+  });
+  app.openapi(events, (c) => {
+    const q = c.req.valid('query');
+    return sendEvents(c, usage.events(q, c.get('principal').projectId), q.format);
+  });
+};

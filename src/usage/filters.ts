@@ -1,0 +1,81 @@
+import type { Db } from '../db/client.js';
+import type { Outcome } from '../metering/row.js';
+
+/** Filters as the caller gave them: ids (`ten_…`, `prj_…`, `key_…`) or human handles (slugs, key prefix). */
+export interface UsageFilters {
+  tenant?: string;
+  project?: string;
+  key?: string;
+  model?: string;
+  endpoint?: string;
+  outcome?: Outcome;
+}
+
+/** A SQL fragment over a table with tenant_id, project_id, key_id, model, endpoint and outcome columns. */
+export interface Where {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * Resolves filters to ids and builds the WHERE terms. A handle that names nothing matches no rows
+ * rather than failing, so a self-service caller cannot probe which other projects exist.
+ * `scopeProjectId` (self-service) is ANDed with whatever project filter was asked for.
+ */
+export function filterWhere(db: Db, f: UsageFilters, scopeProjectId?: string): Where {
+  const terms: string[] = [];
+  const params: unknown[] = [];
+  const sql = db.$client;
+  const ids = (col: string, list: string[]) => {
+    terms.push(list.length === 1 ? `${col} = ?` : `${col} IN (SELECT value FROM json_each(?))`);
+    params.push(list.length === 1 ? list[0] : JSON.stringify(list));
+  };
+
+  let tenantIds: string[] | undefined;
+  if (f.tenant !== undefined) {
+    tenantIds = f.tenant.startsWith('ten_') ? [f.tenant] : (sql.prepare('SELECT id FROM tenants WHERE slug = ?').pluck().all(f.tenant) as string[]);
+    ids('tenant_id', tenantIds);
+  }
+  let projectIds: string[] | undefined;
+  if (f.project !== undefined) {
+    projectIds = f.project.startsWith('prj_')
+      ? [f.project]
+      : (sql
+          .prepare(`SELECT id FROM projects WHERE slug = ? ${tenantIds ? 'AND tenant_id IN (SELECT value FROM json_each(?))' : ''}`)
+          .pluck()
+          .all(...(tenantIds ? [f.project, JSON.stringify(tenantIds)] : [f.project])) as string[]);
+  }
+  if (scopeProjectId !== undefined) projectIds = projectIds ? projectIds.filter((p) => p === scopeProjectId) : [scopeProjectId];
+  if (projectIds) ids('project_id', projectIds);
+  if (f.key !== undefined) {
+    ids('key_id', f.key.startsWith('key_') ? [f.key] : (sql.prepare('SELECT id FROM api_keys WHERE prefix = ?').pluck().all(f.key) as string[]));
+  }
+  for (const [col, v] of [['model', f.model], ['endpoint', f.endpoint], ['outcome', f.outcome]] as const) {
+    if (v === undefined) continue;
+    terms.push(`${col} = ?`);
+    params.push(v);
+  }
+  // An empty id list can never match: say so once instead of binding an empty IN ().
+  const empty = [tenantIds, projectIds].some((l) => l?.length === 0);
+  return { sql: empty ? '0' : terms.join(' AND ') || '1', params: empty ? [] : params };
+}
+
+export interface Labels {
+  tenant(id: string): string | null;
+  project(id: string): string | null;
+  key(id: string): string | null;
+}
+
+/** Slugs and key prefixes for the ids in a result, looked up in three small queries. */
+export function loadLabels(db: Db, rows: readonly { tenant_id?: string; project_id?: string; key_id?: string }[]): Labels {
+  const lookup = (table: string, col: string, field: 'tenant_id' | 'project_id' | 'key_id') => {
+    const wanted = [...new Set(rows.map((r) => r[field]).filter((v): v is string => typeof v === 'string'))];
+    if (wanted.length === 0) return new Map<string, string>();
+    const found = db.$client.prepare(`SELECT id, ${col} AS label FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`).all(JSON.stringify(wanted)) as { id: string; label: string }[];
+    return new Map(found.map((r) => [r.id, r.label]));
+  };
+  const t = lookup('tenants', 'slug', 'tenant_id');
+  const p = lookup('projects', 'slug', 'project_id');
+  const k = lookup('api_keys', 'prefix', 'key_id');
+  return { tenant: (id) => t.get(id) ?? null, project: (id) => p.get(id) ?? null, key: (id) => k.get(id) ?? null };
+}

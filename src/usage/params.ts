@@ -1,0 +1,92 @@
+import { z } from '@hono/zod-openapi';
+import { GatewayError } from '../errors.js';
+import type { UsageFilters } from './filters.js';
+import { ceilTo, DAY_MS, floorTo, parseIsoInstant, type TimeUnit } from './time.js';
+
+export const OUTCOMES = ['ok', 'upstream_error', 'client_aborted', 'upstream_aborted', 'gateway_error'] as const;
+export const TIME_UNITS = ['hour', 'day', 'month'] as const;
+export const DIMENSIONS = ['tenant', 'project', 'key', 'model', 'endpoint', 'outcome'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+export type GroupKey = TimeUnit | Dimension;
+
+const iso = (what: string) => z.string().optional().openapi({ description: `${what}: ISO 8601 date (2025-06-01) or date-time (2025-06-01T13:00:00Z; no offset means UTC)` });
+
+/** The filters shared by the aggregate and the raw listing, admin and self-service alike. */
+export const filterParams = z.object({
+  tenant: z.string().min(1).optional().openapi({ description: 'Tenant id (ten_…) or slug' }),
+  project: z.string().min(1).optional().openapi({ description: 'Project id (prj_…) or slug' }),
+  key: z.string().min(1).optional().openapi({ description: 'Key id (key_…) or display prefix (ggw_…)' }),
+  model: z.string().min(1).optional(),
+  endpoint: z.string().min(1).optional().openapi({ description: 'e.g. generateContent, streamGenerateContent, interactions.create' }),
+  outcome: z.enum(OUTCOMES).optional(),
+  from: iso('Start, inclusive'),
+  to: iso('End, exclusive'),
+});
+
+export const aggregateParams = filterParams.extend({
+  groupBy: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .openapi({ description: `Comma-separated: any of ${[...TIME_UNITS, ...DIMENSIONS].join(', ')}` }),
+  format: z.enum(['json', 'csv']).default('json'),
+});
+
+export const eventsParams = filterParams.extend({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().optional().openapi({ description: 'nextCursor from the previous page' }),
+  format: z.enum(['json', 'csv']).default('json'),
+});
+
+export function pickFilters(q: z.infer<typeof filterParams>): UsageFilters {
+  const { tenant, project, key, model, endpoint, outcome } = q;
+  return Object.fromEntries(Object.entries({ tenant, project, key, model, endpoint, outcome }).filter(([, v]) => v !== undefined));
+}
+
+/** `groupBy=day,model` (or repeated) → validated keys, deduplicated, in the order given. */
+export function parseGroupBy(v: string | string[] | undefined): GroupKey[] {
+  const parts = (Array.isArray(v) ? v : [v ?? '']).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const allowed = new Set<string>([...TIME_UNITS, ...DIMENSIONS]);
+  const bad = parts.filter((p) => !allowed.has(p));
+  if (bad.length) throw new GatewayError('invalid_argument', `Unknown groupBy ${bad.map((b) => `"${b}"`).join(', ')}; use any of ${[...allowed].join(', ')}.`);
+  return [...new Set(parts)] as GroupKey[];
+}
+
+export interface RangeOptions {
+  now: number;
+  maxRangeDays: number;
+  /** Aggregates come from hourly rollups, so their bounds must be whole hours; raw listings need not be. */
+  wholeHours: boolean;
+}
+
+function instant(name: 'from' | 'to', s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  const ms = parseIsoInstant(s);
+  if (ms === null) throw new GatewayError('invalid_argument', `${name}: expected an ISO 8601 date (2025-06-01) or date-time (2025-06-01T13:00:00Z), got "${s}".`);
+  return ms;
+}
+
+/**
+ * Validates from/to. Aggregates default to the 30 days up to the end of the current hour; raw
+ * listings default to unbounded. Every failure is a 400 that says what to send instead.
+ */
+export function resolveRange(q: { from?: string; to?: string }, o: RangeOptions): { from: number | undefined; to: number | undefined } {
+  let from = instant('from', q.from);
+  let to = instant('to', q.to);
+  if (o.wholeHours) {
+    for (const [name, v] of [['from', from], ['to', to]] as const) {
+      if (v !== undefined && floorTo('hour', v) !== v) {
+        throw new GatewayError('invalid_argument', `${name} must fall on a whole hour (usage is aggregated hourly): got "${q[name]}".`);
+      }
+    }
+    to ??= ceilTo('hour', o.now + 1);
+    from ??= to - 30 * DAY_MS;
+  }
+  if (from !== undefined && to !== undefined) {
+    if (from > to) throw new GatewayError('invalid_argument', `from (${q.from}) is after to (${q.to ?? 'now'}).`);
+    const days = (to - from) / DAY_MS;
+    if (days > o.maxRangeDays) {
+      throw new GatewayError('invalid_argument', `The range spans ${Math.ceil(days)} days; the maximum is ${o.maxRangeDays} (USAGE_MAX_RANGE_DAYS). Narrow from/to.`);
+    }
+  }
+  return { from, to };
+}
