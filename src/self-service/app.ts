@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv } from '../app.js';
 import { validationHook } from '../admin/app.js';
+import { looksLikeKey } from '../auth/keys.js';
 import type { Principal } from '../auth/principal.js';
 import { GatewayError, renderError, toGatewayError } from '../errors.js';
 import { AUTH_MESSAGES } from '../proxy/route.js';
@@ -23,9 +24,9 @@ export function createSelfServiceApp(deps: AppDeps): SelfServiceApp {
     return c.body(renderError(ge, 'google'), ge.status as 500, { 'content-type': 'application/json; charset=UTF-8' });
   });
   app.use('/gateway/v1/*', async (c, next) => {
-    const url = c.req.url;
-    const q = url.indexOf('?');
-    const { key } = extractTenantKey(c.env.incoming.rawHeaders, q === -1 ? '' : url.slice(q));
+    // `key` is also the usage filter here, so the query string counts as a credential only when it holds a whole secret.
+    const queryKey = c.req.query('key');
+    const { key } = extractTenantKey(c.env.incoming.rawHeaders, queryKey && looksLikeKey(queryKey) ? new URL(c.req.url).search : '');
     const auth = deps.keys.resolve(key);
     if (!auth.ok) throw new GatewayError('unauthenticated', AUTH_MESSAGES[auth.reason]);
     c.set('principal', auth.principal);

@@ -1,4 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
+import { looksLikeKey } from '../auth/keys.js';
 import { aggregateParams, eventsParams } from '../usage/params.js';
 import { createUsageService, sendAggregate, sendEvents } from '../usage/service.js';
 import type { RegisterSelfServiceRoutes } from './routes.js';
@@ -26,11 +27,16 @@ const events = createRoute({
 export const registerSelfServiceUsage: RegisterSelfServiceRoutes = (app, deps) => {
   const usage = createUsageService(deps);
   app.openapi(aggregate, (c) => {
-    const q = c.req.valid('query');
+    const q = withoutCredential(c.req.valid('query'));
     return sendAggregate(c, usage.aggregate(q, c.get('principal').projectId), q.format);
   });
   app.openapi(events, (c) => {
-    const q = c.req.valid('query');
+    const q = withoutCredential(c.req.valid('query'));
     return sendEvents(c, usage.events(q, c.get('principal').projectId), q.format);
   });
 };
+
+/** `?key=<whole secret>` authenticated the call (Google's curl style); it is not a key filter. */
+function withoutCredential<Q extends { key?: string }>(q: Q): Q {
+  return q.key !== undefined && looksLikeKey(q.key) ? { ...q, key: undefined } : q;
+}
