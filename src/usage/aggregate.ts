@@ -1,8 +1,9 @@
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db/client.js';
 import { loadLabels, type Where } from './filters.js';
 import { BUCKETS, percentile } from './histogram.js';
 import type { Dimension, GroupKey } from './params.js';
-import { GRAIN_UNIT, LAT_COLUMNS, TTFB_COLUMNS, type Grain } from './rollups.js';
+import { GRAIN_TABLE, GRAIN_UNIT, LAT_COLUMNS, TTFB_COLUMNS, type Grain } from './rollups.js';
 import { ceilTo, floorTo, formatBucket, TIME_UNITS_FINE_TO_COARSE, type TimeUnit } from './time.js';
 
 const ERROR_OUTCOMES = "('upstream_error', 'upstream_aborted', 'gateway_error')";
@@ -37,6 +38,7 @@ interface Agg {
 }
 
 interface Segment { grain: Grain; from: number; to: number }
+type Prepare = (sql: string) => Statement;
 
 /**
  * Splits [from, to) into the coarsest rollup rows that fit: whole months from monthly rows, whole
@@ -53,48 +55,86 @@ export function planSegments(from: number, to: number, grains: Grain[]): Segment
 }
 
 /** Sums rollups over hour-aligned [from, to) by the requested keys; never reads raw events. */
-export function aggregateUsage(db: Db, q: { from: number; to: number; groupBy: GroupKey[]; where: Where }): AggregateResult {
+export function aggregateUsage(
+  db: Db,
+  q: { from: number; to: number; groupBy: GroupKey[]; where: Where },
+  prepare: Prepare = (sql) => db.$client.prepare(sql),
+): AggregateResult {
   const units = TIME_UNITS_FINE_TO_COARSE.filter((u) => q.groupBy.includes(u));
   const finest: TimeUnit | undefined = units[0];
   const dims = q.groupBy.filter((k): k is Dimension => k in DIM_COLUMN);
+  const dimCols = dims.map((d) => DIM_COLUMN[d]);
   const grains: Grain[] = finest === 'hour' ? ['h'] : finest === 'day' ? ['d', 'h'] : ['m', 'd', 'h'];
-  const segs = planSegments(q.from, q.to, grains);
-  const timeExpr = finest === 'hour' ? 'bucket_start'
-    : finest === 'day' ? 'bucket_start - bucket_start % 86400000'
-    : finest === 'month' ? "CASE WHEN grain = 'm' THEN bucket_start ELSE CAST(strftime('%s', bucket_start / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000 END"
-    : null;
-  const keys = [...(timeExpr ? [`${timeExpr} AS t`] : []), ...dims.map((d) => DIM_COLUMN[d])];
-  const groupCols = [...(timeExpr ? ['t'] : []), ...dims.map((d) => DIM_COLUMN[d])];
-  const sql = `SELECT ${[...keys,
-    'SUM(requests) AS requests',
-    `SUM(CASE WHEN outcome IN ${ERROR_OUTCOMES} THEN requests ELSE 0 END) AS errors`,
-    "SUM(CASE WHEN outcome = 'client_aborted' THEN requests ELSE 0 END) AS aborted",
-    ...[...TOKEN_COLUMNS, 'cost_nano_usd', 'unpriced_requests', 'latency_sum_ms', ...LAT_COLUMNS, ...TTFB_COLUMNS].map((c) => `SUM(${c}) AS ${c}`),
-    'MAX(latency_max_ms) AS latency_max_ms', 'MAX(ttfb_max_ms) AS ttfb_max_ms'].join(', ')}
-    FROM usage_rollups
-    WHERE (${segs.map(() => '(grain = ? AND bucket_start >= ? AND bucket_start < ?)').join(' OR ') || '0'}) AND ${q.where.sql}
-    ${groupCols.length ? `GROUP BY ${groupCols.join(', ')} ORDER BY ${groupCols.join(', ')}` : ''}`;
-  const params = [...segs.flatMap((s) => [s.grain, s.from, s.to]), ...q.where.params];
-  const rows = (db.$client.prepare(sql).all(...params) as Record<string, number | string | null>[]).filter((r) => Number(r.requests) > 0);
-  const labels = loadLabels(db, rows as { tenant_id?: string; project_id?: string; key_id?: string }[]);
+  // Each segment is grouped in SQL at its own grain; the few resulting rows are folded into the requested buckets here.
+  const merged = new Map<string, { t: number | null; dims: string[]; agg: Agg }>();
+  for (const seg of planSegments(q.from, q.to, grains)) {
+    for (const r of segmentRows(prepare, seg, finest !== undefined, dimCols, q.where)) {
+      const t = finest ? floorTo(finest, r.bucket_start as number) : null;
+      const values = dimCols.map((c) => r[c] as string);
+      const id = `${t}\u0000${values.join('\u0000')}`;
+      const agg = readAgg(r);
+      const hit = merged.get(id);
+      if (hit) merge(hit.agg, agg);
+      else merged.set(id, { t, dims: values, agg });
+    }
+  }
+  const sorted = [...merged.values()].filter((m) => m.agg.requests > 0).sort((a, b) => (a.t ?? 0) - (b.t ?? 0) || compareLists(a.dims, b.dims));
+  const labels = loadLabels(db, sorted.map((m) => Object.fromEntries(dimCols.map((c, i) => [c, m.dims[i]]))));
 
   const total = emptyAgg();
-  const groups = rows.map((r) => {
-    const agg = readAgg(r);
-    merge(total, agg);
+  const groups = sorted.map((m) => {
+    merge(total, m.agg);
     const g: UsageGroup = {};
-    for (const u of [...units].reverse()) g[u] = formatBucket(u, floorTo(u, r.t as number));
-    for (const d of dims) {
-      const v = r[DIM_COLUMN[d]] as string;
+    for (const u of [...units].reverse()) g[u] = formatBucket(u, floorTo(u, m.t!));
+    dims.forEach((d, i) => {
+      const v = m.dims[i]!;
       if (d === 'tenant') Object.assign(g, { tenantId: v, tenant: labels.tenant(v) });
       else if (d === 'project') Object.assign(g, { projectId: v, project: labels.project(v) });
       else if (d === 'key') Object.assign(g, { keyId: v, keyPrefix: labels.key(v) });
       else g[d] = d === 'model' && v === '' ? null : v;
-    }
-    return Object.assign(g, metrics(agg));
+    });
+    return Object.assign(g, metrics(m.agg));
   });
   const columns = [...[...units].reverse(), ...dims.flatMap((d) => DIM_KEYS[d]), ...METRIC_KEYS];
   return { from: new Date(q.from).toISOString(), to: new Date(q.to).toISOString(), groupBy: q.groupBy, columns, groups, totals: metrics(total) };
+}
+
+const AGGREGATES = [
+  'SUM(requests) AS requests',
+  `SUM(CASE WHEN outcome IN ${ERROR_OUTCOMES} THEN requests ELSE 0 END) AS errors`,
+  "SUM(CASE WHEN outcome = 'client_aborted' THEN requests ELSE 0 END) AS aborted",
+  ...[...TOKEN_COLUMNS, 'cost_nano_usd', 'unpriced_requests', 'latency_sum_ms', ...LAT_COLUMNS, ...TTFB_COLUMNS].map((c) => `SUM(${c}) AS ${c}`),
+  'MAX(latency_max_ms) AS latency_max_ms',
+  'MAX(ttfb_max_ms) AS ttfb_max_ms',
+].join(', ');
+
+/** One segment's rollups, grouped by its own buckets (when time is grouped) and the dimension columns. */
+function segmentRows(prepare: Prepare, seg: Segment, byTime: boolean, dimCols: string[], where: Where): Record<string, number | string | null>[] {
+  const keys = [...(byTime ? ['bucket_start'] : []), ...dimCols];
+  const sql = `SELECT ${[...keys, AGGREGATES].join(', ')} FROM ${GRAIN_TABLE[seg.grain]}
+    WHERE bucket_start >= ? AND bucket_start < ? AND ${where.sql}${keys.length ? ` GROUP BY ${keys.join(', ')}` : ''}`;
+  return prepare(sql).all(seg.from, seg.to, ...where.params) as Record<string, number | string | null>[];
+}
+
+/** Statements differ only by grain, grouping and filter shape: a small cache skips re-preparing 60-column SQL. */
+export function statementCache(db: Db, max = 500): Prepare {
+  const cache = new Map<string, Statement>();
+  return (sql) => {
+    let st = cache.get(sql);
+    if (!st) {
+      if (cache.size >= max) cache.clear();
+      cache.set(sql, (st = db.$client.prepare(sql)));
+    }
+    return st;
+  };
+}
+
+function compareLists(a: string[], b: string[]): number {
+  for (let i = 0; i < a.length; i++) {
+    const c = a[i]! < b[i]! ? -1 : a[i]! > b[i]! ? 1 : 0;
+    if (c) return c;
+  }
+  return 0;
 }
 
 function emptyAgg(): Agg {

@@ -6,6 +6,7 @@ import { floorTo, type TimeUnit } from './time.js';
 
 export type Grain = 'h' | 'd' | 'm';
 export const GRAIN_UNIT: Record<Grain, TimeUnit> = { h: 'hour', d: 'day', m: 'month' };
+export const GRAIN_TABLE: Record<Grain, string> = { h: 'usage_rollups_hourly', d: 'usage_rollups_daily', m: 'usage_rollups_monthly' };
 
 export const LAT_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `lat_${i}`);
 export const TTFB_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `ttfb_${i}`);
@@ -15,19 +16,20 @@ export const SUM_COLUMNS = [
   'total_tokens', 'cost_nano_usd', 'unpriced_requests', 'latency_sum_ms', ...LAT_COLUMNS, ...TTFB_COLUMNS,
 ] as const;
 export const MAX_COLUMNS = ['latency_max_ms', 'ttfb_max_ms'] as const;
-const KEY_COLUMNS = ['grain', 'bucket_start', 'project_id', 'key_id', 'model', 'endpoint', 'outcome'];
+const KEY_COLUMNS = ['bucket_start', 'project_id', 'key_id', 'model', 'endpoint', 'outcome'];
 const LAT0 = SUM_COLUMNS.indexOf('lat_0' as never);
 const TTFB0 = SUM_COLUMNS.indexOf('ttfb_0' as never);
 
-const UPSERT_SQL = `INSERT INTO usage_rollups (grain, bucket_start, tenant_id, project_id, key_id, model, endpoint, outcome,
+const upsertSql = (table: string) => `INSERT INTO ${table} (bucket_start, tenant_id, project_id, key_id, model, endpoint, outcome,
   ${SUM_COLUMNS.join(', ')}, ${MAX_COLUMNS.join(', ')})
-  VALUES (${Array(8 + SUM_COLUMNS.length + MAX_COLUMNS.length).fill('?').join(',')})
+  VALUES (${Array(7 + SUM_COLUMNS.length + MAX_COLUMNS.length).fill('?').join(',')})
   ON CONFLICT (${KEY_COLUMNS.join(', ')}) DO UPDATE SET
   ${SUM_COLUMNS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
   ${MAX_COLUMNS.map((c) => `${c} = max(${c}, excluded.${c})`).join(', ')}`;
 
 interface Acc {
-  dims: [Grain, number, string, string, string, string, string, string];
+  grain: Grain;
+  dims: [number, string, string, string, string, string, string];
   sums: number[];
   maxes: [number, number];
 }
@@ -47,7 +49,7 @@ export function accumulate(rows: readonly UsageRow[]): Map<string, Acc> {
       const id = `${grain}\u0000${bucket}\u0000${r.projectId}\u0000${r.keyId}\u0000${model}\u0000${r.endpoint}\u0000${r.outcome}`;
       let a = out.get(id);
       if (!a) {
-        a = { dims: [grain, bucket, r.tenantId, r.projectId, r.keyId, model, r.endpoint, r.outcome], sums: new Array<number>(SUM_COLUMNS.length).fill(0), maxes: [0, 0] };
+        a = { grain, dims: [bucket, r.tenantId, r.projectId, r.keyId, model, r.endpoint, r.outcome], sums: new Array<number>(SUM_COLUMNS.length).fill(0), maxes: [0, 0] };
         out.set(id, a);
       }
       const s = a.sums;
@@ -76,8 +78,8 @@ export function accumulate(rows: readonly UsageRow[]): Map<string, Acc> {
 
 /** The recorder hook that keeps hourly, daily and monthly rollups current in the batch's transaction. */
 export function createRollupHook(db: Db): FlushHook {
-  const upsert = db.$client.prepare(UPSERT_SQL);
+  const upsert = { h: db.$client.prepare(upsertSql(GRAIN_TABLE.h)), d: db.$client.prepare(upsertSql(GRAIN_TABLE.d)), m: db.$client.prepare(upsertSql(GRAIN_TABLE.m)) };
   return (rows) => {
-    for (const a of accumulate(rows).values()) upsert.run(...a.dims, ...a.sums, ...a.maxes);
+    for (const a of accumulate(rows).values()) upsert[a.grain].run(...a.dims, ...a.sums, ...a.maxes);
   };
 }

@@ -4,7 +4,7 @@ import type { z } from '@hono/zod-openapi';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
-import { aggregateUsage, type AggregateResult } from './aggregate.js';
+import { aggregateUsage, statementCache, type AggregateResult } from './aggregate.js';
 import { EVENT_COLUMNS, listEvents } from './events.js';
 import { filterWhere } from './filters.js';
 import { aggregateParams, eventsParams, parseGroupBy, pickFilters, resolveRange } from './params.js';
@@ -24,11 +24,12 @@ export interface UsageService {
 /** The query side shared by /admin/v1/usage and the self-service /gateway/v1/usage. */
 export function createUsageService({ db, clock, config }: { db: Db; clock: Clock; config: Config }): UsageService {
   const rangeOpts = (wholeHours: boolean) => ({ now: clock.now(), maxRangeDays: config.USAGE_MAX_RANGE_DAYS, wholeHours });
+  const prepare = statementCache(db);
   return {
     aggregate(q, scope) {
       const groupBy = parseGroupBy(q.groupBy);
       const { from, to } = resolveRange(q, rangeOpts(true));
-      return aggregateUsage(db, { from: from!, to: to!, groupBy, where: filterWhere(db, pickFilters(q), scope) });
+      return aggregateUsage(db, { from: from!, to: to!, groupBy, where: filterWhere(db, pickFilters(q), scope) }, prepare);
     },
     events(q, scope) {
       const { from, to } = resolveRange(q, rangeOpts(false));

@@ -85,8 +85,9 @@ function rawAggregates(grain: 'h' | 'd' | 'm') {
 
 /** Rollup rows in the raw query's shape: histogram columns folded back into bucket-index lists. */
 function rollups(grain: 'h' | 'd' | 'm') {
-  const rows = h.db.$client.prepare(`SELECT * FROM usage_rollups WHERE grain = ? ORDER BY bucket_start, project_id, key_id, model, endpoint, outcome`).all(grain) as Record<string, number | string>[];
-  return rows.map(({ grain: _g, ...r }) => {
+  const table = { h: 'usage_rollups_hourly', d: 'usage_rollups_daily', m: 'usage_rollups_monthly' }[grain];
+  const rows = h.db.$client.prepare(`SELECT * FROM ${table} ORDER BY bucket_start, project_id, key_id, model, endpoint, outcome`).all() as Record<string, number | string>[];
+  return rows.map((r) => {
     const indexes = (prefix: string) => Array.from({ length: LATENCY_BOUNDS_MS.length + 1 }, (_, i) => Array(Number(r[`${prefix}_${i}`])).fill(i)).flat();
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(r)) if (!/^(lat|ttfb)_\d+$/.test(k)) out[k] = v;

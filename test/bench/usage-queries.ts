@@ -1,0 +1,165 @@
+/**
+ * Usage-query benchmark: N synthetic events (default 5 million, 12 months, 50 projects) written
+ * through the real recorder and rollup hook, then the two dashboard queries from the issue timed
+ * end to end through the admin API (routing, rollup SQL, JSON), never scanning raw events.
+ *
+ *   npm run bench:usage                        # 5,000,000 events
+ *   npm run bench:usage -- --events 200000     # quick look
+ *   npm run bench:usage -- --reuse             # keep the database from the last run
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { createKeyFor } from '../../src/auth/key-store.js';
+import { parseConfig } from '../../src/config.js';
+import { openDb } from '../../src/db/client.js';
+import { createGateway } from '../../src/gateway.js';
+import { createLogger } from '../../src/logger.js';
+import { createRecorder } from '../../src/metering/recorder.js';
+import type { Outcome, UsageRow } from '../../src/metering/row.js';
+import { createPriceBook } from '../../src/usage/prices.js';
+import { createRollupHook } from '../../src/usage/rollups.js';
+import { addUnit, DAY_MS, floorTo } from '../../src/usage/time.js';
+
+const { values: args } = parseArgs({ options: { events: { type: 'string', default: '5000000' }, runs: { type: 'string', default: '50' }, reuse: { type: 'boolean', default: false } } });
+const EVENTS = Number(args.events);
+const RUNS = Number(args.runs);
+const DIR = 'test/bench/results';
+const DB_PATH = `${DIR}/usage-bench.db`;
+const TOKEN = 'bench-admin-token-0123456789';
+const END = floorTo('hour', Date.now());
+const START = END - 365 * DAY_MS;
+const MODELS = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-2.5-flash-lite', 'gemini-2.0-flash', 'gemini-3-pro-preview', 'in-house-tuned'];
+const ENDPOINTS = ['generateContent', 'streamGenerateContent', 'interactions.create', 'batchEmbedContents', 'countTokens'];
+
+/** Deterministic PRNG so runs are comparable. */
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Key { id: string; projectId: string; tenantId: string }
+
+function seed(): { writeMs: number } {
+  rmSync(DB_PATH, { force: true });
+  rmSync(`${DB_PATH}-wal`, { force: true });
+  const db = openDb(DB_PATH);
+  db.$client.pragma('cache_size = -262144');
+  const clock = { now: () => START };
+  const keys: Key[][] = [];
+  for (let p = 0; p < 50; p++) {
+    const project: Key[] = [];
+    for (let k = 0; k < 3; k++) {
+      const created = createKeyFor(db, clock, { tenant: `team-${p % 10}`, project: `project-${p}` });
+      project.push(db.$client.prepare('SELECT k.id, k.project_id AS projectId, p.tenant_id AS tenantId FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.id = ?').get(created.id) as Key);
+    }
+    keys.push(project);
+  }
+  const prices = createPriceBook();
+  const recorder = createRecorder({ db, log: createLogger('silent'), flushIntervalMs: 3_600_000, batchSize: Number.MAX_SAFE_INTEGER, hooks: [createRollupHook(db)], cost: (r) => prices.costNanoUsd(r) });
+  const r = rng(42);
+  const started = performance.now();
+  for (let i = 0; i < EVENTS; i++) {
+    // Zipf-like: project 0 is the busiest, as real tenants are.
+    const p = Math.min(49, Math.floor(50 * r() ** 2.2));
+    const k = Math.floor(r() * 3);
+    const key = keys[p]![k]!;
+    // Each key mostly calls one model and one endpoint, as an application does; the rest is spread thin.
+    const model = MODELS[(p + k + (r() < 0.9 ? 0 : 1 + Math.floor(r() * 2))) % MODELS.length]!;
+    const endpoint = ENDPOINTS[r() < 0.9 ? (p + k) % 2 : Math.floor(r() * ENDPOINTS.length)]!;
+    const x = r();
+    const outcome: Outcome = x < 0.97 ? 'ok' : x < 0.99 ? 'upstream_error' : x < 0.997 ? 'client_aborted' : 'upstream_aborted';
+    const prompt = 200 + Math.floor(r() * 4000);
+    const output = Math.floor(r() * 1500);
+    const row: UsageRow = {
+      createdAt: START + Math.floor((i / EVENTS) * (END - START)), requestId: `bench-${i}`, tenantId: key.tenantId, projectId: key.projectId, keyId: key.id,
+      upstreamKeyId: null, method: 'POST', apiVersion: 'v1beta', endpoint, model, stream: endpoint === 'streamGenerateContent' ? 1 : 0,
+      status: outcome === 'ok' ? 200 : 503, outcome,
+      usage: outcome === 'upstream_error' || endpoint === 'countTokens' ? null : { promptTokens: prompt, cachedTokens: Math.floor(prompt * r() * 0.3), outputTokens: output, thoughtsTokens: Math.floor(output * r() * 0.5), toolUsePromptTokens: 0, totalTokens: prompt + output, json: '{}' },
+      ttfbMs: 50 + Math.floor(r() * 800), latencyMs: 100 + Math.floor(r() * 9000), bytesIn: 800, bytesOut: 2000,
+    };
+    recorder.record(row);
+    if (recorder.pending() >= 5000) recorder.flush();
+    if (i % 500_000 === 0 && i) process.stderr.write(`  ${i.toLocaleString()} events…\n`);
+  }
+  recorder.close();
+  const writeMs = performance.now() - started;
+  db.$client.pragma('optimize');
+  db.$client.close();
+  return { writeMs };
+}
+
+function stats(ms: number[]) {
+  const s = [...ms].sort((a, b) => a - b);
+  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+  return { median: q(0.5), p95: q(0.95), min: s[0]!, max: s.at(-1)! };
+}
+
+async function main() {
+  mkdirSync(DIR, { recursive: true });
+  if (!(args.reuse && existsSync(DB_PATH))) {
+    const { writeMs } = seed();
+    const rate = Math.round(EVENTS / (writeMs / 1000)).toLocaleString();
+    process.stdout.write(`Wrote ${EVENTS.toLocaleString()} events through the recorder with rollups in ${(writeMs / 1000).toFixed(1)} s (${rate} rows/s, batches of 5,000).\n\n`);
+    // Measure in a fresh process, so the seeding's garbage is not collected during the timed queries.
+    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, ...process.argv.slice(2), '--reuse'], { stdio: 'inherit' });
+    process.exit(child.status ?? 1);
+  }
+
+  const config = parseConfig({ DATABASE_PATH: DB_PATH, ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'silent', USAGE_MAX_RANGE_DAYS: '400' });
+  const db = openDb(DB_PATH);
+  const gateway = createGateway({ config, log: createLogger('silent'), db, clock: { now: () => END } });
+  const counts = db.$client
+    .prepare('SELECT (SELECT count(*) FROM usage_events) AS events, (SELECT count(*) FROM usage_rollups_hourly) AS hourly, (SELECT count(*) FROM usage_rollups_daily) AS daily, (SELECT count(*) FROM usage_rollups_monthly) AS monthly')
+    .get() as Record<string, number>;
+  const busiest = db.$client.prepare('SELECT project_id FROM usage_rollups_monthly GROUP BY project_id ORDER BY sum(requests) DESC LIMIT 1').pluck().get() as string;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const today = floorTo('day', END);
+  const thisMonth = floorTo('month', END);
+  let twelveBack = thisMonth;
+  for (let i = 0; i < 11; i++) twelveBack = floorTo('month', twelveBack - 1);
+  const queries = [
+    { name: '30 days, one project, by day and model', target: 50, path: `/admin/v1/usage?project=${busiest}&groupBy=day,model&from=${iso(today - 29 * DAY_MS)}&to=${iso(today + DAY_MS)}` },
+    { name: '12 months, all projects, by month', target: 200, path: `/admin/v1/usage?groupBy=month&from=${iso(twelveBack)}&to=${iso(addUnit('month', thisMonth))}` },
+    { name: '12 months, all projects, by month and project', target: 200, path: `/admin/v1/usage?groupBy=month,project&from=${iso(twelveBack)}&to=${iso(addUnit('month', thisMonth))}` },
+  ];
+  const results = [];
+  for (const q of queries) {
+    const timings: number[] = [];
+    let groups = 0;
+    for (let i = 0; i < RUNS + 5; i++) {
+      const t0 = performance.now();
+      const res = await gateway.app.request(q.path, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const body = (await res.json()) as { groups: unknown[] };
+      const ms = performance.now() - t0;
+      if (res.status !== 200) throw new Error(`${q.path}: ${res.status} ${JSON.stringify(body)}`);
+      groups = body.groups.length;
+      if (i >= 5) timings.push(ms);
+    }
+    results.push({ ...q, groups, ...stats(timings) });
+  }
+  await gateway.shutdown(0);
+  db.$client.close();
+
+  const rows = results.map((r) => `| ${r.name} | ${r.groups} | ${r.median.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.max.toFixed(1)} | < ${r.target} | ${r.p95 < r.target ? 'met' : 'MISSED'} |`);
+  const table = [
+    `Usage queries over ${counts.events!.toLocaleString()} events (rollup rows: ${counts.hourly!.toLocaleString()} hourly, ${counts.daily!.toLocaleString()} daily, ${counts.monthly!.toLocaleString()} monthly), ${RUNS} runs after 5 warm-ups, through the admin API in-process:`,
+    '',
+    '| query | groups | median ms | p95 ms | max ms | target | |',
+    '| --- | ---: | ---: | ---: | ---: | --- | --- |',
+    ...rows,
+  ].join('\n');
+  process.stdout.write(`${table}\n`);
+  writeFileSync(`${DIR}/usage-queries.json`, JSON.stringify({ at: new Date().toISOString(), counts, results }, null, 2));
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`${err.stack}\n`);
+  process.exit(1);
+});
