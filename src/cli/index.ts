@@ -4,11 +4,13 @@ import { openDb, type Db } from '../db/client.js';
 import { GatewayError } from '../errors.js';
 import type { Command } from './command.js';
 import { keyCommands } from './keys.js';
+import { usageCommands } from './usage.js';
 import { print, UsageError } from './output.js';
 
 /** Every command group registers here; the dispatcher picks the longest matching name. */
 const COMMANDS: Command[] = [
   ...keyCommands,
+  ...usageCommands,
   { name: 'migrate', usage: 'migrate                      apply database migrations and exit', run: () => print('database is migrated') },
 ];
 

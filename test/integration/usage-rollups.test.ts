@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LATENCY_BOUNDS_MS } from '../../src/usage/histogram.js';
+import { rebuildRollups } from '../../src/usage/rebuild.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ADMIN_TOKEN, getJson, seedKey, type SeedKey } from '../support/usage-seed.js';
 
@@ -112,6 +113,16 @@ describe('rollups after a mixed workload through the gateway', () => {
     }));
     expect(raw.length).toBeGreaterThan(grain === 'm' ? 2 : 8);
     expect(rollups(grain)).toEqual(raw);
+  });
+
+  it('usage rebuild recomputes the same rollups and prices rows that had no cost', () => {
+    const before = (['h', 'd', 'm'] as const).map(rollups);
+    const priced = h.db.$client.prepare("SELECT id, cost_nano_usd FROM usage_events WHERE model = 'gemini-2.5-flash' AND cost_nano_usd > 0 LIMIT 1").get() as { id: number; cost_nano_usd: number };
+    h.db.$client.prepare('UPDATE usage_events SET cost_nano_usd = NULL WHERE id = ?').run(priced.id);
+    const result = rebuildRollups(h.db, h.gateway.deps.prices);
+    expect(result).toEqual({ events: h.rows().length, priced: 1 });
+    expect(h.db.$client.prepare('SELECT cost_nano_usd FROM usage_events WHERE id = ?').pluck().get(priced.id)).toBe(priced.cost_nano_usd);
+    expect((['h', 'd', 'm'] as const).map(rollups)).toEqual(before);
   });
 
   it('the API over the whole range reports the raw totals', async () => {
