@@ -5,8 +5,9 @@ CREATE TABLE `usage_rollups_daily` (
 	`key_id` text NOT NULL,
 	`model` text NOT NULL,
 	`endpoint` text NOT NULL,
-	`outcome` text NOT NULL,
 	`requests` integer NOT NULL,
+	`errors` integer NOT NULL,
+	`aborted` integer NOT NULL,
 	`prompt_tokens` integer NOT NULL,
 	`cached_tokens` integer NOT NULL,
 	`output_tokens` integer NOT NULL,
@@ -66,7 +67,7 @@ CREATE TABLE `usage_rollups_daily` (
 	`ttfb_21` integer DEFAULT 0 NOT NULL,
 	`ttfb_22` integer DEFAULT 0 NOT NULL,
 	`ttfb_23` integer DEFAULT 0 NOT NULL,
-	PRIMARY KEY(`bucket_start`, `project_id`, `key_id`, `model`, `endpoint`, `outcome`)
+	PRIMARY KEY(`bucket_start`, `project_id`, `key_id`, `model`, `endpoint`)
 );
 --> statement-breakpoint
 CREATE INDEX `usage_rollups_daily_project_time_idx` ON `usage_rollups_daily` (`project_id`,`bucket_start`);--> statement-breakpoint
@@ -79,6 +80,8 @@ CREATE TABLE `usage_rollups_hourly` (
 	`endpoint` text NOT NULL,
 	`outcome` text NOT NULL,
 	`requests` integer NOT NULL,
+	`errors` integer NOT NULL,
+	`aborted` integer NOT NULL,
 	`prompt_tokens` integer NOT NULL,
 	`cached_tokens` integer NOT NULL,
 	`output_tokens` integer NOT NULL,
@@ -146,11 +149,11 @@ CREATE TABLE `usage_rollups_monthly` (
 	`bucket_start` integer NOT NULL,
 	`tenant_id` text NOT NULL,
 	`project_id` text NOT NULL,
-	`key_id` text NOT NULL,
 	`model` text NOT NULL,
 	`endpoint` text NOT NULL,
-	`outcome` text NOT NULL,
 	`requests` integer NOT NULL,
+	`errors` integer NOT NULL,
+	`aborted` integer NOT NULL,
 	`prompt_tokens` integer NOT NULL,
 	`cached_tokens` integer NOT NULL,
 	`output_tokens` integer NOT NULL,
@@ -210,7 +213,7 @@ CREATE TABLE `usage_rollups_monthly` (
 	`ttfb_21` integer DEFAULT 0 NOT NULL,
 	`ttfb_22` integer DEFAULT 0 NOT NULL,
 	`ttfb_23` integer DEFAULT 0 NOT NULL,
-	PRIMARY KEY(`bucket_start`, `project_id`, `key_id`, `model`, `endpoint`, `outcome`)
+	PRIMARY KEY(`bucket_start`, `project_id`, `model`, `endpoint`)
 );
 --> statement-breakpoint
 CREATE INDEX `usage_rollups_monthly_project_time_idx` ON `usage_rollups_monthly` (`project_id`,`bucket_start`);--> statement-breakpoint

@@ -3,10 +3,9 @@ import type { Db } from '../db/client.js';
 import { loadLabels, type Where } from './filters.js';
 import { BUCKETS, percentile } from './histogram.js';
 import type { Dimension, GroupKey } from './params.js';
-import { GRAIN_TABLE, GRAIN_UNIT, LAT_COLUMNS, TTFB_COLUMNS, type Grain } from './rollups.js';
+import { GRAIN_TABLE, GRAIN_UNIT, LAT_COLUMNS, ROLLUP_KEYS, TTFB_COLUMNS, type Grain } from './rollups.js';
 import { ceilTo, floorTo, formatBucket, TIME_UNITS_FINE_TO_COARSE, type TimeUnit } from './time.js';
 
-const ERROR_OUTCOMES = "('upstream_error', 'upstream_aborted', 'gateway_error')";
 const TOKEN_COLUMNS = ['prompt_tokens', 'cached_tokens', 'output_tokens', 'thoughts_tokens', 'tool_use_prompt_tokens', 'total_tokens'] as const;
 const TOKEN_KEYS = ['promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens', 'toolUsePromptTokens', 'totalTokens'] as const;
 
@@ -64,7 +63,10 @@ export function aggregateUsage(
   const finest: TimeUnit | undefined = units[0];
   const dims = q.groupBy.filter((k): k is Dimension => k in DIM_COLUMN);
   const dimCols = dims.map((d) => DIM_COLUMN[d]);
-  const grains: Grain[] = finest === 'hour' ? ['h'] : finest === 'day' ? ['d', 'h'] : ['m', 'd', 'h'];
+  // A grain serves the query when it is no coarser than the time grouping and keeps every column grouped or filtered on.
+  const needed = [...dimCols, ...q.where.columns];
+  const byTime: Grain[] = finest === 'hour' ? ['h'] : finest === 'day' ? ['d', 'h'] : ['m', 'd', 'h'];
+  const grains = byTime.filter((g) => needed.every((c) => c === 'tenant_id' || (ROLLUP_KEYS[g] as readonly string[]).includes(c)));
   // Each segment is grouped in SQL at its own grain; the few resulting rows are folded into the requested buckets here.
   const merged = new Map<string, { t: number | null; dims: string[]; agg: Agg }>();
   for (const seg of planSegments(q.from, q.to, grains)) {
@@ -100,10 +102,7 @@ export function aggregateUsage(
 }
 
 const AGGREGATES = [
-  'SUM(requests) AS requests',
-  `SUM(CASE WHEN outcome IN ${ERROR_OUTCOMES} THEN requests ELSE 0 END) AS errors`,
-  "SUM(CASE WHEN outcome = 'client_aborted' THEN requests ELSE 0 END) AS aborted",
-  ...[...TOKEN_COLUMNS, 'cost_nano_usd', 'unpriced_requests', 'latency_sum_ms', ...LAT_COLUMNS, ...TTFB_COLUMNS].map((c) => `SUM(${c}) AS ${c}`),
+  ...['requests', 'errors', 'aborted', ...TOKEN_COLUMNS, 'cost_nano_usd', 'unpriced_requests', 'latency_sum_ms', ...LAT_COLUMNS, ...TTFB_COLUMNS].map((c) => `SUM(${c}) AS ${c}`),
   'MAX(latency_max_ms) AS latency_max_ms',
   'MAX(ttfb_max_ms) AS ttfb_max_ms',
 ].join(', ');

@@ -15,6 +15,8 @@ export interface UsageFilters {
 export interface Where {
   sql: string;
   params: unknown[];
+  /** Columns the terms read: a rollup grain can serve the query only if it keeps them all. */
+  columns: string[];
 }
 
 /**
@@ -25,8 +27,10 @@ export interface Where {
 export function filterWhere(db: Db, f: UsageFilters, scopeProjectId?: string): Where {
   const terms: string[] = [];
   const params: unknown[] = [];
+  const columns: string[] = [];
   const sql = db.$client;
   const ids = (col: string, list: string[]) => {
+    columns.push(col);
     terms.push(list.length === 1 ? `${col} = ?` : `${col} IN (SELECT value FROM json_each(?))`);
     params.push(list.length === 1 ? list[0] : JSON.stringify(list));
   };
@@ -52,12 +56,13 @@ export function filterWhere(db: Db, f: UsageFilters, scopeProjectId?: string): W
   }
   for (const [col, v] of [['model', f.model], ['endpoint', f.endpoint], ['outcome', f.outcome]] as const) {
     if (v === undefined) continue;
+    columns.push(col);
     terms.push(`${col} = ?`);
     params.push(v);
   }
   // An empty id list can never match: say so once instead of binding an empty IN ().
   const empty = [tenantIds, projectIds].some((l) => l?.length === 0);
-  return { sql: empty ? '0' : terms.join(' AND ') || '1', params: empty ? [] : params };
+  return empty ? { sql: '0', params: [], columns: [] } : { sql: terms.join(' AND ') || '1', params, columns };
 }
 
 export interface Labels {

@@ -72,22 +72,27 @@ const BUCKET_EXPR = {
   m: "CAST(strftime('%s', created_at / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000",
 };
 
+const KEYS = { h: 'project_id, key_id, model, endpoint, outcome', d: 'project_id, key_id, model, endpoint', m: 'project_id, model, endpoint' };
+const TABLE = { h: 'usage_rollups_hourly', d: 'usage_rollups_daily', m: 'usage_rollups_monthly' };
+
+/** The rollup a grain should hold, computed from the raw rows by SQL written independently of the rollup code. */
 function rawAggregates(grain: 'h' | 'd' | 'm') {
+  const keys = KEYS[grain].replace('model', "coalesce(model, '') AS model");
   return h.db.$client.prepare(`
-    SELECT ${BUCKET_EXPR[grain]} AS bucket_start, tenant_id, project_id, key_id, coalesce(model, '') AS model, endpoint, outcome,
-      count(*) AS requests, coalesce(sum(prompt_tokens), 0) AS prompt_tokens, coalesce(sum(cached_tokens), 0) AS cached_tokens,
+    SELECT ${BUCKET_EXPR[grain]} AS bucket_start, tenant_id, ${keys},
+      count(*) AS requests, sum(outcome IN ('upstream_error', 'upstream_aborted', 'gateway_error')) AS errors, sum(outcome = 'client_aborted') AS aborted,
+      coalesce(sum(prompt_tokens), 0) AS prompt_tokens, coalesce(sum(cached_tokens), 0) AS cached_tokens,
       coalesce(sum(output_tokens), 0) AS output_tokens, coalesce(sum(thoughts_tokens), 0) AS thoughts_tokens,
       coalesce(sum(tool_use_prompt_tokens), 0) AS tool_use_prompt_tokens, coalesce(sum(total_tokens), 0) AS total_tokens,
       coalesce(sum(cost_nano_usd), 0) AS cost_nano_usd, sum(total_tokens IS NOT NULL AND cost_nano_usd IS NULL) AS unpriced_requests,
       sum(latency_ms) AS latency_sum_ms, max(latency_ms) AS latency_max_ms, coalesce(max(ttfb_ms), 0) AS ttfb_max_ms,
       json_group_array(${histogramCase('latency_ms')}) AS lat, json_group_array(${histogramCase('ttfb_ms')}) FILTER (WHERE ttfb_ms IS NOT NULL) AS ttfb
-    FROM usage_events GROUP BY 1, 2, 3, 4, 5, 6, 7 ORDER BY 1, 3, 4, 5, 6, 7`).all() as Record<string, unknown>[];
+    FROM usage_events GROUP BY bucket_start, ${KEYS[grain]} ORDER BY bucket_start, ${KEYS[grain]}`).all() as Record<string, unknown>[];
 }
 
 /** Rollup rows in the raw query's shape: histogram columns folded back into bucket-index lists. */
 function rollups(grain: 'h' | 'd' | 'm') {
-  const table = { h: 'usage_rollups_hourly', d: 'usage_rollups_daily', m: 'usage_rollups_monthly' }[grain];
-  const rows = h.db.$client.prepare(`SELECT * FROM ${table} ORDER BY bucket_start, project_id, key_id, model, endpoint, outcome`).all() as Record<string, number | string>[];
+  const rows = h.db.$client.prepare(`SELECT * FROM ${TABLE[grain]} ORDER BY bucket_start, ${KEYS[grain]}`).all() as Record<string, number | string>[];
   return rows.map((r) => {
     const indexes = (prefix: string) => Array.from({ length: LATENCY_BOUNDS_MS.length + 1 }, (_, i) => Array(Number(r[`${prefix}_${i}`])).fill(i)).flat();
     const out: Record<string, unknown> = {};
