@@ -59,8 +59,57 @@ function readBody(req: http.IncomingMessage): Promise<Buffer> {
   });
 }
 
-function stream(req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): void {
-  const seed = seedOf(body.toString('utf8')) ?? 'unknown';
+interface Stream {
+  res: http.ServerResponse;
+  seed: string;
+  next: number; // index of the next frame
+  due: number; // when it is due (performance.now() ms)
+  closed: boolean;
+}
+
+// One timer for all streams. Every stream has the same period, and frame i of a stream is due at
+// start + i*D (absolute, so timer drift doesn't accumulate); a stream re-queued after its write is
+// therefore never due before anything already queued, and a FIFO stays sorted by due time.
+let queue: Stream[] = [];
+let head = 0;
+let timer: NodeJS.Timeout | null = null;
+
+function writeFrame(s: Stream): void {
+  s.res.write(sseFrame(s.seed, s.next, FRAMES)); // built when due: a burst of new streams costs nothing up front
+  stats.framesSent++;
+  s.next++;
+  if (s.next === FRAMES) {
+    s.closed = true;
+    stats.openStreams--;
+    stats.streamsCompleted++;
+    s.res.end();
+    return;
+  }
+  s.due += DELAY_MS;
+  queue.push(s);
+}
+
+function arm(): void {
+  if (timer || head === queue.length) return;
+  timer = setTimeout(tick, Math.max(0, queue[head]!.due - performance.now()));
+}
+
+function tick(): void {
+  timer = null;
+  const now = performance.now();
+  while (head < queue.length && queue[head]!.due <= now + 0.5) {
+    const s = queue[head++]!;
+    if (!s.closed && !s.res.destroyed) writeFrame(s);
+  }
+  if (head > 4096 && head * 2 > queue.length) {
+    queue = queue.slice(head);
+    head = 0;
+  }
+  arm();
+}
+
+function stream(res: http.ServerResponse, body: Buffer): void {
+  const s: Stream = { res, seed: seedOf(body.toString('utf8')) ?? 'unknown', next: 0, due: performance.now(), closed: false };
   stats.streams++;
   stats.openStreams++;
   if (stats.openStreams > stats.peakOpenStreams) stats.peakOpenStreams = stats.openStreams;
@@ -69,35 +118,14 @@ function stream(req: http.IncomingMessage, res: http.ServerResponse, body: Buffe
     'cache-control': 'no-cache',
     'x-content-type-options': 'nosniff',
   });
-  const start = performance.now();
-  let i = 0;
-  let timer: NodeJS.Timeout | undefined;
-  let closed = false;
-  const finish = (aborted: boolean): void => {
-    if (closed) return;
-    closed = true;
+  res.on('close', () => {
+    if (s.closed) return;
+    s.closed = true;
     stats.openStreams--;
-    if (timer) clearTimeout(timer);
-    if (aborted) stats.streamsAborted++;
-    else stats.streamsCompleted++;
-  };
-  res.on('close', () => finish(i < FRAMES));
-  const tick = (): void => {
-    timer = undefined;
-    if (closed || res.destroyed) return;
-    res.write(sseFrame(seed, i, FRAMES)); // built when due: a burst of new streams costs no CPU up front
-    stats.framesSent++;
-    i++;
-    if (i === FRAMES) {
-      res.end();
-      finish(false);
-      return;
-    }
-    // Absolute schedule: frame i is due at start + i*D, so timer drift doesn't accumulate.
-    const due = start + i * DELAY_MS;
-    timer = setTimeout(tick, Math.max(0, due - performance.now()));
-  };
-  tick();
+    stats.streamsAborted++;
+  });
+  writeFrame(s); // the first frame goes out with the headers
+  arm();
 }
 
 const server = http.createServer({ keepAliveTimeout: 60_000, noDelay: true }, (req, res) => {
@@ -131,7 +159,7 @@ const server = http.createServer({ keepAliveTimeout: 60_000, noDelay: true }, (r
         });
         res.end(UNARY_REPLY);
       } else {
-        stream(req, res, body);
+        stream(res, body);
       }
     },
     () => res.destroy(),

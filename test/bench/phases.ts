@@ -7,7 +7,7 @@ import { peerStats } from './checks.js';
 import { runSse, type SseResult } from './load-sse.js';
 import { checkUnary, runUnary, runUnaryCount, statusWithKey } from './load-unary.js';
 import { LOAD_CPU, type Ctx, type Peer, type PeerSpec } from './peers.js';
-import { cpuTimeMs, rssBytes, sampleRss } from './procs.js';
+import { cpuMeter, cpuTimeMs, rssBytes, sampleRss } from './procs.js';
 import type { Results } from './report.js';
 
 export interface Config {
@@ -30,6 +30,8 @@ export interface Bench {
   sent: Map<string, Sent>;
   log(msg: string): void;
   fail(msg: string): void;
+  /** Pids of the long-lived children (mock, peers), for the foreign-CPU meter. */
+  livePids(): number[];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -75,8 +77,10 @@ export async function unaryRound(b: Bench, p: Peer, c: number, round: number): P
   const pid = p.proc?.pid ?? null;
   await peerStats(p.statsUrl, true);
   const cpu0 = pid ? cpuTimeMs(pid) : null;
+  const meter = cpuMeter(b.livePids);
   const r = await runUnary({ baseUrl: p.baseUrl, key: p.key, connections: c, durationMs: b.cfg.unaryMs, client: b.unaryClient, cpu: LOAD_CPU });
   const cpu1 = pid ? cpuTimeMs(pid) : null;
+  const noise = meter.stop();
   const st = await peerStats(p.statsUrl);
   const s = sentTo(b, p.name);
   s.unaryOk += r.ok;
@@ -87,6 +91,7 @@ export async function unaryRound(b: Bench, p: Peer, c: number, round: number): P
     res: r,
     peerCpuMs: cpu0 != null && cpu1 != null ? cpu1 - cpu0 : null,
     eventLoopDelayP99Ms: st?.eventLoopDelayP99Ms ?? null,
+    ...noise,
   });
   const l = r.latencyMs;
   b.log(`${p.name} unary c=${c} r${round}: ${r.rps.toFixed(0)} req/s p50 ${l.p50.toFixed(3)} p99 ${l.p99.toFixed(3)} ms`);
@@ -97,11 +102,13 @@ export async function sseRound(b: Bench, p: Peer, c: number, round: number): Pro
   loadLoop.reset();
   const rssBefore = pid ? rssBytes(pid) : null;
   const sampler = pid ? sampleRss(pid) : null;
+  const meter = cpuMeter(b.livePids);
   const { frames, delayMs } = b.cfg;
   const r = await runSse({ baseUrl: p.baseUrl, key: p.key, streams: c, frames, delayMs, seedPrefix: `${p.name}-${c}-r${round}`, prewarm: true });
+  const noise = meter.stop();
   const peak = sampler?.stop().peak ?? null;
   checkSse(b, p, `SSE ${c} round ${round}`, r);
-  (b.res.sse[String(c)]![p.name] ??= []).push({ round, res: r, rssBeforeBytes: rssBefore, rssPeakBytes: peak, clientLoopDelayP99Ms: loadLoop.percentile(99) / 1e6 });
+  (b.res.sse[String(c)]![p.name] ??= []).push({ round, res: r, rssBeforeBytes: rssBefore, rssPeakBytes: peak, clientLoopDelayP99Ms: loadLoop.percentile(99) / 1e6, ...noise });
   b.log(
     `${p.name} SSE ${c} r${round}: ttff p50 ${r.ttffMs.p50.toFixed(2)} p99 ${r.ttffMs.p99.toFixed(2)} gap p99 ${r.gapMs.p99.toFixed(2)} ms, ` +
       `${r.byteIdenticalStreams}/${c} identical${peak ? `, peak RSS ${(peak / 2 ** 20).toFixed(1)} MB` : ''}`,

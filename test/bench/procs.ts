@@ -228,3 +228,46 @@ export function cpuTimeMs(pid: number): number | null {
     return null;
   }
 }
+
+function machineCpu(): { busyMs: number; stealMs: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
+  return { busyMs: (user + nice + system + irq + softirq) * 10, stealMs: steal * 10 };
+}
+
+/** This process plus every child it has already reaped (wrk runs, stopped peers), in ms. */
+function selfAndReapedMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+}
+
+/**
+ * CPU used on the machine by anything that is not this harness or its children (other jobs on a
+ * shared box), as a % of all CPUs over the interval; plus hypervisor steal. Timing figures taken
+ * while either is high are noise.
+ */
+export function cpuMeter(livePids: () => number[]): { stop(): { foreignPct: number | null; stealPct: number | null } } {
+  try {
+    const t0 = performance.now();
+    const m0 = machineCpu();
+    const s0 = selfAndReapedMs();
+    const pids = livePids();
+    const l0 = new Map(pids.map((p) => [p, cpuTimeMs(p) ?? 0]));
+    return {
+      stop() {
+        const wall = performance.now() - t0;
+        const m1 = machineCpu();
+        let ours = selfAndReapedMs() - s0;
+        for (const [p, v] of l0) ours += (cpuTimeMs(p) ?? v) - v;
+        const cap = wall * CPUS;
+        return {
+          foreignPct: cap > 0 ? Math.max(0, ((m1.busyMs - m0.busyMs - ours) / cap) * 100) : null,
+          stealPct: cap > 0 ? ((m1.stealMs - m0.stealMs) / cap) * 100 : null,
+        };
+      },
+    };
+  } catch {
+    return { stop: () => ({ foreignPct: null, stealPct: null }) };
+  }
+}

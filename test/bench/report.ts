@@ -9,6 +9,8 @@ export interface UnaryRound {
   res: UnaryResult;
   peerCpuMs: number | null;
   eventLoopDelayP99Ms: number | null;
+  foreignPct: number | null; // CPU used by other jobs on the machine during the round
+  stealPct: number | null;
 }
 export interface SseRound {
   round: number;
@@ -16,6 +18,8 @@ export interface SseRound {
   rssBeforeBytes: number | null;
   rssPeakBytes: number | null;
   clientLoopDelayP99Ms: number | null;
+  foreignPct: number | null;
+  stealPct: number | null;
 }
 export interface MemRound {
   round: number;
@@ -133,6 +137,10 @@ export function renderTable(res: Results, names: string[]): string {
     add('RSS after 100k requests (MB)', cellsFor((p) => spread([res.soak[p]?.rss100kBytes == null ? null : res.soak[p]!.rss100kBytes! / 2 ** 20]), (p) => !!res.soak[p]), 1);
     add('RSS growth 10k → 100k (%)', cellsFor((p) => spread([res.soak[p]?.growthPct]), (p) => !!res.soak[p]), 1, '≤ 10', (v) => v <= 10);
   }
+  const noise = (p: string, k: 'foreignPct' | 'stealPct'): Spread | null =>
+    spread([...Object.values(res.unary), ...Object.values(res.sse)].flatMap((t) => (t[p] ?? []).map((r: UnaryRound | SseRound) => r[k])));
+  add('other jobs\' CPU during timed rounds (% of machine)', cellsFor((p) => noise(p, 'foreignPct')), 1, 'quiet: < 2');
+  add('hypervisor steal during timed rounds (%)', cellsFor((p) => noise(p, 'stealPct')), 1);
   const w = res.writer;
   const wCell = w && typeof w.rowsPerSec === 'number' ? `${fmt(w.rowsPerSec, 0)} (batch ${fmt(w.msPerBatch as number, 2)} ms / ${w.batchSize as number} rows)` : `n/a${w?.error ? ` (${String(w.error).slice(0, 80)})` : ''}`;
   const wOk = w && typeof w.rowsPerSec === 'number' ? (w.rowsPerSec >= 20_000 ? ' ✓' : ' ✗') : '';

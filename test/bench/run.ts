@@ -23,7 +23,8 @@ const cfg: Config = QUICK
 cfg.rounds = Number(opt('rounds') ?? cfg.rounds);
 const rounds = cfg.rounds;
 const unaryClient = (opt('unary-client') ?? (QUICK || !HAS_WRK ? 'node' : 'wrk')) as 'wrk' | 'node';
-const peerNames = (opt('peers') ?? PEERS.map((p) => p.name).join(',')).split(',').filter(Boolean);
+const ALL_PEERS = PEERS.map((p) => p.name);
+const peerNames = (opt('peers') ?? ALL_PEERS.join(',')).split(',').filter(Boolean);
 if (unaryClient === 'wrk' && !HAS_WRK) throw new Error('--unary-client=wrk but wrk is not on PATH');
 
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
@@ -77,13 +78,15 @@ async function main(): Promise<void> {
   });
   const mockUrl = `http://127.0.0.1:${mockPort}`;
   await waitHealthy(mock, `${mockUrl}/__mock/health`);
-  const b: Bench = { cfg, unaryClient, ctx: { mockUrl, upstreamKey, tmpDir }, res, sent: new Map(), log, fail };
+  const livePids = (): number[] => [mock.pid, ...peers.flatMap((p) => (p.proc ? [p.proc.pid] : []))];
+  const b: Bench = { cfg, unaryClient, ctx: { mockUrl, upstreamKey, tmpDir }, res, sent: new Map(), log, fail, livePids };
 
   const specs = peerNames.map((name) => {
     const spec = PEERS.find((p) => p.name === name);
     if (!spec) throw new Error(`unknown peer "${name}" (known: ${PEERS.map((p) => p.name).join(', ')})`);
     return spec;
   });
+  for (const name of ALL_PEERS) if (!peerNames.includes(name)) res.peers[name] = { status: 'n/a', reason: 'not selected (--peers)' };
   for (const spec of specs) {
     const why = spec.unavailable();
     if (why) {
@@ -165,7 +168,7 @@ try {
 } finally {
   killAll();
 }
-const names = peerNames;
+const names = ALL_PEERS;
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const file = path.join(RESULTS_DIR, `${stamp}${QUICK ? '-quick' : ''}.json`);
 mkdirSync(RESULTS_DIR, { recursive: true });
