@@ -182,5 +182,3 @@ const stop = (): void => {
 };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
-// Die with the harness even if it is SIGKILLed.
-process.on('disconnect', stop);

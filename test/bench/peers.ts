@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, run, start, waitHealthy, type Proc } from './procs.js';
+import { ORPHAN_GUARD, freePort, run, start, waitHealthy, type Proc } from './procs.js';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(BENCH_DIR, '../..');
@@ -65,7 +65,7 @@ export async function nodeScript(file: string): Promise<[string, string[]]> {
     compiled.set(file, out);
   }
   // Plain node keeps tsx's loader thread out of the peer's RSS and CPU.
-  return out ? [process.execPath, [out]] : [process.execPath, ['--import', 'tsx', src]];
+  return out ? [process.execPath, [...ORPHAN_GUARD, out]] : [process.execPath, [...ORPHAN_GUARD, '--import', 'tsx', src]];
 }
 
 const direct: PeerSpec = {
@@ -98,7 +98,6 @@ const bare: PeerSpec = {
       args,
       cwd: REPO,
       cpu: PEER_CPU,
-      ipc: true,
       env: {
         PORT: String(port),
         UPSTREAM_BASE_URL: ctx.mockUrl,
@@ -114,7 +113,8 @@ const bare: PeerSpec = {
 };
 
 const GATEWAY_MAIN = process.env.BENCH_GATEWAY_MAIN ?? path.join(REPO, 'dist/main.js');
-const GATEWAY_CLI = process.env.BENCH_GATEWAY_CLI ?? path.join(REPO, 'dist/cli.js');
+// The published launcher (bin/gemini-gateway.js imports the compiled CLI from dist/).
+const GATEWAY_CLI = process.env.BENCH_GATEWAY_CLI ?? path.join(REPO, 'bin/gemini-gateway.js');
 
 /** Tenant key per database: a restarted gateway (memory probes) reuses the one already created. */
 const gatewayKeys = new Map<string, string>();
@@ -122,8 +122,7 @@ const gatewayKeys = new Map<string, string>();
 const gateway: PeerSpec = {
   name: 'gateway',
   unavailable() {
-    for (const f of [GATEWAY_MAIN, GATEWAY_CLI]) if (!existsSync(f)) return `${path.relative(REPO, f)} not built (npm run build)`;
-    return null;
+    return existsSync(GATEWAY_MAIN) ? null : `${path.relative(REPO, GATEWAY_MAIN)} not built (npm run build)`;
   },
   async start(ctx) {
     const port = await freePort();
@@ -142,7 +141,7 @@ const gateway: PeerSpec = {
     };
     const key = gatewayKeys.get(dbPath) ?? (await createKey(env));
     gatewayKeys.set(dbPath, key);
-    const proc = start({ name: 'gateway', cmd: process.execPath, args: [GATEWAY_MAIN], cwd: REPO, cpu: PEER_CPU, env });
+    const proc = start({ name: 'gateway', cmd: process.execPath, args: [...ORPHAN_GUARD, GATEWAY_MAIN], cwd: REPO, cpu: PEER_CPU, env });
     const baseUrl = `http://127.0.0.1:${port}`;
     await waitHealthy(proc, `${baseUrl}/healthz`, 30_000);
     return { name: 'gateway', baseUrl, key, proc, statsUrl: `${baseUrl}/internal/stats`, authenticates: true, dbPath, stop: () => proc.stop(20_000) };

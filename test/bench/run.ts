@@ -1,5 +1,5 @@
 // npm run bench [-- --quick] [--soak|--no-soak] [--peers=direct,bare,gateway] [--rounds=N]
-//                [--unary-client=wrk|node] [--no-writer]       (BENCH_QUICK=1 == --quick)
+//   [--unary-client=wrk|node] [--no-writer] [--no-pin] [--no-wait-quiet]   (BENCH_QUICK=1 == --quick)
 // Markdown table on stdout, progress on stderr, raw JSON in test/bench/results/<timestamp>.json.
 // Exits 1 on a correctness failure (frames, bytes, keys, rows); timing is never asserted.
 import { randomBytes } from 'node:crypto';
@@ -10,16 +10,18 @@ import { mockStats, verifyRows } from './checks.js';
 import { HAS_WRK } from './load-unary.js';
 import { BENCH_DIR, LOAD_CPU, PEERS, PEER_CPU, REPO, RESULTS_DIR, nodeScript, type Peer } from './peers.js';
 import { memoryProbe, soak, sseRound, unaryRound, warmUp, type Bench, type Config } from './phases.js';
-import { CPUS, HAS_TASKSET, PIN, freePort, killAll, pinSelf, rssBytes, run, start, waitHealthy } from './procs.js';
+import { CPUS, HAS_TASKSET, PIN, freePort, killAll, pinSelf, run, start, waitHealthy } from './procs.js';
+import { rssBytes } from './sys.js';
 import { renderTable, type Results } from './report.js';
+import { spread } from './stats.js';
 
 const argv = process.argv.slice(2);
 const flag = (n: string): boolean => argv.includes(`--${n}`);
 const opt = (n: string): string | undefined => argv.find((a) => a.startsWith(`--${n}=`))?.slice(n.length + 3);
 const QUICK = flag('quick') || ['1', 'true'].includes(process.env.BENCH_QUICK ?? '');
 const cfg: Config = QUICK
-  ? { rounds: 1, unaryMs: 1000, warmMs: 300, sse: [64], frames: 16, delayMs: 10, memRounds: 1, writerRows: 20_000, soak: flag('soak') }
-  : { rounds: 5, unaryMs: 5000, warmMs: 2000, sse: [256, 512], frames: 64, delayMs: 20, memRounds: 3, writerRows: 200_000, soak: !flag('no-soak') };
+  ? { rounds: 1, unaryMs: 1000, warmMs: 300, sse: [64], frames: 16, delayMs: 10, memRounds: 1, writerRows: 20_000, soak: flag('soak'), waitQuiet: false }
+  : { rounds: 5, unaryMs: 5000, warmMs: 2000, sse: [256, 512], frames: 64, delayMs: 20, memRounds: 3, writerRows: 200_000, soak: !flag('no-soak'), waitQuiet: !flag('no-wait-quiet') };
 cfg.rounds = Number(opt('rounds') ?? cfg.rounds);
 const rounds = cfg.rounds;
 const unaryClient = (opt('unary-client') ?? (QUICK || !HAS_WRK ? 'node' : 'wrk')) as 'wrk' | 'node';
@@ -73,7 +75,6 @@ async function main(): Promise<void> {
     args: margs,
     cwd: REPO,
     cpu: LOAD_CPU,
-    ipc: true,
     env: { PORT: String(mockPort), UPSTREAM_KEY: upstreamKey, MOCK_FRAMES: String(cfg.frames), MOCK_FRAME_DELAY_MS: String(cfg.delayMs) },
   });
   const mockUrl = `http://127.0.0.1:${mockPort}`;
@@ -178,7 +179,19 @@ console.log(`\n### Gemini Gateway bench (${QUICK ? 'quick' : 'full'}; ${rounds} 
 console.log(renderTable(res, names));
 const naPeers = Object.entries(res.peers).filter(([, s]) => s.status !== 'ok');
 for (const [n, s] of naPeers) console.log(`\n${n}: ${s.status} — ${s.reason ?? ''}`);
-console.log(`\nMedian [min–max] across rounds; "added" = per-round difference against the same round's reference peer. Raw: ${path.relative(REPO, file)}`);
+console.log(
+  [
+    '',
+    'Median [min–max] across rounds; "added" = per-round difference against the same round\'s reference peer.',
+    'Event-loop delay: monitorEventLoopDelay p99 at 1 ms resolution, reset before the round (the value includes that 1 ms).',
+    'RSS per open stream: on a fresh, warmed process, (peak RSS while C streams are open − idle RSS) / C.',
+    `Raw: ${path.relative(REPO, file)}`,
+  ].join('\n'),
+);
+const foreign = spread([...Object.values(res.unary), ...Object.values(res.sse)].flatMap((t) => Object.values(t).flat().map((r) => r.foreignPct)));
+if (foreign && foreign.median > 5) {
+  console.log(`\nWARNING: other jobs used ${foreign.median.toFixed(0)}% of the machine (median) during timed rounds; timing figures are noise. Re-run on a quiet machine.`);
+}
 const rowsChecked = peers.some((p) => p.dbPath) ? 'usage rows match' : 'usage rows not checked: no gateway';
 console.log(problems.length ? `\nCorrectness: FAILED\n${problems.map((p) => `- ${p}`).join('\n')}` : `\nCorrectness: OK (frames 1:1 and byte-identical, keys swapped, ${rowsChecked})`);
 process.exit(problems.length ? 1 : 0);
