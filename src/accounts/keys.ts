@@ -1,5 +1,5 @@
 import { and, eq, getTableColumns, gt, isNotNull, isNull, lte, or, type SQL } from 'drizzle-orm';
-import { afterCursor, decodeCursor, labelsMatch, newestFirst, takePage, type Page } from '../admin/pagination.js';
+import { listPage, type ListQuery, type Page } from '../admin/pagination.js';
 import { generateKey, newId } from '../auth/keys.js';
 import { apiKeys, projects } from '../db/schema/index.js';
 import { GatewayError } from '../errors.js';
@@ -55,29 +55,12 @@ function keyRow({ db }: AccountsDeps, id: string): KeyRow {
 
 export const getKey = (deps: AccountsDeps, id: string): KeyView => keyView(keyRow(deps, id), deps.clock.now());
 
-export function listKeys(
-  deps: AccountsDeps,
-  q: { cursor?: string; limit: number; projectId?: string; tenantId?: string; status?: string; label?: string },
-): Page<KeyView> {
+export function listKeys(deps: AccountsDeps, q: ListQuery & { projectId?: string; tenantId?: string; status?: string }): Page<KeyView> {
   const now = deps.clock.now();
   const tenantId = q.tenantId ? tenantRow(deps, q.tenantId).id : undefined;
-  const rows = deps.db
-    .select(columns)
-    .from(apiKeys)
-    .innerJoin(projects, eq(projects.id, apiKeys.projectId))
-    .where(
-      and(
-        q.projectId ? eq(apiKeys.projectId, q.projectId) : undefined,
-        tenantId ? eq(projects.tenantId, tenantId) : undefined,
-        statusWhere(q.status, now),
-        labelsMatch(apiKeys.labels, q.label),
-        afterCursor(apiKeys.createdAt, apiKeys.id, decodeCursor(q.cursor)),
-      ),
-    )
-    .orderBy(...newestFirst(apiKeys.createdAt, apiKeys.id))
-    .limit(q.limit + 1)
-    .all();
-  return takePage(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }), (r) => keyView(r, now));
+  const filters = [q.projectId ? eq(apiKeys.projectId, q.projectId) : undefined, tenantId ? eq(projects.tenantId, tenantId) : undefined, statusWhere(q.status, now)];
+  const qb = deps.db.select(columns).from(apiKeys).innerJoin(projects, eq(projects.id, apiKeys.projectId)).$dynamic();
+  return listPage(qb, apiKeys, q, filters, (r) => keyView(r, now));
 }
 
 const toMs = (t: string | null | undefined): number | null | undefined => (t === undefined ? undefined : t === null ? null : Date.parse(t));

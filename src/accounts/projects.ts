@@ -1,5 +1,5 @@
 import { and, eq, isNull } from 'drizzle-orm';
-import { afterCursor, decodeCursor, labelsMatch, newestFirst, takePage, type Page } from '../admin/pagination.js';
+import { listPage, type ListQuery, type Page } from '../admin/pagination.js';
 import { newId } from '../auth/keys.js';
 import { projects, upstreamKeys } from '../db/schema/index.js';
 import { GatewayError } from '../errors.js';
@@ -29,26 +29,10 @@ export function projectBySlug(deps: AccountsDeps, tenant: string, slug: string):
 
 export const getProject = (deps: AccountsDeps, id: string): ProjectView => projectView(projectRow(deps, id));
 
-export function listProjects(
-  deps: AccountsDeps,
-  q: { cursor?: string; limit: number; tenantId?: string; status?: string; label?: string },
-): Page<ProjectView> {
+export function listProjects(deps: AccountsDeps, q: ListQuery & { tenantId?: string; status?: string }): Page<ProjectView> {
   const tenantId = q.tenantId ? tenantRow(deps, q.tenantId).id : undefined;
-  const rows = deps.db
-    .select()
-    .from(projects)
-    .where(
-      and(
-        tenantId ? eq(projects.tenantId, tenantId) : undefined,
-        containerStatusWhere(projects, q.status),
-        labelsMatch(projects.labels, q.label),
-        afterCursor(projects.createdAt, projects.id, decodeCursor(q.cursor)),
-      ),
-    )
-    .orderBy(...newestFirst(projects.createdAt, projects.id))
-    .limit(q.limit + 1)
-    .all();
-  return takePage(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }), projectView);
+  const filters = [tenantId ? eq(projects.tenantId, tenantId) : undefined, containerStatusWhere(projects, q.status)];
+  return listPage(deps.db.select().from(projects).$dynamic(), projects, q, filters, projectView);
 }
 
 export function createProject(op: Operator, input: ProjectCreate): ProjectView {

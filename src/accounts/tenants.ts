@@ -1,5 +1,5 @@
 import { and, eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
-import { afterCursor, decodeCursor, labelsMatch, newestFirst, takePage, type Page } from '../admin/pagination.js';
+import { listPage, type ListQuery, type Page } from '../admin/pagination.js';
 import { newId } from '../auth/keys.js';
 import { projects, tenants, upstreamKeys } from '../db/schema/index.js';
 import { GatewayError } from '../errors.js';
@@ -35,15 +35,8 @@ export function tenantRow({ db }: AccountsDeps, ref: string): TenantRow {
 
 export const getTenant = (deps: AccountsDeps, ref: string): TenantView => tenantView(tenantRow(deps, ref));
 
-export function listTenants({ db }: AccountsDeps, q: { cursor?: string; limit: number; status?: string; label?: string }): Page<TenantView> {
-  const rows = db
-    .select()
-    .from(tenants)
-    .where(and(containerStatusWhere(tenants, q.status), labelsMatch(tenants.labels, q.label), afterCursor(tenants.createdAt, tenants.id, decodeCursor(q.cursor))))
-    .orderBy(...newestFirst(tenants.createdAt, tenants.id))
-    .limit(q.limit + 1)
-    .all();
-  return takePage(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }), tenantView);
+export function listTenants({ db }: AccountsDeps, q: ListQuery & { status?: string }): Page<TenantView> {
+  return listPage(db.select().from(tenants).$dynamic(), tenants, q, [containerStatusWhere(tenants, q.status)], tenantView);
 }
 
 export function createTenant(op: Operator, input: TenantCreate): TenantView {

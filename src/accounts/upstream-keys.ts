@@ -1,5 +1,5 @@
 import { and, eq, getTableColumns, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
-import { afterCursor, decodeCursor, labelsMatch, newestFirst, takePage, type Page } from '../admin/pagination.js';
+import { listPage, type ListQuery, type Page } from '../admin/pagination.js';
 import { newId } from '../auth/keys.js';
 import { fingerprint, GATEWAY_SECRET_HOWTO } from '../crypto/secret-box.js';
 import { projects, upstreamKeys } from '../db/schema/index.js';
@@ -43,25 +43,10 @@ function row(deps: AccountsDeps, id: string): UpstreamRow {
 
 export const getUpstreamKey = (deps: AccountsDeps, id: string): UpstreamKeyView => upstreamKeyView(row(deps, id));
 
-export function listUpstreamKeys(
-  deps: AccountsDeps,
-  q: { cursor?: string; limit: number; projectId?: string; tenantId?: string; status?: string; label?: string },
-): Page<UpstreamKeyView> {
+export function listUpstreamKeys(deps: AccountsDeps, q: ListQuery & { projectId?: string; tenantId?: string; status?: string }): Page<UpstreamKeyView> {
   const tenantId = q.tenantId ? tenantRow(deps, q.tenantId).id : undefined;
-  const rows = select(deps)
-    .where(
-      and(
-        q.projectId ? eq(upstreamKeys.projectId, q.projectId) : undefined,
-        tenantId ? eq(projects.tenantId, tenantId) : undefined,
-        statusWhere(q.status),
-        labelsMatch(upstreamKeys.labels, q.label),
-        afterCursor(upstreamKeys.createdAt, upstreamKeys.id, decodeCursor(q.cursor)),
-      ),
-    )
-    .orderBy(...newestFirst(upstreamKeys.createdAt, upstreamKeys.id))
-    .limit(q.limit + 1)
-    .all();
-  return takePage(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }), upstreamKeyView);
+  const filters = [q.projectId ? eq(upstreamKeys.projectId, q.projectId) : undefined, tenantId ? eq(projects.tenantId, tenantId) : undefined, statusWhere(q.status)];
+  return listPage(select(deps).$dynamic(), upstreamKeys, q, filters, upstreamKeyView);
 }
 
 /** Encrypts and stores; refuses (422 with how to enable it) when GATEWAY_SECRET is unset. Runs inside a mutation. */

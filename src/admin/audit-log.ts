@@ -1,8 +1,8 @@
-import { and, eq, like, or } from 'drizzle-orm';
+import { eq, like, or } from 'drizzle-orm';
 import { newId } from '../auth/keys.js';
 import type { Db } from '../db/client.js';
 import { auditEvents } from '../db/schema/index.js';
-import { afterCursor, decodeCursor, newestFirst, takePage, type Page } from './pagination.js';
+import { listPage, type Page } from './pagination.js';
 
 /** Who did it: `admin-token` (admin API) or `cli:<os user>` (CLI). */
 export type Actor = string;
@@ -73,22 +73,13 @@ const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s))
 /** Newest first; `actor` matches a prefix (`cli` finds every `cli:<user>`), `action` exactly or by `<resource>.` prefix. */
 export function listAudit(db: Db, q: AuditQuery): Page<AuditView> {
   const t = auditEvents;
-  const rows = db
-    .select()
-    .from(t)
-    .where(
-      and(
-        q.actor ? or(eq(t.actor, q.actor), like(t.actor, `${q.actor}:%`)) : undefined,
-        q.action ? (q.action.endsWith('.') ? like(t.action, `${q.action}%`) : eq(t.action, q.action)) : undefined,
-        q.targetType ? eq(t.targetType, q.targetType) : undefined,
-        q.targetId ? eq(t.targetId, q.targetId) : undefined,
-        afterCursor(t.createdAt, t.id, decodeCursor(q.cursor)),
-      ),
-    )
-    .orderBy(...newestFirst(t.createdAt, t.id))
-    .limit(q.limit + 1)
-    .all();
-  return takePage(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }), (r) => ({
+  const filters = [
+    q.actor ? or(eq(t.actor, q.actor), like(t.actor, `${q.actor}:%`)) : undefined,
+    q.action ? (q.action.endsWith('.') ? like(t.action, `${q.action}%`) : eq(t.action, q.action)) : undefined,
+    q.targetType ? eq(t.targetType, q.targetType) : undefined,
+    q.targetId ? eq(t.targetId, q.targetId) : undefined,
+  ];
+  return listPage(db.select().from(t).$dynamic(), t, q, filters, (r) => ({
     id: r.id, at: new Date(r.createdAt).toISOString(), actor: r.actor, action: r.action, target: { type: r.targetType, id: r.targetId },
     before: parse(r.before), after: parse(r.after), requestId: r.requestId,
   }));

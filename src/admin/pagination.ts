@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { and, desc, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import type { SQLiteSelect } from 'drizzle-orm/sqlite-core';
 import { GatewayError } from '../errors.js';
 
 /**
@@ -88,4 +89,29 @@ export function labelsMatch(column: AnyColumn, filter: string | undefined): SQL 
       return v === null ? sql`json_type(${column}, ${path}) IS NOT NULL` : sql`json_extract(${column}, ${path}) = ${v}`;
     }),
   );
+}
+
+export interface ListQuery {
+  cursor?: string;
+  limit: number;
+  label?: string;
+}
+
+/**
+ * One page of a `db.select()…from()…$dynamic()` query, newest first: adds the caller's filters, the
+ * label filter and the cursor condition, fetches limit + 1 rows and maps them to views.
+ */
+export function listPage<Q extends SQLiteSelect<string | undefined, 'sync'>, V>(
+  qb: Q,
+  cols: { createdAt: AnyColumn; id: AnyColumn; labels?: AnyColumn },
+  q: ListQuery,
+  filters: Array<SQL | undefined>,
+  view: (row: Awaited<Q>[number]) => V,
+): Page<V> {
+  const rows = qb
+    .where(and(...filters, cols.labels ? labelsMatch(cols.labels, q.label) : undefined, afterCursor(cols.createdAt, cols.id, decodeCursor(q.cursor))))
+    .orderBy(...newestFirst(cols.createdAt, cols.id))
+    .limit(q.limit + 1)
+    .all() as Array<Awaited<Q>[number] & { createdAt: number; id: string }>;
+  return takePage(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }), view);
 }

@@ -1,10 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AccountsDeps, Operator } from '../accounts/context.js';
-import { idParam } from '../accounts/schemas.js';
 import type { AppDeps, AppEnv } from '../app.js';
 import { createSecretBox } from '../crypto/secret-box.js';
-import type { AdminApp } from './app.js';
 
 /** Shared pieces of the resource modules' route definitions, so each module only says what is its own. */
 
@@ -52,49 +50,4 @@ export function accountsOf(deps: AppDeps): AccountsDeps {
 /** The caller of an admin mutation, for the audit log: the admin token (there is only one). */
 export function operatorOf(c: Context<AppEnv>, deps: AppDeps): Operator {
   return { ...accountsOf(deps), actor: 'admin-token', requestId: c.get('requestId') };
-}
-
-type Verb = 'disable' | 'enable' | 'revoke';
-
-export interface LifecycleRoutes<V> {
-  /** Path of the collection, e.g. /admin/v1/tenants. */
-  base: string;
-  tag: string;
-  noun: string;
-  schema: z.ZodType<V>;
-  get(deps: AccountsDeps, id: string): V;
-  remove(op: Operator, id: string): V;
-  actions: Partial<Record<Verb, (op: Operator, id: string) => V>>;
-}
-
-const VERB_TEXT: Record<Verb, string> = {
-  disable: 'Disable (reversible): stops working on the next request',
-  enable: 'Enable again',
-  revoke: 'Revoke (final): stops working on the next request',
-};
-
-/** GET /{id}, DELETE /{id} and POST /{id}/{verb}: the same shape for every resource. */
-export function registerLifecycleRoutes<V>(app: AdminApp, deps: AppDeps, r: LifecycleRoutes<V>): void {
-  const one = `${r.base}/{id}`;
-  const ok = json(r.schema, `The ${r.noun}`);
-  app.openapi(
-    createRoute({ method: 'get', path: one, tags: [r.tag], summary: `Get a ${r.noun}`, request: { params: idParam }, responses: { 200: ok, ...errors(404) } }),
-    (c) => c.json(r.get(accountsOf(deps), c.req.valid('param').id) as never, 200),
-  );
-  app.openapi(
-    createRoute({
-      method: 'delete', path: one, tags: [r.tag], summary: `Delete a ${r.noun} (soft delete; history stays)`,
-      request: { params: idParam }, responses: { 200: json(r.schema, `The deleted ${r.noun}`), ...errors(404, 422) },
-    }),
-    (c) => c.json(r.remove(operatorOf(c, deps), c.req.valid('param').id) as never, 200),
-  );
-  for (const [verb, fn] of Object.entries(r.actions) as Array<[Verb, (op: Operator, id: string) => V]>) {
-    app.openapi(
-      createRoute({
-        method: 'post', path: `${one}/${verb}`, tags: [r.tag], summary: `${VERB_TEXT[verb]} (${r.noun})`,
-        request: { params: idParam }, responses: { 200: ok, ...errors(404, 422) },
-      }),
-      (c) => c.json(fn(operatorOf(c, deps), c.req.valid('param').id) as never, 200),
-    );
-  }
 }
