@@ -95,6 +95,25 @@ describe('bring your own upstream key', () => {
     expect(viaCli.code).toBe(1);
   });
 
+  it('answers 503 and forwards nothing when the gateway cannot decrypt the stored key (GATEWAY_SECRET unset or different)', async () => {
+    const envs: Array<Record<string, string>> = [{ ADMIN_TOKEN }, { ADMIN_TOKEN, GATEWAY_SECRET: `${GATEWAY_SECRET}-other` }];
+    for (const gatewayEnv of envs) {
+      h = await startHarness({ env: gatewayEnv });
+      h.acceptUpstreamKey(OWN_KEY);
+      const { projectId, secret } = await issueKey(h);
+      const file = `${h.dbPath}.secret`;
+      writeFileSync(file, OWN_KEY);
+      // Stored by the CLI, which has the right GATEWAY_SECRET; the running gateway does not.
+      expect(cli({ DATABASE_PATH: h.dbPath, GATEWAY_SECRET }, ['upstream-keys', 'create', '--project', projectId, '--secret-file', file]).code).toBe(0);
+      const r = await generate(h, secret);
+      expect(r.status).toBe(503);
+      expect(r.body.error.message).toMatch(/upstream key cannot be/);
+      expect(h.fake.requests).toHaveLength(0);
+      expect(h.logs.some((l) => l.includes('project upstream key'))).toBe(true);
+      await h.close();
+    }
+  });
+
   it("refuses a project's requests while its own key is disabled (no silent fallback), uses the default once it is deleted", async () => {
     h = await startHarness({ env: { ADMIN_TOKEN, GATEWAY_SECRET } });
     h.acceptUpstreamKey(OWN_KEY);
