@@ -2,3 +2,4 @@ export * from './tenants.js';
 export * from './projects.js';
 export * from './api-keys.js';
 export * from './usage-events.js';
+export * from './resources.js';
