@@ -5,10 +5,12 @@ import { GatewayError } from '../errors.js';
 import type { Command } from './command.js';
 import { keyCommands } from './keys.js';
 import { print, UsageError } from './output.js';
+import { resourceCommands } from './resources.js';
 
 /** Every command group registers here; the dispatcher picks the longest matching name. */
 const COMMANDS: Command[] = [
   ...keyCommands,
+  ...resourceCommands,
   { name: 'migrate', usage: 'migrate                      apply database migrations and exit', run: () => print('database is migrated') },
 ];
 

@@ -23,6 +23,8 @@ export interface ResourceStore {
   /** Upstream deleted it. */
   forget(name: string): void;
   markUsageRecorded(name: string): void;
+  /** An in-process write (admin API) changed it in SQLite: read it again next time. */
+  invalidate(name: string): void;
   flushHook: FlushHook;
 }
 
@@ -66,8 +68,7 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
     const row = select.get(name);
     const owner = row ? toOwner(row) : null;
     if (cache.size >= maxCached) cache.clear();
-    // Unflushed writes live in the cache too; a clear above must not lose them.
-    if (!pending.has(name)) cache.set(name, owner);
+    cache.set(name, owner);
     return owner;
   };
 
@@ -101,6 +102,9 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
     },
     markUsageRecorded(name) {
       push(name, { kind: 'metered', at: clock.now() });
+      cache.delete(name);
+    },
+    invalidate(name) {
       cache.delete(name);
     },
     flushHook() {
