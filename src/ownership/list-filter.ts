@@ -20,49 +20,67 @@ export interface ListDeps {
 }
 
 /**
- * Answers `GET /{v}/files|cachedContents|batches` with only the caller's resources. Each upstream
- * page is filtered; an empty filtered page is not returned while upstream has more (the SDK's pager
- * would yield `undefined` for it): the gateway reads on, up to `maxPages` upstream pages. With
- * several upstream keys the listing walks each key's project in turn. The page token the client
- * gets is the gateway's own (key id + upstream token), so pages may hold fewer items than pageSize.
+ * Answers `GET /{v}/files|cachedContents|batches` with only the caller's resources. Upstream pages
+ * are read and filtered until the answer holds pageSize items (all of them without pageSize), the
+ * listing is exhausted, or `maxPages` upstream pages were read. With several upstream keys the
+ * listing walks each key's project in turn. The page token the client gets is the gateway's own
+ * (key id + upstream token); pages may hold fewer items than pageSize.
  */
 export function listTakeover(deps: ListDeps, ctx: ProxyContext, rest: string): (res: ServerResponse) => Promise<ForwardResult> {
   const field = LIST_FIELDS[rest]!;
   return async (res) => {
     const keys = deps.keys(ctx);
     const params = new URLSearchParams(ctx.search);
-    let { keyIndex, token } = decodeToken(params.get('pageToken'), keys);
+    let at = decodeToken(params.get('pageToken'), keys);
     params.delete('pageToken');
+    const limit = Number(params.get('pageSize')) || Infinity;
     const items: unknown[] = [];
-    let exhausted = false;
-    for (let pages = 0; pages < deps.maxPages && items.length === 0 && !exhausted; pages++) {
-      const key = keys[keyIndex]!;
+    for (let pages = 0; pages < deps.maxPages; pages++) {
+      const key = keys[at.keyIndex]!;
       ctx.upstreamKey = key;
-      if (token) params.set('pageToken', token);
+      if (at.token) params.set('pageToken', at.token);
       else params.delete('pageToken');
-      const query = params.size ? `?${params}` : '';
       const answer = await deps.pool.request({
         method: 'GET',
-        path: `${deps.basePath}/${ctx.what.apiVersion}/${rest}${query}`,
-        headers: [...upstreamRequestHeaders(ctx.incoming.rawHeaders, key.secret, false).filter((_, i, a) => (i % 2 === 0 ? a[i] : a[i - 1])!.toLowerCase() !== 'accept-encoding'), 'accept-encoding', 'identity'],
+        path: `${deps.basePath}/${ctx.what.apiVersion}/${rest}${params.size ? `?${params}` : ''}`,
+        headers: identityEncoding(upstreamRequestHeaders(ctx.incoming.rawHeaders, key.secret, false)),
       });
       const text = await answer.body.text();
       if (answer.statusCode !== 200) return relay(res, ctx, answer.statusCode, text);
       const page = parse(text);
-      for (const item of Array.isArray(page[field]) ? (page[field] as unknown[]) : []) {
+      const owned = (Array.isArray(page[field]) ? (page[field] as unknown[]) : []).filter((item) => {
         const name = (item as { name?: unknown } | null)?.name;
-        if (typeof name === 'string' && deps.ownedBy(name, ctx.principal.projectId)) items.push(item);
-      }
-      token = typeof page.nextPageToken === 'string' ? page.nextPageToken : '';
-      if (!token) {
-        keyIndex++;
-        exhausted = keyIndex >= keys.length;
-      }
+        return typeof name === 'string' && deps.ownedBy(name, ctx.principal.projectId);
+      });
+      // Whole upstream pages only: one that would overflow this answer starts the next one, so a
+      // token handed out always leads to a non-empty page (the SDK's pager yields `undefined` for an empty one).
+      if (items.length > 0 && items.length + owned.length > limit) return respond(res, ctx, field, items, at, keys);
+      items.push(...owned);
+      const next = typeof page.nextPageToken === 'string' ? page.nextPageToken : '';
+      at = next ? { keyIndex: at.keyIndex, token: next } : { keyIndex: at.keyIndex + 1, token: '' };
+      if (at.keyIndex >= keys.length) return respond(res, ctx, field, items, null, keys);
     }
-    const body: Record<string, unknown> = items.length ? { [field]: items } : {};
-    if (!exhausted) body.nextPageToken = encodeToken(keys[keyIndex]!.id, token);
-    return relay(res, ctx, 200, JSON.stringify(body, null, 2));
+    return respond(res, ctx, field, items, at, keys);
   };
+}
+
+function respond(res: ServerResponse, ctx: ProxyContext, field: string, items: unknown[], next: Position | null, keys: UpstreamCredential[]): ForwardResult {
+  const body: Record<string, unknown> = items.length ? { [field]: items } : {};
+  if (next) body.nextPageToken = encodeToken(keys[next.keyIndex]!.id, next.token);
+  return relay(res, ctx, 200, JSON.stringify(body, null, 2));
+}
+
+interface Position {
+  keyIndex: number;
+  token: string;
+}
+
+/** The body is parsed and re-serialised here, so ask upstream not to compress it. */
+function identityEncoding(headers: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() !== 'accept-encoding') out.push(headers[i]!, headers[i + 1]!);
+  out.push('accept-encoding', 'identity');
+  return out;
 }
 
 function relay(res: ServerResponse, ctx: ProxyContext, status: number, text: string): ForwardResult {
@@ -86,7 +104,7 @@ function encodeToken(keyId: string, token: string): string {
   return `ggw1.${Buffer.from(JSON.stringify([keyId, token])).toString('base64url')}`;
 }
 
-function decodeToken(raw: string | null, keys: UpstreamCredential[]): { keyIndex: number; token: string } {
+function decodeToken(raw: string | null, keys: UpstreamCredential[]): Position {
   if (!raw) return { keyIndex: 0, token: '' };
   try {
     if (!raw.startsWith('ggw1.')) throw new Error('not ours');

@@ -12,6 +12,17 @@ function header(ctx: RouteContext, name: string): string {
   return Array.isArray(v) ? v.join(', ') : (v ?? '');
 }
 
+/** One page of a list, honouring pageSize and an opaque pageToken (here: the offset, base64). */
+function page(ctx: RouteContext, field: string, all: unknown[]): Record<string, unknown> {
+  const size = Number(ctx.url.searchParams.get('pageSize')) || 10;
+  const token = ctx.url.searchParams.get('pageToken');
+  const from = token ? Number(Buffer.from(token, 'base64').toString()) : 0;
+  const items = all.slice(from, from + size);
+  const out: Record<string, unknown> = items.length ? { [field]: items } : {};
+  if (from + size < all.length) out.nextPageToken = Buffer.from(String(from + size)).toString('base64');
+  return out;
+}
+
 function startUpload(ctx: RouteContext): void {
   const body = parseJsonBody(ctx) ?? {};
   const file = (body.file ?? {}) as Record<string, unknown>;
@@ -83,8 +94,7 @@ function files(ctx: RouteContext): boolean {
     return true;
   }
   if (rest === 'files' && method === 'GET') {
-    const list = [...ctx.state.files.values()].map((f) => f.meta);
-    sendJson(ctx, 200, list.length ? { files: list } : {});
+    sendJson(ctx, 200, page(ctx, 'files', [...ctx.state.files.values()].map((f) => f.meta)));
     return true;
   }
   const m = /^files\/([^/:]+)(:download)?$/.exec(rest);
@@ -128,8 +138,7 @@ function cachedContents(ctx: RouteContext): boolean {
     return true;
   }
   if (rest === 'cachedContents' && method === 'GET') {
-    const list = [...state.cachedContents.values()];
-    sendJson(ctx, 200, list.length ? { cachedContents: list } : {});
+    sendJson(ctx, 200, page(ctx, 'cachedContents', [...state.cachedContents.values()]));
     return true;
   }
   const m = /^cachedContents\/([^/:]+)$/.exec(rest);
@@ -199,8 +208,7 @@ function batches(ctx: RouteContext): boolean {
     return true;
   }
   if (rest === 'batches' && method === 'GET') {
-    const ops = [...state.batches.values()].map((b) => b.op);
-    sendJson(ctx, 200, ops.length ? { operations: ops } : {});
+    sendJson(ctx, 200, page(ctx, 'operations', [...state.batches.values()].map((b) => b.op)));
     return true;
   }
   const m = /^batches\/([^/:]+)(:cancel)?$/.exec(rest);
