@@ -8,7 +8,7 @@ import type { ProxyContext, ProxyStage } from '../proxy/stage.js';
 import { recordFinishedBatch } from './batch-meter.js';
 import { createdResources } from './created.js';
 import { LIST_FIELDS, listTakeover, type ListDeps } from './list-filter.js';
-import { bodyResources, mayReference, pathResource } from './references.js';
+import { ambiguousPath, bodyResources, mayReference, pathResource } from './references.js';
 import type { ResourceOwner, ResourceStore } from './resource-store.js';
 import { rewriteUploadUrl, UPLOAD_URL_HEADERS, uploadIdOf } from './upload-url.js';
 
@@ -16,7 +16,7 @@ export interface OwnershipDeps {
   store: ResourceStore;
   recorder: Recorder;
   log: Logger;
-  config: Pick<Config, 'UPSTREAM_BASE_URL' | 'PUBLIC_BASE_URL' | 'MAX_JSON_BODY_BYTES'>;
+  config: Pick<Config, 'PUBLIC_BASE_URL' | 'MAX_JSON_BODY_BYTES'>;
   upstreamBasePath: string;
   lists: Omit<ListDeps, 'ownedBy'>;
 }
@@ -38,7 +38,6 @@ const notFound = (): GatewayError => new GatewayError('not_found', 'Requested en
  */
 export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
   const { store, log, config } = deps;
-  const fileOrigins = new Set(['https://generativelanguage.googleapis.com', new URL(config.UPSTREAM_BASE_URL).origin, new URL(config.PUBLIC_BASE_URL).origin]);
   const listDeps: ListDeps = { ...deps.lists, ownedBy: (name, projectId) => store.owner(name)?.projectId === projectId };
   const ownerFor = (ctx: ProxyContext): Omit<ResourceOwner, 'usageRecordedAt'> => ({
     tenantId: ctx.principal.tenantId,
@@ -51,12 +50,13 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
     async before(ctx) {
       const rest = REST.exec(ctx.path)?.[1] ?? '';
       const upload = ctx.what.endpoint === 'upload';
+      if (ambiguousPath(rest)) throw new GatewayError('invalid_argument', 'Path segments "." and ".." and empty segments are not accepted.');
       const fromPath = pathResource(rest, ctx.search, upload);
       const names = fromPath ? [fromPath] : [];
       if (!upload && ctx.method !== 'GET' && ctx.method !== 'DELETE') {
         // A large JSON body would otherwise stream past unread: references in it must be checked too.
         const buf = await bufferBody(ctx.body, config.MAX_JSON_BODY_BYTES);
-        if (buf && buf.length > 0 && mayReference(buf)) names.push(...bodyResources(ctx.json(), fileOrigins));
+        if (buf && buf.length > 0 && mayReference(buf)) names.push(...bodyResources(ctx.json()));
       }
       let pinned: string | null = null;
       for (const name of names) {

@@ -5,17 +5,25 @@
  */
 
 const PATH_RESOURCE = /^(files|cachedContents|batches|operations|interactions)\/([^/:]+)/;
-/** Google's file URIs, and the same behind a path prefix: `…/v1beta/files/{id}`. */
+/** Google's file URIs on any host (Google has several front ends, and the gateway's own URL may be used): `…/v1beta/files/{id}`. */
 const VERSIONED_FILE = /\/v\d+[a-z0-9]*\/files\/([^/?#:]+)$/;
 
-/** The resource in a path after the version (`files/abc:download` → `files/abc`); null when none. */
+/**
+ * The resource in a path after the version (`files/abc:download` → `files/abc`); null when none.
+ * Matched on the decoded path, so `files%2Fabc` is the same resource as `files/abc`.
+ */
 export function pathResource(rest: string, search: string, upload: boolean): string | null {
   if (upload) {
     const id = new URLSearchParams(search).get('upload_id');
     return id ? `uploads/${id}` : null;
   }
-  const m = PATH_RESOURCE.exec(rest);
-  return m ? `${m[1]}/${safeDecode(m[2]!)}` : null;
+  const m = PATH_RESOURCE.exec(safeDecode(rest));
+  return m ? `${m[1]}/${m[2]}` : null;
+}
+
+/** Dot segments and empty segments, raw or percent-encoded, which an upstream could normalise into another path. */
+export function ambiguousPath(rest: string): boolean {
+  return safeDecode(rest).split('/').some((seg, i, all) => seg === '.' || seg === '..' || (seg === '' && i < all.length - 1));
 }
 
 /**
@@ -30,15 +38,16 @@ export function mayReference(body: Buffer): boolean {
 /**
  * Resources named anywhere in a parsed request body: `fileData.fileUri` / `file_data.file_uri`,
  * interaction input items' `uri`, batch input `fileName`, `cachedContent` / `cached_content`,
- * `previous_interaction_id`. `fileOrigins` are the origins whose `/…/files/{id}` URLs mean a Gemini
- * file (upstream, Google, the gateway itself); other URLs (gs://, YouTube…) are not resources.
+ * `previous_interaction_id`. Any URL whose path ends in `/v{n}/files/{id}` counts as a Gemini file,
+ * whatever its host: a false positive only costs a 404, a false negative would leak a file. Other
+ * URLs (gs://, YouTube…) are not resources.
  */
-export function bodyResources(json: unknown, fileOrigins: ReadonlySet<string>): string[] {
+export function bodyResources(json: unknown): string[] {
   const out = new Set<string>();
   const visit = (v: unknown, key: string | null): void => {
     if (typeof v === 'string') {
       if (key === null) return;
-      const name = fieldResource(key, v, fileOrigins);
+      const name = fieldResource(key, v);
       if (name) out.add(name);
     } else if (Array.isArray(v)) {
       for (const x of v) visit(x, null);
@@ -50,12 +59,12 @@ export function bodyResources(json: unknown, fileOrigins: ReadonlySet<string>): 
   return [...out];
 }
 
-function fieldResource(key: string, value: string, fileOrigins: ReadonlySet<string>): string | null {
+function fieldResource(key: string, value: string): string | null {
   switch (key) {
     case 'fileUri':
     case 'file_uri':
     case 'uri':
-      return fileFromUri(value, fileOrigins);
+      return fileFromUri(value);
     case 'fileName':
     case 'file_name':
       return /^files\/[^/]+$/.test(value) ? value : null;
@@ -70,8 +79,8 @@ function fieldResource(key: string, value: string, fileOrigins: ReadonlySet<stri
   }
 }
 
-/** `files/abc` or `https://<known origin>/v1beta/files/abc` → `files/abc`. */
-export function fileFromUri(uri: string, fileOrigins: ReadonlySet<string>): string | null {
+/** `files/abc` or `https://…/v1beta/files/abc` → `files/abc`. */
+export function fileFromUri(uri: string): string | null {
   if (/^files\/[^/?#]+$/.test(uri)) return uri;
   let url: URL;
   try {
@@ -79,7 +88,6 @@ export function fileFromUri(uri: string, fileOrigins: ReadonlySet<string>): stri
   } catch {
     return null;
   }
-  if (!fileOrigins.has(url.origin)) return null;
   const m = VERSIONED_FILE.exec(url.pathname);
   return m ? `files/${safeDecode(m[1]!)}` : null;
 }

@@ -62,7 +62,7 @@ export function createProxyApp(deps: AppDeps) {
       const replayable = body.buffered !== null;
       for (;;) {
         const credential = ctx.upstreamKey;
-        if (!credential) throw new GatewayError('unavailable', 'The gateway has no upstream Gemini key configured (set GEMINI_API_KEY).');
+        if (!credential) throw new GatewayError('unavailable', 'The gateway has no upstream Gemini key configured (set GEMINI_API_KEY or GEMINI_API_KEYS).');
         result = ctx.takeover
           ? await ctx.takeover(outgoing)
           : await forward(upstream.pool, outgoing, {

@@ -1,4 +1,5 @@
 import { createPartFromUri, type GoogleGenAI } from '@google/genai';
+import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { directSdk, startHarness, type Harness } from '../support/harness.js';
 import { statusOf, upstreamCalls } from '../support/sdk-status.js';
@@ -94,5 +95,32 @@ describe('resources belong to the project that created them', () => {
     expect(res.status).toBe(200);
     expect(await statusOf(a.files.get({ name: orphan.name! }))).toBe(200);
     expect(await statusOf(b.files.get({ name: orphan.name! }))).toBe(404);
+  });
+
+  it('finds references however the request is shaped: large streamed bodies, JSON escapes, interaction inputs, encoded paths', async () => {
+    await start();
+    const file = await a.files.upload({ file: new Blob(['secret notes']), config: { mimeType: 'text/plain' } });
+    const bKey = h.createKey('acme', 'beta').key;
+    const send = (path: string, body?: string, method = 'POST') =>
+      fetch(`${h.url}${path}`, { method, headers: { 'x-goog-api-key': bKey, 'content-type': 'application/json' }, body }).then((r) => r.status);
+    const forwarded = h.fake.requests.length;
+    const part = `{"fileData":{"fileUri":"${file.uri}","mimeType":"text/plain"}}`;
+    const padding = 'x'.repeat(1_500_000); // past the 1 MiB the gateway buffers anyway
+    expect(await send('/v1beta/models/gemini-2.5-flash:generateContent', `{"contents":[{"parts":[{"text":"${padding}"},${part}]}]}`)).toBe(404);
+    const escaped = `{"contents":[{"parts":[{"\u0066ileData":{"\u0066ileUri":"${file.name!.replace('f', '\u0066')}"}}]}]}`;
+    expect(await send('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', escaped)).toBe(404);
+    expect(await send('/v1beta/interactions', JSON.stringify({ model: 'basic', input: [{ type: 'document', uri: file.uri, mime_type: 'text/plain' }] }))).toBe(404);
+    expect(await send(`/v1beta/${file.name!.replace('/', '%2F')}`, undefined, 'GET')).toBe(404);
+    // fetch would normalise the dot segment away; a raw request keeps it, as a hostile client would.
+    const raw = await new Promise<number>((resolve, reject) => {
+      const req = request(`${h.url}/v1beta/files/x/..%2F..%2F${file.name!.replace('/', '%2F')}`, { headers: { 'x-goog-api-key': bKey } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(raw).toBe(400);
+    expect(h.fake.requests.length).toBe(forwarded);
   });
 });
