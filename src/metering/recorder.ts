@@ -4,10 +4,10 @@ import type { UsageRow } from './row.js';
 
 /**
  * Runs inside the batch's transaction, so derived data (rollups, last-used times) commits with the
- * rows. A hook may return a callback that runs only once the transaction committed (to forget
- * what it wrote; after a rollback the same data is written again next time).
+ * rows. `afterCommit`, when present, runs once the transaction committed (a hook that queues its
+ * own writes forgets them only then; after a rollback it writes them again next time).
  */
-export type FlushHook = (rows: readonly UsageRow[]) => void | (() => void);
+export type FlushHook = ((rows: readonly UsageRow[]) => void) & { afterCommit?: () => void };
 
 export interface RecorderOptions {
   db: Db;
@@ -60,12 +60,7 @@ export function createRecorder(opts: RecorderOptions): Recorder {
         r.ttfbMs, r.latencyMs, r.bytesIn, r.bytesOut,
       );
     }
-    const committed: Array<() => void> = [];
-    for (const hook of hooks) {
-      const after = hook(rows);
-      if (after) committed.push(after);
-    }
-    return committed;
+    for (const hook of hooks) hook(rows);
   });
 
   function schedule(delay: number): void {
@@ -82,7 +77,8 @@ export function createRecorder(opts: RecorderOptions): Recorder {
     const rows = queue;
     queue = [];
     try {
-      for (const after of writeBatch(rows)) after();
+      writeBatch(rows);
+      for (const hook of hooks) hook.afterCommit?.();
       if (failures > 0) log.warn({ rows: rows.length, after: failures }, 'usage writer recovered');
       failures = 0;
       return rows.length;

@@ -107,21 +107,24 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
     invalidate(name) {
       cache.delete(name);
     },
-    flushHook() {
-      if (pending.size === 0) return;
-      const now = clock.now();
-      for (const [name, ops] of pending) {
-        for (const op of ops) {
-          if (op.kind === 'claim') insert.run(name, kindOf(name), op.owner.tenantId, op.owner.projectId, op.owner.upstreamKeyId, op.at, op.at);
-          else if (op.kind === 'forget') remove.run(name);
-          else metered.run(op.at, now, name);
+    flushHook: Object.assign(
+      () => {
+        const now = clock.now();
+        for (const [name, ops] of pending) {
+          for (const op of ops) {
+            if (op.kind === 'claim') insert.run(name, kindOf(name), op.owner.tenantId, op.owner.projectId, op.owner.upstreamKeyId, op.at, op.at);
+            else if (op.kind === 'forget') remove.run(name);
+            else metered.run(op.at, now, name);
+          }
         }
-      }
-      // Every op is idempotent: after a rollback they are simply written again with the next batch.
-      return () => {
-        pending = new Map();
-      };
-    },
+      },
+      {
+        // Every op is idempotent: after a rollback they are simply written again with the next batch.
+        afterCommit: () => {
+          if (pending.size > 0) pending = new Map();
+        },
+      },
+    ),
   };
 }
 

@@ -6,6 +6,7 @@ import { createKeyFor } from '../../src/auth/key-store.js';
 import { systemClock } from '../../src/clock.js';
 import { openDb, type Db } from '../../src/db/client.js';
 import { createLogger } from '../../src/logger.js';
+import type { FlushHook } from '../../src/metering/recorder.js';
 import { assignResource } from '../../src/ownership/resource-admin.js';
 import { createResourceStore } from '../../src/ownership/resource-store.js';
 
@@ -33,15 +34,18 @@ describe('the resource store', () => {
     return { db, store: createResourceStore(db, systemClock, log), owner };
   };
   const count = (db: Db) => db.$client.prepare('SELECT count(*) FROM resources').pluck().get();
-  /** What the recorder does: the hook inside a transaction, its callback after commit. */
-  const flush = (db: Db, hook: () => void | (() => void)) => db.$client.transaction(hook)()?.();
+  /** What the recorder does: the hook inside a transaction, afterCommit once it committed. */
+  const flush = (db: Db, hook: FlushHook) => {
+    db.$client.transaction(() => hook([]))();
+    hook.afterCommit?.();
+  };
 
   it('sees a claim at once and writes it only with the recorder batch', () => {
     const { db, store, owner } = setup();
     store.claim('files/a', owner);
     expect(store.owner('files/a')).toMatchObject({ projectId: owner.projectId, upstreamKeyId: 'env:1', usageRecordedAt: null });
     expect(count(db)).toBe(0);
-    flush(db, store.flushHook as () => () => void);
+    flush(db, store.flushHook);
     expect(count(db)).toBe(1);
     expect(store.owner('files/a')?.projectId).toBe(owner.projectId);
   });
@@ -54,7 +58,7 @@ describe('the resource store', () => {
       throw new Error('disk full');
     })()).toThrow('disk full');
     expect(count(db)).toBe(0);
-    flush(db, store.flushHook as () => () => void);
+    flush(db, store.flushHook);
     expect(count(db)).toBe(1);
   });
 
@@ -76,12 +80,12 @@ describe('the resource store', () => {
     const { db, store, owner } = setup();
     store.claim('batches/b', owner);
     store.claim('files/gone', owner);
-    flush(db, store.flushHook as () => () => void);
+    flush(db, store.flushHook);
     store.markUsageRecorded('batches/b');
     store.forget('files/gone');
     expect(store.owner('files/gone')).toBeNull();
     expect(store.owner('batches/b')?.usageRecordedAt).not.toBeNull();
-    flush(db, store.flushHook as () => () => void);
+    flush(db, store.flushHook);
     expect(count(db)).toBe(1);
     expect(createResourceStore(db, systemClock, log).owner('batches/b')?.usageRecordedAt).not.toBeNull();
   });
