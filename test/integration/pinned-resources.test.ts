@@ -45,6 +45,16 @@ describe('resources pinned to the upstream key that created them', () => {
     expect(h.fake.requests.slice(before).map(keyOf)).toEqual([K1]);
   });
 
+  it('a resource created after a failover is pinned to the key that actually created it', async () => {
+    const [a] = await start();
+    refuse.add(UPSTREAM_KEY);
+    const file = await a.files.upload({ file: new Blob(['made on key 2']), config: { mimeType: 'text/plain' } });
+    refuse.clear();
+    const before = h.fake.requests.length;
+    for (let i = 0; i < 3; i++) expect(await statusOf(a.files.get({ name: file.name! }))).toBe(200);
+    expect(h.fake.requests.slice(before).map(keyOf)).toEqual([K2, K2, K2]);
+  });
+
   it('lists walk every key\'s project and show only the caller\'s resources, one page at a time', async () => {
     const [a, b] = await start();
     const mine = [];

@@ -94,6 +94,8 @@ describe('resources belong to the project that created them', () => {
     });
     expect(res.status).toBe(200);
     expect(await statusOf(a.files.get({ name: orphan.name! }))).toBe(200);
+    const doc = (await (await fetch(`${h.url}/admin/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/admin/v1/resources/assign', '/admin/v1/resources', '/admin/v1/upstream-keys']));
     expect(await statusOf(b.files.get({ name: orphan.name! }))).toBe(404);
   });
 
