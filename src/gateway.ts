@@ -9,6 +9,8 @@ import { openDb, type Db } from './db/client.js';
 import { createLifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { createRecorder, type FlushHook } from './metering/recorder.js';
+import { createResourceStore } from './ownership/resource-store.js';
+import { createEnvKeyPool, envKeySecrets } from './proxy/key-pool.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createPriceBook, loadPriceFile } from './usage/prices.js';
 import { createRollupHook } from './usage/rollups.js';
@@ -43,18 +45,20 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
   };
   const prices = createPriceBook(config.PRICES_FILE ? loadPriceFile(config.PRICES_FILE) : []);
   const metrics = createMetrics();
+  const resources = createResourceStore(db, clock, log);
   const recorder = createRecorder({
     db,
     log,
     flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS,
     batchSize: config.USAGE_FLUSH_BATCH,
-    hooks: [lastUsedHook, createRollupHook(db)],
+    hooks: [lastUsedHook, resources.flushHook, createRollupHook(db)],
     cost: (row) => prices.costNanoUsd(row),
     onFlush: metrics.observeFlush,
   });
   const lifecycle = createLifecycle();
   metrics.track({ pendingUsageRows: () => recorder.pending(), inflightRequests: () => lifecycle.inflight });
-  const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle, metrics, prices };
+  const keyPool = createEnvKeyPool(envKeySecrets(config), { clock, log, defaultCooldownMs: config.UPSTREAM_KEY_COOLDOWN_MS });
+  const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle, keyPool, resources, metrics, prices };
   const deps: AppDeps = { ...base, stages: createStages(base) };
   const app = buildApp(deps);
   const server = createAdaptorServer({ fetch: app.fetch, autoCleanupIncoming: false }) as Server;
@@ -82,6 +86,8 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
         server.closeAllConnections();
         await Promise.race([deps.lifecycle.idle(), sleep(2000)]);
       }
+      // Connections that finished their last response after close() are idle now; don't wait out keep-alive.
+      server.closeIdleConnections();
       await closed;
       const written = deps.recorder.close();
       if (deps.recorder.pending() > 0) log.error({ pending: deps.recorder.pending() }, 'usage rows could not be written at shutdown');

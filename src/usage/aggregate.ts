@@ -3,11 +3,10 @@ import type { Db } from '../db/client.js';
 import { loadLabels, type Where } from './filters.js';
 import { BUCKETS, percentile } from './histogram.js';
 import type { Dimension, GroupKey } from './params.js';
-import { GRAIN_TABLE, GRAIN_UNIT, LAT_COLUMNS, ROLLUP_KEYS, TTFB_COLUMNS, type Grain } from './rollups.js';
+import { GRAIN_TABLE, GRAIN_UNIT, LAT_COLUMNS, ROLLUP_KEYS, TOKEN_COLUMNS, TTFB_COLUMNS, type Grain } from './rollups.js';
 import { ceilTo, floorTo, formatBucket, TIME_UNITS_FINE_TO_COARSE, type TimeUnit } from './time.js';
 
-const TOKEN_COLUMNS = ['prompt_tokens', 'cached_tokens', 'output_tokens', 'thoughts_tokens', 'tool_use_prompt_tokens', 'total_tokens'] as const;
-const TOKEN_KEYS = ['promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens', 'toolUsePromptTokens', 'totalTokens'] as const;
+const TOKEN_KEYS = ['promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens', 'toolUsePromptTokens', 'totalTokens', 'cacheStorageTokens'] as const;
 
 /** Every group and the totals carry these, in this order (also the CSV's metric columns). */
 export const METRIC_KEYS = [
@@ -137,7 +136,7 @@ function compareLists(a: string[], b: string[]): number {
 }
 
 function emptyAgg(): Agg {
-  return { requests: 0, errors: 0, aborted: 0, tokens: [0, 0, 0, 0, 0, 0], cost: 0, unpriced: 0, latSum: 0, latMax: 0, ttfbMax: 0, lat: new Array<number>(BUCKETS).fill(0), ttfb: new Array<number>(BUCKETS).fill(0) };
+  return { requests: 0, errors: 0, aborted: 0, tokens: TOKEN_COLUMNS.map(() => 0), cost: 0, unpriced: 0, latSum: 0, latMax: 0, ttfbMax: 0, lat: new Array<number>(BUCKETS).fill(0), ttfb: new Array<number>(BUCKETS).fill(0) };
 }
 
 function readAgg(r: Record<string, number | string | null>): Agg {

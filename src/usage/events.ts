@@ -6,7 +6,7 @@ import { loadLabels, type Where } from './filters.js';
 export const EVENT_COLUMNS = [
   'id', 'createdAt', 'requestId', 'tenantId', 'tenant', 'projectId', 'project', 'keyId', 'keyPrefix', 'method', 'apiVersion',
   'endpoint', 'model', 'stream', 'status', 'outcome', 'promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens',
-  'toolUsePromptTokens', 'totalTokens', 'estimatedCostUsd', 'ttfbMs', 'latencyMs', 'bytesIn', 'bytesOut',
+  'toolUsePromptTokens', 'totalTokens', 'cacheStorageTokens', 'estimatedCostUsd', 'ttfbMs', 'latencyMs', 'bytesIn', 'bytesOut',
 ] as const;
 
 export type UsageEvent = Record<(typeof EVENT_COLUMNS)[number], string | number | boolean | null>;
@@ -15,7 +15,7 @@ interface EventRow {
   id: number; created_at: number; request_id: string; tenant_id: string; project_id: string; key_id: string;
   method: string; api_version: string | null; endpoint: string; model: string | null; stream: number; status: number;
   outcome: string; prompt_tokens: number | null; cached_tokens: number | null; output_tokens: number | null;
-  thoughts_tokens: number | null; tool_use_prompt_tokens: number | null; total_tokens: number | null;
+  thoughts_tokens: number | null; tool_use_prompt_tokens: number | null; total_tokens: number | null; cache_storage_tokens: number | null;
   cost_nano_usd: number | null; ttfb_ms: number | null; latency_ms: number; bytes_in: number; bytes_out: number;
 }
 
@@ -57,7 +57,7 @@ export function listEvents(
       keyId: r.key_id, keyPrefix: labels.key(r.key_id), method: r.method, apiVersion: r.api_version, endpoint: r.endpoint,
       model: r.model, stream: r.stream === 1, status: r.status, outcome: r.outcome, promptTokens: r.prompt_tokens,
       cachedTokens: r.cached_tokens, outputTokens: r.output_tokens, thoughtsTokens: r.thoughts_tokens,
-      toolUsePromptTokens: r.tool_use_prompt_tokens, totalTokens: r.total_tokens,
+      toolUsePromptTokens: r.tool_use_prompt_tokens, totalTokens: r.total_tokens, cacheStorageTokens: r.cache_storage_tokens,
       estimatedCostUsd: r.cost_nano_usd === null ? null : r.cost_nano_usd / 1e9,
       ttfbMs: r.ttfb_ms, latencyMs: r.latency_ms, bytesIn: r.bytes_in, bytesOut: r.bytes_out,
     })),

@@ -15,13 +15,19 @@ export const ERROR_OUTCOMES: ReadonlySet<Outcome> = new Set(['upstream_error', '
 export const LAT_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `lat_${i}`);
 export const TTFB_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `ttfb_${i}`);
 /** Columns that add up when rollups merge, in the order the accumulator keeps them. */
+/** Every token column of usage_events, summed as is. */
+export const TOKEN_COLUMNS = [
+  'prompt_tokens', 'cached_tokens', 'output_tokens', 'thoughts_tokens', 'tool_use_prompt_tokens', 'total_tokens', 'cache_storage_tokens',
+] as const;
+const TOKEN_FIELDS = ['promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens', 'toolUsePromptTokens', 'totalTokens', 'cacheStorageTokens'] as const;
+/** Columns that add up when rollups merge, in the order the accumulator keeps them. */
 export const SUM_COLUMNS = [
-  'requests', 'errors', 'aborted', 'prompt_tokens', 'cached_tokens', 'output_tokens', 'thoughts_tokens', 'tool_use_prompt_tokens',
-  'total_tokens', 'cost_nano_usd', 'unpriced_requests', 'latency_sum_ms', ...LAT_COLUMNS, ...TTFB_COLUMNS,
+  'requests', 'errors', 'aborted', ...TOKEN_COLUMNS, 'cost_nano_usd', 'unpriced_requests', 'latency_sum_ms', ...LAT_COLUMNS, ...TTFB_COLUMNS,
 ] as const;
 export const MAX_COLUMNS = ['latency_max_ms', 'ttfb_max_ms'] as const;
-const LAT0 = SUM_COLUMNS.indexOf('lat_0' as never);
-const TTFB0 = SUM_COLUMNS.indexOf('ttfb_0' as never);
+const at = (c: string) => SUM_COLUMNS.indexOf(c as never);
+const [REQUESTS, ERRORS, ABORTED, TOKENS0, COST, UNPRICED, LAT_SUM, LAT0, TTFB0] =
+  ['requests', 'errors', 'aborted', 'prompt_tokens', 'cost_nano_usd', 'unpriced_requests', 'latency_sum_ms', 'lat_0', 'ttfb_0'].map(at) as number[] as [number, number, number, number, number, number, number, number, number];
 
 function upsertSql(grain: Grain): string {
   const keys = ['bucket_start', ...ROLLUP_KEYS[grain]];
@@ -62,20 +68,15 @@ export function accumulate(rows: readonly UsageRow[]): Map<string, Acc> {
       let a = out.get(id);
       if (!a) out.set(id, (a = { grain, keys: [...keys, r.tenantId], sums: new Array<number>(SUM_COLUMNS.length).fill(0), maxes: [0, 0] }));
       const s = a.sums;
-      s[0]! += 1;
-      if (ERROR_OUTCOMES.has(r.outcome)) s[1]! += 1;
-      if (r.outcome === 'client_aborted') s[2]! += 1;
+      s[REQUESTS]! += 1;
+      if (ERROR_OUTCOMES.has(r.outcome)) s[ERRORS]! += 1;
+      if (r.outcome === 'client_aborted') s[ABORTED]! += 1;
       if (u) {
-        s[3]! += u.promptTokens;
-        s[4]! += u.cachedTokens;
-        s[5]! += u.outputTokens;
-        s[6]! += u.thoughtsTokens;
-        s[7]! += u.toolUsePromptTokens;
-        s[8]! += u.totalTokens;
-        if (r.costNanoUsd === null) s[10]! += 1;
+        TOKEN_FIELDS.forEach((f, i) => (s[TOKENS0 + i]! += u[f] ?? 0));
+        if (r.costNanoUsd === null) s[UNPRICED]! += 1;
       }
-      s[9]! += r.costNanoUsd ?? 0;
-      s[11]! += r.latencyMs;
+      s[COST]! += r.costNanoUsd ?? 0;
+      s[LAT_SUM]! += r.latencyMs;
       s[LAT0 + bucketOf(r.latencyMs)]! += 1;
       if (r.latencyMs > a.maxes[0]) a.maxes[0] = r.latencyMs;
       if (r.ttfbMs !== null) {

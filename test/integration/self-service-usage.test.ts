@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { revokeKey } from '../../src/auth/key-store.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ADMIN_TOKEN, seedEvents, seedKey, tokens, type SeedKey } from '../support/usage-seed.js';
 
@@ -69,7 +68,7 @@ describe('GET /gateway/v1/usage (self-service)', () => {
     expect((await selfService(ADMIN_TOKEN, '', 'bearer')).status).toBe(401);
     expect((await selfService(`${web.key}x`, '')).status).toBe(401);
     const doomed = seedKey(h, 'acme', 'web');
-    revokeKey(h.db, { now: () => NOW - 1 }, doomed.id);
+    expect((await h.admin('POST', `/admin/v1/keys/${doomed.id}/revoke`)).status).toBe(200);
     expect((await selfService(doomed.key, '')).body.error.message).toMatch(/revoked/);
     expect(await selfService(web.key, '?groupBy=week')).toMatchObject({ status: 400, body: { error: { status: 'INVALID_ARGUMENT' } } });
   });

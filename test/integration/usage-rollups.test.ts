@@ -84,6 +84,7 @@ function rawAggregates(grain: 'h' | 'd' | 'm') {
       coalesce(sum(prompt_tokens), 0) AS prompt_tokens, coalesce(sum(cached_tokens), 0) AS cached_tokens,
       coalesce(sum(output_tokens), 0) AS output_tokens, coalesce(sum(thoughts_tokens), 0) AS thoughts_tokens,
       coalesce(sum(tool_use_prompt_tokens), 0) AS tool_use_prompt_tokens, coalesce(sum(total_tokens), 0) AS total_tokens,
+      coalesce(sum(cache_storage_tokens), 0) AS cache_storage_tokens,
       coalesce(sum(cost_nano_usd), 0) AS cost_nano_usd, sum(total_tokens IS NOT NULL AND cost_nano_usd IS NULL) AS unpriced_requests,
       sum(latency_ms) AS latency_sum_ms, max(latency_ms) AS latency_max_ms, coalesce(max(ttfb_ms), 0) AS ttfb_max_ms,
       json_group_array(${histogramCase('latency_ms')}) AS lat, json_group_array(${histogramCase('ttfb_ms')}) FILTER (WHERE ttfb_ms IS NOT NULL) AS ttfb

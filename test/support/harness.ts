@@ -1,5 +1,6 @@
 import { GoogleGenAI } from '@google/genai';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKeyFor, type CreatedKey } from '../../src/auth/key-store.js';
@@ -11,9 +12,25 @@ import { createLogger } from '../../src/logger.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
 
 export const UPSTREAM_KEY = 'AIzaFAKE-upstream-key-for-tests-0123456789';
+/** Pass as env.ADMIN_TOKEN / env.GATEWAY_SECRET; the harness treats both as secrets that must never be logged. */
+export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
+export const GATEWAY_SECRET = 'gateway-master-secret-for-tests-0123456789abcdef';
+
+export interface AdminResponse<T = any> {
+  status: number;
+  body: T;
+  text: string;
+}
+
+/** A second upstream key (its own Google project in the fake), for pool tests. */
+export const UPSTREAM_KEY_2 = 'AIzaFAKE-second-upstream-key-9876543210';
 
 export interface HarnessOptions {
   env?: Record<string, string>;
+  /** More upstream keys: accepted by the fake (each its own project) and given to the gateway as GEMINI_API_KEYS. */
+  extraUpstreamKeys?: string[];
+  /** Path of PUBLIC_BASE_URL (e.g. '/gw'); the gateway is then also reached under `${url}${publicPath}`. */
+  publicPath?: string;
   fake?: Partial<FakeUpstreamOptions>;
   clock?: Clock;
 }
@@ -23,6 +40,7 @@ export interface UsageEventRow {
   tenant_id: string;
   project_id: string;
   key_id: string;
+  upstream_key_id: string | null;
   method: string;
   api_version: string;
   endpoint: string;
@@ -36,6 +54,7 @@ export interface UsageEventRow {
   thoughts_tokens: number | null;
   tool_use_prompt_tokens: number | null;
   total_tokens: number | null;
+  cache_storage_tokens: number | null;
   usage_json: string | null;
   ttfb_ms: number | null;
   latency_ms: number;
@@ -45,6 +64,8 @@ export interface UsageEventRow {
 
 export interface Harness {
   url: string;
+  /** PUBLIC_BASE_URL: `url` plus the publicPath option; what SDK clients should use as baseUrl. */
+  publicUrl: string;
   fake: FakeUpstream;
   gateway: Gateway;
   db: Db;
@@ -55,6 +76,13 @@ export interface Harness {
   secrets: Set<string>;
   createKey(tenant?: string, project?: string): CreatedKey;
   sdk(key: string): GoogleGenAI;
+  /**
+   * Calls the admin API with ADMIN_TOKEN (or `token`, null for none). Secrets in responses become
+   * tenant keys the fake upstream must never see; every response is checked for upstream keys at close().
+   */
+  admin<T = any>(method: string, path: string, body?: unknown, token?: string | null): Promise<AdminResponse<T>>;
+  /** Lets the fake upstream accept a project's own key; it must never appear in a log or an admin response. */
+  acceptUpstreamKey(secret: string): void;
   /** Flushes the writer and returns the rows, oldest first. */
   rows(): UsageEventRow[];
   /** Waits until at least n rows exist (requests settle after the client saw the last byte). */
@@ -66,11 +94,24 @@ export interface Harness {
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'ggw-test-'));
   const dbPath = join(dir, 'gateway.db');
-  const secrets = new Set<string>([UPSTREAM_KEY]);
+  const extra = opts.extraUpstreamKeys ?? [];
+  const secrets = new Set<string>([UPSTREAM_KEY, ADMIN_TOKEN, GATEWAY_SECRET, ...extra]);
   const tenantKeys = new Set<string>();
-  const fake = await startFakeUpstream({ upstreamKey: UPSTREAM_KEY, forbiddenSecrets: () => [...tenantKeys], ...opts.fake });
+  const upstreamKeys = new Set<string>([UPSTREAM_KEY]);
+  const adminTexts: string[] = [];
+  const fake = await startFakeUpstream({
+    upstreamKey: UPSTREAM_KEY,
+    extraKeys: extra,
+    moreUpstreamKeys: () => [...upstreamKeys],
+    forbiddenSecrets: () => [...tenantKeys, ADMIN_TOKEN, GATEWAY_SECRET],
+    ...opts.fake,
+  });
+  // Upload URLs point at PUBLIC_BASE_URL, so the port must be known before the gateway starts.
+  const port = await freePort();
   const config = parseConfig({
-    PORT: '0',
+    PORT: String(port),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}${opts.publicPath ?? ''}`,
+    ...(extra.length ? { GEMINI_API_KEYS: extra.join(',') } : {}),
     DATABASE_PATH: dbPath,
     UPSTREAM_BASE_URL: fake.url,
     GEMINI_API_KEY: UPSTREAM_KEY,
@@ -93,14 +134,34 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   let closed = false;
 
   return {
-    url, fake, gateway, db, dbPath, config, logs, secrets,
+    url, publicUrl: config.PUBLIC_BASE_URL, fake, gateway, db, dbPath, config, logs, secrets,
     createKey(tenant = 'acme', project = 'web') {
       const k = createKeyFor(db, clock, { tenant, project });
       secrets.add(k.key);
       tenantKeys.add(k.key);
       return k;
     },
-    sdk: (key) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: url } }),
+    sdk: (key) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: config.PUBLIC_BASE_URL } }),
+    async admin(method, path, body, token = config.ADMIN_TOKEN ?? null) {
+      const res = await fetch(url + path, {
+        method,
+        headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      adminTexts.push(text);
+      const parsed = text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
+      const secret = (parsed as { secret?: unknown })?.secret;
+      if (typeof secret === 'string') {
+        secrets.add(secret);
+        tenantKeys.add(secret);
+      }
+      return { status: res.status, body: parsed, text };
+    },
+    acceptUpstreamKey(secret) {
+      upstreamKeys.add(secret);
+      secrets.add(secret);
+    },
     rows,
     async waitForRows(n, timeoutMs = 5000) {
       const until = Date.now() + timeoutMs;
@@ -119,9 +180,21 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       rmSync(dir, { recursive: true, force: true });
       const leaked = logs.filter((line) => [...secrets].some((s) => line.includes(s)));
       if (leaked.length) throw new Error(`a secret appeared in ${leaked.length} log line(s)`);
+      if (adminTexts.some((t) => [...upstreamKeys].some((k) => t.includes(k)))) throw new Error('an upstream key appeared in an admin API response');
       if (fake.violations.length) throw new Error(`fake upstream saw violations: ${fake.violations.join('; ')}`);
     },
   };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 /** Direct SDK client against the fake upstream, the reference every gateway result is compared with. */

@@ -1,9 +1,9 @@
 import type { CreatedKey } from '../../src/auth/key-store.js';
 import type { Outcome, UsageRow } from '../../src/metering/row.js';
 import type { Usage } from '../../src/metering/usage.js';
-import type { Harness } from './harness.js';
+import { ADMIN_TOKEN, type Harness } from './harness.js';
 
-export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
+export { ADMIN_TOKEN };
 
 /** A key with the ids the usage rows need. */
 export interface SeedKey extends CreatedKey {

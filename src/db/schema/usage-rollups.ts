@@ -50,6 +50,7 @@ function rollupTable(name: string, keys: readonly string[]) {
       thoughtsTokens: integer('thoughts_tokens').notNull(),
       toolUsePromptTokens: integer('tool_use_prompt_tokens').notNull(),
       totalTokens: integer('total_tokens').notNull(),
+      cacheStorageTokens: integer('cache_storage_tokens').notNull(),
       costNanoUsd: integer('cost_nano_usd').notNull(),
       /** Rows with tokens whose model had no price (their cost is not in cost_nano_usd). */
       unpricedRequests: integer('unpriced_requests').notNull(),
