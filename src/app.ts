@@ -14,6 +14,8 @@ import type { Recorder } from './metering/recorder.js';
 import type { ProxyStage } from './proxy/stage.js';
 import type { Upstream } from './proxy/upstream.js';
 import { createProxyApp } from './proxy/route.js';
+import { createQuotaApp } from './quota/quota-app.js';
+import type { Quotas } from './quota/quotas.js';
 
 /** Everything a surface may use, built once by main (or a test) and passed in: no module singletons. */
 export interface AppDeps {
@@ -25,6 +27,8 @@ export interface AppDeps {
   upstream: Upstream;
   recorder: Recorder;
   lifecycle: Lifecycle;
+  /** Per-project limits: admission, counters, self-service status. */
+  quotas: Quotas;
   /** Data-plane steps around the upstream call (scopes, quotas, ownership…), in order. */
   stages: ProxyStage[];
 }
@@ -46,6 +50,7 @@ export function buildApp(deps: AppDeps) {
 
   app.route('/', createHealthApp(deps));
   app.route('/', createAdminApp(deps));
+  app.route('/', createQuotaApp(deps));
   // The data plane is the catch-all, so it is mounted last.
   app.route('/', createProxyApp(deps));
   return app;

@@ -10,6 +10,7 @@ import { createLifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { createRecorder, type FlushHook } from './metering/recorder.js';
 import { createStages } from './proxy/stages.js';
+import { createQuotas } from './quota/quotas.js';
 import { createUpstream } from './proxy/upstream.js';
 
 export interface Gateway {
@@ -38,14 +39,15 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
   const lastUsedHook: FlushHook = () => {
     for (const [id, at] of keys.drainLastUsed()) touchKey.run(at, id);
   };
+  const quotas = createQuotas({ db, clock, log });
   const recorder = createRecorder({
     db,
     log,
     flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS,
     batchSize: config.USAGE_FLUSH_BATCH,
-    hooks: [lastUsedHook],
+    hooks: [lastUsedHook, quotas.flushHook],
   });
-  const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle: createLifecycle() };
+  const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle: createLifecycle(), quotas };
   const deps: AppDeps = { ...base, stages: createStages(base) };
   const app = buildApp(deps);
   const server = createAdaptorServer({ fetch: app.fetch, autoCleanupIncoming: false }) as Server;

@@ -4,11 +4,13 @@ import { openDb, type Db } from '../db/client.js';
 import { GatewayError } from '../errors.js';
 import type { Command } from './command.js';
 import { keyCommands } from './keys.js';
+import { limitCommands } from './limits.js';
 import { print, UsageError } from './output.js';
 
 /** Every command group registers here; the dispatcher picks the longest matching name. */
 const COMMANDS: Command[] = [
   ...keyCommands,
+  ...limitCommands,
   { name: 'migrate', usage: 'migrate                      apply database migrations and exit', run: () => print('database is migrated') },
 ];
 

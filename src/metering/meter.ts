@@ -33,6 +33,12 @@ export interface MeterOptions {
 const USAGE_METADATA = Buffer.from('"usageMetadata"');
 const USAGE = Buffer.from('"usage"');
 const TOTAL_USAGE = Buffer.from('"total_usage"');
+
+/** Whether an SSE frame can hold a usage object (a byte search: no parse unless it can). */
+export function frameMayCarryUsage(family: UsageFamily, pieces: Buffer[]): boolean {
+  if (family === 'generate') return piecesInclude(pieces, USAGE_METADATA);
+  return piecesInclude(pieces, USAGE) || piecesInclude(pieces, TOTAL_USAGE);
+}
 const COMPLETED = new Set(['interaction.completed', 'interaction.complete']);
 
 const EMPTY: MeterResult = { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 };
@@ -56,10 +62,10 @@ function sseMeter(family: UsageFamily): Meter {
     if (f.isError || f.event === 'error') {
       errorFrame = true;
     } else if (family === 'generate') {
-      if (piecesInclude(f.pieces, USAGE_METADATA)) best = f.pieces;
+      if (frameMayCarryUsage(family, f.pieces)) best = f.pieces;
     } else if (f.event !== null && COMPLETED.has(f.event)) {
       best = f.pieces;
-    } else if (piecesInclude(f.pieces, USAGE) || piecesInclude(f.pieces, TOTAL_USAGE)) {
+    } else if (frameMayCarryUsage(family, f.pieces)) {
       fallback = f.pieces;
     }
   };
@@ -96,7 +102,8 @@ function jsonMeter(family: UsageFamily, maxBytes: number): Meter {
   };
 }
 
-function parseQuietly(family: UsageFamily, text: string) {
+/** Usage from one JSON text; malformed JSON is no usage, never an exception. */
+export function parseQuietly(family: UsageFamily, text: string) {
   try {
     return extractUsage(family, JSON.parse(text));
   } catch {

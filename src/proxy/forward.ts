@@ -6,7 +6,9 @@ import { GatewayError, renderError } from '../errors.js';
 import { createMeter, type Meter, type MeterResult } from '../metering/meter.js';
 import type { Outcome } from '../metering/row.js';
 import type { UsageFamily } from '../metering/usage.js';
+import { errorFrame, upstreamFailureFrame } from './error-frame.js';
 import { clientResponseHeaders } from './headers.js';
+import { FrameGate, type StreamGuard } from './stream-guard.js';
 
 export interface ForwardRequest {
   method: string;
@@ -21,6 +23,8 @@ export interface ForwardRequest {
   maxJsonBytes: number;
   /** May edit upstream's response headers in place before the client sees them. */
   onResponseHeaders?: (status: number, headers: IncomingHttpHeaders) => void;
+  /** Watches running usage of a 2xx SSE stream and may end it between frames (hard cap). */
+  guard?: StreamGuard | null;
 }
 
 export interface ForwardResult {
@@ -33,6 +37,7 @@ export interface ForwardResult {
 }
 
 const NO_METER: MeterResult = { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 };
+const CR = 13;
 
 class ClientGone extends Error {}
 
@@ -50,11 +55,15 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
     let chunked = false;
     let ttfbMs: number | null = null;
     let bytesOut = 0;
+    let lastByte = 0;
     let done = false;
+    let gate: FrameGate | null = null;
+    let draining = false;
 
     const settle = (outcome: Outcome, errorMessage?: string): void => {
       if (done) return;
       done = true;
+      req.guard?.detach();
       res.off('close', onClientClose);
       const metered = meter ? meter.finish() : Promise.resolve(NO_METER);
       void metered.then((m) => {
@@ -70,7 +79,33 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
     };
     res.on('close', onClientClose);
 
-    const onDrain = (): void => controller?.resume();
+    const onDrain = (): void => {
+      draining = false;
+      controller?.resume();
+    };
+
+    /** Client bytes go out through here: counted, metered, with backpressure. */
+    const send = (c: Dispatcher.DispatchController, chunk: Buffer): void => {
+      if (chunk.length === 0) return;
+      bytesOut += chunk.length;
+      lastByte = chunk[chunk.length - 1]!;
+      meter!.push(chunk);
+      if (!res.write(chunk) && !draining) {
+        draining = true;
+        c.pause();
+        res.once('drain', onDrain);
+      }
+    };
+
+    /** Ends a gated stream between two frames with a quota error frame, and stops upstream. */
+    const cutStream = (err: GatewayError): void => {
+      if (done) return;
+      const frame = errorFrame(req.family, err, lastByte === CR);
+      res.end(frame);
+      bytesOut += frame.length;
+      settle('quota_cut', err.message);
+      controller?.abort(new ClientGone('stream ended by the hard cap'));
+    };
 
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
@@ -93,17 +128,22 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
         res.writeHead(statusCode, { ...clientResponseHeaders(headers as IncomingHttpHeaders), ...req.extraHeaders });
         // A stream's headers should reach the client now, not with the first frame.
         if (sse) res.flushHeaders();
-      },
-      onResponseData(c, chunk) {
-        if (ttfbMs === null) ttfbMs = performance.now() - req.startedAt;
-        bytesOut += chunk.length;
-        meter!.push(chunk);
-        if (!res.write(chunk)) {
-          c.pause();
-          res.once('drain', onDrain);
+        // Frames can only be cut cleanly from a plain chunked SSE body; anything else streams as is.
+        if (req.guard && req.family && statusCode < 300 && sse && chunked && !headers['content-encoding']) {
+          gate = new FrameGate(req.family, req.guard);
+          req.guard.attach(cutStream);
         }
       },
-      onResponseEnd() {
+      onResponseData(c, chunk) {
+        if (done) return;
+        if (ttfbMs === null) ttfbMs = performance.now() - req.startedAt;
+        if (!gate) return send(c, chunk);
+        for (const piece of gate.push(chunk)) send(c, piece);
+        if (gate.stopped) cutStream(gate.stopped);
+      },
+      onResponseEnd(c) {
+        if (done) return;
+        if (gate) for (const piece of gate.end()) send(c, piece);
         res.end();
         settle('ok');
       },
@@ -123,7 +163,7 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
         }
         // Mid-body: end the client's stream. A well-formed error frame only fits on a frame boundary.
         if (sse && chunked && meter?.atBoundary()) {
-          const frame = errorFrame(req.family, timeout);
+          const frame = upstreamFailureFrame(req.family, timeout);
           res.end(frame);
           bytesOut += frame.length;
         } else {
@@ -139,15 +179,4 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
 
 function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
-}
-
-/** The stream's own error format, as Google emits it when a stream fails after it started. */
-function errorFrame(family: UsageFamily | null, timeout: boolean): Buffer {
-  const message = timeout ? 'Upstream stream stalled.' : 'Upstream stream failed.';
-  if (family === 'interactions') {
-    const code = timeout ? 'gateway_timeout' : 'service_unavailable';
-    return Buffer.from(`event: error\r\ndata: ${JSON.stringify({ error: { code, message }, event_type: 'error' })}\r\n\r\n`);
-  }
-  const ge = new GatewayError(timeout ? 'deadline_exceeded' : 'unavailable', message);
-  return Buffer.from(`data: ${renderError(ge, 'google')}\r\n\r\n`);
 }

@@ -3,22 +3,14 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { performance } from 'node:perf_hooks';
 import type { AppDeps } from '../app.js';
-import type { AuthFailure } from '../auth/principal.js';
-import { GatewayError, renderError, toGatewayError } from '../errors.js';
+import { authenticateTenant } from '../auth/tenant-auth.js';
+import { GatewayError, renderError, toGatewayError, type Audience } from '../errors.js';
 import { takeBody } from './body.js';
 import { classify } from './classify.js';
 import { forward, type ForwardResult } from './forward.js';
-import { extractTenantKey, upstreamRequestHeaders } from './headers.js';
+import { upstreamRequestHeaders } from './headers.js';
 import { recordExchange } from './record.js';
 import type { ProxyContext } from './stage.js';
-
-const AUTH_MESSAGES: Record<AuthFailure, string> = {
-  missing: 'Missing API key. Send your gateway key as x-goog-api-key.',
-  unknown: 'API key not valid. Please pass a valid gateway API key.',
-  revoked: 'API key has been revoked.',
-  expired: 'API key has expired.',
-  disabled: 'API key belongs to a disabled tenant or project.',
-};
 
 /** The data plane: every versioned Gemini path, forwarded with the tenant key swapped for the upstream key. */
 export function createProxyApp(deps: AppDeps) {
@@ -29,7 +21,7 @@ export function createProxyApp(deps: AppDeps) {
   app.onError((err, c) => {
     const ge = toGatewayError(err);
     if (!(err instanceof GatewayError)) log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'proxy failure');
-    return c.body(renderError(ge, 'google'), ge.status as 500, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers });
+    return c.body(renderError(ge, audienceFor(ge, c.req.method, c.req.path)), ge.status as 500, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers });
   });
 
   app.all('*', async (c) => {
@@ -42,12 +34,10 @@ export function createProxyApp(deps: AppDeps) {
     const what = classify(method, path);
     if (!what) throw new GatewayError('not_found', 'Not a Gemini API path. Paths look like /v1beta/models/{model}:generateContent.');
 
-    const { key, search } = extractTenantKey(incoming.rawHeaders, q === -1 ? '' : rawUrl.slice(q));
-    const auth = keys.resolve(key);
-    if (!auth.ok) throw new GatewayError('unauthenticated', AUTH_MESSAGES[auth.reason]);
+    const { principal, search } = authenticateTenant(keys, incoming.rawHeaders, q === -1 ? '' : rawUrl.slice(q));
 
     const body = await takeBody(incoming, config.MAX_JSON_BODY_BYTES, what.endpoint === 'upload');
-    const ctx = newContext(deps, { requestId: c.get('requestId'), incoming, method, path, search, what, principal: auth.principal, body, startedAt });
+    const ctx = newContext(deps, { requestId: c.get('requestId'), incoming, method, path, search, what, principal, body, startedAt });
     const entered: typeof stages = [];
     let result: ForwardResult | null = null;
     let refusal: GatewayError | null = null;
@@ -62,10 +52,11 @@ export function createProxyApp(deps: AppDeps) {
       result = await forward(upstream.pool, outgoing, {
         method,
         path: upstream.basePath + path + search,
-        headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, body.buffered !== null),
+        headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, body.buffered !== null, ctx.streamGuard !== null),
         body: body.body,
         family: what.family,
         extraHeaders: ctx.extraHeaders,
+        guard: ctx.streamGuard,
         startedAt,
         maxJsonBytes: config.MAX_JSON_BODY_BYTES,
         onResponseHeaders: (status, headers) => {
@@ -117,6 +108,7 @@ function newContext(
     model: base.what.model,
     upstreamKey: deps.config.GEMINI_API_KEY ? { id: null, secret: deps.config.GEMINI_API_KEY } : null,
     extraHeaders: { 'x-gateway-request-id': base.requestId },
+    streamGuard: null,
     state: new Map(),
     now: deps.clock.now(),
   };
@@ -132,4 +124,13 @@ function newContext(
 function refused(err: GatewayError | null): ForwardResult {
   const status = err?.status ?? 500;
   return { status, outcome: 'gateway_error', ttfbMs: null, bytesOut: 0, meter: { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 }, errorMessage: err?.message };
+}
+
+/**
+ * Errors are Google's rpc.Status for every caller; quota refusals on interactions endpoints use the
+ * Interactions API's own shape (`code` is a slug), which is what its clients document and parse.
+ */
+function audienceFor(err: GatewayError, method: string, path: string): Audience {
+  if (err.code !== 'resource_exhausted') return 'google';
+  return classify(method, path)?.endpoint.startsWith('interactions.') ? 'interactions' : 'google';
 }

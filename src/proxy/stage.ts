@@ -3,6 +3,7 @@ import type { Principal } from '../auth/principal.js';
 import type { RequestBody } from './body.js';
 import type { Classified } from './classify.js';
 import type { ForwardResult } from './forward.js';
+import type { StreamGuard } from './stream-guard.js';
 
 /** One proxied request as it moves through the stages. */
 export interface ProxyContext {
@@ -23,6 +24,8 @@ export interface ProxyContext {
   upstreamKey: { id: string | null; secret: string } | null;
   /** Headers added to the client response (request id, rate-limit headers…). */
   extraHeaders: Record<string, string>;
+  /** Set by a stage to watch a stream's running usage and end it between frames (the quota hard cap). */
+  streamGuard: StreamGuard | null;
   /** Scratch space for stages to carry state from before() to after(). */
   state: Map<symbol, unknown>;
   startedAt: number;

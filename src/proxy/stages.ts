@@ -1,4 +1,5 @@
 import type { AppDeps } from '../app.js';
+import { createQuotaStage } from '../quota/stage.js';
 import type { ProxyStage } from './stage.js';
 
 /**
@@ -6,6 +7,6 @@ import type { ProxyStage } from './stage.js';
  * whether the budget allows it (quotas), whose resources it touches (ownership). Each lives in its
  * own module; this list is the one place that orders them.
  */
-export function createStages(_deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
-  return [];
+export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
+  return [createQuotaStage(deps)];
 }

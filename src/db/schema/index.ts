@@ -2,3 +2,5 @@ export * from './tenants.js';
 export * from './projects.js';
 export * from './api-keys.js';
 export * from './usage-events.js';
+export * from './project-limits.js';
+export * from './quota-counters.js';
