@@ -3,8 +3,10 @@ import { createLogger } from '../logger.js';
 import { LIMIT_NAMES, ruleScope, type LimitName, type LimitRule } from '../quota/policy.js';
 import { readLimits, resolveProjectRef, writeLimits } from '../quota/policy-store.js';
 import { createQuotas } from '../quota/quotas.js';
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/client.js';
 import type { Command } from './command.js';
-import { iso, print, table, UsageError } from './output.js';
+import { print, table, UsageError } from './output.js';
 
 /** CLI flag → limit; `none` removes a limit from the rule. */
 const FLAGS: Record<string, LimitName> = {
@@ -56,28 +58,35 @@ export const limitCommands: Command[] = [
       const { values, positionals } = parseArgs({ args, allowPositionals: true, options: SET_OPTIONS });
       if (!positionals[0]) throw new UsageError('limits set needs a project (id or tenant/project)');
       if (values.key && values.model) throw new UsageError('narrow a rule to --key or --model, not both');
-      const projectId = resolveProjectRef(db, positionals[0]);
-      const current = readLimits(db, projectId);
-      const scope = { key_id: values.key, model: values.model?.replace(/^models\//, '') };
-      const others = current.limits.filter((r) => ruleScope(r) !== ruleScope(scope));
-      const rule: LimitRule = { ...(current.limits.find((r) => ruleScope(r) === ruleScope(scope)) ?? {}), ...stripUndefined(scope) };
-      const flagValues = values as Record<string, string | undefined>;
-      for (const [flag, name] of Object.entries(FLAGS)) {
-        const v = flagValues[flag];
-        if (v !== undefined) rule[name] = amount(flag, v);
-      }
-      const keep = !values.clear && LIMIT_NAMES.some((n) => rule[n] !== undefined);
-      let hardCap = current.hard_cap;
-      if (values['hard-cap'] !== undefined) {
-        if (!['on', 'off'].includes(values['hard-cap'])) throw new UsageError('--hard-cap takes on or off');
-        hardCap = values['hard-cap'] === 'on';
-      }
-      const stored = writeLimits(db, clock, projectId, { hard_cap: hardCap, limits: keep ? [...others, stripUndefined(rule)] : others });
+      // IMMEDIATE: two concurrent `limits set` runs must not both read the old policy and lose a rule.
+      const stored = db.transaction(() => update(db, clock, positionals[0]!, values), { behavior: 'immediate' });
       if (values.json) return print(JSON.stringify(stored));
-      print(`limits of ${projectId} updated at ${iso(Date.parse(stored.updated_at!))}: ${stored.limits.length} rule(s), hard cap ${stored.hard_cap ? 'on' : 'off'}`);
+      print(`limits of ${stored.project_id} updated at ${stored.updated_at}: ${stored.limits.length} rule(s), hard cap ${stored.hard_cap ? 'on' : 'off'}`);
     },
   },
 ];
+
+type SetValues = { key?: string; model?: string; 'hard-cap'?: string; clear?: boolean } & Record<string, string | boolean | undefined>;
+
+/** Merges the flags into the rule for one scope (project, --key or --model) and stores the policy. */
+function update(db: Db, clock: Clock, ref: string, values: SetValues) {
+  const projectId = resolveProjectRef(db, ref);
+  const current = readLimits(db, projectId);
+  const scope = { key_id: values.key, model: values.model?.replace(/^models\//, '') };
+  const others = current.limits.filter((r) => ruleScope(r) !== ruleScope(scope));
+  const rule: LimitRule = { ...(current.limits.find((r) => ruleScope(r) === ruleScope(scope)) ?? {}), ...stripUndefined(scope) };
+  for (const [flag, name] of Object.entries(FLAGS)) {
+    const v = values[flag];
+    if (typeof v === 'string') rule[name] = amount(flag, v);
+  }
+  const keep = !values.clear && LIMIT_NAMES.some((n) => rule[n] !== undefined);
+  let hardCap = current.hard_cap;
+  if (values['hard-cap'] !== undefined) {
+    if (!['on', 'off'].includes(values['hard-cap'])) throw new UsageError('--hard-cap takes on or off');
+    hardCap = values['hard-cap'] === 'on';
+  }
+  return writeLimits(db, clock, projectId, { hard_cap: hardCap, limits: keep ? [...others, stripUndefined(rule)] : others });
+}
 
 function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;

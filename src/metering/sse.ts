@@ -136,6 +136,8 @@ export function frameData(pieces: Buffer[]): string {
 
 /** Whether a needle occurs in the frame, including across piece boundaries. */
 export function piecesInclude(pieces: Buffer[], needle: Buffer): boolean {
+  // The seam check below sees a needle spanning two pieces; one spanning more (tiny reads) needs the joined frame.
+  if (pieces.some((p) => p.length < needle.length)) return Buffer.concat(pieces).includes(needle);
   for (let i = 0; i < pieces.length; i++) {
     if (pieces[i]!.includes(needle)) return true;
     if (i + 1 < pieces.length) {

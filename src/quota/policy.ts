@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// The OpenAPI-extended zod: schemas built before the extension loads would lack .openapi() for the admin API.
+import { z } from '@hono/zod-openapi';
 import type { WindowKind } from './windows.js';
 
 /** Every limit a rule can set, with the window it counts in (null: a level, not a window) and its unit. */

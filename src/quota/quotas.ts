@@ -3,13 +3,14 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { FlushHook } from '../metering/recorder.js';
-import type { GuardVerdict, StreamGuard } from '../proxy/stream-guard.js';
-import { CounterStore, type Bucket, type Cuttable, type Dimension, type WindowStarts } from './counters.js';
+import type { StreamGuard } from '../proxy/stream-guard.js';
+import { CounterStore, type Bucket, type Dimension, type WindowStarts } from './counters.js';
 import { measureAll, violations, type AppliedRule } from './evaluate.js';
 import { counterPersistHook, dimensionsOf } from './persist.js';
-import { isTokenLimit, LIMIT_NAMES, LIMITS, type ProjectLimits } from './policy.js';
+import { hardCapGuard, type CappedLease } from './hard-cap.js';
+import { isTokenLimit, LIMIT_NAMES, type ProjectLimits } from './policy.js';
 import { loadAllPolicies } from './policy-store.js';
-import { hardCapError, quotaRefusal, rateLimitHeaders, type QuotaSubject } from './refusal.js';
+import { quotaRefusal, rateLimitHeaders } from './refusal.js';
 import { quotaStatus, type QuotaStatus } from './status.js';
 import { WINDOW_KINDS } from './windows.js';
 
@@ -50,16 +51,11 @@ export interface Quotas {
   flushHook: FlushHook;
 }
 
-interface LeaseState extends Lease {
+interface LeaseState extends Lease, CappedLease {
   projectId: string;
   keyId: string;
   model: string | null;
-  subject: QuotaSubject;
-  rules: AppliedRule[];
-  estimate: number;
-  running: number;
   starts: WindowStarts;
-  cutter: Cuttable | null;
   settled: boolean;
 }
 
@@ -105,44 +101,6 @@ export function createQuotas({ db, clock, log }: { db: Db; clock: Clock; log: Lo
   const buckets = (l: Pick<LeaseState, 'projectId' | 'keyId' | 'model'>, now: number, model = l.model): Bucket[] =>
     dimensionsOf(l.keyId, model).map(([d, v]) => store.get(l.projectId, d, v, now));
 
-  function onRunning(lease: LeaseState, total: number): GuardVerdict {
-    const delta = total - lease.running;
-    if (delta <= 0) return null;
-    const now = clock.now();
-    let crossed: { error: ReturnType<typeof hardCapError>; bucket: Bucket } | null = null;
-    for (const m of measureAll(matching(policyOf(lease.projectId), lease.projectId, lease.keyId, lease.model, now), now)) {
-      const window = LIMITS[m.name].window;
-      if (!isTokenLimit(m.name) || window === null) continue;
-      const spent = m.rule.bucket.windows[window].tokens + m.rule.bucket.running;
-      if (spent > m.limit) return { error: hardCapError(m, lease.subject), deliver: false };
-      if (!crossed && spent + delta > m.limit) crossed = { error: hardCapError(m, lease.subject), bucket: m.rule.bucket };
-    }
-    for (const b of buckets(lease, now)) {
-      b.running += delta;
-      b.held += Math.max(lease.estimate, total) - Math.max(lease.estimate, lease.running);
-    }
-    lease.running = total;
-    if (!crossed) return null;
-    // The budget is spent: every other stream counting against it stops now rather than at its next frame.
-    for (const other of [...crossed.bucket.capped]) if (other !== lease.cutter) other.cut(crossed.error);
-    return { error: crossed.error, deliver: true };
-  }
-
-  function guardFor(lease: LeaseState): StreamGuard {
-    return {
-      onUsage: (total) => onRunning(lease, total),
-      attach(cut) {
-        lease.cutter = { cut };
-        for (const a of lease.rules) a.bucket.capped.add(lease.cutter);
-      },
-      detach() {
-        if (!lease.cutter) return;
-        for (const a of lease.rules) a.bucket.capped.delete(lease.cutter);
-        lease.cutter = null;
-      },
-    };
-  }
-
   return {
     admit(req) {
       const { principal: p, now } = req;
@@ -167,7 +125,13 @@ export function createQuotas({ db, clock, log }: { db: Db; clock: Clock; log: Lo
       }
       return Object.assign(lease, {
         headers: rules.length ? rateLimitHeaders(measureAll(rules, now), now) : {},
-        guard: policy?.hard_cap && req.stream && tokenRules ? guardFor(lease) : null,
+        guard: policy?.hard_cap && req.stream && tokenRules
+          ? hardCapGuard(lease, {
+              now: () => clock.now(),
+              rulesOf: (t) => matching(policyOf(lease.projectId), lease.projectId, lease.keyId, lease.model, t),
+              bucketsOf: (t) => buckets(lease, t),
+            })
+          : null,
       });
     },
 

@@ -1,6 +1,7 @@
 import type { AppDeps } from '../app.js';
 import type { ProxyStage } from '../proxy/stage.js';
 import { estimateTokens } from './estimate.js';
+import { rowCharge } from './persist.js';
 import type { Lease } from './quotas.js';
 
 const LEASE = Symbol('quota lease');
@@ -29,11 +30,9 @@ export function createQuotaStage({ quotas, config, clock }: Pick<AppDeps, 'quota
     after(ctx, result) {
       const lease = ctx.state.get(LEASE) as Lease | undefined;
       if (!lease) return;
-      quotas.settle(
-        lease,
-        { forwarded: result.outcome !== 'gateway_error', tokens: result.meter.usage?.totalTokens ?? 0, model: ctx.model ?? result.meter.model },
-        clock.now(),
-      );
+      // The same charge the persisted counters get from this exchange's usage row (persist.ts).
+      const { tokens, request } = rowCharge({ usage: result.meter.usage, outcome: result.outcome });
+      quotas.settle(lease, { forwarded: request, tokens, model: ctx.model ?? result.meter.model }, clock.now());
     },
   };
 }

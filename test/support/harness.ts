@@ -54,6 +54,10 @@ export interface Harness {
   /** Every secret this harness handed out; none may appear in logs or reach upstream. */
   secrets: Set<string>;
   createKey(tenant?: string, project?: string): CreatedKey;
+  /** The project id a key belongs to. */
+  projectOf(keyId: string): string;
+  /** Shuts the gateway down (flushing usage) and boots a new one on the same database file; url changes. */
+  restart(): Promise<void>;
   sdk(key: string): GoogleGenAI;
   /** Flushes the writer and returns the rows, oldest first. */
   rows(): UsageEventRow[];
@@ -81,26 +85,36 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const logs: string[] = [];
   const log = createLogger(config.LOG_LEVEL, { write: (s: string) => void logs.push(s) });
   const clock = opts.clock ?? systemClock;
-  const db = openDb(dbPath, { busyTimeoutMs: 0 });
-  const gateway = createGateway({ config, log, db, clock });
-  const addr = await gateway.listen();
-  const url = `http://127.0.0.1:${addr.port}`;
-  const select = db.$client.prepare('SELECT * FROM usage_events ORDER BY id');
+  const boot = async () => {
+    const db = openDb(dbPath, { busyTimeoutMs: 0 });
+    const gateway = createGateway({ config, log, db, clock });
+    const addr = await gateway.listen();
+    return { db, gateway, url: `http://127.0.0.1:${addr.port}` };
+  };
   const rows = () => {
-    gateway.deps.recorder.flush();
-    return select.all() as UsageEventRow[];
+    h.gateway.deps.recorder.flush();
+    return h.db.$client.prepare('SELECT * FROM usage_events ORDER BY id').all() as UsageEventRow[];
   };
   let closed = false;
 
-  return {
-    url, fake, gateway, db, dbPath, config, logs, secrets,
+  const h: Harness = {
+    ...(await boot()),
+    fake, dbPath, config, logs, secrets,
     createKey(tenant = 'acme', project = 'web') {
-      const k = createKeyFor(db, clock, { tenant, project });
+      const k = createKeyFor(h.db, clock, { tenant, project });
       secrets.add(k.key);
       tenantKeys.add(k.key);
       return k;
     },
-    sdk: (key) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: url } }),
+    projectOf(keyId) {
+      return h.db.$client.prepare('SELECT project_id FROM api_keys WHERE id = ?').pluck().get(keyId) as string;
+    },
+    async restart() {
+      await h.gateway.shutdown(2000);
+      h.db.$client.close();
+      Object.assign(h, await boot());
+    },
+    sdk: (key) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: h.url } }),
     rows,
     async waitForRows(n, timeoutMs = 5000) {
       const until = Date.now() + timeoutMs;
@@ -113,15 +127,16 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async close() {
       if (closed) return;
       closed = true;
-      await gateway.shutdown(2000);
+      await h.gateway.shutdown(2000);
       await fake.close();
-      db.$client.close();
+      h.db.$client.close();
       rmSync(dir, { recursive: true, force: true });
       const leaked = logs.filter((line) => [...secrets].some((s) => line.includes(s)));
       if (leaked.length) throw new Error(`a secret appeared in ${leaked.length} log line(s)`);
       if (fake.violations.length) throw new Error(`fake upstream saw violations: ${fake.violations.join('; ')}`);
     },
   };
+  return h;
 }
 
 /** Direct SDK client against the fake upstream, the reference every gateway result is compared with. */
