@@ -75,6 +75,8 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
         server.closeAllConnections();
         await Promise.race([deps.lifecycle.idle(), sleep(2000)]);
       }
+      // Connections that finished their last response after close() are idle now; don't wait out keep-alive.
+      server.closeIdleConnections();
       await closed;
       const written = deps.recorder.close();
       if (deps.recorder.pending() > 0) log.error({ pending: deps.recorder.pending() }, 'usage rows could not be written at shutdown');

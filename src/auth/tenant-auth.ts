@@ -8,7 +8,7 @@ const AUTH_MESSAGES: Record<AuthFailure, string> = {
   unknown: 'API key not valid. Please pass a valid gateway API key.',
   revoked: 'API key has been revoked.',
   expired: 'API key has expired.',
-  disabled: 'API key belongs to a disabled tenant or project.',
+  disabled: 'API key is disabled, or its project or tenant is disabled or deleted.',
 };
 
 /**

@@ -134,18 +134,20 @@ export function frameData(pieces: Buffer[]): string {
   return out.join('\n');
 }
 
-/** Whether a needle occurs in the frame, including across piece boundaries. */
+/**
+ * Whether a needle occurs in the frame, including across piece boundaries however small the pieces
+ * are. Only a needle-sized tail is carried between pieces, so large frames are never copied.
+ */
 export function piecesInclude(pieces: Buffer[], needle: Buffer): boolean {
-  // The seam check below sees a needle spanning two pieces; one spanning more (tiny reads) needs the joined frame.
-  if (pieces.some((p) => p.length < needle.length)) return Buffer.concat(pieces).includes(needle);
-  for (let i = 0; i < pieces.length; i++) {
-    if (pieces[i]!.includes(needle)) return true;
-    if (i + 1 < pieces.length) {
-      const k = needle.length - 1;
-      const a = pieces[i]!;
-      const seam = Buffer.concat([a.subarray(Math.max(0, a.length - k)), pieces[i + 1]!.subarray(0, k)]);
-      if (seam.includes(needle)) return true;
-    }
+  if (pieces.length === 1) return pieces[0]!.includes(needle);
+  const k = needle.length - 1;
+  let carry: Buffer = Buffer.alloc(0);
+  for (const piece of pieces) {
+    if (piece.includes(needle)) return true;
+    const joined = Buffer.concat([carry, piece.subarray(0, k)]);
+    if (joined.includes(needle)) return true;
+    const tail = piece.length >= k ? piece.subarray(piece.length - k) : Buffer.concat([carry, piece]);
+    carry = tail.length > k ? tail.subarray(tail.length - k) : tail;
   }
   return false;
 }

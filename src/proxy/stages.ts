@@ -1,4 +1,6 @@
 import type { AppDeps } from '../app.js';
+import { createScopeStage } from '../auth/scope-stage.js';
+import { createUpstreamKeyStage } from '../auth/upstream-key-stage.js';
 import { createQuotaStage } from '../quota/stage.js';
 import type { ProxyStage } from './stage.js';
 
@@ -8,5 +10,9 @@ import type { ProxyStage } from './stage.js';
  * own module; this list is the one place that orders them.
  */
 export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
-  return [createQuotaStage(deps)];
+  return [
+    createScopeStage(),
+    createUpstreamKeyStage(deps),
+    createQuotaStage(deps),
+  ];
 }

@@ -1,7 +1,8 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import type { Clock } from '../clock.js';
+import { mutate, type AccountsDeps, type Operator } from '../accounts/context.js';
+import { projectRow, requireLiveProject } from '../accounts/projects.js';
 import type { Db } from '../db/client.js';
-import { apiKeys, projectLimits, projects, tenants } from '../db/schema/index.js';
+import { apiKeys, projectLimits } from '../db/schema/index.js';
 import { GatewayError } from '../errors.js';
 import { projectLimitsSchema, type ProjectLimits } from './policy.js';
 
@@ -23,18 +24,15 @@ export function loadAllPolicies(db: Db, onBad: (projectId: string, problem: stri
 
 function parseStored(rules: string, hardCap: number): { ok: true; value: ProjectLimits } | { ok: false; problem: string } {
   try {
-    const r = projectLimitsSchema.safeParse({ hard_cap: hardCap === 1, limits: asArray(JSON.parse(rules)) });
+    const list: unknown = JSON.parse(rules);
+    const r = projectLimitsSchema.safeParse({ hard_cap: hardCap === 1, limits: Array.isArray(list) ? list : [] });
     return r.success ? { ok: true, value: r.data } : { ok: false, problem: r.error.message };
   } catch (err) {
     return { ok: false, problem: (err as Error).message };
   }
 }
 
-const asArray = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-
-/** The project's policy as stored; a project without a row has no limits. 404 when the project does not exist. */
-export function readLimits(db: Db, projectId: string): StoredLimits {
-  requireProject(db, projectId);
+function stored(db: Db, projectId: string): StoredLimits {
   const row = db.select().from(projectLimits).where(eq(projectLimits.projectId, projectId)).get();
   if (!row) return { project_id: projectId, hard_cap: false, limits: [], updated_at: null };
   const parsed = parseStored(row.rules, row.hardCap);
@@ -42,49 +40,35 @@ export function readLimits(db: Db, projectId: string): StoredLimits {
   return { project_id: projectId, ...parsed.value, updated_at: new Date(row.updatedAt).toISOString() };
 }
 
-/** Replaces the project's whole policy. Keys named by a rule must belong to the project. */
-export function writeLimits(db: Db, clock: Clock, projectId: string, input: ProjectLimits): StoredLimits {
-  requireProject(db, projectId);
+/** The project's policy as stored; a project without one has no limits. 404 when the project does not exist. */
+export function readLimits(deps: AccountsDeps, projectId: string): StoredLimits {
+  projectRow(deps, projectId);
+  return stored(deps.db, projectId);
+}
+
+/**
+ * Replaces the project's whole policy, audited as `limits.update`. Keys named by a rule must belong to
+ * the project; a deleted project cannot get limits (422).
+ */
+export function writeLimits(op: Operator, projectId: string, input: ProjectLimits): StoredLimits {
   const parsed = projectLimitsSchema.safeParse(input);
   if (!parsed.success) {
     throw new GatewayError('invalid_argument', `Invalid limits: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
   }
   const policy = parsed.data;
-  const keyIds = policy.limits.flatMap((r) => (r.key_id ? [r.key_id] : []));
-  if (keyIds.length) {
-    const found = new Set(
-      db.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.projectId, projectId), inArray(apiKeys.id, keyIds))).all().map((k) => k.id),
-    );
-    const missing = keyIds.filter((id) => !found.has(id));
-    if (missing.length) throw new GatewayError('invalid_argument', `key ${missing.join(', ')} does not belong to project ${projectId}`);
-  }
-  const now = clock.now();
-  const rules = JSON.stringify(policy.limits);
-  db.insert(projectLimits)
-    .values({ projectId, hardCap: policy.hard_cap ? 1 : 0, rules, createdAt: now, updatedAt: now })
-    .onConflictDoUpdate({ target: projectLimits.projectId, set: { hardCap: policy.hard_cap ? 1 : 0, rules, updatedAt: now } })
-    .run();
-  return { project_id: projectId, ...policy, updated_at: new Date(now).toISOString() };
-}
-
-function requireProject(db: Db, projectId: string): void {
-  const p = db.select({ id: projects.id }).from(projects).where(eq(projects.id, projectId)).get();
-  if (!p) throw new GatewayError('not_found', `no project with id ${projectId}`);
-}
-
-/** A project id, or `tenant/project` slugs (what the CLI accepts). */
-export function resolveProjectRef(db: Db, ref: string): string {
-  const slash = ref.indexOf('/');
-  if (slash === -1) {
-    requireProject(db, ref);
-    return ref;
-  }
-  const row = db
-    .select({ id: projects.id })
-    .from(projects)
-    .innerJoin(tenants, eq(projects.tenantId, tenants.id))
-    .where(and(eq(tenants.slug, ref.slice(0, slash)), eq(projects.slug, ref.slice(slash + 1))))
-    .get();
-  if (!row) throw new GatewayError('not_found', `no project ${ref}`);
-  return row.id;
+  return mutate(op, 'limits.update', (now) => {
+    requireLiveProject(op, projectId);
+    const keyIds = policy.limits.flatMap((r) => (r.key_id ? [r.key_id] : []));
+    if (keyIds.length) {
+      const rows = op.db.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.projectId, projectId), inArray(apiKeys.id, keyIds))).all();
+      const found = new Set(rows.map((k) => k.id));
+      const missing = keyIds.filter((id) => !found.has(id));
+      if (missing.length) throw new GatewayError('invalid_argument', `key ${missing.join(', ')} does not belong to project ${projectId}`);
+    }
+    const before = stored(op.db, projectId);
+    const values = { hardCap: policy.hard_cap ? 1 : 0, rules: JSON.stringify(policy.limits), updatedAt: now };
+    op.db.insert(projectLimits).values({ projectId, createdAt: now, ...values }).onConflictDoUpdate({ target: projectLimits.projectId, set: values }).run();
+    const after = stored(op.db, projectId);
+    return { target: { type: 'project', id: projectId }, before, after, result: after };
+  });
 }

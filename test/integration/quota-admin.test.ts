@@ -1,25 +1,10 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { limitCommands } from '../../src/cli/limits.js';
-import { systemClock } from '../../src/clock.js';
-import { startHarness, type Harness } from '../support/harness.js';
-import { ADMIN_ENV, ADMIN_TOKEN, generate, putLimits, quota, testClock } from '../support/quota.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cli } from '../support/cli.js';
+import { ADMIN_TOKEN, startHarness, type Harness } from '../support/harness.js';
+import { ADMIN_ENV, generate, putLimits, quota, testClock } from '../support/quota.js';
 
-const run = promisify(execFile);
 let h: Harness;
 afterEach(async () => h?.close());
-
-/** Runs the real CLI against the harness database; resolves with exit code and output. */
-async function cli(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', ...args], { env: { ...process.env, DATABASE_PATH: h.dbPath } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('admin API: /admin/v1/projects/{id}/limits', () => {
   it('reads, validates and replaces a policy, and the next request sees it', async () => {
@@ -42,7 +27,7 @@ describe('admin API: /admin/v1/projects/{id}/limits', () => {
     ]) {
       const res = await putLimits(h, projectId, bad);
       expect(res.status).toBe(400);
-      expect((await res.json()).error.code).toBe('invalid_argument');
+      expect(res.body.error.code).toBe('invalid_argument');
     }
 
     const policy = { hard_cap: true, limits: [{ tokens_per_day: 5000, requests_per_minute: 1 }, { key_id: key.id, max_concurrent: 2 }, { model: 'models/google-text', tokens_per_minute: 900 }] };
@@ -56,6 +41,13 @@ describe('admin API: /admin/v1/projects/{id}/limits', () => {
 
     const doc = await (await fetch(`${h.url}/admin/v1/openapi.json`)).json();
     expect(Object.keys(doc.paths['/admin/v1/projects/{id}/limits'])).toEqual(['get', 'put']);
+
+    // Audited like every admin mutation; a deleted project takes no new limits.
+    const audit = await h.admin('GET', '/admin/v1/audit?action=limits.update');
+    expect(audit.body.data).toHaveLength(1);
+    expect(audit.body.data[0]).toMatchObject({ actor: 'admin-token', target: { type: 'project', id: projectId } });
+    expect((await h.admin('DELETE', `/admin/v1/projects/${h.projectOf(other.id)}`)).status).toBe(200);
+    expect((await putLimits(h, h.projectOf(other.id), { limits: [] })).status).toBe(422);
   });
 });
 
@@ -92,27 +84,23 @@ describe('CLI: gemini-gateway limits set|get', () => {
   it('writes rules the running gateway applies on its next request, and reads them back', async () => {
     h = await startHarness({ env: ADMIN_ENV });
     const key = h.createKey('acme', 'web');
-    // Two writers at once: each read-modify-write is serialized, so neither rule is lost.
-    const [set, setKey, bad] = await Promise.all([
-      cli('limits', 'set', 'acme/web', '--rpm', '1', '--tpd', '50000'),
-      cli('limits', 'set', 'acme/web', '--key', key.id, '--concurrency', '3', '--hard-cap', 'on'),
-      cli('limits', 'set', 'acme/web', '--tpd', 'lots'),
-    ]);
-    expect([set.code, setKey.code]).toEqual([0, 0]);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toBe('gemini-gateway: --tpd takes a whole number or "none" (got "lots")\n');
+    const env = { DATABASE_PATH: h.dbPath };
+    expect(cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--rpm', '1', '--tpd', '50000']).code).toBe(0);
+    expect(cli(env, ['limits', 'set', '--project', h.projectOf(key.id), '--key', key.id, '--concurrency', '3', '--hard-cap', 'on']).code).toBe(0);
+    const bad = cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--tpd', 'lots']);
+    expect(bad).toMatchObject({ code: 1, stderr: 'gemini-gateway: --tpd takes a whole number or "none" (got "lots")\n' });
 
+    // The CLI committed on its own connection: the gateway notices on the next request.
     expect((await generate(h, key.key)).status).toBe(200);
-    const refused = await generate(h, key.key);
-    expect(refused.status).toBe(429);
+    expect((await generate(h, key.key)).status).toBe(429);
+    await h.waitForRows(2);
 
-    // `limits get` in-process (one CLI process start is slow enough): same command object the dispatcher runs.
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    limitCommands.find((c) => c.name === 'limits get')!.run({ db: h.db, clock: systemClock, config: h.config }, [h.projectOf(key.id), '--json']);
-    const parsed = JSON.parse(String(out.mock.calls[0]![0]));
-    out.mockRestore();
-    expect(parsed.hard_cap).toBe(true);
-    expect(parsed.limits).toEqual(expect.arrayContaining([{ requests_per_minute: 1, tokens_per_day: 50000 }, { key_id: key.id, max_concurrent: 3 }]));
-    expect(parsed.status.limits.map((l: { policy: string }) => l.policy).sort()).toEqual(['key/concurrency', 'rpm', 'tpd']);
+    const got = cli(env, ['limits', 'get', '--project', h.projectOf(key.id), '--json']);
+    expect(got.code).toBe(0);
+    const parsed = got.json();
+    expect(parsed).toMatchObject({ hard_cap: true, limits: [{ requests_per_minute: 1, tokens_per_day: 50000 }, { key_id: key.id, max_concurrent: 3 }] });
+    expect(parsed.status.limits.map((l: { policy: string; used: number }) => [l.policy, l.used])).toEqual([['rpm', 1], ['tpd', 281], ['key/concurrency', 0]]);
+    expect(cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--clear', '--json']).json().limits).toEqual([{ key_id: key.id, max_concurrent: 3 }]);
+    expect((await h.admin('GET', '/admin/v1/audit?action=limits.update')).body.data[0].actor).toMatch(/^cli:/);
   });
 });

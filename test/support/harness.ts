@@ -11,6 +11,15 @@ import { createLogger } from '../../src/logger.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
 
 export const UPSTREAM_KEY = 'AIzaFAKE-upstream-key-for-tests-0123456789';
+/** Pass as env.ADMIN_TOKEN / env.GATEWAY_SECRET; the harness treats both as secrets that must never be logged. */
+export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
+export const GATEWAY_SECRET = 'gateway-master-secret-for-tests-0123456789abcdef';
+
+export interface AdminResponse<T = any> {
+  status: number;
+  body: T;
+  text: string;
+}
 
 export interface HarnessOptions {
   env?: Record<string, string>;
@@ -56,9 +65,16 @@ export interface Harness {
   createKey(tenant?: string, project?: string): CreatedKey;
   /** The project id a key belongs to. */
   projectOf(keyId: string): string;
-  /** Shuts the gateway down (flushing usage) and boots a new one on the same database file; url changes. */
+  /** Shuts the gateway down (flushing usage) and boots a new one on the same database file; url, db and gateway change. */
   restart(): Promise<void>;
   sdk(key: string): GoogleGenAI;
+  /**
+   * Calls the admin API with ADMIN_TOKEN (or `token`, null for none). Secrets in responses become
+   * tenant keys the fake upstream must never see; every response is checked for upstream keys at close().
+   */
+  admin<T = any>(method: string, path: string, body?: unknown, token?: string | null): Promise<AdminResponse<T>>;
+  /** Lets the fake upstream accept a project's own key; it must never appear in a log or an admin response. */
+  acceptUpstreamKey(secret: string): void;
   /** Flushes the writer and returns the rows, oldest first. */
   rows(): UsageEventRow[];
   /** Waits until at least n rows exist (requests settle after the client saw the last byte). */
@@ -70,9 +86,16 @@ export interface Harness {
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'ggw-test-'));
   const dbPath = join(dir, 'gateway.db');
-  const secrets = new Set<string>([UPSTREAM_KEY]);
+  const secrets = new Set<string>([UPSTREAM_KEY, ADMIN_TOKEN, GATEWAY_SECRET]);
   const tenantKeys = new Set<string>();
-  const fake = await startFakeUpstream({ upstreamKey: UPSTREAM_KEY, forbiddenSecrets: () => [...tenantKeys], ...opts.fake });
+  const upstreamKeys = new Set<string>([UPSTREAM_KEY]);
+  const adminTexts: string[] = [];
+  const fake = await startFakeUpstream({
+    upstreamKey: UPSTREAM_KEY,
+    moreUpstreamKeys: () => [...upstreamKeys],
+    forbiddenSecrets: () => [...tenantKeys, ADMIN_TOKEN, GATEWAY_SECRET],
+    ...opts.fake,
+  });
   const config = parseConfig({
     PORT: '0',
     DATABASE_PATH: dbPath,
@@ -115,6 +138,26 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       Object.assign(h, await boot());
     },
     sdk: (key) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: h.url } }),
+    async admin(method, path, body, token = config.ADMIN_TOKEN ?? null) {
+      const res = await fetch(h.url + path, {
+        method,
+        headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      adminTexts.push(text);
+      const parsed = text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
+      const secret = (parsed as { secret?: unknown })?.secret;
+      if (typeof secret === 'string') {
+        secrets.add(secret);
+        tenantKeys.add(secret);
+      }
+      return { status: res.status, body: parsed, text };
+    },
+    acceptUpstreamKey(secret) {
+      upstreamKeys.add(secret);
+      secrets.add(secret);
+    },
     rows,
     async waitForRows(n, timeoutMs = 5000) {
       const until = Date.now() + timeoutMs;
@@ -133,6 +176,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       rmSync(dir, { recursive: true, force: true });
       const leaked = logs.filter((line) => [...secrets].some((s) => line.includes(s)));
       if (leaked.length) throw new Error(`a secret appeared in ${leaked.length} log line(s)`);
+      if (adminTexts.some((t) => [...upstreamKeys].some((k) => t.includes(k)))) throw new Error('an upstream key appeared in an admin API response');
       if (fake.violations.length) throw new Error(`fake upstream saw violations: ${fake.violations.join('; ')}`);
     },
   };

@@ -1,9 +1,8 @@
 // Helpers for the quota tests: limits through the real admin API, the self-service endpoint, a
 // settable clock, and raw requests for byte-level checks.
 import type { Clock } from '../../src/clock.js';
-import type { Harness } from './harness.js';
+import { ADMIN_TOKEN, type Harness } from './harness.js';
 
-export const ADMIN_TOKEN = 'quota-tests-admin-token-0123456789';
 export const ADMIN_ENV = { ADMIN_TOKEN };
 
 export interface TestClock extends Clock {
@@ -27,19 +26,14 @@ export function testClock(iso: string, follow = false): TestClock {
   };
 }
 
-export async function putLimits(h: Harness, projectId: string, policy: unknown): Promise<Response> {
-  h.secrets.add(ADMIN_TOKEN);
-  return fetch(`${h.url}/admin/v1/projects/${projectId}/limits`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-    body: JSON.stringify(policy),
-  });
+export function putLimits(h: Harness, projectId: string, policy: unknown) {
+  return h.admin('PUT', `/admin/v1/projects/${projectId}/limits`, policy);
 }
 
 /** PUT that must succeed. */
 export async function setLimits(h: Harness, projectId: string, policy: unknown): Promise<void> {
   const res = await putLimits(h, projectId, policy);
-  if (res.status !== 200) throw new Error(`PUT limits answered ${res.status}: ${await res.text()}`);
+  if (res.status !== 200) throw new Error(`PUT limits answered ${res.status}: ${res.text}`);
 }
 
 export async function quota(h: Harness, key: string): Promise<any> {
