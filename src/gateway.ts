@@ -9,6 +9,8 @@ import { openDb, type Db } from './db/client.js';
 import { createLifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { createRecorder, type FlushHook } from './metering/recorder.js';
+import { createResourceStore } from './ownership/resource-store.js';
+import { createEnvKeyPool, envKeySecrets } from './proxy/key-pool.js';
 import { createStages } from './proxy/stages.js';
 import { createQuotas } from './quota/quotas.js';
 import { createUpstream } from './proxy/upstream.js';
@@ -40,14 +42,16 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
     for (const [id, at] of keys.drainLastUsed()) touchKey.run(at, id);
   };
   const quotas = createQuotas({ db, clock, log });
+  const resources = createResourceStore(db, clock, log);
   const recorder = createRecorder({
     db,
     log,
     flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS,
     batchSize: config.USAGE_FLUSH_BATCH,
-    hooks: [lastUsedHook, quotas.flushHook],
+    hooks: [lastUsedHook, resources.flushHook, quotas.flushHook],
   });
-  const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle: createLifecycle(), quotas };
+  const keyPool = createEnvKeyPool(envKeySecrets(config), { clock, log, defaultCooldownMs: config.UPSTREAM_KEY_COOLDOWN_MS });
+  const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle: createLifecycle(), keyPool, resources, quotas };
   const deps: AppDeps = { ...base, stages: createStages(base) };
   const app = buildApp(deps);
   const server = createAdaptorServer({ fetch: app.fetch, autoCleanupIncoming: false }) as Server;

@@ -1,3 +1,4 @@
+import { registerResourceRoutes } from './resources.js';
 import type { AppDeps } from '../app.js';
 import type { AdminApp } from './app.js';
 import { registerAuditRoutes } from './audit.js';
@@ -19,4 +20,5 @@ export const ADMIN_ROUTES: RegisterAdminRoutes[] = [
   registerLimitRoutes,
   registerAuditRoutes,
   registerDocsRoutes,
+  registerResourceRoutes,
 ];

@@ -8,6 +8,7 @@ import { projectCommands } from './projects.js';
 import { runCli } from './run.js';
 import { tenantCommands } from './tenants.js';
 import { upstreamKeyCommands } from './upstream-keys.js';
+import { resourceCommands } from './resources.js';
 
 /** Every command group registers here; the dispatcher picks the longest matching name. */
 const COMMANDS: Command[] = [
@@ -17,6 +18,7 @@ const COMMANDS: Command[] = [
   ...upstreamKeyCommands,
   ...limitCommands,
   ...auditCommands,
+  ...resourceCommands,
   { name: 'migrate', usage: 'migrate                      apply database migrations and exit', run: () => print('database is migrated') },
 ];
 

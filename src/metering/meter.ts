@@ -11,6 +11,8 @@ export interface MeterResult {
   /** An error arrived as a frame inside a 200 stream. */
   errorFrame: boolean;
   bareJsonLines: number;
+  /** With `capture`: the parsed JSON body, or the first SSE frame's data (interaction.created carries the id). */
+  head?: unknown;
 }
 
 export interface Meter {
@@ -24,6 +26,8 @@ export interface Meter {
 
 export interface MeterOptions {
   family: UsageFamily | null;
+  /** Keep the parsed body / first frame in `head` (responses that create resources). */
+  capture?: boolean;
   contentType: string | undefined;
   contentEncoding: string | undefined;
   /** Non-SSE bodies are kept whole to be parsed at the end, up to this size. */
@@ -33,13 +37,13 @@ export interface MeterOptions {
 const USAGE_METADATA = Buffer.from('"usageMetadata"');
 const USAGE = Buffer.from('"usage"');
 const TOTAL_USAGE = Buffer.from('"total_usage"');
+const COMPLETED = new Set(['interaction.completed', 'interaction.complete']);
 
 /** Whether an SSE frame can hold a usage object (a byte search: no parse unless it can). */
 export function frameMayCarryUsage(family: UsageFamily, pieces: Buffer[]): boolean {
-  if (family === 'generate') return piecesInclude(pieces, USAGE_METADATA);
+  if (family === 'generate' || family === 'cache') return piecesInclude(pieces, USAGE_METADATA);
   return piecesInclude(pieces, USAGE) || piecesInclude(pieces, TOTAL_USAGE);
 }
-const COMPLETED = new Set(['interaction.completed', 'interaction.complete']);
 
 const EMPTY: MeterResult = { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 };
 
@@ -48,20 +52,28 @@ const EMPTY: MeterResult = { usage: null, model: null, sse: false, frames: 0, er
  * needs (views over the last usage-bearing frame, or the JSON body) and parses JSON once, at the end.
  */
 export function createMeter(opts: MeterOptions): Meter {
-  if (!opts.family) return { push() {}, finish: async () => EMPTY, atBoundary: () => false };
-  const inner = /^text\/event-stream/i.test(opts.contentType ?? '') ? sseMeter(opts.family) : jsonMeter(opts.family, opts.maxJsonBytes);
+  if (!opts.family && !opts.capture) return { push() {}, finish: async () => EMPTY, atBoundary: () => false };
+  const capture = opts.capture === true;
+  const inner = /^text\/event-stream/i.test(opts.contentType ?? '')
+    ? sseMeter(opts.family, capture)
+    : jsonMeter(opts.family, capture, opts.maxJsonBytes);
   const decoder = decompressorFor(opts.contentEncoding);
   return decoder ? decoded(inner, decoder) : inner;
 }
 
-function sseMeter(family: UsageFamily): Meter {
+function sseMeter(family: UsageFamily | null, capture: boolean): Meter {
   let best: Buffer[] | null = null;
   let fallback: Buffer[] | null = null;
+  let firstFrame: Buffer[] | null = null;
   let errorFrame = false;
   const onFrame = (f: SseFrame): void => {
     if (f.isError || f.event === 'error') {
       errorFrame = true;
-    } else if (family === 'generate') {
+      return;
+    }
+    if (capture && firstFrame === null) firstFrame = f.pieces;
+    if (family === null) return;
+    if (family === 'generate' || family === 'cache') {
       if (frameMayCarryUsage(family, f.pieces)) best = f.pieces;
     } else if (f.event !== null && COMPLETED.has(f.event)) {
       best = f.pieces;
@@ -77,14 +89,15 @@ function sseMeter(family: UsageFamily): Meter {
     async finish() {
       scanner.end();
       const chosen = best ?? fallback;
-      const got = chosen ? parseQuietly(family, frameData(chosen)) : { usage: null, model: null };
-      return { ...got, sse: true, frames: scanner.frames, errorFrame, bareJsonLines: scanner.bareJsonLines };
+      const got = chosen && family ? extractQuietly(family, parseQuietly(frameData(chosen))) : { usage: null, model: null };
+      const head = firstFrame ? { head: parseQuietly(frameData(firstFrame)) } : {};
+      return { ...got, sse: true, frames: scanner.frames, errorFrame, bareJsonLines: scanner.bareJsonLines, ...head };
     },
     atBoundary: () => scanner.atBoundary(),
   };
 }
 
-function jsonMeter(family: UsageFamily, maxBytes: number): Meter {
+function jsonMeter(family: UsageFamily | null, capture: boolean, maxBytes: number): Meter {
   let chunks: Buffer[] | null = [];
   let size = 0;
   return {
@@ -95,20 +108,31 @@ function jsonMeter(family: UsageFamily, maxBytes: number): Meter {
       else chunks.push(chunk);
     },
     async finish() {
-      const got = chunks ? parseQuietly(family, Buffer.concat(chunks, size).toString('utf8')) : { usage: null, model: null };
-      return { ...EMPTY, ...got };
+      if (!chunks) return EMPTY;
+      const body = parseQuietly(Buffer.concat(chunks, size).toString('utf8'));
+      const got = family ? extractQuietly(family, body) : { usage: null, model: null };
+      return { ...EMPTY, ...got, ...(capture ? { head: body } : {}) };
     },
     atBoundary: () => false,
   };
 }
 
-/** Usage from one JSON text; malformed JSON is no usage, never an exception. */
-export function parseQuietly(family: UsageFamily, text: string) {
+/** One JSON.parse per response; a malformed body is simply not metered. */
+function parseQuietly(text: string): unknown {
   try {
-    return extractUsage(family, JSON.parse(text));
+    return JSON.parse(text) as unknown;
   } catch {
-    return { usage: null, model: null };
+    return undefined;
   }
+}
+
+function extractQuietly(family: UsageFamily, body: unknown) {
+  return body === undefined ? { usage: null, model: null } : extractUsage(family, body);
+}
+
+/** Usage in one frame's data (the hard cap reads every usage frame); malformed JSON is no usage. */
+export function usageOfText(family: UsageFamily, text: string): Usage | null {
+  return extractQuietly(family, parseQuietly(text)).usage;
 }
 
 function decompressorFor(encoding: string | undefined): Transform | null {

@@ -5,10 +5,12 @@ import { performance } from 'node:perf_hooks';
 import type { AppDeps } from '../app.js';
 import { authenticateTenant } from '../auth/tenant-auth.js';
 import { GatewayError, renderError, toGatewayError, type Audience } from '../errors.js';
+import { stripPublicPrefix } from '../public-path.js';
 import { takeBody } from './body.js';
 import { classify } from './classify.js';
-import { forward, type ForwardResult } from './forward.js';
+import { forward, NO_METER, type ForwardResult } from './forward.js';
 import { upstreamRequestHeaders } from './headers.js';
+import { KEY_FAILURE_STATUSES } from './key-failure.js';
 import { recordExchange } from './record.js';
 import type { ProxyContext } from './stage.js';
 
@@ -21,7 +23,8 @@ export function createProxyApp(deps: AppDeps) {
   app.onError((err, c) => {
     const ge = toGatewayError(err);
     if (!(err instanceof GatewayError)) log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'proxy failure');
-    return c.body(renderError(ge, audienceFor(ge, c.req.method, c.req.path)), ge.status as 500, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers });
+    const audience = audienceFor(ge, c.req.method, stripPublicPrefix(c.req.path, config.PUBLIC_PATH_PREFIX));
+    return c.body(renderError(ge, audience), ge.status as 500, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers });
   });
 
   app.all('*', async (c) => {
@@ -29,7 +32,7 @@ export function createProxyApp(deps: AppDeps) {
     const startedAt = performance.now();
     const rawUrl = incoming.url ?? '/';
     const q = rawUrl.indexOf('?');
-    const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const path = stripPublicPrefix(q === -1 ? rawUrl : rawUrl.slice(0, q), config.PUBLIC_PATH_PREFIX);
     const method = incoming.method ?? 'GET';
     const what = classify(method, path);
     if (!what) throw new GatewayError('not_found', 'Not a Gemini API path. Paths look like /v1beta/models/{model}:generateContent.');
@@ -47,22 +50,32 @@ export function createProxyApp(deps: AppDeps) {
         entered.push(stage);
         await stage.before?.(ctx);
       }
-      const credential = ctx.upstreamKey;
-      if (!credential) throw new GatewayError('unavailable', 'The gateway has no upstream Gemini key configured (set GEMINI_API_KEY).');
-      result = await forward(upstream.pool, outgoing, {
-        method,
-        path: upstream.basePath + path + search,
-        headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, body.buffered !== null, ctx.streamGuard !== null),
-        body: body.body,
-        family: what.family,
-        extraHeaders: ctx.extraHeaders,
-        guard: ctx.streamGuard,
-        startedAt,
-        maxJsonBytes: config.MAX_JSON_BODY_BYTES,
-        onResponseHeaders: (status, headers) => {
-          for (const stage of stages) stage.responseHeaders?.(ctx, status, headers);
-        },
-      });
+      const replayable = body.buffered !== null;
+      for (;;) {
+        const credential = ctx.upstreamKey;
+        if (!credential) throw new GatewayError('unavailable', 'The gateway has no upstream Gemini key configured (set GEMINI_API_KEY or GEMINI_API_KEYS).');
+        result = ctx.takeover
+          ? await ctx.takeover(outgoing)
+          : await forward(upstream.pool, outgoing, {
+              method,
+              path: upstream.basePath + path + search,
+              headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, replayable, ctx.streamGuard !== null),
+              body: body.body,
+              family: what.family,
+              capture: ctx.captureResponse,
+              extraHeaders: ctx.extraHeaders,
+              guard: ctx.streamGuard,
+              startedAt,
+              maxJsonBytes: config.MAX_JSON_BODY_BYTES,
+              onResponseHeaders: (status, headers) => {
+                for (const stage of stages) stage.responseHeaders?.(ctx, status, headers);
+              },
+              hold: ctx.upstreamFailure ? KEY_FAILURE_STATUSES : undefined,
+              onHeld: (status, headers, held) => ctx.upstreamFailure?.(status, headers, held, replayable) != null,
+            });
+        // Only an answer the client has not seen a byte of comes back as `retry`, with ctx.upstreamKey moved on.
+        if (!result.retry) break;
+      }
     } catch (err) {
       refusal = toGatewayError(err);
       throw err;
@@ -108,6 +121,9 @@ function newContext(
     model: base.what.model,
     upstreamKey: deps.config.GEMINI_API_KEY ? { id: null, secret: deps.config.GEMINI_API_KEY } : null,
     extraHeaders: { 'x-gateway-request-id': base.requestId },
+    captureResponse: false,
+    upstreamFailure: null,
+    takeover: null,
     streamGuard: null,
     state: new Map(),
     now: deps.clock.now(),
@@ -123,7 +139,7 @@ function newContext(
 /** What after() and the usage row see when the gateway answered itself (a stage refused): nothing went upstream. */
 function refused(err: GatewayError | null): ForwardResult {
   const status = err?.status ?? 500;
-  return { status, outcome: 'gateway_error', ttfbMs: null, bytesOut: 0, meter: { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 }, errorMessage: err?.message };
+  return { status, outcome: 'gateway_error', ttfbMs: null, bytesOut: 0, meter: NO_METER, errorMessage: err?.message };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { GatewayError } from '../errors.js';
-import { frameMayCarryUsage, parseQuietly } from '../metering/meter.js';
+import { frameMayCarryUsage, usageOfText } from '../metering/meter.js';
 import { frameData, SseScanner, type SseFrame } from '../metering/sse.js';
 import type { UsageFamily } from '../metering/usage.js';
 
@@ -72,7 +72,7 @@ export class FrameGate {
   private onFrame(f: SseFrame): void {
     if (this.verdict) return;
     if (frameMayCarryUsage(this.family, f.pieces)) {
-      const usage = parseQuietly(this.family, frameData(f.pieces)).usage;
+      const usage = usageOfText(this.family, frameData(f.pieces));
       if (usage) {
         this.verdict = this.guard.onUsage(usage.totalTokens);
         if (this.verdict && !this.verdict.deliver) return;

@@ -1,5 +1,6 @@
 import { GoogleGenAI } from '@google/genai';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKeyFor, type CreatedKey } from '../../src/auth/key-store.js';
@@ -21,8 +22,15 @@ export interface AdminResponse<T = any> {
   text: string;
 }
 
+/** A second upstream key (its own Google project in the fake), for pool tests. */
+export const UPSTREAM_KEY_2 = 'AIzaFAKE-second-upstream-key-9876543210';
+
 export interface HarnessOptions {
   env?: Record<string, string>;
+  /** More upstream keys: accepted by the fake (each its own project) and given to the gateway as GEMINI_API_KEYS. */
+  extraUpstreamKeys?: string[];
+  /** Path of PUBLIC_BASE_URL (e.g. '/gw'); the gateway is then also reached under `${url}${publicPath}`. */
+  publicPath?: string;
   fake?: Partial<FakeUpstreamOptions>;
   clock?: Clock;
 }
@@ -32,6 +40,7 @@ export interface UsageEventRow {
   tenant_id: string;
   project_id: string;
   key_id: string;
+  upstream_key_id: string | null;
   method: string;
   api_version: string;
   endpoint: string;
@@ -45,6 +54,7 @@ export interface UsageEventRow {
   thoughts_tokens: number | null;
   tool_use_prompt_tokens: number | null;
   total_tokens: number | null;
+  cache_storage_tokens: number | null;
   usage_json: string | null;
   ttfb_ms: number | null;
   latency_ms: number;
@@ -54,6 +64,8 @@ export interface UsageEventRow {
 
 export interface Harness {
   url: string;
+  /** PUBLIC_BASE_URL: `url` plus the publicPath option; what SDK clients should use as baseUrl. */
+  publicUrl: string;
   fake: FakeUpstream;
   gateway: Gateway;
   db: Db;
@@ -65,7 +77,7 @@ export interface Harness {
   createKey(tenant?: string, project?: string): CreatedKey;
   /** The project id a key belongs to. */
   projectOf(keyId: string): string;
-  /** Shuts the gateway down (flushing usage) and boots a new one on the same database file; url, db and gateway change. */
+  /** Shuts the gateway down (flushing usage) and boots a new one on the same database file and port; db and gateway change. */
   restart(): Promise<void>;
   sdk(key: string): GoogleGenAI;
   /**
@@ -86,18 +98,24 @@ export interface Harness {
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'ggw-test-'));
   const dbPath = join(dir, 'gateway.db');
-  const secrets = new Set<string>([UPSTREAM_KEY, ADMIN_TOKEN, GATEWAY_SECRET]);
+  const extra = opts.extraUpstreamKeys ?? [];
+  const secrets = new Set<string>([UPSTREAM_KEY, ADMIN_TOKEN, GATEWAY_SECRET, ...extra]);
   const tenantKeys = new Set<string>();
   const upstreamKeys = new Set<string>([UPSTREAM_KEY]);
   const adminTexts: string[] = [];
   const fake = await startFakeUpstream({
     upstreamKey: UPSTREAM_KEY,
+    extraKeys: extra,
     moreUpstreamKeys: () => [...upstreamKeys],
     forbiddenSecrets: () => [...tenantKeys, ADMIN_TOKEN, GATEWAY_SECRET],
     ...opts.fake,
   });
+  // Upload URLs point at PUBLIC_BASE_URL, so the port must be known before the gateway starts.
+  const port = await freePort();
   const config = parseConfig({
-    PORT: '0',
+    PORT: String(port),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}${opts.publicPath ?? ''}`,
+    ...(extra.length ? { GEMINI_API_KEYS: extra.join(',') } : {}),
     DATABASE_PATH: dbPath,
     UPSTREAM_BASE_URL: fake.url,
     GEMINI_API_KEY: UPSTREAM_KEY,
@@ -111,9 +129,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const boot = async () => {
     const db = openDb(dbPath, { busyTimeoutMs: 0 });
     const gateway = createGateway({ config, log, db, clock });
-    const addr = await gateway.listen();
-    return { db, gateway, url: `http://127.0.0.1:${addr.port}` };
+    await gateway.listen();
+    return { db, gateway };
   };
+  const url = `http://127.0.0.1:${port}`;
   const rows = () => {
     h.gateway.deps.recorder.flush();
     return h.db.$client.prepare('SELECT * FROM usage_events ORDER BY id').all() as UsageEventRow[];
@@ -122,7 +141,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
   const h: Harness = {
     ...(await boot()),
-    fake, dbPath, config, logs, secrets,
+    url, publicUrl: config.PUBLIC_BASE_URL, fake, dbPath, config, logs, secrets,
     createKey(tenant = 'acme', project = 'web') {
       const k = createKeyFor(h.db, clock, { tenant, project });
       secrets.add(k.key);
@@ -135,11 +154,14 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async restart() {
       await h.gateway.shutdown(2000);
       h.db.$client.close();
+      // The old server closed its keep-alive sockets; let this process's fetch pool see those FINs
+      // before the port is reused, or the next request may be written into a dead socket.
+      await new Promise((r) => setTimeout(r, 50));
       Object.assign(h, await boot());
     },
-    sdk: (key) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: h.url } }),
+    sdk: (key) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: config.PUBLIC_BASE_URL } }),
     async admin(method, path, body, token = config.ADMIN_TOKEN ?? null) {
-      const res = await fetch(h.url + path, {
+      const res = await fetch(url + path, {
         method,
         headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -181,6 +203,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
   };
   return h;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 /** Direct SDK client against the fake upstream, the reference every gateway result is compared with. */
