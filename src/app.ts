@@ -23,6 +23,8 @@ import type { ProxyStage } from './proxy/stage.js';
 import type { Upstream } from './proxy/upstream.js';
 import { createProxyApp } from './proxy/route.js';
 import { stripPublicPrefix } from './public-path.js';
+import { createQuotaApp } from './quota/quota-app.js';
+import type { Quotas } from './quota/quotas.js';
 
 /** Everything a surface may use, built once by main (or a test) and passed in: no module singletons. */
 export interface AppDeps {
@@ -38,6 +40,8 @@ export interface AppDeps {
   keyPool: UpstreamKeyPool;
   /** Which project owns each upstream file, cached content, batch, interaction and upload session. */
   resources: ResourceStore;
+  /** Per-project limits: admission, counters, self-service status. */
+  quotas: Quotas;
   metrics: GatewayMetrics;
   prices: PriceBook;
   /** Data-plane steps around the upstream call (scopes, quotas, ownership…), in order. */
@@ -62,6 +66,7 @@ export function buildApp(deps: AppDeps) {
 
   app.route('/', createHealthApp(deps));
   app.route('/', createAdminApp(deps));
+  app.route('/', createQuotaApp(deps));
   app.route('/', createMetricsApp(deps));
   app.route('/', createDashboardApp());
   app.route('/', createSelfServiceApp(deps));

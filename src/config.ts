@@ -29,6 +29,8 @@ const schema = z.object({
   UPSTREAM_BODY_TIMEOUT_MS: positiveMs.default(300_000),
   MAX_JSON_BODY_BYTES: z.coerce.number().int().min(1024).default(20 * 1024 * 1024),
   GATEWAY_INTERNAL_STATS: z.stringbool().default(false),
+  /** Output tokens a quota reservation assumes when a request sets no maximum (maxOutputTokens). */
+  QUOTA_DEFAULT_OUTPUT_TOKENS: z.coerce.number().int().min(0).default(4096),
   /** Bearer token for /admin/v1; unset disables the admin API (503 with a how-to). */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Master secret that encrypts stored upstream (bring-your-own) keys; unset refuses to store them. */

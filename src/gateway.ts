@@ -15,6 +15,7 @@ import { createMetrics } from './metrics/metrics.js';
 import { createPriceBook, loadPriceFile } from './usage/prices.js';
 import { createRollupHook } from './usage/rollups.js';
 import { createStages } from './proxy/stages.js';
+import { createQuotas } from './quota/quotas.js';
 import { createUpstream } from './proxy/upstream.js';
 
 export interface Gateway {
@@ -45,20 +46,21 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
   };
   const prices = createPriceBook(config.PRICES_FILE ? loadPriceFile(config.PRICES_FILE) : []);
   const metrics = createMetrics();
+  const quotas = createQuotas({ db, clock, log, onRefusal: (p, limit) => metrics.quotaRefusals.inc({ tenant: p.tenantSlug, project: p.projectSlug, limit }) });
   const resources = createResourceStore(db, clock, log);
   const recorder = createRecorder({
     db,
     log,
     flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS,
     batchSize: config.USAGE_FLUSH_BATCH,
-    hooks: [lastUsedHook, resources.flushHook, createRollupHook(db)],
+    hooks: [lastUsedHook, resources.flushHook, quotas.flushHook, createRollupHook(db)],
     cost: (row) => prices.costNanoUsd(row),
     onFlush: metrics.observeFlush,
   });
   const lifecycle = createLifecycle();
   metrics.track({ pendingUsageRows: () => recorder.pending(), inflightRequests: () => lifecycle.inflight });
   const keyPool = createEnvKeyPool(envKeySecrets(config), { clock, log, defaultCooldownMs: config.UPSTREAM_KEY_COOLDOWN_MS });
-  const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle, keyPool, resources, metrics, prices };
+  const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle, keyPool, resources, quotas, metrics, prices };
   const deps: AppDeps = { ...base, stages: createStages(base) };
   const app = buildApp(deps);
   const server = createAdaptorServer({ fetch: app.fetch, autoCleanupIncoming: false }) as Server;

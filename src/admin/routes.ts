@@ -4,6 +4,7 @@ import type { AdminApp } from './app.js';
 import { registerAuditRoutes } from './audit.js';
 import { registerDocsRoutes } from './docs.js';
 import { registerKeyRoutes } from './keys.js';
+import { registerLimitRoutes } from './limits.js';
 import { registerProjectRoutes } from './projects.js';
 import { registerTenantRoutes } from './tenants.js';
 import { registerUpstreamKeyRoutes } from './upstream-keys.js';
@@ -17,6 +18,7 @@ export const ADMIN_ROUTES: RegisterAdminRoutes[] = [
   registerProjectRoutes,
   registerKeyRoutes,
   registerUpstreamKeyRoutes,
+  registerLimitRoutes,
   registerAuditRoutes,
   registerDocsRoutes,
   registerResourceRoutes,

@@ -2,6 +2,7 @@ import { loadConfig } from '../config.js';
 import { auditCommands } from './audit.js';
 import type { Command } from './command.js';
 import { keyCommands } from './keys.js';
+import { limitCommands } from './limits.js';
 import { print } from './output.js';
 import { projectCommands } from './projects.js';
 import { runCli } from './run.js';
@@ -16,6 +17,7 @@ const COMMANDS: Command[] = [
   ...projectCommands,
   ...keyCommands,
   ...upstreamKeyCommands,
+  ...limitCommands,
   ...auditCommands,
   ...resourceCommands,
   ...usageCommands,

@@ -39,6 +39,12 @@ const USAGE = Buffer.from('"usage"');
 const TOTAL_USAGE = Buffer.from('"total_usage"');
 const COMPLETED = new Set(['interaction.completed', 'interaction.complete']);
 
+/** Whether an SSE frame can hold a usage object (a byte search: no parse unless it can). */
+export function frameMayCarryUsage(family: UsageFamily, pieces: Buffer[]): boolean {
+  if (family === 'generate' || family === 'cache') return piecesInclude(pieces, USAGE_METADATA);
+  return piecesInclude(pieces, USAGE) || piecesInclude(pieces, TOTAL_USAGE);
+}
+
 const EMPTY: MeterResult = { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 };
 
 /**
@@ -68,10 +74,10 @@ function sseMeter(family: UsageFamily | null, capture: boolean): Meter {
     if (capture && firstFrame === null) firstFrame = f.pieces;
     if (family === null) return;
     if (family === 'generate' || family === 'cache') {
-      if (piecesInclude(f.pieces, USAGE_METADATA)) best = f.pieces;
+      if (frameMayCarryUsage(family, f.pieces)) best = f.pieces;
     } else if (f.event !== null && COMPLETED.has(f.event)) {
       best = f.pieces;
-    } else if (piecesInclude(f.pieces, USAGE) || piecesInclude(f.pieces, TOTAL_USAGE)) {
+    } else if (frameMayCarryUsage(family, f.pieces)) {
       fallback = f.pieces;
     }
   };
@@ -122,6 +128,11 @@ function parseQuietly(text: string): unknown {
 
 function extractQuietly(family: UsageFamily, body: unknown) {
   return body === undefined ? { usage: null, model: null } : extractUsage(family, body);
+}
+
+/** Usage in one frame's data (the hard cap reads every usage frame); malformed JSON is no usage. */
+export function usageOfText(family: UsageFamily, text: string): Usage | null {
+  return extractQuietly(family, parseQuietly(text)).usage;
 }
 
 function decompressorFor(encoding: string | undefined): Transform | null {

@@ -1,6 +1,7 @@
 import type { Usage } from './usage.js';
 
-export type Outcome = 'ok' | 'upstream_error' | 'client_aborted' | 'upstream_aborted' | 'gateway_error';
+/** `quota_cut`: a stream the gateway ended early with an error frame because the project's hard cap was reached. */
+export type Outcome = 'ok' | 'upstream_error' | 'client_aborted' | 'upstream_aborted' | 'gateway_error' | 'quota_cut';
 
 /** One usage_events row, camelCase; the recorder maps it onto the snake_case columns. */
 export interface UsageRow {

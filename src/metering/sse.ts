@@ -11,6 +11,8 @@ export interface SseFrame {
   isError: boolean;
   /** Views over the frame's bytes, in order. Valid until the caller drops them. */
   pieces: Buffer[];
+  /** Offset just past the frame's blank line in the chunk being pushed; -1 when end() delivered it. */
+  end: number;
 }
 
 const LF = 10;
@@ -54,7 +56,7 @@ export class SseScanner {
           if (this.frameHasLines) {
             this.pieces.push(chunk.subarray(pieceStart, i + 1));
             pieceStart = i + 1;
-            this.emit();
+            this.emit(i + 1);
           } else {
             pieceStart = i + 1; // leading blank lines belong to no frame
           }
@@ -88,7 +90,7 @@ export class SseScanner {
   /** A body that ends without the final blank line still delivered its last frame. */
   end(): void {
     if (this.lineLen > 0) this.endLine();
-    if (this.frameHasLines) this.emit();
+    if (this.frameHasLines) this.emit(-1);
   }
 
   private endLine(): void {
@@ -110,8 +112,8 @@ export class SseScanner {
     this.captured = 0;
   }
 
-  private emit(): void {
-    const frame: SseFrame = { event: this.event, isError: this.isError, pieces: this.pieces };
+  private emit(end: number): void {
+    const frame: SseFrame = { event: this.event, isError: this.isError, pieces: this.pieces, end };
     this.pieces = [];
     this.frameHasLines = false;
     this.event = null;

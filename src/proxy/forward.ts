@@ -7,7 +7,9 @@ import { GatewayError, renderError } from '../errors.js';
 import { createMeter, type Meter, type MeterResult } from '../metering/meter.js';
 import type { Outcome } from '../metering/row.js';
 import type { UsageFamily } from '../metering/usage.js';
+import { errorFrame, upstreamFailureFrame } from './error-frame.js';
 import { clientResponseHeaders } from './headers.js';
+import { FrameGate, type StreamGuard } from './stream-guard.js';
 
 export interface ForwardRequest {
   method: string;
@@ -31,6 +33,8 @@ export interface ForwardRequest {
    */
   hold?: ReadonlySet<number>;
   onHeld?: (status: number, headers: IncomingHttpHeaders, body: Buffer) => boolean;
+  /** Watches running usage of a 2xx SSE stream and may end it between frames (hard cap). */
+  guard?: StreamGuard | null;
 }
 
 export interface ForwardResult {
@@ -48,6 +52,7 @@ export const NO_METER: MeterResult = { usage: null, model: null, sse: false, fra
 
 /** Held error bodies past this size are not about a key: they are delivered as they are. */
 const HOLD_LIMIT = 64 * 1024;
+const CR = 13;
 
 class ClientGone extends Error {}
 
@@ -65,11 +70,15 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
     let chunked = false;
     let ttfbMs: number | null = null;
     let bytesOut = 0;
+    let lastByte = 0;
     let done = false;
+    let gate: FrameGate | null = null;
+    let draining = false;
 
     const settle = (outcome: Outcome, errorMessage?: string): void => {
       if (done) return;
       done = true;
+      req.guard?.detach();
       res.off('close', onClientClose);
       const metered = meter ? meter.finish() : Promise.resolve(NO_METER);
       void metered.then((m) => {
@@ -85,7 +94,10 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
     };
     res.on('close', onClientClose);
 
-    const onDrain = (): void => controller?.resume();
+    const onDrain = (): void => {
+      draining = false;
+      controller?.resume();
+    };
     let held: { headers: IncomingHttpHeaders; chunks: Buffer[]; size: number } | null = null;
 
     const start = (headers: IncomingHttpHeaders): void => {
@@ -103,15 +115,32 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
       res.writeHead(status, { ...clientResponseHeaders(headers), ...req.extraHeaders });
       // A stream's headers should reach the client now, not with the first frame.
       if (sse) res.flushHeaders();
+      // Frames can only be cut cleanly from a plain chunked SSE body; anything else streams as is.
+      if (req.guard && req.family && status < 300 && sse && chunked && !headers['content-encoding']) {
+        gate = new FrameGate(req.family, req.guard);
+        req.guard.attach(cutStream);
+      }
     };
     const write = (c: Dispatcher.DispatchController | null, chunk: Buffer): void => {
       if (ttfbMs === null) ttfbMs = performance.now() - req.startedAt;
+      if (chunk.length === 0) return;
       bytesOut += chunk.length;
+      lastByte = chunk[chunk.length - 1]!;
       meter!.push(chunk);
-      if (!res.write(chunk) && c) {
+      if (!res.write(chunk) && c && !draining) {
+        draining = true;
         c.pause();
         res.once('drain', onDrain);
       }
+    };
+    /** Ends a gated stream between two frames with a quota error frame, and stops upstream. */
+    const cutStream = (err: GatewayError): void => {
+      if (done) return;
+      const frame = errorFrame(req.family, err, lastByte === CR);
+      res.end(frame);
+      bytesOut += frame.length;
+      settle('quota_cut', err.message);
+      controller?.abort(new ClientGone('stream ended by the hard cap'));
     };
     /** Sends a held answer on as if it had never been held. */
     const release = (): void => {
@@ -133,6 +162,7 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
         else start(headers as IncomingHttpHeaders);
       },
       onResponseData(c, chunk) {
+        if (done) return;
         if (held) {
           held.chunks.push(chunk);
           held.size += chunk.length;
@@ -140,9 +170,14 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
           release();
           return;
         }
-        write(c, chunk);
+        if (!gate) return write(c, chunk);
+        if (ttfbMs === null) ttfbMs = performance.now() - req.startedAt;
+        for (const piece of gate.push(chunk)) write(c, piece);
+        if (gate.stopped) cutStream(gate.stopped);
       },
-      onResponseEnd() {
+      onResponseEnd(c) {
+        if (done) return;
+        if (gate) for (const piece of gate.end()) write(c, piece);
         if (held) {
           const body = Buffer.concat(held.chunks, held.size);
           if (req.onHeld?.(status, held.headers, decodeQuietly(body, held.headers['content-encoding']))) {
@@ -172,7 +207,7 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
         }
         // Mid-body: end the client's stream. A well-formed error frame only fits on a frame boundary.
         if (sse && chunked && meter?.atBoundary()) {
-          const frame = errorFrame(req.family, timeout);
+          const frame = upstreamFailureFrame(req.family, timeout);
           res.end(frame);
           bytesOut += frame.length;
         } else {
@@ -200,15 +235,4 @@ function decodeQuietly(body: Buffer, encoding: string | string[] | undefined): B
 
 function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
-}
-
-/** The stream's own error format, as Google emits it when a stream fails after it started. */
-function errorFrame(family: UsageFamily | null, timeout: boolean): Buffer {
-  const message = timeout ? 'Upstream stream stalled.' : 'Upstream stream failed.';
-  if (family === 'interactions') {
-    const code = timeout ? 'gateway_timeout' : 'service_unavailable';
-    return Buffer.from(`event: error\r\ndata: ${JSON.stringify({ error: { code, message }, event_type: 'error' })}\r\n\r\n`);
-  }
-  const ge = new GatewayError(timeout ? 'deadline_exceeded' : 'unavailable', message);
-  return Buffer.from(`data: ${renderError(ge, 'google')}\r\n\r\n`);
 }

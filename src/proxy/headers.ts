@@ -80,8 +80,9 @@ function connectionListed(rawHeaders: string[]): Set<string> | null {
  * Request headers for upstream as a flat [name, value, …] list: everything the client sent (in
  * order, original case, empty values included) minus hop-by-hop headers and key carriers, plus the
  * upstream key. content-length is dropped when the gateway sends a buffered body of its own length.
+ * `identity` asks upstream not to compress, for streams the gateway may have to end between frames.
  */
-export function upstreamRequestHeaders(rawHeaders: string[], upstreamKey: string, dropContentLength: boolean): string[] {
+export function upstreamRequestHeaders(rawHeaders: string[], upstreamKey: string, dropContentLength: boolean, identity = false): string[] {
   const listed = connectionListed(rawHeaders);
   const out: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -89,8 +90,10 @@ export function upstreamRequestHeaders(rawHeaders: string[], upstreamKey: string
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || KEY_CARRIERS.has(lower) || listed?.has(lower)) continue;
     if (dropContentLength && lower === 'content-length') continue;
+    if (identity && lower === 'accept-encoding') continue;
     out.push(name, rawHeaders[i + 1]!);
   }
+  if (identity) out.push('accept-encoding', 'identity');
   out.push('x-goog-api-key', upstreamKey);
   return out;
 }

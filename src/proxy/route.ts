@@ -3,25 +3,16 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { performance } from 'node:perf_hooks';
 import type { AppDeps } from '../app.js';
-import type { AuthFailure } from '../auth/principal.js';
-import { GatewayError, renderError, toGatewayError } from '../errors.js';
+import { authenticateTenant } from '../auth/tenant-auth.js';
+import { GatewayError, renderError, toGatewayError, type Audience } from '../errors.js';
 import { stripPublicPrefix } from '../public-path.js';
 import { takeBody } from './body.js';
 import { classify } from './classify.js';
 import { forward, NO_METER, type ForwardResult } from './forward.js';
-import { extractTenantKey, upstreamRequestHeaders } from './headers.js';
+import { upstreamRequestHeaders } from './headers.js';
 import { KEY_FAILURE_STATUSES } from './key-failure.js';
 import { recordExchange } from './record.js';
 import type { ProxyContext } from './stage.js';
-
-/** What a tenant is told for each way its key can fail; shared by every tenant-facing surface. */
-export const AUTH_MESSAGES: Record<AuthFailure, string> = {
-  missing: 'Missing API key. Send your gateway key as x-goog-api-key.',
-  unknown: 'API key not valid. Please pass a valid gateway API key.',
-  revoked: 'API key has been revoked.',
-  expired: 'API key has expired.',
-  disabled: 'API key is disabled, or its project or tenant is disabled or deleted.',
-};
 
 /** The data plane: every versioned Gemini path, forwarded with the tenant key swapped for the upstream key. */
 export function createProxyApp(deps: AppDeps) {
@@ -32,7 +23,8 @@ export function createProxyApp(deps: AppDeps) {
   app.onError((err, c) => {
     const ge = toGatewayError(err);
     if (!(err instanceof GatewayError)) log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'proxy failure');
-    return c.body(renderError(ge, 'google'), ge.status as 500, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers });
+    const audience = audienceFor(ge, c.req.method, stripPublicPrefix(c.req.path, config.PUBLIC_PATH_PREFIX));
+    return c.body(renderError(ge, audience), ge.status as 500, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers });
   });
 
   app.all('*', async (c) => {
@@ -45,12 +37,10 @@ export function createProxyApp(deps: AppDeps) {
     const what = classify(method, path);
     if (!what) throw new GatewayError('not_found', 'Not a Gemini API path. Paths look like /v1beta/models/{model}:generateContent.');
 
-    const { key, search } = extractTenantKey(incoming.rawHeaders, q === -1 ? '' : rawUrl.slice(q));
-    const auth = keys.resolve(key);
-    if (!auth.ok) throw new GatewayError('unauthenticated', AUTH_MESSAGES[auth.reason]);
+    const { principal, search } = authenticateTenant(keys, incoming.rawHeaders, q === -1 ? '' : rawUrl.slice(q));
 
     const body = await takeBody(incoming, config.MAX_JSON_BODY_BYTES, what.endpoint === 'upload');
-    const ctx = newContext(deps, { requestId: c.get('requestId'), incoming, method, path, search, what, principal: auth.principal, body, startedAt });
+    const ctx = newContext(deps, { requestId: c.get('requestId'), incoming, method, path, search, what, principal, body, startedAt });
     const entered: typeof stages = [];
     let result: ForwardResult | null = null;
     let refusal: GatewayError | null = null;
@@ -69,11 +59,12 @@ export function createProxyApp(deps: AppDeps) {
           : await forward(upstream.pool, outgoing, {
               method,
               path: upstream.basePath + path + search,
-              headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, replayable),
+              headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, replayable, ctx.streamGuard !== null),
               body: body.body,
               family: what.family,
               capture: ctx.captureResponse,
               extraHeaders: ctx.extraHeaders,
+              guard: ctx.streamGuard,
               startedAt,
               maxJsonBytes: config.MAX_JSON_BODY_BYTES,
               onResponseHeaders: (status, headers) => {
@@ -133,6 +124,7 @@ function newContext(
     captureResponse: false,
     upstreamFailure: null,
     takeover: null,
+    streamGuard: null,
     state: new Map(),
     now: deps.clock.now(),
   };
@@ -148,4 +140,13 @@ function newContext(
 function refused(err: GatewayError | null): ForwardResult {
   const status = err?.status ?? 500;
   return { status, outcome: 'gateway_error', ttfbMs: null, bytesOut: 0, meter: NO_METER, errorMessage: err?.message };
+}
+
+/**
+ * Errors are Google's rpc.Status for every caller; quota refusals on interactions endpoints use the
+ * Interactions API's own shape (`code` is a slug), which is what its clients document and parse.
+ */
+function audienceFor(err: GatewayError, method: string, path: string): Audience {
+  if (err.code !== 'resource_exhausted') return 'google';
+  return classify(method, path)?.endpoint.startsWith('interactions.') ? 'interactions' : 'google';
 }

@@ -4,6 +4,7 @@ import type { RequestBody } from './body.js';
 import type { Classified } from './classify.js';
 import type { ForwardResult } from './forward.js';
 import type { UpstreamCredential } from './key-pool.js';
+import type { StreamGuard } from './stream-guard.js';
 
 /** One proxied request as it moves through the stages. */
 export interface ProxyContext {
@@ -34,6 +35,8 @@ export interface ProxyContext {
   upstreamFailure: ((status: number, headers: IncomingHttpHeaders, body: Buffer, replayable: boolean) => UpstreamCredential | null) | null;
   /** A stage that needs the whole upstream answer (filtered lists) answers the request itself instead of forward(). */
   takeover: ((res: ServerResponse) => Promise<ForwardResult>) | null;
+  /** Set by a stage to watch a stream's running usage and end it between frames (the quota hard cap). */
+  streamGuard: StreamGuard | null;
   /** Scratch space for stages to carry state from before() to after(). */
   state: Map<symbol, unknown>;
   startedAt: number;

@@ -3,6 +3,7 @@ import { metricsStage } from '../metrics/stage.js';
 import { createScopeStage } from '../auth/scope-stage.js';
 import { createUpstreamKeyStage } from '../auth/upstream-key-stage.js';
 import { createOwnershipStage } from '../ownership/ownership-stage.js';
+import { createQuotaStage } from '../quota/stage.js';
 import { createKeyStage } from './key-stage.js';
 import type { UpstreamCredential } from './key-pool.js';
 import type { ProxyStage } from './stage.js';
@@ -31,6 +32,7 @@ export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
     // except that a pinned resource always goes to the key that holds it.
     createUpstreamKeyStage(deps),
     createKeyStage(keyPool, config, log),
+    createQuotaStage(deps),
   ];
 }
 

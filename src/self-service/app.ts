@@ -1,12 +1,12 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../app.js';
 import { validationHook } from '../admin/app.js';
 import { looksLikeKey } from '../auth/keys.js';
 import type { Principal } from '../auth/principal.js';
+import { authenticateTenant } from '../auth/tenant-auth.js';
 import { GatewayError, renderError, toGatewayError } from '../errors.js';
-import { AUTH_MESSAGES } from '../proxy/route.js';
-import { extractTenantKey } from '../proxy/headers.js';
-import { SELF_SERVICE_ROUTES } from './routes.js';
+import { SELF_SERVICE_PATHS, SELF_SERVICE_ROUTES } from './routes.js';
 
 export type SelfServiceEnv = { Bindings: AppEnv['Bindings']; Variables: AppEnv['Variables'] & { principal: Principal } };
 export type SelfServiceApp = OpenAPIHono<SelfServiceEnv>;
@@ -23,18 +23,14 @@ export function createSelfServiceApp(deps: AppDeps): SelfServiceApp {
     if (!(err instanceof GatewayError)) deps.log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'self-service failure');
     return c.body(renderError(ge, 'google'), ge.status as 500, { 'content-type': 'application/json; charset=UTF-8' });
   });
-  app.use('/gateway/v1/*', async (c, next) => {
+  const authenticate: MiddlewareHandler<SelfServiceEnv> = async (c, next) => {
     // `key` is also the usage filter here, so the query string counts as a credential only when it holds a whole secret.
     const queryKey = c.req.query('key');
-    const { key } = extractTenantKey(c.env.incoming.rawHeaders, queryKey && looksLikeKey(queryKey) ? new URL(c.req.url).search : '');
-    const auth = deps.keys.resolve(key);
-    if (!auth.ok) throw new GatewayError('unauthenticated', AUTH_MESSAGES[auth.reason]);
-    c.set('principal', auth.principal);
+    const search = queryKey && looksLikeKey(queryKey) ? new URL(c.req.url).search : '';
+    c.set('principal', authenticateTenant(deps.keys, c.env.incoming.rawHeaders, search).principal);
     await next();
-  });
+  };
+  for (const path of SELF_SERVICE_PATHS) app.use(path, authenticate);
   for (const register of SELF_SERVICE_ROUTES) register(app, deps);
-  app.all('/gateway/*', (c) => {
-    throw new GatewayError('not_found', `No route ${c.req.method} ${c.req.path}`);
-  });
   return app;
 }

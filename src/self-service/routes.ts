@@ -6,3 +6,6 @@ import { registerSelfServiceUsage } from './usage.js';
 export type RegisterSelfServiceRoutes = (app: SelfServiceApp, deps: AppDeps) => void;
 
 export const SELF_SERVICE_ROUTES: RegisterSelfServiceRoutes[] = [registerSelfServiceUsage];
+
+/** Paths the tenant-key middleware guards (other /gateway/v1 surfaces, such as quota, authenticate themselves). */
+export const SELF_SERVICE_PATHS = ['/gateway/v1/usage', '/gateway/v1/usage/*'];

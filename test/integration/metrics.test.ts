@@ -1,6 +1,7 @@
 import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
+import { generate, setLimits } from '../support/quota.js';
 import { ADMIN_TOKEN, getJson, seedKey, type SeedKey } from '../support/usage-seed.js';
 
 const METRICS_TOKEN = 'metrics-token-for-tests-012345';
@@ -93,9 +94,16 @@ describe('GET /metrics', () => {
     expect(m.has('process_cpu_user_seconds_total')).toBe(true);
   });
 
-  it('exposes the quota refusal counter for the quota stage to increment', async () => {
-    h.gateway.deps.metrics.quotaRefusals.inc({ tenant: 'acme', project: 'web', limit: 'requests_per_minute' });
-    expect(value(await scrape(ADMIN_TOKEN), 'gemini_gateway_quota_refusals_total', { project: 'web', limit: 'requests_per_minute' })).toBe(1);
+  it('counts quota refusals by the limit that refused, and the 429 among the requests', async () => {
+    const limited = seedKey(h, 'acme', 'limited');
+    await setLimits(h, limited.projectId, { limits: [{ requests_per_minute: 1 }] });
+    expect((await generate(h, limited.key)).status).toBe(200);
+    expect((await generate(h, limited.key)).status).toBe(429);
+    await h.waitForRows(10);
+    const m = await scrape(ADMIN_TOKEN);
+    expect(value(m, 'gemini_gateway_quota_refusals_total', { project: 'limited', limit: 'requests_per_minute' })).toBe(1);
+    expect(value(m, 'gemini_gateway_requests_total', { project: 'limited', endpoint: 'generateContent', status: '429' })).toBe(1);
+    expect(value(m, 'gemini_gateway_requests_total', { project: 'limited', endpoint: 'generateContent', status: '200' })).toBe(1);
   });
 
   it('needs the metrics or the admin token', async () => {

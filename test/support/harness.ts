@@ -75,6 +75,10 @@ export interface Harness {
   /** Every secret this harness handed out; none may appear in logs or reach upstream. */
   secrets: Set<string>;
   createKey(tenant?: string, project?: string): CreatedKey;
+  /** The project id a key belongs to. */
+  projectOf(keyId: string): string;
+  /** Shuts the gateway down (flushing usage) and boots a new one on the same database file and port; db and gateway change. */
+  restart(): Promise<void>;
   sdk(key: string): GoogleGenAI;
   /**
    * Calls the admin API with ADMIN_TOKEN (or `token`, null for none). Secrets in responses become
@@ -122,24 +126,38 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const logs: string[] = [];
   const log = createLogger(config.LOG_LEVEL, { write: (s: string) => void logs.push(s) });
   const clock = opts.clock ?? systemClock;
-  const db = openDb(dbPath, { busyTimeoutMs: 0 });
-  const gateway = createGateway({ config, log, db, clock });
-  const addr = await gateway.listen();
-  const url = `http://127.0.0.1:${addr.port}`;
-  const select = db.$client.prepare('SELECT * FROM usage_events ORDER BY id');
+  const boot = async () => {
+    const db = openDb(dbPath, { busyTimeoutMs: 0 });
+    const gateway = createGateway({ config, log, db, clock });
+    await gateway.listen();
+    return { db, gateway };
+  };
+  const url = `http://127.0.0.1:${port}`;
   const rows = () => {
-    gateway.deps.recorder.flush();
-    return select.all() as UsageEventRow[];
+    h.gateway.deps.recorder.flush();
+    return h.db.$client.prepare('SELECT * FROM usage_events ORDER BY id').all() as UsageEventRow[];
   };
   let closed = false;
 
-  return {
-    url, publicUrl: config.PUBLIC_BASE_URL, fake, gateway, db, dbPath, config, logs, secrets,
+  const h: Harness = {
+    ...(await boot()),
+    url, publicUrl: config.PUBLIC_BASE_URL, fake, dbPath, config, logs, secrets,
     createKey(tenant = 'acme', project = 'web') {
-      const k = createKeyFor(db, clock, { tenant, project });
+      const k = createKeyFor(h.db, clock, { tenant, project });
       secrets.add(k.key);
       tenantKeys.add(k.key);
       return k;
+    },
+    projectOf(keyId) {
+      return h.db.$client.prepare('SELECT project_id FROM api_keys WHERE id = ?').pluck().get(keyId) as string;
+    },
+    async restart() {
+      await h.gateway.shutdown(2000);
+      h.db.$client.close();
+      // The old server closed its keep-alive sockets; let this process's fetch pool see those FINs
+      // before the port is reused, or the next request may be written into a dead socket.
+      await new Promise((r) => setTimeout(r, 50));
+      Object.assign(h, await boot());
     },
     sdk: (key) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: config.PUBLIC_BASE_URL } }),
     async admin(method, path, body, token = config.ADMIN_TOKEN ?? null) {
@@ -174,9 +192,9 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async close() {
       if (closed) return;
       closed = true;
-      await gateway.shutdown(2000);
+      await h.gateway.shutdown(2000);
       await fake.close();
-      db.$client.close();
+      h.db.$client.close();
       rmSync(dir, { recursive: true, force: true });
       const leaked = logs.filter((line) => [...secrets].some((s) => line.includes(s)));
       if (leaked.length) throw new Error(`a secret appeared in ${leaked.length} log line(s)`);
@@ -184,6 +202,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       if (fake.violations.length) throw new Error(`fake upstream saw violations: ${fake.violations.join('; ')}`);
     },
   };
+  return h;
 }
 
 function freePort(): Promise<number> {

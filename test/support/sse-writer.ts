@@ -77,7 +77,8 @@ export async function writeFrames(res: http.ServerResponse, frames: string[], op
   let closed = false;
   res.once('close', () => (closed = true));
   const isGone = (): boolean => closed || res.destroyed || res.writableEnded;
-  if (!res.headersSent) res.flushHeaders();
+  // writeHead() only buffers the head; a held first frame must not hold the headers back too.
+  res.flushHeaders();
   for (let index = 0; index < frames.length; index++) {
     if (index > 0) {
       if (opts.frameDelayMs > 0) await new Promise((r) => setTimeout(r, opts.frameDelayMs));

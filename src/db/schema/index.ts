@@ -5,4 +5,6 @@ export * from './upstream-keys.js';
 export * from './audit-events.js';
 export * from './usage-events.js';
 export * from './resources.js';
+export * from './project-limits.js';
+export * from './quota-counters.js';
 export * from './usage-rollups.js';

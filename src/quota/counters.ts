@@ -1,0 +1,98 @@
+import type { Db } from '../db/client.js';
+import type { GatewayError } from '../errors.js';
+import { WINDOW_KINDS, windowEnd, windowStart, type WindowKind } from './windows.js';
+
+export type Dimension = 'project' | 'key' | 'model';
+
+export interface WindowCount {
+  start: number;
+  tokens: number;
+  requests: number;
+}
+
+/** Something a hard-capped stream registers so the budget's owner can end it early. */
+export interface Cuttable {
+  cut(error: GatewayError): void;
+}
+
+/**
+ * Counters for one slice of a project's traffic (the whole project, one key, or one model): settled
+ * usage per current window, plus what in-flight requests hold right now.
+ */
+export interface Bucket {
+  windows: Record<WindowKind, WindowCount>;
+  /** Σ over in-flight requests of max(reserved estimate, running usage): what admission must assume is spent. */
+  held: number;
+  /** Σ running usage reported so far by in-flight hard-capped streams. */
+  running: number;
+  inFlight: number;
+  capped: Set<Cuttable>;
+}
+
+export type WindowStarts = Record<WindowKind, number>;
+
+/**
+ * In-memory counters, keyed by project + dimension + value. Reads and writes cost a Map lookup; the
+ * recorder's flush hook (see persist.ts) keeps SQLite in step, and load() restores them at boot.
+ */
+export class CounterStore {
+  private readonly buckets = new Map<string, Bucket>();
+  private cached: { from: number; to: number; starts: WindowStarts } = { from: 0, to: 0, starts: { minute: 0, day: 0, month: 0 } };
+
+  /** Window starts at `now`, recomputed once per minute (month arithmetic needs a Date). */
+  starts(now: number): WindowStarts {
+    const c = this.cached;
+    if (now >= c.from && now < c.to) return c.starts;
+    const starts = { minute: windowStart('minute', now), day: windowStart('day', now), month: windowStart('month', now) };
+    this.cached = { from: starts.minute, to: windowEnd('minute', now), starts };
+    return starts;
+  }
+
+  /** The bucket, created empty if new, with its windows moved to `now`. */
+  get(projectId: string, dim: Dimension, value: string, now: number): Bucket {
+    const id = bucketId(projectId, dim, value);
+    let b = this.buckets.get(id);
+    if (!b) {
+      const s = this.starts(now);
+      b = { windows: { minute: fresh(s.minute), day: fresh(s.day), month: fresh(s.month) }, held: 0, running: 0, inFlight: 0, capped: new Set() };
+      this.buckets.set(id, b);
+      return b;
+    }
+    roll(b, this.starts(now));
+    return b;
+  }
+
+  /** Restores the current windows from quota_counters (what the flushed usage rows add up to). */
+  load(db: Db, now: number): void {
+    const s = this.starts(now);
+    const rows = db.$client
+      .prepare(
+        `SELECT project_id, dimension, value, window_kind, tokens, requests FROM quota_counters
+         WHERE (window_kind = 'minute' AND window_start = ?) OR (window_kind = 'day' AND window_start = ?) OR (window_kind = 'month' AND window_start = ?)`,
+      )
+      .all(s.minute, s.day, s.month) as Array<{ project_id: string; dimension: Dimension; value: string; window_kind: WindowKind; tokens: number; requests: number }>;
+    for (const r of rows) {
+      const w = this.get(r.project_id, r.dimension, r.value, now).windows[r.window_kind];
+      w.tokens = r.tokens;
+      w.requests = r.requests;
+    }
+  }
+}
+
+function bucketId(projectId: string, dim: Dimension, value: string): string {
+  return `${projectId}\u0000${dim}\u0000${value}`;
+}
+
+const fresh = (start: number): WindowCount => ({ start, tokens: 0, requests: 0 });
+
+/** A window whose start is not the current one has ended: it restarts from zero. */
+function roll(b: Bucket, s: WindowStarts): void {
+  for (const kind of WINDOW_KINDS) {
+    const w = b.windows[kind];
+    if (w.start !== s[kind]) {
+      w.start = s[kind];
+      w.tokens = 0;
+      w.requests = 0;
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import type { Db } from '../db/client.js';
+import type { FlushHook } from '../metering/recorder.js';
+import type { UsageRow } from '../metering/row.js';
+import type { Dimension } from './counters.js';
+import { WINDOW_KINDS, windowStart } from './windows.js';
+
+/**
+ * What a usage row adds to the quota counters, in memory and in SQLite alike: its metered total
+ * tokens, and one request unless the gateway answered it itself (refused before anything went upstream).
+ */
+export function rowCharge(row: Pick<UsageRow, 'usage' | 'outcome'>): { tokens: number; request: boolean } {
+  return { tokens: row.usage?.totalTokens ?? 0, request: row.outcome !== 'gateway_error' };
+}
+
+/** The slices of a project a request counts in. */
+export function dimensionsOf(keyId: string, model: string | null): Array<[Dimension, string]> {
+  return model ? [['project', ''], ['key', keyId], ['model', model]] : [['project', ''], ['key', keyId]];
+}
+
+type Cell = [projectId: string, dim: Dimension, value: string, kind: string, start: number, tokens: number, requests: number];
+
+/**
+ * A recorder FlushHook: sums the batch into quota_counters inside the batch's own transaction, so the
+ * persisted counters always equal the persisted rows (a crash loses both or neither). Tokens count in
+ * the window the request ended in, requests in the window it was admitted in, as they do in memory.
+ * Windows that have ended are pruned once per minute.
+ */
+export function counterPersistHook(db: Db): FlushHook {
+  const upsert = db.$client.prepare(
+    `INSERT INTO quota_counters (project_id, dimension, value, window_kind, window_start, tokens, requests) VALUES (?,?,?,?,?,?,?)
+     ON CONFLICT (project_id, dimension, value, window_kind, window_start)
+     DO UPDATE SET tokens = tokens + excluded.tokens, requests = requests + excluded.requests`,
+  );
+  const prune = db.$client.prepare('DELETE FROM quota_counters WHERE window_kind = ? AND window_start < ?');
+  let prunedMinute = 0;
+
+  return (rows) => {
+    const cells = new Map<string, Cell>();
+    const add = (projectId: string, dim: Dimension, value: string, kind: string, start: number, tokens: number, requests: number): void => {
+      const id = `${projectId}\u0000${dim}\u0000${value}\u0000${kind}\u0000${start}`;
+      const cell = cells.get(id);
+      if (cell) {
+        cell[5] += tokens;
+        cell[6] += requests;
+      } else cells.set(id, [projectId, dim, value, kind, start, tokens, requests]);
+    };
+    let latest = 0;
+    for (const row of rows) {
+      latest = Math.max(latest, row.createdAt);
+      const { tokens, request } = rowCharge(row);
+      if (tokens === 0 && !request) continue;
+      const admittedAt = row.createdAt - row.latencyMs;
+      for (const [dim, value] of dimensionsOf(row.keyId, row.model)) {
+        for (const kind of WINDOW_KINDS) {
+          if (tokens) add(row.projectId, dim, value, kind, windowStart(kind, row.createdAt), tokens, 0);
+          if (request) add(row.projectId, dim, value, kind, windowStart(kind, admittedAt), 0, 1);
+        }
+      }
+    }
+    for (const cell of cells.values()) upsert.run(...cell);
+    const minute = windowStart('minute', latest);
+    if (minute > prunedMinute) {
+      prunedMinute = minute;
+      for (const kind of WINDOW_KINDS) prune.run(kind, windowStart(kind, latest));
+    }
+  };
+}

@@ -1,0 +1,74 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import { mutate, type AccountsDeps, type Operator } from '../accounts/context.js';
+import { projectRow, requireLiveProject } from '../accounts/projects.js';
+import type { Db } from '../db/client.js';
+import { apiKeys, projectLimits } from '../db/schema/index.js';
+import { GatewayError } from '../errors.js';
+import { projectLimitsSchema, type ProjectLimits } from './policy.js';
+
+export interface StoredLimits extends ProjectLimits {
+  project_id: string;
+  updated_at: string | null;
+}
+
+/** Every project's policy, for the in-memory admission path. A corrupt row is skipped and reported, never half-applied. */
+export function loadAllPolicies(db: Db, onBad: (projectId: string, problem: string) => void): Map<string, ProjectLimits> {
+  const out = new Map<string, ProjectLimits>();
+  for (const row of db.select().from(projectLimits).all()) {
+    const parsed = parseStored(row.rules, row.hardCap);
+    if (parsed.ok) out.set(row.projectId, parsed.value);
+    else onBad(row.projectId, parsed.problem);
+  }
+  return out;
+}
+
+function parseStored(rules: string, hardCap: number): { ok: true; value: ProjectLimits } | { ok: false; problem: string } {
+  try {
+    const list: unknown = JSON.parse(rules);
+    const r = projectLimitsSchema.safeParse({ hard_cap: hardCap === 1, limits: Array.isArray(list) ? list : [] });
+    return r.success ? { ok: true, value: r.data } : { ok: false, problem: r.error.message };
+  } catch (err) {
+    return { ok: false, problem: (err as Error).message };
+  }
+}
+
+function stored(db: Db, projectId: string): StoredLimits {
+  const row = db.select().from(projectLimits).where(eq(projectLimits.projectId, projectId)).get();
+  if (!row) return { project_id: projectId, hard_cap: false, limits: [], updated_at: null };
+  const parsed = parseStored(row.rules, row.hardCap);
+  if (!parsed.ok) throw new GatewayError('internal', `stored limits for ${projectId} are invalid: ${parsed.problem}`);
+  return { project_id: projectId, ...parsed.value, updated_at: new Date(row.updatedAt).toISOString() };
+}
+
+/** The project's policy as stored; a project without one has no limits. 404 when the project does not exist. */
+export function readLimits(deps: AccountsDeps, projectId: string): StoredLimits {
+  projectRow(deps, projectId);
+  return stored(deps.db, projectId);
+}
+
+/**
+ * Replaces the project's whole policy, audited as `limits.update`. Keys named by a rule must belong to
+ * the project; a deleted project cannot get limits (422).
+ */
+export function writeLimits(op: Operator, projectId: string, input: ProjectLimits): StoredLimits {
+  const parsed = projectLimitsSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new GatewayError('invalid_argument', `Invalid limits: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
+  }
+  const policy = parsed.data;
+  return mutate(op, 'limits.update', (now) => {
+    requireLiveProject(op, projectId);
+    const keyIds = policy.limits.flatMap((r) => (r.key_id ? [r.key_id] : []));
+    if (keyIds.length) {
+      const rows = op.db.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.projectId, projectId), inArray(apiKeys.id, keyIds))).all();
+      const found = new Set(rows.map((k) => k.id));
+      const missing = keyIds.filter((id) => !found.has(id));
+      if (missing.length) throw new GatewayError('invalid_argument', `key ${missing.join(', ')} does not belong to project ${projectId}`);
+    }
+    const before = stored(op.db, projectId);
+    const values = { hardCap: policy.hard_cap ? 1 : 0, rules: JSON.stringify(policy.limits), updatedAt: now };
+    op.db.insert(projectLimits).values({ projectId, createdAt: now, ...values }).onConflictDoUpdate({ target: projectLimits.projectId, set: values }).run();
+    const after = stored(op.db, projectId);
+    return { target: { type: 'project', id: projectId }, before, after, result: after };
+  });
+}

@@ -1,0 +1,38 @@
+import type { AppDeps } from '../app.js';
+import type { ProxyStage } from '../proxy/stage.js';
+import { estimateTokens } from './estimate.js';
+import { rowCharge } from './persist.js';
+import type { Lease } from './quotas.js';
+
+const LEASE = Symbol('quota lease');
+/** Endpoints whose answer may be an SSE stream worth watching under the hard cap. */
+const STREAMING = new Set(['streamGenerateContent', 'interactions.create', 'interactions.get']);
+
+/**
+ * Admission control: reserves the request's token estimate and a concurrency slot before anything is
+ * forwarded, adds rate-limit headers, and settles to the metered usage whatever the outcome.
+ */
+export function createQuotaStage({ quotas, config, clock }: Pick<AppDeps, 'quotas' | 'config' | 'clock'>): ProxyStage {
+  return {
+    name: 'quota',
+    before(ctx) {
+      const lease = quotas.admit({
+        principal: ctx.principal,
+        model: ctx.model,
+        now: ctx.now,
+        stream: STREAMING.has(ctx.what.endpoint),
+        estimate: () => estimateTokens(ctx.what.endpoint, ctx.json(), ctx.body.length(), config.QUOTA_DEFAULT_OUTPUT_TOKENS),
+      });
+      ctx.state.set(LEASE, lease);
+      Object.assign(ctx.extraHeaders, lease.headers);
+      ctx.streamGuard = lease.guard;
+    },
+    after(ctx, result) {
+      const lease = ctx.state.get(LEASE) as Lease | undefined;
+      if (!lease) return;
+      // The same charge the persisted counters get from this exchange's usage row (persist.ts).
+      const { tokens, request } = rowCharge({ usage: result.meter.usage, outcome: result.outcome });
+      quotas.settle(lease, { forwarded: request, tokens, model: ctx.model ?? result.meter.model }, clock.now());
+    },
+  };
+}

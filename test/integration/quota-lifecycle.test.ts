@@ -1,0 +1,140 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { finalGenerateUsage, loadGenerateChunks } from '../support/fixtures.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { ADMIN_ENV, generate, latch, quota, setLimits, testClock } from '../support/quota.js';
+
+const UNARY = finalGenerateUsage('google-text', false).totalTokenCount as number;
+const FIRST_FRAME = JSON.parse(loadGenerateChunks('google-text')[0]!).usageMetadata.totalTokenCount as number;
+const limitOf = (q: any, policy: string) => q.limits.find((l: any) => l.policy === policy);
+
+let h: Harness;
+afterEach(async () => h?.close());
+
+describe('counters across restarts and windows', () => {
+  it('usage and request counts survive a restart: a second gateway on the same database refuses what the first would', async () => {
+    h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
+    const key = h.createKey('acme', 'web');
+    await setLimits(h, h.projectOf(key.id), { limits: [{ tokens_per_day: 600, requests_per_minute: 3 }] });
+    for (let i = 0; i < 2; i++) expect((await generate(h, key.key, { maxOutputTokens: 100 }).then(async (r) => (await r.arrayBuffer(), r))).status).toBe(200);
+    await h.restart();
+    const q = await quota(h, key.key);
+    expect(limitOf(q, 'tpd')).toMatchObject({ used: 2 * UNARY, reserved: 0, remaining: 600 - 2 * UNARY });
+    expect(limitOf(q, 'rpm')).toMatchObject({ used: 2, remaining: 1 });
+    const res = await generate(h, key.key, { maxOutputTokens: 100 });
+    expect(res.status).toBe(429);
+    expect((await res.json()).error.message).toContain(`tokens_per_day limit of 600 tokens reached for project acme/web (used ${2 * UNARY})`);
+  });
+
+  it('minute, day and month windows reset on UTC boundaries (injected clock)', async () => {
+    const clock = testClock('2026-01-29T10:00:30Z');
+    h = await startHarness({ env: ADMIN_ENV, clock });
+    const key = h.createKey('acme', 'web');
+    await setLimits(h, h.projectOf(key.id), { limits: [{ requests_per_minute: 1, tokens_per_day: 300, tokens_per_month: 600 }] });
+    const call = async (maxOutputTokens: number) => {
+      const before = h.rows().length;
+      const r = await generate(h, key.key, { maxOutputTokens });
+      const body = await r.text();
+      await h.waitForRows(before + 1);
+      return { status: r.status, retryAfter: r.headers.get('retry-after'), body };
+    };
+    expect((await call(10)).status).toBe(200);
+    expect(await call(10)).toMatchObject({ status: 429, retryAfter: '30' }); // same minute
+    clock.set('2026-01-29T10:01:00Z');
+    const day = await call(100);
+    expect(day).toMatchObject({ status: 429, retryAfter: String(14 * 3600 - 60) }); // new minute, day spent
+    expect(day.body).toContain('tokens_per_day limit of 300');
+    clock.set('2026-01-30T00:00:00Z');
+    expect((await call(100)).status).toBe(200); // new UTC day
+    clock.set('2026-01-31T00:00:00Z');
+    const month = await call(100);
+    expect(month).toMatchObject({ status: 429, retryAfter: String(86_400) }); // new day, month spent
+    expect(month.body).toContain('tokens_per_month limit of 600');
+    clock.set('2026-02-01T00:00:00Z');
+    expect((await call(100)).status).toBe(200); // new UTC month
+  });
+});
+
+describe('reservations never leak', () => {
+  it('aborted, failed, refused and upstream-rejected requests all leave nothing held', async () => {
+    const hold = latch();
+    h = await startHarness({
+      env: ADMIN_ENV,
+      clock: testClock('2026-05-10T12:00:30Z'),
+      fake: {
+        beforeFrame: (i, req) => {
+          if (i !== 1) return;
+          if (req.url.includes('fail')) throw new Error('upstream dies mid-stream');
+          return hold.wait;
+        },
+      },
+    });
+    const key = h.createKey('acme', 'web');
+    await setLimits(h, h.projectOf(key.id), { limits: [{ tokens_per_day: 100_000, max_concurrent: 2, requests_per_minute: 5 }] });
+
+    // Client hangs up after the first frame.
+    const abort = new AbortController();
+    const res = await generate(h, key.key, { stream: true, maxOutputTokens: 500, signal: abort.signal });
+    const reader = res.body!.getReader();
+    await reader.read();
+    expect((await quota(h, key.key)).in_flight).toEqual({ requests: 1, reserved_tokens: 502 });
+    abort.abort();
+    const [aborted] = await h.waitForRows(1);
+    expect(aborted!.outcome).toBe('client_aborted');
+
+    // Upstream dies after the first frame.
+    const failed = await generate(h, key.key, { stream: true, model: 'fail', maxOutputTokens: 500 });
+    await failed.text().catch(() => '');
+    // Upstream answers with an error.
+    await generate(h, key.key, { model: 'rate-limited' }).then((r) => r.arrayBuffer());
+    const rows = await h.waitForRows(3);
+    expect(rows.map((r) => r.outcome)).toEqual(['client_aborted', 'upstream_aborted', 'upstream_error']);
+
+    let q = await quota(h, key.key);
+    expect(q.in_flight).toEqual({ requests: 0, reserved_tokens: 0 });
+    expect(limitOf(q, 'tpd')).toMatchObject({ used: 2 * FIRST_FRAME, reserved: 0 }); // what was streamed is charged
+    expect(limitOf(q, 'concurrency')).toMatchObject({ used: 0, remaining: 2 });
+    expect(limitOf(q, 'rpm')).toMatchObject({ used: 3 });
+
+    // Refused by the gateway: no slot, no reservation, no request counted.
+    await setLimits(h, h.projectOf(key.id), { limits: [{ tokens_per_day: 100, max_concurrent: 2, requests_per_minute: 5 }] });
+    expect((await generate(h, key.key, { maxOutputTokens: 500 })).status).toBe(429);
+    // Upstream unreachable: the gateway answers 502 and releases at once.
+    await h.fake.close();
+    await setLimits(h, h.projectOf(key.id), { limits: [{ tokens_per_day: 100_000, max_concurrent: 2, requests_per_minute: 5 }] });
+    expect((await generate(h, key.key, { maxOutputTokens: 500 })).status).toBe(502);
+    q = await quota(h, key.key);
+    expect(q.in_flight).toEqual({ requests: 0, reserved_tokens: 0 });
+    expect(limitOf(q, 'rpm')).toMatchObject({ used: 4 });
+    hold.open();
+  });
+});
+
+describe('scope of limits', () => {
+  it("limits on one project never affect another, nor do another project's requests count", async () => {
+    h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
+    const limited = h.createKey('acme', 'web');
+    const sibling = h.createKey('acme', 'batch');
+    const sameSlug = h.createKey('globex', 'web');
+    await setLimits(h, h.projectOf(limited.id), { limits: [{ requests_per_minute: 1, tokens_per_day: 1000 }] });
+    const status = async (k: string) => (await generate(h, k).then(async (r) => (await r.arrayBuffer(), r))).status;
+    expect([await status(limited.key), await status(limited.key)]).toEqual([200, 429]);
+    for (const k of [sibling.key, sameSlug.key]) expect([await status(k), await status(k), await status(k)]).toEqual([200, 200, 200]);
+    await h.waitForRows(8);
+    expect(limitOf(await quota(h, limited.key), 'tpd').used).toBe(UNARY);
+    expect((await quota(h, sibling.key)).limits).toEqual([]);
+  });
+
+  it('a rule narrowed to a key or a model counts and limits only that traffic', async () => {
+    h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
+    const k1 = h.createKey('acme', 'web');
+    const k2 = h.createKey('acme', 'web');
+    await setLimits(h, h.projectOf(k1.id), { limits: [{ key_id: k1.id, requests_per_minute: 1 }, { model: 'models/google-reasoning', requests_per_minute: 1 }] });
+    const status = async (k: string, model?: string) => (await generate(h, k, { model }).then(async (r) => (await r.arrayBuffer(), r))).status;
+    expect([await status(k1.key), await status(k1.key)]).toEqual([200, 429]);
+    expect([await status(k2.key), await status(k2.key)]).toEqual([200, 200]);
+    expect([await status(k2.key, 'google-reasoning'), await status(k2.key, 'google-reasoning')]).toEqual([200, 429]);
+    const seen = (q: any) => q.limits.map((l: any) => [l.policy, l.used]);
+    expect(seen(await quota(h, k1.key))).toEqual([['key/rpm', 1], ['model/google-reasoning/rpm', 1]]);
+    expect(seen(await quota(h, k2.key))).toEqual([['model/google-reasoning/rpm', 1]]);
+  });
+});
