@@ -58,7 +58,7 @@ async function load() {
     ]);
     if (mine !== seq) return;
     renderCharts({ groups: series.groups, unit: w.unit, from: w.from, to: w.to, seriesName });
-    const quota = await quotaUtilisation(token, view.dim, top.groups);
+    const quota = await quotaUtilisation(token, view.dim);
     renderTable($('top'), { dim: view.dim, groups: top.groups, quota, onDrill: view.dim === 'project' ? drill : undefined });
     renderKpis(top.totals);
     const unpriced = prices.unpricedModels.map((/** @type {any} */ m) => `${m.model ?? '(unknown)'} (${m.requests})`);

@@ -35,7 +35,11 @@ export function renderTable(table, { dim, groups, quota, onDrill }) {
       const rate = g.requests ? ` (${((100 * g.errors) / g.requests).toFixed(1)}%)` : '';
       const q = quota.get(d.id(g));
       const bar = document.createElement('td');
-      if (q !== undefined) bar.innerHTML = `<span class="bar${q > 1 ? ' over' : ''}" title="${(q * 100).toFixed(0)}%"><i style="width:${Math.min(100, q * 100)}%"></i></span>`;
+      if (q !== undefined) {
+        bar.dataset.field = 'quota';
+        bar.dataset.value = String(q);
+        bar.innerHTML = `<span class="bar${q > 1 ? ' over' : ''}" title="${(q * 100).toFixed(0)}% of its tightest limit"><i style="width:${Math.min(100, q * 100)}%"></i></span>`;
+      }
       tr.append(
         cell('name', d.id(g), d.label(g)),
         cell('requests', g.requests, nf.format(g.requests)),

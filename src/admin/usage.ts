@@ -1,6 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { aggregateParams, eventsParams } from '../usage/params.js';
 import { createUsageService, sendAggregate, sendEvents } from '../usage/service.js';
+import { quotaUtilisation } from '../usage/quota-utilisation.js';
 import { unpricedModels } from '../usage/unpriced.js';
 import type { RegisterAdminRoutes } from './routes.js';
 
@@ -34,7 +35,15 @@ const prices = createRoute({
   responses: { 200: { description: 'JSON `{tables, unpricedModels}`' } },
 });
 
-/** /admin/v1/usage, /usage/events and /usage/prices. */
+const quota = createRoute({
+  method: 'get',
+  path: '/admin/v1/usage/quota',
+  tags: ['usage'],
+  summary: 'How close each project with limits is to its tightest project-wide limit (the dashboard quota bars)',
+  responses: { 200: { description: 'JSON `{projects: [{projectId, utilisation, limit}]}`' } },
+});
+
+/** /admin/v1/usage, /usage/events, /usage/prices and /usage/quota. */
 export const registerUsageRoutes: RegisterAdminRoutes = (app, deps) => {
   const usage = createUsageService(deps);
   app.openapi(aggregate, (c) => {
@@ -45,5 +54,6 @@ export const registerUsageRoutes: RegisterAdminRoutes = (app, deps) => {
     const q = c.req.valid('query');
     return sendEvents(c, usage.events(q), q.format);
   });
+  app.openapi(quota, (c) => c.json({ projects: quotaUtilisation(deps.db, deps.quotas, deps.clock) }));
   app.openapi(prices, (c) => c.json({ tables: deps.prices.tables.map((t) => ({ effectiveFrom: new Date(t.effectiveFrom).toISOString(), models: t.models })), unpricedModels: unpricedModels(deps.db) }));
 };

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
+import { generate, setLimits } from '../support/quota.js';
 import { ADMIN_TOKEN, getJson, seedEvents, seedKey, tokens, type SeedEvent, type SeedKey } from '../support/usage-seed.js';
 
 const OUT = 'test-output';
@@ -39,6 +40,9 @@ beforeAll(async () => {
     events.push({ at: new Date(today - d * DAY + 5 * 3_600_000).toISOString(), key: keys[5]!, model: 'gemini-2.5-flash', endpoint: 'generateContent', outcome: 'ok', usage: tokens(90_000, 5000), latencyMs: 900, ttfbMs: 300 });
   }
   seedEvents(h, events);
+  // acme/batch has a monthly token budget, and real traffic through the gateway to count against it.
+  await setLimits(h, keys[2]!.projectId, { limits: [{ tokens_per_month: 20_000 }] });
+  for (let i = 0; i < 2; i++) expect((await generate(h, keys[2]!.key)).status).toBe(200);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -61,7 +65,7 @@ const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 async function tableAfterLoad(): Promise<Record<string, Record<string, string>>> {
   await page.waitForSelector('#dash[data-state="ready"]');
   return page.$$eval('#top tbody tr', (trs) =>
-    Object.fromEntries(trs.map((tr) => [(tr as HTMLElement).dataset.id!, Object.fromEntries([...tr.querySelectorAll('td[data-field]')].map((td) => [(td as HTMLElement).dataset.field!, (td as HTMLElement).dataset.value!]))])),
+    Object.fromEntries(trs.map((tr) => [(tr as HTMLElement).dataset.id!, Object.fromEntries([...tr.querySelectorAll('td[data-field]:not([data-field="quota"])')].map((td) => [(td as HTMLElement).dataset.field!, (td as HTMLElement).dataset.value!]))])),
   );
 }
 
@@ -112,6 +116,12 @@ describe('the /dashboard in a real browser', () => {
     expect(Object.keys(api)).toHaveLength(4);
     expect(table).toEqual(api);
     expect(await page.textContent('#unpriced')).toMatch(/house-model/);
+    // The quota bar of the one project with limits shows the API's utilisation.
+    const quota = (await getJson(h, '/admin/v1/usage/quota')).body.projects;
+    expect(quota).toHaveLength(1);
+    expect(quota[0].utilisation).toBeGreaterThan(0);
+    const bars = await page.$$eval('#top td[data-field="quota"]', (tds) => tds.map((td) => [td.closest('tr')!.dataset.id, Number((td as HTMLElement).dataset.value)]));
+    expect(bars).toEqual([[keys[2]!.projectId, quota[0].utilisation]]);
     await page.screenshot({ path: `${OUT}/dashboard.png`, fullPage: true });
   });
 

@@ -1,0 +1,32 @@
+import type { Clock } from '../clock.js';
+import type { Db } from '../db/client.js';
+import type { Quotas } from '../quota/quotas.js';
+
+export interface ProjectUtilisation {
+  projectId: string;
+  /** The largest (used + reserved) / limit over the project-wide limits, e.g. 0.42; may exceed 1. */
+  utilisation: number;
+  /** The limit that fraction belongs to (`tokens_per_day`…). */
+  limit: string;
+}
+
+/**
+ * How close each project with limits is to its tightest project-wide limit right now, for the
+ * dashboard's quota bars. Key- and model-scoped rules are left out: they cap a slice of the
+ * project, not the project.
+ */
+export function quotaUtilisation(db: Db, quotas: Quotas, clock: Clock): ProjectUtilisation[] {
+  const now = clock.now();
+  const ids = db.$client.prepare('SELECT project_id FROM project_limits').pluck().all() as string[];
+  const out: ProjectUtilisation[] = [];
+  for (const projectId of ids) {
+    let best: ProjectUtilisation | null = null;
+    for (const l of quotas.status(projectId, null, now).limits) {
+      if (l.scope !== 'project' || l.value <= 0) continue;
+      const utilisation = (l.used + l.reserved) / l.value;
+      if (!best || utilisation > best.utilisation) best = { projectId, utilisation, limit: l.limit };
+    }
+    if (best) out.push(best);
+  }
+  return out;
+}
