@@ -23,7 +23,7 @@ const schema = z.object({
   USAGE_FLUSH_INTERVAL_MS: positiveMs.default(50),
   USAGE_FLUSH_BATCH: z.coerce.number().int().min(1).default(500),
   KEY_CACHE_TTL_MS: positiveMs.max(1000).default(1000),
-  UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).default(256),
+  UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).default(2048),
   UPSTREAM_CONNECT_TIMEOUT_MS: positiveMs.default(10_000),
   UPSTREAM_HEADERS_TIMEOUT_MS: positiveMs.default(600_000),
   UPSTREAM_BODY_TIMEOUT_MS: positiveMs.default(300_000),
