@@ -9,6 +9,7 @@ import { openDb, type Db } from './db/client.js';
 import { createLifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { createRecorder, type FlushHook } from './metering/recorder.js';
+import { installClientErrorHandler } from './proxy/client-error.js';
 import { createStages } from './proxy/stages.js';
 import { createUpstream } from './proxy/upstream.js';
 
@@ -43,6 +44,7 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
     log,
     flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS,
     batchSize: config.USAGE_FLUSH_BATCH,
+    maxPending: config.USAGE_MAX_PENDING_ROWS,
     hooks: [lastUsedHook],
   });
   const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle: createLifecycle() };
@@ -52,6 +54,7 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
   // Long streams from thinking models outlive Node's default 5-minute request timeout.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
+  installClientErrorHandler(server, log);
 
   return {
     deps,
@@ -64,18 +67,21 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
       });
     },
     async shutdown(graceMs = config.SHUTDOWN_GRACE_MS) {
+      // Draining: the listener stays open through the grace period so new requests get a clear 503
+      // (and load balancers see /healthz fail) instead of connection refused; in-flight ones finish.
       deps.lifecycle.drain();
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeIdleConnections();
       const timedOut = await Promise.race([deps.lifecycle.idle().then(() => false), sleep(graceMs).then(() => true)]);
       if (timedOut) {
         log.warn({ inflight: deps.lifecycle.inflight }, 'grace period over; closing remaining connections');
         server.closeAllConnections();
         await Promise.race([deps.lifecycle.idle(), sleep(2000)]);
       }
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      // Connections still busy here are only receiving a 503 (or were cut): give them a moment.
+      if (await Promise.race([closed.then(() => false), sleep(1000).then(() => true)])) server.closeAllConnections();
       await closed;
       const written = deps.recorder.close();
-      if (deps.recorder.pending() > 0) log.error({ pending: deps.recorder.pending() }, 'usage rows could not be written at shutdown');
       log.info({ flushed: written }, 'usage flushed');
       await deps.upstream.close();
       if (!givenDb) db.$client.close();

@@ -56,7 +56,11 @@ function sseMeter(family: UsageFamily): Meter {
     if (f.isError || f.event === 'error') {
       errorFrame = true;
     } else if (family === 'generate') {
-      if (piecesInclude(f.pieces, USAGE_METADATA)) best = f.pieces;
+      // The previous usage frame is kept too: if the last one is corrupt, its cumulative usage is the best lower bound.
+      if (piecesInclude(f.pieces, USAGE_METADATA)) {
+        fallback = best;
+        best = f.pieces;
+      }
     } else if (f.event !== null && COMPLETED.has(f.event)) {
       best = f.pieces;
     } else if (piecesInclude(f.pieces, USAGE) || piecesInclude(f.pieces, TOTAL_USAGE)) {
@@ -70,8 +74,8 @@ function sseMeter(family: UsageFamily): Meter {
     },
     async finish() {
       scanner.end();
-      const chosen = best ?? fallback;
-      const got = chosen ? parseQuietly(family, frameData(chosen)) : { usage: null, model: null };
+      let got = best ? parseQuietly(family, frameData(best)) : { usage: null, model: null };
+      if (!got.usage && fallback) got = parseQuietly(family, frameData(fallback));
       return { ...got, sse: true, frames: scanner.frames, errorFrame, bareJsonLines: scanner.bareJsonLines };
     },
     atBoundary: () => scanner.atBoundary(),

@@ -1,6 +1,7 @@
 import type { Usage } from './usage.js';
 
-export type Outcome = 'ok' | 'upstream_error' | 'client_aborted' | 'upstream_aborted' | 'gateway_error';
+/** upstream_timeout: a configured upstream timeout (connect, headers, idle body) fired; upstream_aborted: the connection failed. */
+export type Outcome = 'ok' | 'upstream_error' | 'client_aborted' | 'upstream_aborted' | 'upstream_timeout' | 'gateway_error';
 
 /** One usage_events row, camelCase; the recorder maps it onto the snake_case columns. */
 export interface UsageRow {

@@ -2,10 +2,12 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import { GatewayError, renderError } from '../errors.js';
+import { GatewayError, renderError, type Audience } from '../errors.js';
 import { createMeter, type Meter, type MeterResult } from '../metering/meter.js';
 import type { Outcome } from '../metering/row.js';
 import type { UsageFamily } from '../metering/usage.js';
+import { ClientAborted } from './body.js';
+import { HeldErrorBody, scrubHeaders } from './error-body.js';
 import { clientResponseHeaders } from './headers.js';
 
 export interface ForwardRequest {
@@ -19,6 +21,8 @@ export interface ForwardRequest {
   extraHeaders: Record<string, string>;
   startedAt: number;
   maxJsonBytes: number;
+  /** Credentials upstream might echo (the upstream key): scrubbed from error bodies and headers. */
+  secrets: readonly string[];
   /** May edit upstream's response headers in place before the client sees them. */
   onResponseHeaders?: (status: number, headers: IncomingHttpHeaders) => void;
 }
@@ -34,6 +38,13 @@ export interface ForwardResult {
 
 const NO_METER: MeterResult = { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 };
 
+/** undici's own timeout errors (connect incl. TLS handshake, response headers, idle body) and the OS's. */
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+
+export function isTimeout(err: Error): boolean {
+  return TIMEOUT_CODES.has((err as { code?: string }).code ?? '');
+}
+
 class ClientGone extends Error {}
 
 /**
@@ -42,14 +53,17 @@ class ClientGone extends Error {}
  * The meter reads the same chunks. Resolves once, when the exchange is over for any reason.
  */
 export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardRequest): Promise<ForwardResult> {
+  const audience: Audience = req.family === 'interactions' ? 'interactions' : 'google';
   return new Promise((resolve) => {
     let controller: Dispatcher.DispatchController | null = null;
     let meter: Meter | null = null;
+    let held: HeldErrorBody | null = null;
     let status = 0;
     let sse = false;
     let chunked = false;
     let ttfbMs: number | null = null;
     let bytesOut = 0;
+    let waitingDrain = false;
     let done = false;
 
     const settle = (outcome: Outcome, errorMessage?: string): void => {
@@ -63,6 +77,7 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
       });
     };
 
+    const clientGone = (): boolean => res.destroyed || !!res.socket?.destroyed;
     const onClientClose = (): void => {
       if (res.writableFinished) return;
       controller?.abort(new ClientGone('client disconnected'));
@@ -70,7 +85,24 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
     };
     res.on('close', onClientClose);
 
-    const onDrain = (): void => controller?.resume();
+    const send = (chunk: Buffer, c: Dispatcher.DispatchController): void => {
+      bytesOut += chunk.length;
+      if (res.write(chunk) || waitingDrain) return;
+      c.pause();
+      waitingDrain = true;
+      res.once('drain', () => {
+        waitingDrain = false;
+        controller?.resume();
+      });
+    };
+
+    const answerItself = (ge: GatewayError): void => {
+      status = ge.status;
+      const body = renderError(ge, audience);
+      res.writeHead(ge.status, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers, ...req.extraHeaders });
+      res.end(body);
+      bytesOut += Buffer.byteLength(body);
+    };
 
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
@@ -81,45 +113,54 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
         if (statusCode < 200) return; // 1xx interim responses are not the answer
         status = statusCode;
         const contentType = first(headers['content-type']);
+        const contentEncoding = first(headers['content-encoding']);
         sse = /^text\/event-stream/i.test(contentType ?? '');
         chunked = headers['content-length'] === undefined;
-        meter = createMeter({
-          family: statusCode < 300 ? req.family : null,
-          contentType,
-          contentEncoding: first(headers['content-encoding']),
-          maxJsonBytes: req.maxJsonBytes,
-        });
+        meter = createMeter({ family: statusCode < 300 ? req.family : null, contentType, contentEncoding, maxJsonBytes: req.maxJsonBytes });
         req.onResponseHeaders?.(statusCode, headers as IncomingHttpHeaders);
-        res.writeHead(statusCode, { ...clientResponseHeaders(headers as IncomingHttpHeaders), ...req.extraHeaders });
+        const out = { ...scrubHeaders(clientResponseHeaders(headers as IncomingHttpHeaders), req.secrets), ...req.extraHeaders };
+        held = HeldErrorBody.forResponse(statusCode, out, contentEncoding, req.secrets);
+        if (held) return; // written once complete (and scrubbed)
+        res.writeHead(statusCode, out);
         // A stream's headers should reach the client now, not with the first frame.
         if (sse) res.flushHeaders();
       },
       onResponseData(c, chunk) {
         if (ttfbMs === null) ttfbMs = performance.now() - req.startedAt;
-        bytesOut += chunk.length;
         meter!.push(chunk);
-        if (!res.write(chunk)) {
-          c.pause();
-          res.once('drain', onDrain);
+        if (held && held.add(chunk)) return;
+        if (held) {
+          // Too large to hold: send what was held, unscrubbed, and stream the rest.
+          const { headers, body } = held.release();
+          held = null;
+          res.writeHead(status, headers);
+          return send(body, c);
         }
+        send(chunk, c);
       },
       onResponseEnd() {
-        res.end();
+        if (held) {
+          const { headers, body } = held.finish();
+          res.writeHead(status, headers);
+          res.end(body);
+          bytesOut += body.length;
+        } else res.end();
         settle('ok');
       },
       onResponseError(_c, err) {
-        if (err instanceof ClientGone || done) return settle('client_aborted');
-        const timeout = /timeout/i.test(err.name) || /timeout/i.test((err as { code?: string }).code ?? '');
+        if (err instanceof ClientGone || err instanceof ClientAborted || done || clientGone()) return settle('client_aborted');
+        const timeout = isTimeout(err);
+        const outcome: Outcome = timeout ? 'upstream_timeout' : 'upstream_aborted';
         if (!res.headersSent) {
-          const ge = timeout
-            ? new GatewayError('deadline_exceeded', 'Upstream did not answer in time.')
-            : new GatewayError('bad_gateway', 'Upstream connection failed.');
-          status = ge.status;
-          const body = renderError(ge, 'google');
-          res.writeHead(ge.status, { 'content-type': 'application/json; charset=UTF-8', ...req.extraHeaders });
-          res.end(body);
-          bytesOut += Buffer.byteLength(body);
-          return settle('upstream_aborted', err.message);
+          // The request body itself was refused on the way (an upload over its limit).
+          if (err instanceof GatewayError) {
+            answerItself(err);
+            return settle('gateway_error', err.message);
+          }
+          answerItself(
+            timeout ? new GatewayError('deadline_exceeded', 'Upstream did not answer in time.') : new GatewayError('bad_gateway', 'Upstream connection failed.'),
+          );
+          return settle(outcome, err.message);
         }
         // Mid-body: end the client's stream. A well-formed error frame only fits on a frame boundary.
         if (sse && chunked && meter?.atBoundary()) {
@@ -129,7 +170,7 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
         } else {
           res.destroy();
         }
-        settle('upstream_aborted', err.message);
+        settle(outcome, err.message);
       },
     };
 

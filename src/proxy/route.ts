@@ -4,8 +4,9 @@ import { Hono } from 'hono';
 import { performance } from 'node:perf_hooks';
 import type { AppDeps } from '../app.js';
 import type { AuthFailure } from '../auth/principal.js';
-import { GatewayError, renderError, toGatewayError } from '../errors.js';
-import { takeBody } from './body.js';
+import { GatewayError, renderError, toGatewayError, type Audience } from '../errors.js';
+import { createAuthThrottle, sourceId } from './auth-throttle.js';
+import { ClientAborted, NO_BODY, takeBody } from './body.js';
 import { classify } from './classify.js';
 import { forward, type ForwardResult } from './forward.js';
 import { extractTenantKey, upstreamRequestHeaders } from './headers.js';
@@ -20,16 +21,21 @@ const AUTH_MESSAGES: Record<AuthFailure, string> = {
   disabled: 'API key belongs to a disabled tenant or project.',
 };
 
+type ProxyEnv = { Bindings: HttpBindings; Variables: { requestId: string; audience: Audience } };
+
 /** The data plane: every versioned Gemini path, forwarded with the tenant key swapped for the upstream key. */
 export function createProxyApp(deps: AppDeps) {
-  const { config, log, keys, upstream, lifecycle, clock, stages } = deps;
+  const { config, log, keys, upstream, lifecycle, clock, stages, recorder } = deps;
+  const throttle = createAuthThrottle({ limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS, clock });
+  const limits = { maxJsonBytes: config.MAX_JSON_BODY_BYTES, maxUploadBytes: config.MAX_UPLOAD_BODY_BYTES };
 
-  const app = new Hono<{ Bindings: HttpBindings; Variables: { requestId: string } }>();
+  const app = new Hono<ProxyEnv>();
 
   app.onError((err, c) => {
     const ge = toGatewayError(err);
     if (!(err instanceof GatewayError)) log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'proxy failure');
-    return c.body(renderError(ge, 'google'), ge.status as 500, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers });
+    const body = renderError(ge, c.get('audience') ?? 'google');
+    return c.body(body, ge.status as 500, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers });
   });
 
   app.all('*', async (c) => {
@@ -41,18 +47,37 @@ export function createProxyApp(deps: AppDeps) {
     const method = incoming.method ?? 'GET';
     const what = classify(method, path);
     if (!what) throw new GatewayError('not_found', 'Not a Gemini API path. Paths look like /v1beta/models/{model}:generateContent.');
+    c.set('audience', what.family === 'interactions' ? 'interactions' : 'google');
 
+    // Metering closed: no new work while unwritten usage rows are at their bound (nothing is recorded for these).
+    if (config.METERING_FAILURE === 'closed' && recorder.saturated()) {
+      throw new GatewayError('unavailable', 'Usage metering is unavailable; the gateway accepts no new requests until it recovers.', { headers: { 'retry-after': '5' } });
+    }
+    const address = incoming.socket?.remoteAddress ?? '';
+    const wait = throttle.retryAfter(address);
+    if (wait > 0) {
+      throw new GatewayError('resource_exhausted', 'Too many failed authentication attempts from this address; retry later.', { headers: { 'retry-after': String(wait) } });
+    }
     const { key, search } = extractTenantKey(incoming.rawHeaders, q === -1 ? '' : rawUrl.slice(q));
+    // Valid, invalid and malformed keys take the same path: hash, then one cached lookup.
     const auth = keys.resolve(key);
-    if (!auth.ok) throw new GatewayError('unauthenticated', AUTH_MESSAGES[auth.reason]);
+    if (!auth.ok) {
+      if (throttle.fail(address)) log.warn({ source: sourceId(address), limit: config.AUTH_FAILURE_LIMIT }, 'too many failed authentications; source throttled');
+      throw new GatewayError('unauthenticated', AUTH_MESSAGES[auth.reason]);
+    }
 
-    const body = await takeBody(incoming, config.MAX_JSON_BODY_BYTES, what.endpoint === 'upload');
-    const ctx = newContext(deps, { requestId: c.get('requestId'), incoming, method, path, search, what, principal: auth.principal, body, startedAt });
+    const ctx = newContext(deps, { requestId: c.get('requestId'), incoming, method, path, search, what, principal: auth.principal, body: NO_BODY, startedAt });
     const entered: typeof stages = [];
     let result: ForwardResult | null = null;
     let refusal: GatewayError | null = null;
     lifecycle.enter();
     try {
+      ctx.body = await takeBody(incoming, limits, what.endpoint === 'upload');
+      // Interactions name their model in the body: the gateway must read it, so malformed JSON is a 400 here.
+      if (ctx.model === null && what.endpoint === 'interactions.create') {
+        const m = (ctx.json() as { model?: unknown } | null)?.model;
+        if (typeof m === 'string') ctx.model = m.replace(/^models\//, '');
+      }
       for (const stage of stages) {
         entered.push(stage);
         await stage.before?.(ctx);
@@ -62,12 +87,13 @@ export function createProxyApp(deps: AppDeps) {
       result = await forward(upstream.pool, outgoing, {
         method,
         path: upstream.basePath + path + search,
-        headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, body.buffered !== null),
-        body: body.body,
+        headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, ctx.body.buffered !== null),
+        body: ctx.body.body,
         family: what.family,
         extraHeaders: ctx.extraHeaders,
         startedAt,
         maxJsonBytes: config.MAX_JSON_BODY_BYTES,
+        secrets: [credential.secret],
         onResponseHeaders: (status, headers) => {
           for (const stage of stages) stage.responseHeaders?.(ctx, status, headers);
         },
@@ -76,7 +102,6 @@ export function createProxyApp(deps: AppDeps) {
       refusal = toGatewayError(err);
       throw err;
     } finally {
-      lifecycle.leave();
       const settled = result ?? refused(refusal);
       for (const stage of entered.reverse()) {
         try {
@@ -86,6 +111,8 @@ export function createProxyApp(deps: AppDeps) {
         }
       }
       recordExchange(deps, ctx, settled, clock.now());
+      // Last: shutdown waits for in-flight requests, so their rows must already be queued.
+      lifecycle.leave();
     }
     return RESPONSE_ALREADY_SENT;
   });
@@ -98,17 +125,21 @@ function newContext(
   base: Pick<ProxyContext, 'requestId' | 'incoming' | 'method' | 'path' | 'search' | 'what' | 'principal' | 'body' | 'startedAt'>,
 ): ProxyContext {
   let parsed: unknown;
-  let didParse = false;
+  let state: 'unparsed' | 'parsed' | 'invalid' = 'unparsed';
   const json = (): unknown => {
-    if (didParse) return parsed;
-    didParse = true;
-    const buf = base.body.buffered;
-    if (!buf || buf.length === 0) return (parsed = null);
-    try {
-      parsed = JSON.parse(buf.toString('utf8'));
-    } catch {
-      parsed = null;
+    if (state === 'unparsed') {
+      const buf = ctx.body.buffered;
+      state = 'parsed';
+      if (!buf || buf.length === 0) parsed = null;
+      else {
+        try {
+          parsed = JSON.parse(buf.toString('utf8'));
+        } catch {
+          state = 'invalid';
+        }
+      }
     }
+    if (state === 'invalid') throw new GatewayError('invalid_argument', 'Request body is not valid JSON.');
     return parsed;
   };
   const ctx: ProxyContext = {
@@ -120,16 +151,12 @@ function newContext(
     state: new Map(),
     now: deps.clock.now(),
   };
-  // Interactions name their model in the body.
-  if (ctx.model === null && base.what.endpoint === 'interactions.create') {
-    const m = (json() as { model?: unknown } | null)?.model;
-    if (typeof m === 'string') ctx.model = m.replace(/^models\//, '');
-  }
   return ctx;
 }
 
 /** What after() and the usage row see when the gateway answered itself (a stage refused): nothing went upstream. */
 function refused(err: GatewayError | null): ForwardResult {
   const status = err?.status ?? 500;
-  return { status, outcome: 'gateway_error', ttfbMs: null, bytesOut: 0, meter: { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 }, errorMessage: err?.message };
+  const outcome = err instanceof ClientAborted ? 'client_aborted' : 'gateway_error';
+  return { status, outcome, ttfbMs: null, bytesOut: 0, meter: { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 }, errorMessage: err?.message };
 }

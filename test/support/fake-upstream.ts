@@ -137,6 +137,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
       return sendJson(ctx, 400, INVALID_KEY_BODY);
     }
 
+    if (opts.intercept && (await opts.intercept(ctx))) return;
     const m = PATH_RE.exec(url.pathname);
     if (m) {
       ctx.upload = m[1] === 'upload';

@@ -9,6 +9,7 @@ import { openDb, type Db } from '../../src/db/client.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
+import { watchResponses } from './response-watch.js';
 
 export const UPSTREAM_KEY = 'AIzaFAKE-upstream-key-for-tests-0123456789';
 
@@ -51,7 +52,7 @@ export interface Harness {
   dbPath: string;
   config: Config;
   logs: string[];
-  /** Every secret this harness handed out; none may appear in logs or reach upstream. */
+  /** Every secret this harness handed out; none may appear in logs or responses, or reach upstream. */
   secrets: Set<string>;
   createKey(tenant?: string, project?: string): CreatedKey;
   sdk(key: string): GoogleGenAI;
@@ -67,6 +68,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const dir = mkdtempSync(join(tmpdir(), 'ggw-test-'));
   const dbPath = join(dir, 'gateway.db');
   const secrets = new Set<string>([UPSTREAM_KEY]);
+  if (opts.env?.ADMIN_TOKEN) secrets.add(opts.env.ADMIN_TOKEN);
   const tenantKeys = new Set<string>();
   const fake = await startFakeUpstream({ upstreamKey: UPSTREAM_KEY, forbiddenSecrets: () => [...tenantKeys], ...opts.fake });
   const config = parseConfig({
@@ -79,10 +81,12 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ...opts.env,
   });
   const logs: string[] = [];
-  const log = createLogger(config.LOG_LEVEL, { write: (s: string) => void logs.push(s) });
+  // As main.ts builds it: the known secrets are scrubbed from every line.
+  const log = createLogger(config.LOG_LEVEL, { write: (s: string) => void logs.push(s) }, [config.GEMINI_API_KEY, config.ADMIN_TOKEN]);
   const clock = opts.clock ?? systemClock;
   const db = openDb(dbPath, { busyTimeoutMs: 0 });
   const gateway = createGateway({ config, log, db, clock });
+  const responses = watchResponses(gateway.server, () => [...secrets]);
   const addr = await gateway.listen();
   const url = `http://127.0.0.1:${addr.port}`;
   const select = db.$client.prepare('SELECT * FROM usage_events ORDER BY id');
@@ -119,6 +123,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       rmSync(dir, { recursive: true, force: true });
       const leaked = logs.filter((line) => [...secrets].some((s) => line.includes(s)));
       if (leaked.length) throw new Error(`a secret appeared in ${leaked.length} log line(s)`);
+      if (responses.leaks.length) throw new Error(`a secret appeared in a response: ${responses.leaks.join('; ')}`);
       if (fake.violations.length) throw new Error(`fake upstream saw violations: ${fake.violations.join('; ')}`);
     },
   };
