@@ -1,5 +1,5 @@
-import { createAdaptorServer } from '@hono/node-server';
-import type { Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp, type AppDeps } from './app.js';
 import { createKeyResolver } from './auth/key-resolver.js';
@@ -9,7 +9,7 @@ import { openDb, type Db } from './db/client.js';
 import { createLifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { createRecorder, type FlushHook } from './metering/recorder.js';
-import { installClientErrorHandler } from './proxy/client-error.js';
+import { installClientErrorHandler, unroutableRequest } from './proxy/client-error.js';
 import { createStages } from './proxy/stages.js';
 import { createUpstream } from './proxy/upstream.js';
 
@@ -50,7 +50,7 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
   const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle: createLifecycle() };
   const deps: AppDeps = { ...base, stages: createStages(base) };
   const app = buildApp(deps);
-  const server = createAdaptorServer({ fetch: app.fetch, autoCleanupIncoming: false }) as Server;
+  const server = createServer(getRequestListener(app.fetch, { autoCleanupIncoming: false, errorHandler: unroutableRequest }));
   // Long streams from thinking models outlive Node's default 5-minute request timeout.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;

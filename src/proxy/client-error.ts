@@ -1,3 +1,4 @@
+import { RequestError } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { GatewayError, renderError } from '../errors.js';
@@ -25,4 +26,13 @@ export function installClientErrorHandler(server: Server, log: Logger): void {
     const status = timeout ? '408 Request Timeout' : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=UTF-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   });
+}
+
+/**
+ * For @hono/node-server's `errorHandler`: a request it cannot even turn into a URL (a backslash
+ * in the path, `*`, a bad Host header) gets the same Google-shaped 400 instead of an empty one.
+ */
+export function unroutableRequest(err: unknown): Response {
+  const ge = err instanceof RequestError ? new GatewayError('invalid_argument', 'Malformed request target or Host header.') : new GatewayError('internal', 'Internal gateway error.');
+  return new Response(renderError(ge, 'google'), { status: ge.status, headers: { 'content-type': 'application/json; charset=UTF-8', connection: 'close' } });
 }
