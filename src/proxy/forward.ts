@@ -148,7 +148,10 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
         settle('ok');
       },
       onResponseError(_c, err) {
-        if (err instanceof ClientGone || err instanceof ClientAborted || done || clientGone()) return settle('client_aborted');
+        if (err instanceof ClientGone || err instanceof ClientAborted || done || clientGone()) {
+          res.destroy(); // a half-closed client socket would otherwise linger
+          return settle('client_aborted');
+        }
         const timeout = isTimeout(err);
         const outcome: Outcome = timeout ? 'upstream_timeout' : 'upstream_aborted';
         if (!res.headersSent) {

@@ -32,6 +32,10 @@ export function createProxyApp(deps: AppDeps) {
   const app = new Hono<ProxyEnv>();
 
   app.onError((err, c) => {
+    if (err instanceof ClientAborted) {
+      c.env.outgoing.destroy(); // nobody is left to read an answer
+      return RESPONSE_ALREADY_SENT;
+    }
     const ge = toGatewayError(err);
     if (!(err instanceof GatewayError)) log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'proxy failure');
     const body = renderError(ge, c.get('audience') ?? 'google');
