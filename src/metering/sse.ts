@@ -46,6 +46,8 @@ export class SseScanner {
       if (b === LF || b === CR) {
         if (b === LF && this.afterCR) {
           this.afterCR = false;
+          // The LF of the CRLF that ended a frame belongs to no later frame.
+          if (pieceStart === i && !this.frameHasLines && this.lineLen === 0) pieceStart = i + 1;
           i++;
           continue;
         }
@@ -132,16 +134,18 @@ export function frameData(pieces: Buffer[]): string {
   return out.join('\n');
 }
 
-/** Whether a needle occurs in the frame, including across piece boundaries. */
+/**
+ * Whether a needle occurs in the frame, including across piece boundaries — also when it spans
+ * several pieces shorter than itself (a network can deliver single bytes).
+ */
 export function piecesInclude(pieces: Buffer[], needle: Buffer): boolean {
-  for (let i = 0; i < pieces.length; i++) {
-    if (pieces[i]!.includes(needle)) return true;
-    if (i + 1 < pieces.length) {
-      const k = needle.length - 1;
-      const a = pieces[i]!;
-      const seam = Buffer.concat([a.subarray(Math.max(0, a.length - k)), pieces[i + 1]!.subarray(0, k)]);
-      if (seam.includes(needle)) return true;
-    }
+  const k = needle.length - 1;
+  // The last k bytes before the current piece: any occurrence not inside one piece starts there.
+  let carry: Buffer | null = null;
+  for (const p of pieces) {
+    if (p.includes(needle)) return true;
+    if (carry && Buffer.concat([carry, p.subarray(0, k)]).includes(needle)) return true;
+    carry = p.length >= k ? p.subarray(p.length - k) : Buffer.concat(carry ? [carry, p] : [p]).subarray(-k);
   }
   return false;
 }
