@@ -31,6 +31,8 @@ const schema = z.object({
   GATEWAY_INTERNAL_STATS: z.stringbool().default(false),
   /** Bearer token for /admin/v1; unset disables the admin API (503 with a how-to). */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Master secret that encrypts stored upstream (bring-your-own) keys; unset refuses to store them. */
+  GATEWAY_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
 export type Config = Omit<z.infer<typeof schema>, 'PUBLIC_BASE_URL'> & { PUBLIC_BASE_URL: string };

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config.LOG_LEVEL, undefined, [config.GEMINI_API_KEY, config.ADMIN_TOKEN]);
+  const log = createLogger(config.LOG_LEVEL, undefined, [config.GEMINI_API_KEY, config.ADMIN_TOKEN, config.GATEWAY_SECRET]);
   const gateway = createGateway({ config, log });
   const addr = await gateway.listen();
   const keyCount = (gateway.deps.db.$client.prepare('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number) ?? 0;

@@ -1,4 +1,5 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
 import type { AppDeps, AppEnv } from '../app.js';
 import { GatewayError, renderError, toGatewayError } from '../errors.js';
 import { adminAuth } from './admin-auth.js';
@@ -18,6 +19,13 @@ export function newAdminApp(): AdminApp {
   });
 }
 
+/** Hono's own request errors (malformed JSON, missing content-type) in the admin error shape. */
+function fromHttpException(err: HTTPException): GatewayError {
+  if (err.status === 415) return new GatewayError('invalid_argument', 'Send the request body as JSON with content-type: application/json.');
+  if (err.status === 404) return new GatewayError('not_found', err.message || 'Not found.');
+  return new GatewayError('invalid_argument', err.message || 'Bad request.');
+}
+
 /**
  * /admin/v1: every resource module registers its routes on one OpenAPIHono, so the OpenAPI
  * document is generated from the same zod schemas that validate requests.
@@ -25,7 +33,7 @@ export function newAdminApp(): AdminApp {
 export function createAdminApp(deps: AppDeps): AdminApp {
   const app = newAdminApp();
   app.onError((err, c) => {
-    const ge = toGatewayError(err);
+    const ge = err instanceof HTTPException && err.status < 500 ? fromHttpException(err) : toGatewayError(err);
     if (!(err instanceof GatewayError)) deps.log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'admin failure');
     return c.body(renderError(ge, 'admin', c.get('requestId')), ge.status as 500, { 'content-type': 'application/json' });
   });

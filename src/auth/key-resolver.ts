@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import { hashKey } from './keys.js';
-import type { AuthFailure, KeyScopes, Principal } from './principal.js';
+import type { AuthFailure, KeyScopes, Principal, UpstreamKeyState } from './principal.js';
 
 interface KeyRow {
   key_id: string;
@@ -13,8 +13,10 @@ interface KeyRow {
   tenant_slug: string;
   expires_at: number | null;
   revoked_at: number | null;
+  key_off: number | null;
   scopes: string;
   upstream_key_id: string | null;
+  upstream_key_state: UpstreamKeyState | null;
   project_off: number | null;
   tenant_off: number | null;
 }
@@ -36,11 +38,16 @@ export interface KeyResolver {
 }
 
 const LOOKUP_SQL = `
-  SELECT k.id AS key_id, k.prefix AS key_prefix, k.expires_at, k.revoked_at, k.scopes,
+  SELECT k.id AS key_id, k.prefix AS key_prefix, k.expires_at, coalesce(k.revoked_at, k.deleted_at) AS revoked_at,
+         k.disabled_at AS key_off, k.scopes,
          p.id AS project_id, p.slug AS project_slug, p.upstream_key_id,
+         CASE WHEN p.upstream_key_id IS NULL THEN NULL
+              WHEN u.id IS NULL OR u.revoked_at IS NOT NULL OR u.deleted_at IS NOT NULL THEN 'revoked'
+              WHEN u.disabled_at IS NOT NULL THEN 'disabled' ELSE 'active' END AS upstream_key_state,
          coalesce(p.disabled_at, p.deleted_at) AS project_off,
          t.id AS tenant_id, t.slug AS tenant_slug, coalesce(t.disabled_at, t.deleted_at) AS tenant_off
   FROM api_keys k JOIN projects p ON p.id = k.project_id JOIN tenants t ON t.id = p.tenant_id
+  LEFT JOIN upstream_keys u ON u.id = p.upstream_key_id
   WHERE k.hash = ?`;
 
 /**
@@ -80,7 +87,7 @@ export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntrie
       if (!row || !principal) return { ok: false, reason: 'unknown' };
       if (row.revoked_at !== null && row.revoked_at <= now) return { ok: false, reason: 'revoked' };
       if (row.expires_at !== null && row.expires_at <= now) return { ok: false, reason: 'expired' };
-      if (row.project_off !== null || row.tenant_off !== null) return { ok: false, reason: 'disabled' };
+      if (row.key_off !== null || row.project_off !== null || row.tenant_off !== null) return { ok: false, reason: 'disabled' };
       lastUsed.set(row.key_id, now);
       return { ok: true, principal };
     },
@@ -113,5 +120,6 @@ function toPrincipal(row: KeyRow): Principal {
     expiresAt: row.expires_at,
     scopes,
     upstreamKeyId: row.upstream_key_id,
+    upstreamKeyState: row.upstream_key_state,
   };
 }

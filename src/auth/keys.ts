@@ -30,7 +30,17 @@ export function looksLikeKey(secret: string): boolean {
   return KEY_PATTERN.test(secret);
 }
 
-/** Short sortable-enough random ids with a type prefix, e.g. key_3kq9…; never secret. */
+let lastMs = 0;
+let seq = 0;
+
+/**
+ * Type-prefixed ids that sort in creation order (time, then a per-process sequence, then 64 random
+ * bits), e.g. key_mhx2k1c0a000Qm3…: lists ordered by (created_at, id) stay in creation order even
+ * when many rows share a millisecond. Never secret.
+ */
 export function newId(type: 'ten' | 'prj' | 'key' | 'upk' | 'aud'): string {
-  return `${type}_${randomBytes(12).toString('base64url')}`;
+  const now = Date.now();
+  seq = now === lastMs ? seq + 1 : 0;
+  lastMs = now;
+  return `${type}_${now.toString(36).padStart(9, '0')}${seq.toString(36).padStart(3, '0')}${randomBytes(8).toString('base64url')}`;
 }

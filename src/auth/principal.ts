@@ -15,6 +15,10 @@ export interface Principal {
   expiresAt: number | null;
   scopes: KeyScopes;
   upstreamKeyId: string | null;
+  /** Whether the project's own upstream key may be used; null/undefined when it has none. */
+  upstreamKeyState?: UpstreamKeyState | null;
 }
+
+export type UpstreamKeyState = 'active' | 'disabled' | 'revoked';
 
 export type AuthFailure = 'missing' | 'unknown' | 'revoked' | 'expired' | 'disabled';

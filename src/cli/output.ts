@@ -11,4 +11,10 @@ export function table(head: string[], rows: string[][]): string {
   return [line(head), ...rows.map(line)].join('\n');
 }
 
+/** One object as aligned `field  value` lines; nested values as compact JSON. */
+export function details(obj: Record<string, unknown>): string {
+  const rows = Object.entries(obj).map(([k, v]) => [k, v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v)]);
+  return table(['field', 'value'], rows).split('\n').slice(1).join('\n');
+}
+
 export const iso = (ms: number | null | undefined): string => (ms ? new Date(ms).toISOString() : '-');

@@ -135,17 +135,19 @@ export function frameData(pieces: Buffer[]): string {
 }
 
 /**
- * Whether a needle occurs in the frame, including across piece boundaries — also when it spans
- * several pieces shorter than itself (a network can deliver single bytes).
+ * Whether a needle occurs in the frame, including across piece boundaries however small the pieces
+ * are. Only a needle-sized tail is carried between pieces, so large frames are never copied.
  */
 export function piecesInclude(pieces: Buffer[], needle: Buffer): boolean {
+  if (pieces.length === 1) return pieces[0]!.includes(needle);
   const k = needle.length - 1;
-  // The last k bytes before the current piece: any occurrence not inside one piece starts there.
-  let carry: Buffer | null = null;
-  for (const p of pieces) {
-    if (p.includes(needle)) return true;
-    if (carry && Buffer.concat([carry, p.subarray(0, k)]).includes(needle)) return true;
-    carry = p.length >= k ? p.subarray(p.length - k) : Buffer.concat(carry ? [carry, p] : [p]).subarray(-k);
+  let carry: Buffer = Buffer.alloc(0);
+  for (const piece of pieces) {
+    if (piece.includes(needle)) return true;
+    const joined = Buffer.concat([carry, piece.subarray(0, k)]);
+    if (joined.includes(needle)) return true;
+    const tail = piece.length >= k ? piece.subarray(piece.length - k) : Buffer.concat([carry, piece]);
+    carry = tail.length > k ? tail.subarray(tail.length - k) : tail;
   }
   return false;
 }

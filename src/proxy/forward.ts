@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import { GatewayError, renderError, type Audience } from '../errors.js';
+import { GatewayError, renderError } from '../errors.js';
 import { createMeter, type Meter, type MeterResult } from '../metering/meter.js';
 import type { Outcome } from '../metering/row.js';
 import type { UsageFamily } from '../metering/usage.js';
@@ -53,7 +53,6 @@ class ClientGone extends Error {}
  * The meter reads the same chunks. Resolves once, when the exchange is over for any reason.
  */
 export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardRequest): Promise<ForwardResult> {
-  const audience: Audience = req.family === 'interactions' ? 'interactions' : 'google';
   return new Promise((resolve) => {
     let controller: Dispatcher.DispatchController | null = null;
     let meter: Meter | null = null;
@@ -98,7 +97,7 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
 
     const answerItself = (ge: GatewayError): void => {
       status = ge.status;
-      const body = renderError(ge, audience);
+      const body = renderError(ge, 'google');
       res.writeHead(ge.status, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers, ...req.extraHeaders });
       res.end(body);
       bytesOut += Buffer.byteLength(body);

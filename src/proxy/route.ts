@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { performance } from 'node:perf_hooks';
 import type { AppDeps } from '../app.js';
 import type { AuthFailure } from '../auth/principal.js';
-import { GatewayError, renderError, toGatewayError, type Audience } from '../errors.js';
+import { GatewayError, renderError, toGatewayError } from '../errors.js';
 import { createAuthThrottle, sourceId } from './auth-throttle.js';
 import { ClientAborted, NO_BODY, takeBody } from './body.js';
 import { classify } from './classify.js';
@@ -18,10 +18,10 @@ const AUTH_MESSAGES: Record<AuthFailure, string> = {
   unknown: 'API key not valid. Please pass a valid gateway API key.',
   revoked: 'API key has been revoked.',
   expired: 'API key has expired.',
-  disabled: 'API key belongs to a disabled tenant or project.',
+  disabled: 'API key is disabled, or its project or tenant is disabled or deleted.',
 };
 
-type ProxyEnv = { Bindings: HttpBindings; Variables: { requestId: string; audience: Audience } };
+type ProxyEnv = { Bindings: HttpBindings; Variables: { requestId: string } };
 
 /** The data plane: every versioned Gemini path, forwarded with the tenant key swapped for the upstream key. */
 export function createProxyApp(deps: AppDeps) {
@@ -38,8 +38,8 @@ export function createProxyApp(deps: AppDeps) {
     }
     const ge = toGatewayError(err);
     if (!(err instanceof GatewayError)) log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'proxy failure');
-    const body = renderError(ge, c.get('audience') ?? 'google');
-    return c.body(body, ge.status as 500, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers });
+    // rpc.Status for every endpoint: the SDKs read it for interactions too (see gemini-api.md §6).
+    return c.body(renderError(ge, 'google'), ge.status as 500, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers });
   });
 
   app.all('*', async (c) => {
@@ -51,7 +51,6 @@ export function createProxyApp(deps: AppDeps) {
     const method = incoming.method ?? 'GET';
     const what = classify(method, path);
     if (!what) throw new GatewayError('not_found', 'Not a Gemini API path. Paths look like /v1beta/models/{model}:generateContent.');
-    c.set('audience', what.family === 'interactions' ? 'interactions' : 'google');
 
     // Metering closed: no new work while unwritten usage rows are at their bound (nothing is recorded for these).
     if (config.METERING_FAILURE === 'closed' && recorder.saturated()) {

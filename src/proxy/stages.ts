@@ -1,4 +1,6 @@
 import type { AppDeps } from '../app.js';
+import { createScopeStage } from '../auth/scope-stage.js';
+import { createUpstreamKeyStage } from '../auth/upstream-key-stage.js';
 import type { ProxyStage } from './stage.js';
 
 /**
@@ -6,6 +8,9 @@ import type { ProxyStage } from './stage.js';
  * whether the budget allows it (quotas), whose resources it touches (ownership). Each lives in its
  * own module; this list is the one place that orders them.
  */
-export function createStages(_deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
-  return [];
+export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
+  return [
+    createScopeStage(),
+    createUpstreamKeyStage(deps),
+  ];
 }

@@ -93,12 +93,12 @@ describe('body size limits', () => {
 });
 
 describe('malformed JSON where the gateway must read the body', () => {
-  it('interactions.create (the model is in the body) → 400 in the interactions shape, not forwarded, recorded', async () => {
+  it('interactions.create (the model is in the body) → 400 in Google shape, not forwarded, recorded', async () => {
     const { h, key } = await start();
     for (const body of ['{"model": "basic", "input": ', 'not json at all', '\u0000\u0001']) {
       const res = await rawRequest(`${h.url}/v1beta/interactions`, { headers: { 'x-goog-api-key': key, 'content-type': 'application/json' }, body });
       expect(res.status).toBe(400);
-      expect(JSON.parse(res.body.toString())).toEqual({ error: { code: 'invalid_request', message: 'Request body is not valid JSON.' } });
+      expect(JSON.parse(res.body.toString())).toEqual({ error: { code: 400, message: 'Request body is not valid JSON.', status: 'INVALID_ARGUMENT' } });
     }
     const chunked = await chunkedPost(`${h.url}/v1beta/interactions`, { 'x-goog-api-key': key }, [Buffer.from('{"model":'), Buffer.from('"basic",')]);
     expect(chunked.status).toBe(400);

@@ -29,6 +29,27 @@ async function start(opts: HarnessOptions = {}) {
 }
 
 const never = () => new Promise<void>(() => {});
+const SSE = { 'content-type': 'text/event-stream' };
+
+/** An upstream that answers with these bytes; `end: false` leaves the response hanging open after them. */
+const answer =
+  (status: number, headers: Record<string, string>, body: string, { end = true } = {}) =>
+  ({ res }: RouteContext): boolean => {
+    res.writeHead(status, headers);
+    if (end) res.end(body);
+    else res.write(body);
+    return true;
+  };
+
+/** Replays an SSE body verbatim and checks the client got exactly it and a row was recorded. */
+async function replaySse(body: string) {
+  const s = await start({ fake: { intercept: answer(200, SSE, body) } });
+  const res = await s.post('/v1beta/models/google-text:streamGenerateContent?alt=sse');
+  expect(res.body.toString()).toBe(body);
+  const [row] = await s.h.waitForRows(1);
+  expect(row).toMatchObject({ status: 200, outcome: 'ok' });
+  return { ...s, row: row! };
+}
 const usageOf = (chunk: string) => (JSON.parse(chunk) as { usageMetadata: Record<string, number> }).usageMetadata;
 /** The gateway still works after the fault (the default fixture path is untouched by the intercepts). */
 async function stillServes(h: Harness, key: string) {
@@ -70,11 +91,13 @@ describe('upstream timeouts', () => {
     await stillServes(h, key);
   });
 
-  it('interactions get their own error shape on a timeout before headers', async () => {
-    const { post } = await start({ env: { UPSTREAM_HEADERS_TIMEOUT_MS: '300' }, fake: { intercept: () => true } });
+  it('interactions get the same rpc.Status 504 (their SDKs read it) and the row names the model from the body', async () => {
+    const { post, h } = await start({ env: { UPSTREAM_HEADERS_TIMEOUT_MS: '300' }, fake: { intercept: () => true } });
     const res = await post('/v1beta/interactions', JSON.stringify({ model: 'basic', input: 'hi' }));
     expect(res.status).toBe(504);
-    expect(JSON.parse(res.body.toString())).toEqual({ error: { code: 'gateway_timeout', message: 'Upstream did not answer in time.' } });
+    expect(JSON.parse(res.body.toString())).toEqual({ error: { code: 504, message: 'Upstream did not answer in time.', status: 'DEADLINE_EXCEEDED' } });
+    const [row] = await h.waitForRows(1);
+    expect(row).toMatchObject({ status: 504, outcome: 'upstream_timeout', endpoint: 'interactions.create', model: 'basic' });
   });
 
   it('a generateContent stream that stalls between frames ends with a DEADLINE_EXCEEDED data frame and keeps the last usage', async () => {
@@ -115,16 +138,7 @@ describe('upstream timeouts', () => {
 
   it('a stall in the middle of a frame breaks the connection rather than sending a corrupt frame', async () => {
     const half = generateFrames('google-text', '\r\n')[0]!.slice(0, 40);
-    const { post, h } = await start({
-      env: { UPSTREAM_BODY_TIMEOUT_MS: '300' },
-      fake: {
-        intercept: ({ res }) => {
-          res.writeHead(200, { 'content-type': 'text/event-stream' });
-          res.write(half);
-          return true;
-        },
-      },
-    });
+    const { post, h } = await start({ env: { UPSTREAM_BODY_TIMEOUT_MS: '300' }, fake: { intercept: answer(200, SSE, half, { end: false }) } });
     const res = await post('/v1beta/models/google-text:streamGenerateContent?alt=sse');
     expect(res.error).toBeDefined();
     expect(res.body.toString()).toBe(half);
@@ -135,13 +149,7 @@ describe('upstream timeouts', () => {
   it('a unary body that stalls after its headers breaks the connection (its length was promised) and records upstream_timeout', async () => {
     const { post, h } = await start({
       env: { UPSTREAM_BODY_TIMEOUT_MS: '300' },
-      fake: {
-        intercept: ({ res }) => {
-          res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
-          res.write('{"candidates":');
-          return true;
-        },
-      },
+      fake: { intercept: answer(200, { 'content-type': 'application/json', 'content-length': '1000' }, '{"candidates":', { end: false }) },
     });
     const res = await post('/v1beta/models/google-text:generateContent');
     expect(res.status).toBe(200);
@@ -206,16 +214,8 @@ describe('upstream error answers pass through', () => {
     [503, 'application/json; charset=UTF-8', '{\n  "error": {\n    "code": 503,\n    "message": "The model is overloaded.",\n    "status": "UNAVAILABLE"\n  }\n}\n'],
     [502, 'text/html; charset=UTF-8', page],
   ])('%i %s reaches the client byte for byte and is recorded as upstream_error', async (status, type, body) => {
-    const { post, h, key } = await start({
-      fake: {
-        intercept: ({ res, url }) => {
-          if (!url.pathname.includes('broken')) return false;
-          res.writeHead(status, { 'content-type': type, 'content-length': String(Buffer.byteLength(body)) });
-          res.end(body);
-          return true;
-        },
-      },
-    });
+    const reply = answer(status, { 'content-type': type, 'content-length': String(Buffer.byteLength(body)) }, body);
+    const { post, h, key } = await start({ fake: { intercept: (ctx) => ctx.url.pathname.includes('broken') && reply(ctx) } });
     const res = await post('/v1beta/models/broken:generateContent');
     expect(res.status).toBe(status);
     expect(res.headers['content-type']).toBe(type);
@@ -238,20 +238,8 @@ describe('broken SSE from upstream', () => {
       ': a comment line\r\n\r\n',
       `data: ${chunks[2]}\r\n\r\n`,
     ].join('');
-    const { post, h, key } = await start({
-      fake: {
-        intercept: ({ res }) => {
-          res.writeHead(200, { 'content-type': 'text/event-stream' });
-          res.end(body);
-          return true;
-        },
-      },
-    });
-    const res = await post('/v1beta/models/google-text:streamGenerateContent?alt=sse');
-    expect(res.body.toString()).toBe(body);
-    const [row] = await h.waitForRows(1);
-    expect(row).toMatchObject({ status: 200, outcome: 'ok' });
-    expect(JSON.parse(row!.usage_json!)).toEqual(usageOf(chunks[2]!));
+    const { h, key, row } = await replaySse(body);
+    expect(JSON.parse(row.usage_json!)).toEqual(usageOf(chunks[2]!));
     expect(h.logs.some((l) => l.includes('"bareJsonLines":1'))).toBe(true);
     h.fake.requests.length = 0;
     await h.sdk(key).models.countTokens({ model: 'gemini-2.5-flash', contents: 'still up' }).catch(() => null);
@@ -261,19 +249,7 @@ describe('broken SSE from upstream', () => {
   it('a stream whose last usage frame is corrupt is recorded with the usage before it, never crashing the meter', async () => {
     const chunks = loadGenerateChunks('google-text');
     const body = `data: ${chunks[0]}\r\n\r\ndata: ${chunks[1]!.slice(0, -20)}\r\n\r\n`;
-    const { post, h } = await start({
-      fake: {
-        intercept: ({ res }) => {
-          res.writeHead(200, { 'content-type': 'text/event-stream' });
-          res.end(body);
-          return true;
-        },
-      },
-    });
-    const res = await post('/v1beta/models/google-text:streamGenerateContent?alt=sse');
-    expect(res.body.toString()).toBe(body);
-    const [row] = await h.waitForRows(1);
-    expect(row).toMatchObject({ status: 200, outcome: 'ok' });
-    expect(JSON.parse(row!.usage_json!)).toEqual(usageOf(chunks[0]!));
+    const { row } = await replaySse(body);
+    expect(JSON.parse(row.usage_json!)).toEqual(usageOf(chunks[0]!));
   });
 });

@@ -6,6 +6,8 @@ import { writeFrames } from './sse-writer.js';
 export interface FakeUpstreamOptions {
   /** Required value of x-goog-api-key. */
   upstreamKey: string;
+  /** More accepted upstream keys (a project's own key, bring-your-own-key tests). */
+  moreUpstreamKeys?: () => string[];
   /** Tenant keys / admin tokens: any of them in the URL, a header value or the body is a violation (answered 400). */
   forbiddenSecrets?: () => string[];
   /** SSE line ending, default '\r\n' (Google's live framing). */

@@ -132,7 +132,8 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
       violations.push(`forbidden secret in ${leak}: ${where}`);
       return googleError(ctx, 400, 'Request carried a forbidden secret (fake upstream).');
     }
-    if (req.headers['x-goog-api-key'] !== opts.upstreamKey) {
+    const sent = req.headers['x-goog-api-key'];
+    if (sent !== opts.upstreamKey && !(typeof sent === 'string' && opts.moreUpstreamKeys?.().includes(sent))) {
       violations.push('missing upstream key');
       return sendJson(ctx, 400, INVALID_KEY_BODY);
     }

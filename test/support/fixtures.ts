@@ -1,4 +1,4 @@
-// Recorded Gemini API responses (see ../shared/fixtures/gemini/README.md) and
+// Recorded Gemini API responses (a copy of ../shared/fixtures/gemini, see its README.md) and
 // the helpers tests use to compute what a gateway should see and record. The
 // fake upstream frames streams with the same functions, so an expectation built
 // here is byte-for-byte what went on the wire.
@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 export type Eol = '\r\n' | '\n';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const FIXTURES_DIR = path.resolve(repoRoot, '../shared/fixtures/gemini');
+// A copy lives in the repo so the demo, the tests and a Docker build work from any clone.
+export const FIXTURES_DIR = path.resolve(repoRoot, 'test/fixtures/gemini');
 
 const cache = new Map<string, string>();
 function readText(rel: string): string {

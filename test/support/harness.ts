@@ -12,6 +12,15 @@ import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '
 import { watchResponses } from './response-watch.js';
 
 export const UPSTREAM_KEY = 'AIzaFAKE-upstream-key-for-tests-0123456789';
+/** Pass as env.ADMIN_TOKEN / env.GATEWAY_SECRET; the harness treats both as secrets that must never be logged. */
+export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
+export const GATEWAY_SECRET = 'gateway-master-secret-for-tests-0123456789abcdef';
+
+export interface AdminResponse<T = any> {
+  status: number;
+  body: T;
+  text: string;
+}
 
 export interface HarnessOptions {
   env?: Record<string, string>;
@@ -56,6 +65,13 @@ export interface Harness {
   secrets: Set<string>;
   createKey(tenant?: string, project?: string): CreatedKey;
   sdk(key: string): GoogleGenAI;
+  /**
+   * Calls the admin API with ADMIN_TOKEN (or `token`, null for none). Secrets in responses become
+   * tenant keys the fake upstream must never see; every response is checked for upstream keys at close().
+   */
+  admin<T = any>(method: string, path: string, body?: unknown, token?: string | null): Promise<AdminResponse<T>>;
+  /** Lets the fake upstream accept a project's own key; it must never appear in a log or an admin response. */
+  acceptUpstreamKey(secret: string): void;
   /** Flushes the writer and returns the rows, oldest first. */
   rows(): UsageEventRow[];
   /** Waits until at least n rows exist (requests settle after the client saw the last byte). */
@@ -67,10 +83,17 @@ export interface Harness {
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'ggw-test-'));
   const dbPath = join(dir, 'gateway.db');
-  const secrets = new Set<string>([UPSTREAM_KEY]);
+  const secrets = new Set<string>([UPSTREAM_KEY, ADMIN_TOKEN, GATEWAY_SECRET]);
   if (opts.env?.ADMIN_TOKEN) secrets.add(opts.env.ADMIN_TOKEN);
   const tenantKeys = new Set<string>();
-  const fake = await startFakeUpstream({ upstreamKey: UPSTREAM_KEY, forbiddenSecrets: () => [...tenantKeys], ...opts.fake });
+  const upstreamKeys = new Set<string>([UPSTREAM_KEY]);
+  const adminTexts: string[] = [];
+  const fake = await startFakeUpstream({
+    upstreamKey: UPSTREAM_KEY,
+    moreUpstreamKeys: () => [...upstreamKeys],
+    forbiddenSecrets: () => [...tenantKeys, ADMIN_TOKEN, GATEWAY_SECRET],
+    ...opts.fake,
+  });
   const config = parseConfig({
     PORT: '0',
     DATABASE_PATH: dbPath,
@@ -82,11 +105,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   });
   const logs: string[] = [];
   // As main.ts builds it: the known secrets are scrubbed from every line.
-  const log = createLogger(config.LOG_LEVEL, { write: (s: string) => void logs.push(s) }, [config.GEMINI_API_KEY, config.ADMIN_TOKEN]);
+  const log = createLogger(config.LOG_LEVEL, { write: (s: string) => void logs.push(s) }, [config.GEMINI_API_KEY, config.ADMIN_TOKEN, config.GATEWAY_SECRET]);
   const clock = opts.clock ?? systemClock;
   const db = openDb(dbPath, { busyTimeoutMs: 0 });
   const gateway = createGateway({ config, log, db, clock });
-  const responses = watchResponses(gateway.server, () => [...secrets]);
+  const responses = watchResponses(gateway.server, () => [...secrets, ...upstreamKeys]);
   const addr = await gateway.listen();
   const url = `http://127.0.0.1:${addr.port}`;
   const select = db.$client.prepare('SELECT * FROM usage_events ORDER BY id');
@@ -105,6 +128,26 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       return k;
     },
     sdk: (key) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: url } }),
+    async admin(method, path, body, token = config.ADMIN_TOKEN ?? null) {
+      const res = await fetch(url + path, {
+        method,
+        headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      adminTexts.push(text);
+      const parsed = text && res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
+      const secret = (parsed as { secret?: unknown })?.secret;
+      if (typeof secret === 'string') {
+        secrets.add(secret);
+        tenantKeys.add(secret);
+      }
+      return { status: res.status, body: parsed, text };
+    },
+    acceptUpstreamKey(secret) {
+      upstreamKeys.add(secret);
+      secrets.add(secret);
+    },
     rows,
     async waitForRows(n, timeoutMs = 5000) {
       const until = Date.now() + timeoutMs;
@@ -124,6 +167,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       const leaked = logs.filter((line) => [...secrets].some((s) => line.includes(s)));
       if (leaked.length) throw new Error(`a secret appeared in ${leaked.length} log line(s)`);
       if (responses.leaks.length) throw new Error(`a secret appeared in a response: ${responses.leaks.join('; ')}`);
+      if (adminTexts.some((t) => [...upstreamKeys].some((k) => t.includes(k)))) throw new Error('an upstream key appeared in an admin API response');
       if (fake.violations.length) throw new Error(`fake upstream saw violations: ${fake.violations.join('; ')}`);
     },
   };

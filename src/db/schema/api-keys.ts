@@ -16,10 +16,17 @@ export const apiKeys = sqliteTable(
     scopes: text('scopes').notNull().default('{}'),
     expiresAt: integer('expires_at'),
     revokedAt: integer('revoked_at'),
+    /** Reversible, unlike revoked_at. */
+    disabledAt: integer('disabled_at'),
+    deletedAt: integer('deleted_at'),
     lastUsedAt: integer('last_used_at'),
     /** Set on the old secret's row when it is rotated: the id of the key that replaced it. */
     replacedBy: text('replaced_by'),
     ...timestamps,
   },
-  (t) => [uniqueIndex('api_keys_hash_uq').on(t.hash), index('api_keys_project_idx').on(t.projectId)],
+  (t) => [
+    uniqueIndex('api_keys_hash_uq').on(t.hash),
+    index('api_keys_project_idx').on(t.projectId),
+    index('api_keys_created_idx').on(t.createdAt, t.id),
+  ],
 );

@@ -1,4 +1,5 @@
-import { integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { sql } from 'drizzle-orm';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { labels, timestamps } from './columns.js';
 import { tenants } from './tenants.js';
 
@@ -10,11 +11,15 @@ export const projects = sqliteTable(
     slug: text('slug').notNull(),
     name: text('name').notNull(),
     labels: labels(),
-    /** Bring-your-own upstream key; null means the gateway's default GEMINI_API_KEY. */
+    /** Bring-your-own upstream key (upstream_keys.id); null means the gateway's default GEMINI_API_KEY. */
     upstreamKeyId: text('upstream_key_id'),
     disabledAt: integer('disabled_at'),
+    /** Soft delete: the row (and its usage history) stays; the slug becomes free again within the tenant. */
     deletedAt: integer('deleted_at'),
     ...timestamps,
   },
-  (t) => [uniqueIndex('projects_tenant_slug_uq').on(t.tenantId, t.slug)],
+  (t) => [
+    uniqueIndex('projects_live_tenant_slug_uq').on(t.tenantId, t.slug).where(sql`deleted_at IS NULL`),
+    index('projects_tenant_created_idx').on(t.tenantId, t.createdAt, t.id),
+  ],
 );

@@ -1,4 +1,5 @@
-import { integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { sql } from 'drizzle-orm';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { labels, timestamps } from './columns.js';
 
 export const tenants = sqliteTable(
@@ -9,8 +10,12 @@ export const tenants = sqliteTable(
     name: text('name').notNull(),
     labels: labels(),
     disabledAt: integer('disabled_at'),
+    /** Soft delete: the row (and its usage history) stays; the slug becomes free again. */
     deletedAt: integer('deleted_at'),
     ...timestamps,
   },
-  (t) => [uniqueIndex('tenants_slug_uq').on(t.slug)],
+  (t) => [
+    uniqueIndex('tenants_live_slug_uq').on(t.slug).where(sql`deleted_at IS NULL`),
+    index('tenants_created_idx').on(t.createdAt, t.id),
+  ],
 );

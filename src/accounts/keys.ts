@@ -1,0 +1,159 @@
+import { and, eq, getTableColumns, gt, isNotNull, isNull, lte, or, type SQL } from 'drizzle-orm';
+import { listPage, type ListQuery, type Page } from '../admin/pagination.js';
+import { generateKey, newId } from '../auth/keys.js';
+import { apiKeys, projects } from '../db/schema/index.js';
+import { GatewayError } from '../errors.js';
+import { found, iso, isoOrNull, mutate, parseLabels, stamp, type AccountsDeps, type Operator } from './context.js';
+import { DEFAULT_OVERLAP_SECONDS, type IssuedKey, type KeyCreate, type KeyUpdate, type KeyView, type Scopes } from './key-schemas.js';
+import { requireLiveProject } from './projects.js';
+import { changed, tenantRow } from './tenants.js';
+
+const columns = { ...getTableColumns(apiKeys), tenantId: projects.tenantId };
+type KeyRow = typeof apiKeys.$inferSelect & { tenantId: string };
+type Status = KeyView['status'];
+
+export function keyStatus(r: KeyRow, now: number): Status {
+  if (r.deletedAt !== null) return 'deleted';
+  if (r.revokedAt !== null && r.revokedAt <= now) return 'revoked';
+  if (r.disabledAt !== null) return 'disabled';
+  if (r.expiresAt !== null && r.expiresAt <= now) return 'expired';
+  return 'active';
+}
+
+function statusWhere(status: string | undefined, now: number): SQL | undefined {
+  const live = and(isNull(apiKeys.deletedAt), isNull(apiKeys.revokedAt));
+  const unexpired = or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now));
+  switch (status) {
+    case 'deleted': return isNotNull(apiKeys.deletedAt);
+    case 'revoked': return and(isNull(apiKeys.deletedAt), isNotNull(apiKeys.revokedAt));
+    case 'disabled': return and(live, isNotNull(apiKeys.disabledAt));
+    case 'expired': return and(live, isNull(apiKeys.disabledAt), lte(apiKeys.expiresAt, now));
+    case 'active': return and(live, isNull(apiKeys.disabledAt), unexpired);
+    default: return isNull(apiKeys.deletedAt);
+  }
+}
+
+function parseScopes(json: string): Scopes {
+  try {
+    return JSON.parse(json) as Scopes;
+  } catch {
+    return {};
+  }
+}
+
+export function keyView(r: KeyRow, now: number): KeyView {
+  return {
+    id: r.id, projectId: r.projectId, tenantId: r.tenantId, name: r.name, prefix: r.prefix, labels: parseLabels(r.labels), scopes: parseScopes(r.scopes),
+    status: keyStatus(r, now), expiresAt: isoOrNull(r.expiresAt), revokedAt: isoOrNull(r.revokedAt), disabledAt: isoOrNull(r.disabledAt),
+    deletedAt: isoOrNull(r.deletedAt), lastUsedAt: isoOrNull(r.lastUsedAt), replacedBy: r.replacedBy, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt),
+  };
+}
+
+function keyRow({ db }: AccountsDeps, id: string): KeyRow {
+  return found(db.select(columns).from(apiKeys).innerJoin(projects, eq(projects.id, apiKeys.projectId)).where(eq(apiKeys.id, id)).get(), 'key', id);
+}
+
+export const getKey = (deps: AccountsDeps, id: string): KeyView => keyView(keyRow(deps, id), deps.clock.now());
+
+export function listKeys(deps: AccountsDeps, q: ListQuery & { projectId?: string; tenantId?: string; status?: string }): Page<KeyView> {
+  const now = deps.clock.now();
+  const tenantId = q.tenantId ? tenantRow(deps, q.tenantId).id : undefined;
+  const filters = [q.projectId ? eq(apiKeys.projectId, q.projectId) : undefined, tenantId ? eq(projects.tenantId, tenantId) : undefined, statusWhere(q.status, now)];
+  const qb = deps.db.select(columns).from(apiKeys).innerJoin(projects, eq(projects.id, apiKeys.projectId)).$dynamic();
+  return listPage(qb, apiKeys, q, filters, (r) => keyView(r, now));
+}
+
+const toMs = (t: string | null | undefined): number | null | undefined => (t === undefined ? undefined : t === null ? null : Date.parse(t));
+
+/** Inserts a key row; the secret exists only in the return value. Runs inside a mutation. */
+function insertKey(op: AccountsDeps, projectId: string, fields: { name: string; labels: string; scopes: string; expiresAt: number | null }, now: number): IssuedKey {
+  const k = generateKey();
+  const id = newId('key');
+  op.db.insert(apiKeys).values({ id, projectId, prefix: k.prefix, hash: k.hash, ...fields, createdAt: now, updatedAt: now }).run();
+  return { key: keyView(keyRow(op, id), now), secret: k.secret };
+}
+
+export function createKey(op: Operator, input: KeyCreate): IssuedKey {
+  return mutate(op, 'key.create', (now) => {
+    const project = requireLiveProject(op, input.projectId);
+    const issued = insertKey(op, project.id, {
+      name: input.name ?? '', labels: JSON.stringify(input.labels ?? {}), scopes: JSON.stringify(input.scopes ?? {}), expiresAt: toMs(input.expiresAt) ?? null,
+    }, now);
+    return { target: { type: 'key', id: issued.key.id }, before: null, after: issued.key, result: issued };
+  });
+}
+
+/** A key that may still change: not deleted, not revoked. */
+function mutableKey(op: AccountsDeps, id: string, now: number): KeyRow {
+  const r = keyRow(op, id);
+  const s = keyStatus(r, now);
+  if (s === 'deleted' || s === 'revoked') throw new GatewayError('unprocessable', `The key ${id} is ${s}; it cannot be changed.`);
+  return r;
+}
+
+export function updateKey(op: Operator, id: string, patch: KeyUpdate): KeyView {
+  return mutate(op, 'key.update', (now) => {
+    const before = mutableKey(op, id, now);
+    const expiresAt = toMs(patch.expiresAt);
+    op.db
+      .update(apiKeys)
+      .set({
+        name: patch.name ?? before.name,
+        labels: patch.labels ? JSON.stringify(patch.labels) : before.labels,
+        scopes: patch.scopes ? JSON.stringify(patch.scopes) : before.scopes,
+        expiresAt: expiresAt === undefined ? before.expiresAt : expiresAt,
+        updatedAt: now,
+      })
+      .where(eq(apiKeys.id, id))
+      .run();
+    return changed('key', before, keyView(keyRow(op, id), now), (r) => keyView(r, now));
+  });
+}
+
+export function setKeyDisabled(op: Operator, id: string, disabled: boolean): KeyView {
+  return mutate(op, disabled ? 'key.disable' : 'key.enable', (now) => {
+    const before = mutableKey(op, id, now);
+    stamp(op.db, 'api_keys', 'disabled_at', id, disabled ? (before.disabledAt ?? now) : null, now);
+    return changed('key', before, keyView(keyRow(op, id), now), (r) => keyView(r, now));
+  });
+}
+
+/** Revoking is final and idempotent; the next request with the key gets 401. */
+export function revokeKey(op: Operator, id: string): KeyView {
+  return mutate(op, 'key.revoke', (now) => {
+    const before = keyRow(op, id);
+    if (before.revokedAt === null) stamp(op.db, 'api_keys', 'revoked_at', id, now, now);
+    return changed('key', before, keyView(keyRow(op, id), now), (r) => keyView(r, now));
+  });
+}
+
+export function deleteKey(op: Operator, id: string): KeyView {
+  return mutate(op, 'key.delete', (now) => {
+    const before = keyRow(op, id);
+    if (before.deletedAt !== null) throw new GatewayError('unprocessable', `The key ${id} was already deleted.`);
+    op.db.update(apiKeys).set({ deletedAt: now, revokedAt: before.revokedAt ?? now, updatedAt: now }).where(eq(apiKeys.id, id)).run();
+    return changed('key', before, keyView(keyRow(op, id), now), (r) => keyView(r, now));
+  });
+}
+
+/**
+ * Issues a new secret with the same project, name, labels, scopes and expiry, and lets the old
+ * one live on for the overlap window (0 = stop now): after it, the old secret fails as expired.
+ */
+export function rotateKey(op: Operator, id: string, overlapSeconds = DEFAULT_OVERLAP_SECONDS): IssuedKey {
+  return mutate(op, 'key.rotate', (now) => {
+    const old = mutableKey(op, id, now);
+    if (old.replacedBy !== null) throw new GatewayError('conflict', `The key ${id} was already rotated; rotate its replacement ${old.replacedBy} instead.`);
+    if (keyStatus(old, now) === 'expired') throw new GatewayError('unprocessable', `The key ${id} has expired; create a new key or extend its expiry first.`);
+    requireLiveProject(op, old.projectId);
+    const issued = insertKey(op, old.projectId, { name: old.name, labels: old.labels, scopes: old.scopes, expiresAt: old.expiresAt }, now);
+    const until = now + overlapSeconds * 1000;
+    op.db
+      .update(apiKeys)
+      .set({ replacedBy: issued.key.id, expiresAt: old.expiresAt === null ? until : Math.min(old.expiresAt, until), updatedAt: now })
+      .where(eq(apiKeys.id, id))
+      .run();
+    const after = { previous: keyView(keyRow(op, id), now), replacement: issued.key };
+    return { target: { type: 'key', id }, before: keyView(old, now), after, result: issued };
+  });
+}

@@ -1,0 +1,117 @@
+import { z } from '@hono/zod-openapi';
+import { and, desc, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import type { SQLiteSelect } from 'drizzle-orm/sqlite-core';
+import { GatewayError } from '../errors.js';
+
+/**
+ * Shared list helpers for every admin module: keyset (cursor) pagination over (created_at, id),
+ * newest first, and label filters over the JSON `labels` column. A cursor is opaque to clients.
+ */
+
+/** Query parameters every list route accepts; spread into a route's `z.object({...})`. */
+export const pageQuery = {
+  cursor: z.string().optional().openapi({ description: "Opaque cursor: the previous page's `nextCursor`." }),
+  limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ description: 'Page size (1–200, default 50).' }),
+};
+
+/** `label=team=ml,env=prod` (all must match) or `label=team` (key present). */
+export const labelQuery = z
+  .string()
+  .regex(/^[A-Za-z0-9._/-]+(=[^,]*)?(,[A-Za-z0-9._/-]+(=[^,]*)?)*$/, 'label filter looks like key=value[,key2=value2] or key')
+  .optional()
+  .openapi({ description: 'Label filter: `key=value[,key2=value2]`, or `key` for presence.' });
+
+/** The response shape of a list: one page of items and the cursor of the next page (null at the end). */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+}
+
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export interface Cursor {
+  at: number;
+  id: string;
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify([c.at, c.id])).toString('base64url');
+}
+
+/** Undefined/empty → first page; anything that is not one of our cursors → 400. */
+export function decodeCursor(s: string | undefined): Cursor | null {
+  if (!s) return null;
+  try {
+    const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string') return { at: v[0], id: v[1] };
+  } catch {
+    // fall through to the 400 below
+  }
+  throw new GatewayError('invalid_argument', 'Invalid cursor: pass the nextCursor of a previous page unchanged.');
+}
+
+/** The keyset condition for "after this cursor" in newest-first order. */
+export function afterCursor(createdAt: AnyColumn, id: AnyColumn, cursor: Cursor | null): SQL | undefined {
+  return cursor ? sql`(${createdAt}, ${id}) < (${cursor.at}, ${cursor.id})` : undefined;
+}
+
+export function newestFirst(createdAt: AnyColumn, id: AnyColumn): SQL[] {
+  return [desc(createdAt), desc(id)];
+}
+
+/** Rows must have been fetched with `limit + 1`: the extra row only says whether a next page exists. */
+export function takePage<R, T>(rows: R[], limit: number, cursorOf: (row: R) => Cursor, view: (row: R) => T): Page<T> {
+  const more = rows.length > limit;
+  const page = more ? rows.slice(0, limit) : rows;
+  const last = page.at(-1);
+  return { data: page.map(view), nextCursor: more && last ? encodeCursor(cursorOf(last)) : null };
+}
+
+/** Parses a `label` query value into pairs; a null value means "key present". */
+export function parseLabelFilter(s: string | undefined): Array<[string, string | null]> {
+  if (!s) return [];
+  return s.split(',').map((part) => {
+    const eq = part.indexOf('=');
+    return eq === -1 ? [part, null] : [part.slice(0, eq), part.slice(eq + 1)];
+  });
+}
+
+/** SQL over a JSON labels column: every pair must match. Keys are quoted so dots stay literal. */
+export function labelsMatch(column: AnyColumn, filter: string | undefined): SQL | undefined {
+  const pairs = parseLabelFilter(filter);
+  if (pairs.length === 0) return undefined;
+  return and(
+    ...pairs.map(([k, v]) => {
+      if (!/^[A-Za-z0-9._/-]+$/.test(k)) throw new GatewayError('invalid_argument', `Invalid label key "${k}".`);
+      const path = `$."${k}"`;
+      return v === null ? sql`json_type(${column}, ${path}) IS NOT NULL` : sql`json_extract(${column}, ${path}) = ${v}`;
+    }),
+  );
+}
+
+export interface ListQuery {
+  cursor?: string;
+  limit: number;
+  label?: string;
+}
+
+/**
+ * One page of a `db.select()…from()…$dynamic()` query, newest first: adds the caller's filters, the
+ * label filter and the cursor condition, fetches limit + 1 rows and maps them to views.
+ */
+export function listPage<Q extends SQLiteSelect<string | undefined, 'sync'>, V>(
+  qb: Q,
+  cols: { createdAt: AnyColumn; id: AnyColumn; labels?: AnyColumn },
+  q: ListQuery,
+  filters: Array<SQL | undefined>,
+  view: (row: Awaited<Q>[number]) => V,
+): Page<V> {
+  const rows = qb
+    .where(and(...filters, cols.labels ? labelsMatch(cols.labels, q.label) : undefined, afterCursor(cols.createdAt, cols.id, decodeCursor(q.cursor))))
+    .orderBy(...newestFirst(cols.createdAt, cols.id))
+    .limit(q.limit + 1)
+    .all() as Array<Awaited<Q>[number] & { createdAt: number; id: string }>;
+  return takePage(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }), view);
+}

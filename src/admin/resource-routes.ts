@@ -1,0 +1,83 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { AccountsDeps, Operator } from '../accounts/context.js';
+import { idParam } from '../accounts/schemas.js';
+import type { AppDeps } from '../app.js';
+import type { AdminApp } from './app.js';
+import { labelQuery, pageOf, pageQuery, type Page } from './pagination.js';
+import { accountsOf, body, errors, json, operatorOf } from './routing.js';
+
+type Verb = 'disable' | 'enable' | 'revoke';
+
+/** Everything the standard routes of one resource need; each resource module is one of these plus its extras. */
+export interface ResourceRoutes<V> {
+  /** Path of the collection, e.g. /admin/v1/tenants. */
+  base: string;
+  tag: string;
+  noun: string;
+  schema: z.ZodType<V>;
+  create: { body: z.ZodType; response?: z.ZodType; summary?: string; errors: number[]; run(op: Operator, input: any): unknown };
+  /** Filters besides cursor/limit/label: parents and status. */
+  list: { filters: Record<string, z.ZodType>; run(deps: AccountsDeps, q: any): Page<V> };
+  update: { body: z.ZodType; summary: string; run(op: Operator, id: string, patch: any): V };
+  get(deps: AccountsDeps, id: string): V;
+  remove(op: Operator, id: string): V;
+  actions: Partial<Record<Verb, (op: Operator, id: string) => V>>;
+}
+
+const VERB_TEXT: Record<Verb, string> = {
+  disable: 'Disable (reversible): stops working on the next request',
+  enable: 'Enable again',
+  revoke: 'Revoke (final): stops working on the next request',
+};
+
+/**
+ * POST / (201), GET / (a page), GET /{id}, PATCH /{id}, DELETE /{id} and POST /{id}/{verb}: the
+ * same shape for every resource, documented from the resource's own zod schemas.
+ */
+export function registerResourceRoutes<V>(app: AdminApp, deps: AppDeps, r: ResourceRoutes<V>): void {
+  const one = `${r.base}/{id}`;
+  const ok = json(r.schema, `The ${r.noun}`);
+  const tags = [r.tag];
+
+  app.openapi(
+    createRoute({
+      method: 'post', path: r.base, tags, summary: r.create.summary ?? `Create a ${r.noun}`,
+      request: { body: body(r.create.body) }, responses: { 201: json(r.create.response ?? r.schema, `The new ${r.noun}`), ...errors(...r.create.errors) },
+    }),
+    (c) => c.json(r.create.run(operatorOf(c, deps), c.req.valid('json')) as never, 201),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get', path: r.base, tags, summary: `List ${r.noun}s, newest first`,
+      request: { query: z.object({ ...pageQuery, ...r.list.filters, label: labelQuery }) }, responses: { 200: json(pageOf(r.schema), `A page of ${r.noun}s`), ...errors(404) },
+    }),
+    (c) => c.json(r.list.run(accountsOf(deps), c.req.valid('query')) as never, 200),
+  );
+  app.openapi(
+    createRoute({ method: 'get', path: one, tags, summary: `Get a ${r.noun}`, request: { params: idParam }, responses: { 200: ok, ...errors(404) } }),
+    (c) => c.json(r.get(accountsOf(deps), c.req.valid('param').id) as never, 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'patch', path: one, tags, summary: r.update.summary,
+      request: { params: idParam, body: body(r.update.body) }, responses: { 200: ok, ...errors(404, 422) },
+    }),
+    (c) => c.json(r.update.run(operatorOf(c, deps), c.req.valid('param').id, c.req.valid('json')) as never, 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'delete', path: one, tags, summary: `Delete a ${r.noun} (soft delete; history stays)`,
+      request: { params: idParam }, responses: { 200: json(r.schema, `The deleted ${r.noun}`), ...errors(404, 422) },
+    }),
+    (c) => c.json(r.remove(operatorOf(c, deps), c.req.valid('param').id) as never, 200),
+  );
+  for (const [verb, fn] of Object.entries(r.actions) as Array<[Verb, (op: Operator, id: string) => V]>) {
+    app.openapi(
+      createRoute({
+        method: 'post', path: `${one}/${verb}`, tags, summary: `${VERB_TEXT[verb]} (${r.noun})`,
+        request: { params: idParam }, responses: { 200: ok, ...errors(404, 422) },
+      }),
+      (c) => c.json(fn(operatorOf(c, deps), c.req.valid('param').id) as never, 200),
+    );
+  }
+}

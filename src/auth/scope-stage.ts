@@ -1,0 +1,26 @@
+import { GatewayError } from '../errors.js';
+import type { ProxyStage } from '../proxy/stage.js';
+import type { Principal } from './principal.js';
+import { compileScopes, scopeViolation, type CompiledScopes } from './scopes.js';
+
+/**
+ * Refuses requests outside the key's scopes (source network, endpoint family, model) with 403
+ * PERMISSION_DENIED before anything is forwarded. Matchers are compiled once per resolved principal:
+ * the key resolver hands out a new principal object whenever the key row is re-read, so a scope
+ * change is picked up with it.
+ */
+export function createScopeStage(): ProxyStage {
+  const compiled = new WeakMap<Principal, CompiledScopes>();
+  return {
+    name: 'scopes',
+    before(ctx) {
+      const { principal } = ctx;
+      const s = principal.scopes;
+      if (!s.models && !s.endpoints && !s.cidrs) return;
+      let c = compiled.get(principal);
+      if (!c) compiled.set(principal, (c = compileScopes(s)));
+      const denied = scopeViolation(c, { endpoint: ctx.what.endpoint, model: ctx.model, address: ctx.incoming.socket.remoteAddress });
+      if (denied) throw new GatewayError('permission_denied', denied);
+    },
+  };
+}

@@ -1,0 +1,16 @@
+import { listAudit } from '../admin/audit-log.js';
+import { flags, output } from './args.js';
+import type { Command } from './command.js';
+import { table } from './output.js';
+
+export const auditCommands: Command[] = [
+  {
+    name: 'audit list',
+    usage: 'audit list [--actor <a>] [--action <a>] [--target <id>] [--limit n] [--json]',
+    run(ctx, args) {
+      const { values } = flags(args, { actor: { type: 'string' }, action: { type: 'string' }, target: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } });
+      const page = listAudit(ctx.db, { actor: values.actor, action: values.action, targetId: values.target, cursor: values.cursor, limit: Math.min(200, Number(values.limit ?? 50)) });
+      output(values.json, page, (p) => table(['at', 'actor', 'action', 'target'], p.data.map((e) => [e.at, e.actor, e.action, `${e.target.type} ${e.target.id}`])));
+    },
+  },
+];

@@ -1,0 +1,41 @@
+import { systemClock, type Clock } from '../clock.js';
+import { ConfigError, type Config } from '../config.js';
+import { openDb, type Db } from '../db/client.js';
+import { GatewayError } from '../errors.js';
+import type { Command } from './command.js';
+import { UsageError } from './output.js';
+
+function help(commands: Command[]): string {
+  return `usage: gemini-gateway <command>\n\n${commands.map((c) => `  ${c.usage}`).join('\n')}\n\nAdd --json for machine-readable output. Uses DATABASE_PATH (default ./data/gateway.db), like the server.`;
+}
+
+export interface CliOptions {
+  /** Loaded lazily so `--help` works with a broken environment. */
+  config: () => Config;
+  clock?: Clock;
+}
+
+/** Runs one command synchronously and returns the exit code; errors are one line on stderr. */
+export function runCli(commands: Command[], argv: string[], opts: CliOptions): number {
+  const two = argv.slice(0, 2).join(' ');
+  const cmd = commands.find((c) => c.name === two) ?? commands.find((c) => c.name === argv[0]);
+  if (!cmd || argv.includes('--help') || argv.includes('-h')) {
+    process.stderr.write(`${help(commands)}\n`);
+    return argv.includes('--help') || argv.includes('-h') ? 0 : 1;
+  }
+  const args = argv.slice(cmd.name.split(' ').length);
+  let db: Db | null = null;
+  try {
+    const config = opts.config();
+    db = openDb(config.DATABASE_PATH);
+    cmd.run({ db, clock: opts.clock ?? systemClock, config }, args);
+    return 0;
+  } catch (err) {
+    const known = err instanceof ConfigError || err instanceof GatewayError || err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const msg = known ? (err as Error).message : `unexpected error: ${(err as Error).message}`;
+    process.stderr.write(`gemini-gateway: ${msg.split('\n')[0]}\n`);
+    return 1;
+  } finally {
+    db?.$client.close();
+  }
+}

@@ -1,0 +1,170 @@
+// The things being compared, data-driven: add a PeerSpec to PEERS to bench another proxy.
+//   direct  - the load client talks to the mock upstream itself (no proxy)
+//   bare    - bare-proxy.ts, the floor
+//   gateway - dist/main.js with metering, quotas and SQLite (n/a until built)
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ORPHAN_GUARD, freePort, run, start, waitHealthy, type Proc } from './procs.js';
+
+export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(BENCH_DIR, '../..');
+export const RESULTS_DIR = path.join(BENCH_DIR, 'results');
+export const PEER_CPU = 0;
+export const LOAD_CPU = 1;
+
+export interface Ctx {
+  mockUrl: string;
+  upstreamKey: string;
+  tmpDir: string;
+}
+
+export interface Peer {
+  name: string;
+  baseUrl: string;
+  key: string; // what clients send as x-goog-api-key
+  proc: Proc | null; // null: nothing of its own to measure (direct)
+  statsUrl: string | null; // GET /internal/stats, if the peer serves it
+  authenticates: boolean; // must refuse an unknown key
+  dbPath: string | null; // usage_events to verify after stop
+  stop(): Promise<number | null>;
+}
+
+export interface PeerSpec {
+  name: string;
+  /** Why this peer can't run here (then it is reported as n/a), or null. */
+  unavailable(): string | null;
+  start(ctx: Ctx): Promise<Peer>;
+}
+
+/** [cmd, args] that run one of our .ts scripts under plain node (esbuild-compiled, else via tsx). */
+const compiled = new Map<string, string>();
+export async function nodeScript(file: string): Promise<[string, string[]]> {
+  const src = path.join(BENCH_DIR, file);
+  let out = compiled.get(file);
+  if (!out) {
+    try {
+      const esbuild = await import('esbuild');
+      const outDir = path.join(RESULTS_DIR, '.build');
+      mkdirSync(outDir, { recursive: true });
+      out = path.join(outDir, file.replace(/\.ts$/, '.mjs'));
+      await esbuild.build({
+        entryPoints: [src],
+        outfile: out,
+        bundle: true,
+        packages: 'external',
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        logLevel: 'error',
+      });
+    } catch {
+      out = '';
+    }
+    compiled.set(file, out);
+  }
+  // Plain node keeps tsx's loader thread out of the peer's RSS and CPU.
+  return out ? [process.execPath, [...ORPHAN_GUARD, out]] : [process.execPath, [...ORPHAN_GUARD, '--import', 'tsx', src]];
+}
+
+const direct: PeerSpec = {
+  name: 'direct',
+  unavailable: () => null,
+  async start(ctx) {
+    return {
+      name: 'direct',
+      baseUrl: ctx.mockUrl,
+      key: ctx.upstreamKey,
+      proc: null,
+      statsUrl: null,
+      authenticates: false,
+      dbPath: null,
+      stop: async () => 0,
+    };
+  },
+};
+
+const bare: PeerSpec = {
+  name: 'bare',
+  unavailable: () => null,
+  async start(ctx) {
+    const port = await freePort();
+    const key = `bench-client-${randomBytes(8).toString('hex')}`;
+    const [cmd, args] = await nodeScript('bare-proxy.ts');
+    const proc = start({
+      name: 'bare',
+      cmd,
+      args,
+      cwd: REPO,
+      cpu: PEER_CPU,
+      env: {
+        PORT: String(port),
+        UPSTREAM_BASE_URL: ctx.mockUrl,
+        GEMINI_API_KEY: ctx.upstreamKey,
+        CLIENT_KEY: key,
+        GATEWAY_INTERNAL_STATS: '1',
+      },
+    });
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await waitHealthy(proc, `${baseUrl}/healthz`);
+    return { name: 'bare', baseUrl, key, proc, statsUrl: `${baseUrl}/internal/stats`, authenticates: true, dbPath: null, stop: () => proc.stop() };
+  },
+};
+
+const GATEWAY_MAIN = process.env.BENCH_GATEWAY_MAIN ?? path.join(REPO, 'dist/main.js');
+// The published launcher (bin/gemini-gateway.js imports the compiled CLI from dist/).
+const GATEWAY_CLI = process.env.BENCH_GATEWAY_CLI ?? path.join(REPO, 'bin/gemini-gateway.js');
+
+/** Tenant key per database: a restarted gateway (memory probes) reuses the one already created. */
+const gatewayKeys = new Map<string, string>();
+
+const gateway: PeerSpec = {
+  name: 'gateway',
+  unavailable() {
+    return existsSync(GATEWAY_MAIN) ? null : `${path.relative(REPO, GATEWAY_MAIN)} not built (npm run build)`;
+  },
+  async start(ctx) {
+    const port = await freePort();
+    const dbPath = path.join(ctx.tmpDir, 'gateway.db');
+    const env: Record<string, string> = {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_PATH: dbPath,
+      UPSTREAM_BASE_URL: ctx.mockUrl,
+      GEMINI_API_KEY: ctx.upstreamKey,
+      LOG_LEVEL: 'warn',
+      GATEWAY_INTERNAL_STATS: '1',
+      // The SSE scenario holds 512 upstream streams open at once; the default pool (256) would queue
+      // half of them for a whole stream, which measures the pool size, not the proxy.
+      UPSTREAM_CONNECTIONS: '1024',
+    };
+    const key = gatewayKeys.get(dbPath) ?? (await createKey(env));
+    gatewayKeys.set(dbPath, key);
+    const proc = start({ name: 'gateway', cmd: process.execPath, args: [...ORPHAN_GUARD, GATEWAY_MAIN], cwd: REPO, cpu: PEER_CPU, env });
+    const baseUrl = `http://127.0.0.1:${port}`;
+    await waitHealthy(proc, `${baseUrl}/healthz`, 30_000);
+    return { name: 'gateway', baseUrl, key, proc, statsUrl: `${baseUrl}/internal/stats`, authenticates: true, dbPath, stop: () => proc.stop(20_000) };
+  },
+};
+
+async function createKey(env: Record<string, string>): Promise<string> {
+  const created = await run(process.execPath, [GATEWAY_CLI, 'keys', 'create', '--tenant', 'bench', '--project', 'bench', '--json'], {
+    cwd: REPO,
+    env,
+    timeoutMs: 30_000,
+  });
+  const line = created.stdout.split('\n').find((l) => l.trim().startsWith('{'));
+  let key = '';
+  try {
+    key = (JSON.parse(line ?? '') as { key?: string }).key ?? '';
+  } catch {
+    /* reported below */
+  }
+  if (created.code !== 0 || !key) {
+    throw new Error(`gateway: "keys create" failed (exit ${created.code}): ${(created.stderr || created.stdout).slice(0, 1000)}`);
+  }
+  return key;
+}
+
+export const PEERS: PeerSpec[] = [direct, bare, gateway];

@@ -1,0 +1,81 @@
+// Binds the writer benchmark (writer.ts) to the gateway's usage recorder. This is the only bench
+// file that imports src/, so when the recorder's API changes, this is the file to update.
+import { openDb } from '../../src/db/client.js';
+import { createLogger } from '../../src/logger.js';
+import { createRecorder } from '../../src/metering/recorder.js';
+import type { UsageRow } from '../../src/metering/row.js';
+
+export interface WriterUnderTest {
+  /** Queues row number `i` (the adapter builds a realistic row). */
+  record(i: number): void;
+  /** Writes everything queued now; returns rows written. */
+  flush(): number;
+  pending(): number;
+  close(): void;
+  /** Rows actually in usage_events. */
+  countRows(): number;
+}
+
+export interface WriterConfig {
+  flushIntervalMs: number;
+  batchSize: number;
+}
+
+const USAGE_JSON = JSON.stringify({
+  promptTokenCount: 12,
+  candidatesTokenCount: 320,
+  totalTokenCount: 332,
+  promptTokensDetails: [{ modality: 'TEXT', tokenCount: 12 }],
+});
+
+function row(i: number, now: number): UsageRow {
+  return {
+    createdAt: now,
+    requestId: `bench-${now.toString(36)}-${i.toString(36).padStart(6, '0')}`,
+    tenantId: 'ten_bench00000000000000',
+    projectId: 'prj_bench00000000000000',
+    keyId: `key_bench${(i % 16).toString(16)}00000000000000`,
+    upstreamKeyId: null,
+    method: 'POST',
+    apiVersion: 'v1beta',
+    endpoint: i % 4 === 0 ? 'streamGenerateContent' : 'generateContent',
+    model: 'gemini-2.0-flash',
+    stream: i % 4 === 0 ? 1 : 0,
+    status: 200,
+    outcome: 'ok',
+    usage: {
+      promptTokens: 12,
+      cachedTokens: 0,
+      outputTokens: 320,
+      thoughtsTokens: 0,
+      toolUsePromptTokens: 0,
+      totalTokens: 332,
+      json: USAGE_JSON,
+    },
+    ttfbMs: 180 + (i % 50),
+    latencyMs: 1200 + (i % 700),
+    bytesIn: 210,
+    bytesOut: 18_432,
+  };
+}
+
+export function createWriterUnderTest(dbPath: string, cfg: WriterConfig): WriterUnderTest {
+  const db = openDb(dbPath, { busyTimeoutMs: 0 }); // as the server opens it
+  const recorder = createRecorder({
+    db,
+    log: createLogger('silent'),
+    flushIntervalMs: cfg.flushIntervalMs,
+    batchSize: cfg.batchSize,
+  });
+  const count = db.$client.prepare('SELECT count(*) AS n FROM usage_events');
+  return {
+    record: (i) => recorder.record(row(i, Date.now())),
+    flush: () => recorder.flush(),
+    pending: () => recorder.pending(),
+    close: () => {
+      recorder.close();
+      db.$client.close();
+    },
+    countRows: () => (count.get() as { n: number }).n,
+  };
+}

@@ -1,0 +1,91 @@
+// Usage-writer throughput in isolation (own process; run.ts pins it to the peer CPU).
+//   node --import tsx test/bench/writer.ts [--rows N] [--batch 500] [--interval 50]
+// Prints one JSON line. Exit 0 = measured and every row landed; 1 = rows missing (correctness);
+// 2 = the writer could not be loaded (run.ts reports the figure as n/a).
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setImmediate as tick } from 'node:timers/promises';
+import type { WriterUnderTest, WriterConfig } from './writer-adapter.js';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i === -1 ? undefined : Number(process.argv[i + 1]);
+  return v !== undefined && Number.isFinite(v) && v > 0 ? v : def;
+}
+
+const ROWS = arg('rows', 100_000);
+const cfg: WriterConfig = { batchSize: arg('batch', 500), flushIntervalMs: arg('interval', 50) };
+const SLICE = 250; // rows recorded per event-loop turn, like a burst of finished requests
+
+function out(obj: Record<string, unknown>, code: number): never {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+  process.exit(code);
+}
+
+let create: (dbPath: string, cfg: WriterConfig) => WriterUnderTest;
+try {
+  ({ createWriterUnderTest: create } = await import('./writer-adapter.js'));
+} catch (err) {
+  out({ error: `cannot load the usage writer: ${(err as Error).message.split('\n')[0]}` }, 2);
+}
+
+async function measure(dir: string): Promise<[Record<string, unknown>, number]> {
+  // 1. As in the server: rows arrive a slice per event-loop turn; the recorder batches on its own
+  //    (batch-size trigger or flush timer). Measured until every row is committed.
+  let w = create(path.join(dir, 'interleaved.db'), cfg);
+  const t0 = performance.now();
+  for (let i = 0; i < ROWS; ) {
+    const end = Math.min(ROWS, i + SLICE);
+    for (; i < end; i++) w.record(i);
+    await tick();
+  }
+  const deadline = Date.now() + 60_000;
+  while (w.pending() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+  const interleavedMs = performance.now() - t0;
+  const interleavedRows = w.countRows();
+  w.close();
+
+  // 2. Raw: queue everything, then flush in batch-sized transactions; gives the cost of one batch,
+  //    i.e. how long one flush blocks the gateway's event loop.
+  w = create(path.join(dir, 'bulk.db'), { ...cfg, flushIntervalMs: 3_600_000 });
+  let bulkMs = 0;
+  let batches = 0;
+  for (let i = 0; i < ROWS; ) {
+    const end = Math.min(ROWS, i + cfg.batchSize);
+    for (; i < end; i++) w.record(i);
+    const b0 = performance.now();
+    w.flush();
+    bulkMs += performance.now() - b0;
+    batches++;
+  }
+  const bulkRows = w.countRows();
+  w.close();
+
+  const result = {
+    rows: ROWS,
+    batchSize: cfg.batchSize,
+    flushIntervalMs: cfg.flushIntervalMs,
+    rowsPerSec: ROWS / (interleavedMs / 1000),
+    interleavedMs,
+    bulkRowsPerSec: ROWS / (bulkMs / 1000),
+    msPerBatch: bulkMs / batches,
+    rowsWritten: interleavedRows,
+    bulkRowsWritten: bulkRows,
+  };
+  if (interleavedRows !== ROWS || bulkRows !== ROWS) {
+    return [{ ...result, error: `rows written ${interleavedRows}/${bulkRows}, expected ${ROWS}` }, 1];
+  }
+  return [result, 0];
+}
+
+const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-writer-'));
+let outcome: [Record<string, unknown>, number];
+try {
+  outcome = await measure(dir);
+} catch (err) {
+  outcome = [{ error: `writer failed: ${(err as Error).message}` }, 1];
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+out(...outcome);

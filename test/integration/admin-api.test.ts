@@ -1,0 +1,108 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { issueKey } from '../support/admin-fixtures.js';
+import { ADMIN_TOKEN, startHarness, type Harness } from '../support/harness.js';
+
+describe('admin API', () => {
+  let h: Harness;
+  afterEach(async () => h?.close());
+
+  it('answers 401 without or with a wrong token, and 503 with a how-to when ADMIN_TOKEN is unset', async () => {
+    h = await startHarness({ env: { ADMIN_TOKEN } });
+    for (const token of [null, 'wrong-token-of-enough-length', `${ADMIN_TOKEN}x`]) {
+      const r = await h.admin('GET', '/admin/v1/tenants', undefined, token);
+      expect(r.status).toBe(401);
+      expect(r.body.error).toMatchObject({ code: 'unauthenticated', requestId: expect.any(String) });
+    }
+    expect((await h.admin('POST', '/admin/v1/tenants', { slug: 'x' }, null)).status).toBe(401);
+    expect((await h.admin('GET', '/admin/v1/tenants')).status).toBe(200);
+    await h.close();
+
+    h = await startHarness();
+    const r = await h.admin('GET', '/admin/v1/tenants', undefined, ADMIN_TOKEN);
+    expect(r.status).toBe(503);
+    expect(r.body.error.message).toMatch(/Set ADMIN_TOKEN/);
+    expect((await h.admin('POST', '/admin/v1/keys', {}, ADMIN_TOKEN)).status).toBe(503);
+  });
+
+  it('validates requests with zod: 400 listing the problem, in the admin error shape', async () => {
+    h = await startHarness({ env: { ADMIN_TOKEN } });
+    const bad = await h.admin('POST', '/admin/v1/tenants', { slug: 'Not A Slug', labels: { 'bad key': 'x' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body).toEqual({ error: { code: 'invalid_argument', message: expect.stringMatching(/slug.*labels|labels.*slug/s), requestId: expect.any(String) } });
+    expect((await h.admin('POST', '/admin/v1/tenants', { slug: 'ok', extra: 1 })).status).toBe(400);
+    const malformed = await fetch(`${h.url}/admin/v1/tenants`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: '{' });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as any).error.code).toBe('invalid_argument');
+    expect((await h.admin('GET', '/admin/v1/tenants?limit=0')).status).toBe(400);
+    expect((await h.admin('GET', '/admin/v1/tenants?cursor=nope')).status).toBe(400);
+    expect((await h.admin('POST', '/admin/v1/keys', { projectId: 'prj_x', expiresAt: 'tomorrow' })).status).toBe(400);
+  });
+
+  it('409 on a duplicate slug (per tenant for projects), 404 for unknown ids, 422 for changes a state forbids', async () => {
+    h = await startHarness({ env: { ADMIN_TOKEN } });
+    const { tenantId, keyId } = await issueKey(h);
+    const dup = await h.admin('POST', '/admin/v1/tenants', { slug: 'acme' });
+    expect(dup.status).toBe(409);
+    expect(dup.body.error).toMatchObject({ code: 'conflict', message: expect.stringContaining('acme') });
+    expect((await h.admin('POST', '/admin/v1/projects', { tenantId, slug: 'web' })).status).toBe(409);
+    const other = await h.admin('POST', '/admin/v1/tenants', { slug: 'globex' });
+    expect((await h.admin('POST', '/admin/v1/projects', { tenantId: other.body.id, slug: 'web' })).status).toBe(201);
+    expect((await h.admin('POST', '/admin/v1/projects', { tenantId: 'globex', slug: 'api' })).status).toBe(201);
+
+    for (const path of ['/admin/v1/tenants/ten_missing', '/admin/v1/projects/prj_missing', '/admin/v1/keys/key_missing', '/admin/v1/upstream-keys/upk_missing']) {
+      const r = await h.admin('GET', path);
+      expect(r.status, path).toBe(404);
+      expect(r.body.error.code).toBe('not_found');
+    }
+    expect((await h.admin('POST', '/admin/v1/keys', { projectId: 'prj_missing' })).status).toBe(404);
+    expect((await h.admin('GET', '/admin/v1/nothing-here')).status).toBe(404);
+
+    await h.admin('POST', `/admin/v1/keys/${keyId}/revoke`);
+    expect((await h.admin('POST', `/admin/v1/keys/${keyId}/enable`)).status).toBe(422);
+    expect((await h.admin('POST', `/admin/v1/keys/${keyId}/rotate`)).status).toBe(422);
+  });
+
+  it('lists with cursor pagination (newest first) and filters by parent, status and label', async () => {
+    h = await startHarness({ env: { ADMIN_TOKEN } });
+    for (let i = 0; i < 5; i++) await h.admin('POST', '/admin/v1/tenants', { slug: `t${i}`, labels: { tier: i % 2 ? 'gold' : 'free', team: `x${i}` } });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: any = (await h.admin('GET', `/admin/v1/tenants?limit=2${cursor ? `&cursor=${cursor}` : ''}`)).body;
+      expect(page.data.length).toBeLessThanOrEqual(2);
+      seen.push(...page.data.map((t: { slug: string }) => t.slug));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(['t4', 't3', 't2', 't1', 't0']);
+
+    expect((await h.admin('GET', '/admin/v1/tenants?label=tier=gold')).body.data.map((t: any) => t.slug)).toEqual(['t3', 't1']);
+    expect((await h.admin('GET', '/admin/v1/tenants?label=tier=free,team=x2')).body.data.map((t: any) => t.slug)).toEqual(['t2']);
+    await h.admin('POST', '/admin/v1/tenants/t1/disable');
+    expect((await h.admin('GET', '/admin/v1/tenants?status=disabled')).body.data.map((t: any) => t.slug)).toEqual(['t1']);
+    expect((await h.admin('GET', '/admin/v1/tenants?status=active')).body.data).toHaveLength(4);
+
+    const a = await issueKey(h, { tenant: 't0', project: 'p' });
+    const b = await issueKey(h, { tenant: 't2', project: 'p', key: { labels: { env: 'prod' } } });
+    await h.admin('POST', '/admin/v1/keys', { projectId: b.projectId });
+    const ids = async (q: string) => (await h.admin('GET', `/admin/v1/keys?${q}`)).body.data.map((k: any) => k.id);
+    expect(await ids(`projectId=${a.projectId}`)).toEqual([a.keyId]);
+    expect(await ids('tenantId=t2')).toHaveLength(2);
+    expect(await ids('label=env=prod')).toEqual([b.keyId]);
+    await h.admin('POST', `/admin/v1/keys/${a.keyId}/revoke`);
+    expect(await ids('status=revoked')).toEqual([a.keyId]);
+    expect(await ids('status=active')).not.toContain(a.keyId);
+    expect((await h.admin('GET', '/admin/v1/projects?tenantId=t0')).body.data.map((p: any) => p.id)).toEqual([a.projectId]);
+  });
+
+  it('shows a key secret only in the create and rotate responses', async () => {
+    h = await startHarness({ env: { ADMIN_TOKEN } });
+    const { keyId, secret } = await issueKey(h);
+    const rotated = await h.admin('POST', `/admin/v1/keys/${keyId}/rotate`);
+    for (const path of [`/admin/v1/keys/${keyId}`, `/admin/v1/keys/${rotated.body.key.id}`, '/admin/v1/keys', '/admin/v1/audit?limit=200']) {
+      const { text } = await h.admin('GET', path);
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(rotated.body.secret);
+      expect(text).not.toContain('"secret"');
+    }
+  });
+});

@@ -1,0 +1,113 @@
+import { request } from 'undici';
+import { gunzipSync } from 'node:zlib';
+import { afterEach, describe, expect, it } from 'vitest';
+import { finalGenerateUsage, finalInteractionUsage, framedGenerate, framedGenerateArray, framedInteraction, generateUnaryText } from '../support/fixtures.js';
+import { startHarness, UPSTREAM_KEY, type Harness } from '../support/harness.js';
+
+const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] });
+
+describe('bytes through the gateway', () => {
+  let h: Harness;
+  afterEach(async () => h.close());
+
+  for (const eol of ['\r\n', '\n'] as const) {
+    it(`streams SSE bytes unchanged with ${JSON.stringify(eol)} framing split at odd offsets`, async () => {
+      h = await startHarness({ fake: { eol, splitSeed: 7 } });
+      const { key } = h.createKey();
+      for (const model of ['google-text', 'google-reasoning-gemini3', 'google-vertex-stream-tool-call-arguments-nested.1']) {
+        const res = await request(`${h.url}/v1beta/models/${model}:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'x-goog-api-key': key, 'content-type': 'application/json' }, body });
+        expect(res.statusCode).toBe(200);
+        expect(res.headers['content-type']).toMatch(/text\/event-stream/);
+        expect(Buffer.from(await res.body.arrayBuffer()).equals(framedGenerate(model, eol))).toBe(true);
+      }
+      const rows = await h.waitForRows(3);
+      expect(rows.map((r) => r.total_tokens)).toEqual(['google-text', 'google-reasoning-gemini3', 'google-vertex-stream-tool-call-arguments-nested.1'].map((m) => finalGenerateUsage(m, true).totalTokenCount));
+    });
+  }
+
+  it('streams interactions SSE (event + data framing, [DONE]) unchanged and meters interaction.completed', async () => {
+    h = await startHarness({ fake: { eol: '\r\n', splitSeed: 3 } });
+    const { key } = h.createKey();
+    const res = await request(`${h.url}/v1beta/interactions`, { method: 'POST', headers: { 'x-goog-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'google-search', input: 'x', stream: true }) });
+    expect(Buffer.from(await res.body.arrayBuffer()).equals(framedInteraction('google-search', '\r\n'))).toBe(true);
+    const [row] = await h.waitForRows(1);
+    expect(row!.total_tokens).toBe(finalInteractionUsage('google-search', true).total_tokens);
+  });
+
+  it('delivers the first frame before upstream has written the second', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let secondWritten = false;
+    h = await startHarness({
+      fake: {
+        beforeFrame: async (i) => {
+          if (i === 1) {
+            await held;
+            secondWritten = true;
+          }
+        },
+      },
+    });
+    const { key } = h.createKey();
+    const res = await request(`${h.url}/v1beta/models/google-text:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'x-goog-api-key': key }, body });
+    const reader = res.body[Symbol.asyncIterator]();
+    let got = Buffer.alloc(0);
+    const first = framedGenerate('google-text', '\r\n').indexOf('\r\n\r\n') + 4;
+    while (got.length < first) got = Buffer.concat([got, (await reader.next()).value as Buffer]);
+    expect(secondWritten).toBe(false);
+    expect(got.subarray(0, first).toString()).toMatch(/^data: \{.*\}\r\n\r\n$/s);
+    release();
+    for (let r = await reader.next(); !r.done; r = await reader.next()) got = Buffer.concat([got, r.value as Buffer]);
+    expect(got.equals(framedGenerate('google-text', '\r\n'))).toBe(true);
+  });
+
+  it('passes streamGenerateContent without alt=sse (a progressive JSON array) and meters its last element', async () => {
+    h = await startHarness();
+    const { key } = h.createKey();
+    const res = await request(`${h.url}/v1/models/google-reasoning:streamGenerateContent`, { method: 'POST', headers: { 'x-goog-api-key': key }, body });
+    expect(Buffer.from(await res.body.arrayBuffer()).equals(framedGenerateArray('google-reasoning'))).toBe(true);
+    const [row] = await h.waitForRows(1);
+    expect(row).toMatchObject({ endpoint: 'streamGenerateContent', stream: 1, api_version: 'v1', total_tokens: finalGenerateUsage('google-reasoning', true).totalTokenCount });
+  });
+
+  it('keeps gzip-encoded unary bodies byte-identical while metering the decompressed copy', async () => {
+    h = await startHarness({ fake: { gzipUnary: true } });
+    const { key } = h.createKey();
+    const res = await request(`${h.url}/v1beta/models/google-text:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': key, 'accept-encoding': 'gzip' }, body });
+    expect(res.headers['content-encoding']).toBe('gzip');
+    const raw = Buffer.from(await res.body.arrayBuffer());
+    expect(Number(res.headers['content-length'])).toBe(raw.length);
+    expect(gunzipSync(raw).toString()).toBe(generateUnaryText('google-text'));
+    const [row] = await h.waitForRows(1);
+    expect(row!.total_tokens).toBe(finalGenerateUsage('google-text', false).totalTokenCount);
+  });
+
+  it('forwards method, path, query and headers as sent, with only the key swapped', async () => {
+    h = await startHarness();
+    const { key } = h.createKey();
+    const res = await request(`${h.url}/v1alpha/models/google-text:generateContent?key=${key}&alt=json&x=a%2Fb`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'api-revision': '2026-05-20', 'x-server-timeout': '30', 'x-goog-upload-protocol': 'resumable', cookie: '', 'x-goog-api-client': 'test/1' },
+      body,
+    });
+    expect(res.statusCode).toBe(200);
+    await res.body.arrayBuffer();
+    const seen = h.fake.requests.at(-1)!;
+    expect(seen.method).toBe('POST');
+    expect(seen.url).toBe('/v1alpha/models/google-text:generateContent?alt=json&x=a%2Fb');
+    expect(seen.headers).toMatchObject({ 'x-goog-api-key': UPSTREAM_KEY, 'api-revision': '2026-05-20', 'x-server-timeout': '30', 'x-goog-upload-protocol': 'resumable', 'x-goog-api-client': 'test/1', 'content-type': 'application/json' });
+    expect(seen.headers.authorization).toBeUndefined();
+    expect(seen.body.toString()).toBe(body);
+  });
+
+  it('accepts the tenant key as Authorization: Bearer and strips it', async () => {
+    h = await startHarness();
+    const { key } = h.createKey();
+    const res = await request(`${h.url}/v1beta/models`, { headers: { authorization: `Bearer ${key}` } });
+    expect(res.statusCode).toBe(200);
+    await res.body.arrayBuffer();
+    expect(h.fake.requests.at(-1)!.headers.authorization).toBeUndefined();
+    const [row] = await h.waitForRows(1);
+    expect(row!.endpoint).toBe('models');
+  });
+});

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { clientResponseHeaders, extractTenantKey, splitKeyParam, upstreamRequestHeaders } from '../../src/proxy/headers.js';
+import { GatewayError } from '../../src/errors.js';
+
+describe('tenant key extraction', () => {
+  it('finds the key in each of the three places and strips it from the query', () => {
+    expect(extractTenantKey(['x-goog-api-key', 'k1'], '')).toEqual({ key: 'k1', search: '' });
+    expect(extractTenantKey(['Authorization', 'Bearer k2'], '?alt=sse')).toEqual({ key: 'k2', search: '?alt=sse' });
+    expect(extractTenantKey([], '?alt=sse&key=k3&x=%2F')).toEqual({ key: 'k3', search: '?alt=sse&x=%2F' });
+  });
+
+  it('accepts the same key sent twice but refuses different keys or a repeated header', () => {
+    expect(extractTenantKey(['x-goog-api-key', 'k1'], '?key=k1').key).toBe('k1');
+    expect(() => extractTenantKey(['x-goog-api-key', 'k1'], '?key=k2')).toThrow(GatewayError);
+    expect(() => extractTenantKey(['x-goog-api-key', 'k1', 'X-Goog-Api-Key', 'k1'], '')).toThrow(GatewayError);
+  });
+
+  it('removes every encoding of the key parameter and leaves other bytes alone', () => {
+    expect(splitKeyParam('?%6Bey=a&key=b&keys=c&a=%20+')).toEqual({ key: ['a', 'b'], rest: '?keys=c&a=%20+' });
+  });
+});
+
+describe('header forwarding', () => {
+  it('drops hop-by-hop headers and key carriers, keeps the rest in order including empty values, adds the upstream key', () => {
+    const raw = ['Host', 'gw', 'Connection', 'keep-alive, X-Drop', 'X-Drop', '1', 'x-goog-api-key', 'tenant', 'Authorization', 'Bearer t', 'Api-Revision', '2026-05-20', 'Cookie', '', 'Content-Length', '12', 'TE', 'trailers'];
+    expect(upstreamRequestHeaders(raw, 'UP', false)).toEqual(['Api-Revision', '2026-05-20', 'Cookie', '', 'Content-Length', '12', 'x-goog-api-key', 'UP']);
+    expect(upstreamRequestHeaders(raw, 'UP', true)).not.toContain('Content-Length');
+  });
+
+  it('passes response headers minus hop-by-hop ones, content-encoding included', () => {
+    expect(clientResponseHeaders({ 'content-type': 'application/json', 'content-encoding': 'gzip', 'transfer-encoding': 'chunked', connection: 'close', 'x-goog-upload-url': 'u' })).toEqual({
+      'content-type': 'application/json', 'content-encoding': 'gzip', 'x-goog-upload-url': 'u',
+    });
+  });
+});
