@@ -1,5 +1,6 @@
 import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
+import { getPath } from 'hono/utils/url';
 import { randomUUID } from 'node:crypto';
 import type { KeyResolver } from './auth/key-resolver.js';
 import type { Clock } from './clock.js';
@@ -11,10 +12,13 @@ import { createHealthApp } from './health.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import type { Recorder } from './metering/recorder.js';
+import type { UpstreamKeyPool } from './proxy/key-pool.js';
+import type { ResourceStore } from './ownership/resource-store.js';
 import type { ProxyStage } from './proxy/stage.js';
 import type { Upstream } from './proxy/upstream.js';
 import { requestTargetProblem } from './proxy/request-target.js';
 import { createProxyApp } from './proxy/route.js';
+import { stripPublicPrefix } from './public-path.js';
 
 /** Everything a surface may use, built once by main (or a test) and passed in: no module singletons. */
 export interface AppDeps {
@@ -26,6 +30,10 @@ export interface AppDeps {
   upstream: Upstream;
   recorder: Recorder;
   lifecycle: Lifecycle;
+  /** Upstream Gemini keys requests are spread over (GEMINI_API_KEY + GEMINI_API_KEYS). */
+  keyPool: UpstreamKeyPool;
+  /** Which project owns each upstream file, cached content, batch, interaction and upload session. */
+  resources: ResourceStore;
   /** Data-plane steps around the upstream call (scopes, quotas, ownership…), in order. */
   stages: ProxyStage[];
 }
@@ -33,7 +41,8 @@ export interface AppDeps {
 export type AppEnv = { Bindings: HttpBindings; Variables: { requestId: string } };
 
 export function buildApp(deps: AppDeps) {
-  const app = new Hono<AppEnv>();
+  const prefix = deps.config.PUBLIC_PATH_PREFIX;
+  const app = new Hono<AppEnv>(prefix ? { getPath: (req) => stripPublicPrefix(getPath(req), prefix) } : {});
 
   app.use('*', async (c, next) => {
     c.set('requestId', randomUUID());

@@ -9,6 +9,14 @@ const schema = z.object({
   DATABASE_PATH: z.string().min(1).default('./data/gateway.db'),
   UPSTREAM_BASE_URL: z.url().default('https://generativelanguage.googleapis.com'),
   GEMINI_API_KEY: z.string().min(1).optional(),
+  /** More upstream keys (comma-separated); with GEMINI_API_KEY they form the pool requests spread over. */
+  GEMINI_API_KEYS: z.string().optional(),
+  /** How many times a request refused by one upstream key (429, quota, invalid key) is retried on another. */
+  UPSTREAM_RETRY_ATTEMPTS: z.coerce.number().int().min(0).max(10).default(1),
+  /** Cooldown for a key answering 429 when upstream names no RetryInfo delay. */
+  UPSTREAM_KEY_COOLDOWN_MS: positiveMs.default(60_000),
+  /** Upper bound on upstream pages the gateway reads to fill one filtered list page. */
+  LIST_MAX_UPSTREAM_PAGES: z.coerce.number().int().min(1).max(100).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PUBLIC_BASE_URL: z.url().optional(),
   SHUTDOWN_GRACE_MS: positiveMs.default(30_000),
@@ -35,7 +43,11 @@ const schema = z.object({
   GATEWAY_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 });
 
-export type Config = Omit<z.infer<typeof schema>, 'PUBLIC_BASE_URL'> & { PUBLIC_BASE_URL: string };
+export type Config = Omit<z.infer<typeof schema>, 'PUBLIC_BASE_URL'> & {
+  PUBLIC_BASE_URL: string;
+  /** Path of PUBLIC_BASE_URL without a trailing slash ('' when mounted at the root); stripped from incoming paths. */
+  PUBLIC_PATH_PREFIX: string;
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -55,7 +67,8 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const c = result.data;
-  return { ...c, PUBLIC_BASE_URL: c.PUBLIC_BASE_URL ?? `http://${c.HOST}:${c.PORT}` };
+  const publicBase = (c.PUBLIC_BASE_URL ?? `http://${c.HOST}:${c.PORT}`).replace(/\/+$/, '');
+  return { ...c, PUBLIC_BASE_URL: publicBase, PUBLIC_PATH_PREFIX: new URL(publicBase).pathname.replace(/\/+$/, '') };
 }
 
 /** The only place that reads process.env. */

@@ -10,6 +10,8 @@ import { createLifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { createRecorder, type FlushHook } from './metering/recorder.js';
 import { installClientErrorHandler, unroutableRequest } from './proxy/client-error.js';
+import { createResourceStore } from './ownership/resource-store.js';
+import { createEnvKeyPool, envKeySecrets } from './proxy/key-pool.js';
 import { createStages } from './proxy/stages.js';
 import { createUpstream } from './proxy/upstream.js';
 
@@ -39,15 +41,17 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
   const lastUsedHook: FlushHook = () => {
     for (const [id, at] of keys.drainLastUsed()) touchKey.run(at, id);
   };
+  const resources = createResourceStore(db, clock, log);
   const recorder = createRecorder({
     db,
     log,
     flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS,
     batchSize: config.USAGE_FLUSH_BATCH,
     maxPending: config.USAGE_MAX_PENDING_ROWS,
-    hooks: [lastUsedHook],
+    hooks: [lastUsedHook, resources.flushHook],
   });
-  const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle: createLifecycle() };
+  const keyPool = createEnvKeyPool(envKeySecrets(config), { clock, log, defaultCooldownMs: config.UPSTREAM_KEY_COOLDOWN_MS });
+  const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle: createLifecycle(), keyPool, resources };
   const deps: AppDeps = { ...base, stages: createStages(base) };
   const app = buildApp(deps);
   const server = createServer(getRequestListener(app.fetch, { autoCleanupIncoming: false, errorHandler: unroutableRequest }));

@@ -7,7 +7,7 @@ export function createHealthApp(deps: AppDeps) {
   const app = new Hono();
   app.get('/healthz', (c) => {
     if (deps.lifecycle.draining) return c.json({ status: 'draining' }, 503);
-    return c.json({ status: 'ok', upstreamKey: Boolean(deps.config.GEMINI_API_KEY), pendingUsageRows: deps.recorder.pending() });
+    return c.json({ status: 'ok', upstreamKey: deps.keyPool.size() > 0, pendingUsageRows: deps.recorder.pending() });
   });
   if (deps.config.GATEWAY_INTERNAL_STATS) {
     const h = monitorEventLoopDelay({ resolution: 1 });

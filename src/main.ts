@@ -43,7 +43,7 @@ async function main(): Promise<void> {
 
 /** Says what is missing in words an operator can act on, instead of failing on the first request. */
 function startupHints(log: Logger, config: Config, keyCount: number): void {
-  if (!config.GEMINI_API_KEY) log.warn('no upstream key yet: set GEMINI_API_KEY; until then API requests answer 503');
+  if (!config.GEMINI_API_KEY && !config.GEMINI_API_KEYS) log.warn('no upstream key yet: set GEMINI_API_KEY (or GEMINI_API_KEYS); until then API requests answer 503');
   if (keyCount === 0) log.warn('no gateway keys yet: create one with `npx gemini-gateway keys create --tenant <team> --project <project>`');
 }
 

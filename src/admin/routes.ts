@@ -1,3 +1,4 @@
+import { registerResourceRoutes } from './resources.js';
 import type { AppDeps } from '../app.js';
 import type { AdminApp } from './app.js';
 import { registerAuditRoutes } from './audit.js';
@@ -17,4 +18,5 @@ export const ADMIN_ROUTES: RegisterAdminRoutes[] = [
   registerUpstreamKeyRoutes,
   registerAuditRoutes,
   registerDocsRoutes,
+  registerResourceRoutes,
 ];

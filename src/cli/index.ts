@@ -7,6 +7,7 @@ import { projectCommands } from './projects.js';
 import { runCli } from './run.js';
 import { tenantCommands } from './tenants.js';
 import { upstreamKeyCommands } from './upstream-keys.js';
+import { resourceCommands } from './resources.js';
 
 /** Every command group registers here; the dispatcher picks the longest matching name. */
 const COMMANDS: Command[] = [
@@ -15,6 +16,7 @@ const COMMANDS: Command[] = [
   ...keyCommands,
   ...upstreamKeyCommands,
   ...auditCommands,
+  ...resourceCommands,
   { name: 'migrate', usage: 'migrate                      apply database migrations and exit', run: () => print('database is migrated') },
 ];
 

@@ -11,6 +11,8 @@ export interface MeterResult {
   /** An error arrived as a frame inside a 200 stream. */
   errorFrame: boolean;
   bareJsonLines: number;
+  /** With `capture`: the parsed JSON body, or the first SSE frame's data (interaction.created carries the id). */
+  head?: unknown;
 }
 
 export interface Meter {
@@ -24,6 +26,8 @@ export interface Meter {
 
 export interface MeterOptions {
   family: UsageFamily | null;
+  /** Keep the parsed body / first frame in `head` (responses that create resources). */
+  capture?: boolean;
   contentType: string | undefined;
   contentEncoding: string | undefined;
   /** Non-SSE bodies are kept whole to be parsed at the end, up to this size. */
@@ -42,20 +46,28 @@ const EMPTY: MeterResult = { usage: null, model: null, sse: false, frames: 0, er
  * needs (views over the last usage-bearing frame, or the JSON body) and parses JSON once, at the end.
  */
 export function createMeter(opts: MeterOptions): Meter {
-  if (!opts.family) return { push() {}, finish: async () => EMPTY, atBoundary: () => false };
-  const inner = /^text\/event-stream/i.test(opts.contentType ?? '') ? sseMeter(opts.family) : jsonMeter(opts.family, opts.maxJsonBytes);
+  if (!opts.family && !opts.capture) return { push() {}, finish: async () => EMPTY, atBoundary: () => false };
+  const capture = opts.capture === true;
+  const inner = /^text\/event-stream/i.test(opts.contentType ?? '')
+    ? sseMeter(opts.family, capture)
+    : jsonMeter(opts.family, capture, opts.maxJsonBytes);
   const decoder = decompressorFor(opts.contentEncoding);
   return decoder ? decoded(inner, decoder) : inner;
 }
 
-function sseMeter(family: UsageFamily): Meter {
+function sseMeter(family: UsageFamily | null, capture: boolean): Meter {
   let best: Buffer[] | null = null;
   let fallback: Buffer[] | null = null;
+  let firstFrame: Buffer[] | null = null;
   let errorFrame = false;
   const onFrame = (f: SseFrame): void => {
     if (f.isError || f.event === 'error') {
       errorFrame = true;
-    } else if (family === 'generate') {
+      return;
+    }
+    if (capture && firstFrame === null) firstFrame = f.pieces;
+    if (family === null) return;
+    if (family === 'generate' || family === 'cache') {
       // The previous usage frame is kept too: if the last one is corrupt, its cumulative usage is the best lower bound.
       if (piecesInclude(f.pieces, USAGE_METADATA)) {
         fallback = best;
@@ -74,15 +86,16 @@ function sseMeter(family: UsageFamily): Meter {
     },
     async finish() {
       scanner.end();
-      let got = best ? parseQuietly(family, frameData(best)) : { usage: null, model: null };
-      if (!got.usage && fallback) got = parseQuietly(family, frameData(fallback));
-      return { ...got, sse: true, frames: scanner.frames, errorFrame, bareJsonLines: scanner.bareJsonLines };
+      let got = best && family ? extractQuietly(family, parseQuietly(frameData(best))) : { usage: null, model: null };
+      if (!got.usage && fallback && family) got = extractQuietly(family, parseQuietly(frameData(fallback)));
+      const head = firstFrame ? { head: parseQuietly(frameData(firstFrame)) } : {};
+      return { ...got, sse: true, frames: scanner.frames, errorFrame, bareJsonLines: scanner.bareJsonLines, ...head };
     },
     atBoundary: () => scanner.atBoundary(),
   };
 }
 
-function jsonMeter(family: UsageFamily, maxBytes: number): Meter {
+function jsonMeter(family: UsageFamily | null, capture: boolean, maxBytes: number): Meter {
   let chunks: Buffer[] | null = [];
   let size = 0;
   return {
@@ -93,19 +106,26 @@ function jsonMeter(family: UsageFamily, maxBytes: number): Meter {
       else chunks.push(chunk);
     },
     async finish() {
-      const got = chunks ? parseQuietly(family, Buffer.concat(chunks, size).toString('utf8')) : { usage: null, model: null };
-      return { ...EMPTY, ...got };
+      if (!chunks) return EMPTY;
+      const body = parseQuietly(Buffer.concat(chunks, size).toString('utf8'));
+      const got = family ? extractQuietly(family, body) : { usage: null, model: null };
+      return { ...EMPTY, ...got, ...(capture ? { head: body } : {}) };
     },
     atBoundary: () => false,
   };
 }
 
-function parseQuietly(family: UsageFamily, text: string) {
+/** One JSON.parse per response; a malformed body is simply not metered. */
+function parseQuietly(text: string): unknown {
   try {
-    return extractUsage(family, JSON.parse(text));
+    return JSON.parse(text) as unknown;
   } catch {
-    return { usage: null, model: null };
+    return undefined;
   }
+}
+
+function extractQuietly(family: UsageFamily, body: unknown) {
+  return body === undefined ? { usage: null, model: null } : extractUsage(family, body);
 }
 
 function decompressorFor(encoding: string | undefined): Transform | null {

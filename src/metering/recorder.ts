@@ -2,8 +2,12 @@ import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { UsageRow } from './row.js';
 
-/** Runs inside the batch's transaction, so derived data (rollups, last-used times) commits with the rows. */
-export type FlushHook = (rows: readonly UsageRow[]) => void;
+/**
+ * Runs inside the batch's transaction, so derived data (rollups, last-used times) commits with the
+ * rows. `afterCommit`, when present, runs once the transaction committed (a hook that queues its
+ * own writes forgets them only then; after a rollback it writes them again next time).
+ */
+export type FlushHook = ((rows: readonly UsageRow[]) => void) & { afterCommit?: () => void };
 
 export interface RecorderOptions {
   db: Db;
@@ -27,8 +31,8 @@ export interface Recorder {
 
 const INSERT_SQL = `INSERT INTO usage_events (created_at, request_id, tenant_id, project_id, key_id, upstream_key_id,
   method, api_version, endpoint, model, stream, status, outcome, prompt_tokens, cached_tokens, output_tokens,
-  thoughts_tokens, tool_use_prompt_tokens, total_tokens, usage_json, ttfb_ms, latency_ms, bytes_in, bytes_out)
-  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
+  thoughts_tokens, tool_use_prompt_tokens, total_tokens, cache_storage_tokens, usage_json, ttfb_ms, latency_ms, bytes_in, bytes_out)
+  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
 
 /**
  * Queues rows and writes them in batched transactions off the request path. A failed write (lock
@@ -53,7 +57,7 @@ export function createRecorder(opts: RecorderOptions): Recorder {
         r.createdAt, r.requestId, r.tenantId, r.projectId, r.keyId, r.upstreamKeyId,
         r.method, r.apiVersion, r.endpoint, r.model, r.stream, r.status, r.outcome,
         u?.promptTokens ?? null, u?.cachedTokens ?? null, u?.outputTokens ?? null,
-        u?.thoughtsTokens ?? null, u?.toolUsePromptTokens ?? null, u?.totalTokens ?? null, u?.json ?? null,
+        u?.thoughtsTokens ?? null, u?.toolUsePromptTokens ?? null, u?.totalTokens ?? null, u?.cacheStorageTokens ?? null, u?.json ?? null,
         r.ttfbMs, r.latencyMs, r.bytesIn, r.bytesOut,
       );
     }
@@ -81,6 +85,7 @@ export function createRecorder(opts: RecorderOptions): Recorder {
     queue = queue.length <= limit ? [] : queue.slice(limit);
     try {
       writeBatch(rows);
+      for (const hook of hooks) hook.afterCommit?.();
       if (failures > 0) log.warn({ rows: rows.length, after: failures }, 'usage writer recovered');
       failures = 0;
       loudAt = maxPending;

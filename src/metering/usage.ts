@@ -10,6 +10,8 @@ export interface Usage {
   thoughtsTokens: number;
   toolUsePromptTokens: number;
   totalTokens: number;
+  /** cachedContents creation: tokens now held in cache storage (billed per hour, not as input). */
+  cacheStorageTokens?: number;
   /** The usage object as upstream sent it (key order and values preserved). */
   json: string;
 }
@@ -47,7 +49,8 @@ export function fromInteractionUsage(u: unknown): Usage | null {
   };
 }
 
-export type UsageFamily = 'generate' | 'interactions';
+/** generate: usageMetadata; interactions: snake_case usage; cache: a cachedContents creation's usageMetadata. */
+export type UsageFamily = 'generate' | 'interactions' | 'cache';
 
 export interface Extracted {
   usage: Usage | null;
@@ -72,6 +75,11 @@ export function extractUsage(family: UsageFamily, body: unknown): Extracted {
   }
   if (!isObject(body)) return { usage: null, model: null };
   if (family === 'generate') return { usage: fromUsageMetadata(body.usageMetadata), model: str(body.modelVersion) };
+  if (family === 'cache') {
+    const usage = fromUsageMetadata(body.usageMetadata);
+    if (usage) usage.cacheStorageTokens = usage.totalTokens;
+    return { usage, model: str(body.model)?.replace(/^models\//, '') ?? null };
+  }
   const interaction = isObject(body.interaction) ? body.interaction : body;
   const meta = isObject(body.metadata) ? body.metadata.total_usage : undefined;
   return {

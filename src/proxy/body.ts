@@ -92,3 +92,31 @@ function counted(req: IncomingMessage, max: number): RequestBody {
   req.pipe(counter);
   return { body: counter, length: () => n, buffered: null };
 }
+
+/**
+ * Reads a streamed body into memory when the gateway must inspect it (resource references in a
+ * large JSON request). The body object is updated in place, so every stage and the forwarder see
+ * the buffered bytes.
+ */
+export async function bufferBody(body: RequestBody, maxBytes: number): Promise<Buffer | null> {
+  if (body.buffered || !body.body || Buffer.isBuffer(body.body)) return body.buffered;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) {
+        throw new GatewayError('payload_too_large', `Request body exceeds the gateway's limit of ${maxBytes} bytes.`);
+      }
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    throw new GatewayError('invalid_argument', 'Request body was cut off.');
+  }
+  const buf = Buffer.concat(chunks, size);
+  body.body = buf;
+  body.buffered = buf;
+  body.length = () => buf.length;
+  return buf;
+}

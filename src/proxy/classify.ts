@@ -66,7 +66,8 @@ export function classify(method: string, path: string): Classified | null {
   }
   const head = rest.split('/', 1)[0]!.split(':', 1)[0]!;
   if (head === 'files') return done('files');
-  if (head === 'cachedContents') return done('cachedContents');
+  // Only creation reports usage worth metering; GET/PATCH echo the same usageMetadata back.
+  if (head === 'cachedContents') return { ...done('cachedContents'), family: method === 'POST' && rest === 'cachedContents' ? 'cache' : null };
   if (head === 'batches' || head === 'operations') return done('batches');
   return done('other');
 }

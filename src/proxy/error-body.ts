@@ -1,9 +1,11 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { redactSecrets } from '../redact.js';
 
 type Headers = Record<string, string | string[]>;
 
 /** Error bodies are small; a larger one streams through untouched. */
-const HOLD_LIMIT = 64 * 1024;
+export const HOLD_LIMIT = 64 * 1024;
 
 /** Response header values with any echoed credential (upstream key, `key=` parameter) scrubbed. */
 export function scrubHeaders(headers: Headers, secrets: readonly string[]): Headers {
@@ -15,45 +17,35 @@ export function scrubHeaders(headers: Headers, secrets: readonly string[]): Head
 }
 
 /**
- * An upstream error response held back until complete, so that a credential it echoes (an error
- * message quoting the key, an HTML error page quoting the URL) is scrubbed before the client sees
- * it. Bytes are compared as latin1, which maps bytes 1:1, so a body without secrets is sent
- * exactly as received. Compressed bodies cannot be searched and pass through unheld.
+ * Whether an upstream answer is held back until complete so that a credential it echoes (an error
+ * message quoting the key, an HTML error page quoting the URL) can be scrubbed before the client
+ * sees it: errors only, small, and not compressed (compressed bytes cannot be searched).
  */
-export class HeldErrorBody {
-  private chunks: Buffer[] = [];
-  private size = 0;
+export function scrubbable(status: number, headers: IncomingHttpHeaders): boolean {
+  const encoding = headers['content-encoding'];
+  if (status < 400 || (encoding !== undefined && String(encoding).trim().toLowerCase() !== 'identity')) return false;
+  return Number(headers['content-length'] ?? 0) <= HOLD_LIMIT;
+}
 
-  private constructor(
-    private readonly headers: Headers,
-    private readonly secrets: readonly string[],
-  ) {}
+/**
+ * The body with echoed credentials scrubbed. Compared as latin1, which maps bytes 1:1, so a body
+ * without secrets comes back as the very same buffer.
+ */
+export function scrubBody(raw: Buffer, secrets: readonly string[]): Buffer {
+  const text = raw.toString('latin1');
+  const clean = redactSecrets(text, secrets);
+  return clean === text ? raw : Buffer.from(clean, 'latin1');
+}
 
-  static forResponse(status: number, headers: Headers, contentEncoding: string | undefined, secrets: readonly string[]): HeldErrorBody | null {
-    if (status < 400) return null;
-    if (contentEncoding && contentEncoding.trim().toLowerCase() !== 'identity') return null;
-    if (Number(headers['content-length'] ?? 0) > HOLD_LIMIT) return null;
-    return new HeldErrorBody(headers, secrets);
+/** A held body as text for a decision about it (which key failed); empty when it cannot be decoded. */
+export function decodeQuietly(body: Buffer, encoding: string | string[] | undefined): Buffer {
+  const e = (Array.isArray(encoding) ? encoding[0] : encoding)?.trim().toLowerCase();
+  try {
+    if (e === 'gzip' || e === 'x-gzip') return gunzipSync(body);
+    if (e === 'deflate') return inflateSync(body);
+    if (e === 'br') return brotliDecompressSync(body);
+  } catch {
+    return Buffer.alloc(0);
   }
-
-  /** Keeps the chunk; false once the body outgrew the limit (then `release` it). */
-  add(chunk: Buffer): boolean {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    return this.size <= HOLD_LIMIT;
-  }
-
-  release(): { headers: Headers; body: Buffer } {
-    return { headers: this.headers, body: Buffer.concat(this.chunks, this.size) };
-  }
-
-  finish(): { headers: Headers; body: Buffer } {
-    const raw = Buffer.concat(this.chunks, this.size);
-    const text = raw.toString('latin1');
-    const clean = redactSecrets(text, this.secrets);
-    if (clean === text) return { headers: this.headers, body: raw };
-    const body = Buffer.from(clean, 'latin1');
-    if (this.headers['content-length'] !== undefined) this.headers['content-length'] = String(body.length);
-    return { headers: this.headers, body };
-  }
+  return body;
 }

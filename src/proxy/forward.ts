@@ -7,8 +7,9 @@ import { createMeter, type Meter, type MeterResult } from '../metering/meter.js'
 import type { Outcome } from '../metering/row.js';
 import type { UsageFamily } from '../metering/usage.js';
 import { ClientAborted } from './body.js';
-import { HeldErrorBody, scrubHeaders } from './error-body.js';
-import { clientResponseHeaders } from './headers.js';
+import { decodeQuietly, HOLD_LIMIT, scrubBody, scrubbable, scrubHeaders } from './error-body.js';
+import { clientResponseHeaders, first } from './headers.js';
+import { errorFrame, isTimeout } from './upstream-errors.js';
 
 export interface ForwardRequest {
   method: string;
@@ -17,14 +18,23 @@ export interface ForwardRequest {
   headers: string[];
   body: Buffer | Readable | null;
   family: UsageFamily | null;
+  /** Keep the parsed JSON body (or first SSE frame) of a 2xx answer: it names resources the response created. */
+  capture?: boolean;
   /** Added to the client response (e.g. the gateway's request id). */
   extraHeaders: Record<string, string>;
   startedAt: number;
   maxJsonBytes: number;
-  /** Credentials upstream might echo (the upstream key): scrubbed from error bodies and headers. */
+  /** Credentials upstream might echo (the upstream key): scrubbed from error bodies and all headers. */
   secrets: readonly string[];
   /** May edit upstream's response headers in place before the client sees them. */
   onResponseHeaders?: (status: number, headers: IncomingHttpHeaders) => void;
+  /**
+   * Answers with these statuses are held back whole (they are small error bodies) and handed to
+   * `onHeld` before the client sees a byte; `true` means "retrying elsewhere": nothing is sent and
+   * the result says `retry`.
+   */
+  hold?: ReadonlySet<number>;
+  onHeld?: (status: number, headers: IncomingHttpHeaders, body: Buffer) => boolean;
 }
 
 export interface ForwardResult {
@@ -34,29 +44,33 @@ export interface ForwardResult {
   bytesOut: number;
   meter: MeterResult;
   errorMessage?: string;
+  /** The answer was held back and the caller chose to retry: the client has seen nothing. */
+  retry?: boolean;
 }
 
-const NO_METER: MeterResult = { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 };
-
-/** undici's own timeout errors (connect incl. TLS handshake, response headers, idle body) and the OS's. */
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
-
-export function isTimeout(err: Error): boolean {
-  return TIMEOUT_CODES.has((err as { code?: string }).code ?? '');
-}
+export const NO_METER: MeterResult = { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 };
 
 class ClientGone extends Error {}
+
+interface Held {
+  headers: IncomingHttpHeaders;
+  chunks: Buffer[];
+  size: number;
+  /** Held to scrub echoed credentials (not only to decide on a retry). */
+  scrub: boolean;
+}
 
 /**
  * Sends one request upstream and streams the answer to `res` as it arrives: status, headers minus
  * hop-by-hop ones, and the body bytes untouched (still compressed if upstream compressed them).
- * The meter reads the same chunks. Resolves once, when the exchange is over for any reason.
+ * The meter reads the same chunks. Small error answers are held until complete (to retry them on
+ * another key, and to scrub a credential they echo). Resolves once, when the exchange is over.
  */
 export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardRequest): Promise<ForwardResult> {
   return new Promise((resolve) => {
     let controller: Dispatcher.DispatchController | null = null;
     let meter: Meter | null = null;
-    let held: HeldErrorBody | null = null;
+    let held: Held | null = null;
     let status = 0;
     let sse = false;
     let chunked = false;
@@ -84,17 +98,46 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
     };
     res.on('close', onClientClose);
 
-    const send = (chunk: Buffer, c: Dispatcher.DispatchController): void => {
+    /** Status line and headers to the client; `bodyLength` replaces upstream's when the body was scrubbed. */
+    const start = (headers: IncomingHttpHeaders, bodyLength?: number): void => {
+      const contentType = first(headers['content-type']);
+      sse = /^text\/event-stream/i.test(contentType ?? '');
+      chunked = headers['content-length'] === undefined;
+      meter = createMeter({
+        family: status < 300 ? req.family : null,
+        capture: status < 300 && req.capture === true,
+        contentType,
+        contentEncoding: first(headers['content-encoding']),
+        maxJsonBytes: req.maxJsonBytes,
+      });
+      req.onResponseHeaders?.(status, headers);
+      const out = { ...scrubHeaders(clientResponseHeaders(headers), req.secrets), ...req.extraHeaders };
+      if (bodyLength !== undefined && !chunked) out['content-length'] = String(bodyLength);
+      res.writeHead(status, out);
+      // A stream's headers should reach the client now, not with the first frame.
+      if (sse) res.flushHeaders();
+    };
+    const write = (chunk: Buffer): void => {
+      if (ttfbMs === null) ttfbMs = performance.now() - req.startedAt;
       bytesOut += chunk.length;
-      if (res.write(chunk) || waitingDrain) return;
-      c.pause();
+      meter!.push(chunk);
+      if (res.write(chunk) || waitingDrain || !controller) return;
+      controller.pause();
       waitingDrain = true;
       res.once('drain', () => {
         waitingDrain = false;
         controller?.resume();
       });
     };
-
+    /** Sends a held answer on: scrubbed when it was held for that and is complete, else as received. */
+    const release = (complete: boolean): void => {
+      const h = held!;
+      held = null;
+      const raw = Buffer.concat(h.chunks, h.size);
+      const body = complete && h.scrub ? scrubBody(raw, req.secrets) : raw;
+      start(h.headers, body === raw ? undefined : body.length);
+      write(body);
+    };
     const answerItself = (ge: GatewayError): void => {
       status = ge.status;
       const body = renderError(ge, 'google');
@@ -111,39 +154,30 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
       onResponseStart(_c, statusCode, headers) {
         if (statusCode < 200) return; // 1xx interim responses are not the answer
         status = statusCode;
-        const contentType = first(headers['content-type']);
-        const contentEncoding = first(headers['content-encoding']);
-        sse = /^text\/event-stream/i.test(contentType ?? '');
-        chunked = headers['content-length'] === undefined;
-        meter = createMeter({ family: statusCode < 300 ? req.family : null, contentType, contentEncoding, maxJsonBytes: req.maxJsonBytes });
-        req.onResponseHeaders?.(statusCode, headers as IncomingHttpHeaders);
-        const out = { ...scrubHeaders(clientResponseHeaders(headers as IncomingHttpHeaders), req.secrets), ...req.extraHeaders };
-        held = HeldErrorBody.forResponse(statusCode, out, contentEncoding, req.secrets);
-        if (held) return; // written once complete (and scrubbed)
-        res.writeHead(statusCode, out);
-        // A stream's headers should reach the client now, not with the first frame.
-        if (sse) res.flushHeaders();
+        const h = headers as IncomingHttpHeaders;
+        const scrub = scrubbable(statusCode, h);
+        if (scrub || req.hold?.has(statusCode)) held = { headers: h, chunks: [], size: 0, scrub };
+        else start(h);
       },
-      onResponseData(c, chunk) {
+      onResponseData(_c, chunk) {
         if (ttfbMs === null) ttfbMs = performance.now() - req.startedAt;
-        meter!.push(chunk);
-        if (held && held.add(chunk)) return;
-        if (held) {
-          // Too large to hold: send what was held, unscrubbed, and stream the rest.
-          const { headers, body } = held.release();
-          held = null;
-          res.writeHead(status, headers);
-          return send(body, c);
-        }
-        send(chunk, c);
+        if (!held) return write(chunk);
+        held.chunks.push(chunk);
+        held.size += chunk.length;
+        // Too large to be about a key: deliver it as it is and stream the rest.
+        if (held.size > HOLD_LIMIT) release(false);
       },
       onResponseEnd() {
         if (held) {
-          const { headers, body } = held.finish();
-          res.writeHead(status, headers);
-          res.end(body);
-          bytesOut += body.length;
-        } else res.end();
+          const body = Buffer.concat(held.chunks, held.size);
+          if (req.hold?.has(status) && req.onHeld?.(status, held.headers, decodeQuietly(body, held.headers['content-encoding']))) {
+            done = true;
+            res.off('close', onClientClose);
+            return resolve({ status, outcome: 'upstream_error', ttfbMs, bytesOut: 0, meter: NO_METER, retry: true });
+          }
+          release(true);
+        }
+        res.end();
         settle('ok');
       },
       onResponseError(_c, err) {
@@ -151,6 +185,7 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
           res.destroy(); // a half-closed client socket would otherwise linger
           return settle('client_aborted');
         }
+        held = null; // nothing of it was sent: the client gets a clean 502/504 instead
         const timeout = isTimeout(err);
         const outcome: Outcome = timeout ? 'upstream_timeout' : 'upstream_aborted';
         if (!res.headersSent) {
@@ -178,19 +213,4 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
 
     pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body }, handler);
   });
-}
-
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-/** The stream's own error format, as Google emits it when a stream fails after it started. */
-function errorFrame(family: UsageFamily | null, timeout: boolean): Buffer {
-  const message = timeout ? 'Upstream stream stalled.' : 'Upstream stream failed.';
-  if (family === 'interactions') {
-    const code = timeout ? 'gateway_timeout' : 'service_unavailable';
-    return Buffer.from(`event: error\r\ndata: ${JSON.stringify({ error: { code, message }, event_type: 'error' })}\r\n\r\n`);
-  }
-  const ge = new GatewayError(timeout ? 'deadline_exceeded' : 'unavailable', message);
-  return Buffer.from(`data: ${renderError(ge, 'google')}\r\n\r\n`);
 }

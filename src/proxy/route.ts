@@ -5,11 +5,13 @@ import { performance } from 'node:perf_hooks';
 import type { AppDeps } from '../app.js';
 import type { AuthFailure } from '../auth/principal.js';
 import { GatewayError, renderError, toGatewayError } from '../errors.js';
+import { stripPublicPrefix } from '../public-path.js';
 import { createAuthThrottle, sourceId } from './auth-throttle.js';
 import { ClientAborted, NO_BODY, takeBody } from './body.js';
 import { classify } from './classify.js';
-import { forward, type ForwardResult } from './forward.js';
+import { forward, NO_METER, type ForwardResult } from './forward.js';
 import { extractTenantKey, upstreamRequestHeaders } from './headers.js';
+import { KEY_FAILURE_STATUSES } from './key-failure.js';
 import { recordExchange } from './record.js';
 import type { ProxyContext } from './stage.js';
 
@@ -47,7 +49,7 @@ export function createProxyApp(deps: AppDeps) {
     const startedAt = performance.now();
     const rawUrl = incoming.url ?? '/';
     const q = rawUrl.indexOf('?');
-    const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const path = stripPublicPrefix(q === -1 ? rawUrl : rawUrl.slice(0, q), config.PUBLIC_PATH_PREFIX);
     const method = incoming.method ?? 'GET';
     const what = classify(method, path);
     if (!what) throw new GatewayError('not_found', 'Not a Gemini API path. Paths look like /v1beta/models/{model}:generateContent.');
@@ -85,22 +87,32 @@ export function createProxyApp(deps: AppDeps) {
         entered.push(stage);
         await stage.before?.(ctx);
       }
-      const credential = ctx.upstreamKey;
-      if (!credential) throw new GatewayError('unavailable', 'The gateway has no upstream Gemini key configured (set GEMINI_API_KEY).');
-      result = await forward(upstream.pool, outgoing, {
-        method,
-        path: upstream.basePath + path + search,
-        headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, ctx.body.buffered !== null),
-        body: ctx.body.body,
-        family: what.family,
-        extraHeaders: ctx.extraHeaders,
-        startedAt,
-        maxJsonBytes: config.MAX_JSON_BODY_BYTES,
-        secrets: [credential.secret],
-        onResponseHeaders: (status, headers) => {
-          for (const stage of stages) stage.responseHeaders?.(ctx, status, headers);
-        },
-      });
+      const replayable = ctx.body.buffered !== null;
+      for (;;) {
+        const credential = ctx.upstreamKey;
+        if (!credential) throw new GatewayError('unavailable', 'The gateway has no upstream Gemini key configured (set GEMINI_API_KEY or GEMINI_API_KEYS).');
+        result = ctx.takeover
+          ? await ctx.takeover(outgoing)
+          : await forward(upstream.pool, outgoing, {
+              method,
+              path: upstream.basePath + path + search,
+              headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, replayable),
+              body: ctx.body.body,
+              family: what.family,
+              capture: ctx.captureResponse,
+              extraHeaders: ctx.extraHeaders,
+              startedAt,
+              maxJsonBytes: config.MAX_JSON_BODY_BYTES,
+              secrets: [credential.secret],
+              onResponseHeaders: (status, headers) => {
+                for (const stage of stages) stage.responseHeaders?.(ctx, status, headers);
+              },
+              hold: ctx.upstreamFailure ? KEY_FAILURE_STATUSES : undefined,
+              onHeld: (status, headers, held) => ctx.upstreamFailure?.(status, headers, held, replayable) != null,
+            });
+        // Only an answer the client has not seen a byte of comes back as `retry`, with ctx.upstreamKey moved on.
+        if (!result.retry) break;
+      }
     } catch (err) {
       refusal = toGatewayError(err);
       throw err;
@@ -151,6 +163,9 @@ function newContext(
     model: base.what.model,
     upstreamKey: deps.config.GEMINI_API_KEY ? { id: null, secret: deps.config.GEMINI_API_KEY } : null,
     extraHeaders: { 'x-gateway-request-id': base.requestId },
+    captureResponse: false,
+    upstreamFailure: null,
+    takeover: null,
     state: new Map(),
     now: deps.clock.now(),
   };
@@ -161,5 +176,5 @@ function newContext(
 function refused(err: GatewayError | null): ForwardResult {
   const status = err?.status ?? 500;
   const outcome = err instanceof ClientAborted ? 'client_aborted' : 'gateway_error';
-  return { status, outcome, ttfbMs: null, bytesOut: 0, meter: { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 }, errorMessage: err?.message };
+  return { status, outcome, ttfbMs: null, bytesOut: 0, meter: NO_METER, errorMessage: err?.message };
 }

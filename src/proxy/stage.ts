@@ -1,8 +1,9 @@
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.js';
 import type { RequestBody } from './body.js';
 import type { Classified } from './classify.js';
 import type { ForwardResult } from './forward.js';
+import type { UpstreamCredential } from './key-pool.js';
 
 /** One proxied request as it moves through the stages. */
 export interface ProxyContext {
@@ -27,6 +28,16 @@ export interface ProxyContext {
   upstreamKey: { id: string | null; secret: string } | null;
   /** Headers added to the client response (request id, rate-limit headers…). */
   extraHeaders: Record<string, string>;
+  /** Keep the 2xx response's parsed JSON (or first SSE frame) in `result.meter.head` for after(). */
+  captureResponse: boolean;
+  /**
+   * Set by the key-pool stage: told of an upstream answer that may be the key's fault (429, quota,
+   * invalid key) before the client saw any of it. Returns the credential to retry with (and makes
+   * it ctx.upstreamKey), or null to deliver the answer. `replayable`: the gateway holds the body.
+   */
+  upstreamFailure: ((status: number, headers: IncomingHttpHeaders, body: Buffer, replayable: boolean) => UpstreamCredential | null) | null;
+  /** A stage that needs the whole upstream answer (filtered lists) answers the request itself instead of forward(). */
+  takeover: ((res: ServerResponse) => Promise<ForwardResult>) | null;
   /** Scratch space for stages to carry state from before() to after(). */
   state: Map<symbol, unknown>;
   startedAt: number;

@@ -1,16 +1,39 @@
 import type { AppDeps } from '../app.js';
 import { createScopeStage } from '../auth/scope-stage.js';
 import { createUpstreamKeyStage } from '../auth/upstream-key-stage.js';
+import { createOwnershipStage } from '../ownership/ownership-stage.js';
+import { createKeyStage } from './key-stage.js';
+import type { UpstreamCredential } from './key-pool.js';
 import type { ProxyStage } from './stage.js';
 
 /**
- * The data plane's steps, in order: who may call what (scopes), which upstream key serves it,
- * whether the budget allows it (quotas), whose resources it touches (ownership). Each lives in its
+ * The data plane's steps, in order: who may call what (scopes), whose resources it touches
+ * (ownership: refuses foreign ones, pins the owning upstream key), which upstream key serves it
+ * (bring-your-own-key, then the pool), whether the budget allows it (quotas). Each lives in its
  * own module; this list is the one place that orders them.
  */
 export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
+  const { config, log, keyPool, resources, recorder, upstream } = deps;
   return [
     createScopeStage(),
+    createOwnershipStage({
+      store: resources,
+      recorder,
+      log,
+      config,
+      upstreamBasePath: upstream.basePath,
+      lists: { pool: upstream.pool, basePath: upstream.basePath, keys: (ctx) => listKeys(deps, ctx.upstreamKey), maxPages: config.LIST_MAX_UPSTREAM_PAGES },
+    }),
+    // Bring-your-own-key picks the project's key; the pool stage then leaves it alone (no failover),
+    // except that a pinned resource always goes to the key that holds it.
     createUpstreamKeyStage(deps),
+    createKeyStage(keyPool, config, log),
   ];
+}
+
+/** A listing walks every usable pool key's project, or just the key an earlier stage chose (bring-your-own-key). */
+function listKeys({ keyPool }: Pick<AppDeps, 'keyPool'>, chosen: UpstreamCredential | { id: null; secret: string } | null): UpstreamCredential[] {
+  if (chosen?.id && !keyPool.get(chosen.id)) return [chosen as UpstreamCredential];
+  const pooled = keyPool.health().filter((k) => k.state !== 'disabled').map((k) => keyPool.get(k.id)!);
+  return pooled.length ? pooled : chosen ? [{ id: 'default', secret: chosen.secret }] : [];
 }

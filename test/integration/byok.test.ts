@@ -35,7 +35,8 @@ describe('bring your own upstream key', () => {
     expect((await generate(h, shared.secret)).status).toBe(200);
     expect(h.fake.requests.at(-1)!.headers['x-goog-api-key']).toBe(UPSTREAM_KEY);
     const rows = await h.waitForRows(2);
-    expect(rows.map((r: any) => [r.project_id, r.upstream_key_id])).toEqual([[own.projectId, upk], [shared.projectId, null]]);
+    // The default key is the env pool's, recorded by its fingerprint id, never by value.
+    expect(rows.map((r: any) => [r.project_id, r.upstream_key_id])).toEqual([[own.projectId, upk], [shared.projectId, expect.stringMatching(/^env:[0-9a-f]{12}$/)]]);
 
     const ciphertext = h.db.$client.prepare('SELECT ciphertext FROM upstream_keys WHERE id = ?').pluck().get(upk) as string;
     expect(ciphertext).toMatch(/^v1\./);

@@ -111,10 +111,11 @@ describe('the @google/genai SDK through the gateway', () => {
   });
 
   it('interactions.get returns the stored interaction and meters it', async () => {
-    const created = await direct.interactions.create({ model: 'basic', input: 'x' });
+    // Created through the gateway: an interaction it never saw created belongs to no project and is refused.
+    const created = await via.interactions.create({ model: 'basic', input: 'x' });
     const got = await via.interactions.get(created.id!);
     expect(plain(got)).toEqual(plain(await direct.interactions.get(created.id!)));
-    const [row] = await h.waitForRows(1);
+    const [, row] = await h.waitForRows(2);
     expect(row).toMatchObject({ endpoint: 'interactions.get', stream: 0, outcome: 'ok', model: 'gemini-2.5-flash' });
     expectInteractionUsage(row!, finalInteractionUsage('basic', false));
   });

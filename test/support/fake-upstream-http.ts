@@ -8,6 +8,13 @@ export interface FakeUpstreamOptions {
   upstreamKey: string;
   /** More accepted upstream keys (a project's own key, bring-your-own-key tests). */
   moreUpstreamKeys?: () => string[];
+  /** More accepted keys. Like Google, each key is its own project: files, caches and batches are per key. */
+  extraKeys?: string[];
+  /**
+   * Lets a test make one key misbehave: 'rate-limited' answers Google's 429 with RetryInfo (34.4s),
+   * 'quota-403' a 403 RESOURCE_EXHAUSTED, 'invalid' 400 API_KEY_INVALID. Checked before routing.
+   */
+  refuseKey?: (key: string, rec: RecordedRequest) => 'rate-limited' | 'quota-403' | 'invalid' | null;
   /** Tenant keys / admin tokens: any of them in the URL, a header value or the body is a violation (answered 400). */
   forbiddenSecrets?: () => string[];
   /** SSE line ending, default '\r\n' (Google's live framing). */
@@ -54,10 +61,19 @@ export interface StoredFile {
   bytes: Buffer;
 }
 
+export interface StoredBatch {
+  op: Record<string, unknown>;
+  requests: unknown[];
+  /** GETs answered so far: the batch is RUNNING on the first and SUCCEEDED from the second on. */
+  polls: number;
+}
+
+/** One Google project's resources: the fake keeps one per upstream key. */
 export interface UpstreamState {
   files: Map<string, StoredFile>;
   uploads: Map<string, { version: string; meta: Record<string, unknown>; chunks: Buffer[]; size: number }>;
   cachedContents: Map<string, Record<string, unknown>>;
+  batches: Map<string, StoredBatch>;
   nextId(prefix: string): string;
 }
 
@@ -77,6 +93,8 @@ export interface RouteContext {
   /** This server's own origin, e.g. http://127.0.0.1:41234. */
   baseUrl: string;
   state: UpstreamState;
+  /** The x-goog-api-key this request came with (already checked). */
+  key: string;
   rng: () => number;
 }
 

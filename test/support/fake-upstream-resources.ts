@@ -12,6 +12,17 @@ function header(ctx: RouteContext, name: string): string {
   return Array.isArray(v) ? v.join(', ') : (v ?? '');
 }
 
+/** One page of a list, honouring pageSize and an opaque pageToken (here: the offset, base64). */
+function page(ctx: RouteContext, field: string, all: unknown[]): Record<string, unknown> {
+  const size = Number(ctx.url.searchParams.get('pageSize')) || 10;
+  const token = ctx.url.searchParams.get('pageToken');
+  const from = token ? Number(Buffer.from(token, 'base64').toString()) : 0;
+  const items = all.slice(from, from + size);
+  const out: Record<string, unknown> = items.length ? { [field]: items } : {};
+  if (from + size < all.length) out.nextPageToken = Buffer.from(String(from + size)).toString('base64');
+  return out;
+}
+
 function startUpload(ctx: RouteContext): void {
   const body = parseJsonBody(ctx) ?? {};
   const file = (body.file ?? {}) as Record<string, unknown>;
@@ -83,8 +94,7 @@ function files(ctx: RouteContext): boolean {
     return true;
   }
   if (rest === 'files' && method === 'GET') {
-    const list = [...ctx.state.files.values()].map((f) => f.meta);
-    sendJson(ctx, 200, list.length ? { files: list } : {});
+    sendJson(ctx, 200, page(ctx, 'files', [...ctx.state.files.values()].map((f) => f.meta)));
     return true;
   }
   const m = /^files\/([^/:]+)(:download)?$/.exec(rest);
@@ -128,8 +138,7 @@ function cachedContents(ctx: RouteContext): boolean {
     return true;
   }
   if (rest === 'cachedContents' && method === 'GET') {
-    const list = [...state.cachedContents.values()];
-    sendJson(ctx, 200, list.length ? { cachedContents: list } : {});
+    sendJson(ctx, 200, page(ctx, 'cachedContents', [...state.cachedContents.values()]));
     return true;
   }
   const m = /^cachedContents\/([^/:]+)$/.exec(rest);
@@ -145,32 +154,88 @@ function cachedContents(ctx: RouteContext): boolean {
   return true;
 }
 
+const BATCH_TYPE = 'type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch';
+
+/** `models/{m}:batchGenerateContent` / `:asyncBatchEmbedContent`: a batch owned by this key's project. */
+function createBatch(ctx: RouteContext, model: string): void {
+  const body = parseJsonBody(ctx);
+  if (body === undefined) return googleError(ctx, 400, 'Invalid JSON payload received.');
+  const requests: unknown[] = body?.batch?.inputConfig?.requests?.requests ?? [];
+  const id = ctx.state.nextId('');
+  const op = {
+    name: `batches/${id}`,
+    metadata: {
+      '@type': BATCH_TYPE,
+      model: `models/${model}`,
+      displayName: body?.batch?.displayName ?? 'fake-batch',
+      createTime: now(),
+      updateTime: now(),
+      batchStats: { requestCount: String(requests.length), pendingRequestCount: String(requests.length) },
+      state: 'BATCH_STATE_PENDING',
+      name: `batches/${id}`,
+    },
+  };
+  ctx.state.batches.set(id, { op, requests, polls: 0 });
+  sendJson(ctx, 200, op);
+}
+
+/** The first GET finds a batch running; later ones find it succeeded, each result carrying usageMetadata. */
+function pollBatch(stored: { op: Record<string, any>; requests: unknown[]; polls: number }): Record<string, unknown> {
+  stored.polls++;
+  const meta = stored.op.metadata as Record<string, unknown>;
+  if (stored.polls === 1) return { ...stored.op, metadata: { ...meta, state: 'BATCH_STATE_RUNNING', updateTime: now() } };
+  const inlined = stored.requests.map((r: any, i) => {
+    const prompt = fakeTokenCount(r?.request);
+    const usageMetadata = { promptTokenCount: prompt, candidatesTokenCount: 3, totalTokenCount: prompt + 3 };
+    const response = { candidates: [{ content: { role: 'model', parts: [{ text: `answer ${i}` }] }, finishReason: 'STOP' }], usageMetadata, modelVersion: 'gemini-2.5-flash' };
+    return { response, metadata: r?.metadata ?? {} };
+  });
+  const output = { inlinedResponses: { inlinedResponses: inlined } };
+  const n = String(stored.requests.length);
+  return {
+    name: stored.op.name,
+    metadata: { ...meta, state: 'BATCH_STATE_SUCCEEDED', endTime: now(), updateTime: now(), output, batchStats: { requestCount: n, successfulRequestCount: n } },
+    done: true,
+    response: { '@type': 'type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput', ...output },
+  };
+}
+
 function batches(ctx: RouteContext): boolean {
-  const { method, rest } = ctx;
+  const { method, rest, state } = ctx;
+  const create = /^models\/([^/:]+):(batchGenerateContent|asyncBatchEmbedContent)$/.exec(rest);
+  if (create && method === 'POST') {
+    createBatch(ctx, decodeURIComponent(create[1]!));
+    return true;
+  }
   if (rest === 'batches' && method === 'GET') {
-    sendJson(ctx, 200, {});
+    sendJson(ctx, 200, page(ctx, 'operations', [...state.batches.values()].map((b) => b.op)));
     return true;
   }
   const m = /^batches\/([^/:]+)(:cancel)?$/.exec(rest);
   if (!m) return false;
-  if (method === 'DELETE' || (m[2] && method === 'POST')) sendJson(ctx, 200, {});
-  else if (method === 'GET' && !m[2]) {
-    sendJson(ctx, 200, {
-      name: `batches/${m[1]}`,
-      metadata: {
-        '@type': 'type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch',
-        model: 'models/gemini-2.5-flash',
-        displayName: 'fake-batch',
-        createTime: now(),
-        updateTime: now(),
-        batchStats: { requestCount: '1', successfulRequestCount: '1' },
-        state: 'BATCH_STATE_SUCCEEDED',
-        name: `batches/${m[1]}`,
-      },
-      done: true,
-    });
-  } else return false;
+  const stored = state.batches.get(decodeURIComponent(m[1]!));
+  if (!stored) googleError(ctx, 404, `Batch ${m[1]} not found.`);
+  else if (method === 'DELETE') {
+    state.batches.delete(decodeURIComponent(m[1]!));
+    sendJson(ctx, 200, {});
+  } else if (m[2] && method === 'POST') sendJson(ctx, 200, {});
+  else if (method === 'GET' && !m[2]) sendJson(ctx, 200, pollBatch(stored));
+  else return false;
   return true;
+}
+
+/**
+ * Like Google, a file or cached content from another key's project is a 403: returns the error
+ * message for the first such reference in a generate request, or null.
+ */
+export function foreignReference(ctx: RouteContext, body: unknown): string | null {
+  const text = JSON.stringify(body ?? {});
+  for (const m of text.matchAll(/"(?:fileUri|file_uri)":"[^"]*?files\/([a-z0-9]+)"/g)) {
+    if (!ctx.state.files.has(m[1]!)) return `You do not have permission to access the File ${m[1]} or it may not exist.`;
+  }
+  const cache = /"cachedContent":"cachedContents\/([^"]+)"/.exec(text);
+  if (cache && !ctx.state.cachedContents.has(cache[1]!)) return 'CachedContent not found (or permission denied)';
+  return null;
 }
 
 /** Returns false when the path is not a files/cachedContents/batches route. */

@@ -24,6 +24,7 @@ import {
   streamFrames,
   type RouteContext,
 } from './fake-upstream-http.js';
+import { foreignReference } from './fake-upstream-resources.js';
 import { mulberry32 } from './sse-writer.js';
 
 const IMAGE_OUTPUT = 'Client_Tests_generateContentStream_ML_Dev_should_stream_generate_content_with_image_output';
@@ -65,6 +66,8 @@ async function modelMethod(ctx: RouteContext, model: string, verb: string): Prom
   const sse = ctx.url.searchParams.get('alt') === 'sse';
   const streaming = verb === 'streamGenerateContent';
   if (verb === 'generateContent' || streaming) {
+    const foreign = foreignReference(ctx, body);
+    if (foreign) return googleError(ctx, 403, foreign);
     if (model === 'rate-limited') return sendJson(ctx, 429, loadErrorText('google-429-retry-info'));
     if (model === 'stream-error') {
       // Google answers this one pretty-printed with a trailing newline, even under text/event-stream.

@@ -14,6 +14,7 @@ import {
   type UpstreamState,
 } from './fake-upstream-http.js';
 import { handleResourceRoutes } from './fake-upstream-resources.js';
+import { loadErrorText } from './fixtures.js';
 import { handleModelRoutes } from './fake-upstream-routes.js';
 import { mulberry32 } from './sse-writer.js';
 
@@ -61,14 +62,22 @@ function newState(): UpstreamState {
     files: new Map(),
     uploads: new Map(),
     cachedContents: new Map(),
+    batches: new Map(),
     nextId: (prefix) => prefix + randomBytes(6).toString('hex'),
   };
 }
 
+const REFUSALS = {
+  'rate-limited': () => loadErrorText('google-429-retry-info'),
+  'quota-403': () => ({ error: { code: 403, message: 'Quota exceeded for this project.', status: 'RESOURCE_EXHAUSTED' } }),
+  invalid: () => INVALID_KEY_BODY,
+} as const;
+
 export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<FakeUpstream> {
   const requests: RecordedRequest[] = [];
   const violations: string[] = [];
-  const state = newState();
+  const keys = [opts.upstreamKey, ...(opts.extraKeys ?? [])];
+  const states = new Map(keys.map((k) => [k, newState()]));
   let baseUrl = '';
   let counter = 0;
 
@@ -119,7 +128,8 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
       rest: '',
       opts,
       baseUrl,
-      state,
+      state: states.get(opts.upstreamKey)!,
+      key: opts.upstreamKey,
       rng: mulberry32((opts.splitSeed ?? 0x5eed) + Math.imul(requestIndex, 0x9e3779b1)),
     };
     const where = `${rec.method} ${url.pathname}`;
@@ -132,11 +142,17 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
       violations.push(`forbidden secret in ${leak}: ${where}`);
       return googleError(ctx, 400, 'Request carried a forbidden secret (fake upstream).');
     }
-    const sent = req.headers['x-goog-api-key'];
-    if (sent !== opts.upstreamKey && !(typeof sent === 'string' && opts.moreUpstreamKeys?.().includes(sent))) {
+    const key = String(req.headers['x-goog-api-key'] ?? '');
+    // A project's own key (bring-your-own-key tests) becomes acceptable while the fake runs: its own Google project.
+    if (!states.has(key) && key && opts.moreUpstreamKeys?.().includes(key)) states.set(key, newState());
+    if (!states.has(key)) {
       violations.push('missing upstream key');
       return sendJson(ctx, 400, INVALID_KEY_BODY);
     }
+    ctx.key = key;
+    ctx.state = states.get(key)!;
+    const refusal = opts.refuseKey?.(key, rec);
+    if (refusal) return sendJson(ctx, refusal === 'rate-limited' ? 429 : refusal === 'invalid' ? 400 : 403, REFUSALS[refusal]());
 
     if (opts.intercept && (await opts.intercept(ctx))) return;
     const m = PATH_RE.exec(url.pathname);

@@ -1,5 +1,6 @@
 import { GoogleGenAI } from '@google/genai';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKeyFor, type CreatedKey } from '../../src/auth/key-store.js';
@@ -22,8 +23,15 @@ export interface AdminResponse<T = any> {
   text: string;
 }
 
+/** A second upstream key (its own Google project in the fake), for pool tests. */
+export const UPSTREAM_KEY_2 = 'AIzaFAKE-second-upstream-key-9876543210';
+
 export interface HarnessOptions {
   env?: Record<string, string>;
+  /** More upstream keys: accepted by the fake (each its own project) and given to the gateway as GEMINI_API_KEYS. */
+  extraUpstreamKeys?: string[];
+  /** Path of PUBLIC_BASE_URL (e.g. '/gw'); the gateway is then also reached under `${url}${publicPath}`. */
+  publicPath?: string;
   fake?: Partial<FakeUpstreamOptions>;
   clock?: Clock;
 }
@@ -33,6 +41,7 @@ export interface UsageEventRow {
   tenant_id: string;
   project_id: string;
   key_id: string;
+  upstream_key_id: string | null;
   method: string;
   api_version: string;
   endpoint: string;
@@ -46,6 +55,7 @@ export interface UsageEventRow {
   thoughts_tokens: number | null;
   tool_use_prompt_tokens: number | null;
   total_tokens: number | null;
+  cache_storage_tokens: number | null;
   usage_json: string | null;
   ttfb_ms: number | null;
   latency_ms: number;
@@ -55,6 +65,8 @@ export interface UsageEventRow {
 
 export interface Harness {
   url: string;
+  /** PUBLIC_BASE_URL: `url` plus the publicPath option; what SDK clients should use as baseUrl. */
+  publicUrl: string;
   fake: FakeUpstream;
   gateway: Gateway;
   db: Db;
@@ -83,19 +95,25 @@ export interface Harness {
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'ggw-test-'));
   const dbPath = join(dir, 'gateway.db');
-  const secrets = new Set<string>([UPSTREAM_KEY, ADMIN_TOKEN, GATEWAY_SECRET]);
+  const extra = opts.extraUpstreamKeys ?? [];
+  const secrets = new Set<string>([UPSTREAM_KEY, ADMIN_TOKEN, GATEWAY_SECRET, ...extra]);
   if (opts.env?.ADMIN_TOKEN) secrets.add(opts.env.ADMIN_TOKEN);
   const tenantKeys = new Set<string>();
   const upstreamKeys = new Set<string>([UPSTREAM_KEY]);
   const adminTexts: string[] = [];
   const fake = await startFakeUpstream({
     upstreamKey: UPSTREAM_KEY,
+    extraKeys: extra,
     moreUpstreamKeys: () => [...upstreamKeys],
     forbiddenSecrets: () => [...tenantKeys, ADMIN_TOKEN, GATEWAY_SECRET],
     ...opts.fake,
   });
+  // Upload URLs point at PUBLIC_BASE_URL, so the port must be known before the gateway starts.
+  const port = await freePort();
   const config = parseConfig({
-    PORT: '0',
+    PORT: String(port),
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}${opts.publicPath ?? ''}`,
+    ...(extra.length ? { GEMINI_API_KEYS: extra.join(',') } : {}),
     DATABASE_PATH: dbPath,
     UPSTREAM_BASE_URL: fake.url,
     GEMINI_API_KEY: UPSTREAM_KEY,
@@ -120,14 +138,14 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   let closed = false;
 
   return {
-    url, fake, gateway, db, dbPath, config, logs, secrets,
+    url, publicUrl: config.PUBLIC_BASE_URL, fake, gateway, db, dbPath, config, logs, secrets,
     createKey(tenant = 'acme', project = 'web') {
       const k = createKeyFor(db, clock, { tenant, project });
       secrets.add(k.key);
       tenantKeys.add(k.key);
       return k;
     },
-    sdk: (key) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: url } }),
+    sdk: (key) => new GoogleGenAI({ apiKey: key, httpOptions: { baseUrl: config.PUBLIC_BASE_URL } }),
     async admin(method, path, body, token = config.ADMIN_TOKEN ?? null) {
       const res = await fetch(url + path, {
         method,
@@ -171,6 +189,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       if (fake.violations.length) throw new Error(`fake upstream saw violations: ${fake.violations.join('; ')}`);
     },
   };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 /** Direct SDK client against the fake upstream, the reference every gateway result is compared with. */

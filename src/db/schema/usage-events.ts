@@ -24,6 +24,8 @@ export const usageEvents = sqliteTable(
     thoughtsTokens: integer('thoughts_tokens'),
     toolUsePromptTokens: integer('tool_use_prompt_tokens'),
     totalTokens: integer('total_tokens'),
+    /** cachedContents creation only: usageMetadata.totalTokenCount, the tokens put into cache storage. */
+    cacheStorageTokens: integer('cache_storage_tokens'),
     usageJson: text('usage_json'),
     ttfbMs: integer('ttfb_ms'),
     latencyMs: integer('latency_ms').notNull(),
@@ -34,5 +36,6 @@ export const usageEvents = sqliteTable(
     index('usage_events_project_time_idx').on(t.projectId, t.createdAt),
     index('usage_events_key_time_idx').on(t.keyId, t.createdAt),
     index('usage_events_request_id_idx').on(t.requestId),
+    index('usage_events_upstream_key_time_idx').on(t.upstreamKeyId, t.createdAt),
   ],
 );

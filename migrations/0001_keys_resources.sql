@@ -31,6 +31,20 @@ CREATE TABLE `audit_events` (
 --> statement-breakpoint
 CREATE INDEX `audit_events_created_idx` ON `audit_events` (`created_at`,`id`);--> statement-breakpoint
 CREATE INDEX `audit_events_target_idx` ON `audit_events` (`target_type`,`target_id`);--> statement-breakpoint
+CREATE TABLE `resources` (
+	`name` text PRIMARY KEY NOT NULL,
+	`kind` text NOT NULL,
+	`tenant_id` text NOT NULL,
+	`project_id` text NOT NULL,
+	`upstream_key_id` text,
+	`source` text NOT NULL,
+	`usage_recorded_at` integer,
+	`created_at` integer NOT NULL,
+	`updated_at` integer NOT NULL,
+	FOREIGN KEY (`project_id`) REFERENCES `projects`(`id`) ON UPDATE no action ON DELETE no action
+);
+--> statement-breakpoint
+CREATE INDEX `resources_project_kind_idx` ON `resources` (`project_id`,`kind`);--> statement-breakpoint
 DROP INDEX `tenants_slug_uq`;--> statement-breakpoint
 CREATE UNIQUE INDEX `tenants_live_slug_uq` ON `tenants` (`slug`) WHERE deleted_at IS NULL;--> statement-breakpoint
 CREATE INDEX `tenants_created_idx` ON `tenants` (`created_at`,`id`);--> statement-breakpoint
@@ -39,4 +53,6 @@ CREATE UNIQUE INDEX `projects_live_tenant_slug_uq` ON `projects` (`tenant_id`,`s
 CREATE INDEX `projects_tenant_created_idx` ON `projects` (`tenant_id`,`created_at`,`id`);--> statement-breakpoint
 ALTER TABLE `api_keys` ADD `disabled_at` integer;--> statement-breakpoint
 ALTER TABLE `api_keys` ADD `deleted_at` integer;--> statement-breakpoint
-CREATE INDEX `api_keys_created_idx` ON `api_keys` (`created_at`,`id`);
+CREATE INDEX `api_keys_created_idx` ON `api_keys` (`created_at`,`id`);--> statement-breakpoint
+ALTER TABLE `usage_events` ADD `cache_storage_tokens` integer;--> statement-breakpoint
+CREATE INDEX `usage_events_upstream_key_time_idx` ON `usage_events` (`upstream_key_id`,`created_at`);

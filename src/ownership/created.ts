@@ -1,0 +1,23 @@
+import type { Endpoint } from '../proxy/classify.js';
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const OWNED = /^(files|cachedContents|batches|operations)\/[^/]+$/;
+
+/**
+ * Pure: the resources a successful response just created, from its parsed body (or, for a streamed
+ * interaction, its first event). Upload finalize → `{file:{name}}`; files:register → `{files:[…]}`;
+ * cachedContents create → `{name}`; batchGenerateContent / asyncBatchEmbedContent → an Operation
+ * `{name:"batches/…"}`; interactions.create → `{id}` or `{interaction:{id}}` (empty when store=false).
+ */
+export function createdResources(endpoint: Endpoint, method: string, head: unknown): string[] {
+  if (method !== 'POST' || !isObject(head)) return [];
+  if (endpoint === 'interactions.create') {
+    const interaction = isObject(head.interaction) ? head.interaction : head;
+    return typeof interaction.id === 'string' && interaction.id !== '' ? [`interactions/${interaction.id}`] : [];
+  }
+  const names: unknown[] = [head.name];
+  if (isObject(head.file)) names.push(head.file.name);
+  if (Array.isArray(head.files)) for (const f of head.files) if (isObject(f)) names.push(f.name);
+  return names.filter((n): n is string => typeof n === 'string' && OWNED.test(n));
+}

@@ -1,0 +1,118 @@
+import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import { GatewayError } from '../errors.js';
+import { NO_METER, type ForwardResult } from '../proxy/forward.js';
+import { upstreamRequestHeaders } from '../proxy/headers.js';
+import type { UpstreamCredential } from '../proxy/key-pool.js';
+import type { ProxyContext } from '../proxy/stage.js';
+
+/** List endpoints and the field their page puts items in. */
+export const LIST_FIELDS: Readonly<Record<string, string>> = { files: 'files', cachedContents: 'cachedContents', batches: 'operations' };
+
+export interface ListDeps {
+  pool: Dispatcher;
+  basePath: string;
+  /** Keys whose Google projects may hold the caller's resources, walked in order. */
+  keys: (ctx: ProxyContext) => UpstreamCredential[];
+  ownedBy: (name: string, projectId: string) => boolean;
+  maxPages: number;
+}
+
+/**
+ * Answers `GET /{v}/files|cachedContents|batches` with only the caller's resources. Upstream pages
+ * are read and filtered until the answer holds pageSize items (all of them without pageSize), the
+ * listing is exhausted, or `maxPages` upstream pages were read. With several upstream keys the
+ * listing walks each key's project in turn. The page token the client gets is the gateway's own
+ * (key id + upstream token); pages may hold fewer items than pageSize.
+ */
+export function listTakeover(deps: ListDeps, ctx: ProxyContext, rest: string): (res: ServerResponse) => Promise<ForwardResult> {
+  const field = LIST_FIELDS[rest]!;
+  return async (res) => {
+    const keys = deps.keys(ctx);
+    const params = new URLSearchParams(ctx.search);
+    let at = decodeToken(params.get('pageToken'), keys);
+    params.delete('pageToken');
+    const limit = Number(params.get('pageSize')) || Infinity;
+    const items: unknown[] = [];
+    for (let pages = 0; pages < deps.maxPages; pages++) {
+      const key = keys[at.keyIndex]!;
+      ctx.upstreamKey = key;
+      if (at.token) params.set('pageToken', at.token);
+      else params.delete('pageToken');
+      const answer = await deps.pool.request({
+        method: 'GET',
+        path: `${deps.basePath}/${ctx.what.apiVersion}/${rest}${params.size ? `?${params}` : ''}`,
+        headers: identityEncoding(upstreamRequestHeaders(ctx.incoming.rawHeaders, key.secret, false)),
+      });
+      const text = await answer.body.text();
+      if (answer.statusCode !== 200) return relay(res, ctx, answer.statusCode, text);
+      const page = parse(text);
+      const owned = (Array.isArray(page[field]) ? (page[field] as unknown[]) : []).filter((item) => {
+        const name = (item as { name?: unknown } | null)?.name;
+        return typeof name === 'string' && deps.ownedBy(name, ctx.principal.projectId);
+      });
+      // Whole upstream pages only: one that would overflow this answer starts the next one, so a
+      // token handed out always leads to a non-empty page (the SDK's pager yields `undefined` for an empty one).
+      if (items.length > 0 && items.length + owned.length > limit) return respond(res, ctx, field, items, at, keys);
+      items.push(...owned);
+      const next = typeof page.nextPageToken === 'string' ? page.nextPageToken : '';
+      at = next ? { keyIndex: at.keyIndex, token: next } : { keyIndex: at.keyIndex + 1, token: '' };
+      if (at.keyIndex >= keys.length) return respond(res, ctx, field, items, null, keys);
+    }
+    return respond(res, ctx, field, items, at, keys);
+  };
+}
+
+function respond(res: ServerResponse, ctx: ProxyContext, field: string, items: unknown[], next: Position | null, keys: UpstreamCredential[]): ForwardResult {
+  const body: Record<string, unknown> = items.length ? { [field]: items } : {};
+  if (next) body.nextPageToken = encodeToken(keys[next.keyIndex]!.id, next.token);
+  return relay(res, ctx, 200, JSON.stringify(body, null, 2));
+}
+
+interface Position {
+  keyIndex: number;
+  token: string;
+}
+
+/** The body is parsed and re-serialised here, so ask upstream not to compress it. */
+function identityEncoding(headers: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() !== 'accept-encoding') out.push(headers[i]!, headers[i + 1]!);
+  out.push('accept-encoding', 'identity');
+  return out;
+}
+
+function relay(res: ServerResponse, ctx: ProxyContext, status: number, text: string): ForwardResult {
+  const bytes = Buffer.from(text, 'utf8');
+  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(bytes.length), ...ctx.extraHeaders });
+  res.end(bytes);
+  const outcome = status < 400 ? 'ok' : 'upstream_error';
+  return { status, outcome, ttfbMs: performance.now() - ctx.startedAt, bytesOut: bytes.length, meter: NO_METER };
+}
+
+function parse(text: string): Record<string, unknown> {
+  try {
+    const v = JSON.parse(text) as unknown;
+    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function encodeToken(keyId: string, token: string): string {
+  return `ggw1.${Buffer.from(JSON.stringify([keyId, token])).toString('base64url')}`;
+}
+
+function decodeToken(raw: string | null, keys: UpstreamCredential[]): Position {
+  if (!raw) return { keyIndex: 0, token: '' };
+  try {
+    if (!raw.startsWith('ggw1.')) throw new Error('not ours');
+    const [keyId, token] = JSON.parse(Buffer.from(raw.slice(5), 'base64url').toString('utf8')) as [string, string];
+    const keyIndex = keys.findIndex((k) => k.id === keyId);
+    if (keyIndex === -1 || typeof token !== 'string') throw new Error('unknown key');
+    return { keyIndex, token };
+  } catch {
+    throw new GatewayError('invalid_argument', 'Invalid page token.');
+  }
+}

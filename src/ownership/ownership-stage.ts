@@ -1,0 +1,96 @@
+import type { Config } from '../config.js';
+import { GatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Recorder } from '../metering/recorder.js';
+import { bufferBody } from '../proxy/body.js';
+import { PINNED_KEY } from '../proxy/key-stage.js';
+import type { ProxyContext, ProxyStage } from '../proxy/stage.js';
+import { recordFinishedBatch } from './batch-meter.js';
+import { createdResources } from './created.js';
+import { LIST_FIELDS, listTakeover, type ListDeps } from './list-filter.js';
+import { ambiguousPath, bodyResources, mayReference, pathResource } from './references.js';
+import type { ResourceOwner, ResourceStore } from './resource-store.js';
+import { rewriteUploadUrl, UPLOAD_URL_HEADERS, uploadIdOf } from './upload-url.js';
+
+export interface OwnershipDeps {
+  store: ResourceStore;
+  recorder: Recorder;
+  log: Logger;
+  config: Pick<Config, 'PUBLIC_BASE_URL' | 'MAX_JSON_BODY_BYTES'>;
+  upstreamBasePath: string;
+  lists: Omit<ListDeps, 'ownedBy'>;
+}
+
+const PATH_NAME = Symbol('resource named in the path');
+/** Endpoints whose successful POST creates resources (the meter keeps their parsed body for after()). */
+const CREATES = new Set(['upload', 'files', 'cachedContents', 'batches', 'interactions.create']);
+const REST = /^\/(?:upload\/)?v\d+[a-z0-9]*\/(.*)$/;
+
+/** Google's answer for a missing resource; a foreign one must look exactly the same (never 403). */
+const notFound = (): GatewayError => new GatewayError('not_found', 'Requested entity was not found.');
+
+/**
+ * Tenant isolation for upstream resources. Before: every resource the request names (path, body,
+ * upload session) must belong to the caller's project, or the answer is 404 and nothing is
+ * forwarded; the owning upstream key is pinned. Response headers: upload URLs are moved onto the
+ * gateway and the session is bound to the caller. After: created resources are recorded, deleted
+ * ones forgotten, and a batch seen in its final state has its usage recorded once.
+ */
+export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
+  const { store, log, config } = deps;
+  const listDeps: ListDeps = { ...deps.lists, ownedBy: (name, projectId) => store.owner(name)?.projectId === projectId };
+  const ownerFor = (ctx: ProxyContext): Omit<ResourceOwner, 'usageRecordedAt'> => ({
+    tenantId: ctx.principal.tenantId,
+    projectId: ctx.principal.projectId,
+    upstreamKeyId: ctx.upstreamKey?.id ?? null,
+  });
+
+  return {
+    name: 'ownership',
+    async before(ctx) {
+      const rest = REST.exec(ctx.path)?.[1] ?? '';
+      const upload = ctx.what.endpoint === 'upload';
+      if (ambiguousPath(rest)) throw new GatewayError('invalid_argument', 'Path segments "." and ".." and empty segments are not accepted.');
+      const fromPath = pathResource(rest, ctx.search, upload);
+      const names = fromPath ? [fromPath] : [];
+      if (!upload && ctx.method !== 'GET' && ctx.method !== 'DELETE') {
+        // A large JSON body would otherwise stream past unread: references in it must be checked too.
+        const buf = await bufferBody(ctx.body, config.MAX_JSON_BODY_BYTES);
+        if (buf && buf.length > 0 && mayReference(buf)) names.push(...bodyResources(ctx.json()));
+      }
+      let pinned: string | null = null;
+      for (const name of names) {
+        const owner = store.owner(name);
+        if (!owner || owner.projectId !== ctx.principal.projectId) {
+          log.info({ requestId: ctx.requestId, resource: name, known: owner !== null }, 'refused a resource the project does not own');
+          throw notFound();
+        }
+        pinned ??= owner.upstreamKeyId;
+      }
+      if (pinned) ctx.state.set(PINNED_KEY, pinned);
+      if (fromPath) ctx.state.set(PATH_NAME, fromPath);
+      if (ctx.method === 'GET' && !upload && LIST_FIELDS[rest] !== undefined) ctx.takeover = listTakeover(listDeps, ctx, rest);
+      // Responses that create resources (or finish a batch) are parsed once, at their end.
+      ctx.captureResponse = (ctx.method === 'POST' && CREATES.has(ctx.what.endpoint)) || (ctx.method === 'GET' && fromPath?.startsWith('batches/') === true);
+    },
+    responseHeaders(ctx, status, headers) {
+      if (ctx.what.endpoint !== 'upload' || status >= 300) return;
+      for (const name of UPLOAD_URL_HEADERS) {
+        const value = headers[name];
+        if (typeof value !== 'string') continue;
+        headers[name] = rewriteUploadUrl(value, config.PUBLIC_BASE_URL, deps.upstreamBasePath);
+        const id = uploadIdOf(value);
+        if (id) store.claim(`uploads/${id}`, ownerFor(ctx));
+      }
+    },
+    after(ctx, result) {
+      if (result.status < 200 || result.status >= 300 || result.outcome === 'gateway_error') return;
+      const fromPath = ctx.state.get(PATH_NAME) as string | undefined;
+      if (ctx.method === 'DELETE' && fromPath) store.forget(fromPath);
+      const created = createdResources(ctx.what.endpoint, ctx.method, result.meter.head);
+      for (const name of created) store.claim(name, ownerFor(ctx));
+      if (created.length > 0 && fromPath?.startsWith('uploads/')) store.forget(fromPath);
+      if (ctx.method === 'GET' && fromPath?.startsWith('batches/')) recordFinishedBatch(deps, ctx, fromPath, result.meter.head);
+    },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * Pure: which upstream resources a request names. Names are Google's (`files/abc`,
+ * `cachedContents/x`, `batches/x`, `interactions/x`) plus `uploads/<upload_id>` for resumable
+ * upload sessions, which the gateway binds to the project that started them.
+ */
+
+const PATH_RESOURCE = /^(files|cachedContents|batches|operations|interactions)\/([^/:]+)/;
+/** Google's file URIs on any host (Google has several front ends, and the gateway's own URL may be used): `…/v1beta/files/{id}`. */
+const VERSIONED_FILE = /\/v\d+[a-z0-9]*\/files\/([^/?#:]+)$/;
+
+/**
+ * The resource in a path after the version (`files/abc:download` → `files/abc`); null when none.
+ * Matched on the decoded path, so `files%2Fabc` is the same resource as `files/abc`.
+ */
+export function pathResource(rest: string, search: string, upload: boolean): string | null {
+  if (upload) {
+    const id = new URLSearchParams(search).get('upload_id');
+    return id ? `uploads/${id}` : null;
+  }
+  const m = PATH_RESOURCE.exec(safeDecode(rest));
+  return m ? `${m[1]}/${m[2]}` : null;
+}
+
+/** Dot segments and empty segments, raw or percent-encoded, which an upstream could normalise into another path. */
+export function ambiguousPath(rest: string): boolean {
+  return safeDecode(rest).split('/').some((seg, i, all) => seg === '.' || seg === '..' || (seg === '' && i < all.length - 1));
+}
+
+/**
+ * Cheap pre-check on the raw body: a body that cannot name a resource is never parsed. `\u`
+ * catches JSON escapes (`"\u0066ileUri"`) that would otherwise hide a field name from a byte search.
+ */
+const NEEDLES = ['files', 'ached', 'previous_interaction', '\\u'].map((s) => Buffer.from(s));
+export function mayReference(body: Buffer): boolean {
+  return NEEDLES.some((n) => body.includes(n));
+}
+
+/**
+ * Resources named anywhere in a parsed request body: `fileData.fileUri` / `file_data.file_uri`,
+ * interaction input items' `uri`, batch input `fileName`, `cachedContent` / `cached_content`,
+ * `previous_interaction_id`. Any URL whose path ends in `/v{n}/files/{id}` counts as a Gemini file,
+ * whatever its host: a false positive only costs a 404, a false negative would leak a file. Other
+ * URLs (gs://, YouTube…) are not resources.
+ */
+export function bodyResources(json: unknown): string[] {
+  const out = new Set<string>();
+  const visit = (v: unknown, key: string | null): void => {
+    if (typeof v === 'string') {
+      if (key === null) return;
+      const name = fieldResource(key, v);
+      if (name) out.add(name);
+    } else if (Array.isArray(v)) {
+      for (const x of v) visit(x, null);
+    } else if (v !== null && typeof v === 'object') {
+      for (const k in v as Record<string, unknown>) visit((v as Record<string, unknown>)[k], k);
+    }
+  };
+  visit(json, null);
+  return [...out];
+}
+
+function fieldResource(key: string, value: string): string | null {
+  switch (key) {
+    case 'fileUri':
+    case 'file_uri':
+    case 'uri':
+      return fileFromUri(value);
+    case 'fileName':
+    case 'file_name':
+      return /^files\/[^/]+$/.test(value) ? value : null;
+    case 'cachedContent':
+    case 'cached_content':
+      return value.startsWith('cachedContents/') ? value : `cachedContents/${value}`;
+    case 'previous_interaction_id':
+    case 'previousInteractionId':
+      return value === '' ? null : `interactions/${value}`;
+    default:
+      return null;
+  }
+}
+
+/** `files/abc` or `https://…/v1beta/files/abc` → `files/abc`. */
+export function fileFromUri(uri: string): string | null {
+  if (/^files\/[^/?#]+$/.test(uri)) return uri;
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return null;
+  }
+  const m = VERSIONED_FILE.exec(url.pathname);
+  return m ? `files/${safeDecode(m[1]!)}` : null;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}

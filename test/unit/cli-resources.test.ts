@@ -1,0 +1,47 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { createKeyFor } from '../../src/auth/key-store.js';
+import { systemClock } from '../../src/clock.js';
+import { resourceCommands } from '../../src/cli/resources.js';
+import { parseConfig } from '../../src/config.js';
+import { openDb } from '../../src/db/client.js';
+import { envKeyId } from '../../src/proxy/key-pool.js';
+
+describe('resource and upstream-key CLI commands', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ggw-cli-'));
+  const db = openDb(join(dir, 'g.db'));
+  const config = parseConfig({ DATABASE_PATH: join(dir, 'g.db'), GEMINI_API_KEY: 'AIzaONE', GEMINI_API_KEYS: 'AIzaTWO' });
+  const ctx = { db, clock: systemClock, config };
+  const run = (name: string, args: string[]): string => {
+    const out: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
+    try {
+      resourceCommands.find((c) => c.name === name)!.run(ctx, args);
+    } finally {
+      spy.mockRestore();
+    }
+    return out.join('');
+  };
+  afterAll(() => {
+    db.$client.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('assigns a resource to a project by slug and lists it', () => {
+    createKeyFor(db, systemClock, { tenant: 'acme', project: 'alpha' });
+    expect(run('resources assign', ['files/abc', '--tenant', 'acme', '--project', 'alpha', '--upstream-key', envKeyId('AIzaTWO')])).toContain('assigned files/abc to acme/alpha');
+    const listed = JSON.parse(run('resources list', ['--json'])) as Array<Record<string, unknown>>;
+    expect(listed).toMatchObject([{ name: 'files/abc', source: 'assigned', upstreamKeyId: envKeyId('AIzaTWO') }]);
+    expect(() => run('resources assign', ['files/abc', '--tenant', 'acme', '--project', 'nope'])).toThrow('no project acme/nope');
+    expect(() => run('resources assign', ['models/x', '--tenant', 'acme', '--project', 'alpha'])).toThrow(/name must look like/);
+  });
+
+  it('lists configured upstream keys by id only', () => {
+    const out = run('upstream-keys pool', []);
+    expect(out).toContain(envKeyId('AIzaONE'));
+    expect(out).toContain(envKeyId('AIzaTWO'));
+    expect(out).not.toContain('AIza');
+  });
+});

@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createKeyFor } from '../../src/auth/key-store.js';
+import { systemClock } from '../../src/clock.js';
+import { openDb, type Db } from '../../src/db/client.js';
+import { createLogger } from '../../src/logger.js';
+import type { FlushHook } from '../../src/metering/recorder.js';
+import { assignResource } from '../../src/ownership/resource-admin.js';
+import { createResourceStore } from '../../src/ownership/resource-store.js';
+
+const log = createLogger('silent');
+
+describe('the resource store', () => {
+  let dir: string;
+  let dbs: Db[] = [];
+  afterEach(() => {
+    for (const db of dbs) db.$client.close();
+    dbs = [];
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const open = () => {
+    const db = openDb(join(dir, 'g.db'));
+    dbs.push(db);
+    return db;
+  };
+  const setup = () => {
+    dir = mkdtempSync(join(tmpdir(), 'ggw-store-'));
+    const db = open();
+    createKeyFor(db, systemClock, { tenant: 'acme', project: 'alpha' });
+    const project = db.$client.prepare('SELECT id, tenant_id FROM projects').get() as { id: string; tenant_id: string };
+    const owner = { projectId: project.id, tenantId: project.tenant_id, upstreamKeyId: 'env:1' };
+    return { db, store: createResourceStore(db, systemClock, log), owner };
+  };
+  const count = (db: Db) => db.$client.prepare('SELECT count(*) FROM resources').pluck().get();
+  /** What the recorder does: the hook inside a transaction, afterCommit once it committed. */
+  const flush = (db: Db, hook: FlushHook) => {
+    db.$client.transaction(() => hook([]))();
+    hook.afterCommit?.();
+  };
+
+  it('sees a claim at once and writes it only with the recorder batch', () => {
+    const { db, store, owner } = setup();
+    store.claim('files/a', owner);
+    expect(store.owner('files/a')).toMatchObject({ projectId: owner.projectId, upstreamKeyId: 'env:1', usageRecordedAt: null });
+    expect(count(db)).toBe(0);
+    flush(db, store.flushHook);
+    expect(count(db)).toBe(1);
+    expect(store.owner('files/a')?.projectId).toBe(owner.projectId);
+  });
+
+  it('keeps its writes when the batch rolls back, and writes them next time', () => {
+    const { db, store, owner } = setup();
+    store.claim('files/a', owner);
+    expect(() => db.$client.transaction(() => {
+      store.flushHook([]);
+      throw new Error('disk full');
+    })()).toThrow('disk full');
+    expect(count(db)).toBe(0);
+    flush(db, store.flushHook);
+    expect(count(db)).toBe(1);
+  });
+
+  it('never lets a claim take over a resource another project owns', () => {
+    const { store, owner } = setup();
+    store.claim('files/a', owner);
+    store.claim('files/a', { ...owner, projectId: 'prj_other' });
+    expect(store.owner('files/a')?.projectId).toBe(owner.projectId);
+  });
+
+  it('sees an assignment made by another process (the CLI) on the next lookup', () => {
+    const { store, owner } = setup();
+    expect(store.owner('files/orphan')).toBeNull();
+    assignResource(open(), systemClock, { name: 'files/orphan', tenant: 'acme', project: 'alpha' });
+    expect(store.owner('files/orphan')?.projectId).toBe(owner.projectId);
+  });
+
+  it('forgets deleted resources and remembers a metered batch', () => {
+    const { db, store, owner } = setup();
+    store.claim('batches/b', owner);
+    store.claim('files/gone', owner);
+    flush(db, store.flushHook);
+    store.markUsageRecorded('batches/b');
+    store.forget('files/gone');
+    expect(store.owner('files/gone')).toBeNull();
+    expect(store.owner('batches/b')?.usageRecordedAt).not.toBeNull();
+    flush(db, store.flushHook);
+    expect(count(db)).toBe(1);
+    expect(createResourceStore(db, systemClock, log).owner('batches/b')?.usageRecordedAt).not.toBeNull();
+  });
+});
