@@ -9,6 +9,7 @@ import { parseConfig, type Config } from '../../src/config.js';
 import { openDb, type Db } from '../../src/db/client.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
+import { envKeySecrets } from '../../src/proxy/key-pool.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
 import { watchResponses } from './response-watch.js';
 
@@ -123,7 +124,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   });
   const logs: string[] = [];
   // As main.ts builds it: the known secrets are scrubbed from every line.
-  const log = createLogger(config.LOG_LEVEL, { write: (s: string) => void logs.push(s) }, [config.GEMINI_API_KEY, config.ADMIN_TOKEN, config.GATEWAY_SECRET]);
+  const log = createLogger(config.LOG_LEVEL, { write: (s: string) => void logs.push(s) }, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET]);
   const clock = opts.clock ?? systemClock;
   const db = openDb(dbPath, { busyTimeoutMs: 0 });
   const gateway = createGateway({ config, log, db, clock });
