@@ -8,6 +8,10 @@ const KEY_SHAPES = /AIza[0-9A-Za-z_-]{30,}|ggw_[A-Za-z0-9_-]{20,}/g;
 const KEY_PARAM = /([?&](?:key|api_key|apiKey)=)[^&#\s"'<>\\]+/g;
 export const REDACTED = '[redacted]';
 
+/** Cheap pre-check: the patterns below can only match text containing one of these. */
+const MAY_HOLD_KEY = /AIza|ggw_|[kK]ey=/;
+const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f]/;
+
 /** Returns text with every secret replaced by `[redacted]`; the input is returned as is when clean. */
 export function redactSecrets(text: string, known: readonly string[] = []): string {
   let out = text;
@@ -15,8 +19,12 @@ export function redactSecrets(text: string, known: readonly string[] = []): stri
     if (secret.length < 8) continue;
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     // As it appears inside a JSON string (quotes and backslashes escaped).
-    const escaped = JSON.stringify(secret).slice(1, -1);
-    if (escaped !== secret && out.includes(escaped)) out = out.split(escaped).join(REDACTED);
+    if (NEEDS_JSON_ESCAPE.test(secret)) {
+      const escaped = JSON.stringify(secret).slice(1, -1);
+      if (out.includes(escaped)) out = out.split(escaped).join(REDACTED);
+    }
   }
+  // Runs on every response header and log line: skip the regex passes for the common clean case.
+  if (!MAY_HOLD_KEY.test(out)) return out;
   return out.replace(KEY_SHAPES, REDACTED).replace(KEY_PARAM, `$1${REDACTED}`);
 }

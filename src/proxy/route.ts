@@ -154,8 +154,17 @@ function newContext(
     if (state === 'invalid') throw new GatewayError('invalid_argument', 'Request body is not valid JSON.');
     return parsed;
   };
+  // One literal with every field (no spread): a fixed object shape, which V8 builds in one step.
   const ctx: ProxyContext = {
-    ...base,
+    requestId: base.requestId,
+    incoming: base.incoming,
+    method: base.method,
+    path: base.path,
+    search: base.search,
+    what: base.what,
+    principal: base.principal,
+    body: base.body,
+    startedAt: base.startedAt,
     json,
     model: base.what.model,
     upstreamKey: deps.config.GEMINI_API_KEY ? { id: null, secret: deps.config.GEMINI_API_KEY } : null,
