@@ -21,6 +21,7 @@ import { createSelfServiceApp } from './self-service/app.js';
 import type { PriceBook } from './usage/prices.js';
 import type { ProxyStage } from './proxy/stage.js';
 import type { Upstream } from './proxy/upstream.js';
+import { requestTargetProblem } from './proxy/request-target.js';
 import { createProxyApp } from './proxy/route.js';
 import { stripPublicPrefix } from './public-path.js';
 import { createQuotaApp } from './quota/quota-app.js';
@@ -56,6 +57,9 @@ export function buildApp(deps: AppDeps) {
 
   app.use('*', async (c, next) => {
     c.set('requestId', randomUUID());
+    // Judged on the raw target, before routing: the router would see a normalised path, upstream the raw one.
+    const problem = c.env?.incoming ? requestTargetProblem(c.env.incoming.url ?? '/') : null;
+    if (problem) return c.body(renderError(new GatewayError('invalid_argument', problem), 'google'), 400, { 'content-type': 'application/json; charset=UTF-8' });
     if (deps.lifecycle.draining && c.req.path !== '/healthz' && !c.req.path.startsWith('/admin/')) {
       // Keep-alive connections still deliver requests after close(): refuse them and close the connection.
       const err = new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.');

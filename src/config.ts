@@ -23,11 +23,19 @@ const schema = z.object({
   USAGE_FLUSH_INTERVAL_MS: positiveMs.default(50),
   USAGE_FLUSH_BATCH: z.coerce.number().int().min(1).default(500),
   KEY_CACHE_TTL_MS: positiveMs.max(1000).default(1000),
-  UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).default(256),
+  UPSTREAM_CONNECTIONS: z.coerce.number().int().min(1).default(2048),
   UPSTREAM_CONNECT_TIMEOUT_MS: positiveMs.default(10_000),
   UPSTREAM_HEADERS_TIMEOUT_MS: positiveMs.default(600_000),
   UPSTREAM_BODY_TIMEOUT_MS: positiveMs.default(300_000),
   MAX_JSON_BODY_BYTES: z.coerce.number().int().min(1024).default(20 * 1024 * 1024),
+  /** Per request under /upload/ (resumable chunks are ≤ 8 MiB; a single-request upload carries the whole file, ≤ 2 GB). */
+  MAX_UPLOAD_BODY_BYTES: z.coerce.number().int().min(1024).default(2 * 1024 * 1024 * 1024),
+  /** closed: answer 503 once USAGE_MAX_PENDING_ROWS unwritten rows pile up; open: keep serving, log loudly. */
+  METERING_FAILURE: z.enum(['closed', 'open']).default('closed'),
+  USAGE_MAX_PENDING_ROWS: z.coerce.number().int().min(1).default(50_000),
+  /** Failed key checks per source address per window before that address gets 429; 0 disables. */
+  AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(20),
+  AUTH_FAILURE_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
   GATEWAY_INTERNAL_STATS: z.stringbool().default(false),
   /** Output tokens a quota reservation assumes when a request sets no maximum (maxOutputTokens). */
   QUOTA_DEFAULT_OUTPUT_TOKENS: z.coerce.number().int().min(0).default(4096),

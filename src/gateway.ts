@@ -1,5 +1,5 @@
-import { createAdaptorServer } from '@hono/node-server';
-import type { Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { buildApp, type AppDeps } from './app.js';
 import { createKeyResolver } from './auth/key-resolver.js';
@@ -9,6 +9,7 @@ import { openDb, type Db } from './db/client.js';
 import { createLifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
 import { createRecorder, type FlushHook } from './metering/recorder.js';
+import { installClientErrorHandler, unroutableRequest } from './proxy/client-error.js';
 import { createResourceStore } from './ownership/resource-store.js';
 import { createEnvKeyPool, envKeySecrets } from './proxy/key-pool.js';
 import { createMetrics } from './metrics/metrics.js';
@@ -53,6 +54,7 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
     log,
     flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS,
     batchSize: config.USAGE_FLUSH_BATCH,
+    maxPending: config.USAGE_MAX_PENDING_ROWS,
     hooks: [lastUsedHook, resources.flushHook, quotas.flushHook, createRollupHook(db)],
     cost: (row) => prices.costNanoUsd(row),
     onFlush: metrics.observeFlush,
@@ -63,10 +65,11 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
   const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle, keyPool, resources, quotas, metrics, prices };
   const deps: AppDeps = { ...base, stages: createStages(base) };
   const app = buildApp(deps);
-  const server = createAdaptorServer({ fetch: app.fetch, autoCleanupIncoming: false }) as Server;
+  const server = createServer(getRequestListener(app.fetch, { autoCleanupIncoming: false, errorHandler: unroutableRequest }));
   // Long streams from thinking models outlive Node's default 5-minute request timeout.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
+  installClientErrorHandler(server, log);
 
   return {
     deps,
@@ -79,20 +82,21 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
       });
     },
     async shutdown(graceMs = config.SHUTDOWN_GRACE_MS) {
+      // Draining: the listener stays open through the grace period so new requests get a clear 503
+      // (and load balancers see /healthz fail) instead of connection refused; in-flight ones finish.
       deps.lifecycle.drain();
-      const closed = new Promise<void>((r) => server.close(() => r()));
-      server.closeIdleConnections();
       const timedOut = await Promise.race([deps.lifecycle.idle().then(() => false), sleep(graceMs).then(() => true)]);
       if (timedOut) {
         log.warn({ inflight: deps.lifecycle.inflight }, 'grace period over; closing remaining connections');
         server.closeAllConnections();
         await Promise.race([deps.lifecycle.idle(), sleep(2000)]);
       }
-      // Connections that finished their last response after close() are idle now; don't wait out keep-alive.
+      const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
+      // Connections still busy here are only receiving a 503 (or were cut): give them a moment.
+      if (await Promise.race([closed.then(() => false), sleep(1000).then(() => true)])) server.closeAllConnections();
       await closed;
       const written = deps.recorder.close();
-      if (deps.recorder.pending() > 0) log.error({ pending: deps.recorder.pending() }, 'usage rows could not be written at shutdown');
       log.info({ flushed: written }, 'usage flushed');
       await deps.upstream.close();
       if (!givenDb) db.$client.close();

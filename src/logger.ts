@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { redactSecrets } from './redact.js';
 
 export type { Logger };
 
@@ -23,12 +24,19 @@ export const REDACT_PATHS = [
   '*.token',
 ];
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+/**
+ * The root logger. `secrets` (upstream key, admin token) and anything shaped like a key or a
+ * `key=` query parameter are scrubbed from every serialised line, so a library or upstream message
+ * that echoes a credential cannot carry it into the logs.
+ */
+export function createLogger(level: string, destination?: DestinationStream, secrets: readonly (string | undefined)[] = []): Logger {
+  const known = secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
   return pino(
     {
       level,
       base: undefined,
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      hooks: { streamWrite: (line) => redactSecrets(line, known) },
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,

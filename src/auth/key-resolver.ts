@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import { hashKey } from './keys.js';
 import type { AuthFailure, KeyScopes, Principal, UpstreamKeyState } from './principal.js';
+import { dataVersionReader } from '../db/data-version.js';
 
 interface KeyRow {
   key_id: string;
@@ -58,9 +59,9 @@ const LOOKUP_SQL = `
  */
 export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntries = 10_000): KeyResolver {
   const lookup: Statement<[string], KeyRow> = db.$client.prepare(LOOKUP_SQL);
-  const dataVersion = db.$client.prepare('PRAGMA data_version').pluck();
+  const dataVersion = dataVersionReader(db);
   const cache = new Map<string, CacheEntry>();
-  let seenVersion = dataVersion.get() as number;
+  let seenVersion = dataVersion();
   let lastUsed = new Map<string, number>();
 
   function load(hash: string, now: number): CacheEntry {
@@ -75,7 +76,7 @@ export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntrie
     resolve(secret) {
       if (!secret) return { ok: false, reason: 'missing' };
       const now = clock.now();
-      const version = dataVersion.get() as number;
+      const version = dataVersion();
       if (version !== seenVersion) {
         seenVersion = version;
         cache.clear();

@@ -74,7 +74,11 @@ function sseMeter(family: UsageFamily | null, capture: boolean): Meter {
     if (capture && firstFrame === null) firstFrame = f.pieces;
     if (family === null) return;
     if (family === 'generate' || family === 'cache') {
-      if (frameMayCarryUsage(family, f.pieces)) best = f.pieces;
+      // The previous usage frame is kept too: if the last one is corrupt, its cumulative usage is the best lower bound.
+      if (frameMayCarryUsage(family, f.pieces)) {
+        fallback = best;
+        best = f.pieces;
+      }
     } else if (f.event !== null && COMPLETED.has(f.event)) {
       best = f.pieces;
     } else if (frameMayCarryUsage(family, f.pieces)) {
@@ -88,8 +92,8 @@ function sseMeter(family: UsageFamily | null, capture: boolean): Meter {
     },
     async finish() {
       scanner.end();
-      const chosen = best ?? fallback;
-      const got = chosen && family ? extractQuietly(family, parseQuietly(frameData(chosen))) : { usage: null, model: null };
+      let got = best && family ? extractQuietly(family, parseQuietly(frameData(best))) : { usage: null, model: null };
+      if (!got.usage && fallback && family) got = extractQuietly(family, parseQuietly(frameData(fallback)));
       const head = firstFrame ? { head: parseQuietly(frameData(firstFrame)) } : {};
       return { ...got, sse: true, frames: scanner.frames, errorFrame, bareJsonLines: scanner.bareJsonLines, ...head };
     },

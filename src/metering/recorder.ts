@@ -30,7 +30,7 @@ export interface Recorder {
   flush(): number;
   pending(): number;
   saturated(): boolean;
-  /** Stops the timer and makes one last flush attempt. */
+  /** Stops the timer and makes one last flush attempt; rows that still cannot be written are logged whole. */
   close(): number;
 }
 
@@ -53,6 +53,7 @@ export function createRecorder(opts: RecorderOptions): Recorder {
   let timer: NodeJS.Timeout | null = null;
   let failures = 0;
   let closed = false;
+  let loudAt = maxPending;
 
   const writeBatch = db.$client.transaction((rows: UsageRow[]) => {
     for (const r of rows) {
@@ -73,15 +74,21 @@ export function createRecorder(opts: RecorderOptions): Recorder {
     if (timer || closed) return;
     timer = setTimeout(() => {
       timer = null;
-      flush();
+      background();
     }, delay);
     timer.unref();
   }
 
-  function flush(): number {
+  /** Off the request path: one batch per turn of the event loop, so a backlog never blocks it for long. */
+  function background(): void {
+    if (write(opts.batchSize) > 0 && queue.length > 0) setImmediate(background);
+  }
+
+  /** Writes up to `limit` queued rows in one transaction; on failure they stay queued, in order. */
+  function write(limit: number): number {
     if (queue.length === 0) return 0;
-    const rows = queue;
-    queue = [];
+    const rows = queue.length <= limit ? queue : queue.slice(0, limit);
+    queue = queue.length <= limit ? [] : queue.slice(limit);
     const started = performance.now();
     try {
       writeBatch(rows);
@@ -89,6 +96,7 @@ export function createRecorder(opts: RecorderOptions): Recorder {
       opts.onFlush?.({ rows: rows.length, ms: performance.now() - started, ok: true });
       if (failures > 0) log.warn({ rows: rows.length, after: failures }, 'usage writer recovered');
       failures = 0;
+      loudAt = maxPending;
       return rows.length;
     } catch (err) {
       opts.onFlush?.({ rows: rows.length, ms: performance.now() - started, ok: false });
@@ -101,10 +109,33 @@ export function createRecorder(opts: RecorderOptions): Recorder {
     }
   }
 
+  const flush = (): number => write(Infinity);
+
+  /** Past the bound, say so at error level, again each time the backlog grows by another bound. */
+  function warnIfPilingUp(): void {
+    if (queue.length < loudAt) return;
+    loudAt = queue.length + maxPending;
+    log.error({ pending: queue.length, maxPending, failures }, 'usage rows are piling up in memory: the database refuses writes');
+  }
+
+  /** Rows that could not be written by shutdown go to the log, complete, so an operator can replay them. */
+  function logUnwritten(): void {
+    for (let i = 0; i < queue.length; i += 100) {
+      log.error({ unwrittenUsageRows: queue.slice(i, i + 100) }, 'usage rows could not be written; recorded here instead');
+    }
+    queue = [];
+  }
+
   return {
     record(row) {
       queue.push(row);
-      if (queue.length >= opts.batchSize && failures === 0) setImmediate(flush);
+      // A row that settles after close (a request cut at the end of the grace period) is still written now.
+      if (closed) {
+        if (flush() === 0) logUnwritten();
+        return;
+      }
+      warnIfPilingUp();
+      if (queue.length >= opts.batchSize && failures === 0) setImmediate(background);
       else schedule(opts.flushIntervalMs);
     },
     flush,
@@ -114,7 +145,9 @@ export function createRecorder(opts: RecorderOptions): Recorder {
       closed = true;
       if (timer) clearTimeout(timer);
       timer = null;
-      return flush();
+      const written = flush();
+      if (queue.length > 0) logUnwritten();
+      return written;
     },
   };
 }

@@ -1,7 +1,11 @@
 import type { Usage } from './usage.js';
 
-/** `quota_cut`: a stream the gateway ended early with an error frame because the project's hard cap was reached. */
-export type Outcome = 'ok' | 'upstream_error' | 'client_aborted' | 'upstream_aborted' | 'gateway_error' | 'quota_cut';
+/**
+ * `upstream_timeout`: a configured upstream timeout (connect, headers, idle body) fired; `upstream_aborted`:
+ * the connection failed; `quota_cut`: a stream the gateway ended early with an error frame because the
+ * project's hard cap was reached.
+ */
+export type Outcome = 'ok' | 'upstream_error' | 'client_aborted' | 'upstream_aborted' | 'upstream_timeout' | 'gateway_error' | 'quota_cut';
 
 /** One usage_events row, camelCase; the recorder maps it onto the snake_case columns. */
 export interface UsageRow {

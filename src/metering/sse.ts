@@ -48,6 +48,8 @@ export class SseScanner {
       if (b === LF || b === CR) {
         if (b === LF && this.afterCR) {
           this.afterCR = false;
+          // The LF of the CRLF that ended a frame belongs to no later frame.
+          if (pieceStart === i && !this.frameHasLines && this.lineLen === 0) pieceStart = i + 1;
           i++;
           continue;
         }

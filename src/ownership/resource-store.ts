@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { FlushHook } from '../metering/recorder.js';
+import { dataVersionReader } from '../db/data-version.js';
 
 export interface ResourceOwner {
   tenantId: string;
@@ -46,9 +47,9 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
     VALUES (?, ?, ?, ?, ?, 'created', ?, ?) ON CONFLICT(name) DO NOTHING`);
   const remove = db.$client.prepare('DELETE FROM resources WHERE name = ?');
   const metered = db.$client.prepare('UPDATE resources SET usage_recorded_at = ?, updated_at = ? WHERE name = ? AND usage_recorded_at IS NULL');
-  const dataVersion = db.$client.prepare('PRAGMA data_version').pluck();
+  const dataVersion = dataVersionReader(db);
   // Another process (the CLI's `resources assign`) committing moves data_version: drop what we cached.
-  let seenVersion = dataVersion.get() as number;
+  let seenVersion = dataVersion();
   const cache = new Map<string, ResourceOwner | null>();
   let pending = new Map<string, Op[]>();
 
@@ -59,7 +60,7 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
   };
 
   const lookup = (name: string): ResourceOwner | null => {
-    const version = dataVersion.get() as number;
+    const version = dataVersion();
     if (version !== seenVersion) {
       seenVersion = version;
       cache.clear();

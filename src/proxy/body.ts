@@ -13,50 +13,82 @@ export interface RequestBody {
   buffered: Buffer | null;
 }
 
+export interface BodyLimits {
+  /** Any request outside /upload/ (JSON API calls). */
+  maxJsonBytes: number;
+  /** Requests under /upload/ (file bytes). */
+  maxUploadBytes: number;
+}
+
+export const NO_BODY: RequestBody = { body: null, length: () => 0, buffered: null };
+
+/** The client went away while the gateway was still reading its request body. */
+export class ClientAborted extends GatewayError {
+  constructor() {
+    super('invalid_argument', 'Request body was cut off.');
+  }
+}
+
+function tooLarge(max: number, size?: number): GatewayError {
+  const what = size === undefined ? 'Request body' : `Request body of ${size} bytes`;
+  // The rest of the body is never read: the connection cannot be reused.
+  return new GatewayError('payload_too_large', `${what} exceeds the gateway's limit of ${max} bytes.`, { headers: { connection: 'close' } });
+}
+
 /**
  * Decides how the request body travels. Small bodies with a content-length are collected (the
- * gateway also reads model names and, later, quota estimates from them); large or chunked ones are
- * streamed through untouched, so uploads are never held in memory.
+ * gateway reads model names and quota estimates from them), and so are chunked JSON bodies, which
+ * must be complete before the limit can be checked; large declared bodies and chunked uploads are
+ * streamed through untouched, counted against their limit on the way.
  */
-export async function takeBody(req: IncomingMessage, maxJsonBytes: number, isUpload: boolean): Promise<RequestBody> {
-  if (req.method === 'GET' || req.method === 'HEAD') return { body: null, length: () => 0, buffered: null };
+export async function takeBody(req: IncomingMessage, limits: BodyLimits, isUpload: boolean): Promise<RequestBody> {
+  if (req.method === 'GET' || req.method === 'HEAD') return NO_BODY;
   const declared = req.headers['content-length'];
   const length = declared === undefined ? null : Number(declared);
   if (length !== null && (!Number.isSafeInteger(length) || length < 0)) throw new GatewayError('invalid_argument', 'Invalid Content-Length.');
-  if (!isUpload && length !== null && length > maxJsonBytes) {
-    throw new GatewayError('payload_too_large', `Request body of ${length} bytes exceeds the gateway's limit of ${maxJsonBytes} bytes.`);
-  }
+  const max = isUpload ? limits.maxUploadBytes : limits.maxJsonBytes;
+  if (length !== null && length > max) throw tooLarge(max, length);
   if (length === 0) return { body: null, length: () => 0, buffered: Buffer.alloc(0) };
+  // Node's parser enforces a declared length, so a declared body within the limit stays within it.
   if (length !== null && length > BUFFER_LIMIT) return { body: req, length: () => length, buffered: null };
-  if (length === null) return counted(req);
-  const buffered = await readAll(req, length);
+  if (length === null && isUpload) return counted(req, max);
+  const buffered = await readAll(req, max);
   return { body: buffered, length: () => buffered.length, buffered };
 }
 
-function readAll(req: IncomingMessage, length: number): Promise<Buffer> {
+function readAll(req: IncomingMessage, max: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => {
+    const onData = (c: Buffer): void => {
       size += c.length;
-      chunks.push(c);
+      if (size > max) {
+        req.off('data', onData);
+        reject(tooLarge(max));
+      } else chunks.push(c);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.once('error', () => reject(new ClientAborted()));
+    req.once('close', () => {
+      if (!req.complete) reject(new ClientAborted());
     });
-    req.once('end', () => resolve(size === length && chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-    req.once('error', () => reject(new GatewayError('invalid_argument', 'Request body was cut off.')));
-    req.once('aborted', () => reject(new GatewayError('invalid_argument', 'Request body was cut off.')));
   });
 }
 
-/** A chunked body has no declared length: count it on its way through. */
-function counted(req: IncomingMessage): RequestBody {
+/** A chunked upload has no declared length: count it on its way through and cut it at the limit. */
+function counted(req: IncomingMessage, max: number): RequestBody {
   let n = 0;
   const counter = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       n += chunk.length;
-      cb(null, chunk);
+      if (n > max) cb(tooLarge(max));
+      else cb(null, chunk);
     },
   });
-  req.once('aborted', () => counter.destroy(new Error('client aborted upload')));
+  req.once('close', () => {
+    if (!req.complete) counter.destroy(new ClientAborted());
+  });
   req.pipe(counter);
   return { body: counter, length: () => n, buffered: null };
 }

@@ -2,14 +2,16 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import { GatewayError, renderError } from '../errors.js';
 import { createMeter, type Meter, type MeterResult } from '../metering/meter.js';
 import type { Outcome } from '../metering/row.js';
 import type { UsageFamily } from '../metering/usage.js';
+import { ClientAborted } from './body.js';
+import { decodeQuietly, HOLD_LIMIT, scrubBody, scrubbable, scrubHeaders } from './error-body.js';
+import { clientResponseHeaders, first } from './headers.js';
 import { errorFrame, upstreamFailureFrame } from './error-frame.js';
-import { clientResponseHeaders } from './headers.js';
 import { FrameGate, type StreamGuard } from './stream-guard.js';
+import { isTimeout } from './upstream-errors.js';
 
 export interface ForwardRequest {
   method: string;
@@ -24,6 +26,8 @@ export interface ForwardRequest {
   extraHeaders: Record<string, string>;
   startedAt: number;
   maxJsonBytes: number;
+  /** Credentials upstream might echo (the upstream key): scrubbed from error bodies and all headers. */
+  secrets: readonly string[];
   /** May edit upstream's response headers in place before the client sees them. */
   onResponseHeaders?: (status: number, headers: IncomingHttpHeaders) => void;
   /**
@@ -50,30 +54,38 @@ export interface ForwardResult {
 
 export const NO_METER: MeterResult = { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 };
 
-/** Held error bodies past this size are not about a key: they are delivered as they are. */
-const HOLD_LIMIT = 64 * 1024;
 const CR = 13;
 
 class ClientGone extends Error {}
 
+interface Held {
+  headers: IncomingHttpHeaders;
+  chunks: Buffer[];
+  size: number;
+  /** Held to scrub echoed credentials (not only to decide on a retry). */
+  scrub: boolean;
+}
+
 /**
  * Sends one request upstream and streams the answer to `res` as it arrives: status, headers minus
  * hop-by-hop ones, and the body bytes untouched (still compressed if upstream compressed them).
- * The meter reads the same chunks. Resolves once, when the exchange is over for any reason.
+ * The meter reads the same chunks. Small error answers are held until complete (to retry them on
+ * another key, and to scrub a credential they echo). Resolves once, when the exchange is over.
  */
 export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardRequest): Promise<ForwardResult> {
   return new Promise((resolve) => {
     let controller: Dispatcher.DispatchController | null = null;
     let meter: Meter | null = null;
+    let held: Held | null = null;
     let status = 0;
     let sse = false;
     let chunked = false;
     let ttfbMs: number | null = null;
     let bytesOut = 0;
+    let waitingDrain = false;
     let lastByte = 0;
-    let done = false;
     let gate: FrameGate | null = null;
-    let draining = false;
+    let done = false;
 
     const settle = (outcome: Outcome, errorMessage?: string): void => {
       if (done) return;
@@ -87,6 +99,7 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
       });
     };
 
+    const clientGone = (): boolean => res.destroyed || !!res.socket?.destroyed;
     const onClientClose = (): void => {
       if (res.writableFinished) return;
       controller?.abort(new ClientGone('client disconnected'));
@@ -94,13 +107,8 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
     };
     res.on('close', onClientClose);
 
-    const onDrain = (): void => {
-      draining = false;
-      controller?.resume();
-    };
-    let held: { headers: IncomingHttpHeaders; chunks: Buffer[]; size: number } | null = null;
-
-    const start = (headers: IncomingHttpHeaders): void => {
+    /** Status line and headers to the client; `bodyLength` replaces upstream's when the body was scrubbed. */
+    const start = (headers: IncomingHttpHeaders, bodyLength?: number): void => {
       const contentType = first(headers['content-type']);
       sse = /^text\/event-stream/i.test(contentType ?? '');
       chunked = headers['content-length'] === undefined;
@@ -112,7 +120,9 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
         maxJsonBytes: req.maxJsonBytes,
       });
       req.onResponseHeaders?.(status, headers);
-      res.writeHead(status, { ...clientResponseHeaders(headers), ...req.extraHeaders });
+      const out = { ...scrubHeaders(clientResponseHeaders(headers), req.secrets), ...req.extraHeaders };
+      if (bodyLength !== undefined && !chunked) out['content-length'] = String(bodyLength);
+      res.writeHead(status, out);
       // A stream's headers should reach the client now, not with the first frame.
       if (sse) res.flushHeaders();
       // Frames can only be cut cleanly from a plain chunked SSE body; anything else streams as is.
@@ -121,17 +131,19 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
         req.guard.attach(cutStream);
       }
     };
-    const write = (c: Dispatcher.DispatchController | null, chunk: Buffer): void => {
+    const write = (chunk: Buffer): void => {
       if (ttfbMs === null) ttfbMs = performance.now() - req.startedAt;
       if (chunk.length === 0) return;
       bytesOut += chunk.length;
       lastByte = chunk[chunk.length - 1]!;
       meter!.push(chunk);
-      if (!res.write(chunk) && c && !draining) {
-        draining = true;
-        c.pause();
-        res.once('drain', onDrain);
-      }
+      if (res.write(chunk) || waitingDrain || !controller) return;
+      controller.pause();
+      waitingDrain = true;
+      res.once('drain', () => {
+        waitingDrain = false;
+        controller?.resume();
+      });
     };
     /** Ends a gated stream between two frames with a quota error frame, and stops upstream. */
     const cutStream = (err: GatewayError): void => {
@@ -142,12 +154,21 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
       settle('quota_cut', err.message);
       controller?.abort(new ClientGone('stream ended by the hard cap'));
     };
-    /** Sends a held answer on as if it had never been held. */
-    const release = (): void => {
+    /** Sends a held answer on: scrubbed when it was held for that and is complete, else as received. */
+    const release = (complete: boolean): void => {
       const h = held!;
       held = null;
-      start(h.headers);
-      for (const chunk of h.chunks) write(controller, chunk);
+      const raw = Buffer.concat(h.chunks, h.size);
+      const body = complete && h.scrub ? scrubBody(raw, req.secrets) : raw;
+      start(h.headers, body === raw ? undefined : body.length);
+      write(body);
+    };
+    const answerItself = (ge: GatewayError): void => {
+      status = ge.status;
+      const body = renderError(ge, 'google');
+      res.writeHead(ge.status, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers, ...req.extraHeaders });
+      res.end(body);
+      bytesOut += Buffer.byteLength(body);
     };
 
     const handler: Dispatcher.DispatchHandler = {
@@ -158,52 +179,58 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
       onResponseStart(_c, statusCode, headers) {
         if (statusCode < 200) return; // 1xx interim responses are not the answer
         status = statusCode;
-        if (req.hold?.has(statusCode)) held = { headers: headers as IncomingHttpHeaders, chunks: [], size: 0 };
-        else start(headers as IncomingHttpHeaders);
+        const h = headers as IncomingHttpHeaders;
+        const scrub = scrubbable(statusCode, h);
+        if (scrub || req.hold?.has(statusCode)) held = { headers: h, chunks: [], size: 0, scrub };
+        else start(h);
       },
-      onResponseData(c, chunk) {
+      onResponseData(_c, chunk) {
         if (done) return;
-        if (held) {
-          held.chunks.push(chunk);
-          held.size += chunk.length;
-          if (held.size <= HOLD_LIMIT) return;
-          release();
+        if (ttfbMs === null) ttfbMs = performance.now() - req.startedAt;
+        if (!held) {
+          if (!gate) return write(chunk);
+          for (const piece of gate.push(chunk)) write(piece);
+          if (gate.stopped) cutStream(gate.stopped);
           return;
         }
-        if (!gate) return write(c, chunk);
-        if (ttfbMs === null) ttfbMs = performance.now() - req.startedAt;
-        for (const piece of gate.push(chunk)) write(c, piece);
-        if (gate.stopped) cutStream(gate.stopped);
+        held.chunks.push(chunk);
+        held.size += chunk.length;
+        // Too large to be about a key: deliver it as it is and stream the rest.
+        if (held.size > HOLD_LIMIT) release(false);
       },
-      onResponseEnd(c) {
+      onResponseEnd() {
         if (done) return;
-        if (gate) for (const piece of gate.end()) write(c, piece);
+        if (gate) for (const piece of gate.end()) write(piece);
         if (held) {
           const body = Buffer.concat(held.chunks, held.size);
-          if (req.onHeld?.(status, held.headers, decodeQuietly(body, held.headers['content-encoding']))) {
+          if (req.hold?.has(status) && req.onHeld?.(status, held.headers, decodeQuietly(body, held.headers['content-encoding']))) {
             done = true;
             res.off('close', onClientClose);
             return resolve({ status, outcome: 'upstream_error', ttfbMs, bytesOut: 0, meter: NO_METER, retry: true });
           }
-          release();
+          release(true);
         }
         res.end();
         settle('ok');
       },
       onResponseError(_c, err) {
-        if (err instanceof ClientGone || done) return settle('client_aborted');
-        held = null; // nothing of it was sent: the client gets a clean 502 instead
-        const timeout = /timeout/i.test(err.name) || /timeout/i.test((err as { code?: string }).code ?? '');
+        if (err instanceof ClientGone || err instanceof ClientAborted || done || clientGone()) {
+          res.destroy(); // a half-closed client socket would otherwise linger
+          return settle('client_aborted');
+        }
+        held = null; // nothing of it was sent: the client gets a clean 502/504 instead
+        const timeout = isTimeout(err);
+        const outcome: Outcome = timeout ? 'upstream_timeout' : 'upstream_aborted';
         if (!res.headersSent) {
-          const ge = timeout
-            ? new GatewayError('deadline_exceeded', 'Upstream did not answer in time.')
-            : new GatewayError('bad_gateway', 'Upstream connection failed.');
-          status = ge.status;
-          const body = renderError(ge, 'google');
-          res.writeHead(ge.status, { 'content-type': 'application/json; charset=UTF-8', ...req.extraHeaders });
-          res.end(body);
-          bytesOut += Buffer.byteLength(body);
-          return settle('upstream_aborted', err.message);
+          // The request body itself was refused on the way (an upload over its limit).
+          if (err instanceof GatewayError) {
+            answerItself(err);
+            return settle('gateway_error', err.message);
+          }
+          answerItself(
+            timeout ? new GatewayError('deadline_exceeded', 'Upstream did not answer in time.') : new GatewayError('bad_gateway', 'Upstream connection failed.'),
+          );
+          return settle(outcome, err.message);
         }
         // Mid-body: end the client's stream. A well-formed error frame only fits on a frame boundary.
         if (sse && chunked && meter?.atBoundary()) {
@@ -213,26 +240,10 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
         } else {
           res.destroy();
         }
-        settle('upstream_aborted', err.message);
+        settle(outcome, err.message);
       },
     };
 
     pool.dispatch({ method: req.method as Dispatcher.HttpMethod, path: req.path, headers: req.headers, body: req.body }, handler);
   });
-}
-
-function decodeQuietly(body: Buffer, encoding: string | string[] | undefined): Buffer {
-  const e = first(encoding)?.trim().toLowerCase();
-  try {
-    if (e === 'gzip' || e === 'x-gzip') return gunzipSync(body);
-    if (e === 'deflate') return inflateSync(body);
-    if (e === 'br') return brotliDecompressSync(body);
-  } catch {
-    return Buffer.alloc(0);
-  }
-  return body;
-}
-
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }

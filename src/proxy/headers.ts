@@ -109,3 +109,8 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders): Record<stri
   }
   return out;
 }
+
+/** The first value of a header that may have been sent more than once. */
+export function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

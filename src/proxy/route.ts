@@ -6,7 +6,8 @@ import type { AppDeps } from '../app.js';
 import { authenticateTenant } from '../auth/tenant-auth.js';
 import { GatewayError, renderError, toGatewayError, type Audience } from '../errors.js';
 import { stripPublicPrefix } from '../public-path.js';
-import { takeBody } from './body.js';
+import { createAuthThrottle, sourceId } from './auth-throttle.js';
+import { ClientAborted, NO_BODY, takeBody } from './body.js';
 import { classify } from './classify.js';
 import { forward, NO_METER, type ForwardResult } from './forward.js';
 import { upstreamRequestHeaders } from './headers.js';
@@ -14,13 +15,21 @@ import { KEY_FAILURE_STATUSES } from './key-failure.js';
 import { recordExchange } from './record.js';
 import type { ProxyContext } from './stage.js';
 
+type ProxyEnv = { Bindings: HttpBindings; Variables: { requestId: string } };
+
 /** The data plane: every versioned Gemini path, forwarded with the tenant key swapped for the upstream key. */
 export function createProxyApp(deps: AppDeps) {
-  const { config, log, keys, upstream, lifecycle, clock, stages } = deps;
+  const { config, log, keys, upstream, lifecycle, clock, stages, recorder } = deps;
+  const throttle = createAuthThrottle({ limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS, clock });
+  const limits = { maxJsonBytes: config.MAX_JSON_BODY_BYTES, maxUploadBytes: config.MAX_UPLOAD_BODY_BYTES };
 
-  const app = new Hono<{ Bindings: HttpBindings; Variables: { requestId: string } }>();
+  const app = new Hono<ProxyEnv>();
 
   app.onError((err, c) => {
+    if (err instanceof ClientAborted) {
+      c.env.outgoing.destroy(); // nobody is left to read an answer
+      return RESPONSE_ALREADY_SENT;
+    }
     const ge = toGatewayError(err);
     if (!(err instanceof GatewayError)) log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'proxy failure');
     const audience = audienceFor(ge, c.req.method, stripPublicPrefix(c.req.path, config.PUBLIC_PATH_PREFIX));
@@ -37,20 +46,44 @@ export function createProxyApp(deps: AppDeps) {
     const what = classify(method, path);
     if (!what) throw new GatewayError('not_found', 'Not a Gemini API path. Paths look like /v1beta/models/{model}:generateContent.');
 
-    const { principal, search } = authenticateTenant(keys, incoming.rawHeaders, q === -1 ? '' : rawUrl.slice(q));
+    // Metering closed: no new work while unwritten usage rows are at their bound (nothing is recorded for these).
+    if (config.METERING_FAILURE === 'closed' && recorder.saturated()) {
+      throw new GatewayError('unavailable', 'Usage metering is unavailable; the gateway accepts no new requests until it recovers.', { headers: { 'retry-after': '5' } });
+    }
+    const address = incoming.socket?.remoteAddress ?? '';
+    const wait = throttle.retryAfter(address);
+    if (wait > 0) {
+      throw new GatewayError('resource_exhausted', 'Too many failed authentication attempts from this address; retry later.', { headers: { 'retry-after': String(wait) } });
+    }
+    let tenant: ReturnType<typeof authenticateTenant>;
+    try {
+      // Valid, invalid and malformed keys take the same path: hash, then one cached lookup.
+      tenant = authenticateTenant(keys, incoming.rawHeaders, q === -1 ? '' : rawUrl.slice(q));
+    } catch (err) {
+      if (err instanceof GatewayError && err.code === 'unauthenticated' && throttle.fail(address)) {
+        log.warn({ source: sourceId(address), limit: config.AUTH_FAILURE_LIMIT }, 'too many failed authentications; source throttled');
+      }
+      throw err;
+    }
+    const { principal, search } = tenant;
 
-    const body = await takeBody(incoming, config.MAX_JSON_BODY_BYTES, what.endpoint === 'upload');
-    const ctx = newContext(deps, { requestId: c.get('requestId'), incoming, method, path, search, what, principal, body, startedAt });
+    const ctx = newContext(deps, { requestId: c.get('requestId'), incoming, method, path, search, what, principal, body: NO_BODY, startedAt });
     const entered: typeof stages = [];
     let result: ForwardResult | null = null;
     let refusal: GatewayError | null = null;
     lifecycle.enter();
     try {
+      ctx.body = await takeBody(incoming, limits, what.endpoint === 'upload');
+      // Interactions name their model in the body: the gateway must read it, so malformed JSON is a 400 here.
+      if (ctx.model === null && what.endpoint === 'interactions.create') {
+        const m = (ctx.json() as { model?: unknown } | null)?.model;
+        if (typeof m === 'string') ctx.model = m.replace(/^models\//, '');
+      }
       for (const stage of stages) {
         entered.push(stage);
         await stage.before?.(ctx);
       }
-      const replayable = body.buffered !== null;
+      const replayable = ctx.body.buffered !== null;
       for (;;) {
         const credential = ctx.upstreamKey;
         if (!credential) throw new GatewayError('unavailable', 'The gateway has no upstream Gemini key configured (set GEMINI_API_KEY or GEMINI_API_KEYS).');
@@ -60,13 +93,14 @@ export function createProxyApp(deps: AppDeps) {
               method,
               path: upstream.basePath + path + search,
               headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, replayable, ctx.streamGuard !== null),
-              body: body.body,
+              body: ctx.body.body,
               family: what.family,
               capture: ctx.captureResponse,
               extraHeaders: ctx.extraHeaders,
               guard: ctx.streamGuard,
               startedAt,
               maxJsonBytes: config.MAX_JSON_BODY_BYTES,
+              secrets: [credential.secret],
               onResponseHeaders: (status, headers) => {
                 for (const stage of stages) stage.responseHeaders?.(ctx, status, headers);
               },
@@ -80,7 +114,6 @@ export function createProxyApp(deps: AppDeps) {
       refusal = toGatewayError(err);
       throw err;
     } finally {
-      lifecycle.leave();
       const settled = result ?? refused(refusal);
       for (const stage of entered.reverse()) {
         try {
@@ -90,6 +123,8 @@ export function createProxyApp(deps: AppDeps) {
         }
       }
       recordExchange(deps, ctx, settled, clock.now());
+      // Last: shutdown waits for in-flight requests, so their rows must already be queued.
+      lifecycle.leave();
     }
     return RESPONSE_ALREADY_SENT;
   });
@@ -102,21 +137,34 @@ function newContext(
   base: Pick<ProxyContext, 'requestId' | 'incoming' | 'method' | 'path' | 'search' | 'what' | 'principal' | 'body' | 'startedAt'>,
 ): ProxyContext {
   let parsed: unknown;
-  let didParse = false;
+  let state: 'unparsed' | 'parsed' | 'invalid' = 'unparsed';
   const json = (): unknown => {
-    if (didParse) return parsed;
-    didParse = true;
-    const buf = base.body.buffered;
-    if (!buf || buf.length === 0) return (parsed = null);
-    try {
-      parsed = JSON.parse(buf.toString('utf8'));
-    } catch {
-      parsed = null;
+    if (state === 'unparsed') {
+      const buf = ctx.body.buffered;
+      state = 'parsed';
+      if (!buf || buf.length === 0) parsed = null;
+      else {
+        try {
+          parsed = JSON.parse(buf.toString('utf8'));
+        } catch {
+          state = 'invalid';
+        }
+      }
     }
+    if (state === 'invalid') throw new GatewayError('invalid_argument', 'Request body is not valid JSON.');
     return parsed;
   };
+  // One literal with every field (no spread): a fixed object shape, which V8 builds in one step.
   const ctx: ProxyContext = {
-    ...base,
+    requestId: base.requestId,
+    incoming: base.incoming,
+    method: base.method,
+    path: base.path,
+    search: base.search,
+    what: base.what,
+    principal: base.principal,
+    body: base.body,
+    startedAt: base.startedAt,
     json,
     model: base.what.model,
     upstreamKey: deps.config.GEMINI_API_KEY ? { id: null, secret: deps.config.GEMINI_API_KEY } : null,
@@ -128,18 +176,14 @@ function newContext(
     state: new Map(),
     now: deps.clock.now(),
   };
-  // Interactions name their model in the body.
-  if (ctx.model === null && base.what.endpoint === 'interactions.create') {
-    const m = (json() as { model?: unknown } | null)?.model;
-    if (typeof m === 'string') ctx.model = m.replace(/^models\//, '');
-  }
   return ctx;
 }
 
 /** What after() and the usage row see when the gateway answered itself (a stage refused): nothing went upstream. */
 function refused(err: GatewayError | null): ForwardResult {
   const status = err?.status ?? 500;
-  return { status, outcome: 'gateway_error', ttfbMs: null, bytesOut: 0, meter: NO_METER, errorMessage: err?.message };
+  const outcome = err instanceof ClientAborted ? 'client_aborted' : 'gateway_error';
+  return { status, outcome, ttfbMs: null, bytesOut: 0, meter: NO_METER, errorMessage: err?.message };
 }
 
 /**

@@ -18,7 +18,11 @@ export interface ProxyContext {
   what: Classified;
   principal: Principal;
   body: RequestBody;
-  /** Parsed JSON body when the gateway holds a small JSON body; null otherwise. Parsed at most once. */
+  /**
+   * Parsed JSON body when the gateway holds the body (small or chunked JSON requests); null when
+   * there is none or it is streamed. Parsed at most once. Throws GatewayError invalid_argument (400)
+   * when the body is not JSON: a stage that must read the body refuses malformed ones by calling it.
+   */
   json(): unknown;
   model: string | null;
   /** The upstream credential for this request; a stage may pick another (bring-your-own key, pools). */

@@ -44,16 +44,29 @@ export function counterPersistHook(db: Db): FlushHook {
         cell[6] += requests;
       } else cells.set(id, [projectId, dim, value, kind, start, tokens, requests]);
     };
+    // Rows are first summed per (project, key, model, minute ended, minute admitted): every window
+    // kind follows from the minute, so the per-window expansion runs once per group, not per row.
+    type Group = { projectId: string; keyId: string; model: string | null; endMinute: number; startMinute: number; tokens: number; requests: number };
+    const groups = new Map<string, Group>();
     let latest = 0;
     for (const row of rows) {
-      latest = Math.max(latest, row.createdAt);
+      if (row.createdAt > latest) latest = row.createdAt;
       const { tokens, request } = rowCharge(row);
       if (tokens === 0 && !request) continue;
-      const admittedAt = row.createdAt - row.latencyMs;
-      for (const [dim, value] of dimensionsOf(row.keyId, row.model)) {
+      const endMinute = windowStart('minute', row.createdAt);
+      const startMinute = windowStart('minute', row.createdAt - row.latencyMs);
+      const id = `${row.projectId}\u0000${row.keyId}\u0000${row.model ?? ''}\u0000${endMinute}\u0000${startMinute}`;
+      const g = groups.get(id);
+      if (g) {
+        g.tokens += tokens;
+        g.requests += request ? 1 : 0;
+      } else groups.set(id, { projectId: row.projectId, keyId: row.keyId, model: row.model, endMinute, startMinute, tokens, requests: request ? 1 : 0 });
+    }
+    for (const g of groups.values()) {
+      for (const [dim, value] of dimensionsOf(g.keyId, g.model)) {
         for (const kind of WINDOW_KINDS) {
-          if (tokens) add(row.projectId, dim, value, kind, windowStart(kind, row.createdAt), tokens, 0);
-          if (request) add(row.projectId, dim, value, kind, windowStart(kind, admittedAt), 0, 1);
+          if (g.tokens) add(g.projectId, dim, value, kind, windowStart(kind, g.endMinute), g.tokens, 0);
+          if (g.requests) add(g.projectId, dim, value, kind, windowStart(kind, g.startMinute), 0, g.requests);
         }
       }
     }

@@ -13,6 +13,7 @@ import { loadAllPolicies } from './policy-store.js';
 import { quotaRefusal, rateLimitHeaders } from './refusal.js';
 import { quotaStatus, type QuotaStatus } from './status.js';
 import { WINDOW_KINDS } from './windows.js';
+import { dataVersionReader } from '../db/data-version.js';
 
 export interface AdmitRequest {
   principal: Principal;
@@ -74,12 +75,12 @@ export function createQuotas({ db, clock, log, onRefusal }: {
   store.load(db, clock.now());
   const onBad = (projectId: string, problem: string) => log.error({ projectId, problem }, 'ignoring invalid stored limits');
   let policies = loadAllPolicies(db, onBad);
-  const dataVersion = db.$client.prepare('PRAGMA data_version').pluck();
-  let seenVersion = dataVersion.get() as number;
+  const dataVersion = dataVersionReader(db);
+  let seenVersion = dataVersion();
 
   /** Policies written by another process (the CLI) show up on the next request: data_version moves on their commit. */
   function policyOf(projectId: string): ProjectLimits | undefined {
-    const v = dataVersion.get() as number;
+    const v = dataVersion();
     if (v !== seenVersion) {
       seenVersion = v;
       policies = loadAllPolicies(db, onBad);
@@ -172,7 +173,7 @@ export function createQuotas({ db, clock, log, onRefusal }: {
     },
 
     reload() {
-      seenVersion = dataVersion.get() as number;
+      seenVersion = dataVersion();
       policies = loadAllPolicies(db, onBad);
     },
 

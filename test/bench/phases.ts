@@ -126,13 +126,23 @@ export async function sseRound(b: Bench, p: Peer, c: number, round: number): Pro
   loadLoop.reset();
   const rssBefore = pid ? rssBytes(pid) : null;
   const sampler = pid ? sampleRss(pid) : null;
+  const cpu0 = pid ? cpuTimeMs(pid) : null;
   const meter = cpuMeter(b.livePids);
   const { frames, delayMs } = b.cfg;
   const r = await runSse({ baseUrl: p.baseUrl, key: p.key, streams: c, frames, delayMs, seedPrefix: `${p.name}-${c}-r${round}`, prewarm: true });
   const noise = meter.stop();
+  const cpu1 = pid ? cpuTimeMs(pid) : null;
   const peak = sampler?.stop().peak ?? null;
   checkSse(b, p, `SSE ${c} round ${round}`, r);
-  (b.res.sse[String(c)]![p.name] ??= []).push({ round, res: r, rssBeforeBytes: rssBefore, rssPeakBytes: peak, clientLoopDelayP99Ms: loadLoop.percentile(99) / 1e6, ...noise });
+  (b.res.sse[String(c)]![p.name] ??= []).push({
+    round,
+    res: r,
+    rssBeforeBytes: rssBefore,
+    rssPeakBytes: peak,
+    peerCpuMs: cpu0 != null && cpu1 != null ? cpu1 - cpu0 : null,
+    clientLoopDelayP99Ms: loadLoop.percentile(99) / 1e6,
+    ...noise,
+  });
   b.log(
     `${p.name} SSE ${c} r${round}: ttff p50 ${r.ttffMs.p50.toFixed(2)} p99 ${r.ttffMs.p99.toFixed(2)} gap p99 ${r.gapMs.p99.toFixed(2)} ms, ` +
       `${r.byteIdenticalStreams}/${c} identical${peak ? `, peak RSS ${(peak / 2 ** 20).toFixed(1)} MB` : ''}`,

@@ -17,6 +17,7 @@ export interface SseRound {
   res: SseResult;
   rssBeforeBytes: number | null;
   rssPeakBytes: number | null;
+  peerCpuMs: number | null; // includes the prewarm requests
   clientLoopDelayP99Ms: number | null;
   foreignPct: number | null;
   stealPct: number | null;
@@ -90,7 +91,9 @@ export function renderTable(res: Results, names: string[]): string {
     add('unary c=64 throughput (req/s)', cellsFor((p) => series(u64, p, (r) => r.res.rps)), 0);
     add('unary c=64 throughput × bare', cellsFor((p) => vs(u64, p, 'bare', (r) => r.res.rps, true), notRef('direct', 'bare')), 2, '≥ 0.7', (v) => v >= 0.7);
     add('unary c=64 p99 latency (ms)', cellsFor((p) => series(u64, p, lat('p99'))), 2);
-    add('unary c=64 peer CPU per request (µs)', cellsFor((p) => series(u64, p, (r) => (r.peerCpuMs == null ? null : (r.peerCpuMs * 1000) / r.res.requests)), notRef('direct')), 1);
+    const cpuPerReq: Pick<UnaryRound> = (r) => (r.peerCpuMs == null ? null : (r.peerCpuMs * 1000) / r.res.requests);
+    add('unary c=64 peer CPU per request (µs)', cellsFor((p) => series(u64, p, cpuPerReq), notRef('direct')), 1);
+    add('unary c=64 peer CPU per request × bare', cellsFor((p) => vs(u64, p, 'bare', cpuPerReq, true), notRef('direct', 'bare')), 2, '(≤ 1.43 ⇔ ≥ 0.7× throughput)');
     add('event-loop delay p99 during c=64 (ms)', cellsFor((p) => series(u64, p, (r) => r.eventLoopDelayP99Ms), notRef('direct')), 2, '≤ 5', (v) => v <= 5);
   }
   for (const [c, table] of Object.entries(res.sse)) {
@@ -115,6 +118,9 @@ export function renderTable(res: Results, names: string[]): string {
       0,
       '0 / 0 / 0',
     );
+    const cpuPerFrame: Pick<SseRound> = (r) => (r.peerCpuMs == null ? null : (r.peerCpuMs * 1000) / r.res.framesExpected);
+    add(`SSE ${c}: peer CPU per frame (µs)`, cellsFor((p) => series(table, p, cpuPerFrame), notRef('direct')), 1);
+    add(`SSE ${c}: peer CPU per frame × bare`, cellsFor((p) => vs(table, p, 'bare', cpuPerFrame, true), notRef('direct', 'bare')), 2);
     add(`SSE ${c}: peak RSS (MB)`, cellsFor((p) => series(table, p, (r) => (r.rssPeakBytes == null ? null : r.rssPeakBytes / 2 ** 20)), notRef('direct')), 1);
     const mem = res.mem[c];
     const perStream: Pick<MemRound> = (r) => r.perStreamKiB;

@@ -1,5 +1,5 @@
 // npm run bench [-- --quick] [--soak|--no-soak] [--peers=direct,bare,gateway] [--rounds=N]
-//   [--unary-client=wrk|node] [--no-writer] [--no-pin] [--no-wait-quiet] [--nice]   (BENCH_QUICK=1 == --quick)
+//   [--unary-client=wrk|node] [--no-writer] [--no-pin] [--no-wait-quiet] [--nice] [--mem (quick: add the RSS probe)]   (BENCH_QUICK=1 == --quick)
 // --nice runs the harness and its children at nice -10 (root), for machines shared with other jobs.
 // Markdown table on stdout, progress on stderr, raw JSON in test/bench/results/<timestamp>.json.
 // Exits 1 on a correctness failure (frames, bytes, keys, rows); timing is never asserted.
@@ -21,7 +21,7 @@ const flag = (n: string): boolean => argv.includes(`--${n}`);
 const opt = (n: string): string | undefined => argv.find((a) => a.startsWith(`--${n}=`))?.slice(n.length + 3);
 const QUICK = flag('quick') || ['1', 'true'].includes(process.env.BENCH_QUICK ?? '');
 const cfg: Config = QUICK
-  ? { rounds: 1, unaryMs: 1000, warmMs: 300, sse: [64], frames: 16, delayMs: 10, memRounds: 1, writerRows: 20_000, soak: flag('soak'), waitQuiet: false }
+  ? { rounds: 1, unaryMs: 1000, warmMs: 300, sse: [64], frames: 16, delayMs: 10, memRounds: flag('mem') ? 1 : 0, writerRows: 20_000, soak: flag('soak'), waitQuiet: false }
   : { rounds: 5, unaryMs: 5000, warmMs: 2000, sse: [256, 512], frames: 64, delayMs: 20, memRounds: 3, writerRows: 200_000, soak: !flag('no-soak'), waitQuiet: !flag('no-wait-quiet') && !flag('nice') };
 cfg.rounds = Number(opt('rounds') ?? cfg.rounds);
 const rounds = cfg.rounds;
@@ -46,6 +46,7 @@ watchdog.unref();
 
 const res: Results = { meta: {}, peers: {}, unary: { c1: {}, c64: {} }, sse: {}, mem: {}, soak: {}, writer: null, problems };
 const peers: Peer[] = [];
+let tmpDir: string | null = null;
 
 async function main(): Promise<void> {
   pinSelf(LOAD_CPU);
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
     }
   }
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const tmpDir = mkdtempSync(path.join(os.tmpdir(), 'gateway-bench-'));
+  tmpDir = mkdtempSync(path.join(os.tmpdir(), 'gateway-bench-'));
   const upstreamKey = `bench-upstream-${randomBytes(8).toString('hex')}`;
   res.meta = {
     date: new Date().toISOString(),
@@ -167,7 +168,6 @@ async function main(): Promise<void> {
     if (w.code === 1) fail(`usage writer: ${String(res.writer.error)}`);
     else if (w.code !== 0) log(`usage writer: n/a (${String(res.writer.error ?? w.code)})`);
   }
-  rmSync(tmpDir, { recursive: true, force: true });
 }
 
 let crashed: Error | null = null;
@@ -178,6 +178,7 @@ try {
   fail(`harness error: ${crashed.stack ?? crashed.message}`);
 } finally {
   killAll();
+  if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
 }
 const names = ALL_PEERS;
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');

@@ -27,6 +27,11 @@ export interface FakeUpstreamOptions {
   beforeFrame?: (index: number, req: RecordedRequest) => Promise<void> | void;
   /** gzip unary JSON bodies when the request's accept-encoding allows it. */
   gzipUnary?: boolean;
+  /**
+   * Fault injection: sees every request that passed the key checks before the fixture routes do;
+   * returns true when it answered (or deliberately never will, or destroyed the socket).
+   */
+  intercept?: (ctx: RouteContext) => boolean | Promise<boolean>;
 }
 
 export interface RecordedRequest {

@@ -154,6 +154,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
     const refusal = opts.refuseKey?.(key, rec);
     if (refusal) return sendJson(ctx, refusal === 'rate-limited' ? 429 : refusal === 'invalid' ? 400 : 403, REFUSALS[refusal]());
 
+    if (opts.intercept && (await opts.intercept(ctx))) return;
     const m = PATH_RE.exec(url.pathname);
     if (m) {
       ctx.upload = m[1] === 'upload';

@@ -9,7 +9,9 @@ import { parseConfig, type Config } from '../../src/config.js';
 import { openDb, type Db } from '../../src/db/client.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
+import { envKeySecrets } from '../../src/proxy/key-pool.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
+import { watchResponses, type ResponseWatch } from './response-watch.js';
 
 export const UPSTREAM_KEY = 'AIzaFAKE-upstream-key-for-tests-0123456789';
 /** Pass as env.ADMIN_TOKEN / env.GATEWAY_SECRET; the harness treats both as secrets that must never be logged. */
@@ -72,7 +74,7 @@ export interface Harness {
   dbPath: string;
   config: Config;
   logs: string[];
-  /** Every secret this harness handed out; none may appear in logs or reach upstream. */
+  /** Every secret this harness handed out; none may appear in logs or responses, or reach upstream. */
   secrets: Set<string>;
   createKey(tenant?: string, project?: string): CreatedKey;
   /** The project id a key belongs to. */
@@ -100,6 +102,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const dbPath = join(dir, 'gateway.db');
   const extra = opts.extraUpstreamKeys ?? [];
   const secrets = new Set<string>([UPSTREAM_KEY, ADMIN_TOKEN, GATEWAY_SECRET, ...extra]);
+  if (opts.env?.ADMIN_TOKEN) secrets.add(opts.env.ADMIN_TOKEN);
   const tenantKeys = new Set<string>();
   const upstreamKeys = new Set<string>([UPSTREAM_KEY]);
   const adminTexts: string[] = [];
@@ -124,11 +127,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     ...opts.env,
   });
   const logs: string[] = [];
-  const log = createLogger(config.LOG_LEVEL, { write: (s: string) => void logs.push(s) });
+  // As main.ts builds it: the known secrets are scrubbed from every line.
+  const log = createLogger(config.LOG_LEVEL, { write: (s: string) => void logs.push(s) }, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET]);
   const clock = opts.clock ?? systemClock;
+  // Every server this harness boots (restarts included) has its responses watched for secrets.
+  const watches: ResponseWatch[] = [];
   const boot = async () => {
     const db = openDb(dbPath, { busyTimeoutMs: 0 });
     const gateway = createGateway({ config, log, db, clock });
+    watches.push(watchResponses(gateway.server, () => [...secrets, ...upstreamKeys]));
     await gateway.listen();
     return { db, gateway };
   };
@@ -198,6 +205,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       rmSync(dir, { recursive: true, force: true });
       const leaked = logs.filter((line) => [...secrets].some((s) => line.includes(s)));
       if (leaked.length) throw new Error(`a secret appeared in ${leaked.length} log line(s)`);
+      const leaks = watches.flatMap((w) => w.leaks);
+      if (leaks.length) throw new Error(`a secret appeared in a response: ${leaks.join('; ')}`);
       if (adminTexts.some((t) => [...upstreamKeys].some((k) => t.includes(k)))) throw new Error('an upstream key appeared in an admin API response');
       if (fake.violations.length) throw new Error(`fake upstream saw violations: ${fake.violations.join('; ')}`);
     },

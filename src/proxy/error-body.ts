@@ -1,0 +1,51 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
+import { redactSecrets } from '../redact.js';
+
+type Headers = Record<string, string | string[]>;
+
+/** Error bodies are small; a larger one streams through untouched. */
+export const HOLD_LIMIT = 64 * 1024;
+
+/** Response header values with any echoed credential (upstream key, `key=` parameter) scrubbed. */
+export function scrubHeaders(headers: Headers, secrets: readonly string[]): Headers {
+  for (const name in headers) {
+    const v = headers[name]!;
+    headers[name] = Array.isArray(v) ? v.map((x) => redactSecrets(x, secrets)) : redactSecrets(v, secrets);
+  }
+  return headers;
+}
+
+/**
+ * Whether an upstream answer is held back until complete so that a credential it echoes (an error
+ * message quoting the key, an HTML error page quoting the URL) can be scrubbed before the client
+ * sees it: errors only, small, and not compressed (compressed bytes cannot be searched).
+ */
+export function scrubbable(status: number, headers: IncomingHttpHeaders): boolean {
+  const encoding = headers['content-encoding'];
+  if (status < 400 || (encoding !== undefined && String(encoding).trim().toLowerCase() !== 'identity')) return false;
+  return Number(headers['content-length'] ?? 0) <= HOLD_LIMIT;
+}
+
+/**
+ * The body with echoed credentials scrubbed. Compared as latin1, which maps bytes 1:1, so a body
+ * without secrets comes back as the very same buffer.
+ */
+export function scrubBody(raw: Buffer, secrets: readonly string[]): Buffer {
+  const text = raw.toString('latin1');
+  const clean = redactSecrets(text, secrets);
+  return clean === text ? raw : Buffer.from(clean, 'latin1');
+}
+
+/** A held body as text for a decision about it (which key failed); empty when it cannot be decoded. */
+export function decodeQuietly(body: Buffer, encoding: string | string[] | undefined): Buffer {
+  const e = (Array.isArray(encoding) ? encoding[0] : encoding)?.trim().toLowerCase();
+  try {
+    if (e === 'gzip' || e === 'x-gzip') return gunzipSync(body);
+    if (e === 'deflate') return inflateSync(body);
+    if (e === 'br') return brotliDecompressSync(body);
+  } catch {
+    return Buffer.alloc(0);
+  }
+  return body;
+}

@@ -1,0 +1,30 @@
+/**
+ * Last line of defence against credentials in text the gateway emits (log lines, upstream error
+ * bodies it relays): exact known secrets, anything shaped like a Google or gateway key, and the
+ * value of any `key=` query parameter. Callers never put secrets in text on purpose; this catches
+ * what upstream or a library message echoes back.
+ */
+const KEY_SHAPES = /AIza[0-9A-Za-z_-]{30,}|ggw_[A-Za-z0-9_-]{20,}/g;
+const KEY_PARAM = /([?&](?:key|api_key|apiKey)=)[^&#\s"'<>\\]+/g;
+export const REDACTED = '[redacted]';
+
+/** Cheap pre-check: the patterns below can only match text containing one of these. */
+const MAY_HOLD_KEY = /AIza|ggw_|[kK]ey=/;
+const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f]/;
+
+/** Returns text with every secret replaced by `[redacted]`; the input is returned as is when clean. */
+export function redactSecrets(text: string, known: readonly string[] = []): string {
+  let out = text;
+  for (const secret of known) {
+    if (secret.length < 8) continue;
+    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    // As it appears inside a JSON string (quotes and backslashes escaped).
+    if (NEEDS_JSON_ESCAPE.test(secret)) {
+      const escaped = JSON.stringify(secret).slice(1, -1);
+      if (out.includes(escaped)) out = out.split(escaped).join(REDACTED);
+    }
+  }
+  // Runs on every response header and log line: skip the regex passes for the common clean case.
+  if (!MAY_HOLD_KEY.test(out)) return out;
+  return out.replace(KEY_SHAPES, REDACTED).replace(KEY_PARAM, `$1${REDACTED}`);
+}

@@ -1,0 +1,122 @@
+// The last word on secrets: a run of many request kinds — success, streams, refusals, hostile
+// input, admin calls, upstream failures and an upstream that echoes its key — after which no tenant
+// key, upstream key or admin token may appear in any log line, response header or response body
+// (the harness checks every byte written to clients and every log line on close).
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { startHarness, UPSTREAM_KEY, type Harness } from '../support/harness.js';
+import { rawExchange, rawRequest } from '../support/raw-http.js';
+
+const ADMIN_TOKEN = 'admin-token-secret-for-the-secrets-run';
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('no secret leaks', () => {
+  it('across a run of many request kinds: none in logs, response headers or bodies; echoed keys are scrubbed', async () => {
+    h = await startHarness({
+      env: { ADMIN_TOKEN, UPSTREAM_HEADERS_TIMEOUT_MS: '300', MAX_JSON_BODY_BYTES: '4096' },
+      fake: {
+        intercept: ({ url, req, res }) => {
+          const got = String(req.headers['x-goog-api-key']);
+          if (url.pathname.includes('echo')) {
+            // An upstream that quotes the credential and a URL carrying it, in body and header.
+            const body = JSON.stringify({ error: { code: 400, message: `API key ${got} rejected for https://generativelanguage.googleapis.com${url.pathname}?key=${got}`, status: 'INVALID_ARGUMENT' } });
+            res.writeHead(400, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'x-debug-url': `https://upstream.example/v1beta?alt=sse&key=${got}` });
+            res.end(body);
+            return true;
+          }
+          if (url.pathname.includes('stall')) return true;
+          if (url.pathname.includes('reset')) return void req.socket.destroy(), true;
+          return false;
+        },
+      },
+    });
+    const tenant = h.createKey('acme', 'web');
+    const other = h.createKey('globex', 'api');
+    const key = tenant.key;
+    const sdk = h.sdk(key);
+    const json = { 'content-type': 'application/json' };
+    const call = (path: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
+      rawRequest(h!.url + path, { method: init.method ?? 'POST', headers: { ...json, ...init.headers }, body: init.body ?? '{}' });
+
+    // Success paths, every key carrier.
+    await sdk.models.generateContent({ model: 'google-text', contents: 'hi' });
+    for await (const _ of await sdk.models.generateContentStream({ model: 'google-text', contents: 'hi' }));
+    await sdk.models.countTokens({ model: 'gemini-2.5-flash', contents: 'hi' });
+    await sdk.models.embedContent({ model: 'gemini-embedding-001', contents: ['a'] });
+    await sdk.interactions.create({ model: 'basic', input: 'hi' });
+    for await (const _ of await sdk.interactions.create({ model: 'basic', input: 'hi', stream: true }));
+    await h.sdk(other.key).models.list();
+    await call(`/v1beta/models/google-text:generateContent?key=${encodeURIComponent(key)}&alt=json`);
+    await call('/v1beta/models/google-text:streamGenerateContent?alt=sse', { headers: { authorization: `Bearer ${key}` } });
+
+    // Refusals.
+    await call('/v1beta/models/google-text:generateContent', { headers: { 'x-goog-api-key': `${key}x` } });
+    await call(`/v1beta/models?key=${key}`, { method: 'GET', headers: { 'x-goog-api-key': other.key } });
+    await call('/v1beta/models/google-text:generateContent', { headers: { 'x-goog-api-key': key }, body: 'x'.repeat(5000) });
+    await call('/v1beta/interactions', { headers: { 'x-goog-api-key': key }, body: '{"model":' });
+    await call('/v1beta/../admin/v1/keys', { method: 'GET', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const port = Number(new URL(h.url).port);
+    await rawExchange(port, `GET /v1beta/models HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${key}\r\nx-bad: a\rb\r\n\r\n`);
+    await rawExchange(port, `GET /v1beta/models?key=${key} HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`);
+
+    // Upstream failures, and an upstream that echoes the key.
+    expect((await call('/v1beta/models/stall:generateContent', { headers: { 'x-goog-api-key': key } })).status).toBe(504);
+    expect((await call('/v1beta/models/reset:generateContent', { headers: { 'x-goog-api-key': key } })).status).toBe(502);
+    const echoed = await call(`/v1beta/models/echo:generateContent?key=${key}`);
+    expect(echoed.status).toBe(400);
+    expect(echoed.body.toString()).toContain('API key [redacted] rejected');
+    expect(echoed.body.toString()).toContain('?key=[redacted]');
+    expect(echoed.headers['x-debug-url']).toBe('https://upstream.example/v1beta?alt=sse&key=[redacted]');
+    expect(Number(echoed.headers['content-length'])).toBe(echoed.body.length);
+
+    // Admin API, right and wrong token.
+    await call('/admin/v1/openapi.json', { method: 'GET' });
+    await call('/admin/v1/nothing-here', { method: 'GET', headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    await call('/admin/v1/nothing-here', { method: 'GET', headers: { authorization: `Bearer ${key}` } });
+    await call('/healthz', { method: 'GET' });
+
+    // Nothing logged a key= parameter or a key-shaped value.
+    expect(await h.waitForRows(14)).toHaveLength(14);
+    expect(h.logs.filter((l) => /[?&]key=(?!\[redacted\])/.test(l))).toEqual([]);
+    expect(h.logs.filter((l) => /AIza[0-9A-Za-z_-]{20,}|ggw_[A-Za-z0-9_-]{20,}/.test(l))).toEqual([]);
+    // The upstream never saw a tenant key or admin token (the fake polices it), and close() checks logs and responses.
+    expect(h.fake.violations).toEqual([]);
+    const harness = h;
+    h = undefined;
+    await harness.close();
+  });
+
+  it('the logger scrubs known secrets, key-shaped values and key= parameters from every line', () => {
+    const lines: string[] = [];
+    const log = createLogger('info', { write: (s: string) => void lines.push(s) }, [UPSTREAM_KEY, ADMIN_TOKEN]);
+    const tenantKey = `ggw_${'k'.repeat(43)}`;
+    log.info({ url: `/v1beta/models/x:generateContent?alt=sse&key=${tenantKey}` }, 'request');
+    log.error({ err: `upstream said: key ${UPSTREAM_KEY} invalid at https://h/v1?key=zzz-secret` }, 'upstream failure');
+    log.warn(`token was ${ADMIN_TOKEN} and ${JSON.stringify({ nested: `AIzaSy${'Q'.repeat(33)}` })}`);
+    const all = lines.join('');
+    for (const s of [tenantKey, UPSTREAM_KEY, ADMIN_TOKEN, 'zzz-secret', `AIzaSy${'Q'.repeat(33)}`]) expect(all).not.toContain(s);
+    expect(all).toContain('key=[redacted]');
+    expect(lines).toHaveLength(3);
+    for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+  });
+
+  it('a 2xx body is never rewritten, even when it quotes something key-shaped (model output is the tenant’s)', async () => {
+    const text = JSON.stringify({ candidates: [{ content: { parts: [{ text: `a made-up ggw_${'z'.repeat(43)}, AIza${'y'.repeat(35)} and ?key=value` }] } }] });
+    h = await startHarness({
+      fake: {
+        intercept: ({ res }) => {
+          res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+          res.end(text);
+          return true;
+        },
+      },
+    });
+    const key = h.createKey().key;
+    const res = await rawRequest(`${h.url}/v1beta/models/google-text:generateContent`, { headers: { 'x-goog-api-key': key }, body: '{}' });
+    expect(res.body.toString()).toBe(text);
+  });
+});
