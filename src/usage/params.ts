@@ -1,9 +1,14 @@
 import { z } from '@hono/zod-openapi';
 import { GatewayError } from '../errors.js';
+import type { Outcome } from '../metering/row.js';
 import type { UsageFilters } from './filters.js';
 import { ceilTo, DAY_MS, floorTo, parseIsoInstant, type TimeUnit } from './time.js';
 
-export const OUTCOMES = ['ok', 'upstream_error', 'client_aborted', 'upstream_aborted', 'gateway_error'] as const;
+/** A Record, so adding an outcome to the row type without listing it here fails to compile. */
+const OUTCOME_NAMES: Record<Outcome, true> = {
+  ok: true, upstream_error: true, client_aborted: true, upstream_aborted: true, upstream_timeout: true, gateway_error: true, quota_cut: true,
+};
+export const OUTCOMES = Object.keys(OUTCOME_NAMES) as [Outcome, ...Outcome[]];
 export const TIME_UNITS = ['hour', 'day', 'month'] as const;
 export const DIMENSIONS = ['tenant', 'project', 'key', 'model', 'endpoint', 'outcome'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];

@@ -11,7 +11,8 @@ export const GRAIN_UNIT: Record<Grain, TimeUnit> = { h: 'hour', d: 'day', m: 'mo
 export const GRAIN_TABLE: Record<Grain, string> = { h: 'usage_rollups_hourly', d: 'usage_rollups_daily', m: 'usage_rollups_monthly' };
 export { ROLLUP_KEYS };
 
-export const ERROR_OUTCOMES: ReadonlySet<Outcome> = new Set(['upstream_error', 'upstream_aborted', 'gateway_error']);
+/** Every outcome but success and the client hanging up counts as an error (upstream, timeout, refusal, quota cut). */
+export const isError = (o: Outcome): boolean => o !== 'ok' && o !== 'client_aborted';
 export const LAT_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `lat_${i}`);
 export const TTFB_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `ttfb_${i}`);
 /** Columns that add up when rollups merge, in the order the accumulator keeps them. */
@@ -69,7 +70,7 @@ export function accumulate(rows: readonly UsageRow[]): Map<string, Acc> {
       if (!a) out.set(id, (a = { grain, keys: [...keys, r.tenantId], sums: new Array<number>(SUM_COLUMNS.length).fill(0), maxes: [0, 0] }));
       const s = a.sums;
       s[REQUESTS]! += 1;
-      if (ERROR_OUTCOMES.has(r.outcome)) s[ERRORS]! += 1;
+      if (isError(r.outcome)) s[ERRORS]! += 1;
       if (r.outcome === 'client_aborted') s[ABORTED]! += 1;
       if (u) {
         TOKEN_FIELDS.forEach((f, i) => (s[TOKENS0 + i]! += u[f] ?? 0));

@@ -40,7 +40,7 @@ function rollupTable(name: string, keys: readonly string[]) {
       endpoint: text('endpoint').notNull(),
       ...(keys.includes('outcome') ? { outcome: optional.outcome } : {}),
       requests: integer('requests').notNull(),
-      /** upstream_error, upstream_aborted and gateway_error outcomes. */
+      /** Every outcome but ok and client_aborted. */
       errors: integer('errors').notNull(),
       /** client_aborted outcomes. */
       aborted: integer('aborted').notNull(),
