@@ -135,9 +135,8 @@ const gateway: PeerSpec = {
       GEMINI_API_KEY: ctx.upstreamKey,
       LOG_LEVEL: 'warn',
       GATEWAY_INTERNAL_STATS: '1',
-      // The SSE scenario holds 512 upstream streams open at once; the default pool (256) would queue
-      // half of them for a whole stream, which measures the pool size, not the proxy.
-      UPSTREAM_CONNECTIONS: '1024',
+      // Defaults are what is measured; USAGE_* settings pass through for experiments (e.g. flush interval).
+      ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('USAGE_') && e[1] !== undefined)),
     };
     const key = gatewayKeys.get(dbPath) ?? (await createKey(env));
     gatewayKeys.set(dbPath, key);
