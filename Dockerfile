@@ -8,7 +8,7 @@ COPY bin ./bin
 COPY migrations ./migrations
 RUN npm ci && npm prune --omit=dev
 
-# Runtime stage: compiled JS, production dependencies and migrations only.
+# Runtime stage: compiled JS, production dependencies, migrations and the dashboard's static files.
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8787 DATABASE_PATH=/app/data/gateway.db
 WORKDIR /app
@@ -17,6 +17,8 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
 COPY migrations ./migrations
+# The dashboard's static files are read at run time (no build step).
+COPY public ./public
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8787
