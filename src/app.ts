@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { getPath } from 'hono/utils/url';
 import { randomUUID } from 'node:crypto';
 import type { KeyResolver } from './auth/key-resolver.js';
+import type { TenantAuthenticate } from './auth/tenant-auth.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
@@ -45,6 +46,8 @@ export interface AppDeps {
   quotas: Quotas;
   metrics: GatewayMetrics;
   prices: PriceBook;
+  /** Tenant-key authentication with per-address failure throttling, shared by every tenant-facing surface. */
+  tenantAuth: TenantAuthenticate;
   /** Data-plane steps around the upstream call (scopes, quotas, ownership…), in order. */
   stages: ProxyStage[];
 }

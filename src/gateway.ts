@@ -15,7 +15,9 @@ import { createEnvKeyPool, envKeySecrets } from './proxy/key-pool.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createPriceBook, loadPriceFile } from './usage/prices.js';
 import { createRollupHook } from './usage/rollups.js';
+import { createAuthThrottle } from './proxy/auth-throttle.js';
 import { createStages } from './proxy/stages.js';
+import { createTenantAuth } from './auth/tenant-auth.js';
 import { createQuotas } from './quota/quotas.js';
 import { createUpstream } from './proxy/upstream.js';
 
@@ -62,7 +64,9 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
   const lifecycle = createLifecycle();
   metrics.track({ pendingUsageRows: () => recorder.pending(), inflightRequests: () => lifecycle.inflight });
   const keyPool = createEnvKeyPool(envKeySecrets(config), { clock, log, defaultCooldownMs: config.UPSTREAM_KEY_COOLDOWN_MS });
-  const base = { config, log, db, clock, keys, upstream: createUpstream(config), recorder, lifecycle, keyPool, resources, quotas, metrics, prices };
+  const throttle = createAuthThrottle({ limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS, clock });
+  const tenantAuth = createTenantAuth(keys, throttle, log, config.AUTH_FAILURE_LIMIT);
+  const base = { config, log, db, clock, keys, tenantAuth, upstream: createUpstream(config), recorder, lifecycle, keyPool, resources, quotas, metrics, prices };
   const deps: AppDeps = { ...base, stages: createStages(base) };
   const app = buildApp(deps);
   const server = createServer(getRequestListener(app.fetch, { autoCleanupIncoming: false, errorHandler: unroutableRequest }));

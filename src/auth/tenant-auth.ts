@@ -1,4 +1,7 @@
+import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { sourceId, type AuthThrottle } from '../proxy/auth-throttle.js';
 import { extractTenantKey } from '../proxy/headers.js';
 import type { KeyResolver } from './key-resolver.js';
 import type { AuthFailure, Principal } from './principal.js';
@@ -20,4 +23,30 @@ export function authenticateTenant(keys: KeyResolver, rawHeaders: string[], sear
   const auth = keys.resolve(found.key);
   if (!auth.ok) throw new GatewayError('unauthenticated', AUTH_MESSAGES[auth.reason]);
   return { principal: auth.principal, search: found.search };
+}
+
+export type TenantAuthenticate = (incoming: IncomingMessage, search: string) => { principal: Principal; search: string };
+
+/**
+ * Tenant authentication as every surface that takes a tenant key uses it (the data plane and the
+ * /gateway/v1 self-service endpoints): refused outright while the source address is throttled, and
+ * every failed key check counted against that address, so no surface is a side door for guessing keys.
+ */
+export function createTenantAuth(keys: KeyResolver, throttle: AuthThrottle, log: Logger, limit: number): TenantAuthenticate {
+  return (incoming, search) => {
+    const address = incoming.socket?.remoteAddress ?? '';
+    const wait = throttle.retryAfter(address);
+    if (wait > 0) {
+      throw new GatewayError('resource_exhausted', 'Too many failed authentication attempts from this address; retry later.', { headers: { 'retry-after': String(wait) } });
+    }
+    try {
+      // Valid, invalid and malformed keys take the same path: hash, then one cached lookup.
+      return authenticateTenant(keys, incoming.rawHeaders, search);
+    } catch (err) {
+      if (err instanceof GatewayError && err.code === 'unauthenticated' && throttle.fail(address)) {
+        log.warn({ source: sourceId(address), limit }, 'too many failed authentications; source throttled');
+      }
+      throw err;
+    }
+  };
 }

@@ -3,10 +3,8 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { performance } from 'node:perf_hooks';
 import type { AppDeps } from '../app.js';
-import { authenticateTenant } from '../auth/tenant-auth.js';
 import { GatewayError, renderError, toGatewayError, type Audience } from '../errors.js';
 import { stripPublicPrefix } from '../public-path.js';
-import { createAuthThrottle, sourceId } from './auth-throttle.js';
 import { ClientAborted, NO_BODY, takeBody } from './body.js';
 import { classify } from './classify.js';
 import { forward, NO_METER, type ForwardResult } from './forward.js';
@@ -20,7 +18,6 @@ type ProxyEnv = { Bindings: HttpBindings; Variables: { requestId: string } };
 /** The data plane: every versioned Gemini path, forwarded with the tenant key swapped for the upstream key. */
 export function createProxyApp(deps: AppDeps) {
   const { config, log, keys, upstream, lifecycle, clock, stages, recorder } = deps;
-  const throttle = createAuthThrottle({ limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS, clock });
   const limits = { maxJsonBytes: config.MAX_JSON_BODY_BYTES, maxUploadBytes: config.MAX_UPLOAD_BODY_BYTES };
 
   const app = new Hono<ProxyEnv>();
@@ -50,21 +47,7 @@ export function createProxyApp(deps: AppDeps) {
     if (config.METERING_FAILURE === 'closed' && recorder.saturated()) {
       throw new GatewayError('unavailable', 'Usage metering is unavailable; the gateway accepts no new requests until it recovers.', { headers: { 'retry-after': '5' } });
     }
-    const address = incoming.socket?.remoteAddress ?? '';
-    const wait = throttle.retryAfter(address);
-    if (wait > 0) {
-      throw new GatewayError('resource_exhausted', 'Too many failed authentication attempts from this address; retry later.', { headers: { 'retry-after': String(wait) } });
-    }
-    let tenant: ReturnType<typeof authenticateTenant>;
-    try {
-      // Valid, invalid and malformed keys take the same path: hash, then one cached lookup.
-      tenant = authenticateTenant(keys, incoming.rawHeaders, q === -1 ? '' : rawUrl.slice(q));
-    } catch (err) {
-      if (err instanceof GatewayError && err.code === 'unauthenticated' && throttle.fail(address)) {
-        log.warn({ source: sourceId(address), limit: config.AUTH_FAILURE_LIMIT }, 'too many failed authentications; source throttled');
-      }
-      throw err;
-    }
+    const tenant = deps.tenantAuth(incoming, q === -1 ? '' : rawUrl.slice(q));
     const { principal, search } = tenant;
 
     const ctx = newContext(deps, { requestId: c.get('requestId'), incoming, method, path, search, what, principal, body: NO_BODY, startedAt });

@@ -1,13 +1,12 @@
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app.js';
-import { authenticateTenant } from '../auth/tenant-auth.js';
 import { GatewayError, renderError, toGatewayError } from '../errors.js';
 
 /**
  * GET /gateway/v1/quota: a tenant key reads its project's limits and current consumption (the
  * project's rules, its own key's rules and the per-model rules; never another key's).
  */
-export function createQuotaApp({ keys, quotas, clock, log }: AppDeps) {
+export function createQuotaApp({ tenantAuth, quotas, clock, log }: AppDeps) {
   const app = new Hono<AppEnv>();
   app.onError((err, c) => {
     const ge = toGatewayError(err);
@@ -17,7 +16,7 @@ export function createQuotaApp({ keys, quotas, clock, log }: AppDeps) {
   app.get('/gateway/v1/quota', (c) => {
     const url = c.env.incoming.url ?? '';
     const q = url.indexOf('?');
-    const { principal: p } = authenticateTenant(keys, c.env.incoming.rawHeaders, q === -1 ? '' : url.slice(q));
+    const { principal: p } = tenantAuth(c.env.incoming, q === -1 ? '' : url.slice(q));
     const status = quotas.status(p.projectId, p.keyId, clock.now());
     return c.json({ tenant: p.tenantSlug, project: { id: p.projectId, slug: p.projectSlug }, key_id: p.keyId, ...status }, 200, { 'cache-control': 'no-store' });
   });

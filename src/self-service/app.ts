@@ -4,7 +4,6 @@ import type { AppDeps, AppEnv } from '../app.js';
 import { validationHook } from '../admin/app.js';
 import { looksLikeKey } from '../auth/keys.js';
 import type { Principal } from '../auth/principal.js';
-import { authenticateTenant } from '../auth/tenant-auth.js';
 import { GatewayError, renderError, toGatewayError } from '../errors.js';
 import { SELF_SERVICE_PATHS, SELF_SERVICE_ROUTES } from './routes.js';
 
@@ -27,7 +26,7 @@ export function createSelfServiceApp(deps: AppDeps): SelfServiceApp {
     // `key` is also the usage filter here, so the query string counts as a credential only when it holds a whole secret.
     const queryKey = c.req.query('key');
     const search = queryKey && looksLikeKey(queryKey) ? new URL(c.req.url).search : '';
-    c.set('principal', authenticateTenant(deps.keys, c.env.incoming.rawHeaders, search).principal);
+    c.set('principal', deps.tenantAuth(c.env.incoming, search).principal);
     await next();
   };
   for (const path of SELF_SERVICE_PATHS) app.use(path, authenticate);

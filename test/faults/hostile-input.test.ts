@@ -238,6 +238,17 @@ describe('failed-authentication throttling', () => {
     expect(h.fake.requests).toHaveLength(2);
   });
 
+  it('failures on the self-service endpoints count too, and the throttle then covers every tenant surface', async () => {
+    const { h, key } = await start();
+    const guess = (i: number) => rawRequest(`${h.url}/gateway/v1/${i % 2 ? 'usage' : 'quota'}`, { method: 'GET', headers: { 'x-goog-api-key': `ggw_${'y'.repeat(43)}${i}` } });
+    for (let i = 0; i < 20; i++) expect((await guess(i)).status).toBe(401);
+    const self = await rawRequest(`${h.url}/gateway/v1/quota`, { method: 'GET', headers: { 'x-goog-api-key': key } });
+    expect(self.status).toBe(429);
+    const api = await rawRequest(`${h.url}/v1beta/models`, { method: 'GET', headers: { 'x-goog-api-key': key } });
+    expect(api.status).toBe(429);
+    expect(h.fake.requests).toHaveLength(0);
+  });
+
   it('valid-looking and malformed wrong keys get the same answer', async () => {
     const { h } = await start();
     const a = await rawRequest(`${h.url}/v1beta/models`, { method: 'GET', headers: { 'x-goog-api-key': `ggw_${'A'.repeat(43)}` } });
