@@ -4,8 +4,8 @@ import { generate, issueKey } from '../support/admin-fixtures.js';
 import { cli } from '../support/cli.js';
 import { ADMIN_TOKEN, GATEWAY_SECRET, startHarness, UPSTREAM_KEY, type Harness } from '../support/harness.js';
 
-const OWN_KEY = 'AIzaOWN-project-key-for-byok-tests-7QxZ';
-const NEXT_KEY = 'AIzaNEXT-project-key-after-rotation-9KwY';
+const OWN_KEY = 'test-OWN-project-key-for-byok-tests-7QxZ';
+const NEXT_KEY = 'test-NEXT-project-key-after-rotation-9KwY';
 
 /** Every byte SQLite holds for this database, WAL included. */
 function databaseBytes(h: Harness): string {

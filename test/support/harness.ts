@@ -13,7 +13,7 @@ import { envKeySecrets } from '../../src/proxy/key-pool.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
 import { watchResponses, type ResponseWatch } from './response-watch.js';
 
-export const UPSTREAM_KEY = 'AIzaFAKE-upstream-key-for-tests-0123456789';
+export const UPSTREAM_KEY = 'test-FAKE-upstream-key-for-tests-0123456789';
 /** Pass as env.ADMIN_TOKEN / env.GATEWAY_SECRET; the harness treats both as secrets that must never be logged. */
 export const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 export const GATEWAY_SECRET = 'gateway-master-secret-for-tests-0123456789abcdef';
@@ -25,7 +25,7 @@ export interface AdminResponse<T = any> {
 }
 
 /** A second upstream key (its own Google project in the fake), for pool tests. */
-export const UPSTREAM_KEY_2 = 'AIzaFAKE-second-upstream-key-9876543210';
+export const UPSTREAM_KEY_2 = 'test-FAKE-second-upstream-key-9876543210';
 
 export interface HarnessOptions {
   env?: Record<string, string>;
