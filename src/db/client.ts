@@ -27,9 +27,6 @@ export function openDb(path: string, opts: OpenDbOptions = {}): Db {
   sqlite.pragma('journal_mode = WAL');
   // NORMAL in WAL mode is durable against application crashes, losing at most the last commits on power loss.
   sqlite.pragma('synchronous = NORMAL');
-  // Checkpoints run inside a COMMIT on the event loop; doing them every ~40 MB of WAL instead of
-  // every ~4 MB copies each hot page (indexes, counters) once per checkpoint instead of ten times.
-  sqlite.pragma('wal_autocheckpoint = 10000');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
   const db = drizzle(sqlite, { schema });

@@ -1,7 +1,6 @@
 import { fromUsageMetadata, type Usage } from './usage.js';
+import { isObject } from '../values.js';
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const FINAL = /_(SUCCEEDED|FAILED|CANCELLED|EXPIRED)$/;
 const COUNTS = ['promptTokenCount', 'cachedContentTokenCount', 'candidatesTokenCount', 'toolUsePromptTokenCount', 'thoughtsTokenCount', 'totalTokenCount'];
 

@@ -1,3 +1,4 @@
+import { isObject } from '../values.js';
 /**
  * One usage shape for both Gemini families. Counts are what upstream reported; a count missing
  * from a present usage object is 0 because proto3 JSON omits zero fields (Google leaves out
@@ -16,9 +17,6 @@ export interface Usage {
   json: string;
 }
 
-type Json = Record<string, unknown>;
-
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /** generateContent family: `usageMetadata`. */

@@ -1,7 +1,6 @@
 import type { Endpoint } from '../proxy/classify.js';
+import { isObject } from '../values.js';
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const OWNED = /^(files|cachedContents|batches|operations)\/[^/]+$/;
 
 /**

@@ -1,3 +1,4 @@
+import { safeDecode } from '../values.js';
 /**
  * Pure: which upstream resources a request names. Names are Google's (`files/abc`,
  * `cachedContents/x`, `batches/x`, `interactions/x`) plus `uploads/<upload_id>` for resumable
@@ -90,12 +91,4 @@ export function fileFromUri(uri: string): string | null {
   }
   const m = VERSIONED_FILE.exec(url.pathname);
   return m ? `files/${safeDecode(m[1]!)}` : null;
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }

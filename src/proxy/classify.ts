@@ -1,4 +1,5 @@
 import type { UsageFamily } from '../metering/usage.js';
+import { safeDecode } from '../values.js';
 
 export type Endpoint =
   | 'generateContent' | 'streamGenerateContent' | 'countTokens' | 'embedContent' | 'batchEmbedContents'
@@ -70,12 +71,4 @@ export function classify(method: string, path: string): Classified | null {
   if (head === 'cachedContents') return { ...done('cachedContents'), family: method === 'POST' && rest === 'cachedContents' ? 'cache' : null };
   if (head === 'batches' || head === 'operations') return done('batches');
   return done('other');
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }

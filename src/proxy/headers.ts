@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { GatewayError } from '../errors.js';
+import { safeDecode } from '../values.js';
 
 /** RFC 9110 §7.6.1 connection-specific headers, plus host (undici sets its own). */
 const HOP_BY_HOP = new Set([
@@ -56,14 +57,6 @@ export function splitKeyParam(search: string): { key: string[]; rest: string } {
     else keep.push(part);
   }
   return { key, rest: keep.length ? `?${keep.join('&')}` : '' };
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 /** Names listed in `Connection:` are hop-by-hop for this message too. */

@@ -17,7 +17,7 @@ type ProxyEnv = { Bindings: HttpBindings; Variables: { requestId: string } };
 
 /** The data plane: every versioned Gemini path, forwarded with the tenant key swapped for the upstream key. */
 export function createProxyApp(deps: AppDeps) {
-  const { config, log, keys, upstream, lifecycle, clock, stages, recorder } = deps;
+  const { config, log, upstream, lifecycle, clock, stages, recorder } = deps;
   const limits = { maxJsonBytes: config.MAX_JSON_BODY_BYTES, maxUploadBytes: config.MAX_UPLOAD_BODY_BYTES };
 
   const app = new Hono<ProxyEnv>();
@@ -47,8 +47,7 @@ export function createProxyApp(deps: AppDeps) {
     if (config.METERING_FAILURE === 'closed' && recorder.saturated()) {
       throw new GatewayError('unavailable', 'Usage metering is unavailable; the gateway accepts no new requests until it recovers.', { headers: { 'retry-after': '5' } });
     }
-    const tenant = deps.tenantAuth(incoming, q === -1 ? '' : rawUrl.slice(q));
-    const { principal, search } = tenant;
+    const { principal, search } = deps.tenantAuth(incoming, q === -1 ? '' : rawUrl.slice(q));
 
     const ctx = newContext(deps, { requestId: c.get('requestId'), incoming, method, path, search, what, principal, body: NO_BODY, startedAt });
     const entered: typeof stages = [];

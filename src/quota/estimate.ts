@@ -1,4 +1,5 @@
 import type { Endpoint } from '../proxy/classify.js';
+import { isObject } from '../values.js';
 
 /** Google bills an image at 258 tokens; used for every inline or referenced media part (audio/video cost more — the hard cap covers that). */
 const MEDIA_PART_TOKENS = 258;
@@ -10,8 +11,6 @@ const MEDIA_KEYS = new Set(['data', 'fileUri', 'file_uri', 'uri']);
 const GENERATING: ReadonlySet<Endpoint> = new Set(['generateContent', 'streamGenerateContent', 'interactions.create']);
 const EMBEDDING: ReadonlySet<Endpoint> = new Set(['embedContent', 'batchEmbedContents']);
 
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const positive = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.ceil(v) : 0);
 
 /**

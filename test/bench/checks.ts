@@ -50,24 +50,19 @@ export async function verifyRows(dbPath: string, sent: Sent, frames: number): Pr
   try {
     const n = (sql: string, ...params: unknown[]): number => (db.prepare(sql).get(...params) as { n: number }).n;
     const out = streamOutputTokens(frames);
+    /** ok rows of one kind whose tokens are not exactly what the mock reported. */
+    const badTokens = (stream: 0 | 1, output: number): number =>
+      n(
+        `SELECT count(*) AS n FROM usage_events WHERE outcome = 'ok' AND stream = ?
+         AND NOT (prompt_tokens IS ? AND output_tokens IS ? AND total_tokens IS ?)`,
+        stream, PROMPT_TOKENS, output, PROMPT_TOKENS + output,
+      );
     const summary = {
       rows: n('SELECT count(*) AS n FROM usage_events'),
       okUnaryRows: n(`SELECT count(*) AS n FROM usage_events WHERE outcome = 'ok' AND stream = 0`),
       okStreamRows: n(`SELECT count(*) AS n FROM usage_events WHERE outcome = 'ok' AND stream = 1`),
-      badUnaryTokens: n(
-        `SELECT count(*) AS n FROM usage_events WHERE outcome = 'ok' AND stream = 0
-         AND NOT (prompt_tokens IS ? AND output_tokens IS ? AND total_tokens IS ?)`,
-        PROMPT_TOKENS,
-        UNARY_OUTPUT_TOKENS,
-        PROMPT_TOKENS + UNARY_OUTPUT_TOKENS,
-      ),
-      badStreamTokens: n(
-        `SELECT count(*) AS n FROM usage_events WHERE outcome = 'ok' AND stream = 1
-         AND NOT (prompt_tokens IS ? AND output_tokens IS ? AND total_tokens IS ?)`,
-        PROMPT_TOKENS,
-        out,
-        PROMPT_TOKENS + out,
-      ),
+      badUnaryTokens: badTokens(0, UNARY_OUTPUT_TOKENS),
+      badStreamTokens: badTokens(1, out),
       sentUnaryOk: sent.unaryOk,
       sentStreamsOk: sent.streamsOk,
     };
