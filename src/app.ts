@@ -22,6 +22,7 @@ import { createSelfServiceApp } from './self-service/app.js';
 import type { PriceBook } from './usage/prices.js';
 import type { ProxyStage } from './proxy/stage.js';
 import type { Upstream } from './proxy/upstream.js';
+import type { Telemetry } from './telemetry/telemetry.js';
 import { requestTargetProblem } from './proxy/request-target.js';
 import { createProxyApp } from './proxy/route.js';
 import { stripPublicPrefix } from './public-path.js';
@@ -50,6 +51,8 @@ export interface AppDeps {
   tenantAuth: TenantAuthenticate;
   /** Data-plane steps around the upstream call (scopes, quotas, ownership…), in order. */
   stages: ProxyStage[];
+  /** OpenTelemetry spans and GenAI metrics; absent when the OTEL_* variables leave it off. */
+  telemetry?: Telemetry | null;
 }
 
 export type AppEnv = { Bindings: HttpBindings; Variables: { requestId: string } };

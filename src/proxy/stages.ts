@@ -15,8 +15,8 @@ import type { ProxyStage } from './stage.js';
  * own module; this list is the one place that orders them.
  */
 export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
-  const { config, log, keyPool, resources, recorder, upstream } = deps;
-  return [
+  const { config, log, keyPool, resources, recorder, upstream, telemetry } = deps;
+  const stages: ProxyStage[] = [
     // First, so its after() counts every request, including ones later stages refuse.
     metricsStage(deps.metrics),
     createScopeStage(),
@@ -34,6 +34,8 @@ export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
     createKeyStage(keyPool, config, log),
     createQuotaStage(deps),
   ];
+  // OpenTelemetry (only when configured): its span opens before every other stage and the upstream call starts after the last.
+  return telemetry ? [telemetry.open, ...stages, telemetry.admitted] : stages;
 }
 
 /** A listing walks every usable pool key's project, or just the key an earlier stage chose (bring-your-own-key). */

@@ -1,0 +1,90 @@
+import { context, diag, DiagLogLevel, metrics, propagation, trace } from '@opentelemetry/api';
+import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler, type Sampler } from '@opentelemetry/sdk-trace';
+import type { TelemetryConfig } from '../config.js';
+import { createGenAiInstruments } from './instruments.js';
+import type { TelemetryOptions } from './load.js';
+import { createTelemetryStages } from './stage.js';
+import type { Telemetry } from './telemetry.js';
+
+const SCOPE = 'gemini-gateway';
+
+/**
+ * NodeSDK with OTLP/HTTP exporters built from the parsed config (not from process.env, which only
+ * config.ts reads), so a test can point a gateway at its own receiver. The SDK registers itself as
+ * the process's global OTel provider; shutdown() unregisters it again.
+ */
+export function startTelemetry({ config, log, upstreamBaseUrl, secrets }: TelemetryOptions): Telemetry {
+  // Export failures (collector down) are worth a warning; the SDK's chatter below that is not.
+  diag.setLogger(
+    {
+      error: (msg) => log.warn({ otel: msg }, 'OpenTelemetry export problem'),
+      warn: (msg) => log.warn({ otel: msg }, 'OpenTelemetry export problem'),
+      info: () => {},
+      debug: () => {},
+      verbose: () => {},
+    },
+    DiagLogLevel.WARN,
+  );
+  const json = config.protocol === 'http/json';
+  const sdk = new NodeSDK({
+    serviceName: config.serviceName,
+    sampler: sampler(config.sampler),
+    ...(config.tracesUrl ? { traceExporter: json ? new JsonTraceExporter({ url: config.tracesUrl }) : new ProtoTraceExporter({ url: config.tracesUrl }) } : { spanProcessors: [] }),
+    metricReaders: config.metricsUrl
+      ? [
+          new PeriodicExportingMetricReader({
+            exporter: json ? new JsonMetricExporter({ url: config.metricsUrl }) : new ProtoMetricExporter({ url: config.metricsUrl }),
+            exportIntervalMillis: config.metricIntervalMs,
+            exportTimeoutMillis: Math.min(30_000, config.metricIntervalMs),
+          }),
+        ]
+      : [],
+    // The gateway emits no OTel logs: no log exporter from the environment either.
+    logRecordProcessors: [],
+    instrumentations: [],
+  });
+  sdk.start();
+  const stages = createTelemetryStages({
+    tracer: trace.getTracer(SCOPE),
+    instruments: createGenAiInstruments(metrics.getMeter(SCOPE)),
+    upstream: new URL(upstreamBaseUrl),
+    captureContent: config.captureContent,
+    secrets,
+  });
+  log.info({ traces: config.tracesUrl, metrics: config.metricsUrl, protocol: config.protocol, sampler: config.sampler.name }, 'OpenTelemetry export on');
+  return {
+    ...stages,
+    async shutdown() {
+      await sdk.shutdown().catch((err: Error) => log.warn({ err: err.message }, 'OpenTelemetry shutdown failed'));
+      trace.disable();
+      metrics.disable();
+      propagation.disable();
+      context.disable();
+      diag.disable();
+    },
+  };
+}
+
+/** OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG as the spec defines them. */
+function sampler({ name, ratio }: TelemetryConfig['sampler']): Sampler {
+  switch (name) {
+    case 'always_on':
+      return new AlwaysOnSampler();
+    case 'always_off':
+      return new AlwaysOffSampler();
+    case 'traceidratio':
+      return new TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_off':
+      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) });
+    default:
+      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
+  }
+}
