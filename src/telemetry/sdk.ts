@@ -1,4 +1,4 @@
-import { context, diag, DiagLogLevel, metrics, propagation, trace } from '@opentelemetry/api';
+import { context, diag, DiagLogLevel, metrics, propagation, trace, type ContextManager } from '@opentelemetry/api';
 import { OTLPMetricExporter as JsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -45,6 +45,8 @@ export function startTelemetry({ config, log, upstreamBaseUrl, secrets }: Teleme
           }),
         ]
       : [],
+    // Parent contexts are passed explicitly, so no async context tracking: the default one hooks every promise (~5% CPU per request measured).
+    contextManager: null as unknown as ContextManager,
     // The gateway emits no OTel logs: no log exporter from the environment either.
     logRecordProcessors: [],
     instrumentations: [],

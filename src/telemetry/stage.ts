@@ -164,7 +164,8 @@ export function createTelemetryStages(d: TelemetryStageDeps): { open: ProxyStage
 function requestAttributes(ctx: ProxyContext, op: string | null, server: Attributes): Attributes {
   const { principal, what } = ctx;
   const attrs: Attributes = {
-    ...server,
+    'server.address': server['server.address'],
+    'server.port': server['server.port'],
     'http.request.method': ctx.method,
     'url.path': redactSecrets(ctx.path),
     'gemini_gateway.request_id': ctx.requestId,
