@@ -6,6 +6,7 @@ import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler, type Sampler } from '@opentelemetry/sdk-trace';
+import { performance } from 'node:perf_hooks';
 import type { TelemetryConfig } from '../config.js';
 import { createGenAiInstruments } from './instruments.js';
 import type { TelemetryOptions } from './load.js';
@@ -13,6 +14,7 @@ import { createTelemetryStages } from './stage.js';
 import type { Telemetry } from './telemetry.js';
 
 const SCOPE = 'gemini-gateway';
+const SHUTDOWN_MS = 5000;
 
 /**
  * NodeSDK with OTLP/HTTP exporters built from the parsed config (not from process.env, which only
@@ -20,11 +22,20 @@ const SCOPE = 'gemini-gateway';
  * the process's global OTel provider; shutdown() unregisters it again.
  */
 export function startTelemetry({ config, log, upstreamBaseUrl, secrets }: TelemetryOptions): Telemetry {
-  // Export failures (collector down) are worth a warning; the SDK's chatter below that is not.
+  // Export failures (collector down) are worth a warning, at most one per 10 s (a dead collector fails every batch).
+  let lastWarn = -Infinity;
+  let suppressed = 0;
+  const warn = (msg: string): void => {
+    const now = performance.now();
+    if (now - lastWarn < 10_000) return void suppressed++;
+    log.warn({ otel: msg, suppressed }, 'OpenTelemetry export problem');
+    lastWarn = now;
+    suppressed = 0;
+  };
   diag.setLogger(
     {
-      error: (msg) => log.warn({ otel: msg }, 'OpenTelemetry export problem'),
-      warn: (msg) => log.warn({ otel: msg }, 'OpenTelemetry export problem'),
+      error: warn,
+      warn,
       info: () => {},
       debug: () => {},
       verbose: () => {},
@@ -63,7 +74,15 @@ export function startTelemetry({ config, log, upstreamBaseUrl, secrets }: Teleme
   return {
     ...stages,
     async shutdown() {
-      await sdk.shutdown().catch((err: Error) => log.warn({ err: err.message }, 'OpenTelemetry shutdown failed'));
+      // A dead collector would hold the exit for the exporter's own timeout and retries: 5 s is enough for a live one.
+      const done = sdk.shutdown().then(
+        () => true,
+        (err: Error) => void log.warn({ err: err.message }, 'OpenTelemetry shutdown failed'),
+      );
+      let timer: NodeJS.Timeout | undefined;
+      const flushed = await Promise.race([done, new Promise<false>((r) => (timer = setTimeout(() => r(false), SHUTDOWN_MS)))]);
+      clearTimeout(timer);
+      if (flushed === false) log.warn({ ms: SHUTDOWN_MS }, 'OpenTelemetry: final export did not finish in time; the rest is dropped');
       trace.disable();
       metrics.disable();
       propagation.disable();

@@ -25,3 +25,15 @@ describe('OpenTelemetry off (the default)', () => {
     expect(loaded.filter((f) => f.includes('@opentelemetry/sdk-') || f.includes('@opentelemetry/exporter-'))).toEqual([]);
   });
 });
+
+describe('OpenTelemetry with its collector down', () => {
+  it('serves requests as usual and still shuts down (the final export gives up instead of holding the exit)', async () => {
+    const down = await startHarness({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } });
+    const ai = down.sdk(down.createKey().key);
+    const res = await ai.models.generateContent({ model: 'google-text', contents: 'hi' });
+    expect(res.usageMetadata?.totalTokenCount).toBeGreaterThan(0);
+    expect(await down.waitForRows(1)).toHaveLength(1);
+    await down.close();
+    expect(down.logs.some((l) => l.includes('final export did not finish in time') || l.includes('OpenTelemetry export problem'))).toBe(true);
+  });
+});
