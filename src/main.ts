@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createGateway } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
-import { envKeySecrets } from './proxy/key-pool.js';
+import { envKeySecrets } from './upstream/key-pool.js';
 import { loadTelemetry } from './telemetry/load.js';
 
 /** Process entry: config → logger → db + migrate → app → serve; SIGTERM/SIGINT drain and flush. */
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET]);
   // Off by default; when on, the OpenTelemetry SDK is imported only now.
   const telemetry = config.TELEMETRY
-    ? await loadTelemetry({ config: config.TELEMETRY, log, upstreamBaseUrl: config.UPSTREAM_BASE_URL, secrets: envKeySecrets(config) })
+    ? await loadTelemetry({ config: config.TELEMETRY, log })
     : null;
   const gateway = createGateway({ config, log, telemetry });
   const addr = await gateway.listen();

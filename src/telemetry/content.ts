@@ -1,6 +1,6 @@
 import type { Attributes } from '@opentelemetry/api';
 import { redactSecrets } from '../redact.js';
-import type { Endpoint } from '../proxy/classify.js';
+import type { Endpoint } from '../exchange/classify.js';
 import { isObject } from '../values.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { Attributes } from '@opentelemetry/api';
 import type { Outcome } from '../metering/row.js';
 import type { Usage } from '../metering/usage.js';
-import type { Endpoint } from '../proxy/classify.js';
+import type { Endpoint } from '../exchange/classify.js';
 import { isObject } from '../values.js';
 
 /** gen_ai.provider.name for the Gemini Developer API (generativelanguage.googleapis.com). */

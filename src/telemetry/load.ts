@@ -1,15 +1,4 @@
-import type { TelemetryConfig } from '../config.js';
-import type { Logger } from '../logger.js';
-import type { Telemetry } from './telemetry.js';
-
-export interface TelemetryOptions {
-  config: TelemetryConfig;
-  log: Logger;
-  /** Where requests go (UPSTREAM_BASE_URL): server.address / server.port of the GenAI calls. */
-  upstreamBaseUrl: string;
-  /** Upstream keys to scrub from captured content besides anything key-shaped. */
-  secrets: readonly string[];
-}
+import type { Telemetry, TelemetryOptions } from './telemetry.js';
 
 /**
  * Starts the OpenTelemetry SDK. The SDK and exporters are imported here, on demand, so a gateway

@@ -9,9 +9,7 @@ import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBase
 import { performance } from 'node:perf_hooks';
 import type { TelemetryConfig } from '../config.js';
 import { createGenAiInstruments } from './instruments.js';
-import type { TelemetryOptions } from './load.js';
-import { createTelemetryStages } from './stage.js';
-import type { Telemetry } from './telemetry.js';
+import type { Telemetry, TelemetryOptions } from './telemetry.js';
 
 const SCOPE = 'gemini-gateway';
 const SHUTDOWN_MS = 5000;
@@ -21,7 +19,7 @@ const SHUTDOWN_MS = 5000;
  * config.ts reads), so a test can point a gateway at its own receiver. The SDK registers itself as
  * the process's global OTel provider; shutdown() unregisters it again.
  */
-export function startTelemetry({ config, log, upstreamBaseUrl, secrets }: TelemetryOptions): Telemetry {
+export function startTelemetry({ config, log }: TelemetryOptions): Telemetry {
   // Export failures (collector down) are worth a warning, at most one per 10 s (a dead collector fails every batch).
   let lastWarn = -Infinity;
   let suppressed = 0;
@@ -63,16 +61,10 @@ export function startTelemetry({ config, log, upstreamBaseUrl, secrets }: Teleme
     instrumentations: [],
   });
   sdk.start();
-  const stages = createTelemetryStages({
-    tracer: trace.getTracer(SCOPE),
-    instruments: createGenAiInstruments(metrics.getMeter(SCOPE)),
-    upstream: new URL(upstreamBaseUrl),
-    captureContent: config.captureContent,
-    secrets,
-  });
   log.info({ traces: config.tracesUrl, metrics: config.metricsUrl, protocol: config.protocol, sampler: config.sampler.name }, 'OpenTelemetry export on');
   return {
-    ...stages,
+    tracer: trace.getTracer(SCOPE),
+    instruments: createGenAiInstruments(metrics.getMeter(SCOPE)),
     async shutdown() {
       // A dead collector would hold the exit for the exporter's own timeout and retries: 5 s is enough for a live one.
       const done = sdk.shutdown().then(

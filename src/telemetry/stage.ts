@@ -1,11 +1,10 @@
-import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
+import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { performance } from 'node:perf_hooks';
-import type { ForwardResult } from '../proxy/forward.js';
-import type { ProxyContext, ProxyStage } from '../proxy/stage.js';
+import type { ExchangeResult, ProxyContext, ProxyStage } from '../exchange/stage.js';
 import { redactSecrets } from '../redact.js';
 import { inputContent, outputContent } from './content.js';
 import { errorType, finishReasons, operationName, PROVIDER, usageAttributes } from './genai.js';
-import type { GenAiInstruments } from './instruments.js';
+import type { Telemetry } from './telemetry.js';
 
 const STATE = Symbol('telemetry');
 
@@ -23,8 +22,7 @@ interface RequestTrace {
 }
 
 export interface TelemetryStageDeps {
-  tracer: Tracer;
-  instruments: GenAiInstruments;
+  telemetry: Telemetry;
   /** UPSTREAM_BASE_URL. */
   upstream: URL;
   captureContent: boolean;
@@ -38,10 +36,11 @@ const at = (perf: number): number => performance.timeOrigin + perf;
 /**
  * One SERVER span per proxied request (continuing a client's W3C trace context), with children for
  * admission (authentication and every stage's checks) and the upstream call, whose context goes
- * upstream as `traceparent`. Everything is read from the context, the ForwardResult and the meter's
+ * upstream as `traceparent`. Everything is read from the context, the ExchangeResult and the meter's
  * result when the exchange is over: nothing is parsed per frame.
  */
 export function createTelemetryStages(d: TelemetryStageDeps): { open: ProxyStage; admitted: ProxyStage } {
+  const { tracer, instruments } = d.telemetry;
   const server: Attributes = { 'server.address': d.upstream.hostname, 'server.port': d.upstream.port ? Number(d.upstream.port) : d.upstream.protocol === 'https:' ? 443 : 80 };
   const upstreamBase = d.upstream.origin + d.upstream.pathname.replace(/\/+$/, '');
   const secretsOf = (ctx: ProxyContext) => (ctx.upstreamKey ? [ctx.upstreamKey.secret, ...d.secrets] : d.secrets);
@@ -53,13 +52,13 @@ export function createTelemetryStages(d: TelemetryStageDeps): { open: ProxyStage
       const op = operationName(ctx.what.endpoint, ctx.what.endpoint === 'interactions.create' ? jsonOf(ctx) : null);
       const start = at(ctx.startedAt);
       const name = op ? (ctx.model ? `${op} ${ctx.model}` : op) : `${ctx.method} ${ctx.what.endpoint}`;
-      const span = d.tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: start }, remote);
+      const span = tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: start }, remote);
       if (span.isRecording()) {
         span.setAttributes(requestAttributes(ctx, op, server));
         if (d.captureContent && op) span.setAttributes(inputContent(ctx.what.endpoint, jsonOf(ctx), secretsOf(ctx)));
       }
       const parent = trace.setSpan(remote, span);
-      const admission = d.tracer.startSpan('gemini_gateway.admission', { startTime: start }, parent);
+      const admission = tracer.startSpan('gemini_gateway.admission', { startTime: start }, parent);
       const t: RequestTrace = { span, parent, admission, upstream: null, op, quota: 'unlimited' };
       ctx.state.set(STATE, t);
     },
@@ -79,7 +78,7 @@ export function createTelemetryStages(d: TelemetryStageDeps): { open: ProxyStage
       t.admission = null;
       // The quota stage adds rate-limit headers exactly when the project has limits.
       if (ctx.extraHeaders['ratelimit-policy'] !== undefined) t.quota = 'admitted';
-      t.upstream = d.tracer.startSpan(
+      t.upstream = tracer.startSpan(
         ctx.method,
         { kind: SpanKind.CLIENT, startTime: now, attributes: { 'http.request.method': ctx.method, ...server, 'url.full': redactSecrets(upstreamBase + ctx.path) } },
         t.parent,
@@ -94,7 +93,7 @@ export function createTelemetryStages(d: TelemetryStageDeps): { open: ProxyStage
     },
   };
 
-  function finish(ctx: ProxyContext, result: ForwardResult, t: RequestTrace): void {
+  function finish(ctx: ProxyContext, result: ExchangeResult, t: RequestTrace): void {
     const endPerf = performance.now();
     const end = at(endPerf);
     const errType = errorType(result.outcome, result.status);
@@ -137,7 +136,7 @@ export function createTelemetryStages(d: TelemetryStageDeps): { open: ProxyStage
     if (t.op) record(ctx, result, t.op, (endPerf - ctx.startedAt) / 1000, errType);
   }
 
-  function record(ctx: ProxyContext, result: ForwardResult, op: string, seconds: number, errType: string | null): void {
+  function record(ctx: ProxyContext, result: ExchangeResult, op: string, seconds: number, errType: string | null): void {
     const attrs: Attributes = {
       'gen_ai.operation.name': op,
       'gen_ai.provider.name': PROVIDER,
@@ -147,15 +146,15 @@ export function createTelemetryStages(d: TelemetryStageDeps): { open: ProxyStage
     };
     if (ctx.model) attrs['gen_ai.request.model'] = ctx.model;
     if (result.meter.model) attrs['gen_ai.response.model'] = result.meter.model;
-    d.instruments.duration.record(seconds, errType ? { ...attrs, 'error.type': errType } : attrs);
+    instruments.duration.record(seconds, errType ? { ...attrs, 'error.type': errType } : attrs);
     const usage = result.meter.usage;
     if (usage) {
       const u = usageAttributes(usage);
-      d.instruments.tokenUsage.record(u['gen_ai.usage.input_tokens'] as number, { ...attrs, 'gen_ai.token.type': 'input' });
-      d.instruments.tokenUsage.record(u['gen_ai.usage.output_tokens'] as number, { ...attrs, 'gen_ai.token.type': 'output' });
+      instruments.tokenUsage.record(u['gen_ai.usage.input_tokens'] as number, { ...attrs, 'gen_ai.token.type': 'input' });
+      instruments.tokenUsage.record(u['gen_ai.usage.output_tokens'] as number, { ...attrs, 'gen_ai.token.type': 'output' });
     }
     const streamed = result.meter.sse || ctx.what.endpoint === 'streamGenerateContent';
-    if (streamed && result.ttfbMs !== null) d.instruments.timeToFirstChunk.record(result.ttfbMs / 1000, attrs);
+    if (streamed && result.ttfbMs !== null) instruments.timeToFirstChunk.record(result.ttfbMs / 1000, attrs);
   }
 
   return { open, admitted };

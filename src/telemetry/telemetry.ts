@@ -1,14 +1,21 @@
-import type { ProxyStage } from '../proxy/stage.js';
+import type { Tracer } from '@opentelemetry/api';
+import type { TelemetryConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { GenAiInstruments } from './instruments.js';
+
+export interface TelemetryOptions {
+  config: TelemetryConfig;
+  log: Logger;
+}
 
 /**
- * OpenTelemetry for the data plane, present only when the OTEL_* variables turn it on. `open` goes
- * first in the stage list (its span covers the request, refused ones included) and `admitted` last
- * (admission ends there and the upstream call begins). When off there is no Telemetry at all: no
- * stage runs and no OTel package is loaded.
+ * A started OpenTelemetry SDK: what the telemetry stages (stage.ts, wired in stages.ts) record
+ * through. Present only when the OTEL_* variables turn it on; when off there is none at all, so no
+ * stage runs and no SDK package is loaded.
  */
 export interface Telemetry {
-  open: ProxyStage;
-  admitted: ProxyStage;
+  tracer: Tracer;
+  instruments: GenAiInstruments;
   /** Exports what is still buffered (spans, the last metric interval) and unregisters the SDK. */
   shutdown(): Promise<void>;
 }

@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKeyFor, type CreatedKey } from '../../src/auth/key-store.js';
+import { createKeyFor, type CreatedKey } from '../../src/accounts/issue-key.js';
 import { systemClock, type Clock } from '../../src/clock.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { openDb, type Db } from '../../src/db/client.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
-import { envKeySecrets } from '../../src/proxy/key-pool.js';
+import { envKeySecrets } from '../../src/upstream/key-pool.js';
 import { loadTelemetry } from '../../src/telemetry/load.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
 import { watchResponses, type ResponseWatch } from './response-watch.js';
@@ -137,7 +137,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     const db = openDb(dbPath, { busyTimeoutMs: 0 });
     // As main.ts does: the OTel SDK is started only when the OTEL_* variables ask for it.
     const telemetry = config.TELEMETRY
-      ? await loadTelemetry({ config: config.TELEMETRY, log, upstreamBaseUrl: config.UPSTREAM_BASE_URL, secrets: envKeySecrets(config) })
+      ? await loadTelemetry({ config: config.TELEMETRY, log })
       : null;
     const gateway = createGateway({ config, log, db, clock, telemetry });
     watches.push(watchResponses(gateway.server, () => [...secrets, ...upstreamKeys]));
