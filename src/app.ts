@@ -26,6 +26,8 @@ import { requestTargetProblem } from './proxy/request-target.js';
 import { createProxyApp } from './proxy/route.js';
 import { stripPublicPrefix } from './public-path.js';
 import { createQuotaApp } from './quota/quota-app.js';
+import { createLiveTokenApp } from './live/token-app.js';
+import type { LiveTokens } from './live/tokens.js';
 import type { Quotas } from './quota/quotas.js';
 
 /** Everything a surface may use, built once by main (or a test) and passed in: no module singletons. */
@@ -48,6 +50,8 @@ export interface AppDeps {
   prices: PriceBook;
   /** Tenant-key authentication with per-address failure throttling, shared by every tenant-facing surface. */
   tenantAuth: TenantAuthenticate;
+  /** Gateway-issued ephemeral tokens for the Live API. */
+  liveTokens: LiveTokens;
   /** Data-plane steps around the upstream call (scopes, quotas, ownership…), in order. */
   stages: ProxyStage[];
 }
@@ -77,6 +81,7 @@ export function buildApp(deps: AppDeps) {
   app.route('/', createMetricsApp(deps));
   app.route('/', createDashboardApp());
   app.route('/', createSelfServiceApp(deps));
+  app.route('/', createLiveTokenApp({ ...deps, tokens: deps.liveTokens, maxJsonBytes: deps.config.MAX_JSON_BODY_BYTES }));
   // The data plane is the catch-all, so it is mounted last.
   app.route('/', createProxyApp(deps));
   return app;

@@ -1,0 +1,54 @@
+import type { IncomingMessage } from 'node:http';
+import type { Principal } from '../auth/principal.js';
+import type { TenantAuthenticate } from '../auth/tenant-auth.js';
+import { safeDecode } from '../values.js';
+import type { LiveTarget } from './path.js';
+import type { LiveTokens, TokenGrant } from './tokens.js';
+
+export interface Caller {
+  principal: Principal;
+  /** Set when the session was opened with a gateway ephemeral token. */
+  grant: TokenGrant | null;
+  /** The query string for upstream: every credential parameter removed. */
+  search: string;
+}
+
+/**
+ * Who opens a Live session. `BidiGenerateContent` takes a tenant key (`?key=`, `x-goog-api-key` or
+ * Bearer), exactly as the REST paths do. `BidiGenerateContentConstrained` takes a gateway ephemeral
+ * token: `?access_token=auth_tokens/…`, `Authorization: Token auth_tokens/…` (newer SDKs), Bearer or
+ * `x-goog-api-key`. Throws GatewayError (401 / 429 / 400) before anything is upgraded.
+ */
+export function authenticateLive(req: IncomingMessage, target: LiveTarget, deps: { tenantAuth: TenantAuthenticate; tokens: LiveTokens }, requestId: string): Caller {
+  const { token, rest } = takeParam(target.search, 'access_token');
+  if (!target.constrained) {
+    const { principal, search } = deps.tenantAuth(req, rest);
+    return { principal, grant: null, search };
+  }
+  const grant = deps.tokens.use(token ?? tokenFromHeaders(req.rawHeaders), requestId);
+  return { principal: grant.principal, grant, search: takeParam(rest, 'key').rest };
+}
+
+function tokenFromHeaders(raw: string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === 'authorization') {
+      const m = /^(?:Token|Bearer)\s+(\S+)\s*$/i.exec(raw[i + 1]!);
+      if (m) return m[1];
+    } else if (name === 'x-goog-api-key') return raw[i + 1]!.trim();
+  }
+  return undefined;
+}
+
+/** Removes every `name` parameter without re-encoding the others. */
+function takeParam(search: string, name: string): { token: string | undefined; rest: string } {
+  if (search.length <= 1) return { token: undefined, rest: '' };
+  let token: string | undefined;
+  const keep: string[] = [];
+  for (const part of search.slice(1).split('&')) {
+    const eq = part.indexOf('=');
+    if (safeDecode(eq === -1 ? part : part.slice(0, eq)) === name) token ??= safeDecode(eq === -1 ? '' : part.slice(eq + 1));
+    else keep.push(part);
+  }
+  return { token, rest: keep.length ? `?${keep.join('&')}` : '' };
+}
