@@ -92,7 +92,8 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
   }
 
   function onSetup(data: Buffer, isBinary: boolean): void {
-    const parsed = isBinary ? { ok: false as const } : parseSetup(data);
+    // Google reads a setup sent as a binary frame too; the frame goes upstream as it came.
+    const parsed = parseSetup(data);
     if (!parsed.ok) return refuse(CLOSE.invalid, INVALID_ARGUMENT_REASON);
     let frame: Buffer | string = data;
     let setup = parsed.setup;
@@ -117,7 +118,7 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
         upstreamKeyId = pinned.id;
       }
     }
-    queued.push({ data: Buffer.isBuffer(frame) ? frame : Buffer.from(frame), isBinary: false });
+    queued.push({ data: Buffer.isBuffer(frame) ? frame : Buffer.from(frame), isBinary: isBinary && frame === data });
     connect();
   }
 
