@@ -12,15 +12,21 @@ export interface LiveHarness extends Harness {
 /** The usual harness plus a fake Live upstream (LIVE_UPSTREAM_BASE_URL) replaying `script`. */
 export async function startLiveHarness(script: LiveScript, opts: HarnessOptions = {}): Promise<LiveHarness> {
   let h!: Harness;
+  const accepted = new Set([UPSTREAM_KEY, ...(opts.extraUpstreamKeys ?? [])]);
   const live = await startFakeLive({
-    upstreamKeys: () => [UPSTREAM_KEY, ...(opts.extraUpstreamKeys ?? [])],
-    // Everything the harness handed out except the upstream keys themselves.
-    forbidden: () => [...(h?.secrets ?? [])].filter((s) => s !== UPSTREAM_KEY && !(opts.extraUpstreamKeys ?? []).includes(s)),
+    upstreamKeys: () => [...accepted],
+    // Everything the harness handed out (tenant keys, tokens, admin token…) except the upstream keys.
+    forbidden: () => [...(h?.secrets ?? [])].filter((s) => !accepted.has(s)),
     script,
   });
   h = await startHarness({ ...opts, env: { LIVE_UPSTREAM_BASE_URL: live.url, ...opts.env } });
   const close = h.close.bind(h);
+  const accept = h.acceptUpstreamKey.bind(h);
   return Object.assign(h, {
+    acceptUpstreamKey(secret: string) {
+      accepted.add(secret);
+      accept(secret);
+    },
     live,
     liveUrl: (version = 'v1beta', query = '') => `${h.url.replace(/^http/, 'ws')}/ws/google.ai.generativelanguage.${version}.GenerativeService.BidiGenerateContent${query}`,
     async close() {
