@@ -144,3 +144,53 @@ describe('Live API relay', () => {
     expect(h.live.sessions).toHaveLength(0);
   });
 });
+
+describe('Live API resumption, goAway and pings', () => {
+  const pretty = (o: unknown) => ({ dir: '<' as const, data: Buffer.from(`${JSON.stringify(o, null, 2)}\n`) });
+
+  it('passes resumption handles and goAway through, and keeps a resumed session with its project', async () => {
+    const [setup, setupComplete] = recording('should_send_text_in_async_session').steps;
+    const update = pretty({ sessionResumptionUpdate: { newHandle: 'resume-handle-1', resumable: true } });
+    const goAway = pretty({ goAway: { timeLeft: '10s' } });
+    h = await startLiveHarness({ steps: [setup!, setupComplete!, update, goAway] });
+    const a = h.createKey('acme', 'web');
+    const s = await sdkConnect(h.sdk(a.key), MODEL, { sessionResumption: {} });
+    await s.waitFor(3);
+    expect(s.messages[1]!.sessionResumptionUpdate?.newHandle).toBe('resume-handle-1');
+    expect(s.messages[2]!.goAway?.timeLeft).toBe('10s');
+    s.session.close();
+
+    const resume = (key: string) => {
+      const c = rawConnect(h!.liveUrl('v1beta', `?key=${key}`));
+      void c.opened.then(() => c.ws.send(JSON.stringify({ setup: { model: `models/${MODEL}`, sessionResumption: { handle: 'resume-handle-1' } } })));
+      return c;
+    };
+    const other = resume(h.createKey('globex', 'app').key);
+    expect((await other.closed).code).toBe(1008);
+    expect(h.live.sessions).toHaveLength(1);
+    const same = resume(h.createKey('acme', 'web').key);
+    await same.waitFrames(1);
+    expect(h.live.sessions).toHaveLength(2);
+    same.ws.close();
+    await same.closed;
+  });
+
+  it('passes pings and pongs through both ways', async () => {
+    h = await startLiveHarness(recording('should_send_text_in_async_session'));
+    const { key } = h.createKey();
+    const c = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
+    await c.opened;
+    c.ws.send(clientFrames(recording('should_send_text_in_async_session'))[0]!, { binary: false });
+    await c.waitFrames(1);
+    const up = h.live.sessions[0]!;
+    // The fake upstream answers pings itself (ws autoPong), so a pong back proves the ping went through.
+    const pong = new Promise<Buffer>((r) => c.ws.once('pong', r));
+    c.ws.ping(Buffer.from('are-you-there'));
+    expect((await pong).toString()).toBe('are-you-there');
+    const ping = new Promise<Buffer>((r) => c.ws.once('ping', r));
+    up.socket.ping(Buffer.from('server-ping'));
+    expect((await ping).toString()).toBe('server-ping');
+    c.ws.close();
+    await c.closed;
+  });
+});
