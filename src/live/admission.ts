@@ -17,15 +17,16 @@ export interface Caller {
  * Who opens a Live session. `BidiGenerateContent` takes a tenant key (`?key=`, `x-goog-api-key` or
  * Bearer), exactly as the REST paths do. `BidiGenerateContentConstrained` takes a gateway ephemeral
  * token: `?access_token=auth_tokens/…`, `Authorization: Token auth_tokens/…` (newer SDKs), Bearer or
- * `x-goog-api-key`. Throws GatewayError (401 / 429 / 400) before anything is upgraded.
+ * `x-goog-api-key` (verified here, spent only once the session is admitted). Throws GatewayError
+ * (401 / 429 / 400) before anything is upgraded.
  */
-export function authenticateLive(req: IncomingMessage, target: LiveTarget, deps: { tenantAuth: TenantAuthenticate; tokens: LiveTokens }, requestId: string): Caller {
+export function authenticateLive(req: IncomingMessage, target: LiveTarget, deps: { tenantAuth: TenantAuthenticate; tokens: LiveTokens }): Caller {
   const { token, rest } = takeParam(target.search, 'access_token');
   if (!target.constrained) {
     const { principal, search } = deps.tenantAuth(req, rest);
     return { principal, grant: null, search };
   }
-  const grant = deps.tokens.use(token ?? tokenFromHeaders(req.rawHeaders), requestId);
+  const grant = deps.tokens.verify(token ?? tokenFromHeaders(req.rawHeaders));
   return { principal: grant.principal, grant, search: takeParam(rest, 'key').rest };
 }
 

@@ -85,10 +85,10 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
     finish({ by: 'client', code, reason: reason.toString('utf8'), bytesIn: 0, bytesOut: 0 }, outcome ?? 'client_aborted');
   });
 
-  function refuse(code: number, reason: string): void {
-    outcome = 'gateway_error';
+  function refuse(code: number, reason: string, why: Outcome = 'gateway_error'): void {
+    outcome ??= why;
     if (client.readyState === client.OPEN) client.close(code, closeReason(reason));
-    else client.terminate();
+    else if (client.readyState !== client.CLOSING && client.readyState !== client.CLOSED) client.terminate();
   }
 
   function onSetup(data: Buffer, isBinary: boolean): void {
@@ -135,14 +135,11 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
       const status = res.statusCode ?? 502;
       if (status === 429 && upstreamKeyId) deps.keyPool.report(upstreamKeyId, { kind: 'cooldown', delayMs: null });
       res.resume();
-      outcome = 'upstream_error';
+      refuse(CLOSE.internal, `Upstream refused the session (HTTP ${status}).`, 'upstream_error');
       ws.terminate();
-      if (client.readyState === client.OPEN) client.close(CLOSE.internal, `Upstream refused the session (HTTP ${status}).`);
     });
     ws.on('error', () => {
-      if (link) return;
-      outcome ??= 'upstream_aborted';
-      if (client.readyState === client.OPEN) client.close(CLOSE.internal, 'Upstream unavailable.');
+      if (!link && outcome === null) refuse(CLOSE.internal, 'Upstream unavailable.', 'upstream_aborted');
     });
     ws.on('open', () => {
       clearTimeout(setupTimer);
@@ -183,9 +180,10 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
   }
 
   function gatewayClose(code: number, reason: string, why: Outcome): void {
-    outcome ??= why;
-    if (link) link.close(code, closeReason(reason));
-    else refuse(code, reason);
+    if (link) {
+      outcome ??= why;
+      link.close(code, closeReason(reason));
+    } else refuse(code, reason, why);
   }
 
   function recordTurn(usage: Usage, rowOutcome: Outcome, now: number): void {
@@ -215,7 +213,8 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
       recordTurn(partial, finalOutcome, now);
       deps.quotas.charge(s.lease, partial.totalTokens, model, deps.clock.now());
     }
-    const forwarded = upstream !== null && link !== null;
+    // Counted as a request exactly when its row counts as one (quota/persist.ts rowCharge).
+    const forwarded = finalOutcome !== 'gateway_error';
     deps.quotas.settle(s.lease, { forwarded, tokens: 0, model }, deps.clock.now());
     const durationMs = Math.round(now - startedAt);
     const summary = { turns: meter.turns, closeCode: end.code, closeReason: end.reason, closedBy: end.by, ...(grant ? { authToken: grant.id } : {}) };
@@ -223,7 +222,7 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
       createdAt: deps.clock.now(), requestId: s.requestId, tenantId: principal.tenantId, projectId: principal.projectId, keyId: principal.keyId,
       upstreamKeyId, method: 'GET', apiVersion: s.apiVersion, endpoint: 'live_session', model, stream: 1, status: end.code,
       // The session row holds no tokens (its turns have them): its usage_json is the session summary.
-      outcome: forwarded ? finalOutcome : 'gateway_error', usage: { promptTokens: 0, cachedTokens: 0, outputTokens: 0, thoughtsTokens: 0, toolUsePromptTokens: 0, totalTokens: 0, json: JSON.stringify(summary) },
+      outcome: finalOutcome, usage: { promptTokens: 0, cachedTokens: 0, outputTokens: 0, thoughtsTokens: 0, toolUsePromptTokens: 0, totalTokens: 0, json: JSON.stringify(summary) },
       ttfbMs: ttfbMs === null ? null : Math.round(ttfbMs), latencyMs: durationMs, bytesIn: end.bytesIn, bytesOut: end.bytesOut,
     });
     deps.log.info(

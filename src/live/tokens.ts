@@ -30,8 +30,10 @@ export interface TokenGrant {
 export interface LiveTokens {
   /** `POST /{v}/auth_tokens`: issues a gateway token bound to the caller's project; returns Google's AuthToken shape. */
   create(principal: Principal, body: unknown, requestId: string): Json;
-  /** Opens a session with a token: checks expiry and uses, takes one use, audits it. Throws 401 when it cannot. */
-  use(secret: string | undefined, requestId: string): TokenGrant;
+  /** Checks a token (expiry, uses left, the issuing key still valid) without spending it. Throws 401. */
+  verify(secret: string | undefined): TokenGrant;
+  /** Spends one use once the session is admitted, and audits it. Throws 401 when another session took the last one. */
+  take(grant: TokenGrant, requestId: string): void;
 }
 
 interface TokenRow {
@@ -92,7 +94,7 @@ export function createLiveTokens({ db, clock, keys }: { db: Db; clock: Clock; ke
       };
     },
 
-    use(secret, requestId) {
+    verify(secret) {
       const now = clock.now();
       if (!secret?.startsWith(TOKEN_PREFIX)) throw new GatewayError('unauthenticated', 'Missing or malformed ephemeral token.');
       const row = byHash.get(hashKey(secret));
@@ -101,12 +103,6 @@ export function createLiveTokens({ db, clock, keys }: { db: Db; clock: Clock; ke
       if (row.uses_left !== null && row.uses_left <= 0) throw new GatewayError('unauthenticated', 'Ephemeral token has no uses left.');
       const owner = keys.resolveId(row.key_id);
       if (!owner.ok) throw new GatewayError('unauthenticated', `The key that issued this ephemeral token is ${owner.reason === 'unknown' ? 'gone' : owner.reason}.`);
-      let took = false;
-      db.$client.transaction(() => {
-        took = take.run(now, row.id).changes === 1;
-        if (took) recordAudit(db, { actor: `key:${row.key_id}`, action: 'auth_token.use', target: { type: 'auth_token', id: row.id }, after: { usesLeft: row.uses_left === null ? null : row.uses_left - 1 }, at: now, requestId });
-      })();
-      if (!took) throw new GatewayError('unauthenticated', 'Ephemeral token has no uses left.');
       return {
         id: row.id,
         principal: owner.principal,
@@ -114,6 +110,16 @@ export function createLiveTokens({ db, clock, keys }: { db: Db; clock: Clock; ke
         setup: row.setup_json === null ? null : (JSON.parse(row.setup_json) as Json),
         fieldMask: row.field_mask,
       };
+    },
+
+    take(grant, requestId) {
+      const now = clock.now();
+      let took = false;
+      db.$client.transaction(() => {
+        took = take.run(now, grant.id).changes === 1;
+        if (took) recordAudit(db, { actor: `key:${grant.principal.keyId}`, action: 'auth_token.use', target: { type: 'auth_token', id: grant.id }, at: now, requestId });
+      })();
+      if (!took) throw new GatewayError('unauthenticated', 'Ephemeral token has no uses left.');
     },
   };
 }

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STATUS_CODES } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Principal } from '../auth/principal.js';
 import { WebSocketServer } from 'ws';
 import type { AppDeps } from '../app.js';
 import { createUpstreamKeyStage } from '../auth/upstream-key-stage.js';
@@ -58,12 +60,15 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
     handleUpgrade(req, socket, head) {
       const requestId = newSessionId();
       const target = parseLiveTarget(req.url ?? '/', config.PUBLIC_PATH_PREFIX);
+      const startedAt = performance.now();
+      let admitted: Principal | null = null;
       try {
         if (!target) throw new GatewayError('not_found', 'Not a Live API path. It looks like /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent.');
         if (lifecycle.draining) throw new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.');
         if (config.METERING_FAILURE === 'closed' && recorder.saturated()) throw new GatewayError('unavailable', 'Usage metering is unavailable; the gateway accepts no new sessions until it recovers.');
-        const caller = authenticateLive(req, target, deps, requestId);
+        const caller = authenticateLive(req, target, deps);
         const { principal } = caller;
+        admitted = principal;
         const s = principal.scopes;
         if (s.endpoints || s.cidrs) {
           const denied = scopeViolation(compileScopes({ endpoints: s.endpoints, cidrs: s.cidrs }), { endpoint: 'live', model: null, address: req.socket.remoteAddress });
@@ -76,6 +81,15 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
         // The model is only known from the setup message: model-narrowed rules count the session's
         // tokens, project and key rules also decide admission. One token must fit in every budget.
         const lease = quotas.admit({ principal, model: null, now: clock.now(), stream: false, estimate: () => 1 });
+        if (caller.grant) {
+          // Spent only now, so a session the gateway refuses (quota, scope) costs the token no use.
+          try {
+            deps.tokens.take(caller.grant, requestId);
+          } catch (err) {
+            quotas.settle(lease, { forwarded: false, tokens: 0, model: null }, clock.now());
+            throw err;
+          }
+        }
         const headers: Record<string, string> = {};
         for (const h of PASSED_HEADERS) {
           const v = req.headers[h];
@@ -105,9 +119,20 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
         const ge = toGatewayError(err);
         if (!(err instanceof GatewayError)) log.error({ requestId, err: (err as Error).message }, 'live upgrade failure');
         refuseUpgrade(socket, ge);
+        // As on the REST paths: a refusal after authentication is recorded; an unauthenticated one has no one to charge.
+        if (admitted && target) recordRefusal(deps, admitted, requestId, target.apiVersion, ge, performance.now() - startedAt);
       }
     },
   };
+}
+
+function recordRefusal({ recorder, log, clock }: LiveDeps, p: Principal, requestId: string, apiVersion: string, err: GatewayError, ms: number): void {
+  const latencyMs = Math.round(ms);
+  recorder.record({
+    createdAt: clock.now(), requestId, tenantId: p.tenantId, projectId: p.projectId, keyId: p.keyId, upstreamKeyId: null, method: 'GET', apiVersion,
+    endpoint: 'live_session', model: null, stream: 1, status: err.status, outcome: 'gateway_error', usage: null, ttfbMs: null, latencyMs, bytesIn: 0, bytesOut: 0,
+  });
+  log.info({ requestId, tenant: p.tenantSlug, project: p.projectSlug, keyPrefix: p.keyPrefix, endpoint: 'live_session', status: err.status, outcome: 'gateway_error', error: err.message, ms: latencyMs }, 'request completed');
 }
 
 /** An HTTP answer on a socket that asked to upgrade: Google's error body, then the connection closes. */

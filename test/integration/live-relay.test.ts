@@ -194,3 +194,17 @@ describe('Live API resumption, goAway and pings', () => {
     await c.closed;
   });
 });
+
+describe('Live API upstream failures', () => {
+  it('closes the client with 1011 when upstream refuses the session, and records upstream_error', async () => {
+    h = await startLiveHarness(recording('should_send_text_in_async_session'), { env: { GEMINI_API_KEY: 'test-FAKE-key-the-fake-does-not-know-0000' } });
+    const { key } = h.createKey();
+    const c = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
+    await c.opened;
+    c.ws.send(clientFrames(recording('should_send_text_in_async_session'))[0]!, { binary: false });
+    expect(await c.closed).toEqual({ code: 1011, reason: 'Upstream refused the session (HTTP 401).' });
+    expect(h.live.refused).toEqual([401]);
+    const rows = await h.waitForRows(1);
+    expect(rows[0]).toMatchObject({ endpoint: 'live_session', outcome: 'upstream_error', status: 1011 });
+  });
+});
