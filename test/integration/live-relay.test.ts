@@ -208,3 +208,23 @@ describe('Live API upstream failures', () => {
     expect(rows[0]).toMatchObject({ endpoint: 'live_session', outcome: 'upstream_error', status: 1011 });
   });
 });
+
+describe('Live API shutdown', () => {
+  it('refuses new sessions while draining, closes open ones with 1001 when the grace period ends, and writes their rows', async () => {
+    h = await startLiveHarness(recording('should_send_text_in_async_session'), { env: { USAGE_FLUSH_INTERVAL_MS: '60000' } });
+    const { key } = h.createKey();
+    const s = await sdkConnect(h.sdk(key), MODEL);
+    s.session.sendClientContent({ turns: 'Hello what should we talk about?' });
+    await s.waitFor(3);
+    const stopped = h.gateway.shutdown(300);
+    const late = await rawConnect(h.liveUrl('v1beta', `?key=${key}`)).refused;
+    expect(late.status).toBe(503);
+    expect(await s.closed).toEqual({ code: 1001, reason: 'The gateway is shutting down.' });
+    await stopped;
+    const rows = h.db.$client.prepare('SELECT endpoint, outcome, status, total_tokens FROM usage_events ORDER BY id').all();
+    expect(rows).toEqual([
+      { endpoint: 'live', outcome: 'ok', status: 101, total_tokens: 553 },
+      { endpoint: 'live_session', outcome: 'client_aborted', status: 1001, total_tokens: 0 },
+    ]);
+  });
+});
