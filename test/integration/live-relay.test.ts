@@ -228,3 +228,50 @@ describe('Live API shutdown', () => {
     ]);
   });
 });
+
+describe('Live API backpressure', () => {
+  /** Resolves once `read()` has stopped changing for a while: the pipe has settled. */
+  async function settled(read: () => number): Promise<number> {
+    let last = -1;
+    let same = 0;
+    while (same < 5) {
+      await new Promise((r) => setTimeout(r, 60));
+      const v = read();
+      same = v === last ? same + 1 : 0;
+      last = v;
+    }
+    return last;
+  }
+
+  it('stops reading one side while the other cannot take more, in both directions, and loses nothing', async () => {
+    const script = recording('should_send_text_in_async_session');
+    h = await startLiveHarness({ steps: script.steps.slice(0, 2) });
+    const { key } = h.createKey();
+    const c = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
+    await c.opened;
+    c.ws.send(clientFrames(script)[0]!, { binary: false });
+    await c.waitFrames(1);
+    const up = h.live.sessions[0]!;
+    const MB = 1024 * 1024;
+    const frames = Array.from({ length: 24 }, (_, i) => Buffer.alloc(MB, i));
+
+    // Down: the client stops reading; upstream's sends pile up at upstream, not in the gateway.
+    c.ws.pause();
+    for (const f of frames) up.socket.send(f, { binary: true });
+    expect(await settled(() => up.socket.bufferedAmount)).toBeGreaterThan(12 * MB);
+    c.ws.resume();
+    await c.waitFrames(1 + frames.length);
+    expect(c.frames.slice(1).every((f, i) => f.isBinary && f.data.equals(frames[i]!))).toBe(true);
+
+    // Up: upstream stops reading; the client's sends pile up at the client.
+    up.socket.pause();
+    for (const f of frames) c.ws.send(f, { binary: true });
+    expect(await settled(() => c.ws.bufferedAmount)).toBeGreaterThan(12 * MB);
+    up.socket.resume();
+    await settled(() => up.received.length);
+    expect(up.received.slice(1).every((f, i) => f.isBinary && f.data.equals(frames[i]!))).toBe(true);
+    expect(up.received).toHaveLength(1 + frames.length);
+    c.ws.close();
+    await c.closed;
+  });
+});
