@@ -5,6 +5,7 @@ import type { Principal } from '../auth/principal.js';
 import { compileScopes, scopeViolation } from '../auth/scopes.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics/metrics.js';
 import type { Recorder } from '../metering/recorder.js';
 import type { Outcome } from '../metering/row.js';
 import type { Usage } from '../metering/usage.js';
@@ -18,6 +19,7 @@ import { TurnMeter } from './usage.js';
 
 export interface SessionDeps {
   log: Logger;
+  metrics: GatewayMetrics;
   clock: Clock;
   recorder: Recorder;
   quotas: Quotas;
@@ -187,6 +189,10 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
   }
 
   function recordTurn(usage: Usage, rowOutcome: Outcome, now: number): void {
+    const labels = { tenant: principal.tenantSlug, project: principal.projectSlug, model: model ?? 'unknown' };
+    for (const [kind, n] of [['prompt', usage.promptTokens], ['cached', usage.cachedTokens], ['output', usage.outputTokens], ['thoughts', usage.thoughtsTokens]] as const) {
+      if (n > 0) deps.metrics.tokens.inc({ ...labels, kind }, n);
+    }
     deps.recorder.record({
       createdAt: deps.clock.now(), requestId: s.requestId, tenantId: principal.tenantId, projectId: principal.projectId, keyId: principal.keyId,
       upstreamKeyId, method: 'GET', apiVersion: s.apiVersion, endpoint: 'live', model, stream: 1, status: 101, outcome: rowOutcome, usage,
@@ -225,6 +231,7 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
       outcome: finalOutcome, usage: { promptTokens: 0, cachedTokens: 0, outputTokens: 0, thoughtsTokens: 0, toolUsePromptTokens: 0, totalTokens: 0, json: JSON.stringify(summary) },
       ttfbMs: ttfbMs === null ? null : Math.round(ttfbMs), latencyMs: durationMs, bytesIn: end.bytesIn, bytesOut: end.bytesOut,
     });
+    deps.metrics.requests.inc({ tenant: principal.tenantSlug, project: principal.projectSlug, endpoint: 'live_session', status: String(end.code) });
     deps.log.info(
       { requestId: s.requestId, tenant: principal.tenantSlug, project: principal.projectSlug, keyPrefix: principal.keyPrefix, endpoint: 'live_session', model, closeCode: end.code, closedBy: end.by, outcome: finalOutcome, turns: meter.turns, ms: durationMs },
       'live session ended',

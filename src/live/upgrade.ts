@@ -45,7 +45,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
   const sessions = new Set<{ close(code: number, reason: string): void }>();
   const base = new URL(config.LIVE_UPSTREAM_BASE_URL ?? config.UPSTREAM_BASE_URL);
   const sessionDeps: SessionDeps = {
-    log, clock, recorder, quotas, keyPool: deps.keyPool, handles: createResumptionHandles(),
+    log, clock, recorder, quotas, metrics: deps.metrics, keyPool: deps.keyPool, handles: createResumptionHandles(),
     upstreamOrigin: `${base.protocol === 'http:' || base.protocol === 'ws:' ? 'ws' : 'wss'}://${base.host}${base.pathname.replace(/\/+$/, '')}`,
     setupTimeoutMs: 30_000,
   };

@@ -37,6 +37,9 @@ describe('Live API quotas and scopes', () => {
     const rows = await h.waitForRows(3);
     expect(rows.filter((r) => r.endpoint === 'live').map((r) => r.total_tokens)).toEqual([553, 553]);
     expect(rows.find((r) => r.endpoint === 'live_session')).toMatchObject({ outcome: 'quota_cut', status: 1008 });
+    const metrics = await h.admin('GET', '/metrics');
+    expect(metrics.text).toMatch(/requests_total\{tenant="acme",project="web",endpoint="live_session",status="1008"\} 1/);
+    expect(metrics.text).toMatch(/tokens_total\{tenant="acme",project="web",model="gemini-live-2.5-flash-preview",kind="prompt"\} 1030/);
     const next = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
     const refused = await next.refused;
     expect(refused.status).toBe(429);
