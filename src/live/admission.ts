@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Principal } from '../auth/principal.js';
+import { compileScopes, scopeViolation } from '../auth/scopes.js';
 import type { TenantAuthenticate } from '../auth/tenant-auth.js';
 import { safeDecode } from '../values.js';
 import type { LiveTarget } from './path.js';
@@ -52,4 +53,12 @@ function takeParam(search: string, name: string): { token: string | undefined; r
     else keep.push(part);
   }
   return { token, rest: keep.length ? `?${keep.join('&')}` : '' };
+}
+
+/** The key's scopes against a setup's model (and the source address); null when allowed. */
+export function setupScopeViolation(p: Principal, model: string | null, address: string | undefined): string | null {
+  const s = p.scopes;
+  if (!s.models && !s.endpoints && !s.cidrs) return null;
+  if (s.models && model === null) return `This API key may only call models ${s.models.join(', ')}; the setup names no model.`;
+  return scopeViolation(compileScopes(s), { endpoint: 'live', model, address });
 }

@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, type RawData } from 'ws';
-import type { Principal } from '../auth/principal.js';
-import { compileScopes, scopeViolation } from '../auth/scopes.js';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics/metrics.js';
@@ -12,9 +10,11 @@ import type { Usage } from '../metering/usage.js';
 import type { UpstreamKeyPool } from '../proxy/key-pool.js';
 import type { Lease, Quotas } from '../quota/quotas.js';
 import type { Caller } from './admission.js';
+import { admitSetup } from './setup-admission.js';
+import { sessionRow, turnRow } from './rows.js';
 import type { ResumptionHandles } from './handles.js';
 import { relay, type Relay, type RelayEnd } from './relay.js';
-import { CLOSE, closeReason, constrainSetup, INVALID_ARGUMENT_REASON, looksLikeJsonObject, parseSetup } from './setup.js';
+import { CLOSE, closeReason, INVALID_ARGUMENT_REASON, looksLikeJsonObject } from './setup.js';
 import { TurnMeter } from './usage.js';
 
 export interface SessionDeps {
@@ -67,17 +67,26 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
   let ttfbMs: number | null = null;
   let turnStartedAt = startedAt;
   let done = false;
+  let setupSeen = false;
   const queued: Array<{ data: Buffer; isBinary: boolean }> = [];
+  let queuedBytes = 0;
 
   const setupTimer = setTimeout(() => refuse(CLOSE.invalid, INVALID_ARGUMENT_REASON), deps.setupTimeoutMs).unref();
   const expiryTimer = grant ? setTimeout(() => gatewayClose(CLOSE.policy, 'Ephemeral token expired.', 'gateway_error'), Math.max(0, grant.expiresAt - startedWall)).unref() : null;
 
   const early = (raw: RawData, isBinary: boolean) => {
     const data = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
-    if (model === null && queued.length === 0 && upstream === null) return onSetup(data, isBinary);
+    if (outcome !== null) return; // refused: nothing more is read, let alone forwarded
+    if (!setupSeen) {
+      setupSeen = true;
+      return onSetup(data, isBinary);
+    }
     // Frames sent while upstream connects wait, in order, and get the same check as relayed ones.
     if (!isBinary && !looksLikeJsonObject(data)) return refuse(CLOSE.invalid, INVALID_ARGUMENT_REASON);
     queued.push({ data, isBinary });
+    queuedBytes += data.length;
+    // Past this, the client is not read until upstream is open (resumed in connect()).
+    if (queuedBytes > 1024 * 1024 && !client.isPaused) client.pause();
   };
   client.on('message', early);
   client.on('error', () => client.terminate());
@@ -89,38 +98,21 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
 
   function refuse(code: number, reason: string, why: Outcome = 'gateway_error'): void {
     outcome ??= why;
+    // A paused client would never read the answer to our close frame.
+    if (client.isPaused) client.resume();
     if (client.readyState === client.OPEN) client.close(code, closeReason(reason));
     else if (client.readyState !== client.CLOSING && client.readyState !== client.CLOSED) client.terminate();
   }
 
   function onSetup(data: Buffer, isBinary: boolean): void {
-    // Google reads a setup sent as a binary frame too; the frame goes upstream as it came.
-    const parsed = parseSetup(data);
-    if (!parsed.ok) return refuse(CLOSE.invalid, INVALID_ARGUMENT_REASON);
-    let frame: Buffer | string = data;
-    let setup = parsed.setup;
-    if (grant) {
-      const constrained = constrainSetup(setup, grant.setup, grant.fieldMask);
-      if (constrained) {
-        setup = constrained;
-        frame = JSON.stringify({ ...parsed.message, setup });
-      }
+    const checked = admitSetup(data, isBinary, { principal, grant, address: s.address, handles: deps.handles, keyPool: deps.keyPool });
+    if (!checked.ok) return refuse(checked.code, checked.reason);
+    model = checked.model;
+    if (checked.resumeOn) {
+      s.upstreamKey = checked.resumeOn;
+      upstreamKeyId = checked.resumeOn.id;
     }
-    model = typeof setup.model === 'string' ? setup.model.replace(/^models\//, '') : null;
-    const denied = scopeDenied(principal, model, s.address);
-    if (denied) return refuse(CLOSE.policy, denied);
-    const handle = (setup.sessionResumption as { handle?: unknown } | undefined)?.handle;
-    if (typeof handle === 'string' && handle !== '') {
-      const owner = deps.handles.owner(handle);
-      if (owner && owner.projectId !== principal.projectId) return refuse(CLOSE.policy, 'Session resumption handle not found.');
-      // Google keeps a session with the key (project) that opened it: resume on that key.
-      const pinned = owner?.upstreamKeyId ? deps.keyPool.get(owner.upstreamKeyId) : null;
-      if (pinned && principal.upstreamKeyId === null) {
-        s.upstreamKey = pinned;
-        upstreamKeyId = pinned.id;
-      }
-    }
-    queued.push({ data: Buffer.isBuffer(frame) ? frame : Buffer.from(frame), isBinary: isBinary && frame === data });
+    queued.push(checked.frame);
     connect();
   }
 
@@ -149,6 +141,7 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
       client.off('message', early);
       link = relay(client, ws, { fromClient, fromServer, ended: (end) => finish(end, outcomeOf(end)) });
       for (const f of queued.splice(0)) link.sendUpstream(f.data, f.isBinary);
+      if (client.isPaused) client.resume();
     });
   }
 
@@ -188,16 +181,14 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
     } else refuse(code, reason, why);
   }
 
+  const identity = () => ({ requestId: s.requestId, principal, apiVersion: s.apiVersion, upstreamKeyId, model });
+
   function recordTurn(usage: Usage, rowOutcome: Outcome, now: number): void {
     const labels = { tenant: principal.tenantSlug, project: principal.projectSlug, model: model ?? 'unknown' };
     for (const [kind, n] of [['prompt', usage.promptTokens], ['cached', usage.cachedTokens], ['output', usage.outputTokens], ['thoughts', usage.thoughtsTokens]] as const) {
       if (n > 0) deps.metrics.tokens.inc({ ...labels, kind }, n);
     }
-    deps.recorder.record({
-      createdAt: deps.clock.now(), requestId: s.requestId, tenantId: principal.tenantId, projectId: principal.projectId, keyId: principal.keyId,
-      upstreamKeyId, method: 'GET', apiVersion: s.apiVersion, endpoint: 'live', model, stream: 1, status: 101, outcome: rowOutcome, usage,
-      ttfbMs: null, latencyMs: Math.round(now - turnStartedAt), bytesIn: 0, bytesOut: 0,
-    });
+    deps.recorder.record(turnRow(identity(), usage, rowOutcome, now - turnStartedAt, deps.clock.now()));
   }
 
   function outcomeOf(end: RelayEnd): Outcome {
@@ -223,14 +214,10 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
     const forwarded = finalOutcome !== 'gateway_error';
     deps.quotas.settle(s.lease, { forwarded, tokens: 0, model }, deps.clock.now());
     const durationMs = Math.round(now - startedAt);
-    const summary = { turns: meter.turns, closeCode: end.code, closeReason: end.reason, closedBy: end.by, ...(grant ? { authToken: grant.id } : {}) };
-    deps.recorder.record({
-      createdAt: deps.clock.now(), requestId: s.requestId, tenantId: principal.tenantId, projectId: principal.projectId, keyId: principal.keyId,
-      upstreamKeyId, method: 'GET', apiVersion: s.apiVersion, endpoint: 'live_session', model, stream: 1, status: end.code,
-      // The session row holds no tokens (its turns have them): its usage_json is the session summary.
-      outcome: finalOutcome, usage: { promptTokens: 0, cachedTokens: 0, outputTokens: 0, thoughtsTokens: 0, toolUsePromptTokens: 0, totalTokens: 0, json: JSON.stringify(summary) },
-      ttfbMs: ttfbMs === null ? null : Math.round(ttfbMs), latencyMs: durationMs, bytesIn: end.bytesIn, bytesOut: end.bytesOut,
-    });
+    deps.recorder.record(sessionRow(identity(), {
+      code: end.code, reason: end.reason, by: end.by, outcome: finalOutcome, turns: meter.turns, durationMs, ttfbMs,
+      bytesIn: end.bytesIn, bytesOut: end.bytesOut, authTokenId: grant?.id ?? null,
+    }, deps.clock.now()));
     deps.metrics.requests.inc({ tenant: principal.tenantSlug, project: principal.projectSlug, endpoint: 'live_session', status: String(end.code) });
     deps.log.info(
       { requestId: s.requestId, tenant: principal.tenantSlug, project: principal.projectSlug, keyPrefix: principal.keyPrefix, endpoint: 'live_session', model, closeCode: end.code, closedBy: end.by, outcome: finalOutcome, turns: meter.turns, ms: durationMs },
@@ -244,13 +231,6 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
       gatewayClose(code, reason, 'client_aborted');
     },
   };
-}
-
-function scopeDenied(p: Principal, model: string | null, address: string | undefined): string | null {
-  const s = p.scopes;
-  if (!s.models && !s.endpoints && !s.cidrs) return null;
-  if (s.models && model === null) return `This API key may only call models ${s.models.join(', ')}; the setup names no model.`;
-  return scopeViolation(compileScopes(s), { endpoint: 'live', model, address });
 }
 
 export const newSessionId = (): string => randomUUID();
