@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
-import { recordAudit } from '../admin/audit-log.js';
+import { recordAudit } from '../audit/audit-log.js';
 import type { KeyResolver } from '../auth/key-resolver.js';
 import { hashKey } from '../auth/keys.js';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../exchange/principal.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import { GatewayError } from '../errors.js';

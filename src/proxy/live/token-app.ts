@@ -1,15 +1,15 @@
 import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
 import { performance } from 'node:perf_hooks';
-import type { Principal } from '../auth/principal.js';
-import { compileScopes, scopeViolation } from '../auth/scopes.js';
-import type { Logger } from '../logger.js';
-import type { Recorder } from '../metering/recorder.js';
-import type { Clock } from '../clock.js';
-import { GatewayError, renderError, toGatewayError } from '../errors.js';
-import type { TenantAuthenticate } from '../auth/tenant-auth.js';
-import { isObject } from '../values.js';
-import type { LiveTokens } from './tokens.js';
+import type { Principal } from '../../exchange/principal.js';
+import { compileScopes, scopeViolation } from '../../scopes/scopes.js';
+import type { Logger } from '../../logger.js';
+import type { Recorder } from '../../metering/recorder.js';
+import type { Clock } from '../../clock.js';
+import { GatewayError, renderError, toGatewayError } from '../../errors.js';
+import type { TenantAuthenticate } from '../../auth/tenant-auth.js';
+import { isObject } from '../../values.js';
+import type { LiveTokens } from '../../live/tokens.js';
 
 type Env = { Bindings: HttpBindings; Variables: { requestId: string } };
 

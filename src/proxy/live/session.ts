@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { WebSocket, type RawData } from 'ws';
-import type { Clock } from '../clock.js';
-import type { Logger } from '../logger.js';
-import type { GatewayMetrics } from '../metrics/metrics.js';
-import type { Recorder } from '../metering/recorder.js';
-import type { Outcome } from '../metering/row.js';
-import type { Usage } from '../metering/usage.js';
-import type { UpstreamKeyPool } from '../proxy/key-pool.js';
-import type { Lease, Quotas } from '../quota/quotas.js';
+import type { Clock } from '../../clock.js';
+import type { Logger } from '../../logger.js';
+import type { GatewayMetrics } from '../../metrics/metrics.js';
+import type { Recorder } from '../../metering/recorder.js';
+import type { Outcome } from '../../metering/row.js';
+import type { Usage } from '../../metering/usage.js';
+import type { UpstreamKeyPool } from '../../upstream/key-pool.js';
+import type { Lease, Quotas } from '../../quota/quotas.js';
 import type { Caller } from './admission.js';
 import { admitSetup } from './setup-admission.js';
 import { sessionRow, turnRow } from './rows.js';
-import type { ResumptionHandles } from './handles.js';
+import type { ResumptionHandles } from '../../live/handles.js';
 import { relay, type Relay, type RelayEnd } from './relay.js';
-import { CLOSE, closeReason, INVALID_ARGUMENT_REASON, looksLikeJsonObject } from './setup.js';
-import { TurnMeter } from './usage.js';
+import { CLOSE, closeReason, INVALID_ARGUMENT_REASON, looksLikeJsonObject } from '../../live/setup.js';
+import { TurnMeter } from '../../live/usage.js';
 
 export interface SessionDeps {
   log: Logger;

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
-import type { Principal } from '../auth/principal.js';
-import { compileScopes, scopeViolation } from '../auth/scopes.js';
-import type { TenantAuthenticate } from '../auth/tenant-auth.js';
-import { safeDecode } from '../values.js';
-import type { LiveTarget } from './path.js';
-import type { LiveTokens, TokenGrant } from './tokens.js';
+import type { Principal } from '../../exchange/principal.js';
+import { compileScopes, scopeViolation } from '../../scopes/scopes.js';
+import type { TenantAuthenticate } from '../../auth/tenant-auth.js';
+import { safeDecode } from '../../values.js';
+import type { LiveTarget } from '../../live/path.js';
+import type { LiveTokens, TokenGrant } from '../../live/tokens.js';
 
 export interface Caller {
   principal: Principal;

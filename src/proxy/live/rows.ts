@@ -1,6 +1,6 @@
-import type { Principal } from '../auth/principal.js';
-import type { Outcome, UsageRow } from '../metering/row.js';
-import type { Usage } from '../metering/usage.js';
+import type { Principal } from '../../exchange/principal.js';
+import type { Outcome, UsageRow } from '../../metering/row.js';
+import type { Usage } from '../../metering/usage.js';
 
 /** What every row of one Live session shares. */
 export interface SessionIdentity {

@@ -1,9 +1,10 @@
-import type { Principal } from '../auth/principal.js';
-import type { UpstreamCredential, UpstreamKeyPool } from '../proxy/key-pool.js';
+import type { Principal } from '../../exchange/principal.js';
+import type { UpstreamCredential } from '../../exchange/stage.js';
+import type { UpstreamKeyPool } from '../../upstream/key-pool.js';
 import { setupScopeViolation } from './admission.js';
-import type { ResumptionHandles } from './handles.js';
-import { CLOSE, constrainSetup, INVALID_ARGUMENT_REASON, parseSetup } from './setup.js';
-import type { TokenGrant } from './tokens.js';
+import type { ResumptionHandles } from '../../live/handles.js';
+import { CLOSE, constrainSetup, INVALID_ARGUMENT_REASON, parseSetup } from '../../live/setup.js';
+import type { TokenGrant } from '../../live/tokens.js';
 
 export type SetupVerdict =
   | { ok: false; code: number; reason: string }
