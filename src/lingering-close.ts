@@ -10,11 +10,6 @@ export interface LingeringOptions {
   maxBytes: number;
 }
 
-export interface LingeringClose {
-  /** Connections currently discarding a refused body. */
-  readonly active: number;
-}
-
 /**
  * Lingering close. A refusal (413, 401, 429, …) is often written while the client is still sending
  * its body, and many clients read nothing until they have sent all of it. Closing at once would
@@ -27,8 +22,7 @@ export interface LingeringClose {
  * Node ends such a connection through `socket.destroySoon()` once the response is written; the
  * lingering replaces that call on the one socket, so every other connection keeps Node's behaviour.
  */
-export function installLingeringClose(server: Server, o: LingeringOptions): LingeringClose {
-  let active = 0;
+export function installLingeringClose(server: Server, o: LingeringOptions): void {
   const enabled = o.timeMs > 0 && o.timeoutMs > 0 && o.maxBytes > 0;
   // First in line, so the head is wrapped before any handler can write it.
   server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
@@ -40,20 +34,11 @@ export function installLingeringClose(server: Server, o: LingeringOptions): Ling
         res.setHeader('connection', 'close');
         const discard = discardBody(req, o);
         const socket = req.socket;
-        socket.destroySoon = () => {
-          active++;
-          socket.once('close', () => active--);
-          discard.linger();
-        };
+        socket.destroySoon = () => discard.linger();
       }
       return writeHead.apply(this, args);
     } as typeof writeHead;
   });
-  return {
-    get active() {
-      return active;
-    },
-  };
 }
 
 function statusOf(args: unknown[], res: ServerResponse): number {
