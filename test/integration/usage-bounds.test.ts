@@ -1,6 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/run.js';
+import { usageCommands } from '../../src/cli/usage.js';
 import { filterWhere } from '../../src/usage/filters.js';
 import { LATENCY_BOUNDS_MS, percentile } from '../../src/usage/histogram.js';
 import { rawSegmentSql } from '../../src/usage/raw-aggregate.js';
@@ -180,8 +182,21 @@ async function get(path: string, auth: Record<string, string>) {
   return { status: res.status, text: await res.text() };
 }
 
+/** Runs `gemini-gateway usage` in-process on the same database file; returns its parsed --json output. */
+function usageCli(args: string[]): { groups: Record<string, unknown>[]; totals: Record<string, unknown> } {
+  let out = '';
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
+  try {
+    expect(runCli(usageCommands, ['usage', ...args], { config: () => h.config, clock: { now: () => START + SPAN } })).toBe(0);
+  } finally {
+    process.stdout.write = write;
+  }
+  return JSON.parse(out);
+}
+
 describe('usage at arbitrary bounds', () => {
-  it('equals the raw-event aggregate on every endpoint that takes from/to, for any bounds, filters and groupings', async () => {
+  it('equals the raw-event aggregate on every endpoint that takes from/to (and the CLI), for any bounds, filters and groupings', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(event, { maxLength: 20 }), query, async (events, q) => {
         seed(events);
@@ -195,6 +210,11 @@ describe('usage at arbitrary bounds', () => {
           { path: '/admin/v1/usage', auth: { authorization: `Bearer ${ADMIN_TOKEN}` }, scope: undefined },
           { path: '/gateway/v1/usage', auth: { 'x-goog-api-key': self.key }, scope: self.projectId },
         ];
+        // The CLI (`gemini-gateway usage … --json`) takes the same bounds.
+        const raw = rawRows(from, to, f);
+        const cli = usageCli(['--from', new Date(from).toISOString(), '--to', new Date(to).toISOString(), ...Object.entries(f).flatMap(([k, v]) => [`--${k}`, v]), ...(q.groupBy.length ? ['--group-by', q.groupBy.join(',')] : []), '--json']);
+        expect([...cli.groups].sort(byLabels(q.groupBy))).toEqual(expectedGroups(raw, q.groupBy).sort(byLabels(q.groupBy)));
+        expect(cli.totals).toEqual(metricsOf(raw));
         for (const s of surfaces) {
           const raw = rawRows(from, to, f, s.scope);
           const expected = expectedGroups(raw, q.groupBy).sort(byLabels(q.groupBy));
