@@ -71,3 +71,11 @@ export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   return new GatewayError('internal', 'Internal gateway error.');
 }
+
+/** zod validation failures become one 400 listing every problem (admin and self-service alike). */
+export function validationHook(result: { success: true } | { success: false; error: { issues: readonly { path: PropertyKey[]; message: string }[] } }): void {
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`);
+    throw new GatewayError('invalid_argument', `Invalid request: ${problems.join('; ')}`);
+  }
+}

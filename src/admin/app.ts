@@ -1,19 +1,10 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
-import type { AppDeps, AppEnv } from '../app.js';
-import { GatewayError, renderError, toGatewayError } from '../errors.js';
-import { adminAuth } from './admin-auth.js';
+import type { AppEnv } from '../deps.js';
+import type { AdminApp, AdminDeps } from './types.js';
+import { GatewayError, renderError, toGatewayError, validationHook } from '../errors.js';
+import { adminAuth } from '../auth/admin-auth.js';
 import { ADMIN_ROUTES } from './routes.js';
-
-export type AdminApp = OpenAPIHono<AppEnv>;
-
-/** zod validation failures become one 400 listing every problem (admin and self-service alike). */
-export function validationHook(result: { success: true } | { success: false; error: { issues: readonly { path: PropertyKey[]; message: string }[] } }): void {
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`);
-    throw new GatewayError('invalid_argument', `Invalid request: ${problems.join('; ')}`);
-  }
-}
 
 /** Admin JSON errors: zod validation failures become 400 with every problem listed. */
 export function newAdminApp(): AdminApp {
@@ -31,7 +22,7 @@ function fromHttpException(err: HTTPException): GatewayError {
  * /admin/v1: every resource module registers its routes on one OpenAPIHono, so the OpenAPI
  * document is generated from the same zod schemas that validate requests.
  */
-export function createAdminApp(deps: AppDeps): AdminApp {
+export function createAdminApp(deps: AdminDeps): AdminApp {
   const app = newAdminApp();
   app.onError((err, c) => {
     const ge = err instanceof HTTPException && err.status < 500 ? fromHttpException(err) : toGatewayError(err);

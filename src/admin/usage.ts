@@ -1,9 +1,9 @@
 import { createRoute } from '@hono/zod-openapi';
 import { aggregateParams, eventsParams } from '../usage/params.js';
 import { createUsageService, sendAggregate, sendEvents } from '../usage/service.js';
-import { quotaUtilisation } from '../usage/quota-utilisation.js';
+import { quotaUtilisation } from '../quota/utilisation.js';
 import { unpricedModels } from '../usage/unpriced.js';
-import type { RegisterAdminRoutes } from './routes.js';
+import type { RegisterAdminRoutes } from './types.js';
 
 const aggregate = createRoute({
   method: 'get',

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { assignResource, listResources, usageByUpstreamKey } from '../ownership/resource-admin.js';
-import { envKeyId, envKeySecrets } from '../proxy/key-pool.js';
+import { envKeyId, envKeySecrets } from '../upstream/key-pool.js';
 import type { Command } from './command.js';
-import { iso, print, table, UsageError } from './output.js';
+import { isoOrDash, print, table, UsageError } from './output.js';
 
 export const resourceCommands: Command[] = [
   {
@@ -27,7 +27,7 @@ export const resourceCommands: Command[] = [
       const { values } = parseArgs({ args, options: { 'project-id': { type: 'string' }, kind: { type: 'string' }, json: { type: 'boolean' } } });
       const rows = listResources(db, { projectId: values['project-id'], kind: values.kind });
       if (values.json) return print(JSON.stringify(rows));
-      print(table(['name', 'project', 'upstream key', 'source', 'created'], rows.map((r) => [r.name, r.projectId, r.upstreamKeyId ?? '-', r.source, iso(r.createdAt)])));
+      print(table(['name', 'project', 'upstream key', 'source', 'created'], rows.map((r) => [r.name, r.projectId, r.upstreamKeyId ?? '-', r.source, isoOrDash(r.createdAt)])));
     },
   },
   {
@@ -43,7 +43,7 @@ export const resourceCommands: Command[] = [
         return { id, configured: configured.includes(id), requests: u?.requests ?? 0, totalTokens: u?.totalTokens ?? 0, lastUsedAt: u?.lastUsedAt ?? null };
       });
       if (values.json) return print(JSON.stringify(rows));
-      print(table(['id', 'configured', 'requests', 'tokens', 'last used'], rows.map((r) => [r.id, r.configured ? 'yes' : 'no', String(r.requests), String(r.totalTokens), iso(r.lastUsedAt)])));
+      print(table(['id', 'configured', 'requests', 'tokens', 'last used'], rows.map((r) => [r.id, r.configured ? 'yes' : 'no', String(r.requests), String(r.totalTokens), isoOrDash(r.lastUsedAt)])));
     },
   },
 ];

@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
-import type { AppDeps, AppEnv } from '../app.js';
-import { bearerAuth } from '../admin/admin-auth.js';
+import type { AppDeps, AppEnv } from '../deps.js';
+import { bearerAuth } from '../auth/admin-auth.js';
 import { renderError, toGatewayError } from '../errors.js';
 
 /** GET /metrics in Prometheus text format, for ADMIN_TOKEN or METRICS_TOKEN holders. */
-export function createMetricsApp({ config, metrics }: AppDeps) {
+export function createMetricsApp({ config, metrics }: Pick<AppDeps, 'config' | 'metrics'>) {
   const app = new Hono<AppEnv>();
   app.onError((err, c) => {
     const ge = toGatewayError(err);

@@ -1,21 +1,16 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import type { AppDeps, AppEnv } from '../app.js';
-import { validationHook } from '../admin/app.js';
 import { looksLikeKey } from '../auth/keys.js';
-import type { Principal } from '../auth/principal.js';
-import { GatewayError, renderError, toGatewayError } from '../errors.js';
+import { GatewayError, renderError, toGatewayError, validationHook } from '../errors.js';
 import { SELF_SERVICE_PATHS, SELF_SERVICE_ROUTES } from './routes.js';
-
-export type SelfServiceEnv = { Bindings: AppEnv['Bindings']; Variables: AppEnv['Variables'] & { principal: Principal } };
-export type SelfServiceApp = OpenAPIHono<SelfServiceEnv>;
+import type { SelfServiceApp, SelfServiceDeps, SelfServiceEnv } from './types.js';
 
 /**
  * /gateway/v1: what a tenant key may read about itself. Authenticates exactly like the data plane
  * (x-goog-api-key, ?key= or Bearer; same resolver, so revocation is seen within a second) and
  * answers errors in Google's shape, which is what tenant clients already parse.
  */
-export function createSelfServiceApp(deps: AppDeps): SelfServiceApp {
+export function createSelfServiceApp(deps: SelfServiceDeps): SelfServiceApp {
   const app = new OpenAPIHono<SelfServiceEnv>({ defaultHook: validationHook });
   app.onError((err, c) => {
     const ge = toGatewayError(err);

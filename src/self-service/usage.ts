@@ -2,7 +2,7 @@ import { createRoute } from '@hono/zod-openapi';
 import { looksLikeKey } from '../auth/keys.js';
 import { aggregateParams, eventsParams } from '../usage/params.js';
 import { createUsageService, sendAggregate, sendEvents } from '../usage/service.js';
-import type { RegisterSelfServiceRoutes } from './routes.js';
+import type { RegisterSelfServiceRoutes } from './types.js';
 
 const aggregate = createRoute({
   method: 'get',

@@ -1,6 +1,6 @@
 import type { Db } from '../db/client.js';
 import { GatewayError } from '../errors.js';
-import { loadLabels, type Where } from './filters.js';
+import { loadDisplayNames, type Where } from './filters.js';
 
 /** Keys of each listed event, in order (also the CSV header). */
 export const EVENT_COLUMNS = [
@@ -49,7 +49,7 @@ export function listEvents(
     .all(...params, q.limit + 1) as EventRow[];
   const more = rows.length > q.limit;
   const page = more ? rows.slice(0, q.limit) : rows;
-  const labels = loadLabels(db, page);
+  const labels = loadDisplayNames(db, page);
   return {
     events: page.map((r) => ({
       id: r.id, createdAt: new Date(r.created_at).toISOString(), requestId: r.request_id,
