@@ -18,7 +18,7 @@ export function createQuotaApp({ tenantAuth, quotas, clock, log }: AppDeps) {
     const q = url.indexOf('?');
     const { principal: p } = tenantAuth(c.env.incoming, q === -1 ? '' : url.slice(q));
     const status = quotas.status(p.projectId, p.keyId, clock.now());
-    return c.json({ tenant: p.tenantSlug, project: { id: p.projectId, slug: p.projectSlug }, key_id: p.keyId, ...status }, 200, { 'cache-control': 'no-store' });
+    return c.json({ tenant: p.tenantSlug, project: { id: p.projectId, slug: p.projectSlug }, keyId: p.keyId, ...status }, 200, { 'cache-control': 'no-store' });
   });
   return app;
 }

@@ -41,7 +41,7 @@ beforeAll(async () => {
   }
   seedEvents(h, events);
   // acme/batch has a monthly token budget, and real traffic through the gateway to count against it.
-  await setLimits(h, keys[2]!.projectId, { limits: [{ tokens_per_month: 20_000 }] });
+  await setLimits(h, keys[2]!.projectId, { limits: [{ tokensPerMonth: 20_000 }] });
   for (let i = 0; i < 2; i++) expect((await generate(h, keys[2]!.key)).status).toBe(200);
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
