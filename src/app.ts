@@ -25,7 +25,6 @@ import type { Upstream } from './proxy/upstream.js';
 import { requestTargetProblem } from './proxy/request-target.js';
 import { createProxyApp } from './proxy/route.js';
 import { stripPublicPrefix } from './public-path.js';
-import { createQuotaApp } from './quota/quota-app.js';
 import type { Quotas } from './quota/quotas.js';
 
 /** Everything a surface may use, built once by main (or a test) and passed in: no module singletons. */
@@ -73,7 +72,6 @@ export function buildApp(deps: AppDeps) {
 
   app.route('/', createHealthApp(deps));
   app.route('/', createAdminApp(deps));
-  app.route('/', createQuotaApp(deps));
   app.route('/', createMetricsApp(deps));
   app.route('/', createDashboardApp());
   app.route('/', createSelfServiceApp(deps));

@@ -117,7 +117,7 @@ describe('the /dashboard in a real browser', () => {
     expect(table).toEqual(api);
     expect(await page.textContent('#unpriced')).toMatch(/house-model/);
     // The quota bar of the one project with limits shows the API's utilisation.
-    const quota = (await getJson(h, '/admin/v1/usage/quota')).body.projects;
+    const quota = (await getJson(h, '/admin/v1/usage/quota')).body.data;
     expect(quota).toHaveLength(1);
     expect(quota[0].utilisation).toBeGreaterThan(0);
     const bars = await page.$$eval('#top td[data-field="quota"]', (tds) => tds.map((td) => [td.closest('tr')!.dataset.id, Number((td as HTMLElement).dataset.value)]));

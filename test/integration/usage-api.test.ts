@@ -224,11 +224,13 @@ describe('GET /admin/v1/usage/events', () => {
     expect((await getJson(h, '/admin/v1/usage/events?from=2026-06-02&to=2026-06-01')).status).toBe(400);
   });
 
-  it('lists the price tables and the models seen without a price', async () => {
+  it('lists the price tables (in camelCase) and the models seen without a price', async () => {
     const { body } = await getJson(h, '/admin/v1/usage/prices');
-    expect(body.unpricedModels).toEqual([{ model: 'mystery-model', requests: 1 }]);
-    expect(body.tables[0].models[FLASH]).toMatchObject({ input: 0.3, output: 2.5 });
+    expect(body.nextCursor).toBeNull();
+    expect(body.data[0].models[FLASH]).toMatchObject({ input: 0.3, output: 2.5, cachedInput: expect.any(Number) });
+    expect(Object.values(body.data[0].models).some((m: any) => m.longContext?.abovePromptTokens > 0)).toBe(true);
+    expect((await getJson(h, '/admin/v1/usage/unpriced-models')).body).toEqual({ data: [{ model: 'mystery-model', requests: 1 }], nextCursor: null });
     const doc = (await getJson(h, '/admin/v1/openapi.json', null)).body;
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/admin/v1/usage', '/admin/v1/usage/events', '/admin/v1/usage/prices']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/admin/v1/usage', '/admin/v1/usage/events', '/admin/v1/usage/prices', '/admin/v1/usage/unpriced-models']));
   });
 });
