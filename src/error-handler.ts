@@ -28,3 +28,11 @@ export function onErrorFor<E extends { Variables: { requestId: string } }>(audie
     return c.body(body, ge.status as 500, { 'content-type': CONTENT_TYPE[audience], ...ge.options.headers });
   };
 }
+
+/** zod validation failures become one 400 listing every problem (admin and self-service alike). */
+export function validationHook(result: { success: true } | { success: false; error: { issues: readonly { path: PropertyKey[]; message: string }[] } }): void {
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`);
+    throw new GatewayError('invalid_argument', `Invalid request: ${problems.join('; ')}`);
+  }
+}

@@ -1,19 +1,11 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps, AppEnv } from '../app.js';
-import { onErrorFor } from '../error-handler.js';
+import { onErrorFor, validationHook } from '../error-handler.js';
 import { GatewayError } from '../errors.js';
 import { adminAuth } from './admin-auth.js';
 import { ADMIN_ROUTES } from './routes.js';
 
 export type AdminApp = OpenAPIHono<AppEnv>;
-
-/** zod validation failures become one 400 listing every problem (admin and self-service alike). */
-export function validationHook(result: { success: true } | { success: false; error: { issues: readonly { path: PropertyKey[]; message: string }[] } }): void {
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.map(String).join('.') || '(body)'}: ${i.message}`);
-    throw new GatewayError('invalid_argument', `Invalid request: ${problems.join('; ')}`);
-  }
-}
 
 /** Every admin operation carries exactly one of these. */
 const ADMIN_TAGS = [

@@ -1,10 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import type { AppDeps, AppEnv } from '../app.js';
-import { validationHook } from '../admin/app.js';
 import { looksLikeKey } from '../auth/keys.js';
 import type { Principal } from '../auth/principal.js';
-import { onErrorFor } from '../error-handler.js';
+import { onErrorFor, validationHook } from '../error-handler.js';
 import { SELF_SERVICE_PATHS, SELF_SERVICE_ROUTES } from './routes.js';
 
 export type SelfServiceEnv = { Bindings: AppEnv['Bindings']; Variables: AppEnv['Variables'] & { principal: Principal } };

@@ -35,6 +35,19 @@ function propertyNames(s: unknown, where: string, out: Array<[string, string]> =
   return out;
 }
 
+/** Every property named like a moment (`createdAt`, `coolingUntil`, `resetsAt`), with its schema. */
+function timeProperties(s: unknown, out: Array<[string, Schema]> = []): Array<[string, Schema]> {
+  if (!s || typeof s !== 'object') return out;
+  if (Array.isArray(s)) {
+    for (const v of s) timeProperties(v, out);
+    return out;
+  }
+  const o = s as Schema;
+  if (o.properties && typeof o.properties === 'object') for (const [k, v] of Object.entries(o.properties as Record<string, Schema>)) if (/(At|Until)$/.test(k)) out.push([k, v]);
+  for (const v of Object.values(o)) timeProperties(v, out);
+  return out;
+}
+
 function operations(doc: Doc) {
   return Object.entries(doc.paths).flatMap(([path, item]) => METHODS.filter((m) => item[m]).map((method) => ({ path, method, op: item[method] })));
 }
@@ -124,10 +137,13 @@ describe('the admin and self-service APIs follow one convention', () => {
     expect(routed).toEqual(expect.arrayContaining(['get /gateway/v1/quota', 'get /gateway/v1/usage', 'get /admin/v1/resources', 'get /admin/v1/upstream-key-pool']));
   });
 
-  it('names every property and parameter in camelCase', () => {
+  it('names every property and parameter in camelCase, and sends every time (…At, …Until) as an ISO 8601 string', () => {
     const bad: string[] = [];
     for (const [name, doc] of Object.entries(docs)) {
       for (const [prop, where] of propertyNames(doc, name)) if (!CAMEL.test(prop)) bad.push(`${prop} (${where})`);
+      for (const [prop, s] of timeProperties(doc)) {
+        if (types(doc, s).filter((t) => t !== 'null').join() !== 'string') bad.push(`${prop} is ${JSON.stringify(types(doc, s))}, not an ISO 8601 string`);
+      }
       for (const { path, method, op } of operations(doc)) {
         for (const p of (op.parameters ?? []) as { name: string }[]) if (!CAMEL.test(p.name)) bad.push(`parameter ${p.name} of ${method} ${path}`);
       }
