@@ -7,7 +7,7 @@ import { GoogleGenAI } from '@google/genai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKeyFor } from '../src/auth/key-store.js';
+import { createKeyFor } from '../src/accounts/issue-key.js';
 import { systemClock } from '../src/clock.js';
 import { parseConfig } from '../src/config.js';
 import { openDb } from '../src/db/client.js';

@@ -1,7 +1,8 @@
 import { getRequestListener } from '@hono/node-server';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildApp, type AppDeps } from './app.js';
+import { buildApp } from './app.js';
+import type { AppDeps } from './deps.js';
 import { createKeyResolver } from './auth/key-resolver.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -11,15 +12,15 @@ import type { Logger } from './logger.js';
 import { createRecorder, type FlushHook } from './metering/recorder.js';
 import { installClientErrorHandler, unroutableRequest } from './proxy/client-error.js';
 import { createResourceStore } from './ownership/resource-store.js';
-import { createEnvKeyPool, envKeySecrets } from './proxy/key-pool.js';
+import { createEnvKeyPool, envKeySecrets } from './upstream/key-pool.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createPriceBook, loadPriceFile } from './usage/prices.js';
 import { createRollupHook } from './usage/rollups.js';
-import { createAuthThrottle } from './proxy/auth-throttle.js';
-import { createStages } from './proxy/stages.js';
+import { createAuthThrottle } from './auth/throttle.js';
+import { createStages } from './stages.js';
 import { createTenantAuth } from './auth/tenant-auth.js';
 import { createQuotas } from './quota/quotas.js';
-import { createUpstream } from './proxy/upstream.js';
+import { createUpstream } from './upstream/connection.js';
 
 export interface Gateway {
   deps: AppDeps;

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { AppDeps } from './app.js';
+import type { AppDeps } from './deps.js';
 
 /** Liveness for the container healthcheck, and (opt-in) process stats for the benchmark harness. */
-export function createHealthApp(deps: AppDeps) {
+export function createHealthApp(deps: Pick<AppDeps, 'config' | 'lifecycle' | 'keyPool' | 'recorder'>) {
   const app = new Hono();
   app.get('/healthz', (c) => {
     if (deps.lifecycle.draining) return c.json({ status: 'draining' }, 503);

@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createGateway } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
-import { envKeySecrets } from './proxy/key-pool.js';
+import { envKeySecrets } from './upstream/key-pool.js';
 
 /** Process entry: config → logger → db + migrate → app → serve; SIGTERM/SIGINT drain and flush. */
 async function main(): Promise<void> {

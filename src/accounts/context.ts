@@ -1,5 +1,5 @@
-import type { Actor } from '../admin/audit-log.js';
-import { recordAudit } from '../admin/audit-log.js';
+import type { Actor } from '../audit/audit-log.js';
+import { recordAudit } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../db/client.js';

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { ENDPOINT_FAMILIES } from '../auth/scopes.js';
+import { ENDPOINT_FAMILIES } from '../scopes/scopes.js';
 import { Id, Labels, Name, Timestamp } from './schemas.js';
 
 export const Scopes = z

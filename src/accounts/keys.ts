@@ -1,5 +1,5 @@
 import { and, eq, getTableColumns, gt, isNotNull, isNull, lte, or, type SQL } from 'drizzle-orm';
-import { listPage, type ListQuery, type Page } from '../admin/pagination.js';
+import { listPage, type ListQuery, type Page } from '../db/pagination.js';
 import { generateKey, newId } from '../auth/keys.js';
 import { apiKeys, projects } from '../db/schema/index.js';
 import { GatewayError } from '../errors.js';

@@ -1,5 +1,5 @@
 import { and, eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
-import { listPage, type ListQuery, type Page } from '../admin/pagination.js';
+import { listPage, type ListQuery, type Page } from '../db/pagination.js';
 import { newId } from '../auth/keys.js';
 import { projects, tenants, upstreamKeys } from '../db/schema/index.js';
 import { GatewayError } from '../errors.js';

@@ -1,5 +1,5 @@
 import { and, eq, getTableColumns, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
-import { listPage, type ListQuery, type Page } from '../admin/pagination.js';
+import { listPage, type ListQuery, type Page } from '../db/pagination.js';
 import { newId } from '../auth/keys.js';
 import { fingerprint, GATEWAY_SECRET_HOWTO } from '../crypto/secret-box.js';
 import { projects, upstreamKeys } from '../db/schema/index.js';

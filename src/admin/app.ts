@@ -1,11 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { AppDeps, AppEnv } from '../app.js';
-import { onErrorFor, validationHook } from '../error-handler.js';
-import { GatewayError } from '../errors.js';
-import { adminAuth } from './admin-auth.js';
+import type { AppEnv } from '../deps.js';
+import type { AdminApp, AdminDeps } from './types.js';
+import { GatewayError, onErrorFor, validationHook } from '../errors.js';
+import { adminAuth } from '../auth/admin-auth.js';
 import { ADMIN_ROUTES } from './routes.js';
-
-export type AdminApp = OpenAPIHono<AppEnv>;
 
 /** Every admin operation carries exactly one of these. */
 const ADMIN_TAGS = [
@@ -28,7 +26,7 @@ export function newAdminApp(): AdminApp {
  * /admin/v1: every resource module registers its routes on one OpenAPIHono, so the OpenAPI
  * document is generated from the same zod schemas that validate requests.
  */
-export function createAdminApp(deps: AppDeps): AdminApp {
+export function createAdminApp(deps: AdminDeps): AdminApp {
   const app = newAdminApp();
   app.onError(onErrorFor('admin', deps.log, 'admin'));
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer' });

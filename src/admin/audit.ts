@@ -1,8 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { Timestamp } from '../accounts/schemas.js';
-import { listAudit } from './audit-log.js';
-import { pageOf, pageQuery } from './pagination.js';
-import type { RegisterAdminRoutes } from './routes.js';
+import { listAudit } from '../audit/audit-log.js';
+import { pageOf } from '../db/pagination.js';
+import { pageQuery } from './list-query.js';
+import type { RegisterAdminRoutes } from './types.js';
 import { errors, json } from './routing.js';
 
 const AuditEvent = z

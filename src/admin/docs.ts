@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { RegisterAdminRoutes } from './routes.js';
+import type { RegisterAdminRoutes } from './types.js';
 
 /**
  * /admin/docs: Swagger UI over /admin/v1/openapi.json, served from the swagger-ui-dist package so

@@ -2,8 +2,8 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { IssuedKey, KeyCreate, KeyRotate, KeyStatus, KeyUpdate, KeyView } from '../accounts/key-schemas.js';
 import { createKey, deleteKey, getKey, listKeys, revokeKey, rotateKey, setKeyDisabled, updateKey } from '../accounts/keys.js';
 import { idParam } from '../accounts/schemas.js';
-import { registerResourceRoutes } from './resource-routes.js';
-import type { RegisterAdminRoutes } from './routes.js';
+import { registerCrudRoutes } from './crud-routes.js';
+import type { RegisterAdminRoutes } from './types.js';
 import { errors, json, operatorOf } from './routing.js';
 
 /** The owner filters of every list, named and resolved as in /admin/v1/usage. */
@@ -14,7 +14,7 @@ export const ownerFilters = {
 
 /** Gateway keys: the secret appears only in the create and rotate responses. */
 export const registerKeyRoutes: RegisterAdminRoutes = (app, deps) => {
-  registerResourceRoutes(app, deps, {
+  registerCrudRoutes(app, deps, {
     base: '/admin/v1/keys',
     tag: 'Keys',
     noun: 'key',

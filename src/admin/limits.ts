@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { Timestamp } from '../accounts/schemas.js';
 import { projectLimitsSchema } from '../quota/policy.js';
 import { readLimits, writeLimits } from '../quota/policy-store.js';
-import type { RegisterAdminRoutes } from './routes.js';
+import type { RegisterAdminRoutes } from './types.js';
 import { accountsOf, body, errors, json, operatorOf } from './routing.js';
 
 const ProjectLimits = projectLimitsSchema.openapi('ProjectLimits');

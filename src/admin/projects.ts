@@ -1,12 +1,12 @@
 import { createProject, deleteProject, getProject, listProjects, setProjectDisabled, updateProject } from '../accounts/projects.js';
 import { ContainerStatus, ProjectCreate, ProjectUpdate, ProjectView } from '../accounts/schemas.js';
 import { ownerFilters } from './keys.js';
-import { registerResourceRoutes } from './resource-routes.js';
-import type { RegisterAdminRoutes } from './routes.js';
+import { registerCrudRoutes } from './crud-routes.js';
+import type { RegisterAdminRoutes } from './types.js';
 
 /** Projects within tenants: create, list, get, update (incl. which upstream key), disable/enable, delete. */
 export const registerProjectRoutes: RegisterAdminRoutes = (app, deps) =>
-  registerResourceRoutes(app, deps, {
+  registerCrudRoutes(app, deps, {
     base: '/admin/v1/projects',
     tag: 'Projects',
     noun: 'project',

@@ -1,9 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { Timestamp } from '../accounts/schemas.js';
-import { assignResource, listResources, usageByUpstreamKey } from '../ownership/resource-admin.js';
+import { assignResource, listResources } from '../ownership/resource-admin.js';
 import { ownerFilters } from './keys.js';
-import { pageOf, pageQuery, wholeList } from './pagination.js';
-import type { RegisterAdminRoutes } from './routes.js';
+import { pageOf } from '../db/pagination.js';
+import { pageQuery } from './list-query.js';
+import type { RegisterAdminRoutes } from './types.js';
 import { accountsOf, body, errors, json, operatorOf } from './routing.js';
 
 const Resource = z
@@ -30,22 +31,9 @@ const AssignBody = z
   .refine((b) => b.projectId !== undefined || (b.tenant !== undefined && b.project !== undefined), { message: 'give projectId, or tenant and project' })
   .openapi('ResourceAssign');
 
-const PooledUpstreamKey = z
-  .object({
-    id: z.string().openapi({ example: 'env:3f9a0c1b2d4e' }),
-    state: z.enum(['healthy', 'cooling', 'disabled']),
-    coolingUntil: Timestamp.nullable().openapi({ description: 'When the cooldown ends, while cooling.' }),
-    disabledReason: z.string().nullable(),
-    refusals: z.number().int(),
-    requests: z.number().int(),
-    totalTokens: z.number().int(),
-    lastUsedAt: Timestamp.nullable(),
-  })
-  .openapi('PooledUpstreamKey');
-
 const RESOURCE_KINDS = ['files', 'cachedContents', 'batches', 'operations', 'interactions', 'uploads'] as const;
 
-/** Resource ownership (assign what the gateway never saw created) and the upstream key pool's health and usage. */
+/** Ownership of upstream resources (files, cached contents, batches…): assign what the gateway never saw created (audited), list what it knows. */
 export const registerResourceRoutes: RegisterAdminRoutes = (app, deps) => {
   app.openapi(
     createRoute({
@@ -65,20 +53,5 @@ export const registerResourceRoutes: RegisterAdminRoutes = (app, deps) => {
       responses: { 200: json(pageOf(Resource), 'A page of resources'), ...errors() },
     }),
     (c) => c.json(listResources(accountsOf(deps), c.req.valid('query')) as z.infer<ReturnType<typeof pageOf<typeof Resource>>>, 200),
-  );
-  app.openapi(
-    createRoute({
-      method: 'get', path: '/admin/v1/upstream-key-pool', tags: ['Upstream keys'], summary: 'The env key pool: health and recorded usage per key (ids only)',
-      responses: { 200: json(pageOf(PooledUpstreamKey), 'Every pool key (one page)'), ...errors() },
-    }),
-    (c) => {
-      const usage = new Map(usageByUpstreamKey(deps.db).map((u) => [u.upstreamKeyId, u]));
-      const keys = deps.keyPool.health().map((k) => {
-        const u = usage.get(k.id);
-        const coolingUntil = k.coolingUntil === null ? null : new Date(k.coolingUntil).toISOString();
-        return { ...k, coolingUntil, requests: u?.requests ?? 0, totalTokens: u?.totalTokens ?? 0, lastUsedAt: u?.lastUsedAt ?? null };
-      });
-      return c.json(wholeList(keys), 200);
-    },
   );
 };

@@ -1,17 +1,14 @@
-import { registerResourceRoutes } from './resources.js';
-import type { AppDeps } from '../app.js';
-import type { AdminApp } from './app.js';
+import type { RegisterAdminRoutes } from './types.js';
 import { registerAuditRoutes } from './audit.js';
 import { registerDocsRoutes } from './docs.js';
+import { registerKeyPoolRoutes } from './key-pool.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerLimitRoutes } from './limits.js';
 import { registerProjectRoutes } from './projects.js';
+import { registerResourceRoutes } from './resources.js';
 import { registerTenantRoutes } from './tenants.js';
 import { registerUpstreamKeyRoutes } from './upstream-keys.js';
 import { registerUsageRoutes } from './usage.js';
-
-/** One registration function per admin resource module (tenants, projects, keys, limits, usage…). */
-export type RegisterAdminRoutes = (app: AdminApp, deps: AppDeps) => void;
 
 export const ADMIN_ROUTES: RegisterAdminRoutes[] = [
   registerTenantRoutes,
@@ -22,5 +19,6 @@ export const ADMIN_ROUTES: RegisterAdminRoutes[] = [
   registerAuditRoutes,
   registerDocsRoutes,
   registerResourceRoutes,
+  registerKeyPoolRoutes,
   registerUsageRoutes,
 ];

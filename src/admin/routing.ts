@@ -1,10 +1,11 @@
 import { z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { AccountsDeps, Operator } from '../accounts/context.js';
-import type { AppDeps, AppEnv } from '../app.js';
+import type { AppEnv } from '../deps.js';
+import type { AdminDeps } from './types.js';
 import { createSecretBox } from '../crypto/secret-box.js';
 
-/** Shared pieces of the resource modules' route definitions, so each module only says what is its own. */
+/** Shared pieces of the admin modules' route definitions, so each module only says what is its own. */
 
 export const ErrorBody = z
   .object({ error: z.object({ code: z.string(), message: z.string(), requestId: z.string().optional() }) })
@@ -33,10 +34,10 @@ export function body<T extends z.ZodType>(schema: T) {
   return { required: true, content: { 'application/json': { schema } } };
 }
 
-const accountsByDeps = new WeakMap<AppDeps, AccountsDeps>();
+const accountsByDeps = new WeakMap<AdminDeps, AccountsDeps>();
 
 /** The account services' dependencies for this gateway, built once. */
-export function accountsOf(deps: AppDeps): AccountsDeps {
+export function accountsOf(deps: AdminDeps): AccountsDeps {
   let a = accountsByDeps.get(deps);
   if (!a) {
     const box = deps.config.GATEWAY_SECRET ? createSecretBox(deps.config.GATEWAY_SECRET) : null;
@@ -48,6 +49,6 @@ export function accountsOf(deps: AppDeps): AccountsDeps {
 }
 
 /** The caller of an admin mutation, for the audit log: the admin token (there is only one). */
-export function operatorOf(c: Context<AppEnv>, deps: AppDeps): Operator {
+export function operatorOf(c: Context<AppEnv>, deps: AdminDeps): Operator {
   return { ...accountsOf(deps), actor: 'admin-token', requestId: c.get('requestId') };
 }

@@ -1,11 +1,11 @@
 import { ContainerStatus, TenantCreate, TenantUpdate, TenantView } from '../accounts/schemas.js';
 import { createTenant, deleteTenant, getTenant, listTenants, setTenantDisabled, updateTenant } from '../accounts/tenants.js';
-import { registerResourceRoutes } from './resource-routes.js';
-import type { RegisterAdminRoutes } from './routes.js';
+import { registerCrudRoutes } from './crud-routes.js';
+import type { RegisterAdminRoutes } from './types.js';
 
 /** Tenants (teams): create, list, get, update, disable/enable, delete. `{id}` also accepts the slug. */
 export const registerTenantRoutes: RegisterAdminRoutes = (app, deps) =>
-  registerResourceRoutes(app, deps, {
+  registerCrudRoutes(app, deps, {
     base: '/admin/v1/tenants',
     tag: 'Tenants',
     noun: 'tenant',

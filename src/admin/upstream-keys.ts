@@ -5,13 +5,13 @@ import {
   createUpstreamKey, deleteUpstreamKey, getUpstreamKey, listUpstreamKeys, revokeUpstreamKey, rotateUpstreamKey, setUpstreamKeyDisabled, updateUpstreamKey,
 } from '../accounts/upstream-keys.js';
 import { ownerFilters } from './keys.js';
-import { registerResourceRoutes } from './resource-routes.js';
-import type { RegisterAdminRoutes } from './routes.js';
+import { registerCrudRoutes } from './crud-routes.js';
+import type { RegisterAdminRoutes } from './types.js';
 import { body, errors, json, operatorOf } from './routing.js';
 
 /** A project's own Gemini keys (bring your own key): stored encrypted, only ever shown as a fingerprint. */
 export const registerUpstreamKeyRoutes: RegisterAdminRoutes = (app, deps) => {
-  registerResourceRoutes(app, deps, {
+  registerCrudRoutes(app, deps, {
     base: '/admin/v1/upstream-keys',
     tag: 'Upstream keys',
     noun: 'upstream key',

@@ -2,10 +2,10 @@ import { createRoute } from '@hono/zod-openapi';
 import { aggregateParams, eventsParams } from '../usage/params.js';
 import { createUsageService, sendAggregate, sendEvents } from '../usage/service.js';
 import { jsonOrCsv, priceTables, PriceTable, ProjectUtilisation, UnpricedModel, UsageEventPage, UsageReport } from '../usage/api-schemas.js';
-import { quotaUtilisation } from '../usage/quota-utilisation.js';
+import { quotaUtilisation } from '../quota/utilisation.js';
 import { unpricedModels } from '../usage/unpriced.js';
-import { pageOf, wholeList } from './pagination.js';
-import type { RegisterAdminRoutes } from './routes.js';
+import { pageOf, wholeList } from '../db/pagination.js';
+import type { RegisterAdminRoutes } from './types.js';
 import { errors, json } from './routing.js';
 
 const tags = ['Usage'];

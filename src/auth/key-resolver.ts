@@ -2,7 +2,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import { hashKey } from './keys.js';
-import type { AuthFailure, KeyScopes, Principal, UpstreamKeyState } from './principal.js';
+import type { AuthFailure, KeyScopes, Principal, UpstreamKeyState } from '../exchange/principal.js';
 import { dataVersionReader } from '../db/data-version.js';
 
 interface KeyRow {

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { sourceId, type AuthThrottle } from '../proxy/auth-throttle.js';
-import { extractTenantKey } from '../proxy/headers.js';
+import { sourceId, type AuthThrottle } from './throttle.js';
+import { extractTenantKey } from './tenant-key.js';
 import type { KeyResolver } from './key-resolver.js';
-import type { AuthFailure, Principal } from './principal.js';
+import type { AuthFailure, Principal } from '../exchange/principal.js';
 
 const AUTH_MESSAGES: Record<AuthFailure, string> = {
   missing: 'Missing API key. Send your gateway key as x-goog-api-key.',

@@ -1,4 +1,4 @@
-import { listAudit } from '../admin/audit-log.js';
+import { listAudit } from '../audit/audit-log.js';
 import { flags, output } from './args.js';
 import type { Command } from './command.js';
 import { table } from './output.js';

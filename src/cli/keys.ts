@@ -2,12 +2,12 @@ import { KeyCreate, KeyUpdate, type IssuedKey, type KeyView } from '../accounts/
 import { createKey, deleteKey, getKey, listKeys, revokeKey, rotateKey, setKeyDisabled, updateKey } from '../accounts/keys.js';
 import { projectRow } from '../accounts/projects.js';
 import { tenantRow } from '../accounts/tenants.js';
-import { ensureProject } from '../auth/key-store.js';
+import { ensureProject } from '../accounts/issue-key.js';
 import type { Operator } from '../accounts/context.js';
 import { cliOperator, durationArg, expiresArg, flags, idArg, labelsArg, output, validate } from './args.js';
 import type { Command } from './command.js';
 import { UsageError } from './output.js';
-import { lifecycleCommands, said } from './resource.js';
+import { lifecycleCommands, said } from './lifecycle.js';
 
 const scopeFlags = { model: { type: 'string', multiple: true }, endpoint: { type: 'string', multiple: true }, cidr: { type: 'string', multiple: true } } as const;
 

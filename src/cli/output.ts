@@ -17,4 +17,4 @@ export function details(obj: Record<string, unknown>): string {
   return table(['field', 'value'], rows).split('\n').slice(1).join('\n');
 }
 
-export const iso = (ms: number | null | undefined): string => (ms ? new Date(ms).toISOString() : '-');
+export const isoOrDash = (ms: number | null | undefined): string => (ms ? new Date(ms).toISOString() : '-');

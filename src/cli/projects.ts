@@ -3,7 +3,7 @@ import { ProjectCreate, ProjectUpdate } from '../accounts/schemas.js';
 import { cliOperator, flags, idArg, labelsArg, output, validate } from './args.js';
 import type { Command } from './command.js';
 import { UsageError } from './output.js';
-import { lifecycleCommands, said } from './resource.js';
+import { lifecycleCommands, said } from './lifecycle.js';
 
 const NOT_KEYS = 'projects have no secret; use `projects disable` (reversible) or `projects delete`';
 

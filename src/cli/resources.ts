@@ -1,6 +1,6 @@
 import { assignResource, listResources, usageByUpstreamKey } from '../ownership/resource-admin.js';
-import { wholeList } from '../admin/pagination.js';
-import { envKeyId, envKeySecrets } from '../proxy/key-pool.js';
+import { wholeList } from '../db/pagination.js';
+import { envKeyId, envKeySecrets } from '../upstream/key-pool.js';
 import { cliOperator, flags, output } from './args.js';
 import type { Command } from './command.js';
 import { table, UsageError } from './output.js';

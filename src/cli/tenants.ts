@@ -2,7 +2,7 @@ import { TenantCreate, TenantUpdate } from '../accounts/schemas.js';
 import { createTenant, deleteTenant, getTenant, listTenants, setTenantDisabled, updateTenant } from '../accounts/tenants.js';
 import { cliOperator, flags, idArg, labelsArg, output, validate } from './args.js';
 import type { Command } from './command.js';
-import { lifecycleCommands, said } from './resource.js';
+import { lifecycleCommands, said } from './lifecycle.js';
 
 const NOT_KEYS = 'tenants have no secret; use `tenants disable` (reversible) or `tenants delete`';
 

@@ -6,7 +6,7 @@ import {
 import { cliOperator, flags, idArg, labelsArg, output, projectIdArg, validate } from './args.js';
 import type { Command } from './command.js';
 import { UsageError } from './output.js';
-import { lifecycleCommands, said } from './resource.js';
+import { lifecycleCommands, said } from './lifecycle.js';
 
 /**
  * The secret comes from a file or stdin (`-`), never from a flag value: flags end up in shell

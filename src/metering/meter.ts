@@ -45,14 +45,15 @@ export function frameMayCarryUsage(family: UsageFamily, pieces: Buffer[]): boole
   return piecesInclude(pieces, USAGE) || piecesInclude(pieces, TOTAL_USAGE);
 }
 
-const EMPTY: MeterResult = { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 };
+/** What an exchange that never got an upstream body reports. */
+export const NO_METER: MeterResult = { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 };
 
 /**
  * Creates the meter for one response. Bytes are never altered here; the meter keeps only what it
  * needs (views over the last usage-bearing frame, or the JSON body) and parses JSON once, at the end.
  */
 export function createMeter(opts: MeterOptions): Meter {
-  if (!opts.family && !opts.capture) return { push() {}, finish: async () => EMPTY, atBoundary: () => false };
+  if (!opts.family && !opts.capture) return { push() {}, finish: async () => NO_METER, atBoundary: () => false };
   const capture = opts.capture === true;
   const inner = /^text\/event-stream/i.test(opts.contentType ?? '')
     ? sseMeter(opts.family, capture)
@@ -112,10 +113,10 @@ function jsonMeter(family: UsageFamily | null, capture: boolean, maxBytes: numbe
       else chunks.push(chunk);
     },
     async finish() {
-      if (!chunks) return EMPTY;
+      if (!chunks) return NO_METER;
       const body = parseQuietly(Buffer.concat(chunks, size).toString('utf8'));
       const got = family ? extractQuietly(family, body) : { usage: null, model: null };
-      return { ...EMPTY, ...got, ...(capture ? { head: body } : {}) };
+      return { ...NO_METER, ...got, ...(capture ? { head: body } : {}) };
     },
     atBoundary: () => false,
   };

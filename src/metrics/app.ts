@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
-import type { AppDeps, AppEnv } from '../app.js';
-import { bearerAuth } from '../admin/admin-auth.js';
-import { onErrorFor } from '../error-handler.js';
+import type { AppDeps, AppEnv } from '../deps.js';
+import { bearerAuth } from '../auth/admin-auth.js';
+import { onErrorFor } from '../errors.js';
 
 /** GET /metrics in Prometheus text format, for ADMIN_TOKEN or METRICS_TOKEN holders. */
-export function createMetricsApp({ config, metrics, log }: AppDeps) {
+export function createMetricsApp({ config, metrics, log }: Pick<AppDeps, 'config' | 'metrics' | 'log'>) {
   const app = new Hono<AppEnv>();
   app.onError(onErrorFor('admin', log, 'metrics'));
   const auth = bearerAuth([config.ADMIN_TOKEN, config.METRICS_TOKEN], {

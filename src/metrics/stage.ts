@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ProxyStage } from '../proxy/stage.js';
+import type { ProxyStage } from '../exchange/stage.js';
 import type { GatewayMetrics, TokenKind } from './metrics.js';
 
 const STREAMING = Symbol('metrics.streaming');

@@ -1,6 +1,6 @@
 import { finishedBatch } from '../metering/batch-usage.js';
 import type { Recorder } from '../metering/recorder.js';
-import type { ProxyContext } from '../proxy/stage.js';
+import type { ProxyContext } from '../exchange/stage.js';
 import type { ResourceStore } from './resource-store.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Endpoint } from '../proxy/classify.js';
+import type { Endpoint } from '../exchange/classify.js';
 import { isObject } from '../values.js';
 
 const OWNED = /^(files|cachedContents|batches|operations)\/[^/]+$/;

@@ -1,18 +1,15 @@
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
 import { GatewayError } from '../errors.js';
-import { NO_METER, type ForwardResult } from '../proxy/forward.js';
-import { upstreamRequestHeaders } from '../proxy/headers.js';
-import type { UpstreamCredential } from '../proxy/key-pool.js';
-import type { ProxyContext } from '../proxy/stage.js';
+import { NO_METER } from '../metering/meter.js';
+import type { ExchangeResult, ProxyContext, UpstreamCredential } from '../exchange/stage.js';
 
 /** List endpoints and the field their page puts items in. */
 export const LIST_FIELDS: Readonly<Record<string, string>> = { files: 'files', cachedContents: 'cachedContents', batches: 'operations' };
 
 export interface ListDeps {
-  pool: Dispatcher;
-  basePath: string;
+  /** One upstream GET (path relative to the upstream base, query included) with this key; the body as text. */
+  get: (ctx: ProxyContext, path: string, key: UpstreamCredential) => Promise<{ status: number; text: string }>;
   /** Keys whose Google projects may hold the caller's resources, walked in order. */
   keys: (ctx: ProxyContext) => UpstreamCredential[];
   ownedBy: (name: string, projectId: string) => boolean;
@@ -26,7 +23,7 @@ export interface ListDeps {
  * listing walks each key's project in turn. The page token the client gets is the gateway's own
  * (key id + upstream token); pages may hold fewer items than pageSize.
  */
-export function listTakeover(deps: ListDeps, ctx: ProxyContext, rest: string): (res: ServerResponse) => Promise<ForwardResult> {
+export function listTakeover(deps: ListDeps, ctx: ProxyContext, rest: string): (res: ServerResponse) => Promise<ExchangeResult> {
   const field = LIST_FIELDS[rest]!;
   return async (res) => {
     const keys = deps.keys(ctx);
@@ -40,13 +37,9 @@ export function listTakeover(deps: ListDeps, ctx: ProxyContext, rest: string): (
       ctx.upstreamKey = key;
       if (at.token) params.set('pageToken', at.token);
       else params.delete('pageToken');
-      const answer = await deps.pool.request({
-        method: 'GET',
-        path: `${deps.basePath}/${ctx.what.apiVersion}/${rest}${params.size ? `?${params}` : ''}`,
-        headers: identityEncoding(upstreamRequestHeaders(ctx.incoming.rawHeaders, key.secret, false)),
-      });
-      const text = await answer.body.text();
-      if (answer.statusCode !== 200) return relay(res, ctx, answer.statusCode, text);
+      const answer = await deps.get(ctx, `/${ctx.what.apiVersion}/${rest}${params.size ? `?${params}` : ''}`, key);
+      const text = answer.text;
+      if (answer.status !== 200) return relay(res, ctx, answer.status, text);
       const page = parse(text);
       const owned = (Array.isArray(page[field]) ? (page[field] as unknown[]) : []).filter((item) => {
         const name = (item as { name?: unknown } | null)?.name;
@@ -64,7 +57,7 @@ export function listTakeover(deps: ListDeps, ctx: ProxyContext, rest: string): (
   };
 }
 
-function respond(res: ServerResponse, ctx: ProxyContext, field: string, items: unknown[], next: Position | null, keys: UpstreamCredential[]): ForwardResult {
+function respond(res: ServerResponse, ctx: ProxyContext, field: string, items: unknown[], next: Position | null, keys: UpstreamCredential[]): ExchangeResult {
   const body: Record<string, unknown> = items.length ? { [field]: items } : {};
   if (next) body.nextPageToken = encodeToken(keys[next.keyIndex]!.id, next.token);
   return relay(res, ctx, 200, JSON.stringify(body, null, 2));
@@ -75,15 +68,7 @@ interface Position {
   token: string;
 }
 
-/** The body is parsed and re-serialised here, so ask upstream not to compress it. */
-function identityEncoding(headers: string[]): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < headers.length; i += 2) if (headers[i]!.toLowerCase() !== 'accept-encoding') out.push(headers[i]!, headers[i + 1]!);
-  out.push('accept-encoding', 'identity');
-  return out;
-}
-
-function relay(res: ServerResponse, ctx: ProxyContext, status: number, text: string): ForwardResult {
+function relay(res: ServerResponse, ctx: ProxyContext, status: number, text: string): ExchangeResult {
   const bytes = Buffer.from(text, 'utf8');
   res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(bytes.length), ...ctx.extraHeaders });
   res.end(bytes);

@@ -1,7 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { iso, isoOrNull, mutate, type AccountsDeps, type Operator } from '../accounts/context.js';
 import { ownerWhere, type OwnerFilter } from '../accounts/refs.js';
-import { listPage, type ListQuery, type Page } from '../admin/pagination.js';
+import { listPage, type ListQuery, type Page } from '../db/pagination.js';
 import type { Db } from '../db/client.js';
 import { projects, resources, tenants, usageEvents } from '../db/schema/index.js';
 import { GatewayError } from '../errors.js';

@@ -3,14 +3,15 @@ import type { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { GatewayError, renderError } from '../errors.js';
-import { createMeter, type Meter, type MeterResult } from '../metering/meter.js';
+import { createMeter, NO_METER, type Meter } from '../metering/meter.js';
 import type { Outcome } from '../metering/row.js';
+import type { ExchangeResult } from '../exchange/stage.js';
 import type { UsageFamily } from '../metering/usage.js';
-import { ClientAborted } from './body.js';
+import { ClientAborted } from '../exchange/body.js';
 import { decodeQuietly, HOLD_LIMIT, scrubBody, scrubbable, scrubHeaders } from './error-body.js';
 import { clientResponseHeaders, first } from './headers.js';
 import { errorFrame, upstreamFailureFrame } from './error-frame.js';
-import { FrameGate, type StreamGuard } from './stream-guard.js';
+import { FrameGate, type StreamGuard } from '../exchange/stream-guard.js';
 import { isTimeout } from './upstream-errors.js';
 
 export interface ForwardRequest {
@@ -41,18 +42,6 @@ export interface ForwardRequest {
   guard?: StreamGuard | null;
 }
 
-export interface ForwardResult {
-  status: number;
-  outcome: Outcome;
-  ttfbMs: number | null;
-  bytesOut: number;
-  meter: MeterResult;
-  errorMessage?: string;
-  /** The answer was held back and the caller chose to retry: the client has seen nothing. */
-  retry?: boolean;
-}
-
-export const NO_METER: MeterResult = { usage: null, model: null, sse: false, frames: 0, errorFrame: false, bareJsonLines: 0 };
 
 const CR = 13;
 
@@ -72,7 +61,7 @@ interface Held {
  * The meter reads the same chunks. Small error answers are held until complete (to retry them on
  * another key, and to scrub a credential they echo). Resolves once, when the exchange is over.
  */
-export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardRequest): Promise<ForwardResult> {
+export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardRequest): Promise<ExchangeResult> {
   return new Promise((resolve) => {
     let controller: Dispatcher.DispatchController | null = null;
     let meter: Meter | null = null;

@@ -1,10 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import type { AppDeps } from '../app.js';
-import type { ForwardResult } from './forward.js';
-import type { ProxyContext } from './stage.js';
+import type { AppDeps } from '../deps.js';
+import type { ExchangeResult, ProxyContext } from '../exchange/stage.js';
 
 /** Queues the usage row and writes the one log line for every authenticated request, refused ones included. */
-export function recordExchange({ recorder, log }: AppDeps, ctx: ProxyContext, result: ForwardResult, now: number): void {
+export function recordExchange({ recorder, log }: Pick<AppDeps, 'recorder' | 'log'>, ctx: ProxyContext, result: ExchangeResult, now: number): void {
   const { principal, what } = ctx;
   const latencyMs = Math.round(performance.now() - ctx.startedAt);
   const usage = result.meter.usage;

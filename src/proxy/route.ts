@@ -1,26 +1,27 @@
-import type { HttpBindings } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import { performance } from 'node:perf_hooks';
-import type { AppDeps } from '../app.js';
+import type { AppDeps, AppEnv } from '../deps.js';
 import { GatewayError, renderError, toGatewayError, type Audience } from '../errors.js';
 import { stripPublicPrefix } from '../public-path.js';
-import { ClientAborted, NO_BODY, takeBody } from './body.js';
-import { classify } from './classify.js';
-import { forward, NO_METER, type ForwardResult } from './forward.js';
+import { ClientAborted, NO_BODY, takeBody } from '../exchange/body.js';
+import { classify } from '../exchange/classify.js';
+import { NO_METER } from '../metering/meter.js';
+import { forward } from './forward.js';
 import { upstreamRequestHeaders } from './headers.js';
-import { KEY_FAILURE_STATUSES } from './key-failure.js';
+import { KEY_FAILURE_STATUSES } from '../upstream/key-failure.js';
 import { recordExchange } from './record.js';
-import type { ProxyContext } from './stage.js';
+import type { ExchangeResult, ProxyContext } from '../exchange/stage.js';
 
-type ProxyEnv = { Bindings: HttpBindings; Variables: { requestId: string } };
+/** What the data plane uses. */
+export type ProxyDeps = Pick<AppDeps, 'config' | 'log' | 'upstream' | 'lifecycle' | 'clock' | 'stages' | 'recorder' | 'tenantAuth'>;
 
 /** The data plane: every versioned Gemini path, forwarded with the tenant key swapped for the upstream key. */
-export function createProxyApp(deps: AppDeps) {
+export function createProxyApp(deps: ProxyDeps) {
   const { config, log, upstream, lifecycle, clock, stages, recorder } = deps;
   const limits = { maxJsonBytes: config.MAX_JSON_BODY_BYTES, maxUploadBytes: config.MAX_UPLOAD_BODY_BYTES };
 
-  const app = new Hono<ProxyEnv>();
+  const app = new Hono<AppEnv>();
 
   app.onError((err, c) => {
     if (err instanceof ClientAborted) {
@@ -51,7 +52,7 @@ export function createProxyApp(deps: AppDeps) {
 
     const ctx = newContext(deps, { requestId: c.get('requestId'), incoming, method, path, search, what, principal, body: NO_BODY, startedAt });
     const entered: typeof stages = [];
-    let result: ForwardResult | null = null;
+    let result: ExchangeResult | null = null;
     let refusal: GatewayError | null = null;
     lifecycle.enter();
     try {
@@ -115,7 +116,7 @@ export function createProxyApp(deps: AppDeps) {
 }
 
 function newContext(
-  deps: AppDeps,
+  deps: Pick<ProxyDeps, 'config' | 'clock'>,
   base: Pick<ProxyContext, 'requestId' | 'incoming' | 'method' | 'path' | 'search' | 'what' | 'principal' | 'body' | 'startedAt'>,
 ): ProxyContext {
   let parsed: unknown;
@@ -162,7 +163,7 @@ function newContext(
 }
 
 /** What after() and the usage row see when the gateway answered itself (a stage refused): nothing went upstream. */
-function refused(err: GatewayError | null): ForwardResult {
+function refused(err: GatewayError | null): ExchangeResult {
   const status = err?.status ?? 500;
   const outcome = err instanceof ClientAborted ? 'client_aborted' : 'gateway_error';
   return { status, outcome, ttfbMs: null, bytesOut: 0, meter: NO_METER, errorMessage: err?.message };

@@ -2,7 +2,7 @@ import type { Db } from '../db/client.js';
 import type { GatewayError } from '../errors.js';
 import { WINDOW_KINDS, windowEnd, windowStart, type WindowKind } from './windows.js';
 
-export type Dimension = 'project' | 'key' | 'model';
+export type CounterDimension = 'project' | 'key' | 'model';
 
 export interface WindowCount {
   start: number;
@@ -49,7 +49,7 @@ export class CounterStore {
   }
 
   /** The bucket, created empty if new, with its windows moved to `now`. */
-  get(projectId: string, dim: Dimension, value: string, now: number): Bucket {
+  get(projectId: string, dim: CounterDimension, value: string, now: number): Bucket {
     const id = bucketId(projectId, dim, value);
     let b = this.buckets.get(id);
     if (!b) {
@@ -70,7 +70,7 @@ export class CounterStore {
         `SELECT project_id, dimension, value, window_kind, tokens, requests FROM quota_counters
          WHERE (window_kind = 'minute' AND window_start = ?) OR (window_kind = 'day' AND window_start = ?) OR (window_kind = 'month' AND window_start = ?)`,
       )
-      .all(s.minute, s.day, s.month) as Array<{ project_id: string; dimension: Dimension; value: string; window_kind: WindowKind; tokens: number; requests: number }>;
+      .all(s.minute, s.day, s.month) as Array<{ project_id: string; dimension: CounterDimension; value: string; window_kind: WindowKind; tokens: number; requests: number }>;
     for (const r of rows) {
       const w = this.get(r.project_id, r.dimension, r.value, now).windows[r.window_kind];
       w.tokens = r.tokens;
@@ -79,7 +79,7 @@ export class CounterStore {
   }
 }
 
-function bucketId(projectId: string, dim: Dimension, value: string): string {
+function bucketId(projectId: string, dim: CounterDimension, value: string): string {
   return `${projectId}\u0000${dim}\u0000${value}`;
 }
 

@@ -1,4 +1,4 @@
-import type { Endpoint } from '../proxy/classify.js';
+import type { Endpoint } from '../exchange/classify.js';
 import { isObject } from '../values.js';
 
 /** Google bills an image at 258 tokens; used for every inline or referenced media part (audio/video cost more — the hard cap covers that). */

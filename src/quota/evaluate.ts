@@ -1,4 +1,4 @@
-import type { Bucket, Dimension } from './counters.js';
+import type { Bucket, CounterDimension } from './counters.js';
 import { LIMIT_NAMES, LIMITS, type LimitName, type LimitRule } from './policy.js';
 import { secondsUntilReset, windowEnd, windowSeconds } from './windows.js';
 
@@ -8,7 +8,7 @@ export const BUSY_RETRY_SECONDS = 1;
 /** A rule that matches the request, with the counters of the traffic it limits. */
 export interface AppliedRule {
   rule: LimitRule;
-  dim: Dimension;
+  dim: CounterDimension;
   value: string;
   bucket: Bucket;
 }

@@ -1,4 +1,4 @@
-import type { GuardVerdict, StreamGuard } from '../proxy/stream-guard.js';
+import type { GuardVerdict, StreamGuard } from '../exchange/stream-guard.js';
 import type { Bucket, Cuttable } from './counters.js';
 import { measureAll, type AppliedRule } from './evaluate.js';
 import { isTokenLimit, LIMITS } from './policy.js';

@@ -1,7 +1,7 @@
 import type { Db } from '../db/client.js';
 import type { FlushHook } from '../metering/recorder.js';
 import type { UsageRow } from '../metering/row.js';
-import type { Dimension } from './counters.js';
+import type { CounterDimension } from './counters.js';
 import { WINDOW_KINDS, windowStart } from './windows.js';
 
 /**
@@ -13,11 +13,11 @@ export function rowCharge(row: Pick<UsageRow, 'usage' | 'outcome'>): { tokens: n
 }
 
 /** The slices of a project a request counts in. */
-export function dimensionsOf(keyId: string, model: string | null): Array<[Dimension, string]> {
+export function dimensionsOf(keyId: string, model: string | null): Array<[CounterDimension, string]> {
   return model ? [['project', ''], ['key', keyId], ['model', model]] : [['project', ''], ['key', keyId]];
 }
 
-type Cell = [projectId: string, dim: Dimension, value: string, kind: string, start: number, tokens: number, requests: number];
+type Cell = [projectId: string, dim: CounterDimension, value: string, kind: string, start: number, tokens: number, requests: number];
 
 /**
  * A recorder FlushHook: sums the batch into quota_counters inside the batch's own transaction, so the
@@ -36,7 +36,7 @@ export function counterPersistHook(db: Db): FlushHook {
 
   return (rows) => {
     const cells = new Map<string, Cell>();
-    const add = (projectId: string, dim: Dimension, value: string, kind: string, start: number, tokens: number, requests: number): void => {
+    const add = (projectId: string, dim: CounterDimension, value: string, kind: string, start: number, tokens: number, requests: number): void => {
       const id = `${projectId}\u0000${dim}\u0000${value}\u0000${kind}\u0000${start}`;
       const cell = cells.get(id);
       if (cell) {

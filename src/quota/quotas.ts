@@ -1,10 +1,10 @@
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from '../exchange/principal.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { FlushHook } from '../metering/recorder.js';
-import type { StreamGuard } from '../proxy/stream-guard.js';
-import { CounterStore, type Bucket, type Dimension, type WindowStarts } from './counters.js';
+import type { StreamGuard } from '../exchange/stream-guard.js';
+import { CounterStore, type Bucket, type CounterDimension, type WindowStarts } from './counters.js';
 import { measureAll, violations, type AppliedRule } from './evaluate.js';
 import { counterPersistHook, dimensionsOf } from './persist.js';
 import { hardCapGuard, type CappedLease } from './hard-cap.js';
@@ -91,7 +91,7 @@ export function createQuotas({ db, clock, log, onRefusal }: {
   function matching(policy: ProjectLimits | undefined, projectId: string, keyId: string | null, model: string | null | '*', now: number): AppliedRule[] {
     const out: AppliedRule[] = [];
     for (const rule of policy?.limits ?? []) {
-      let dim: Dimension = 'project';
+      let dim: CounterDimension = 'project';
       let value = '';
       if (rule.keyId) {
         if (keyId !== null && rule.keyId !== keyId) continue;

@@ -1,8 +1,9 @@
-import type { AppDeps } from '../app.js';
-import type { ProxyStage } from '../proxy/stage.js';
+import type { Clock } from '../clock.js';
+import type { Config } from '../config.js';
+import type { ProxyStage } from '../exchange/stage.js';
 import { estimateTokens } from './estimate.js';
 import { rowCharge } from './persist.js';
-import type { Lease } from './quotas.js';
+import type { Lease, Quotas } from './quotas.js';
 
 const LEASE = Symbol('quota lease');
 /** Endpoints whose answer may be an SSE stream worth watching under the hard cap. */
@@ -12,7 +13,7 @@ const STREAMING = new Set(['streamGenerateContent', 'interactions.create', 'inte
  * Admission control: reserves the request's token estimate and a concurrency slot before anything is
  * forwarded, adds rate-limit headers, and settles to the metered usage whatever the outcome.
  */
-export function createQuotaStage({ quotas, config, clock }: Pick<AppDeps, 'quotas' | 'config' | 'clock'>): ProxyStage {
+export function createQuotaStage({ quotas, config, clock }: { quotas: Quotas; config: Pick<Config, 'QUOTA_DEFAULT_OUTPUT_TOKENS'>; clock: Clock }): ProxyStage {
   return {
     name: 'quota',
     before(ctx) {

@@ -1,13 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import type { AppDeps, AppEnv } from '../app.js';
 import { looksLikeKey } from '../auth/keys.js';
-import type { Principal } from '../auth/principal.js';
-import { onErrorFor, validationHook } from '../error-handler.js';
+import { onErrorFor, validationHook } from '../errors.js';
 import { SELF_SERVICE_PATHS, SELF_SERVICE_ROUTES } from './routes.js';
-
-export type SelfServiceEnv = { Bindings: AppEnv['Bindings']; Variables: AppEnv['Variables'] & { principal: Principal } };
-export type SelfServiceApp = OpenAPIHono<SelfServiceEnv>;
+import type { SelfServiceApp, SelfServiceDeps, SelfServiceEnv } from './types.js';
 
 /**
  * /gateway/v1: what a tenant key may read about itself. Authenticates exactly like the data plane
@@ -15,7 +11,7 @@ export type SelfServiceApp = OpenAPIHono<SelfServiceEnv>;
  * answers errors in Google's shape, which is what tenant clients already parse. Documented at
  * /gateway/v1/openapi.json, readable without a key.
  */
-export function createSelfServiceApp(deps: AppDeps): SelfServiceApp {
+export function createSelfServiceApp(deps: SelfServiceDeps): SelfServiceApp {
   const app = new OpenAPIHono<SelfServiceEnv>({ defaultHook: validationHook });
   app.onError(onErrorFor('google', deps.log, 'self-service'));
   const authenticate = (keyIsFilter: boolean): MiddlewareHandler<SelfServiceEnv> =>

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { LIMIT_NAMES } from '../quota/policy.js';
-import type { RegisterSelfServiceRoutes } from './routes.js';
+import type { RegisterSelfServiceRoutes } from './types.js';
 import { googleErrors } from './schemas.js';
 
 const LimitStatus = z

@@ -3,7 +3,7 @@ import { looksLikeKey } from '../auth/keys.js';
 import { jsonOrCsv, UsageEventPage, UsageReport } from '../usage/api-schemas.js';
 import { aggregateParams, eventsParams } from '../usage/params.js';
 import { createUsageService, sendAggregate, sendEvents } from '../usage/service.js';
-import type { RegisterSelfServiceRoutes } from './routes.js';
+import type { RegisterSelfServiceRoutes } from './types.js';
 import { googleErrors } from './schemas.js';
 
 const aggregate = createRoute({

@@ -1,7 +1,8 @@
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db/client.js';
-import { loadLabels, type Where } from './filters.js';
-import { BUCKETS, percentile } from './histogram.js';
+import { loadDisplayNames, type Where } from './filters.js';
+import { BUCKETS } from '../db/schema/latency-buckets.js';
+import { percentile } from './histogram.js';
 import type { Dimension, GroupKey } from './params.js';
 import { GRAIN_TABLE, GRAIN_UNIT, LAT_COLUMNS, ROLLUP_KEYS, TOKEN_COLUMNS, TTFB_COLUMNS, type Grain } from './rollups.js';
 import { ceilTo, floorTo, formatBucket, TIME_UNITS_FINE_TO_COARSE, type TimeUnit } from './time.js';
@@ -80,7 +81,7 @@ export function aggregateUsage(
     }
   }
   const sorted = [...merged.values()].filter((m) => m.agg.requests > 0).sort((a, b) => (a.t ?? 0) - (b.t ?? 0) || compareLists(a.dims, b.dims));
-  const labels = loadLabels(db, sorted.map((m) => Object.fromEntries(dimCols.map((c, i) => [c, m.dims[i]]))));
+  const labels = loadDisplayNames(db, sorted.map((m) => Object.fromEntries(dimCols.map((c, i) => [c, m.dims[i]]))));
 
   const total = emptyAgg();
   const groups = sorted.map((m) => {

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { pageOf } from '../admin/pagination.js';
+import { pageOf } from '../db/pagination.js';
 import type { PriceBook } from './prices.js';
 
 /**

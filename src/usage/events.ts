@@ -1,6 +1,6 @@
-import { decodeCursor, takePage, type Page } from '../admin/pagination.js';
+import { decodeCursor, takePage, type Page } from '../db/pagination.js';
 import type { Db } from '../db/client.js';
-import { loadLabels, type Where } from './filters.js';
+import { loadDisplayNames, type Where } from './filters.js';
 
 /** Keys of each listed event, in order (also the CSV header). */
 export const EVENT_COLUMNS = [
@@ -40,7 +40,7 @@ export function listEvents(
   const rows = db.$client
     .prepare(`SELECT * FROM usage_events WHERE ${terms.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`)
     .all(...params, q.limit + 1) as EventRow[];
-  const labels = loadLabels(db, rows.slice(0, q.limit));
+  const labels = loadDisplayNames(db, rows.slice(0, q.limit));
   return takePage(rows, q.limit, (r) => ({ at: r.created_at, id: r.id }), (r) => ({
     id: r.id, createdAt: new Date(r.created_at).toISOString(), requestId: r.request_id,
     tenantId: r.tenant_id, tenant: labels.tenant(r.tenant_id), projectId: r.project_id, project: labels.project(r.project_id),

@@ -54,14 +54,14 @@ export function filterWhere(db: Db, f: UsageFilters, scopeProjectId?: string): W
   return empty ? { sql: '0', params: [], columns: [] } : { sql: terms.join(' AND ') || '1', params, columns };
 }
 
-export interface Labels {
+export interface DisplayNames {
   tenant(id: string): string | null;
   project(id: string): string | null;
   key(id: string): string | null;
 }
 
 /** Slugs and key prefixes for the ids in a result, looked up in three small queries. */
-export function loadLabels(db: Db, rows: readonly { tenant_id?: string; project_id?: string; key_id?: string }[]): Labels {
+export function loadDisplayNames(db: Db, rows: readonly { tenant_id?: string; project_id?: string; key_id?: string }[]): DisplayNames {
   const lookup = (table: string, col: string, field: 'tenant_id' | 'project_id' | 'key_id') => {
     const wanted = [...new Set(rows.map((r) => r[field]).filter((v): v is string => typeof v === 'string'))];
     if (wanted.length === 0) return new Map<string, string>();

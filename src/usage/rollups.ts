@@ -2,7 +2,8 @@ import type { Db } from '../db/client.js';
 import { ROLLUP_KEYS } from '../db/schema/usage-rollups.js';
 import type { FlushHook } from '../metering/recorder.js';
 import type { Outcome, UsageRow } from '../metering/row.js';
-import { BUCKETS, bucketOf } from './histogram.js';
+import { BUCKETS } from '../db/schema/latency-buckets.js';
+import { bucketOf } from './histogram.js';
 import { floorTo, type TimeUnit } from './time.js';
 
 export type Grain = 'h' | 'd' | 'm';

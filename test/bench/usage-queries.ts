@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { createKeyFor } from '../../src/auth/key-store.js';
+import { createKeyFor } from '../../src/accounts/issue-key.js';
 import { parseConfig } from '../../src/config.js';
 import { openDb } from '../../src/db/client.js';
 import { createGateway } from '../../src/gateway.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { envKeyId } from '../../src/proxy/key-pool.js';
+import { envKeyId } from '../../src/upstream/key-pool.js';
 import { fakeTokenCount } from '../support/fixtures.js';
 import { startHarness, UPSTREAM_KEY, UPSTREAM_KEY_2, type Harness } from '../support/harness.js';
 import { statusOf } from '../support/sdk-status.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LATENCY_BOUNDS_MS } from '../../src/usage/histogram.js';
+import { LATENCY_BOUNDS_MS } from '../../src/db/schema/latency-buckets.js';
 import { rebuildRollups } from '../../src/usage/rebuild.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ADMIN_TOKEN, getJson, seedKey, type SeedKey } from '../support/usage-seed.js';

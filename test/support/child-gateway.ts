@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createKeyFor } from '../../src/auth/key-store.js';
+import { createKeyFor } from '../../src/accounts/issue-key.js';
 import { systemClock } from '../../src/clock.js';
 import { openDb } from '../../src/db/client.js';
 

@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKeyFor, type CreatedKey } from '../../src/auth/key-store.js';
+import { createKeyFor, type CreatedKey } from '../../src/accounts/issue-key.js';
 import { systemClock, type Clock } from '../../src/clock.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { openDb, type Db } from '../../src/db/client.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
-import { envKeySecrets } from '../../src/proxy/key-pool.js';
+import { envKeySecrets } from '../../src/upstream/key-pool.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
 import { watchResponses, type ResponseWatch } from './response-watch.js';
 

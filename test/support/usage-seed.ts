@@ -1,4 +1,4 @@
-import type { CreatedKey } from '../../src/auth/key-store.js';
+import type { CreatedKey } from '../../src/accounts/issue-key.js';
 import type { Outcome, UsageRow } from '../../src/metering/row.js';
 import type { Usage } from '../../src/metering/usage.js';
 import { ADMIN_TOKEN, type Harness } from './harness.js';

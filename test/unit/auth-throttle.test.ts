@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAuthThrottle, sourceId } from '../../src/proxy/auth-throttle.js';
+import { createAuthThrottle, sourceId } from '../../src/auth/throttle.js';
 
 function clock() {
   let t = 1_000_000;

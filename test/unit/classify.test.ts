@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classify } from '../../src/proxy/classify.js';
+import { classify } from '../../src/exchange/classify.js';
 
 describe('classify', () => {
   it.each([

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { createKeyFor } from '../../src/auth/key-store.js';
+import { createKeyFor } from '../../src/accounts/issue-key.js';
 import { systemClock } from '../../src/clock.js';
 import { resourceCommands } from '../../src/cli/resources.js';
 import { parseConfig } from '../../src/config.js';
 import { openDb } from '../../src/db/client.js';
-import { envKeyId } from '../../src/proxy/key-pool.js';
+import { envKeyId } from '../../src/upstream/key-pool.js';
 
 describe('resource and upstream-key CLI commands', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ggw-cli-'));

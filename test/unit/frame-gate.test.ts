@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
-import { FrameGate, type GuardVerdict, type StreamGuard } from '../../src/proxy/stream-guard.js';
+import { FrameGate, type GuardVerdict, type StreamGuard } from '../../src/exchange/stream-guard.js';
 import { framedGenerate, framedInteraction, generateFrames, loadGenerateChunks } from '../support/fixtures.js';
 
 const STOP = new GatewayError('resource_exhausted', 'budget spent');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clientResponseHeaders, extractTenantKey, splitKeyParam, upstreamRequestHeaders } from '../../src/proxy/headers.js';
+import { extractTenantKey, splitKeyParam } from '../../src/auth/tenant-key.js';
+import { clientResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.js';
 import { GatewayError } from '../../src/errors.js';
 
 describe('tenant key extraction', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
-import { keyFailure } from '../../src/proxy/key-failure.js';
-import { createEnvKeyPool, envKeyId, envKeySecrets } from '../../src/proxy/key-pool.js';
+import { keyFailure } from '../../src/upstream/key-failure.js';
+import { createEnvKeyPool, envKeyId, envKeySecrets } from '../../src/upstream/key-pool.js';
 import { loadErrorText } from '../support/fixtures.js';
 
 const body = (o: unknown) => Buffer.from(JSON.stringify(o));
@@ -33,7 +33,6 @@ describe('the env key pool', () => {
     const pool = createEnvKeyPool(['k1', 'k2', 'k3'], { clock: { now: () => now }, log, defaultCooldownMs: 60_000 });
     return { pool, advance: (ms: number) => (now += ms), ids: ['k1', 'k2', 'k3'].map(envKeyId) };
   };
-  const principal = { principal: {} as never };
 
   it('derives stable ids that never contain the key', () => {
     expect(envKeyId('AIzaSECRET')).toMatch(/^env:[0-9a-f]{12}$/);
@@ -44,12 +43,12 @@ describe('the env key pool', () => {
 
   it('round-robins, skips cooling keys until their delay passed, and never hands out a disabled key', () => {
     const { pool, advance, ids } = setup();
-    expect([1, 2, 3, 4].map(() => pool.pick(principal)!.id)).toEqual([ids[0], ids[1], ids[2], ids[0]]);
+    expect([1, 2, 3, 4].map(() => pool.pick()!.id)).toEqual([ids[0], ids[1], ids[2], ids[0]]);
     pool.report(ids[1]!, { kind: 'cooldown', delayMs: 5000 });
     pool.report(ids[2]!, { kind: 'invalid', reason: 'API_KEY_INVALID' });
-    expect([1, 2, 3].map(() => pool.pick(principal)!.id)).toEqual([ids[0], ids[0], ids[0]]);
+    expect([1, 2, 3].map(() => pool.pick()!.id)).toEqual([ids[0], ids[0], ids[0]]);
     advance(5001);
-    expect(new Set([1, 2, 3, 4].map(() => pool.pick(principal)!.id))).toEqual(new Set([ids[0], ids[1]]));
+    expect(new Set([1, 2, 3, 4].map(() => pool.pick()!.id))).toEqual(new Set([ids[0], ids[1]]));
     expect(pool.get(ids[2]!)).toBeNull();
     expect(pool.health().map((k) => k.state)).toEqual(['healthy', 'healthy', 'disabled']);
   });
@@ -59,8 +58,8 @@ describe('the env key pool', () => {
     pool.report(ids[0]!, { kind: 'cooldown', delayMs: 3000 });
     pool.report(ids[1]!, { kind: 'cooldown', delayMs: 1000 });
     pool.report(ids[2]!, { kind: 'cooldown', delayMs: null });
-    expect(pool.pick(principal)!.id).toBe(ids[1]);
-    expect(pool.pick(principal, new Set([ids[1]!]))!.id).toBe(ids[0]);
+    expect(pool.pick()!.id).toBe(ids[1]);
+    expect(pool.pick(new Set([ids[1]!]))!.id).toBe(ids[0]);
     expect(pool.health()[2]!.coolingUntil).toBe(1000 + 60_000);
   });
 });

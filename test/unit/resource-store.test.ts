@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createKeyFor } from '../../src/auth/key-store.js';
+import { createKeyFor } from '../../src/accounts/issue-key.js';
 import { systemClock } from '../../src/clock.js';
 import { openDb, type Db } from '../../src/db/client.js';
 import { createLogger } from '../../src/logger.js';

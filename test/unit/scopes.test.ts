@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileScopes, endpointFamily, globToRegExp, scopeViolation } from '../../src/auth/scopes.js';
-import { classify } from '../../src/proxy/classify.js';
+import { compileScopes, endpointFamily, globToRegExp, scopeViolation } from '../../src/scopes/scopes.js';
+import { classify } from '../../src/exchange/classify.js';
 
 describe('scope matching', () => {
   it('globs match whole model names; * is any run, ? one character, dots are literal', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { planSegments } from '../../src/usage/aggregate.js';
-import { bucketOf, LATENCY_BOUNDS_MS, percentile } from '../../src/usage/histogram.js';
+import { LATENCY_BOUNDS_MS } from '../../src/db/schema/latency-buckets.js';
+import { bucketOf, percentile } from '../../src/usage/histogram.js';
 import { ceilTo, floorTo, formatBucket, parseIsoInstant } from '../../src/usage/time.js';
 
 const t = (s: string) => Date.parse(s);

@@ -1,5 +1,5 @@
 import { index, integer, primaryKey, sqliteTable, text, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
-import { BUCKETS } from '../../usage/histogram.js';
+import { BUCKETS } from './latency-buckets.js';
 
 /**
  * The key columns of each grain besides bucket_start. Hourly rows keep every dimension; coarser

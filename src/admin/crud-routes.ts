@@ -1,15 +1,16 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { AccountsDeps, Operator } from '../accounts/context.js';
 import { idParam } from '../accounts/schemas.js';
-import type { AppDeps } from '../app.js';
-import type { AdminApp } from './app.js';
-import { labelQuery, pageOf, pageQuery, type Page } from './pagination.js';
+import type { AdminApp, AdminDeps } from './types.js';
+import type { Page } from '../db/pagination.js';
+import { pageOf } from '../db/pagination.js';
+import { labelQuery, pageQuery } from './list-query.js';
 import { accountsOf, body, errors, json, operatorOf } from './routing.js';
 
 type Verb = 'disable' | 'enable' | 'revoke';
 
-/** Everything the standard routes of one resource need; each resource module is one of these plus its extras. */
-export interface ResourceRoutes<V> {
+/** Everything the standard routes of one collection (tenants, projects, keys…) need; each module is one of these plus its extras. */
+export interface CrudRoutes<V> {
   /** Path of the collection, e.g. /admin/v1/tenants. */
   base: string;
   tag: string;
@@ -32,9 +33,9 @@ const VERB_TEXT: Record<Verb, string> = {
 
 /**
  * POST / (201), GET / (a page), GET /{id}, PATCH /{id}, DELETE /{id} and POST /{id}/{verb}: the
- * same shape for every resource, documented from the resource's own zod schemas.
+ * same shape for every collection, documented from the collection's own zod schemas.
  */
-export function registerResourceRoutes<V>(app: AdminApp, deps: AppDeps, r: ResourceRoutes<V>): void {
+export function registerCrudRoutes<V>(app: AdminApp, deps: AdminDeps, r: CrudRoutes<V>): void {
   const one = `${r.base}/{id}`;
   const ok = json(r.schema, `The ${r.noun}`);
   const tags = [r.tag];

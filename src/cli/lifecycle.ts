@@ -1,12 +1,12 @@
 import type { AccountsDeps, Operator } from '../accounts/context.js';
-import type { Page } from '../admin/pagination.js';
+import type { Page } from '../db/pagination.js';
 import { cliOperator, flags, idArg, output } from './args.js';
 import type { Command } from './command.js';
 import { details, table, UsageError } from './output.js';
 
 type Verb = 'disable' | 'enable' | 'revoke';
 
-export interface ListQuery {
+export interface ListFlags {
   cursor?: string;
   limit: number;
   status?: string;
@@ -15,15 +15,15 @@ export interface ListQuery {
   project?: string;
 }
 
-/** What the generic commands need to know about one resource group. */
-export interface CliResource<V> {
+/** What the generic commands need to know about one group of account objects (tenants, projects, keys, upstream keys). */
+export interface LifecycleGroup<V> {
   group: 'tenants' | 'projects' | 'keys' | 'upstream-keys';
   noun: string;
   /** Table columns for `list`. */
   columns: Array<[string, (v: V) => string]>;
   /** Parent filters `list` accepts. */
   parents: Array<'tenant' | 'project'>;
-  list(deps: AccountsDeps, q: ListQuery): Page<V>;
+  list(deps: AccountsDeps, q: ListFlags): Page<V>;
   get(deps: AccountsDeps, id: string): V;
   remove(op: Operator, id: string): V;
   actions: Partial<Record<Verb, (op: Operator, id: string) => V>>;
@@ -34,7 +34,7 @@ export interface CliResource<V> {
 const PAST: Record<Verb | 'delete', string> = { disable: 'disabled', enable: 'enabled', revoke: 'revoked', delete: 'deleted' };
 
 /** list, get, delete and the status verbs, identical in shape for every group. */
-export function lifecycleCommands<V extends { id: string; status: string }>(r: CliResource<V>): Command[] {
+export function lifecycleCommands<V extends { id: string; status: string }>(r: LifecycleGroup<V>): Command[] {
   const one = (verb: Verb | 'delete', fn: (op: Operator, id: string) => V): Command => ({
     name: `${r.group} ${verb}`,
     usage: `${r.group} ${verb} <id> [--json]`,

@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
-import type { ProxyContext } from './stage.js';
-
-/** An upstream Gemini key as the data plane uses it; `id` is safe to log and store, `secret` never is. */
-export interface UpstreamCredential {
-  id: string;
-  secret: string;
-}
+import type { UpstreamCredential } from '../exchange/stage.js';
 
 /** What an upstream answer says about the key that got it (see key-failure.ts). */
 export type KeyFailure = { kind: 'cooldown'; delayMs: number | null } | { kind: 'invalid'; reason: string };
@@ -30,7 +24,7 @@ export interface KeyHealth {
  */
 export interface UpstreamKeyPool {
   /** The next healthy key (round robin), skipping `exclude`; null when no key is usable. */
-  pick(ctx: Pick<ProxyContext, 'principal'>, exclude?: ReadonlySet<string>): UpstreamCredential | null;
+  pick(exclude?: ReadonlySet<string>): UpstreamCredential | null;
   /** A key by id, for requests pinned to the key that created a resource; null when the pool has no such key. */
   get(id: string): UpstreamCredential | null;
   /** Tells the pool that `keyId` was refused: it cools down or is disabled. */
@@ -64,7 +58,7 @@ export function createEnvKeyPool(secrets: string[], opts: { clock: Clock; log: L
   const cred = (s: Slot): UpstreamCredential => ({ id: s.id, secret: s.secret });
 
   return {
-    pick(_ctx, exclude) {
+    pick(exclude) {
       const now = opts.clock.now();
       let soonest: Slot | null = null;
       for (let i = 0; i < slots.length; i++) {

@@ -2,7 +2,7 @@ import { eq, like, or } from 'drizzle-orm';
 import { newId } from '../auth/keys.js';
 import type { Db } from '../db/client.js';
 import { auditEvents } from '../db/schema/index.js';
-import { listPage, type Page } from './pagination.js';
+import { listPage, type Page } from '../db/pagination.js';
 
 /** Who did it: `admin-token` (admin API) or `cli:<os user>` (CLI). */
 export type Actor = string;

@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
-import type { Quotas } from '../quota/quotas.js';
+import type { Quotas } from './quotas.js';
 
 export interface ProjectUtilisation {
   projectId: string;

@@ -3,7 +3,7 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { keyFailure } from './key-failure.js';
 import type { UpstreamKeyPool } from './key-pool.js';
-import type { ProxyStage } from './stage.js';
+import type { ProxyStage } from '../exchange/stage.js';
 
 /** Set in ctx.state by an earlier stage (ownership) when the request touches a resource held by one upstream key. */
 export const PINNED_KEY = Symbol('pinned upstream key id');
@@ -29,7 +29,7 @@ export function createKeyStage(pool: UpstreamKeyPool, config: Pick<Config, 'UPST
       } else if (ctx.upstreamKey?.id) {
         return; // chosen by an earlier stage (bring-your-own-key): not ours to balance or retry
       } else if (pool.size() > 0) {
-        const key = pool.pick(ctx);
+        const key = pool.pick();
         if (!key) throw new GatewayError('unavailable', 'Every upstream key is disabled; see the gateway log or GET /admin/v1/upstream-key-pool.');
         ctx.upstreamKey = key;
       } else {
@@ -43,7 +43,7 @@ export function createKeyStage(pool: UpstreamKeyPool, config: Pick<Config, 'UPST
         pool.report(current.id!, failure);
         tried.add(current.id!);
         if (!replayable || retries <= 0) return null;
-        const next = pool.pick(ctx, tried);
+        const next = pool.pick(tried);
         if (!next) return null;
         retries--;
         log.info({ requestId: ctx.requestId, from: current.id, to: next.id, status }, 'retrying on another upstream key');

@@ -1,6 +1,6 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
-import type { Endpoint } from '../proxy/classify.js';
-import type { KeyScopes } from './principal.js';
+import type { Endpoint } from '../exchange/classify.js';
+import type { KeyScopes } from '../exchange/principal.js';
 
 /** The endpoint families a key can be scoped to. */
 export const ENDPOINT_FAMILIES = ['generate', 'stream', 'interactions', 'embed', 'count', 'models', 'files', 'caches', 'batches'] as const;

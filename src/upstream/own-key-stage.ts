@@ -4,7 +4,7 @@ import { createSecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../db/client.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { ProxyStage } from '../proxy/stage.js';
+import type { ProxyStage } from '../exchange/stage.js';
 
 /**
  * Bring your own key: a project with its own upstream key sends that key instead of GEMINI_API_KEY,

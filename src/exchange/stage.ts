@@ -1,10 +1,28 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { Principal } from '../auth/principal.js';
+import type { Principal } from './principal.js';
 import type { RequestBody } from './body.js';
 import type { Classified } from './classify.js';
-import type { ForwardResult } from './forward.js';
-import type { UpstreamCredential } from './key-pool.js';
+import type { MeterResult } from '../metering/meter.js';
+import type { Outcome } from '../metering/row.js';
 import type { StreamGuard } from './stream-guard.js';
+
+/** An upstream Gemini key as the data plane uses it; `id` is safe to log and store, `secret` never is. */
+export interface UpstreamCredential {
+  id: string;
+  secret: string;
+}
+
+/** How an exchange ended, as after() and the usage row see it (also when a stage refused and nothing went upstream). */
+export interface ExchangeResult {
+  status: number;
+  outcome: Outcome;
+  ttfbMs: number | null;
+  bytesOut: number;
+  meter: MeterResult;
+  errorMessage?: string;
+  /** The answer was held back and the caller chose to retry: the client has seen nothing. */
+  retry?: boolean;
+}
 
 /** One proxied request as it moves through the stages. */
 export interface ProxyContext {
@@ -38,7 +56,7 @@ export interface ProxyContext {
    */
   upstreamFailure: ((status: number, headers: IncomingHttpHeaders, body: Buffer, replayable: boolean) => UpstreamCredential | null) | null;
   /** A stage that needs the whole upstream answer (filtered lists) answers the request itself instead of forward(). */
-  takeover: ((res: ServerResponse) => Promise<ForwardResult>) | null;
+  takeover: ((res: ServerResponse) => Promise<ExchangeResult>) | null;
   /** Set by a stage to watch a stream's running usage and end it between frames (the quota hard cap). */
   streamGuard: StreamGuard | null;
   /** Scratch space for stages to carry state from before() to after(). */
@@ -56,5 +74,5 @@ export interface ProxyStage {
   name: string;
   before?(ctx: ProxyContext): void | Promise<void>;
   responseHeaders?(ctx: ProxyContext, status: number, headers: IncomingHttpHeaders): void;
-  after?(ctx: ProxyContext, result: ForwardResult): void;
+  after?(ctx: ProxyContext, result: ExchangeResult): void;
 }

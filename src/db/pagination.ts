@@ -4,24 +4,16 @@ import type { SQLiteSelect } from 'drizzle-orm/sqlite-core';
 import { GatewayError } from '../errors.js';
 
 /**
- * Shared list helpers for every admin module: keyset (cursor) pagination over (created_at, id),
+ * Shared list helpers for every listing service (accounts, audit): keyset (cursor) pagination over (created_at, id),
  * newest first, and label filters over the JSON `labels` column. A cursor is opaque to clients.
  */
 
-/** Query parameters every list route accepts; spread into a route's `z.object({...})`. */
-export const pageQuery = {
-  cursor: z.string().optional().openapi({ description: "Opaque cursor: the previous page's `nextCursor`." }),
-  limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ description: 'Page size (1–200, default 50).' }),
-};
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
 
-/** `label=team=ml,env=prod` (all must match) or `label=team` (key present). */
-export const labelQuery = z
-  .string()
-  .regex(/^[A-Za-z0-9._/-]+(=[^,]*)?(,[A-Za-z0-9._/-]+(=[^,]*)?)*$/, 'label filter looks like key=value[,key2=value2] or key')
-  .optional()
-  .openapi({ description: 'Label filter: `key=value[,key2=value2]`, or `key` for presence.' });
-
-/** The response shape of every list: one page of items and the cursor of the next page (null at the end). */
+/** The response schema of every list (OpenAPI): one page of items and the cursor of the next page (null at the end). */
 export function pageOf<T extends z.ZodType>(item: T) {
   return z.object({ data: z.array(item), nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next page; null on the last page.' }) });
 }
@@ -29,11 +21,6 @@ export function pageOf<T extends z.ZodType>(item: T) {
 /** A list that is always complete in one page (small, in-memory sets): the same envelope, nextCursor null. */
 export function wholeList<T>(data: T[]): Page<T> {
   return { data, nextCursor: null };
-}
-
-export interface Page<T> {
-  data: T[];
-  nextCursor: string | null;
 }
 
 /**

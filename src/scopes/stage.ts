@@ -1,6 +1,6 @@
 import { GatewayError } from '../errors.js';
-import type { ProxyStage } from '../proxy/stage.js';
-import type { Principal } from './principal.js';
+import type { ProxyStage } from '../exchange/stage.js';
+import type { Principal } from '../exchange/principal.js';
 import { compileScopes, scopeViolation, type CompiledScopes } from './scopes.js';
 
 /**

@@ -1,12 +1,12 @@
-import type { AppDeps } from '../app.js';
-import { metricsStage } from '../metrics/stage.js';
-import { createScopeStage } from '../auth/scope-stage.js';
-import { createUpstreamKeyStage } from '../auth/upstream-key-stage.js';
-import { createOwnershipStage } from '../ownership/ownership-stage.js';
-import { createQuotaStage } from '../quota/stage.js';
-import { createKeyStage } from './key-stage.js';
-import type { UpstreamCredential } from './key-pool.js';
-import type { ProxyStage } from './stage.js';
+import type { AppDeps } from './deps.js';
+import { metricsStage } from './metrics/stage.js';
+import { createScopeStage } from './scopes/stage.js';
+import { createUpstreamKeyStage } from './upstream/own-key-stage.js';
+import { createOwnershipStage } from './ownership/stage.js';
+import { createQuotaStage } from './quota/stage.js';
+import { upstreamRequestHeaders } from './proxy/headers.js';
+import { createKeyStage } from './upstream/pool-stage.js';
+import type { ProxyStage, UpstreamCredential } from './exchange/stage.js';
 
 /**
  * The data plane's steps, in order: who may call what (scopes), whose resources it touches
@@ -26,7 +26,16 @@ export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
       log,
       config,
       upstreamBasePath: upstream.basePath,
-      lists: { pool: upstream.pool, basePath: upstream.basePath, keys: (ctx) => listKeys(deps, ctx.upstreamKey), maxPages: config.LIST_MAX_UPSTREAM_PAGES },
+      lists: {
+        get: async (ctx, path, key) => {
+          // The list body is parsed and re-serialised, so upstream is asked not to compress it.
+          const headers = upstreamRequestHeaders(ctx.incoming.rawHeaders, key.secret, false, true);
+          const answer = await upstream.pool.request({ method: 'GET', path: upstream.basePath + path, headers });
+          return { status: answer.statusCode, text: await answer.body.text() };
+        },
+        keys: (ctx) => listKeys(deps, ctx.upstreamKey),
+        maxPages: config.LIST_MAX_UPSTREAM_PAGES,
+      },
     }),
     // Bring-your-own-key picks the project's key; the pool stage then leaves it alone (no failover),
     // except that a pinned resource always goes to the key that holds it.

@@ -1,8 +1,8 @@
-import type { Operator } from '../accounts/context.js';
-import { createKey } from '../accounts/keys.js';
-import { createProject, projectBySlug } from '../accounts/projects.js';
-import { Slug } from '../accounts/schemas.js';
-import { createTenant, tenantRow } from '../accounts/tenants.js';
+import type { Operator } from './context.js';
+import { createKey } from './keys.js';
+import { createProject, projectBySlug } from './projects.js';
+import { Slug } from './schemas.js';
+import { createTenant, tenantRow } from './tenants.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import { GatewayError } from '../errors.js';
