@@ -28,7 +28,7 @@ beforeAll(async () => {
   });
   const { key } = h.createKey('acme', 'web');
   const limited = h.createKey('acme', 'limited');
-  await setLimits(h, h.projectOf(limited.id), { limits: [{ requests_per_minute: 1 }] });
+  await setLimits(h, h.projectOf(limited.id), { limits: [{ requestsPerMinute: 1 }] });
   const ai = h.sdk(key);
 
   await ai.models.generateContent({ model: 'google-reasoning', contents: 'hi' });
