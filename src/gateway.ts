@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { openDb, type Db } from './db/client.js';
 import { createLifecycle } from './lifecycle.js';
+import { installLingeringClose } from './proxy/lingering-close.js';
 import type { Logger } from './logger.js';
 import { createRecorder, type FlushHook } from './metering/recorder.js';
 import { installClientErrorHandler, unroutableRequest } from './proxy/client-error.js';
@@ -80,6 +81,7 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
   installClientErrorHandler(server, log);
   const live = createLiveGateway({ ...base, tokens: liveTokens });
   server.on('upgrade', live.handleUpgrade);
+  installLingeringClose(server, { timeMs: config.LINGERING_TIME_MS, timeoutMs: config.LINGERING_TIMEOUT_MS, maxBytes: config.LINGERING_MAX_BYTES });
 
   return {
     deps,
