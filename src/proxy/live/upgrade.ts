@@ -63,6 +63,9 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
       const startedAt = performance.now();
       let admitted: Principal | null = null;
       try {
+        // Node hands every Upgrade request to this handler once it exists, so an h2c upgrade attempt
+        // (curl --http2 on http://) lands here and cannot be served as plain HTTP any more: say so.
+        if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw new GatewayError('invalid_argument', `Upgrade to ${String(req.headers.upgrade).slice(0, 32)} is not supported; send the request over plain HTTP/1.1 without Upgrade.`);
         if (!target) throw new GatewayError('not_found', 'Not a Live API path. It looks like /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent.');
         if (lifecycle.draining) throw new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.');
         if (config.METERING_FAILURE === 'closed' && recorder.saturated()) throw new GatewayError('unavailable', 'Usage metering is unavailable; the gateway accepts no new sessions until it recovers.');
