@@ -8,7 +8,7 @@ import { CounterStore, type Bucket, type CounterDimension, type WindowStarts } f
 import { measureAll, violations, type AppliedRule } from './evaluate.js';
 import { counterPersistHook, dimensionsOf } from './persist.js';
 import { hardCapGuard, type CappedLease } from './hard-cap.js';
-import { isTokenLimit, LIMIT_NAMES, type ProjectLimits } from './policy.js';
+import { isTokenLimit, LIMIT_NAMES, LIMITS, type ProjectLimits } from './policy.js';
 import { loadAllPolicies } from './policy-store.js';
 import { hardCapError, quotaRefusal, rateLimitHeaders } from './refusal.js';
 import type { GatewayError } from '../errors.js';
@@ -99,9 +99,9 @@ export function createQuotas({ db, clock, log, onRefusal }: {
     for (const rule of policy?.limits ?? []) {
       let dim: CounterDimension = 'project';
       let value = '';
-      if (rule.key_id) {
-        if (keyId !== null && rule.key_id !== keyId) continue;
-        [dim, value] = ['key', rule.key_id];
+      if (rule.keyId) {
+        if (keyId !== null && rule.keyId !== keyId) continue;
+        [dim, value] = ['key', rule.keyId];
       } else if (rule.model) {
         if (model !== '*' && rule.model !== model) continue;
         [dim, value] = ['model', rule.model];
@@ -126,7 +126,7 @@ export function createQuotas({ db, clock, log, onRefusal }: {
         const measures = measureAll(rules, now);
         const found = violations(measures, estimate, now);
         if (found.length) {
-          onRefusal?.(p, found[0]!.name);
+          onRefusal?.(p, LIMITS[found[0]!.name].metric);
           throw quotaRefusal(found, subject, estimate, rateLimitHeaders(measures, now));
         }
       }
@@ -141,7 +141,7 @@ export function createQuotas({ db, clock, log, onRefusal }: {
       }
       return Object.assign(lease, {
         headers: rules.length ? rateLimitHeaders(measureAll(rules, now), now) : {},
-        guard: policy?.hard_cap && req.stream && tokenRules
+        guard: policy?.hardCap && req.stream && tokenRules
           ? hardCapGuard(lease, {
               now: () => clock.now(),
               rulesOf: (t) => matching(policyOf(lease.projectId), lease.projectId, lease.keyId, lease.model, t),
@@ -177,7 +177,7 @@ export function createQuotas({ db, clock, log, onRefusal }: {
       if (lease.settled) return null;
       if (tokens > 0) for (const b of buckets(lease, now, model)) for (const kind of WINDOW_KINDS) b.windows[kind].tokens += tokens;
       const policy = policyOf(lease.projectId);
-      if (!policy?.hard_cap) return null;
+      if (!policy?.hardCap) return null;
       for (const m of measureAll(matching(policy, lease.projectId, lease.keyId, model, now), now)) {
         if (isTokenLimit(m.name) && m.used > m.limit) return hardCapError(m, lease.subject);
       }
