@@ -8,6 +8,8 @@ const schema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_PATH: z.string().min(1).default('./data/gateway.db'),
   UPSTREAM_BASE_URL: z.url().default('https://generativelanguage.googleapis.com'),
+  /** Where Live API WebSockets go (http→ws, https→wss); defaults to UPSTREAM_BASE_URL. */
+  LIVE_UPSTREAM_BASE_URL: z.url().optional(),
   GEMINI_API_KEY: z.string().min(1).optional(),
   /** More upstream keys (comma-separated); with GEMINI_API_KEY they form the pool requests spread over. */
   GEMINI_API_KEYS: z.string().optional(),

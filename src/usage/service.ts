@@ -53,7 +53,7 @@ export function sendAggregate(c: Context, result: AggregateResult, format: 'json
 export function sendEvents(c: Context, result: ReturnType<typeof listEvents>, format: 'json' | 'csv') {
   if (format === 'csv') {
     if (result.nextCursor) c.header('x-next-cursor', result.nextCursor);
-    return csvResponse(c, toCsv(EVENT_COLUMNS, result.events), 'usage-events.csv');
+    return csvResponse(c, toCsv(EVENT_COLUMNS, result.data), 'usage-events.csv');
   }
   return c.json(result);
 }

@@ -138,7 +138,7 @@ async function main() {
   );
   // What /dashboard asks for on first load (30 days, stacked by project, top projects table, prices), in parallel as the page does.
   const month = `from=${iso(today - 29 * DAY_MS)}&to=${iso(today + DAY_MS)}`;
-  queries.push({ name: 'dashboard first load: 3 calls, 30 days, 50 projects', target: 1000, path: [`/admin/v1/usage?${month}&groupBy=day,tenant,project`, `/admin/v1/usage?${month}&groupBy=tenant,project`, '/admin/v1/usage/prices'].join(' ') });
+  queries.push({ name: 'dashboard first load: 3 calls, 30 days, 50 projects', target: 1000, path: [`/admin/v1/usage?${month}&groupBy=day,tenant,project`, `/admin/v1/usage?${month}&groupBy=tenant,project`, '/admin/v1/usage/unpriced-models'].join(' ') });
   const get = async (path: string) => {
     const res = await gateway.app.request(path, { headers: { authorization: `Bearer ${TOKEN}` } });
     const body = (await res.json()) as { groups?: unknown[] };

@@ -88,7 +88,7 @@ describe.runIf(HAVE_BROWSER || REQUIRED)(HAVE_BROWSER || REQUIRED ? 'the /dashbo
     }
     seedEvents(h, events);
     // acme/batch has a monthly token budget, and real traffic through the gateway to count against it.
-    await setLimits(h, keys[2]!.projectId, { limits: [{ tokens_per_month: 20_000 }] });
+    await setLimits(h, keys[2]!.projectId, { limits: [{ tokensPerMonth: 20_000 }] });
     for (let i = 0; i < 2; i++) expect((await generate(h, keys[2]!.key)).status).toBe(200);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -129,7 +129,7 @@ describe.runIf(HAVE_BROWSER || REQUIRED)(HAVE_BROWSER || REQUIRED ? 'the /dashbo
     expect(table).toEqual(api);
     expect(await page.textContent('#unpriced')).toMatch(/house-model/);
     // The quota bar of the one project with limits shows the API's utilisation.
-    const quota = (await getJson(h, '/admin/v1/usage/quota')).body.projects;
+    const quota = (await getJson(h, '/admin/v1/usage/quota')).body.data;
     expect(quota).toHaveLength(1);
     expect(quota[0].utilisation).toBeGreaterThan(0);
     const bars = await page.$$eval('#top td[data-field="quota"]', (tds) => tds.map((td) => [td.closest('tr')!.dataset.id, Number((td as HTMLElement).dataset.value)]));
