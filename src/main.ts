@@ -1,4 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { DatabaseUnavailableError } from './db/postgres.js';
+import { bootPostgres } from './db/postgres-boot.js';
+import { postgresPassword, printableUrl } from './db/pg-url.js';
 import { createGateway } from './gateway.js';
 import { createLogger, type Logger } from './logger.js';
 import { envKeySecrets } from './upstream/key-pool.js';
@@ -15,7 +18,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET]);
+  const dbPassword = config.DATABASE_URL ? postgresPassword(config.DATABASE_URL) : undefined;
+  const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword]);
+  if (config.DATABASE_URL) await postgresOnly(config as Config & { DATABASE_URL: string }, log);
   const gateway = createGateway({ config, log });
   const addr = await gateway.listen();
   const keyCount = (gateway.deps.db.$client.prepare('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number) ?? 0;
@@ -40,6 +45,27 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * DATABASE_URL: migrate the Postgres schema (under the advisory lock), then stop. The services still
+ * run on SQLite only (docs/postgres-design.md), and serving from SQLite while Postgres is configured
+ * would put the accounting somewhere the operator does not look, so the process exits non-zero.
+ */
+async function postgresOnly(config: Config & { DATABASE_URL: string }, log: Logger): Promise<never> {
+  try {
+    const db = await bootPostgres(config, (message) => log.error(message));
+    log.info({ database: printableUrl(config.DATABASE_URL) }, 'postgres schema is migrated');
+    await db.$client.end();
+  } catch (err) {
+    if (err instanceof DatabaseUnavailableError) {
+      process.stderr.write(`gemini-gateway: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  process.stderr.write('gemini-gateway: serving from Postgres is not available yet (only `gemini-gateway migrate` is); unset DATABASE_URL to serve from SQLite at DATABASE_PATH\n');
+  process.exit(1);
 }
 
 /** Says what is missing in words an operator can act on, instead of failing on the first request. */

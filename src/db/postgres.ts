@@ -35,7 +35,11 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
-/** int8 as a JS number (exact to 2^53: epoch ms, nano-USD, token sums), so raw `sql` results match SQLite's. */
+/**
+ * int8 as a JS number (exact to 2^53: epoch ms, nano-USD, token sums) for queries sent straight to the pool
+ * (the ledger's batch INSERTs, LISTEN). drizzle passes its own parsers per query: through drizzle, bigint
+ * columns map themselves and raw aggregates need `.mapWith(Number)`, as count() does.
+ */
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
