@@ -3,7 +3,7 @@ import { DatabaseUnavailableError } from './db/postgres.js';
 import { bootPostgres } from './db/postgres-boot.js';
 import { postgresPassword, printableUrl } from './db/pg-url.js';
 import { createGateway } from './gateway.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { envKeySecrets } from './upstream/key-pool.js';
 
 /** Process entry: config → logger → db + migrate → app → serve; SIGTERM/SIGINT drain and flush. */
@@ -18,8 +18,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
   const dbPassword = config.DATABASE_URL ? postgresPassword(config.DATABASE_URL) : undefined;
-  const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword]);
+  const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword], format);
   if (config.DATABASE_URL) await postgresOnly(config as Config & { DATABASE_URL: string }, log);
   const gateway = createGateway({ config, log });
   const addr = await gateway.listen();
