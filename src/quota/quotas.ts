@@ -177,7 +177,7 @@ export function createQuotas({ db, clock, log, onRefusal }: {
       if (lease.settled) return null;
       if (tokens > 0) for (const b of buckets(lease, now, model)) for (const kind of WINDOW_KINDS) b.windows[kind].tokens += tokens;
       const policy = policyOf(lease.projectId);
-      if (!policy?.hard_cap) return null;
+      if (!policy?.hardCap) return null;
       for (const m of measureAll(matching(policy, lease.projectId, lease.keyId, model, now), now)) {
         if (isTokenLimit(m.name) && m.used > m.limit) return hardCapError(m, lease.subject);
       }

@@ -23,7 +23,7 @@ describe('Live API quotas and scopes', () => {
   it('closes a session with 1008 naming the limit once a turn takes it past its budget (hard cap), then refuses new sessions', async () => {
     h = await startLiveHarness(twoTurns(), { env });
     const { key, id } = h.createKey();
-    expect((await putLimits(h, h.projectOf(id), { hard_cap: true, limits: [{ tokens_per_day: 1000 }] })).status).toBe(200);
+    expect((await putLimits(h, h.projectOf(id), { hardCap: true, limits: [{ tokensPerDay: 1000 }] })).status).toBe(200);
     const s = await sdkConnect(h.sdk(key), MODEL);
     s.session.sendClientContent({ turns: 'Hello what should we talk about?' });
     await s.waitFor(3);
@@ -49,7 +49,7 @@ describe('Live API quotas and scopes', () => {
   it('counts a session against max_concurrent for as long as it lives: the 51st is refused with 429', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'), { env });
     const { key, id } = h.createKey();
-    expect((await putLimits(h, h.projectOf(id), { limits: [{ max_concurrent: 50 }] })).status).toBe(200);
+    expect((await putLimits(h, h.projectOf(id), { limits: [{ maxConcurrent: 50 }] })).status).toBe(200);
     const open = Array.from({ length: 50 }, () => rawConnect(h!.liveUrl('v1beta', `?key=${key}`)));
     await Promise.all(open.map((c) => c.opened));
     const extra = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
