@@ -5,6 +5,7 @@ import { postgresPassword, printableUrl } from './db/pg-url.js';
 import { createGateway } from './gateway.js';
 import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { envKeySecrets } from './upstream/key-pool.js';
+import { loadTelemetry } from './telemetry/load.js';
 
 /** Process entry: config → logger → db + migrate → app → serve; SIGTERM/SIGINT drain and flush. */
 async function main(): Promise<void> {
@@ -22,7 +23,9 @@ async function main(): Promise<void> {
   const dbPassword = config.DATABASE_URL ? postgresPassword(config.DATABASE_URL) : undefined;
   const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword], format);
   if (config.DATABASE_URL) await postgresOnly(config as Config & { DATABASE_URL: string }, log);
-  const gateway = createGateway({ config, log });
+  // Off by default; when on, the OpenTelemetry SDK is imported only now.
+  const telemetry = config.TELEMETRY ? await loadTelemetry({ config: config.TELEMETRY, log }) : null;
+  const gateway = createGateway({ config, log, telemetry });
   const addr = await gateway.listen();
   const keyCount = (gateway.deps.db.$client.prepare('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number) ?? 0;
   log.info(
