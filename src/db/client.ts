@@ -8,8 +8,12 @@ import * as schema from './schema/index.js';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
-/** migrations/ sits at the repo root both for src/ (tests, tsx) and dist/ (compiled). */
-export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
+/**
+ * migrations/ sits at the repo root both for src/ (tests, tsx) and dist/ (compiled); one folder per dialect.
+ * Moving the SQLite set from migrations/ to migrations/sqlite/ is safe: drizzle's migrator identifies an applied
+ * migration by its journal timestamp, not by its path.
+ */
+export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations/sqlite');
 
 export interface OpenDbOptions {
   /**
