@@ -70,7 +70,7 @@ describe('SQLite held by another process', () => {
 
     await lock.release();
     await h.waitForRows(12, 15_000);
-    const rows = h.rows();
+    const rows = (await h.rows());
     expect(rows.map((r) => r.request_id).sort()).toEqual([...ids].sort());
     expect(h.logs.some((l) => l.includes('usage writer recovered'))).toBe(true);
   });

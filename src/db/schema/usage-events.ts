@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 /** One row per proxied request, token columns exactly as upstream reported them. */
 export const usageEvents = sqliteTable(
@@ -37,7 +37,9 @@ export const usageEvents = sqliteTable(
   (t) => [
     index('usage_events_project_time_idx').on(t.projectId, t.createdAt),
     index('usage_events_key_time_idx').on(t.keyId, t.createdAt),
-    index('usage_events_request_id_idx').on(t.requestId),
+    // The ledger's idempotency key: a batch written twice adds nothing. Not request_id alone: a
+    // batches.get that sees a batch finish records its own row and the batch's usage row.
+    uniqueIndex('usage_events_request_endpoint_uq').on(t.requestId, t.endpoint),
     index('usage_events_upstream_key_time_idx').on(t.upstreamKeyId, t.createdAt),
     // The raw events listing pages newest-first across all projects.
     index('usage_events_time_idx').on(t.createdAt),
