@@ -1,6 +1,5 @@
 import type { Database } from 'better-sqlite3';
 import type { UsageRow } from '../metering/row.js';
-import { kindOf } from '../ownership/resource-store.js';
 import { createCounterWriter } from '../quota/persist.js';
 import { createRollupWriter } from '../usage/rollups.js';
 import type { LedgerBatch } from './batch.js';
@@ -42,7 +41,7 @@ export function createSqliteApplier(sqlite: Database): (batch: LedgerBatch) => n
     for (const [id, at] of batch.keyTouches) touchKey.run(at, id);
     // Every op is idempotent (claims never replace, forgets delete, metering sets only once), so replays are safe.
     for (const op of batch.resourceOps) {
-      if (op.kind === 'claim') claim.run(op.name, kindOf(op.name), op.tenantId, op.projectId, op.upstreamKeyId, op.at, op.at);
+      if (op.kind === 'claim') claim.run(op.name, op.resourceKind, op.tenantId, op.projectId, op.upstreamKeyId, op.at, op.at);
       else if (op.kind === 'forget') forget.run(op.name);
       else metered.run(op.at, batch.now, op.name);
     }

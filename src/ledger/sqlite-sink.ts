@@ -16,7 +16,7 @@ type Waiter = { resolve: (value: unknown) => void; reject: (err: Error) => void 
 
 /**
  * Writes ledger batches on a worker thread with its own SQLite connection, so no transaction,
- * COMMIT or lock wait runs on the event loop. The worker starts on the first write; if it dies
+ * COMMIT or lock wait runs on the event loop. The worker starts with the sink; if it dies
  * (crash, terminate), every outstanding call is rejected (the ledger keeps those batches and sends
  * them again) and the next call starts a new one.
  */
@@ -80,6 +80,8 @@ export function createSqliteSink({ path, log, busyTimeoutMs = 0 }: { path: strin
     });
   }
 
+  // Started now rather than on the first write, so the first batch does not wait for a thread to boot.
+  start();
   return {
     write: (batch: LedgerBatch) => call({ kind: 'write', batch }) as Promise<number>,
     pragma: (sql) => call({ kind: 'pragma', sql }),

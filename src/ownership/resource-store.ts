@@ -113,7 +113,7 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
       take(batch) {
         for (const [name, ops] of pending) {
           for (const op of ops) {
-            if (op.kind === 'claim') batch.resourceOps.push({ kind: 'claim', name, tenantId: op.owner.tenantId, projectId: op.owner.projectId, upstreamKeyId: op.owner.upstreamKeyId, at: op.at });
+            if (op.kind === 'claim') batch.resourceOps.push({ kind: 'claim', name, resourceKind: kindOf(name), tenantId: op.owner.tenantId, projectId: op.owner.projectId, upstreamKeyId: op.owner.upstreamKeyId, at: op.at });
             else if (op.kind === 'forget') batch.resourceOps.push({ kind: 'forget', name });
             else batch.resourceOps.push({ kind: 'metered', name, at: op.at });
           }
