@@ -23,7 +23,7 @@ export interface LedgerBatch {
 
 /**
  * Where batches go. Every write is one transaction: rows, rollups, counters and side records commit
- * together or not at all, and it is idempotent on (request_id, endpoint), so the ledger may send a
+ * together or not at all, and it is idempotent on each row's rowKey, so the ledger may send a
  * batch again after any failure (a crash between commit and reply included). SQLite implements it
  * with a worker thread; a Postgres sink implements the same call with async multi-row statements.
  */

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logger.js';
 import type { UsageRow } from '../metering/row.js';
@@ -42,6 +43,9 @@ export function createLedger(opts: LedgerOptions): Ledger {
   const sides = opts.sides ?? [];
   const maxPending = opts.maxPending ?? 100_000;
   const now = opts.now ?? Date.now;
+  // Row keys: a random prefix per ledger (per process, per replica) and a counter, cheaper than a UUID a row.
+  const keyPrefix = randomBytes(9).toString('base64url') + '.';
+  let keySeq = 0;
   let queue: UsageRow[] = [];
   /** Built and sent, not yet committed: retried as is until it commits. */
   let held: LedgerBatch | null = null;
@@ -148,6 +152,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
         logUnwritten([row]);
         return;
       }
+      row.rowKey ??= keyPrefix + (keySeq++).toString(36);
       queue.push(row);
       if (closing) return; // close() keeps flushing until the queue is empty
       warnIfPilingUp();

@@ -4,12 +4,12 @@ import { createCounterWriter } from '../quota/persist.js';
 import { createRollupWriter } from '../usage/rollups.js';
 import type { LedgerBatch } from './batch.js';
 
-// ON CONFLICT DO NOTHING on the (request_id, endpoint) unique index: a batch sent twice (the worker
-// died after COMMIT, before its reply) inserts nothing the second time, and only new rows are rolled up.
+// ON CONFLICT DO NOTHING on the row_key unique index: a batch sent twice (the worker died after
+// COMMIT, before its reply) inserts nothing the second time, and only new rows are rolled up.
 const INSERT_SQL = `INSERT INTO usage_events (created_at, request_id, tenant_id, project_id, key_id, upstream_key_id,
   method, api_version, endpoint, model, stream, status, outcome, prompt_tokens, cached_tokens, output_tokens,
-  thoughts_tokens, tool_use_prompt_tokens, total_tokens, cache_storage_tokens, usage_json, ttfb_ms, latency_ms, bytes_in, bytes_out, cost_nano_usd)
-  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (request_id, endpoint) DO NOTHING`;
+  thoughts_tokens, tool_use_prompt_tokens, total_tokens, cache_storage_tokens, usage_json, ttfb_ms, latency_ms, bytes_in, bytes_out, cost_nano_usd, row_key)
+  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (row_key) DO NOTHING`;
 
 /**
  * The SQLite ledger transaction on a given connection: inserts the rows, then rolls up and counts
@@ -34,7 +34,7 @@ export function createSqliteApplier(sqlite: Database): (batch: LedgerBatch) => n
         r.method, r.apiVersion, r.endpoint, r.model, r.stream, r.status, r.outcome,
         u?.promptTokens ?? null, u?.cachedTokens ?? null, u?.outputTokens ?? null,
         u?.thoughtsTokens ?? null, u?.toolUsePromptTokens ?? null, u?.totalTokens ?? null, u?.cacheStorageTokens ?? null, u?.json ?? null,
-        r.ttfbMs, r.latencyMs, r.bytesIn, r.bytesOut, r.costNanoUsd ?? null,
+        r.ttfbMs, r.latencyMs, r.bytesIn, r.bytesOut, r.costNanoUsd ?? null, r.rowKey ?? null,
       );
       if (changes > 0) fresh.push(r);
     }

@@ -13,7 +13,7 @@ const row = (i: number): UsageRow => ({
   createdAt: 1_700_000_000_000 + i, requestId: `r${i}`, tenantId: 't', projectId: 'p', keyId: 'k', upstreamKeyId: null,
   method: 'POST', apiVersion: 'v1beta', endpoint: 'generateContent', model: 'm', stream: 0, status: 200, outcome: 'ok',
   usage: { promptTokens: i, cachedTokens: 0, outputTokens: 1, thoughtsTokens: 0, toolUsePromptTokens: 0, totalTokens: i + 1, json: '{}' },
-  ttfbMs: 1, latencyMs: 2, bytesIn: 3, bytesOut: 4,
+  ttfbMs: 1, latencyMs: 2, bytesIn: 3, bytesOut: 4, rowKey: `key-${i}`,
 });
 
 describe('ledger with the SQLite worker sink', () => {
@@ -77,7 +77,7 @@ describe('ledger with the SQLite worker sink', () => {
     expect(count().n).toBe(1);
   });
 
-  it('is idempotent: a batch written twice adds its rows, rollups and counters once', async () => {
+  it('is idempotent on row keys: a batch written twice adds its rows, rollups and counters once', async () => {
     const { sink } = setup();
     const batch: LedgerBatch = { rows: [row(1), row(2)], keyTouches: [], resourceOps: [], now: Date.now() };
     expect(await sink.write(batch)).toBe(2);
