@@ -53,6 +53,8 @@ export type UsageFamily = 'generate' | 'interactions' | 'cache';
 export interface Extracted {
   usage: Usage | null;
   model: string | null;
+  /** The parsed object the usage was read from (a response, the last usage frame, an Interaction); a reference, no copy. */
+  source?: unknown;
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
@@ -72,7 +74,7 @@ export function extractUsage(family: UsageFamily, body: unknown): Extracted {
     return { usage: null, model: null };
   }
   if (!isObject(body)) return { usage: null, model: null };
-  if (family === 'generate') return { usage: fromUsageMetadata(body.usageMetadata), model: str(body.modelVersion) };
+  if (family === 'generate') return { usage: fromUsageMetadata(body.usageMetadata), model: str(body.modelVersion), source: body };
   if (family === 'cache') {
     const usage = fromUsageMetadata(body.usageMetadata);
     if (usage) usage.cacheStorageTokens = usage.totalTokens;
@@ -83,5 +85,6 @@ export function extractUsage(family: UsageFamily, body: unknown): Extracted {
   return {
     usage: fromInteractionUsage(interaction.usage ?? meta),
     model: str(interaction.model),
+    source: interaction,
   };
 }
