@@ -49,6 +49,11 @@ const schema = z.object({
   /** closed: answer 503 once USAGE_MAX_PENDING_ROWS unwritten rows pile up; open: keep serving, log loudly. */
   METERING_FAILURE: z.enum(['closed', 'open']).default('closed'),
   USAGE_MAX_PENDING_ROWS: z.coerce.number().int().min(1).default(50_000),
+  /**
+   * How long the usage writer thread waits for a lock another connection holds before it gives up
+   * and retries later. It waits off the event loop; 0 (the default) keeps failures prompt and visible.
+   */
+  USAGE_WRITER_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).default(0),
   /** Failed key checks per source address per window before that address gets 429; 0 disables. */
   AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(20),
   AUTH_FAILURE_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),

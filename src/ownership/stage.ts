@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Recorder } from '../metering/recorder.js';
+import type { Ledger } from '../ledger/ledger.js';
 import { bufferBody } from '../exchange/body.js';
 import { PINNED_KEY } from '../upstream/pool-stage.js';
 import type { ProxyContext, ProxyStage } from '../exchange/stage.js';
@@ -14,7 +14,7 @@ import { rewriteUploadUrl, UPLOAD_URL_HEADERS, uploadIdOf } from './upload-url.j
 
 export interface OwnershipDeps {
   store: ResourceStore;
-  recorder: Recorder;
+  recorder: Ledger;
   log: Logger;
   config: Pick<Config, 'PUBLIC_BASE_URL' | 'MAX_JSON_BODY_BYTES'>;
   upstreamBasePath: string;

@@ -1,7 +1,7 @@
 import type { Db } from '../db/client.js';
 import type { Outcome, UsageRow } from '../metering/row.js';
 import type { PriceBook } from './prices.js';
-import { createRollupHook, GRAIN_TABLE } from './rollups.js';
+import { createRollupWriter, GRAIN_TABLE } from './rollups.js';
 
 interface EventRow {
   id: number; created_at: number; tenant_id: string; project_id: string; key_id: string; endpoint: string; model: string | null;
@@ -17,7 +17,7 @@ interface EventRow {
 export function rebuildRollups(db: Db, prices: PriceBook, batch = 5000): { events: number; priced: number } {
   const read = db.$client.prepare('SELECT * FROM usage_events WHERE id > ? ORDER BY id LIMIT ?');
   const setCost = db.$client.prepare('UPDATE usage_events SET cost_nano_usd = ? WHERE id = ?');
-  const hook = createRollupHook(db);
+  const hook = createRollupWriter(db.$client);
   let events = 0;
   let priced = 0;
   db.$client.transaction(() => {

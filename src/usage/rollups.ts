@@ -1,6 +1,5 @@
-import type { Db } from '../db/client.js';
+import type { Database } from 'better-sqlite3';
 import { ROLLUP_KEYS } from '../db/schema/usage-rollups.js';
-import type { FlushHook } from '../metering/recorder.js';
 import type { Outcome, UsageRow } from '../metering/row.js';
 import { BUCKETS } from '../db/schema/latency-buckets.js';
 import { bucketOf } from './histogram.js';
@@ -90,9 +89,12 @@ export function accumulate(rows: readonly UsageRow[]): Map<string, Acc> {
   return out;
 }
 
-/** The recorder hook that keeps hourly, daily and monthly rollups current in the batch's transaction. */
-export function createRollupHook(db: Db): FlushHook {
-  const upsert = { h: db.$client.prepare(upsertSql('h')), d: db.$client.prepare(upsertSql('d')), m: db.$client.prepare(upsertSql('m')) };
+/**
+ * SQLite's side of the rollups: upserts what `accumulate` folded, inside the caller's transaction
+ * (the ledger's batch, or a rebuild). A Postgres writer reuses `accumulate` with its own upsert.
+ */
+export function createRollupWriter(sqlite: Database): (rows: readonly UsageRow[]) => void {
+  const upsert = { h: sqlite.prepare(upsertSql('h')), d: sqlite.prepare(upsertSql('d')), m: sqlite.prepare(upsertSql('m')) };
   return (rows) => {
     for (const a of accumulate(rows).values()) upsert[a.grain].run(...a.keys, ...a.sums, ...a.maxes);
   };

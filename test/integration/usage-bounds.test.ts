@@ -80,13 +80,13 @@ const query = fc.record({
 
 type Ev = typeof event extends fc.Arbitrary<infer T> ? T : never;
 
-function seed(events: Ev[]): void {
+async function seed(events: Ev[]): Promise<void> {
   const rows: SeedEvent[] = events.map((e) => ({
     at: new Date(e.at).toISOString(), key: keys[e.key]!, model: e.model, endpoint: e.endpoint, outcome: e.outcome,
     usage: e.usage && tokens(e.usage.p, e.usage.o, { cachedTokens: Math.min(e.usage.c, e.usage.p), thoughtsTokens: e.usage.t }),
     latencyMs: e.latencyMs, ttfbMs: e.ttfbMs,
   }));
-  seedEvents(h, rows);
+  await seedEvents(h, rows);
   seen.push(...events.map((e) => e.at));
 }
 
@@ -200,7 +200,7 @@ describe('usage at arbitrary bounds', () => {
   it('equals the raw-event aggregate on every endpoint that takes from/to (and the CLI), for any bounds, filters and groupings', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(event, { maxLength: 20 }), query, async (events, q) => {
-        seed(events);
+        await seed(events);
         const [from, to] = q.a <= q.b ? [q.a, q.b] : [q.b, q.a];
         const f = { ...q.filter } as Record<string, string>;
         if (f.key) f.key = keys[Number(f.key.slice(1))]!.id;

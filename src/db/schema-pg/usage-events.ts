@@ -1,4 +1,4 @@
-import { bigint, index, integer, pgTable, text } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { big, epochMs } from './columns.js';
 
 export const usageEvents = pgTable(
@@ -33,6 +33,8 @@ export const usageEvents = pgTable(
     bytesIn: big('bytes_in').notNull(),
     bytesOut: big('bytes_out').notNull(),
     costNanoUsd: big('cost_nano_usd'),
+    /** The ledger's idempotency key: a batch written twice inserts each row once. */
+    rowKey: text('row_key'),
   },
   (t) => [
     index('usage_events_project_time_idx').on(t.projectId, t.createdAt),
@@ -40,5 +42,6 @@ export const usageEvents = pgTable(
     index('usage_events_request_id_idx').on(t.requestId),
     index('usage_events_upstream_key_time_idx').on(t.upstreamKeyId, t.createdAt),
     index('usage_events_time_idx').on(t.createdAt),
+    uniqueIndex('usage_events_row_key_uq').on(t.rowKey),
   ],
 );
