@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
+import { encodeUsageRow, INSERT_USAGE_EVENT_SQL } from './columns.js';
 import type { UsageRow } from './row.js';
 
 /**
@@ -34,11 +35,6 @@ export interface Recorder {
   close(): number;
 }
 
-const INSERT_SQL = `INSERT INTO usage_events (created_at, request_id, tenant_id, project_id, key_id, upstream_key_id,
-  method, api_version, endpoint, model, stream, status, outcome, prompt_tokens, cached_tokens, output_tokens,
-  thoughts_tokens, tool_use_prompt_tokens, total_tokens, cache_storage_tokens, usage_json, ttfb_ms, latency_ms, bytes_in, bytes_out, cost_nano_usd)
-  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
-
 /**
  * Queues rows and writes them in batched transactions off the request path. A failed write (lock
  * held elsewhere, read-only file, full disk) keeps the rows queued and retries with backoff; nothing
@@ -46,7 +42,7 @@ const INSERT_SQL = `INSERT INTO usage_events (created_at, request_id, tenant_id,
  */
 export function createRecorder(opts: RecorderOptions): Recorder {
   const { db, log } = opts;
-  const insert = db.$client.prepare(INSERT_SQL);
+  const insert = db.$client.prepare(INSERT_USAGE_EVENT_SQL);
   const hooks = opts.hooks ?? [];
   const maxPending = opts.maxPending ?? 100_000;
   let queue: UsageRow[] = [];
@@ -57,15 +53,8 @@ export function createRecorder(opts: RecorderOptions): Recorder {
 
   const writeBatch = db.$client.transaction((rows: UsageRow[]) => {
     for (const r of rows) {
-      const u = r.usage;
       if (r.costNanoUsd === undefined) r.costNanoUsd = opts.cost ? opts.cost(r) : null;
-      insert.run(
-        r.createdAt, r.requestId, r.tenantId, r.projectId, r.keyId, r.upstreamKeyId,
-        r.method, r.apiVersion, r.endpoint, r.model, r.stream, r.status, r.outcome,
-        u?.promptTokens ?? null, u?.cachedTokens ?? null, u?.outputTokens ?? null,
-        u?.thoughtsTokens ?? null, u?.toolUsePromptTokens ?? null, u?.totalTokens ?? null, u?.cacheStorageTokens ?? null, u?.json ?? null,
-        r.ttfbMs, r.latencyMs, r.bytesIn, r.bytesOut, r.costNanoUsd,
-      );
+      insert.run(encodeUsageRow(r));
     }
     for (const hook of hooks) hook(rows);
   });
