@@ -12,7 +12,7 @@ const aggregate = createRoute({
   summary: 'Usage aggregated from hourly rollups',
   description:
     'Request, error and aborted counts, every token column, estimated USD cost and approximate latency/TTFB percentiles per group. ' +
-    '`format=csv` returns the groups as CSV with a header row. from/to must be whole hours (default: the last 30 days).',
+    '`format=csv` returns the groups as CSV with a header row. from/to may be any instant and are answered exactly (default: the last 30 days).',
   request: { query: aggregateParams },
   responses: { 200: { description: 'JSON `{from, to, groupBy, groups, totals, notes}` or CSV' }, 400: { description: 'Invalid filter, date, groupBy or range' } },
 });

@@ -10,7 +10,8 @@ import { counterPersistHook, dimensionsOf } from './persist.js';
 import { hardCapGuard, type CappedLease } from './hard-cap.js';
 import { isTokenLimit, LIMIT_NAMES, type ProjectLimits } from './policy.js';
 import { loadAllPolicies } from './policy-store.js';
-import { quotaRefusal, rateLimitHeaders } from './refusal.js';
+import { hardCapError, quotaRefusal, rateLimitHeaders } from './refusal.js';
+import type { GatewayError } from '../errors.js';
 import { quotaStatus, type QuotaStatus } from './status.js';
 import { WINDOW_KINDS } from './windows.js';
 import { dataVersionReader } from '../db/data-version.js';
@@ -44,6 +45,11 @@ export interface Quotas {
   /** Admits the request (holding its estimate and a concurrency slot) or throws the 429. */
   admit(req: AdmitRequest): Lease;
   settle(lease: Lease, result: SettleInput, now: number): void;
+  /**
+   * Counts metered tokens while the lease stays open (a Live session's turn). Returns the error
+   * naming the limit when the project has the hard cap on and a token budget is now spent.
+   */
+  charge(lease: Lease, tokens: number, model: string | null, now: number): GatewayError | null;
   /** Limits and consumption for a project, as one key sees them (keyId) or all of them (null). */
   status(projectId: string, keyId: string | null, now: number): QuotaStatus;
   /** Re-reads every policy; the admin API calls it after a write on this connection. */
@@ -164,6 +170,18 @@ export function createQuotas({ db, clock, log, onRefusal }: {
         for (const kind of WINDOW_KINDS) b.windows[kind].tokens += result.tokens;
       }
       if (lateModel) for (const kind of WINDOW_KINDS) store.get(lease.projectId, 'model', result.model!, now).windows[kind].requests++;
+    },
+
+    charge(l, tokens, model, now) {
+      const lease = l as LeaseState;
+      if (lease.settled) return null;
+      if (tokens > 0) for (const b of buckets(lease, now, model)) for (const kind of WINDOW_KINDS) b.windows[kind].tokens += tokens;
+      const policy = policyOf(lease.projectId);
+      if (!policy?.hard_cap) return null;
+      for (const m of measureAll(matching(policy, lease.projectId, lease.keyId, model, now), now)) {
+        if (isTokenLimit(m.name) && m.used > m.limit) return hardCapError(m, lease.subject);
+      }
+      return null;
     },
 
     status(projectId, keyId, now) {
