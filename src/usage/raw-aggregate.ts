@@ -1,7 +1,8 @@
 import type { Statement } from 'better-sqlite3';
 import type { Where } from './filters.js';
 import { LATENCY_BOUNDS_MS } from '../db/schema/latency-buckets.js';
-import { LAT_COLUMNS, TOKEN_COLUMNS, TTFB_COLUMNS } from './rollups.js';
+import { TOKEN_COLUMNS } from '../metering/columns.js';
+import { LAT_COLUMNS, TTFB_COLUMNS } from './rollups.js';
 import { HOUR_MS } from './time.js';
 
 type Prepare = (sql: string) => Statement;
