@@ -3,7 +3,7 @@ import type { Where } from './filters.js';
 import { LATENCY_BOUNDS_MS } from '../db/schema/latency-buckets.js';
 import { TOKEN_COLUMNS } from '../metering/columns.js';
 import { LAT_COLUMNS, TTFB_COLUMNS } from './rollups.js';
-import { HOUR_MS } from './time.js';
+import { HOUR_MS } from '../calendar.js';
 
 type Prepare = (sql: string) => Statement;
 

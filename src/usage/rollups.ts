@@ -5,11 +5,11 @@ import { TOKEN_COLUMNS, TOKEN_FIELDS } from '../metering/columns.js';
 import type { Outcome, UsageRow } from '../metering/row.js';
 import { BUCKETS } from '../db/schema/latency-buckets.js';
 import { bucketOf } from './histogram.js';
-import { floorTo, type TimeUnit } from './time.js';
+import { floorTo, type BucketUnit } from '../calendar.js';
 
 export type Grain = 'h' | 'd' | 'm';
 export const GRAINS: readonly Grain[] = ['h', 'd', 'm'];
-export const GRAIN_UNIT: Record<Grain, TimeUnit> = { h: 'hour', d: 'day', m: 'month' };
+export const GRAIN_UNIT: Record<Grain, BucketUnit> = { h: 'hour', d: 'day', m: 'month' };
 export const GRAIN_TABLE: Record<Grain, string> = { h: 'usage_rollups_hourly', d: 'usage_rollups_daily', m: 'usage_rollups_monthly' };
 export { ROLLUP_KEYS };
 
