@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { RESOURCE_KINDS, type ResourceKind } from '../ownership/kinds.js';
 import { assignResource, listResources } from '../ownership/resource-admin.js';
 import type { RegisterAdminRoutes } from './types.js';
 import { json } from './routing.js';
@@ -40,7 +41,7 @@ export const registerResourceRoutes: RegisterAdminRoutes = (app, deps) => {
       method: 'get',
       path: '/admin/v1/resources',
       tags: ['resources'],
-      request: { query: z.object({ projectId: z.string().optional(), kind: z.string().optional() }) },
+      request: { query: z.object({ projectId: z.string().optional(), kind: z.enum(Object.keys(RESOURCE_KINDS) as [ResourceKind, ...ResourceKind[]]).optional() }) },
       responses: { 200: json(z.object({ resources: z.array(Resource) }), 'Recorded resources') },
     }),
     (c) => c.json({ resources: listResources(deps.db, c.req.valid('query')) as z.infer<typeof Resource>[] }, 200),

@@ -2,10 +2,9 @@ import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../errors.js';
 import { NO_METER } from '../metering/meter.js';
+import { LIST_FIELDS } from './kinds.js';
 import type { ExchangeResult, ProxyContext, UpstreamAnswer, UpstreamCredential, UpstreamReader } from '../exchange/stage.js';
 
-/** List endpoints and the field their page puts items in. */
-export const LIST_FIELDS: Readonly<Record<string, string>> = { files: 'files', cachedContents: 'cachedContents', batches: 'operations' };
 
 export interface ListDeps {
   /** Keys whose Google projects may hold the caller's resources, walked in order. */

@@ -3,9 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import { projects, resources, tenants, usageEvents } from '../db/schema/index.js';
 import { GatewayError } from '../errors.js';
-import { kindOf } from './resource-store.js';
-
-const NAME = /^(files|cachedContents|batches|operations|interactions)\/[^/\s]+$/;
+import { GOOGLE_KINDS, GOOGLE_NAME, kindOf } from './kinds.js';
 
 export interface AssignInput {
   name: string;
@@ -32,7 +30,7 @@ export interface ResourceListing {
  * project, or moves one. Until then every project is refused it.
  */
 export function assignResource(db: Db, clock: Clock, input: AssignInput): ResourceListing {
-  if (!NAME.test(input.name)) throw new GatewayError('invalid_argument', `name must look like files/{id}, cachedContents/{id}, batches/{id} or interactions/{id} (got "${input.name}")`);
+  if (!GOOGLE_NAME.test(input.name)) throw new GatewayError('invalid_argument', `name must look like ${GOOGLE_KINDS.map((k) => `${k}/{id}`).join(', ')} (got "${input.name}")`);
   const project = findProject(db, input);
   const now = clock.now();
   const row = {
