@@ -3,9 +3,9 @@
  * day, month), all in epoch ms. Minutes, hours and days are whole multiples of epoch milliseconds
  * (epoch time has no leap seconds, so every UTC day is exactly 86 400 000 ms); months follow the calendar.
  */
-export type TimeUnit = 'minute' | 'hour' | 'day' | 'month';
+type TimeUnit = 'minute' | 'hour' | 'day' | 'month';
 
-export const MINUTE_MS = 60_000;
+const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 

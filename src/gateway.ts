@@ -35,7 +35,7 @@ export interface Gateway {
   shutdown(graceMs?: number): Promise<void>;
 }
 
-export interface GatewayOptions {
+interface GatewayOptions {
   config: Config;
   log: Logger;
   db?: Db;

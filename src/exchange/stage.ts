@@ -45,7 +45,7 @@ export interface UpstreamReader {
 }
 
 /** An answer held back before the client saw a byte of it, because its status is in `ctx.holdStatuses`. */
-export interface HeldAnswer {
+interface HeldAnswer {
   status: number;
   headers: IncomingHttpHeaders;
   /** Decoded (gunzipped…) body; empty when it could not be decoded. */

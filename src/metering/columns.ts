@@ -8,9 +8,9 @@ import type { Usage } from './usage.js';
  * Postgres or worker-thread writer reuses the same table. Plain data, no database handle.
  */
 
-export type SqlValue = string | number | null;
+type SqlValue = string | number | null;
 type RowField = Exclude<keyof UsageRow, 'usage'>;
-export type TokenField = Exclude<keyof Usage, 'json'>;
+type TokenField = Exclude<keyof Usage, 'json'>;
 
 type ColumnSpec =
   /** A field of the row itself. */

@@ -11,7 +11,7 @@ import type { UsageRow } from './row.js';
  */
 export type FlushHook = ((rows: readonly UsageRow[]) => void) & { afterCommit?: () => void };
 
-export interface RecorderOptions {
+interface RecorderOptions {
   db: Db;
   log: Logger;
   flushIntervalMs: number;

@@ -5,7 +5,7 @@ import { projects, resources, tenants, usageEvents } from '../db/schema/index.js
 import { GatewayError } from '../errors.js';
 import { GOOGLE_KINDS, GOOGLE_NAME, kindOf } from './kinds.js';
 
-export interface AssignInput {
+interface AssignInput {
   name: string;
   /** The project by id, or by tenant and project slug. */
   projectId?: string | undefined;
@@ -15,7 +15,7 @@ export interface AssignInput {
   upstreamKeyId?: string | null | undefined;
 }
 
-export interface ResourceListing {
+interface ResourceListing {
   name: string;
   kind: string;
   tenantId: string;
@@ -80,7 +80,7 @@ export function listResources(db: Db, filter: { projectId?: string | undefined; 
     .all();
 }
 
-export interface UpstreamKeyUsage {
+interface UpstreamKeyUsage {
   upstreamKeyId: string;
   requests: number;
   totalTokens: number;

@@ -12,7 +12,7 @@ import { ambiguousPath, bodyResources, mayReference, pathResource } from './refe
 import type { ResourceOwner, ResourceStore } from './resource-store.js';
 import { rewriteUploadUrl, UPLOAD_URL_HEADERS, uploadIdOf } from './upload-url.js';
 
-export interface OwnershipDeps {
+interface OwnershipDeps {
   store: ResourceStore;
   recorder: Recorder;
   log: Logger;
