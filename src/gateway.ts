@@ -37,7 +37,7 @@ export interface Gateway {
   shutdown(graceMs?: number): Promise<void>;
 }
 
-export interface GatewayOptions {
+interface GatewayOptions {
   config: Config;
   log: Logger;
   db?: Db;

@@ -11,7 +11,7 @@ function help(commands: Command[]): string {
   return `usage: gemini-gateway <command>\n\n${commands.map((c) => `  ${c.usage}`).join('\n')}\n\nAdd --json for machine-readable output. Uses DATABASE_PATH (default ./data/gateway.db), like the server.`;
 }
 
-export interface CliOptions {
+interface CliOptions {
   /** Loaded lazily so `--help` works with a broken environment. */
   config: () => Config;
   clock?: Clock;

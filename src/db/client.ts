@@ -15,7 +15,7 @@ export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Data
  */
 export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations/sqlite');
 
-export interface OpenDbOptions {
+interface OpenDbOptions {
   /**
    * How long a statement may wait for another process's lock. The server uses 0 so a lock held
    * elsewhere never blocks the event loop (the usage writer retries on a timer instead); the CLI

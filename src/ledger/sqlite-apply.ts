@@ -1,4 +1,5 @@
 import type { Database } from 'better-sqlite3';
+import { encodeUsageRow, INSERT_USAGE_EVENT_SQL } from '../metering/columns.js';
 import type { UsageRow } from '../metering/row.js';
 import { createCounterWriter } from '../quota/persist.js';
 import { createRollupWriter } from '../usage/rollups.js';
@@ -6,10 +7,7 @@ import type { LedgerBatch } from './batch.js';
 
 // ON CONFLICT DO NOTHING on the row_key unique index: a batch sent twice (the worker died after
 // COMMIT, before its reply) inserts nothing the second time, and only new rows are rolled up.
-const INSERT_SQL = `INSERT INTO usage_events (created_at, request_id, tenant_id, project_id, key_id, upstream_key_id,
-  method, api_version, endpoint, model, stream, status, outcome, prompt_tokens, cached_tokens, output_tokens,
-  thoughts_tokens, tool_use_prompt_tokens, total_tokens, cache_storage_tokens, usage_json, ttfb_ms, latency_ms, bytes_in, bytes_out, cost_nano_usd, row_key)
-  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (row_key) DO NOTHING`;
+const INSERT_SQL = `${INSERT_USAGE_EVENT_SQL} ON CONFLICT (row_key) DO NOTHING`;
 
 /**
  * The SQLite ledger transaction on a given connection: inserts the rows, then rolls up and counts
@@ -28,14 +26,7 @@ export function createSqliteApplier(sqlite: Database): (batch: LedgerBatch) => n
   return sqlite.transaction((batch: LedgerBatch): number => {
     const fresh: UsageRow[] = [];
     for (const r of batch.rows) {
-      const u = r.usage;
-      const { changes } = insert.run(
-        r.createdAt, r.requestId, r.tenantId, r.projectId, r.keyId, r.upstreamKeyId,
-        r.method, r.apiVersion, r.endpoint, r.model, r.stream, r.status, r.outcome,
-        u?.promptTokens ?? null, u?.cachedTokens ?? null, u?.outputTokens ?? null,
-        u?.thoughtsTokens ?? null, u?.toolUsePromptTokens ?? null, u?.totalTokens ?? null, u?.cacheStorageTokens ?? null, u?.json ?? null,
-        r.ttfbMs, r.latencyMs, r.bytesIn, r.bytesOut, r.costNanoUsd ?? null, r.rowKey ?? null,
-      );
+      const { changes } = insert.run(encodeUsageRow(r));
       if (changes > 0) fresh.push(r);
     }
     for (const [id, at] of batch.keyTouches) touchKey.run(at, id);

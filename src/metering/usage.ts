@@ -34,7 +34,7 @@ export function fromUsageMetadata(u: unknown): Usage | null {
 }
 
 /** Interactions API: snake_case `usage` (same fields in the legacy and the steps schema). */
-export function fromInteractionUsage(u: unknown): Usage | null {
+function fromInteractionUsage(u: unknown): Usage | null {
   if (!isObject(u)) return null;
   return {
     promptTokens: count(u.total_input_tokens),
@@ -50,7 +50,7 @@ export function fromInteractionUsage(u: unknown): Usage | null {
 /** generate: usageMetadata; interactions: snake_case usage; cache: a cachedContents creation's usageMetadata. */
 export type UsageFamily = 'generate' | 'interactions' | 'cache';
 
-export interface Extracted {
+interface Extracted {
   usage: Usage | null;
   model: string | null;
   /** The parsed object the usage was read from (a response, the last usage frame, an Interaction); a reference, no copy. */

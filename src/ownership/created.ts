@@ -1,7 +1,6 @@
 import type { Endpoint } from '../exchange/classify.js';
 import { isObject } from '../values.js';
-
-const OWNED = /^(files|cachedContents|batches|operations)\/[^/]+$/;
+import { CREATED_NAME } from './kinds.js';
 
 /**
  * Pure: the resources a successful response just created, from its parsed body (or, for a streamed
@@ -18,5 +17,5 @@ export function createdResources(endpoint: Endpoint, method: string, head: unkno
   const names: unknown[] = [head.name];
   if (isObject(head.file)) names.push(head.file.name);
   if (Array.isArray(head.files)) for (const f of head.files) if (isObject(f)) names.push(f.name);
-  return names.filter((n): n is string => typeof n === 'string' && OWNED.test(n));
+  return names.filter((n): n is string => typeof n === 'string' && CREATED_NAME.test(n));
 }

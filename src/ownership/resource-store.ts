@@ -4,6 +4,7 @@ import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { LedgerSide } from '../ledger/batch.js';
 import { dataVersionReader } from '../db/data-version.js';
+import { kindOf } from './kinds.js';
 
 export interface ResourceOwner {
   tenantId: string;
@@ -39,8 +40,6 @@ interface Row {
   usage_recorded_at: number | null;
 }
 
-/** `files/abc` → `files`; the kind column serves per-project listings. */
-export const kindOf = (name: string): string => name.slice(0, name.indexOf('/'));
 
 export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached = 50_000): ResourceStore {
   const select: Statement<[string], Row> = db.$client.prepare('SELECT tenant_id, project_id, upstream_key_id, usage_recorded_at FROM resources WHERE name = ?');

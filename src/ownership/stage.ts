@@ -3,16 +3,16 @@ import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { bufferBody } from '../exchange/body.js';
-import { PINNED_KEY } from '../upstream/pool-stage.js';
-import type { ProxyContext, ProxyStage } from '../exchange/stage.js';
+import { requestJson, type ProxyContext, type ProxyStage } from '../exchange/stage.js';
 import { recordFinishedBatch } from './batch-meter.js';
 import { createdResources } from './created.js';
-import { LIST_FIELDS, listTakeover, type ListDeps } from './list-filter.js';
+import { LIST_FIELDS } from './kinds.js';
+import { answerList, type ListDeps } from './list-filter.js';
 import { ambiguousPath, bodyResources, mayReference, pathResource } from './references.js';
 import type { ResourceOwner, ResourceStore } from './resource-store.js';
 import { rewriteUploadUrl, UPLOAD_URL_HEADERS, uploadIdOf } from './upload-url.js';
 
-export interface OwnershipDeps {
+interface OwnershipDeps {
   store: ResourceStore;
   recorder: Ledger;
   log: Logger;
@@ -22,6 +22,8 @@ export interface OwnershipDeps {
 }
 
 const PATH_NAME = Symbol('resource named in the path');
+/** ctx.state: the list endpoint (`files`, `cachedContents`, `batches`) this GET reads, filtered to the caller's items. */
+const LIST = Symbol('filtered list');
 /** Endpoints whose successful POST creates resources (the meter keeps their parsed body for after()). */
 const CREATES = new Set(['upload', 'files', 'cachedContents', 'batches', 'interactions.create']);
 const REST = /^\/(?:upload\/)?v\d+[a-z0-9]*\/(.*)$/;
@@ -56,7 +58,7 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       if (!upload && ctx.method !== 'GET' && ctx.method !== 'DELETE') {
         // A large JSON body would otherwise stream past unread: references in it must be checked too.
         const buf = await bufferBody(ctx.body, config.MAX_JSON_BODY_BYTES);
-        if (buf && buf.length > 0 && mayReference(buf)) names.push(...bodyResources(ctx.json()));
+        if (buf && buf.length > 0 && mayReference(buf)) names.push(...bodyResources(requestJson(ctx)));
       }
       let pinned: string | null = null;
       for (const name of names) {
@@ -67,11 +69,15 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
         }
         pinned ??= owner.upstreamKeyId;
       }
-      if (pinned) ctx.state.set(PINNED_KEY, pinned);
+      if (pinned) ctx.pinnedKeyId = pinned;
       if (fromPath) ctx.state.set(PATH_NAME, fromPath);
-      if (ctx.method === 'GET' && !upload && LIST_FIELDS[rest] !== undefined) ctx.takeover = listTakeover(listDeps, ctx, rest);
+      if (ctx.method === 'GET' && !upload && LIST_FIELDS[rest] !== undefined) ctx.state.set(LIST, rest);
       // Responses that create resources (or finish a batch) are parsed once, at their end.
       ctx.captureResponse = (ctx.method === 'POST' && CREATES.has(ctx.what.endpoint)) || (ctx.method === 'GET' && fromPath?.startsWith('batches/') === true);
+    },
+    answer(ctx, upstream, res) {
+      const list = ctx.state.get(LIST) as string | undefined;
+      return list === undefined ? null : answerList(listDeps, ctx, list, upstream, res);
     },
     responseHeaders(ctx, status, headers) {
       if (ctx.what.endpoint !== 'upload' || status >= 300) return;

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { GatewayError } from '../errors.js';
 import type { Outcome } from '../metering/row.js';
 import type { UsageFilters } from './filters.js';
-import { ceilTo, DAY_MS, parseIsoInstant, type TimeUnit } from './time.js';
+import { ceilTo, DAY_MS, parseIsoInstant, type BucketUnit } from '../calendar.js';
 
 /** A Record, so adding an outcome to the row type without listing it here fails to compile. */
 const OUTCOME_NAMES: Record<Outcome, true> = {
@@ -12,7 +12,7 @@ export const OUTCOMES = Object.keys(OUTCOME_NAMES) as [Outcome, ...Outcome[]];
 export const TIME_UNITS = ['hour', 'day', 'month'] as const;
 export const DIMENSIONS = ['tenant', 'project', 'key', 'model', 'endpoint', 'outcome'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
-export type GroupKey = TimeUnit | Dimension;
+export type GroupKey = BucketUnit | Dimension;
 
 const iso = (what: string) => z.string().optional().openapi({ description: `${what}: ISO 8601 date (2025-06-01) or date-time (2025-06-01T13:00:00Z; no offset means UTC)` });
 

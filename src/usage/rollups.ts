@@ -1,13 +1,14 @@
 import type { Database } from 'better-sqlite3';
 import { ROLLUP_KEYS } from '../db/schema/usage-rollups.js';
+import { TOKEN_COLUMNS, TOKEN_FIELDS } from '../metering/columns.js';
 import type { Outcome, UsageRow } from '../metering/row.js';
 import { BUCKETS } from '../db/schema/latency-buckets.js';
 import { bucketOf } from './histogram.js';
-import { floorTo, type TimeUnit } from './time.js';
+import { floorTo, type BucketUnit } from '../calendar.js';
 
 export type Grain = 'h' | 'd' | 'm';
 export const GRAINS: readonly Grain[] = ['h', 'd', 'm'];
-export const GRAIN_UNIT: Record<Grain, TimeUnit> = { h: 'hour', d: 'day', m: 'month' };
+export const GRAIN_UNIT: Record<Grain, BucketUnit> = { h: 'hour', d: 'day', m: 'month' };
 export const GRAIN_TABLE: Record<Grain, string> = { h: 'usage_rollups_hourly', d: 'usage_rollups_daily', m: 'usage_rollups_monthly' };
 export { ROLLUP_KEYS };
 
@@ -15,12 +16,6 @@ export { ROLLUP_KEYS };
 export const isError = (o: Outcome): boolean => o !== 'ok' && o !== 'client_aborted';
 export const LAT_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `lat_${i}`);
 export const TTFB_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `ttfb_${i}`);
-/** Columns that add up when rollups merge, in the order the accumulator keeps them. */
-/** Every token column of usage_events, summed as is. */
-export const TOKEN_COLUMNS = [
-  'prompt_tokens', 'cached_tokens', 'output_tokens', 'thoughts_tokens', 'tool_use_prompt_tokens', 'total_tokens', 'cache_storage_tokens',
-] as const;
-const TOKEN_FIELDS = ['promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens', 'toolUsePromptTokens', 'totalTokens', 'cacheStorageTokens'] as const;
 /** Columns that add up when rollups merge, in the order the accumulator keeps them. */
 export const SUM_COLUMNS = [
   'requests', 'errors', 'aborted', ...TOKEN_COLUMNS, 'cost_nano_usd', 'unpriced_requests', 'latency_sum_ms', ...LAT_COLUMNS, ...TTFB_COLUMNS,

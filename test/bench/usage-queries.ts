@@ -21,7 +21,7 @@ import { createLedger } from '../../src/ledger/ledger.js';
 import { createInlineSink } from '../../src/ledger/inline-sink.js';
 import type { Outcome, UsageRow } from '../../src/metering/row.js';
 import { createPriceBook } from '../../src/usage/prices.js';
-import { addUnit, DAY_MS, floorTo } from '../../src/usage/time.js';
+import { addUnit, DAY_MS, floorTo } from '../../src/calendar.js';
 
 const { values: args } = parseArgs({ options: { events: { type: 'string', default: '5000000' }, runs: { type: 'string', default: '50' }, reuse: { type: 'boolean', default: false } } });
 const EVENTS = Number(args.events);
