@@ -1,6 +1,7 @@
 // @ts-check
 import { createApi, download, session, Unauthorized } from './api.js';
 import { renderCharts } from './charts.js';
+import { renderModalities } from './modality.js';
 import { quotaUtilisation } from './quota.js';
 import { DIMS, renderTable } from './table.js';
 
@@ -51,16 +52,18 @@ async function load() {
   $('status').className = '';
   syncControls();
   try {
-    const [series, top, prices] = await Promise.all([
+    const [series, top, prices, modalities] = await Promise.all([
       api.usage({ ...w.params, groupBy: `${w.unit},${seriesGroupBy()}` }),
       api.usage({ ...w.params, groupBy: tableGroupBy() }),
       api.prices(),
+      api.usage({ ...w.params, groupBy: 'modality' }),
     ]);
     if (mine !== seq) return;
     renderCharts({ groups: series.groups, unit: w.unit, from: w.from, to: w.to, seriesName });
     const quota = await quotaUtilisation(token, view.dim);
     renderTable($('top'), { dim: view.dim, groups: top.groups, quota, onDrill: view.dim === 'project' ? drill : undefined });
     renderKpis(top.totals);
+    renderModalities($('modalities'), modalities.groups);
     const unpriced = prices.unpricedModels.map((/** @type {any} */ m) => `${m.model ?? '(unknown)'} (${m.requests})`);
     $('unpriced').textContent = unpriced.length ? `Models without a price (their cost is not included): ${unpriced.join(', ')}` : '';
     $('status').textContent = `${top.from.slice(0, 10)} → ${isoDate(Date.parse(top.to) - 1)} UTC, by ${w.unit}`;

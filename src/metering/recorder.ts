@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { UsageRow } from './row.js';
+import { countValues, USAGE_COUNT_COLUMNS } from './counts.js';
 
 /**
  * Runs inside the batch's transaction, so derived data (rollups, last-used times) commits with the
@@ -34,10 +35,13 @@ export interface Recorder {
   close(): number;
 }
 
-const INSERT_SQL = `INSERT INTO usage_events (created_at, request_id, tenant_id, project_id, key_id, upstream_key_id,
-  method, api_version, endpoint, model, stream, status, outcome, prompt_tokens, cached_tokens, output_tokens,
-  thoughts_tokens, tool_use_prompt_tokens, total_tokens, cache_storage_tokens, usage_json, ttfb_ms, latency_ms, bytes_in, bytes_out, cost_nano_usd)
-  VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`;
+const INSERT_COLUMNS = [
+  'created_at', 'request_id', 'tenant_id', 'project_id', 'key_id', 'upstream_key_id', 'method', 'api_version', 'endpoint', 'model',
+  'stream', 'status', 'outcome', 'prompt_tokens', 'cached_tokens', 'output_tokens', 'thoughts_tokens', 'tool_use_prompt_tokens',
+  'total_tokens', 'cache_storage_tokens', 'usage_json', 'ttfb_ms', 'latency_ms', 'bytes_in', 'bytes_out', 'cost_nano_usd',
+  ...USAGE_COUNT_COLUMNS,
+];
+const INSERT_SQL = `INSERT INTO usage_events (${INSERT_COLUMNS.join(', ')}) VALUES (${INSERT_COLUMNS.map(() => '?').join(',')})`;
 
 /**
  * Queues rows and writes them in batched transactions off the request path. A failed write (lock
@@ -64,7 +68,7 @@ export function createRecorder(opts: RecorderOptions): Recorder {
         r.method, r.apiVersion, r.endpoint, r.model, r.stream, r.status, r.outcome,
         u?.promptTokens ?? null, u?.cachedTokens ?? null, u?.outputTokens ?? null,
         u?.thoughtsTokens ?? null, u?.toolUsePromptTokens ?? null, u?.totalTokens ?? null, u?.cacheStorageTokens ?? null, u?.json ?? null,
-        r.ttfbMs, r.latencyMs, r.bytesIn, r.bytesOut, r.costNanoUsd,
+        r.ttfbMs, r.latencyMs, r.bytesIn, r.bytesOut, r.costNanoUsd, ...countValues(u),
       );
     }
     for (const hook of hooks) hook(rows);

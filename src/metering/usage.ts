@@ -1,10 +1,11 @@
 import { isObject } from '../values.js';
+import { modalitiesOfInteractionUsage, modalitiesOfUsageMetadata, type ModalityCounts } from './modality.js';
 /**
  * One usage shape for both Gemini families. Counts are what upstream reported; a count missing
  * from a present usage object is 0 because proto3 JSON omits zero fields (Google leaves out
  * cachedContentTokenCount when nothing was cached). No usage object at all → null, never zeros.
  */
-export interface Usage {
+export interface Usage extends ModalityCounts {
   promptTokens: number;
   cachedTokens: number;
   outputTokens: number;
@@ -13,6 +14,10 @@ export interface Usage {
   totalTokens: number;
   /** cachedContents creation: tokens now held in cache storage (billed per hour, not as input). */
   cacheStorageTokens?: number;
+  /** Imagen `:predict`: images generated (one prediction each). */
+  images?: number;
+  /** Veo: seconds of video generated. */
+  videoSeconds?: number;
   /** The usage object as upstream sent it (key order and values preserved). */
   json: string;
 }
@@ -29,6 +34,7 @@ export function fromUsageMetadata(u: unknown): Usage | null {
     thoughtsTokens: count(u.thoughtsTokenCount),
     toolUsePromptTokens: count(u.toolUsePromptTokenCount),
     totalTokens: count(u.totalTokenCount),
+    ...modalitiesOfUsageMetadata(u),
     json: JSON.stringify(u),
   };
 }
@@ -43,6 +49,7 @@ export function fromInteractionUsage(u: unknown): Usage | null {
     thoughtsTokens: count(u.total_thought_tokens),
     toolUsePromptTokens: count(u.total_tool_use_tokens),
     totalTokens: count(u.total_tokens),
+    ...modalitiesOfInteractionUsage(u),
     json: JSON.stringify(u),
   };
 }

@@ -4,10 +4,10 @@ import { loadDisplayNames, type Where } from './filters.js';
 import { BUCKETS } from '../db/schema/latency-buckets.js';
 import { percentile } from './histogram.js';
 import type { Dimension, GroupKey } from './params.js';
-import { GRAIN_TABLE, GRAIN_UNIT, LAT_COLUMNS, ROLLUP_KEYS, TOKEN_COLUMNS, TTFB_COLUMNS, type Grain } from './rollups.js';
+import { GRAIN_TABLE, GRAIN_UNIT, LAT_COLUMNS, ROLLUP_KEYS, TOKEN_COLUMNS, TOKEN_FIELDS, TTFB_COLUMNS, type Grain } from './rollups.js';
 import { ceilTo, floorTo, formatBucket, TIME_UNITS_FINE_TO_COARSE, type TimeUnit } from './time.js';
 
-const TOKEN_KEYS = ['promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens', 'toolUsePromptTokens', 'totalTokens', 'cacheStorageTokens'] as const;
+const TOKEN_KEYS = TOKEN_FIELDS;
 
 /** Every group and the totals carry these, in this order (also the CSV's metric columns). */
 export const METRIC_KEYS = [

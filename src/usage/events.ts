@@ -1,12 +1,13 @@
 import type { Db } from '../db/client.js';
 import { GatewayError } from '../errors.js';
 import { loadDisplayNames, type Where } from './filters.js';
+import { COUNT_FIELDS, USAGE_COUNT_COLUMNS } from '../metering/counts.js';
 
 /** Keys of each listed event, in order (also the CSV header). */
 export const EVENT_COLUMNS = [
   'id', 'createdAt', 'requestId', 'tenantId', 'tenant', 'projectId', 'project', 'keyId', 'keyPrefix', 'method', 'apiVersion',
   'endpoint', 'model', 'stream', 'status', 'outcome', 'promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens',
-  'toolUsePromptTokens', 'totalTokens', 'cacheStorageTokens', 'estimatedCostUsd', 'ttfbMs', 'latencyMs', 'bytesIn', 'bytesOut',
+  'toolUsePromptTokens', 'totalTokens', 'cacheStorageTokens', ...COUNT_FIELDS, 'estimatedCostUsd', 'ttfbMs', 'latencyMs', 'bytesIn', 'bytesOut',
 ] as const;
 
 export type UsageEvent = Record<(typeof EVENT_COLUMNS)[number], string | number | boolean | null>;
@@ -17,6 +18,7 @@ interface EventRow {
   outcome: string; prompt_tokens: number | null; cached_tokens: number | null; output_tokens: number | null;
   thoughts_tokens: number | null; tool_use_prompt_tokens: number | null; total_tokens: number | null; cache_storage_tokens: number | null;
   cost_nano_usd: number | null; ttfb_ms: number | null; latency_ms: number; bytes_in: number; bytes_out: number;
+  [count: string]: unknown;
 }
 
 const encodeCursor = (r: EventRow) => Buffer.from(`${r.created_at}.${r.id}`).toString('base64url');
@@ -58,6 +60,7 @@ export function listEvents(
       model: r.model, stream: r.stream === 1, status: r.status, outcome: r.outcome, promptTokens: r.prompt_tokens,
       cachedTokens: r.cached_tokens, outputTokens: r.output_tokens, thoughtsTokens: r.thoughts_tokens,
       toolUsePromptTokens: r.tool_use_prompt_tokens, totalTokens: r.total_tokens, cacheStorageTokens: r.cache_storage_tokens,
+      ...(Object.fromEntries(COUNT_FIELDS.map((f, i) => [f, r[USAGE_COUNT_COLUMNS[i]!] as number | null])) as Record<(typeof COUNT_FIELDS)[number], number | null>),
       estimatedCostUsd: r.cost_nano_usd === null ? null : r.cost_nano_usd / 1e9,
       ttfbMs: r.ttfb_ms, latencyMs: r.latency_ms, bytesIn: r.bytes_in, bytesOut: r.bytes_out,
     })),

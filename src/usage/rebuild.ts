@@ -1,5 +1,6 @@
 import type { Db } from '../db/client.js';
 import type { Outcome, UsageRow } from '../metering/row.js';
+import { countsFromRow } from '../metering/counts.js';
 import type { PriceBook } from './prices.js';
 import { createRollupHook, GRAIN_TABLE } from './rollups.js';
 
@@ -7,6 +8,7 @@ interface EventRow {
   id: number; created_at: number; tenant_id: string; project_id: string; key_id: string; endpoint: string; model: string | null;
   outcome: Outcome; prompt_tokens: number | null; cached_tokens: number | null; output_tokens: number | null; thoughts_tokens: number | null;
   tool_use_prompt_tokens: number | null; total_tokens: number | null; cache_storage_tokens: number | null; cost_nano_usd: number | null; ttfb_ms: number | null; latency_ms: number;
+  [count: string]: unknown;
 }
 
 /**
@@ -49,6 +51,7 @@ function toUsageRow(r: EventRow): UsageRow {
     promptTokens: r.prompt_tokens ?? 0, cachedTokens: r.cached_tokens ?? 0, outputTokens: r.output_tokens ?? 0,
     thoughtsTokens: r.thoughts_tokens ?? 0, toolUsePromptTokens: r.tool_use_prompt_tokens ?? 0, totalTokens: r.total_tokens, json: '',
     ...(r.cache_storage_tokens === null ? {} : { cacheStorageTokens: r.cache_storage_tokens }),
+    ...countsFromRow(r),
   };
   return {
     createdAt: r.created_at, requestId: '', tenantId: r.tenant_id, projectId: r.project_id, keyId: r.key_id, upstreamKeyId: null,

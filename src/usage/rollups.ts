@@ -2,6 +2,7 @@ import type { Db } from '../db/client.js';
 import { ROLLUP_KEYS } from '../db/schema/usage-rollups.js';
 import type { FlushHook } from '../metering/recorder.js';
 import type { Outcome, UsageRow } from '../metering/row.js';
+import { COUNT_FIELDS, USAGE_COUNT_COLUMNS } from '../metering/counts.js';
 import { BUCKETS } from '../db/schema/latency-buckets.js';
 import { bucketOf } from './histogram.js';
 import { floorTo, type TimeUnit } from './time.js';
@@ -17,11 +18,14 @@ export const isError = (o: Outcome): boolean => o !== 'ok' && o !== 'client_abor
 export const LAT_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `lat_${i}`);
 export const TTFB_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `ttfb_${i}`);
 /** Columns that add up when rollups merge, in the order the accumulator keeps them. */
-/** Every token column of usage_events, summed as is. */
+/** Every count column of usage_events (tokens, per-modality tokens, images, video seconds), summed as is. */
 export const TOKEN_COLUMNS = [
   'prompt_tokens', 'cached_tokens', 'output_tokens', 'thoughts_tokens', 'tool_use_prompt_tokens', 'total_tokens', 'cache_storage_tokens',
+  ...USAGE_COUNT_COLUMNS,
 ] as const;
-const TOKEN_FIELDS = ['promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens', 'toolUsePromptTokens', 'totalTokens', 'cacheStorageTokens'] as const;
+export const TOKEN_FIELDS = [
+  'promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens', 'toolUsePromptTokens', 'totalTokens', 'cacheStorageTokens', ...COUNT_FIELDS,
+] as const;
 /** Columns that add up when rollups merge, in the order the accumulator keeps them. */
 export const SUM_COLUMNS = [
   'requests', 'errors', 'aborted', ...TOKEN_COLUMNS, 'cost_nano_usd', 'unpriced_requests', 'latency_sum_ms', ...LAT_COLUMNS, ...TTFB_COLUMNS,
