@@ -54,13 +54,14 @@ async function main(): Promise<void> {
     say();
 
     gateway.deps.recorder.flush();
-    const rows = db.$client
-      .prepare('SELECT endpoint, model, stream, status, outcome, prompt_tokens, cached_tokens, output_tokens, thoughts_tokens, total_tokens, latency_ms FROM usage_events ORDER BY id')
-      .all() as Record<string, unknown>[];
-    say('usage_events:');
-    const cols = Object.keys(rows[0] ?? {});
+    // The key reads its own usage back through the self-service API, in the API's own field names.
+    const res = await fetch(`${baseUrl}/gateway/v1/usage/events`, { headers: { 'x-goog-api-key': key.key } });
+    const page = (await res.json()) as { data: Record<string, unknown>[]; nextCursor: string | null };
+    const cols = ['endpoint', 'model', 'stream', 'status', 'outcome', 'promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens', 'totalTokens', 'latencyMs'];
+    const rows = [...page.data].reverse();
+    say('GET /gateway/v1/usage/events (oldest first):');
     say(table(cols, rows.map((r) => cols.map((c) => String(r[c] ?? 'null')))).replace(/^/gm, '   '));
-    if (rows.length !== 3 || rows.some((r) => r.outcome !== 'ok' || r.total_tokens === null)) throw new Error('expected three metered rows');
+    if (rows.length !== 3 || rows.some((r) => r.outcome !== 'ok' || r.totalTokens === null)) throw new Error('expected three metered rows');
     say('\ndemo finished: every call went through the gateway and was metered.');
   } finally {
     await gateway.shutdown(2000);

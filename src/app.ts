@@ -9,6 +9,7 @@ import { createMetricsApp } from './metrics/app.js';
 import { createDashboardApp } from './dashboard/app.js';
 import { createSelfServiceApp } from './self-service/app.js';
 import { requestTargetProblem } from './proxy/request-target.js';
+import { createLiveTokenApp } from './proxy/live/token-app.js';
 import { createProxyApp } from './proxy/route.js';
 import { stripPublicPrefix } from './public-path.js';
 
@@ -34,6 +35,7 @@ export function buildApp(deps: AppDeps) {
   app.route('/', createMetricsApp(deps));
   app.route('/', createDashboardApp());
   app.route('/', createSelfServiceApp(deps));
+  app.route('/', createLiveTokenApp({ ...deps, tokens: deps.liveTokens, maxJsonBytes: deps.config.MAX_JSON_BODY_BYTES }));
   // The data plane is the catch-all, so it is mounted last.
   app.route('/', createProxyApp(deps));
   return app;

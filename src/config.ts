@@ -8,6 +8,8 @@ const schema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_PATH: z.string().min(1).default('./data/gateway.db'),
   UPSTREAM_BASE_URL: z.url().default('https://generativelanguage.googleapis.com'),
+  /** Where Live API WebSockets go (http→ws, https→wss); defaults to UPSTREAM_BASE_URL. */
+  LIVE_UPSTREAM_BASE_URL: z.url().optional(),
   GEMINI_API_KEY: z.string().min(1).optional(),
   /** More upstream keys (comma-separated); with GEMINI_API_KEY they form the pool requests spread over. */
   GEMINI_API_KEYS: z.string().optional(),
@@ -18,6 +20,8 @@ const schema = z.object({
   /** Upper bound on upstream pages the gateway reads to fill one filtered list page. */
   LIST_MAX_UPSTREAM_PAGES: z.coerce.number().int().min(1).max(100).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** json: one JSON object per line; pretty: readable lines (pino-pretty). Unset: pretty when stdout is a TTY. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   PUBLIC_BASE_URL: z.url().optional(),
   SHUTDOWN_GRACE_MS: positiveMs.default(30_000),
   USAGE_FLUSH_INTERVAL_MS: positiveMs.default(50),
@@ -47,6 +51,15 @@ const schema = z.object({
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** JSON price table(s) layered over the shipped src/usage/prices.json (same shape). */
   PRICES_FILE: z.string().min(1).optional(),
+  /**
+   * Lingering close (as nginx's lingering_time / lingering_timeout): after refusing a request whose
+   * body is still arriving, keep reading and discarding it for at most this long in total, …
+   */
+  LINGERING_TIME_MS: positiveMs.default(30_000),
+  /** … giving up after this long without a byte, … */
+  LINGERING_TIMEOUT_MS: positiveMs.default(5_000),
+  /** … or after this many discarded bytes, then close. 0 for any of the three closes at once. */
+  LINGERING_MAX_BYTES: z.coerce.number().int().min(0).default(256 * 1024 * 1024),
   /** Widest from/to range the usage API answers. */
   USAGE_MAX_RANGE_DAYS: z.coerce.number().int().min(1).default(400),
 });

@@ -11,6 +11,7 @@ import type { Recorder } from './metering/recorder.js';
 import type { GatewayMetrics } from './metrics/metrics.js';
 import type { ResourceStore } from './ownership/resource-store.js';
 import type { Quotas } from './quota/quotas.js';
+import type { LiveTokens } from './live/tokens.js';
 import type { Upstream } from './upstream/connection.js';
 import type { UpstreamKeyPool } from './upstream/key-pool.js';
 import type { PriceBook } from './usage/prices.js';
@@ -39,6 +40,8 @@ export interface AppDeps {
   prices: PriceBook;
   /** Tenant-key authentication with per-address failure throttling, shared by every tenant-facing surface. */
   tenantAuth: TenantAuthenticate;
+  /** Gateway-issued ephemeral tokens for the Live API. */
+  liveTokens: LiveTokens;
   /** Data-plane steps around the upstream call (scopes, quotas, ownership…), in order. */
   stages: ProxyStage[];
 }

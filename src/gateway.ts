@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import { openDb, type Db } from './db/client.js';
 import { createLifecycle } from './lifecycle.js';
+import { installLingeringClose } from './proxy/lingering-close.js';
 import type { Logger } from './logger.js';
 import { createRecorder, type FlushHook } from './metering/recorder.js';
 import { installClientErrorHandler, unroutableRequest } from './proxy/client-error.js';
@@ -21,6 +22,8 @@ import { createStages } from './stages.js';
 import { createTenantAuth } from './auth/tenant-auth.js';
 import { createQuotas } from './quota/quotas.js';
 import { createUpstream } from './upstream/connection.js';
+import { createLiveTokens } from './live/tokens.js';
+import { createLiveGateway } from './proxy/live/upgrade.js';
 
 export interface Gateway {
   deps: AppDeps;
@@ -67,7 +70,8 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
   const keyPool = createEnvKeyPool(envKeySecrets(config), { clock, log, defaultCooldownMs: config.UPSTREAM_KEY_COOLDOWN_MS });
   const throttle = createAuthThrottle({ limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS, clock });
   const tenantAuth = createTenantAuth(keys, throttle, log, config.AUTH_FAILURE_LIMIT);
-  const base = { config, log, db, clock, keys, tenantAuth, upstream: createUpstream(config), recorder, lifecycle, keyPool, resources, quotas, metrics, prices };
+  const liveTokens = createLiveTokens({ db, clock, keys });
+  const base = { config, log, db, clock, keys, tenantAuth, liveTokens, upstream: createUpstream(config), recorder, lifecycle, keyPool, resources, quotas, metrics, prices };
   const deps: AppDeps = { ...base, stages: createStages(base) };
   const app = buildApp(deps);
   const server = createServer(getRequestListener(app.fetch, { autoCleanupIncoming: false, errorHandler: unroutableRequest }));
@@ -75,6 +79,9 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   installClientErrorHandler(server, log);
+  const live = createLiveGateway({ ...base, tokens: liveTokens });
+  server.on('upgrade', live.handleUpgrade);
+  installLingeringClose(server, { timeMs: config.LINGERING_TIME_MS, timeoutMs: config.LINGERING_TIMEOUT_MS, maxBytes: config.LINGERING_MAX_BYTES });
 
   return {
     deps,
@@ -93,6 +100,7 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
       const timedOut = await Promise.race([deps.lifecycle.idle().then(() => false), sleep(graceMs).then(() => true)]);
       if (timedOut) {
         log.warn({ inflight: deps.lifecycle.inflight }, 'grace period over; closing remaining connections');
+        live.closeAll('The gateway is shutting down.');
         server.closeAllConnections();
         await Promise.race([deps.lifecycle.idle(), sleep(2000)]);
       }

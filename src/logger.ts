@@ -1,4 +1,6 @@
+import { Writable } from 'node:stream';
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { PinoPretty } from 'pino-pretty';
 import { redactSecrets } from './redact.js';
 
 export type { Logger };
@@ -24,13 +26,22 @@ export const REDACT_PATHS = [
   '*.token',
 ];
 
+export type LogFormat = 'json' | 'pretty';
+
+/** LOG_FORMAT when set; otherwise readable lines for a person at a terminal and JSON for everything else. */
+export function resolveLogFormat(configured: LogFormat | undefined, stdoutIsTty: boolean): LogFormat {
+  return configured ?? (stdoutIsTty ? 'pretty' : 'json');
+}
+
 /**
  * The root logger. `secrets` (upstream key, admin token) and anything shaped like a key or a
  * `key=` query parameter are scrubbed from every serialised line, so a library or upstream message
- * that echoes a credential cannot carry it into the logs.
+ * that echoes a credential cannot carry it into the logs. `pretty` formats those already scrubbed
+ * lines with pino-pretty (synchronously, no worker thread) and scrubs its output once more.
  */
-export function createLogger(level: string, destination?: DestinationStream, secrets: readonly (string | undefined)[] = []): Logger {
+export function createLogger(level: string, destination?: DestinationStream, secrets: readonly (string | undefined)[] = [], format: LogFormat = 'json'): Logger {
   const known = secrets.filter((s): s is string => typeof s === 'string' && s.length > 0);
+  const out = destination ?? (format === 'pretty' ? process.stdout : undefined);
   return pino(
     {
       level,
@@ -39,6 +50,17 @@ export function createLogger(level: string, destination?: DestinationStream, sec
       hooks: { streamWrite: (line) => redactSecrets(line, known) },
       formatters: { level: (label) => ({ level: label }) },
     },
-    destination,
+    format === 'pretty' ? prettyStream(out!, known) : destination,
   );
+}
+
+function prettyStream(out: DestinationStream, known: readonly string[]): DestinationStream {
+  const scrubbed = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      out.write(redactSecrets(chunk.toString(), known));
+      cb();
+    },
+  });
+  const tty = (out as { isTTY?: boolean }).isTTY === true;
+  return PinoPretty({ sync: true, singleLine: true, colorize: tty, translateTime: 'SYS:HH:MM:ss.l', destination: scrubbed });
 }

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createGateway } from './gateway.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { envKeySecrets } from './upstream/key-pool.js';
 
 /** Process entry: config → logger → db + migrate → app → serve; SIGTERM/SIGINT drain and flush. */
@@ -15,7 +15,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET]);
+  const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
+  const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET], format);
   const gateway = createGateway({ config, log });
   const addr = await gateway.listen();
   const keyCount = (gateway.deps.db.$client.prepare('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number) ?? 0;

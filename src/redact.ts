@@ -4,12 +4,12 @@
  * value of any `key=` query parameter. Callers never put secrets in text on purpose; this catches
  * what upstream or a library message echoes back.
  */
-const KEY_SHAPES = /AIza[0-9A-Za-z_-]{30,}|ggw_[A-Za-z0-9_-]{20,}/g;
-const KEY_PARAM = /([?&](?:key|api_key|apiKey)=)[^&#\s"'<>\\]+/g;
+const KEY_SHAPES = /AIza[0-9A-Za-z_-]{30,}|ggwt?_[A-Za-z0-9_-]{20,}/g;
+const KEY_PARAM = /([?&](?:key|api_key|apiKey|access_token)=)[^&#\s"'<>\\]+/g;
 export const REDACTED = '[redacted]';
 
 /** Cheap pre-check: the patterns below can only match text containing one of these. */
-const MAY_HOLD_KEY = /AIza|ggw_|[kK]ey=/;
+const MAY_HOLD_KEY = /AIza|ggwt?_|[kK]ey=|access_token=/;
 const NEEDS_JSON_ESCAPE = /["\\\u0000-\u001f]/;
 
 /** Returns text with every secret replaced by `[redacted]`; the input is returned as is when clean. */

@@ -37,6 +37,7 @@ export function createApi(token) {
     /** @param {Record<string, string>} params */
     csv: async (params) => (await get('/admin/v1/usage', { ...params, format: 'csv' })).text(),
     prices: async () => (await get('/admin/v1/usage/prices', {})).json(),
+    unpricedModels: async () => (await get('/admin/v1/usage/unpriced-models', {})).json(),
   };
 }
 

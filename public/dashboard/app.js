@@ -10,8 +10,8 @@ const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementB
 
 /** What is on screen; every control edits this and calls load(). */
 const view = {
-  /** @type {string} inclusive UTC date */ from: '',
-  /** @type {string} inclusive UTC date */ to: '',
+  /** @type {string} UTC minute (YYYY-MM-DDTHH:MM), inclusive */ from: '',
+  /** @type {string} UTC minute (YYYY-MM-DDTHH:MM), exclusive */ to: '',
   /** @type {'project' | 'model'} */ stack: 'project',
   /** @type {'project' | 'key' | 'model'} */ dim: 'project',
   /** @type {{ id: string, label: string } | null} */ project: null,
@@ -19,17 +19,28 @@ const view = {
 let seq = 0;
 
 const isoDate = (/** @type {number} */ ms) => new Date(ms).toISOString().slice(0, 10);
+/** The value a datetime-local input holds, read as UTC. */
+const isoMinute = (/** @type {number} */ ms) => new Date(ms).toISOString().slice(0, 16);
+const MINUTE = 60_000;
 
+/** Day presets cover whole UTC days up to the end of today, so day buckets are complete. */
 function setRange(/** @type {number} */ days) {
   const today = Date.parse(`${isoDate(Date.now())}T00:00:00Z`);
-  view.from = isoDate(today - (days - 1) * DAY);
-  view.to = isoDate(today);
+  view.from = isoMinute(today - (days - 1) * DAY);
+  view.to = isoMinute(today + DAY);
 }
 
-/** The API window for the view: whole UTC days, `to` exclusive; the chart unit follows the span. */
+/** Minute presets ("the last 90 minutes") end at the next whole minute. */
+function setRecent(/** @type {number} */ minutes) {
+  const to = Math.ceil((Date.now() + 1) / MINUTE) * MINUTE;
+  view.from = isoMinute(to - minutes * MINUTE);
+  view.to = isoMinute(to);
+}
+
+/** The API window for the view: any UTC minutes, `to` exclusive; the chart unit follows the span. */
 function window_() {
-  const from = Date.parse(`${view.from}T00:00:00Z`);
-  const to = Date.parse(`${view.to}T00:00:00Z`) + DAY;
+  const from = Date.parse(`${view.from}:00Z`);
+  const to = Date.parse(`${view.to}:00Z`);
   const days = (to - from) / DAY;
   /** @type {'hour' | 'day' | 'month'} */
   const unit = days <= 2 ? 'hour' : days <= 120 ? 'day' : 'month';
@@ -52,10 +63,10 @@ async function load() {
   $('status').className = '';
   syncControls();
   try {
-    const [series, top, prices, modalities] = await Promise.all([
+    const [series, top, unpricedModels, modalities] = await Promise.all([
       api.usage({ ...w.params, groupBy: `${w.unit},${seriesGroupBy()}` }),
       api.usage({ ...w.params, groupBy: tableGroupBy() }),
-      api.prices(),
+      api.unpricedModels(),
       api.usage({ ...w.params, groupBy: 'modality' }),
     ]);
     if (mine !== seq) return;
@@ -64,9 +75,9 @@ async function load() {
     renderTable($('top'), { dim: view.dim, groups: top.groups, quota, onDrill: view.dim === 'project' ? drill : undefined });
     renderKpis(top.totals);
     renderModalities($('modalities'), modalities.groups);
-    const unpriced = prices.unpricedModels.map((/** @type {any} */ m) => `${m.model ?? '(unknown)'} (${m.requests})`);
+    const unpriced = unpricedModels.data.map((/** @type {any} */ m) => `${m.model ?? '(unknown)'} (${m.requests})`);
     $('unpriced').textContent = unpriced.length ? `Models without a price (their cost is not included): ${unpriced.join(', ')}` : '';
-    $('status').textContent = `${top.from.slice(0, 10)} → ${isoDate(Date.parse(top.to) - 1)} UTC, by ${w.unit}`;
+    $('status').textContent = `${isoMinute(Date.parse(top.from)).replace('T', ' ')} → ${isoMinute(Date.parse(top.to)).replace('T', ' ')} UTC, by ${w.unit}`;
     dash.dataset.state = 'ready';
   } catch (err) {
     if (mine !== seq) return;
@@ -146,7 +157,7 @@ function showDashboard() {
 async function downloadCsv() {
   const w = window_();
   const csv = await createApi(session.get() ?? '').csv({ ...w.params, groupBy: `${w.unit},${seriesGroupBy()}` });
-  download(csv, `usage-${view.project ? `${view.project.label.replace('/', '-')}-` : ''}${view.from}-${view.to}.csv`);
+  download(csv, `usage-${view.project ? `${view.project.label.replace('/', '-')}-` : ''}${view.from}-${view.to}.csv`.replace(/:/g, ''));
 }
 
 setRange(30);
@@ -156,7 +167,9 @@ $('from').addEventListener('change', (/** @type {any} */ e) => e.target.value &&
 $('to').addEventListener('change', (/** @type {any} */ e) => e.target.value && ((view.to = e.target.value), load()));
 $('stack').addEventListener('change', (/** @type {any} */ e) => ((view.stack = e.target.value), load()));
 $('csv').addEventListener('click', () => downloadCsv().catch((err) => ($('status').textContent = err.message)));
-for (const b of document.querySelectorAll('.presets button')) b.addEventListener('click', () => (setRange(Number(/** @type {HTMLElement} */ (b).dataset.days)), load()));
+for (const b of /** @type {NodeListOf<HTMLElement>} */ (document.querySelectorAll('.presets button'))) {
+  b.addEventListener('click', () => (b.dataset.minutes ? setRecent(Number(b.dataset.minutes)) : setRange(Number(b.dataset.days)), load()));
+}
 for (const b of $('tabs').querySelectorAll('button')) b.addEventListener('click', () => ((view.dim = b.dataset.dim), load()));
 if (session.get()) showDashboard();
 else showSignIn();

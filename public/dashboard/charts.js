@@ -23,7 +23,10 @@ const charts = new Map();
  */
 export function bucketKeys(unit, from, to) {
   const out = [];
-  for (let t = from; t < to; ) {
+  // A range may start mid-bucket (any minute): label from the start of the bucket holding it.
+  const d0 = new Date(from);
+  const start = unit === 'hour' ? from - (from % 3_600_000) : unit === 'day' ? from - (from % 86_400_000) : Date.UTC(d0.getUTCFullYear(), d0.getUTCMonth(), 1);
+  for (let t = start; t < to; ) {
     const iso = new Date(t).toISOString();
     if (unit === 'hour') {
       out.push({ key: iso, label: `${iso.slice(5, 10)} ${iso.slice(11, 13)}h` });

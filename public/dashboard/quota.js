@@ -13,5 +13,5 @@ export async function quotaUtilisation(token, dim) {
   const res = await fetch('/admin/v1/usage/quota', { headers: { authorization: `Bearer ${token}` } });
   if (!res.ok) return new Map();
   const body = await res.json();
-  return new Map(body.projects.map((/** @type {{ projectId: string, utilisation: number }} */ p) => [p.projectId, p.utilisation]));
+  return new Map(body.data.map((/** @type {{ projectId: string, utilisation: number }} */ p) => [p.projectId, p.utilisation]));
 }

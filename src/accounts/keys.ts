@@ -3,10 +3,11 @@ import { listPage, type ListQuery, type Page } from '../db/pagination.js';
 import { generateKey, newId } from '../auth/keys.js';
 import { apiKeys, projects } from '../db/schema/index.js';
 import { GatewayError } from '../errors.js';
+import { ownerWhere, type OwnerFilter } from './refs.js';
 import { found, iso, isoOrNull, mutate, parseLabels, stamp, type AccountsDeps, type Operator } from './context.js';
 import { DEFAULT_OVERLAP_SECONDS, type IssuedKey, type KeyCreate, type KeyUpdate, type KeyView, type Scopes } from './key-schemas.js';
 import { requireLiveProject } from './projects.js';
-import { changed, tenantRow } from './tenants.js';
+import { changed } from './tenants.js';
 
 const columns = { ...getTableColumns(apiKeys), tenantId: projects.tenantId };
 type KeyRow = typeof apiKeys.$inferSelect & { tenantId: string };
@@ -55,10 +56,9 @@ function keyRow({ db }: AccountsDeps, id: string): KeyRow {
 
 export const getKey = (deps: AccountsDeps, id: string): KeyView => keyView(keyRow(deps, id), deps.clock.now());
 
-export function listKeys(deps: AccountsDeps, q: ListQuery & { projectId?: string; tenantId?: string; status?: string }): Page<KeyView> {
+export function listKeys(deps: AccountsDeps, q: ListQuery & OwnerFilter & { status?: string }): Page<KeyView> {
   const now = deps.clock.now();
-  const tenantId = q.tenantId ? tenantRow(deps, q.tenantId).id : undefined;
-  const filters = [q.projectId ? eq(apiKeys.projectId, q.projectId) : undefined, tenantId ? eq(projects.tenantId, tenantId) : undefined, statusWhere(q.status, now)];
+  const filters = [...ownerWhere(deps.db, q, { tenantId: projects.tenantId, projectId: apiKeys.projectId }), statusWhere(q.status, now)];
   const qb = deps.db.select(columns).from(apiKeys).innerJoin(projects, eq(projects.id, apiKeys.projectId)).$dynamic();
   return listPage(qb, apiKeys, q, filters, (r) => keyView(r, now));
 }

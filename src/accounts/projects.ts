@@ -3,6 +3,7 @@ import { listPage, type ListQuery, type Page } from '../db/pagination.js';
 import { newId } from '../auth/keys.js';
 import { projects, upstreamKeys } from '../db/schema/index.js';
 import { GatewayError } from '../errors.js';
+import { ownerWhere, type OwnerFilter } from './refs.js';
 import { conflictOnDuplicate, found, iso, isoOrNull, mutate, notDeleted, parseLabels, stamp, type AccountsDeps, type Operator } from './context.js';
 import type { ProjectCreate, ProjectUpdate, ProjectView } from './schemas.js';
 import { changed, containerStatus, containerStatusWhere, requireLiveTenant, retireProject, tenantRow } from './tenants.js';
@@ -29,9 +30,8 @@ export function projectBySlug(deps: AccountsDeps, tenant: string, slug: string):
 
 export const getProject = (deps: AccountsDeps, id: string): ProjectView => projectView(projectRow(deps, id));
 
-export function listProjects(deps: AccountsDeps, q: ListQuery & { tenantId?: string; status?: string }): Page<ProjectView> {
-  const tenantId = q.tenantId ? tenantRow(deps, q.tenantId).id : undefined;
-  const filters = [tenantId ? eq(projects.tenantId, tenantId) : undefined, containerStatusWhere(projects, q.status)];
+export function listProjects(deps: AccountsDeps, q: ListQuery & Pick<OwnerFilter, 'tenant'> & { status?: string }): Page<ProjectView> {
+  const filters = [...ownerWhere(deps.db, { tenant: q.tenant }, { tenantId: projects.tenantId }), containerStatusWhere(projects, q.status)];
   return listPage(deps.db.select().from(projects).$dynamic(), projects, q, filters, projectView);
 }
 

@@ -4,10 +4,11 @@ import { newId } from '../auth/keys.js';
 import { fingerprint, GATEWAY_SECRET_HOWTO } from '../crypto/secret-box.js';
 import { projects, upstreamKeys } from '../db/schema/index.js';
 import { GatewayError } from '../errors.js';
+import { ownerWhere, type OwnerFilter } from './refs.js';
 import { found, iso, isoOrNull, mutate, parseLabels, stamp, type AccountsDeps, type Operator } from './context.js';
 import type { UpstreamKeyCreate, UpstreamKeyUpdate, UpstreamKeyView } from './key-schemas.js';
 import { requireLiveProject } from './projects.js';
-import { changed, tenantRow } from './tenants.js';
+import { changed } from './tenants.js';
 
 /** inUse: the project currently points at this key. */
 const columns = { ...getTableColumns(upstreamKeys), inUse: sql<number>`${projects.upstreamKeyId} IS ${upstreamKeys.id}`.as('in_use') };
@@ -43,9 +44,8 @@ function row(deps: AccountsDeps, id: string): UpstreamRow {
 
 export const getUpstreamKey = (deps: AccountsDeps, id: string): UpstreamKeyView => upstreamKeyView(row(deps, id));
 
-export function listUpstreamKeys(deps: AccountsDeps, q: ListQuery & { projectId?: string; tenantId?: string; status?: string }): Page<UpstreamKeyView> {
-  const tenantId = q.tenantId ? tenantRow(deps, q.tenantId).id : undefined;
-  const filters = [q.projectId ? eq(upstreamKeys.projectId, q.projectId) : undefined, tenantId ? eq(projects.tenantId, tenantId) : undefined, statusWhere(q.status)];
+export function listUpstreamKeys(deps: AccountsDeps, q: ListQuery & OwnerFilter & { status?: string }): Page<UpstreamKeyView> {
+  const filters = [...ownerWhere(deps.db, q, { tenantId: projects.tenantId, projectId: upstreamKeys.projectId }), statusWhere(q.status)];
   return listPage(select(deps).$dynamic(), upstreamKeys, q, filters, upstreamKeyView);
 }
 

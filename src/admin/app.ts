@@ -1,21 +1,25 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from '../deps.js';
 import type { AdminApp, AdminDeps } from './types.js';
-import { GatewayError, renderError, toGatewayError, validationHook } from '../errors.js';
+import { GatewayError, onErrorFor, validationHook } from '../errors.js';
 import { adminAuth } from '../auth/admin-auth.js';
 import { ADMIN_ROUTES } from './routes.js';
+
+/** Every admin operation carries exactly one of these. */
+const ADMIN_TAGS = [
+  { name: 'Tenants', description: 'Teams: they own projects' },
+  { name: 'Projects', description: "A tenant's projects: they own keys, limits and upstream resources" },
+  { name: 'Keys', description: 'Gateway keys (the secret is shown once)' },
+  { name: 'Upstream keys', description: 'Bring-your-own Gemini keys, and the env key pool' },
+  { name: 'Limits', description: 'Per-project quota policies' },
+  { name: 'Usage', description: 'Usage, cost, prices and quota utilisation' },
+  { name: 'Resources', description: 'Which project owns each upstream file, cache, batch and interaction' },
+  { name: 'Audit', description: 'Every admin change, from the API or the CLI' },
+];
 
 /** Admin JSON errors: zod validation failures become 400 with every problem listed. */
 export function newAdminApp(): AdminApp {
   return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
-}
-
-/** Hono's own request errors (malformed JSON, missing content-type) in the admin error shape. */
-function fromHttpException(err: HTTPException): GatewayError {
-  if (err.status === 415) return new GatewayError('invalid_argument', 'Send the request body as JSON with content-type: application/json.');
-  if (err.status === 404) return new GatewayError('not_found', err.message || 'Not found.');
-  return new GatewayError('invalid_argument', err.message || 'Bad request.');
 }
 
 /**
@@ -24,16 +28,13 @@ function fromHttpException(err: HTTPException): GatewayError {
  */
 export function createAdminApp(deps: AdminDeps): AdminApp {
   const app = newAdminApp();
-  app.onError((err, c) => {
-    const ge = err instanceof HTTPException && err.status < 500 ? fromHttpException(err) : toGatewayError(err);
-    if (!(err instanceof GatewayError)) deps.log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'admin failure');
-    return c.body(renderError(ge, 'admin', c.get('requestId')), ge.status as 500, { 'content-type': 'application/json' });
-  });
+  app.onError(onErrorFor('admin', deps.log, 'admin'));
   app.openAPIRegistry.registerComponent('securitySchemes', 'adminToken', { type: 'http', scheme: 'bearer' });
   app.doc31('/admin/v1/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Gemini Gateway admin API', version: '1' },
     security: [{ adminToken: [] }],
+    tags: ADMIN_TAGS,
   });
   app.use('/admin/v1/*', async (c, next) => {
     if (c.req.path === '/admin/v1/openapi.json') return next();

@@ -1,7 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { Timestamp } from '../accounts/schemas.js';
 import { listAudit } from '../audit/audit-log.js';
-import { pageOf, pageQuery } from './list-query.js';
+import { pageOf } from '../db/pagination.js';
+import { pageQuery } from './list-query.js';
 import type { RegisterAdminRoutes } from './types.js';
 import { errors, json } from './routing.js';
 

@@ -3,7 +3,8 @@ import type { AccountsDeps, Operator } from '../accounts/context.js';
 import { idParam } from '../accounts/schemas.js';
 import type { AdminApp, AdminDeps } from './types.js';
 import type { Page } from '../db/pagination.js';
-import { labelQuery, pageOf, pageQuery } from './list-query.js';
+import { pageOf } from '../db/pagination.js';
+import { labelQuery, pageQuery } from './list-query.js';
 import { accountsOf, body, errors, json, operatorOf } from './routing.js';
 
 type Verb = 'disable' | 'enable' | 'revoke';

@@ -6,10 +6,10 @@ import { registerCrudRoutes } from './crud-routes.js';
 import type { RegisterAdminRoutes } from './types.js';
 import { errors, json, operatorOf } from './routing.js';
 
-/** The parent filters keys and upstream keys share. */
-export const keyParents = {
-  projectId: z.string().optional(),
-  tenantId: z.string().optional().openapi({ description: 'Tenant id or slug' }),
+/** The owner filters of every list, named and resolved as in /admin/v1/usage. */
+export const ownerFilters = {
+  tenant: z.string().min(1).optional().openapi({ description: 'Tenant id (ten_…) or slug' }),
+  project: z.string().min(1).optional().openapi({ description: 'Project id (prj_…) or slug (within `tenant` when given)' }),
 };
 
 /** Gateway keys: the secret appears only in the create and rotate responses. */
@@ -20,7 +20,7 @@ export const registerKeyRoutes: RegisterAdminRoutes = (app, deps) => {
     noun: 'key',
     schema: KeyView,
     create: { body: KeyCreate, response: IssuedKey, summary: 'Create a key (the secret is returned once)', errors: [404, 422], run: createKey },
-    list: { filters: { ...keyParents, status: KeyStatus.optional() }, run: listKeys },
+    list: { filters: { ...ownerFilters, status: KeyStatus.optional() }, run: listKeys },
     update: { body: KeyUpdate, summary: 'Update name, labels, scopes or expiry (effective on the next request)', run: updateKey },
     get: getKey,
     remove: deleteKey,

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { Timestamp } from '../accounts/schemas.js';
 import { projectLimitsSchema } from '../quota/policy.js';
 import { readLimits, writeLimits } from '../quota/policy-store.js';
 import type { RegisterAdminRoutes } from './types.js';
@@ -6,7 +7,7 @@ import { accountsOf, body, errors, json, operatorOf } from './routing.js';
 
 const ProjectLimits = projectLimitsSchema.openapi('ProjectLimits');
 const StoredLimits = projectLimitsSchema
-  .safeExtend({ project_id: z.string(), updated_at: z.string().nullable() })
+  .safeExtend({ projectId: z.string(), updatedAt: Timestamp.nullable() })
   .openapi('StoredProjectLimits');
 const params = z.object({ id: z.string().min(1).openapi({ param: { name: 'id', in: 'path' }, example: 'prj_3kq9x…' }) });
 

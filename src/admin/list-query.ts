@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 
-/** The HTTP side of every admin list: its query parameters and its response envelope (see db/pagination.ts for the query side). */
+/** The HTTP side of every admin list: its query parameters (the envelope and the cursor codec are in db/pagination.ts). */
 
 /** Query parameters every list route accepts; spread into a route's `z.object({...})`. */
 export const pageQuery = {
@@ -14,8 +14,3 @@ export const labelQuery = z
   .regex(/^[A-Za-z0-9._/-]+(=[^,]*)?(,[A-Za-z0-9._/-]+(=[^,]*)?)*$/, 'label filter looks like key=value[,key2=value2] or key')
   .optional()
   .openapi({ description: 'Label filter: `key=value[,key2=value2]`, or `key` for presence.' });
-
-/** The response shape of a list: one page of items and the cursor of the next page (null at the end). */
-export function pageOf<T extends z.ZodType>(item: T) {
-  return z.object({ data: z.array(item), nextCursor: z.string().nullable() });
-}

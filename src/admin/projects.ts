@@ -1,6 +1,6 @@
-import { z } from '@hono/zod-openapi';
 import { createProject, deleteProject, getProject, listProjects, setProjectDisabled, updateProject } from '../accounts/projects.js';
 import { ContainerStatus, ProjectCreate, ProjectUpdate, ProjectView } from '../accounts/schemas.js';
+import { ownerFilters } from './keys.js';
 import { registerCrudRoutes } from './crud-routes.js';
 import type { RegisterAdminRoutes } from './types.js';
 
@@ -12,7 +12,7 @@ export const registerProjectRoutes: RegisterAdminRoutes = (app, deps) =>
     noun: 'project',
     schema: ProjectView,
     create: { body: ProjectCreate, summary: 'Create a project in a tenant', errors: [404, 409, 422], run: createProject },
-    list: { filters: { tenantId: z.string().optional().openapi({ description: 'Tenant id or slug' }), status: ContainerStatus.optional() }, run: listProjects },
+    list: { filters: { tenant: ownerFilters.tenant, status: ContainerStatus.optional() }, run: listProjects },
     update: { body: ProjectUpdate, summary: 'Update name, labels or upstream key', run: updateProject },
     get: getProject,
     remove: deleteProject,

@@ -4,7 +4,7 @@ import { idParam } from '../accounts/schemas.js';
 import {
   createUpstreamKey, deleteUpstreamKey, getUpstreamKey, listUpstreamKeys, revokeUpstreamKey, rotateUpstreamKey, setUpstreamKeyDisabled, updateUpstreamKey,
 } from '../accounts/upstream-keys.js';
-import { keyParents } from './keys.js';
+import { ownerFilters } from './keys.js';
 import { registerCrudRoutes } from './crud-routes.js';
 import type { RegisterAdminRoutes } from './types.js';
 import { body, errors, json, operatorOf } from './routing.js';
@@ -17,7 +17,7 @@ export const registerUpstreamKeyRoutes: RegisterAdminRoutes = (app, deps) => {
     noun: 'upstream key',
     schema: UpstreamKeyView,
     create: { body: UpstreamKeyCreate, summary: "Store a project's own Gemini key (needs GATEWAY_SECRET)", errors: [404, 422], run: createUpstreamKey },
-    list: { filters: { ...keyParents, status: UpstreamKeyStatus.optional() }, run: listUpstreamKeys },
+    list: { filters: { ...ownerFilters, status: UpstreamKeyStatus.optional() }, run: listUpstreamKeys },
     update: { body: UpstreamKeyUpdate, summary: 'Update name or labels', run: updateUpstreamKey },
     get: getUpstreamKey,
     remove: deleteUpstreamKey,

@@ -32,6 +32,8 @@ export type Resolution = { ok: true; principal: Principal } | { ok: false; reaso
 
 export interface KeyResolver {
   resolve(secret: string | undefined): Resolution;
+  /** The same checks for a key known by id (an ephemeral token acts for the key that created it); uncached. */
+  resolveId(keyId: string): Resolution;
   /** In-process writes (admin API) call this so their effect is immediate. */
   invalidate(): void;
   /** Keys seen since the last drain, with the time last seen: the recorder persists them in its batch. */
@@ -50,6 +52,7 @@ const LOOKUP_SQL = `
   FROM api_keys k JOIN projects p ON p.id = k.project_id JOIN tenants t ON t.id = p.tenant_id
   LEFT JOIN upstream_keys u ON u.id = p.upstream_key_id
   WHERE k.hash = ?`;
+const LOOKUP_BY_ID_SQL = LOOKUP_SQL.replace('WHERE k.hash = ?', 'WHERE k.id = ?');
 
 /**
  * Resolves tenant keys with a small cache. A cached entry is trusted only while SQLite's
@@ -59,6 +62,7 @@ const LOOKUP_SQL = `
  */
 export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntries = 10_000): KeyResolver {
   const lookup: Statement<[string], KeyRow> = db.$client.prepare(LOOKUP_SQL);
+  const lookupId: Statement<[string], KeyRow> = db.$client.prepare(LOOKUP_BY_ID_SQL);
   const dataVersion = dataVersionReader(db);
   const cache = new Map<string, CacheEntry>();
   let seenVersion = dataVersion();
@@ -70,6 +74,15 @@ export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntrie
     if (cache.size >= maxEntries) cache.clear();
     cache.set(hash, entry);
     return entry;
+  }
+
+  function check(row: KeyRow | undefined, principal: Principal | null, now: number): Resolution {
+    if (!row || !principal) return { ok: false, reason: 'unknown' };
+    if (row.revoked_at !== null && row.revoked_at <= now) return { ok: false, reason: 'revoked' };
+    if (row.expires_at !== null && row.expires_at <= now) return { ok: false, reason: 'expired' };
+    if (row.key_off !== null || row.project_off !== null || row.tenant_off !== null) return { ok: false, reason: 'disabled' };
+    lastUsed.set(row.key_id, now);
+    return { ok: true, principal };
   }
 
   return {
@@ -84,13 +97,11 @@ export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntrie
       const hash = hashKey(secret);
       let entry = cache.get(hash);
       if (!entry || now - entry.loadedAt > ttlMs) entry = load(hash, now);
-      const { row, principal } = entry;
-      if (!row || !principal) return { ok: false, reason: 'unknown' };
-      if (row.revoked_at !== null && row.revoked_at <= now) return { ok: false, reason: 'revoked' };
-      if (row.expires_at !== null && row.expires_at <= now) return { ok: false, reason: 'expired' };
-      if (row.key_off !== null || row.project_off !== null || row.tenant_off !== null) return { ok: false, reason: 'disabled' };
-      lastUsed.set(row.key_id, now);
-      return { ok: true, principal };
+      return check(entry.row, entry.principal, now);
+    },
+    resolveId(keyId) {
+      const row = lookupId.get(keyId);
+      return check(row, row ? toPrincipal(row) : null, clock.now());
     },
     invalidate() {
       cache.clear();

@@ -6,7 +6,7 @@ import { extractTenantKey } from './tenant-key.js';
 import type { KeyResolver } from './key-resolver.js';
 import type { AuthFailure, Principal } from '../exchange/principal.js';
 
-const AUTH_MESSAGES: Record<AuthFailure, string> = {
+export const AUTH_MESSAGES: Record<AuthFailure, string> = {
   missing: 'Missing API key. Send your gateway key as x-goog-api-key.',
   unknown: 'API key not valid. Please pass a valid gateway API key.',
   revoked: 'API key has been revoked.',

@@ -50,7 +50,7 @@ export function durationArg(s: string): number {
   return Number(m[1]) * UNIT_SECONDS[m[2] || 's']!;
 }
 
-/** `--expires 30d` (from now), an ISO date-time, or `never` → what the schemas take. */
+/** `--expires-at 30d` (from now), an ISO date-time, or `never` → what the schemas take. */
 export function expiresArg(s: string | undefined, now: number): string | null | undefined {
   if (s === undefined) return undefined;
   if (s === 'never') return null;

@@ -29,14 +29,14 @@ const showSecret = (what: string) => (v: KeyView & { key: string }) =>
 export const keyCommands: Command[] = [
   {
     name: 'keys create',
-    usage: 'keys create (--project <prj_id> | --tenant <slug> --project <slug>) [--name <n>] [--label k=v]... [--model <glob>]... [--endpoint <family>]... [--cidr <net>]... [--expires 30d|<ISO>] [--json]',
+    usage: 'keys create (--project <prj_id> | --tenant <slug> --project <slug>) [--name <n>] [--label k=v]... [--model <glob>]... [--endpoint <family>]... [--cidr <net>]... [--expires-at 30d|<ISO>] [--json]',
     run(ctx, args) {
       const { values } = flags(args, {
-        tenant: { type: 'string' }, project: { type: 'string' }, name: { type: 'string' }, label: { type: 'string', multiple: true }, expires: { type: 'string' }, ...scopeFlags,
+        tenant: { type: 'string' }, project: { type: 'string' }, name: { type: 'string' }, label: { type: 'string', multiple: true }, 'expires-at': { type: 'string' }, ...scopeFlags,
       });
       if (!values.project) throw new UsageError('keys create needs --project (an id, or a slug with --tenant)');
       const op = cliOperator(ctx);
-      const draft = { name: values.name, labels: labelsArg(values.label), scopes: scopesArg(values), expiresAt: expiresArg(values.expires, ctx.clock.now()) };
+      const draft = { name: values.name, labels: labelsArg(values.label), scopes: scopesArg(values), expiresAt: expiresArg(values['expires-at'], ctx.clock.now()) };
       validate(KeyCreate, { projectId: 'prj_x', ...draft });
       const issued = ctx.db.$client.transaction(() => {
         // With --tenant, the tenant and project are found or created by slug (the one-step form).
@@ -48,22 +48,22 @@ export const keyCommands: Command[] = [
   },
   {
     name: 'keys update',
-    usage: 'keys update <id> [--name <n>] [--label k=v]... [--model <glob>]... [--endpoint <family>]... [--cidr <net>]... [--unscoped] [--expires 30d|<ISO>|never] [--json]',
+    usage: 'keys update <id> [--name <n>] [--label k=v]... [--model <glob>]... [--endpoint <family>]... [--cidr <net>]... [--unscoped] [--expires-at 30d|<ISO>|never] [--json]',
     run(ctx, args) {
-      const { values, positionals } = flags(args, { name: { type: 'string' }, label: { type: 'string', multiple: true }, expires: { type: 'string' }, unscoped: { type: 'boolean' }, ...scopeFlags });
+      const { values, positionals } = flags(args, { name: { type: 'string' }, label: { type: 'string', multiple: true }, 'expires-at': { type: 'string' }, unscoped: { type: 'boolean' }, ...scopeFlags });
       const scopes = values.unscoped ? {} : scopesArg(values);
-      const patch = validate(KeyUpdate, { name: values.name, labels: labelsArg(values.label), scopes, expiresAt: expiresArg(values.expires, ctx.clock.now()) });
+      const patch = validate(KeyUpdate, { name: values.name, labels: labelsArg(values.label), scopes, expiresAt: expiresArg(values['expires-at'], ctx.clock.now()) });
       output(values.json, updateKey(cliOperator(ctx), idArg(positionals, this.usage), patch), said('updated key'));
     },
   },
   {
     name: 'keys rotate',
-    usage: 'keys rotate <id> [--overlap 24h|30m|0] [--json]   (the old secret works for the overlap, default 24h)',
+    usage: 'keys rotate <id> [--overlap-seconds 86400|24h|30m|0] [--json]   (the old secret works for the overlap, default 24h)',
     run(ctx, args) {
-      const { values, positionals } = flags(args, { overlap: { type: 'string' } });
+      const { values, positionals } = flags(args, { 'overlap-seconds': { type: 'string' } });
       const id = idArg(positionals, this.usage);
       const op = cliOperator(ctx);
-      const issued = rotateKey(op, id, values.overlap === undefined ? undefined : durationArg(values.overlap));
+      const issued = rotateKey(op, id, values['overlap-seconds'] === undefined ? undefined : durationArg(values['overlap-seconds']));
       const old = getKey(op, id);
       output(values.json, { ...issuedJson(op, issued), replaces: id }, (v) => `${showSecret('rotated to key')(v)}\nThe old key ${id} works until ${old.expiresAt}.`);
     },

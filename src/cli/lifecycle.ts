@@ -1,6 +1,6 @@
 import type { AccountsDeps, Operator } from '../accounts/context.js';
 import type { Page } from '../db/pagination.js';
-import { cliOperator, flags, idArg, output, projectIdArg } from './args.js';
+import { cliOperator, flags, idArg, output } from './args.js';
 import type { Command } from './command.js';
 import { details, table, UsageError } from './output.js';
 
@@ -11,8 +11,8 @@ export interface ListFlags {
   limit: number;
   status?: string;
   label?: string;
-  tenantId?: string;
-  projectId?: string;
+  tenant?: string;
+  project?: string;
 }
 
 /** What the generic commands need to know about one group of account objects (tenants, projects, keys, upstream keys). */
@@ -56,8 +56,7 @@ export function lifecycleCommands<V extends { id: string; status: string }>(r: L
         const v = values as { tenant?: string; project?: string; status?: string; label?: string[]; limit?: string; cursor?: string; json?: boolean };
         const limit = v.limit === undefined ? 50 : Number(v.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new UsageError('--limit must be 1–200');
-        const projectId = r.parents.includes('project') ? projectIdArg(ctx, v) : undefined;
-        const page = r.list(ctx, { limit, cursor: v.cursor, status: v.status, label: v.label?.join(','), tenantId: projectId ? undefined : v.tenant, projectId });
+        const page = r.list(ctx, { limit, cursor: v.cursor, status: v.status, label: v.label?.join(','), tenant: v.tenant, project: v.project });
         output(v.json, page, (p) => {
           const body = table(r.columns.map(([h]) => h), p.data.map((x) => r.columns.map(([, f]) => f(x))));
           return p.nextCursor ? `${body}\n\nmore: --cursor ${p.nextCursor}` : body;

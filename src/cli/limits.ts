@@ -7,19 +7,13 @@ import { cliOperator, flags, output, projectIdArg } from './args.js';
 import type { CliContext, Command } from './command.js';
 import { table, UsageError } from './output.js';
 
-/** CLI flag → limit; `none` removes the limit from the rule. */
-const FLAGS: Record<string, LimitName> = {
-  rpm: 'requests_per_minute',
-  tpm: 'tokens_per_minute',
-  tpd: 'tokens_per_day',
-  tpmonth: 'tokens_per_month',
-  concurrency: 'max_concurrent',
-};
+/** CLI flag → limit: the API's field name in kebab case (`--tokens-per-day` ↔ `tokensPerDay`); `none` removes the limit from the rule. */
+const FLAGS = Object.fromEntries(LIMIT_NAMES.map((n) => [n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`), n])) as Record<string, LimitName>;
 const PROJECT = '(--project <prj_id> | --tenant <slug> --project <slug>)';
 const PROJECT_FLAGS = { project: { type: 'string' }, tenant: { type: 'string' } } as const;
 const SET_FLAGS = {
   ...PROJECT_FLAGS,
-  key: { type: 'string' },
+  'key-id': { type: 'string' },
   model: { type: 'string' },
   'hard-cap': { type: 'string' },
   clear: { type: 'boolean' },
@@ -49,34 +43,34 @@ export const limitCommands: Command[] = [
       const status = createQuotas({ db: ctx.db, clock: ctx.clock, log: createLogger('silent') }).status(projectId, null, ctx.clock.now());
       output(values.json, { ...policy, status }, (v) => {
         const rows = v.status.limits.map((l) => [
-          l.policy, l.scope === 'project' ? 'project' : `${l.scope} ${l.key_id ?? l.model}`, l.limit, String(l.value), String(l.used), String(l.remaining), l.resets_at ?? '-',
+          l.policy, l.scope === 'project' ? 'project' : `${l.scope} ${l.keyId ?? l.model}`, l.limit, String(l.value), String(l.used), String(l.remaining), l.resetsAt ?? '-',
         ]);
-        const head = `project ${projectId}  hard cap: ${v.hard_cap ? 'on' : 'off'}  updated: ${v.updated_at ?? 'never'}`;
+        const head = `project ${projectId}  hard cap: ${v.hardCap ? 'on' : 'off'}  updated: ${v.updatedAt ?? 'never'}`;
         return `${head}\n${rows.length ? table(['policy', 'scope', 'limit', 'value', 'used', 'remaining', 'resets at'], rows) : 'no limits'}`;
       });
     },
   },
   {
     name: 'limits set',
-    usage: `limits set ${PROJECT} [--key <key_id> | --model <model>] [--rpm N] [--tpm N] [--tpd N] [--tpmonth N] [--concurrency N] [--hard-cap on|off] [--clear] [--json]   (N or none)`,
+    usage: `limits set ${PROJECT} [--key-id <key_id> | --model <model>] ${Object.keys(FLAGS).map((f) => `[--${f} N]`).join(' ')} [--hard-cap on|off] [--clear] [--json]   (N or none)`,
     run(ctx, args) {
       const { values } = flags(args, SET_FLAGS);
-      if (values.key && values.model) throw new UsageError('narrow a rule to --key or --model, not both');
+      if (values['key-id'] && values.model) throw new UsageError('narrow a rule to --key-id or --model, not both');
       const projectId = projectOf(ctx, values, this.usage);
       const op = cliOperator(ctx);
       // IMMEDIATE: two concurrent `limits set` runs must not both read the old policy and lose a rule.
       const saved = ctx.db.transaction(() => update(op, projectId, values), { behavior: 'immediate' });
-      output(values.json, saved, (v) => `limits of ${v.project_id} updated: ${v.limits.length} rule(s), hard cap ${v.hard_cap ? 'on' : 'off'}`);
+      output(values.json, saved, (v) => `limits of ${v.projectId} updated: ${v.limits.length} rule(s), hard cap ${v.hardCap ? 'on' : 'off'}`);
     },
   },
 ];
 
-type SetValues = { key?: string; model?: string; 'hard-cap'?: string; clear?: boolean } & Record<string, string | boolean | undefined>;
+type SetValues = { 'key-id'?: string; model?: string; 'hard-cap'?: string; clear?: boolean } & Record<string, string | boolean | undefined>;
 
-/** Merges the flags into the rule for one scope (project, --key or --model) and stores the policy. */
+/** Merges the flags into the rule for one scope (project, --key-id or --model) and stores the policy. */
 function update(op: Operator, projectId: string, values: SetValues): StoredLimits {
   const current = readLimits(op, projectId);
-  const scope = stripUndefined({ key_id: values.key, model: values.model?.replace(/^models\//, '') });
+  const scope = stripUndefined({ keyId: values['key-id'], model: values.model?.replace(/^models\//, '') });
   const others = current.limits.filter((r) => ruleScope(r) !== ruleScope(scope));
   const rule: LimitRule = { ...(current.limits.find((r) => ruleScope(r) === ruleScope(scope)) ?? {}), ...scope };
   for (const [flag, name] of Object.entries(FLAGS)) {
@@ -84,12 +78,12 @@ function update(op: Operator, projectId: string, values: SetValues): StoredLimit
     if (typeof v === 'string') rule[name] = amount(flag, v);
   }
   const keep = !values.clear && LIMIT_NAMES.some((n) => rule[n] !== undefined);
-  let hardCap = current.hard_cap;
+  let hardCap = current.hardCap;
   if (values['hard-cap'] !== undefined) {
     if (values['hard-cap'] !== 'on' && values['hard-cap'] !== 'off') throw new UsageError('--hard-cap takes on or off');
     hardCap = values['hard-cap'] === 'on';
   }
-  return writeLimits(op, projectId, { hard_cap: hardCap, limits: keep ? [...others, stripUndefined(rule)] : others });
+  return writeLimits(op, projectId, { hardCap, limits: keep ? [...others, stripUndefined(rule)] : others });
 }
 
 function stripUndefined<T extends object>(o: T): T {

@@ -20,10 +20,10 @@ export const projectCommands: Command[] = [
   },
   {
     name: 'projects update',
-    usage: 'projects update <id> [--name <n>] [--label k=v]... [--upstream-key <upk_id>|default] [--json]',
+    usage: 'projects update <id> [--name <n>] [--label k=v]... [--upstream-key-id <upk_id>|default] [--json]',
     run(ctx, args) {
-      const { values, positionals } = flags(args, { name: { type: 'string' }, label: { type: 'string', multiple: true }, 'upstream-key': { type: 'string' } });
-      const upk = values['upstream-key'];
+      const { values, positionals } = flags(args, { name: { type: 'string' }, label: { type: 'string', multiple: true }, 'upstream-key-id': { type: 'string' } });
+      const upk = values['upstream-key-id'];
       const patch = validate(ProjectUpdate, { name: values.name, labels: labelsArg(values.label), upstreamKeyId: upk === 'default' ? null : upk });
       output(values.json, updateProject(cliOperator(ctx), idArg(positionals, this.usage), patch), said('updated project'));
     },

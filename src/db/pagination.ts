@@ -1,3 +1,4 @@
+import { z } from '@hono/zod-openapi';
 import { and, desc, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { SQLiteSelect } from 'drizzle-orm/sqlite-core';
 import { GatewayError } from '../errors.js';
@@ -12,9 +13,23 @@ export interface Page<T> {
   nextCursor: string | null;
 }
 
+/** The response schema of every list (OpenAPI): one page of items and the cursor of the next page (null at the end). */
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ data: z.array(item), nextCursor: z.string().nullable().openapi({ description: 'Pass as `cursor` for the next page; null on the last page.' }) });
+}
+
+/** A list that is always complete in one page (small, in-memory sets): the same envelope, nextCursor null. */
+export function wholeList<T>(data: T[]): Page<T> {
+  return { data, nextCursor: null };
+}
+
+/**
+ * The one cursor of every admin and self-service list: the (time, id) of the last row of the page,
+ * newest first. `id` is a string for most tables, an integer for usage events.
+ */
 export interface Cursor {
   at: number;
-  id: string;
+  id: string | number;
 }
 
 export function encodeCursor(c: Cursor): string {
@@ -26,14 +41,14 @@ export function decodeCursor(s: string | undefined): Cursor | null {
   if (!s) return null;
   try {
     const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string') return { at: v[0], id: v[1] };
+    if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && (typeof v[1] === 'string' || Number.isSafeInteger(v[1]))) return { at: v[0], id: v[1] };
   } catch {
     // fall through to the 400 below
   }
   throw new GatewayError('invalid_argument', 'Invalid cursor: pass the nextCursor of a previous page unchanged.');
 }
 
-/** The keyset condition for "after this cursor" in newest-first order. */
+/** The keyset condition for "after this cursor" in newest-first order (SQLite row values). */
 export function afterCursor(createdAt: AnyColumn, id: AnyColumn, cursor: Cursor | null): SQL | undefined {
   return cursor ? sql`(${createdAt}, ${id}) < (${cursor.at}, ${cursor.id})` : undefined;
 }
@@ -93,6 +108,6 @@ export function listPage<Q extends SQLiteSelect<string | undefined, 'sync'>, V>(
     .where(and(...filters, cols.labels ? labelsMatch(cols.labels, q.label) : undefined, afterCursor(cols.createdAt, cols.id, decodeCursor(q.cursor))))
     .orderBy(...newestFirst(cols.createdAt, cols.id))
     .limit(q.limit + 1)
-    .all() as Array<Awaited<Q>[number] & { createdAt: number; id: string }>;
+    .all() as Array<Awaited<Q>[number] & { createdAt: number; id: string | number }>;
   return takePage(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }), view);
 }

@@ -4,7 +4,9 @@ import { safeDecode } from '../values.js';
 export type Endpoint =
   | 'generateContent' | 'streamGenerateContent' | 'countTokens' | 'embedContent' | 'batchEmbedContents'
   | 'interactions.create' | 'interactions.get' | 'interactions.delete' | 'interactions.cancel'
-  | 'files' | 'upload' | 'cachedContents' | 'batches' | 'models' | 'other';
+  | 'files' | 'upload' | 'cachedContents' | 'batches' | 'models' | 'other'
+  // The Live API (src/live/): a WebSocket session's turns, and the ephemeral tokens that open one.
+  | 'live' | 'auth_tokens';
 
 export interface Classified {
   apiVersion: string;

@@ -1,5 +1,7 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
-import type { Clock } from '../clock.js';
+import { and, eq, sql } from 'drizzle-orm';
+import { iso, isoOrNull, mutate, type AccountsDeps, type Operator } from '../accounts/context.js';
+import { ownerWhere, type OwnerFilter } from '../accounts/refs.js';
+import { listPage, type ListQuery, type Page } from '../db/pagination.js';
 import type { Db } from '../db/client.js';
 import { projects, resources, tenants, usageEvents } from '../db/schema/index.js';
 import { GatewayError } from '../errors.js';
@@ -17,39 +19,57 @@ export interface AssignInput {
   upstreamKeyId?: string | null | undefined;
 }
 
-export interface ResourceListing {
+export interface ResourceView {
   name: string;
   kind: string;
   tenantId: string;
   projectId: string;
   upstreamKeyId: string | null;
   source: string;
-  createdAt: number;
+  createdAt: string;
+  updatedAt: string;
 }
+
+const columns = {
+  id: resources.name, kind: resources.kind, tenantId: resources.tenantId, projectId: resources.projectId,
+  upstreamKeyId: resources.upstreamKeyId, source: resources.source, createdAt: resources.createdAt, updatedAt: resources.updatedAt,
+};
+type Row = { id: string; kind: string; tenantId: string; projectId: string; upstreamKeyId: string | null; source: string; createdAt: number; updatedAt: number };
+
+const view = (r: Row): ResourceView => ({
+  name: r.id, kind: r.kind, tenantId: r.tenantId, projectId: r.projectId, upstreamKeyId: r.upstreamKeyId, source: r.source, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt),
+});
+
+const rowOf = (db: Db, name: string): Row | undefined => db.select(columns).from(resources).where(eq(resources.name, name)).get();
 
 /**
  * Gives a resource the gateway never saw created (made before it, or directly upstream) to a
- * project, or moves one. Until then every project is refused it.
+ * project, or moves one; audited as `resource.assign` like every admin write. Until then every
+ * project is refused it.
  */
-export function assignResource(db: Db, clock: Clock, input: AssignInput): ResourceListing {
+export function assignResource(op: Operator, input: AssignInput): ResourceView {
   if (!NAME.test(input.name)) throw new GatewayError('invalid_argument', `name must look like files/{id}, cachedContents/{id}, batches/{id} or interactions/{id} (got "${input.name}")`);
-  const project = findProject(db, input);
-  const now = clock.now();
-  const row = {
-    name: input.name,
-    kind: kindOf(input.name),
-    tenantId: project.tenantId,
-    projectId: project.id,
-    upstreamKeyId: input.upstreamKeyId ?? null,
-    source: 'assigned',
-    createdAt: now,
-    updatedAt: now,
-  };
-  db.insert(resources)
-    .values(row)
-    .onConflictDoUpdate({ target: resources.name, set: { tenantId: row.tenantId, projectId: row.projectId, upstreamKeyId: row.upstreamKeyId, source: 'assigned', updatedAt: now } })
-    .run();
-  return { name: row.name, kind: row.kind, tenantId: row.tenantId, projectId: row.projectId, upstreamKeyId: row.upstreamKeyId, source: row.source, createdAt: now };
+  return mutate(op, 'resource.assign', (now) => {
+    const project = findProject(op.db, input);
+    const before = rowOf(op.db, input.name);
+    const row = {
+      name: input.name,
+      kind: kindOf(input.name),
+      tenantId: project.tenantId,
+      projectId: project.id,
+      upstreamKeyId: input.upstreamKeyId ?? null,
+      source: 'assigned',
+      createdAt: now,
+      updatedAt: now,
+    };
+    op.db
+      .insert(resources)
+      .values(row)
+      .onConflictDoUpdate({ target: resources.name, set: { tenantId: row.tenantId, projectId: row.projectId, upstreamKeyId: row.upstreamKeyId, source: 'assigned', updatedAt: now } })
+      .run();
+    const after = view(rowOf(op.db, input.name)!);
+    return { target: { type: 'resource', id: input.name }, before: before ? view(before) : null, after, result: after };
+  });
 }
 
 function findProject(db: Db, input: AssignInput): { id: string; tenantId: string } {
@@ -69,29 +89,22 @@ function findProject(db: Db, input: AssignInput): { id: string; tenantId: string
   return p;
 }
 
-export function listResources(db: Db, filter: { projectId?: string | undefined; kind?: string | undefined }): ResourceListing[] {
-  const where = and(
-    filter.projectId ? eq(resources.projectId, filter.projectId) : undefined,
-    filter.kind ? eq(resources.kind, filter.kind) : undefined,
-  );
-  return db
-    .select({ name: resources.name, kind: resources.kind, tenantId: resources.tenantId, projectId: resources.projectId, upstreamKeyId: resources.upstreamKeyId, source: resources.source, createdAt: resources.createdAt })
-    .from(resources)
-    .where(where)
-    .orderBy(asc(resources.createdAt))
-    .all();
+/** Recorded resources, newest first, one page at a time; `tenant` and `project` take an id or a slug. */
+export function listResources({ db }: Pick<AccountsDeps, 'db'>, q: ListQuery & OwnerFilter & { kind?: string | undefined }): Page<ResourceView> {
+  const filters = [...ownerWhere(db, q, { tenantId: resources.tenantId, projectId: resources.projectId }), q.kind ? eq(resources.kind, q.kind) : undefined];
+  return listPage(db.select(columns).from(resources).$dynamic(), { createdAt: resources.createdAt, id: resources.name }, q, filters, view);
 }
 
 export interface UpstreamKeyUsage {
   upstreamKeyId: string;
   requests: number;
   totalTokens: number;
-  lastUsedAt: number | null;
+  lastUsedAt: string | null;
 }
 
 /** Requests and tokens per upstream key since `since` (epoch ms). */
 export function usageByUpstreamKey(db: Db, since = 0): UpstreamKeyUsage[] {
-  return db
+  const rows = db
     .select({
       upstreamKeyId: sql<string>`${usageEvents.upstreamKeyId}`,
       requests: sql<number>`count(*)`,
@@ -102,4 +115,5 @@ export function usageByUpstreamKey(db: Db, since = 0): UpstreamKeyUsage[] {
     .where(and(sql`${usageEvents.upstreamKeyId} IS NOT NULL`, sql`${usageEvents.createdAt} >= ${since}`))
     .groupBy(usageEvents.upstreamKeyId)
     .all();
+  return rows.map((r) => ({ ...r, lastUsedAt: isoOrNull(r.lastUsedAt) }));
 }

@@ -8,8 +8,9 @@ import { WINDOW_KINDS, windowStart } from './windows.js';
  * What a usage row adds to the quota counters, in memory and in SQLite alike: its metered total
  * tokens, and one request unless the gateway answered it itself (refused before anything went upstream).
  */
-export function rowCharge(row: Pick<UsageRow, 'usage' | 'outcome'>): { tokens: number; request: boolean } {
-  return { tokens: row.usage?.totalTokens ?? 0, request: row.outcome !== 'gateway_error' };
+export function rowCharge(row: Pick<UsageRow, 'usage' | 'outcome'> & { endpoint?: string }): { tokens: number; request: boolean } {
+  // A Live session is one request (its `live_session` row); its per-turn `live` rows carry only tokens.
+  return { tokens: row.usage?.totalTokens ?? 0, request: row.outcome !== 'gateway_error' && row.endpoint !== 'live' };
 }
 
 /** The slices of a project a request counts in. */

@@ -7,8 +7,8 @@ import { GatewayError } from '../errors.js';
 import { projectLimitsSchema, type ProjectLimits } from './policy.js';
 
 export interface StoredLimits extends ProjectLimits {
-  project_id: string;
-  updated_at: string | null;
+  projectId: string;
+  updatedAt: string | null;
 }
 
 /** Every project's policy, for the in-memory admission path. A corrupt row is skipped and reported, never half-applied. */
@@ -25,7 +25,7 @@ export function loadAllPolicies(db: Db, onBad: (projectId: string, problem: stri
 function parseStored(rules: string, hardCap: number): { ok: true; value: ProjectLimits } | { ok: false; problem: string } {
   try {
     const list: unknown = JSON.parse(rules);
-    const r = projectLimitsSchema.safeParse({ hard_cap: hardCap === 1, limits: Array.isArray(list) ? list : [] });
+    const r = projectLimitsSchema.safeParse({ hardCap: hardCap === 1, limits: Array.isArray(list) ? list : [] });
     return r.success ? { ok: true, value: r.data } : { ok: false, problem: r.error.message };
   } catch (err) {
     return { ok: false, problem: (err as Error).message };
@@ -34,10 +34,10 @@ function parseStored(rules: string, hardCap: number): { ok: true; value: Project
 
 function stored(db: Db, projectId: string): StoredLimits {
   const row = db.select().from(projectLimits).where(eq(projectLimits.projectId, projectId)).get();
-  if (!row) return { project_id: projectId, hard_cap: false, limits: [], updated_at: null };
+  if (!row) return { projectId, hardCap: false, limits: [], updatedAt: null };
   const parsed = parseStored(row.rules, row.hardCap);
   if (!parsed.ok) throw new GatewayError('internal', `stored limits for ${projectId} are invalid: ${parsed.problem}`);
-  return { project_id: projectId, ...parsed.value, updated_at: new Date(row.updatedAt).toISOString() };
+  return { projectId, ...parsed.value, updatedAt: new Date(row.updatedAt).toISOString() };
 }
 
 /** The project's policy as stored; a project without one has no limits. 404 when the project does not exist. */
@@ -58,7 +58,7 @@ export function writeLimits(op: Operator, projectId: string, input: ProjectLimit
   const policy = parsed.data;
   return mutate(op, 'limits.update', (now) => {
     requireLiveProject(op, projectId);
-    const keyIds = policy.limits.flatMap((r) => (r.key_id ? [r.key_id] : []));
+    const keyIds = policy.limits.flatMap((r) => (r.keyId ? [r.keyId] : []));
     if (keyIds.length) {
       const rows = op.db.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.projectId, projectId), inArray(apiKeys.id, keyIds))).all();
       const found = new Set(rows.map((k) => k.id));
@@ -66,7 +66,7 @@ export function writeLimits(op: Operator, projectId: string, input: ProjectLimit
       if (missing.length) throw new GatewayError('invalid_argument', `key ${missing.join(', ')} does not belong to project ${projectId}`);
     }
     const before = stored(op.db, projectId);
-    const values = { hardCap: policy.hard_cap ? 1 : 0, rules: JSON.stringify(policy.limits), updatedAt: now };
+    const values = { hardCap: policy.hardCap ? 1 : 0, rules: JSON.stringify(policy.limits), updatedAt: now };
     op.db.insert(projectLimits).values({ projectId, createdAt: now, ...values }).onConflictDoUpdate({ target: projectLimits.projectId, set: values }).run();
     const after = stored(op.db, projectId);
     return { target: { type: 'project', id: projectId }, before, after, result: after };

@@ -8,9 +8,10 @@ import { CounterStore, type Bucket, type CounterDimension, type WindowStarts } f
 import { measureAll, violations, type AppliedRule } from './evaluate.js';
 import { counterPersistHook, dimensionsOf } from './persist.js';
 import { hardCapGuard, type CappedLease } from './hard-cap.js';
-import { isTokenLimit, LIMIT_NAMES, type ProjectLimits } from './policy.js';
+import { isTokenLimit, LIMIT_NAMES, LIMITS, type ProjectLimits } from './policy.js';
 import { loadAllPolicies } from './policy-store.js';
-import { quotaRefusal, rateLimitHeaders } from './refusal.js';
+import { hardCapError, quotaRefusal, rateLimitHeaders } from './refusal.js';
+import type { GatewayError } from '../errors.js';
 import { quotaStatus, type QuotaStatus } from './status.js';
 import { WINDOW_KINDS } from './windows.js';
 import { dataVersionReader } from '../db/data-version.js';
@@ -44,6 +45,11 @@ export interface Quotas {
   /** Admits the request (holding its estimate and a concurrency slot) or throws the 429. */
   admit(req: AdmitRequest): Lease;
   settle(lease: Lease, result: SettleInput, now: number): void;
+  /**
+   * Counts metered tokens while the lease stays open (a Live session's turn). Returns the error
+   * naming the limit when the project has the hard cap on and a token budget is now spent.
+   */
+  charge(lease: Lease, tokens: number, model: string | null, now: number): GatewayError | null;
   /** Limits and consumption for a project, as one key sees them (keyId) or all of them (null). */
   status(projectId: string, keyId: string | null, now: number): QuotaStatus;
   /** Re-reads every policy; the admin API calls it after a write on this connection. */
@@ -93,9 +99,9 @@ export function createQuotas({ db, clock, log, onRefusal }: {
     for (const rule of policy?.limits ?? []) {
       let dim: CounterDimension = 'project';
       let value = '';
-      if (rule.key_id) {
-        if (keyId !== null && rule.key_id !== keyId) continue;
-        [dim, value] = ['key', rule.key_id];
+      if (rule.keyId) {
+        if (keyId !== null && rule.keyId !== keyId) continue;
+        [dim, value] = ['key', rule.keyId];
       } else if (rule.model) {
         if (model !== '*' && rule.model !== model) continue;
         [dim, value] = ['model', rule.model];
@@ -120,7 +126,7 @@ export function createQuotas({ db, clock, log, onRefusal }: {
         const measures = measureAll(rules, now);
         const found = violations(measures, estimate, now);
         if (found.length) {
-          onRefusal?.(p, found[0]!.name);
+          onRefusal?.(p, LIMITS[found[0]!.name].metric);
           throw quotaRefusal(found, subject, estimate, rateLimitHeaders(measures, now));
         }
       }
@@ -135,7 +141,7 @@ export function createQuotas({ db, clock, log, onRefusal }: {
       }
       return Object.assign(lease, {
         headers: rules.length ? rateLimitHeaders(measureAll(rules, now), now) : {},
-        guard: policy?.hard_cap && req.stream && tokenRules
+        guard: policy?.hardCap && req.stream && tokenRules
           ? hardCapGuard(lease, {
               now: () => clock.now(),
               rulesOf: (t) => matching(policyOf(lease.projectId), lease.projectId, lease.keyId, lease.model, t),
@@ -164,6 +170,18 @@ export function createQuotas({ db, clock, log, onRefusal }: {
         for (const kind of WINDOW_KINDS) b.windows[kind].tokens += result.tokens;
       }
       if (lateModel) for (const kind of WINDOW_KINDS) store.get(lease.projectId, 'model', result.model!, now).windows[kind].requests++;
+    },
+
+    charge(l, tokens, model, now) {
+      const lease = l as LeaseState;
+      if (lease.settled) return null;
+      if (tokens > 0) for (const b of buckets(lease, now, model)) for (const kind of WINDOW_KINDS) b.windows[kind].tokens += tokens;
+      const policy = policyOf(lease.projectId);
+      if (!policy?.hardCap) return null;
+      for (const m of measureAll(matching(policy, lease.projectId, lease.keyId, model, now), now)) {
+        if (isTokenLimit(m.name) && m.used > m.limit) return hardCapError(m, lease.subject);
+      }
+      return null;
     },
 
     status(projectId, keyId, now) {

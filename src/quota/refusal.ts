@@ -32,10 +32,10 @@ function sfString(s: string): string {
 /** Human description of one broken limit: names it, its scope, and what is left. */
 export function describe(v: Measure, subject: QuotaSubject): string {
   const scope = v.rule.dim === 'project' ? `project ${subject.tenantSlug}/${subject.projectSlug}` : v.rule.dim === 'key' ? `key ${v.rule.value}` : `model ${v.rule.value} in project ${subject.tenantSlug}/${subject.projectSlug}`;
-  if (v.name === 'max_concurrent') return `max_concurrent limit of ${v.limit} requests in flight reached for ${scope}`;
-  const unit = LIMITS[v.name].unit;
+  const { unit, metric } = LIMITS[v.name];
+  if (v.name === 'maxConcurrent') return `${metric} limit of ${v.limit} requests in flight reached for ${scope}`;
   const held = v.reserved ? `, ${v.reserved} held by requests in flight` : '';
-  return `${v.name} limit of ${v.limit} ${unit} reached for ${scope} (used ${v.used}${held})`;
+  return `${metric} limit of ${v.limit} ${unit} reached for ${scope} (used ${v.used}${held})`;
 }
 
 /**
@@ -66,7 +66,7 @@ function quotaFailure(found: Measure[], subject: QuotaSubject) {
     violations: found.map((v) => ({
       subject: `project:${subject.tenantSlug}/${subject.projectSlug}`,
       description: describe(v, subject),
-      quotaMetric: `gemini-gateway/${v.name}`,
+      quotaMetric: `gemini-gateway/${LIMITS[v.name].metric}`,
       quotaId: v.id,
       quotaDimensions: v.rule.dim === 'project' ? {} : { [v.rule.dim]: v.rule.value },
       quotaValue: String(v.limit),

@@ -8,40 +8,40 @@ export interface LimitStatus {
   policy: string;
   limit: LimitName;
   scope: 'project' | 'key' | 'model';
-  key_id?: string;
+  keyId?: string;
   model?: string;
   value: number;
-  /** Settled usage in the current window, or requests in flight for max_concurrent. */
+  /** Settled usage in the current window, or requests in flight for maxConcurrent. */
   used: number;
   /** Tokens held by requests still in flight (their estimate, or their running usage if larger). */
   reserved: number;
   remaining: number;
   window: WindowKind | null;
-  resets_at: string | null;
+  resetsAt: string | null;
 }
 
 export interface QuotaStatus {
-  hard_cap: boolean;
-  in_flight: { requests: number; reserved_tokens: number };
+  hardCap: boolean;
+  inFlight: { requests: number; reservedTokens: number };
   limits: LimitStatus[];
 }
 
 /** The JSON shape of GET /gateway/v1/quota (and of the CLI's `limits get --json` usage). */
 export function quotaStatus(policy: ProjectLimits | undefined, measures: Measure[], project: Bucket): QuotaStatus {
   return {
-    hard_cap: policy?.hard_cap ?? false,
-    in_flight: { requests: project.inFlight, reserved_tokens: project.held },
+    hardCap: policy?.hardCap ?? false,
+    inFlight: { requests: project.inFlight, reservedTokens: project.held },
     limits: measures.map((m) => ({
       policy: m.id,
       limit: m.name,
       scope: m.rule.dim,
-      ...(m.rule.dim === 'key' ? { key_id: m.rule.value } : m.rule.dim === 'model' ? { model: m.rule.value } : {}),
+      ...(m.rule.dim === 'key' ? { keyId: m.rule.value } : m.rule.dim === 'model' ? { model: m.rule.value } : {}),
       value: m.limit,
       used: m.used,
       reserved: m.reserved,
       remaining: m.remaining,
       window: LIMITS[m.name].window,
-      resets_at: m.resetsAt === null ? null : new Date(m.resetsAt).toISOString(),
+      resetsAt: m.resetsAt === null ? null : new Date(m.resetsAt).toISOString(),
     })),
   };
 }

@@ -6,7 +6,7 @@ export interface ProjectUtilisation {
   projectId: string;
   /** The largest (used + reserved) / limit over the project-wide limits, e.g. 0.42; may exceed 1. */
   utilisation: number;
-  /** The limit that fraction belongs to (`tokens_per_day`…). */
+  /** The limit that fraction belongs to (`tokensPerDay`…). */
   limit: string;
 }
 

@@ -3,7 +3,7 @@ import type { Endpoint } from '../exchange/classify.js';
 import type { KeyScopes } from '../exchange/principal.js';
 
 /** The endpoint families a key can be scoped to. */
-export const ENDPOINT_FAMILIES = ['generate', 'stream', 'interactions', 'embed', 'count', 'models', 'files', 'caches', 'batches'] as const;
+export const ENDPOINT_FAMILIES = ['generate', 'stream', 'interactions', 'embed', 'count', 'models', 'files', 'caches', 'batches', 'live'] as const;
 export type EndpointFamily = (typeof ENDPOINT_FAMILIES)[number];
 
 const FAMILY_OF: Record<Endpoint, EndpointFamily | null> = {
@@ -21,6 +21,8 @@ const FAMILY_OF: Record<Endpoint, EndpointFamily | null> = {
   upload: 'files',
   cachedContents: 'caches',
   batches: 'batches',
+  live: 'live',
+  auth_tokens: 'live',
   // Anything the classifier does not name (predict, tuning…) belongs to no family: a key scoped
   // to families cannot reach it, an unscoped key can.
   other: null,

@@ -1,30 +1,39 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { looksLikeKey } from '../auth/keys.js';
-import { GatewayError, renderError, toGatewayError, validationHook } from '../errors.js';
+import { onErrorFor, validationHook } from '../errors.js';
 import { SELF_SERVICE_PATHS, SELF_SERVICE_ROUTES } from './routes.js';
 import type { SelfServiceApp, SelfServiceDeps, SelfServiceEnv } from './types.js';
 
 /**
  * /gateway/v1: what a tenant key may read about itself. Authenticates exactly like the data plane
  * (x-goog-api-key, ?key= or Bearer; same resolver, so revocation is seen within a second) and
- * answers errors in Google's shape, which is what tenant clients already parse.
+ * answers errors in Google's shape, which is what tenant clients already parse. Documented at
+ * /gateway/v1/openapi.json, readable without a key.
  */
 export function createSelfServiceApp(deps: SelfServiceDeps): SelfServiceApp {
   const app = new OpenAPIHono<SelfServiceEnv>({ defaultHook: validationHook });
-  app.onError((err, c) => {
-    const ge = toGatewayError(err);
-    if (!(err instanceof GatewayError)) deps.log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'self-service failure');
-    return c.body(renderError(ge, 'google'), ge.status as 500, { 'content-type': 'application/json; charset=UTF-8' });
-  });
-  const authenticate: MiddlewareHandler<SelfServiceEnv> = async (c, next) => {
-    // `key` is also the usage filter here, so the query string counts as a credential only when it holds a whole secret.
-    const queryKey = c.req.query('key');
-    const search = queryKey && looksLikeKey(queryKey) ? new URL(c.req.url).search : '';
-    c.set('principal', deps.tenantAuth(c.env.incoming, search).principal);
-    await next();
-  };
-  for (const path of SELF_SERVICE_PATHS) app.use(path, authenticate);
+  app.onError(onErrorFor('google', deps.log, 'self-service'));
+  const authenticate = (keyIsFilter: boolean): MiddlewareHandler<SelfServiceEnv> =>
+    async function authenticateTenantKey(c, next) {
+      // Where `key` is also a filter, the query string counts as a credential only when it holds a whole secret.
+      const search = new URL(c.req.url).search;
+      const queryKey = c.req.query('key');
+      const credential = !keyIsFilter || (queryKey && looksLikeKey(queryKey)) ? search : '';
+      c.set('principal', deps.tenantAuth(c.env.incoming, credential).principal);
+      await next();
+    };
+  for (const { path, keyIsFilter } of SELF_SERVICE_PATHS) app.use(path, authenticate(keyIsFilter));
   for (const register of SELF_SERVICE_ROUTES) register(app, deps);
+  app.openAPIRegistry.registerComponent('securitySchemes', 'tenantKey', { type: 'apiKey', in: 'header', name: 'x-goog-api-key' });
+  app.doc31('/gateway/v1/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Gemini Gateway self-service API', version: '1', description: 'What a gateway key may read about its own project. Also accepts the key as ?key= or Authorization: Bearer.' },
+    security: [{ tenantKey: [] }],
+    tags: [
+      { name: 'Usage', description: "The calling key's project usage" },
+      { name: 'Quota', description: "The calling key's limits and consumption" },
+    ],
+  });
   return app;
 }

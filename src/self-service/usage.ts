@@ -1,23 +1,27 @@
 import { createRoute } from '@hono/zod-openapi';
 import { looksLikeKey } from '../auth/keys.js';
+import { jsonOrCsv, UsageEventPage, UsageReport } from '../usage/api-schemas.js';
 import { aggregateParams, eventsParams } from '../usage/params.js';
 import { createUsageService, sendAggregate, sendEvents } from '../usage/service.js';
 import type { RegisterSelfServiceRoutes } from './types.js';
+import { googleErrors } from './schemas.js';
 
 const aggregate = createRoute({
   method: 'get',
   path: '/gateway/v1/usage',
+  tags: ['Usage'],
   summary: "The calling key's project usage: same filters, groupings and CSV as /admin/v1/usage",
   request: { query: aggregateParams },
-  responses: { 200: { description: 'JSON or CSV' }, 400: { description: 'Invalid input' }, 401: { description: 'Bad key' } },
+  responses: { 200: jsonOrCsv(UsageReport, 'The report, or its groups as CSV'), ...googleErrors() },
 });
 
 const events = createRoute({
   method: 'get',
   path: '/gateway/v1/usage/events',
+  tags: ['Usage'],
   summary: "The calling key's project usage events, newest first",
   request: { query: eventsParams },
-  responses: { 200: { description: 'JSON or CSV' }, 400: { description: 'Invalid input' }, 401: { description: 'Bad key' } },
+  responses: { 200: jsonOrCsv(UsageEventPage, 'A page of events, or the page as CSV'), ...googleErrors() },
 });
 
 /**

@@ -3,6 +3,7 @@ import type { Db } from '../db/client.js';
 import { loadDisplayNames, type Where } from './filters.js';
 import { BUCKETS } from '../db/schema/latency-buckets.js';
 import { percentile } from './histogram.js';
+import { rawSegmentRows } from './raw-aggregate.js';
 import type { Dimension, GroupKey } from './params.js';
 import { GRAIN_TABLE, GRAIN_UNIT, LAT_COLUMNS, ROLLUP_KEYS, TOKEN_COLUMNS, TOKEN_FIELDS, TTFB_COLUMNS, type Grain } from './rollups.js';
 import { ceilTo, floorTo, formatBucket, TIME_UNITS_FINE_TO_COARSE, type TimeUnit } from './time.js';
@@ -53,7 +54,10 @@ export function planSegments(from: number, to: number, grains: Grain[]): Segment
   return [...planSegments(from, a, finer), { grain: g, from: a, to: b }, ...planSegments(b, to, finer)];
 }
 
-/** Sums rollups over hour-aligned [from, to) by the requested keys; never reads raw events. */
+/**
+ * Sums usage over [from, to) by the requested keys: rollups for the whole hours, raw events (at most
+ * two partial hours) for the edges, so any bounds are exact.
+ */
 export function aggregateUsage(
   db: Db,
   q: { from: number; to: number; groupBy: GroupKey[]; where: Where },
@@ -69,8 +73,17 @@ export function aggregateUsage(
   const grains = byTime.filter((g) => needed.every((c) => c === 'tenant_id' || (ROLLUP_KEYS[g] as readonly string[]).includes(c)));
   // Each segment is grouped in SQL at its own grain; the few resulting rows are folded into the requested buckets here.
   const merged = new Map<string, { t: number | null; dims: string[]; agg: Agg }>();
-  for (const seg of planSegments(q.from, q.to, grains)) {
-    for (const r of segmentRows(prepare, seg, finest !== undefined, dimCols, q.where)) {
+  // Whole hours come from rollups; the partial hours at either edge (or all of a sub-hour range) from raw events.
+  const hoursFrom = ceilTo('hour', q.from);
+  const hoursTo = Math.max(hoursFrom, floorTo('hour', q.to));
+  const timed = finest !== undefined;
+  const sources = [
+    ...planSegments(hoursFrom, hoursTo, grains).map((seg) => segmentRows(prepare, seg, timed, dimCols, q.where)),
+    rawSegmentRows(prepare, q.from, Math.min(hoursFrom, q.to), timed, dimCols, q.where),
+    rawSegmentRows(prepare, Math.max(hoursTo, q.from), q.to, timed, dimCols, q.where),
+  ];
+  for (const rows of sources) {
+    for (const r of rows) {
       const t = finest ? floorTo(finest, r.bucket_start as number) : null;
       const values = dimCols.map((c) => r[c] as string);
       const id = `${t}\u0000${values.join('\u0000')}`;

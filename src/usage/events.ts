@@ -1,5 +1,5 @@
+import { decodeCursor, takePage, type Page } from '../db/pagination.js';
 import type { Db } from '../db/client.js';
-import { GatewayError } from '../errors.js';
 import { loadDisplayNames, type Where } from './filters.js';
 import { COUNT_FIELDS, USAGE_COUNT_COLUMNS } from '../metering/counts.js';
 
@@ -21,14 +21,6 @@ interface EventRow {
   [count: string]: unknown;
 }
 
-const encodeCursor = (r: EventRow) => Buffer.from(`${r.created_at}.${r.id}`).toString('base64url');
-
-function decodeCursor(cursor: string): [number, number] {
-  const m = /^(-?\d+)\.(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  if (!m) throw new GatewayError('invalid_argument', 'cursor is not one this API returned; pass nextCursor from the previous page unchanged.');
-  return [Number(m[1]), Number(m[2])];
-}
-
 /**
  * Raw usage rows, newest first, keyset-paginated on (created_at, id) so pages stay stable while
  * rows keep arriving and deep pages cost the same as the first.
@@ -36,7 +28,7 @@ function decodeCursor(cursor: string): [number, number] {
 export function listEvents(
   db: Db,
   q: { from?: number; to?: number; where: Where; limit: number; cursor?: string },
-): { events: UsageEvent[]; nextCursor: string | null } {
+): Page<UsageEvent> {
   const terms = [q.where.sql];
   const params = [...q.where.params];
   const add = (term: string, ...values: unknown[]) => {
@@ -45,25 +37,21 @@ export function listEvents(
   };
   if (q.from !== undefined) add('created_at >= ?', q.from);
   if (q.to !== undefined) add('created_at < ?', q.to);
-  if (q.cursor) add('(created_at, id) < (?, ?)', ...decodeCursor(q.cursor));
+  const cursor = decodeCursor(q.cursor);
+  if (cursor) add('(created_at, id) < (?, ?)', cursor.at, cursor.id);
   const rows = db.$client
     .prepare(`SELECT * FROM usage_events WHERE ${terms.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`)
     .all(...params, q.limit + 1) as EventRow[];
-  const more = rows.length > q.limit;
-  const page = more ? rows.slice(0, q.limit) : rows;
-  const labels = loadDisplayNames(db, page);
-  return {
-    events: page.map((r) => ({
-      id: r.id, createdAt: new Date(r.created_at).toISOString(), requestId: r.request_id,
-      tenantId: r.tenant_id, tenant: labels.tenant(r.tenant_id), projectId: r.project_id, project: labels.project(r.project_id),
-      keyId: r.key_id, keyPrefix: labels.key(r.key_id), method: r.method, apiVersion: r.api_version, endpoint: r.endpoint,
-      model: r.model, stream: r.stream === 1, status: r.status, outcome: r.outcome, promptTokens: r.prompt_tokens,
-      cachedTokens: r.cached_tokens, outputTokens: r.output_tokens, thoughtsTokens: r.thoughts_tokens,
-      toolUsePromptTokens: r.tool_use_prompt_tokens, totalTokens: r.total_tokens, cacheStorageTokens: r.cache_storage_tokens,
-      ...(Object.fromEntries(COUNT_FIELDS.map((f, i) => [f, r[USAGE_COUNT_COLUMNS[i]!] as number | null])) as Record<(typeof COUNT_FIELDS)[number], number | null>),
-      estimatedCostUsd: r.cost_nano_usd === null ? null : r.cost_nano_usd / 1e9,
-      ttfbMs: r.ttfb_ms, latencyMs: r.latency_ms, bytesIn: r.bytes_in, bytesOut: r.bytes_out,
-    })),
-    nextCursor: more ? encodeCursor(page.at(-1)!) : null,
-  };
+  const labels = loadDisplayNames(db, rows.slice(0, q.limit));
+  return takePage(rows, q.limit, (r) => ({ at: r.created_at, id: r.id }), (r) => ({
+    id: r.id, createdAt: new Date(r.created_at).toISOString(), requestId: r.request_id,
+    tenantId: r.tenant_id, tenant: labels.tenant(r.tenant_id), projectId: r.project_id, project: labels.project(r.project_id),
+    keyId: r.key_id, keyPrefix: labels.key(r.key_id), method: r.method, apiVersion: r.api_version, endpoint: r.endpoint,
+    model: r.model, stream: r.stream === 1, status: r.status, outcome: r.outcome, promptTokens: r.prompt_tokens,
+    cachedTokens: r.cached_tokens, outputTokens: r.output_tokens, thoughtsTokens: r.thoughts_tokens,
+    toolUsePromptTokens: r.tool_use_prompt_tokens, totalTokens: r.total_tokens, cacheStorageTokens: r.cache_storage_tokens,
+    ...(Object.fromEntries(COUNT_FIELDS.map((f, i) => [f, r[USAGE_COUNT_COLUMNS[i]!] as number | null])) as Record<(typeof COUNT_FIELDS)[number], number | null>),
+    estimatedCostUsd: r.cost_nano_usd === null ? null : r.cost_nano_usd / 1e9,
+    ttfbMs: r.ttfb_ms, latencyMs: r.latency_ms, bytesIn: r.bytes_in, bytesOut: r.bytes_out,
+  }));
 }

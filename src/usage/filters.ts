@@ -1,3 +1,4 @@
+import { ownerIds } from '../accounts/refs.js';
 import type { Db } from '../db/client.js';
 import type { Outcome } from '../metering/row.js';
 
@@ -35,21 +36,9 @@ export function filterWhere(db: Db, f: UsageFilters, scopeProjectId?: string): W
     params.push(list.length === 1 ? list[0] : JSON.stringify(list));
   };
 
-  let tenantIds: string[] | undefined;
-  if (f.tenant !== undefined) {
-    tenantIds = f.tenant.startsWith('ten_') ? [f.tenant] : (sql.prepare('SELECT id FROM tenants WHERE slug = ?').pluck().all(f.tenant) as string[]);
-    ids('tenant_id', tenantIds);
-  }
-  let projectIds: string[] | undefined;
-  if (f.project !== undefined) {
-    projectIds = f.project.startsWith('prj_')
-      ? [f.project]
-      : (sql
-          .prepare(`SELECT id FROM projects WHERE slug = ? ${tenantIds ? 'AND tenant_id IN (SELECT value FROM json_each(?))' : ''}`)
-          .pluck()
-          .all(...(tenantIds ? [f.project, JSON.stringify(tenantIds)] : [f.project])) as string[]);
-  }
-  if (scopeProjectId !== undefined) projectIds = projectIds ? projectIds.filter((p) => p === scopeProjectId) : [scopeProjectId];
+  const { tenantIds, projectIds: named } = ownerIds(db, f);
+  if (tenantIds) ids('tenant_id', tenantIds);
+  const projectIds = scopeProjectId === undefined ? named : named ? named.filter((p) => p === scopeProjectId) : [scopeProjectId];
   if (projectIds) ids('project_id', projectIds);
   if (f.key !== undefined) {
     ids('key_id', f.key.startsWith('key_') ? [f.key] : (sql.prepare('SELECT id FROM api_keys WHERE prefix = ?').pluck().all(f.key) as string[]));

@@ -3,7 +3,7 @@ import { GatewayError } from '../errors.js';
 import type { Outcome } from '../metering/row.js';
 import type { UsageFilters } from './filters.js';
 import { MODALITIES } from '../metering/modality.js';
-import { ceilTo, DAY_MS, floorTo, parseIsoInstant, type TimeUnit } from './time.js';
+import { ceilTo, DAY_MS, parseIsoInstant, type TimeUnit } from './time.js';
 
 /** A Record, so adding an outcome to the row type without listing it here fails to compile. */
 const OUTCOME_NAMES: Record<Outcome, true> = {
@@ -65,8 +65,8 @@ export function parseGroupBy(v: string | string[] | undefined): GroupKey[] & { b
 export interface RangeOptions {
   now: number;
   maxRangeDays: number;
-  /** Aggregates come from hourly rollups, so their bounds must be whole hours; raw listings need not be. */
-  wholeHours: boolean;
+  /** Aggregates default to the last 30 days; raw listings to no bound at all. */
+  defaultToRecent: boolean;
 }
 
 function instant(name: 'from' | 'to', s: string | undefined): number | undefined {
@@ -83,12 +83,7 @@ function instant(name: 'from' | 'to', s: string | undefined): number | undefined
 export function resolveRange(q: { from?: string; to?: string }, o: RangeOptions): { from: number | undefined; to: number | undefined } {
   let from = instant('from', q.from);
   let to = instant('to', q.to);
-  if (o.wholeHours) {
-    for (const [name, v] of [['from', from], ['to', to]] as const) {
-      if (v !== undefined && floorTo('hour', v) !== v) {
-        throw new GatewayError('invalid_argument', `${name} must fall on a whole hour (usage is aggregated hourly): got "${q[name]}".`);
-      }
-    }
+  if (o.defaultToRecent) {
     to ??= ceilTo('hour', o.now + 1);
     from ??= to - 30 * DAY_MS;
   }

@@ -14,7 +14,7 @@ import { aggregateParams, eventsParams, parseGroupBy, pickFilters, resolveRange 
 export const USAGE_NOTES = {
   estimatedCostUsd: 'Estimated USD from the price table in force when each request was recorded; not an invoice. Null when the only tokens came from models without a price (see unpricedRequests).',
   percentiles: 'Latency and TTFB percentiles are approximations interpolated from fixed histogram buckets (5 ms … 300 s); averages are exact.',
-  range: 'from is inclusive, to exclusive, both UTC and on whole hours; day and month buckets are UTC calendar days and months.',
+  range: 'from is inclusive, to exclusive, both UTC, to the millisecond (whole hours come from rollups, partial hours from raw events); day and month buckets are UTC calendar days and months.',
 };
 
 export interface UsageService {
@@ -24,7 +24,7 @@ export interface UsageService {
 
 /** The query side shared by /admin/v1/usage and the self-service /gateway/v1/usage. */
 export function createUsageService({ db, clock, config }: { db: Db; clock: Clock; config: Config }): UsageService {
-  const rangeOpts = (wholeHours: boolean) => ({ now: clock.now(), maxRangeDays: config.USAGE_MAX_RANGE_DAYS, wholeHours });
+  const rangeOpts = (defaultToRecent: boolean) => ({ now: clock.now(), maxRangeDays: config.USAGE_MAX_RANGE_DAYS, defaultToRecent });
   const prepare = statementCache(db);
   return {
     aggregate(q, scope) {
@@ -55,7 +55,7 @@ export function sendAggregate(c: Context, result: AggregateResult, format: 'json
 export function sendEvents(c: Context, result: ReturnType<typeof listEvents>, format: 'json' | 'csv') {
   if (format === 'csv') {
     if (result.nextCursor) c.header('x-next-cursor', result.nextCursor);
-    return csvResponse(c, toCsv(EVENT_COLUMNS, result.events), 'usage-events.csv');
+    return csvResponse(c, toCsv(EVENT_COLUMNS, result.data), 'usage-events.csv');
   }
   return c.json(result);
 }

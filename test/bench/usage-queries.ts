@@ -130,9 +130,15 @@ async function main() {
     { name: '12 months, all projects, by month', target: 200, path: `/admin/v1/usage?groupBy=month&from=${iso(twelveBack)}&to=${iso(addUnit('month', thisMonth))}` },
     { name: '12 months, all projects, by month and project', target: 200, path: `/admin/v1/usage?groupBy=month,project&from=${iso(twelveBack)}&to=${iso(addUnit('month', thisMonth))}` },
   ];
+  // Bounds inside an hour: whole hours from rollups, the partial hours at either edge from raw events.
+  const minute = 60_000;
+  queries.push(
+    { name: 'last 90 minutes (minute bounds), all projects, by project', target: 50, path: `/admin/v1/usage?groupBy=project&from=${iso(END - 90 * minute + 17 * minute)}&to=${iso(END + 17 * minute)}` },
+    { name: '30 days (minute bounds), one project, by day and model', target: 50, path: `/admin/v1/usage?project=${busiest}&groupBy=day,model&from=${iso(today - 29 * DAY_MS + 10 * minute)}&to=${iso(today + DAY_MS - 50 * minute)}` },
+  );
   // What /dashboard asks for on first load (30 days, stacked by project, top projects table, prices), in parallel as the page does.
   const month = `from=${iso(today - 29 * DAY_MS)}&to=${iso(today + DAY_MS)}`;
-  queries.push({ name: 'dashboard first load: 3 calls, 30 days, 50 projects', target: 1000, path: [`/admin/v1/usage?${month}&groupBy=day,tenant,project`, `/admin/v1/usage?${month}&groupBy=tenant,project`, '/admin/v1/usage/prices'].join(' ') });
+  queries.push({ name: 'dashboard first load: 3 calls, 30 days, 50 projects', target: 1000, path: [`/admin/v1/usage?${month}&groupBy=day,tenant,project`, `/admin/v1/usage?${month}&groupBy=tenant,project`, '/admin/v1/usage/unpriced-models'].join(' ') });
   const get = async (path: string) => {
     const res = await gateway.app.request(path, { headers: { authorization: `Bearer ${TOKEN}` } });
     const body = (await res.json()) as { groups?: unknown[] };

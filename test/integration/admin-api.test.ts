@@ -85,13 +85,17 @@ describe('admin API', () => {
     const b = await issueKey(h, { tenant: 't2', project: 'p', key: { labels: { env: 'prod' } } });
     await h.admin('POST', '/admin/v1/keys', { projectId: b.projectId });
     const ids = async (q: string) => (await h.admin('GET', `/admin/v1/keys?${q}`)).body.data.map((k: any) => k.id);
-    expect(await ids(`projectId=${a.projectId}`)).toEqual([a.keyId]);
-    expect(await ids('tenantId=t2')).toHaveLength(2);
+    expect(await ids(`project=${a.projectId}`)).toEqual([a.keyId]);
+    expect(await ids('tenant=t2')).toHaveLength(2);
+    // `tenant` and `project` take an id or a slug, as in /admin/v1/usage; a slug that names nothing matches nothing.
+    expect(await ids('tenant=t2&project=p')).toHaveLength(2);
+    expect(await ids('project=p')).toHaveLength(3);
+    expect(await ids('tenant=nobody')).toEqual([]);
     expect(await ids('label=env=prod')).toEqual([b.keyId]);
     await h.admin('POST', `/admin/v1/keys/${a.keyId}/revoke`);
     expect(await ids('status=revoked')).toEqual([a.keyId]);
     expect(await ids('status=active')).not.toContain(a.keyId);
-    expect((await h.admin('GET', '/admin/v1/projects?tenantId=t0')).body.data.map((p: any) => p.id)).toEqual([a.projectId]);
+    expect((await h.admin('GET', '/admin/v1/projects?tenant=t0')).body.data.map((p: any) => p.id)).toEqual([a.projectId]);
   });
 
   it('shows a key secret only in the create and rotate responses', async () => {

@@ -86,7 +86,7 @@ describe('audit log', () => {
     run('keys', 'update', k.id, '--model', 'gemini-*', '--endpoint', 'generate');
     run('keys', 'disable', k.id);
     run('keys', 'enable', k.id);
-    const k2 = run('keys', 'rotate', k.id, '--overlap', '0');
+    const k2 = run('keys', 'rotate', k.id, '--overlap-seconds', '0');
     h.secrets.add(k2.key);
     run('keys', 'revoke', k2.id);
     run('keys', 'delete', k2.id);

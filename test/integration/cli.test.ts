@@ -34,13 +34,13 @@ describe('gemini-gateway CLI', () => {
 
     const p = cli(env, ['projects', 'create', 'web', '--tenant', 'acme', '--json']).json();
     expect(p).toMatchObject({ slug: 'web', status: 'active', upstreamKeyId: null });
-    const k = cli(env, ['keys', 'create', '--project', p.id, '--model', 'gemini-2.5-*', '--endpoint', 'generate', '--expires', '7d', '--json']).json();
+    const k = cli(env, ['keys', 'create', '--project', p.id, '--model', 'gemini-2.5-*', '--endpoint', 'generate', '--expires-at', '7d', '--json']).json();
     h.secrets.add(k.key);
     expect(k).toMatchObject({ tenant: 'acme', project: 'web', scopes: { models: ['gemini-2.5-*'], endpoints: ['generate'] }, expiresAt: expect.any(String) });
     const human = cli(env, ['keys', 'list', '--tenant', 'acme', '--project', 'web']).stdout;
     expect(human).toContain(`${k.prefix}…`);
     expect(human).not.toContain(k.key);
-    const rotated = cli(env, ['keys', 'rotate', k.id, '--overlap', '30m']);
+    const rotated = cli(env, ['keys', 'rotate', k.id, '--overlap-seconds', '30m']);
     expect(rotated.stdout).toMatch(/^rotated to key key_\S+.*\n\n {2}ggw_\S+\n\nThis secret is shown once; store it now\.\nThe old key key_\S+ works until \S+\.$/m);
     h.secrets.add(/ggw_\S+/.exec(rotated.stdout)![0]);
     expect(cli(env, ['keys', 'list', '--status', 'active', '--json']).json().data).toHaveLength(2);
@@ -72,7 +72,7 @@ describe('gemini-gateway CLI', () => {
       [['tenants', 'rotate', 'acme'], /tenants have no secret/],
       [['keys', 'list', '--bogus'], /Unknown option '--bogus'/],
       [['keys', 'create', '--project', 'prj_nope', '--endpoint', 'chat'], /endpoints\.0: /],
-      [['keys', 'rotate', 'key_nope', '--overlap', 'soon'], /not a duration/],
+      [['keys', 'rotate', 'key_nope', '--overlap-seconds', 'soon'], /not a duration/],
       [['upstream-keys', 'create', '--project', 'prj_nope'], /--secret-file/],
     ];
     for (const [argv, message] of cases) {

@@ -12,7 +12,7 @@ const keysSeen = (h: Harness, part = ':generateContent') =>
   h.fake.requests.filter((r) => r.url.includes(part)).map((r) => envKeyId(String(r.headers['x-goog-api-key'])));
 
 const adminKeys = async (h: Harness) =>
-  ((await (await fetch(`${h.url}/admin/v1/upstream-key-pool`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { keys: Array<Record<string, unknown>> }).keys;
+  ((await (await fetch(`${h.url}/admin/v1/upstream-key-pool`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { data: Array<Record<string, unknown>> }).data;
 
 describe('the upstream key pool', () => {
   let h: Harness;
@@ -51,7 +51,7 @@ describe('the upstream key pool', () => {
     refuse.clear();
     for (let i = 0; i < 3; i++) await ask(ai);
     expect(keysSeen(h).slice(2)).toEqual([K2, K2, K2]); // key 1 is cooling: the fixture says retryDelay 34.4s
-    expect((await adminKeys(h)).find((k) => k.id === K1)).toMatchObject({ state: 'cooling', coolingUntil: now + 34_400, refusals: 1 });
+    expect((await adminKeys(h)).find((k) => k.id === K1)).toMatchObject({ state: 'cooling', coolingUntil: new Date(now + 34_400).toISOString(), refusals: 1 });
 
     now += 34_401;
     await ask(ai);
@@ -125,5 +125,6 @@ describe('the upstream key pool', () => {
     const keys = await adminKeys(h);
     expect(keys.map((k) => [k.id, k.requests, k.state])).toEqual([[K1, 1, 'healthy'], [K2, 1, 'healthy']]);
     expect(keys.every((k) => (k.totalTokens as number) > 0)).toBe(true);
+    expect(keys.every((k) => typeof k.lastUsedAt === 'string' && Date.parse(k.lastUsedAt) === now)).toBe(true);
   });
 });

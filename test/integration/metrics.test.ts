@@ -96,7 +96,7 @@ describe('GET /metrics', () => {
 
   it('counts quota refusals by the limit that refused, and the 429 among the requests', async () => {
     const limited = seedKey(h, 'acme', 'limited');
-    await setLimits(h, limited.projectId, { limits: [{ requests_per_minute: 1 }] });
+    await setLimits(h, limited.projectId, { limits: [{ requestsPerMinute: 1 }] });
     expect((await generate(h, limited.key)).status).toBe(200);
     expect((await generate(h, limited.key)).status).toBe(429);
     await h.waitForRows(10);

@@ -79,6 +79,6 @@ describe('audio input and image output', () => {
 
   it('lists the split on raw events', async () => {
     const { body } = await getJson(h, `/admin/v1/usage/events?model=${MODEL}`);
-    expect(body.events[0]).toMatchObject({ inputAudioTokens: 2000, cachedAudioTokens: 500, outputImageTokens: 1290, images: 0, videoSeconds: 0 });
+    expect(body.data[0]).toMatchObject({ inputAudioTokens: 2000, cachedAudioTokens: 500, outputImageTokens: 1290, images: 0, videoSeconds: 0 });
   });
 });

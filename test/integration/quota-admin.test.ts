@@ -14,28 +14,28 @@ describe('admin API: /admin/v1/projects/{id}/limits', () => {
     const projectId = h.projectOf(key.id);
     const get = () => fetch(`${h.url}/admin/v1/projects/${projectId}/limits`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 
-    expect(await (await get()).json()).toEqual({ project_id: projectId, hard_cap: false, limits: [], updated_at: null });
+    expect(await (await get()).json()).toEqual({ projectId, hardCap: false, limits: [], updatedAt: null });
     expect((await fetch(`${h.url}/admin/v1/projects/${projectId}/limits`)).status).toBe(401);
     expect((await putLimits(h, 'prj_missing', { limits: [] })).status).toBe(404);
     for (const bad of [
-      { limits: [{ key_id: key.id, model: 'm', requests_per_minute: 1 }] },
-      { limits: [{ requests_per_minute: -1 }] },
+      { limits: [{ keyId: key.id, model: 'm', requestsPerMinute: 1 }] },
+      { limits: [{ requestsPerMinute: -1 }] },
       { limits: [{ model: 'm' }] },
-      { limits: [{ tokens_per_day: 1 }, { tokens_per_minute: 2 }] },
+      { limits: [{ tokensPerDay: 1 }, { tokensPerMinute: 2 }] },
       { limits: [], surprise: true },
-      { limits: [{ key_id: other.id, requests_per_minute: 1 }] },
+      { limits: [{ keyId: other.id, requestsPerMinute: 1 }] },
     ]) {
       const res = await putLimits(h, projectId, bad);
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('invalid_argument');
     }
 
-    const policy = { hard_cap: true, limits: [{ tokens_per_day: 5000, requests_per_minute: 1 }, { key_id: key.id, max_concurrent: 2 }, { model: 'models/google-text', tokens_per_minute: 900 }] };
+    const policy = { hardCap: true, limits: [{ tokensPerDay: 5000, requestsPerMinute: 1 }, { keyId: key.id, maxConcurrent: 2 }, { model: 'models/google-text', tokensPerMinute: 900 }] };
     const put = await putLimits(h, projectId, policy);
     expect(put.status).toBe(200);
     const stored = await (await get()).json();
-    expect(stored).toMatchObject({ project_id: projectId, hard_cap: true, limits: [policy.limits[0], policy.limits[1], { model: 'google-text', tokens_per_minute: 900 }] });
-    expect(Date.parse(stored.updated_at)).toBe(Date.parse('2026-05-10T12:00:30Z'));
+    expect(stored).toMatchObject({ projectId, hardCap: true, limits: [policy.limits[0], policy.limits[1], { model: 'google-text', tokensPerMinute: 900 }] });
+    expect(Date.parse(stored.updatedAt)).toBe(Date.parse('2026-05-10T12:00:30Z'));
     expect((await generate(h, key.key)).status).toBe(200);
     expect((await generate(h, key.key)).status).toBe(429);
 
@@ -52,10 +52,10 @@ describe('admin API: /admin/v1/projects/{id}/limits', () => {
 });
 
 describe('self-service: GET /gateway/v1/quota', () => {
-  it('authenticates like the proxy and reports each limit with used, remaining and resets_at', async () => {
+  it('authenticates like the proxy and reports each limit with used, remaining and resetsAt', async () => {
     h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
     const key = h.createKey('acme', 'web');
-    await putLimits(h, h.projectOf(key.id), { limits: [{ tokens_per_month: 10_000, max_concurrent: 4 }] });
+    await putLimits(h, h.projectOf(key.id), { limits: [{ tokensPerMonth: 10_000, maxConcurrent: 4 }] });
     await generate(h, key.key).then((r) => r.arrayBuffer());
     await h.waitForRows(1);
 
@@ -69,12 +69,12 @@ describe('self-service: GET /gateway/v1/quota', () => {
     expect(await quota(h, key.key)).toEqual({
       tenant: 'acme',
       project: { id: h.projectOf(key.id), slug: 'web' },
-      key_id: key.id,
-      hard_cap: false,
-      in_flight: { requests: 0, reserved_tokens: 0 },
+      keyId: key.id,
+      hardCap: false,
+      inFlight: { requests: 0, reservedTokens: 0 },
       limits: [
-        { policy: 'tpmo', limit: 'tokens_per_month', scope: 'project', value: 10_000, used: 281, reserved: 0, remaining: 10_000 - 281, window: 'month', resets_at: '2026-06-01T00:00:00.000Z' },
-        { policy: 'concurrency', limit: 'max_concurrent', scope: 'project', value: 4, used: 0, reserved: 0, remaining: 4, window: null, resets_at: null },
+        { policy: 'tpmo', limit: 'tokensPerMonth', scope: 'project', value: 10_000, used: 281, reserved: 0, remaining: 10_000 - 281, window: 'month', resetsAt: '2026-06-01T00:00:00.000Z' },
+        { policy: 'concurrency', limit: 'maxConcurrent', scope: 'project', value: 4, used: 0, reserved: 0, remaining: 4, window: null, resetsAt: null },
       ],
     });
   });
@@ -85,10 +85,10 @@ describe('CLI: gemini-gateway limits set|get', () => {
     h = await startHarness({ env: ADMIN_ENV });
     const key = h.createKey('acme', 'web');
     const env = { DATABASE_PATH: h.dbPath };
-    expect(cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--rpm', '1', '--tpd', '50000']).code).toBe(0);
-    expect(cli(env, ['limits', 'set', '--project', h.projectOf(key.id), '--key', key.id, '--concurrency', '3', '--hard-cap', 'on']).code).toBe(0);
-    const bad = cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--tpd', 'lots']);
-    expect(bad).toMatchObject({ code: 1, stderr: 'gemini-gateway: --tpd takes a whole number or "none" (got "lots")\n' });
+    expect(cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--requests-per-minute', '1', '--tokens-per-day', '50000']).code).toBe(0);
+    expect(cli(env, ['limits', 'set', '--project', h.projectOf(key.id), '--key-id', key.id, '--max-concurrent', '3', '--hard-cap', 'on']).code).toBe(0);
+    const bad = cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--tokens-per-day', 'lots']);
+    expect(bad).toMatchObject({ code: 1, stderr: 'gemini-gateway: --tokens-per-day takes a whole number or "none" (got "lots")\n' });
 
     // The CLI committed on its own connection: the gateway notices on the next request.
     expect((await generate(h, key.key)).status).toBe(200);
@@ -98,9 +98,9 @@ describe('CLI: gemini-gateway limits set|get', () => {
     const got = cli(env, ['limits', 'get', '--project', h.projectOf(key.id), '--json']);
     expect(got.code).toBe(0);
     const parsed = got.json();
-    expect(parsed).toMatchObject({ hard_cap: true, limits: [{ requests_per_minute: 1, tokens_per_day: 50000 }, { key_id: key.id, max_concurrent: 3 }] });
+    expect(parsed).toMatchObject({ hardCap: true, limits: [{ requestsPerMinute: 1, tokensPerDay: 50000 }, { keyId: key.id, maxConcurrent: 3 }] });
     expect(parsed.status.limits.map((l: { policy: string; used: number }) => [l.policy, l.used])).toEqual([['rpm', 1], ['tpd', 281], ['key/concurrency', 0]]);
-    expect(cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--clear', '--json']).json().limits).toEqual([{ key_id: key.id, max_concurrent: 3 }]);
+    expect(cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--clear', '--json']).json().limits).toEqual([{ keyId: key.id, maxConcurrent: 3 }]);
     expect((await h.admin('GET', '/admin/v1/audit?action=limits.update')).body.data[0].actor).toMatch(/^cli:/);
   });
 });

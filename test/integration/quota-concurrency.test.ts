@@ -36,7 +36,7 @@ describe('token budgets under concurrent streams', () => {
   it(`${STREAMS} concurrent streams never meter more than the budget when reservations cover the output`, async () => {
     const { gate, key, projectId } = await heldHarness();
     const B = 2000;
-    await setLimits(h, projectId, { limits: [{ tokens_per_day: B }] });
+    await setLimits(h, projectId, { limits: [{ tokensPerDay: B }] });
     const results = await burst(key.key, STREAMS, gate, 250);
     const admitted = results.filter((r) => r.status === 200);
     // Check-then-charge would have admitted all 50 (nothing was charged yet); reservations admit what fits.
@@ -46,13 +46,13 @@ describe('token budgets under concurrent streams', () => {
     await h.waitForRows(STREAMS);
     expect(meteredTotal(h)).toBe(admitted.length * STREAM_TOTAL);
     expect(meteredTotal(h)).toBeLessThanOrEqual(B);
-    expect((await quota(h, key.key)).in_flight).toEqual({ requests: 0, reserved_tokens: 0 });
+    expect((await quota(h, key.key)).inFlight).toEqual({ requests: 0, reservedTokens: 0 });
   });
 
   it('with estimates below the real usage, the overshoot stays within the documented bound Σ(actual − reserved)', async () => {
     const { gate, key, projectId } = await heldHarness();
     const B = 1000;
-    await setLimits(h, projectId, { limits: [{ tokens_per_day: B }] });
+    await setLimits(h, projectId, { limits: [{ tokensPerDay: B }] });
     const results = await burst(key.key, STREAMS, gate, 1);
     const admitted = results.filter((r) => r.status === 200).length;
     await h.waitForRows(STREAMS);
@@ -63,7 +63,7 @@ describe('token budgets under concurrent streams', () => {
   it('with the hard cap on, usage never exceeds the budget by more than one frame, and cut streams end with an error frame', async () => {
     const { gate, key, projectId } = await heldHarness();
     const B = 1000;
-    await setLimits(h, projectId, { hard_cap: true, limits: [{ tokens_per_day: B }] });
+    await setLimits(h, projectId, { hardCap: true, limits: [{ tokensPerDay: B }] });
     const results = await burst(key.key, STREAMS, gate, 1);
     expect(results.every((r) => r.status === 200)).toBe(true); // tiny estimates: everything is admitted
     const rows = await h.waitForRows(STREAMS);
@@ -79,7 +79,7 @@ describe('token budgets under concurrent streams', () => {
       expect(last.error.message).toMatch(/tokens_per_day limit of 1000/);
       for (const f of frames.slice(0, -1)) expect(() => JSON.parse(f.replace(/^\n?data: /, ''))).not.toThrow();
     }
-    expect((await quota(h, key.key)).in_flight).toEqual({ requests: 0, reserved_tokens: 0 });
+    expect((await quota(h, key.key)).inFlight).toEqual({ requests: 0, reservedTokens: 0 });
   });
 });
 
@@ -87,7 +87,7 @@ describe('request and concurrency caps under concurrent load', () => {
   it('requests_per_minute admits exactly the limit out of a burst', async () => {
     h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
     const key = h.createKey('acme', 'web');
-    await setLimits(h, h.projectOf(key.id), { limits: [{ requests_per_minute: 10 }] });
+    await setLimits(h, h.projectOf(key.id), { limits: [{ requestsPerMinute: 10 }] });
     const responses = await Promise.all(Array.from({ length: 40 }, () => generate(h, key.key)));
     await Promise.all(responses.map((r) => r.arrayBuffer()));
     expect(responses.filter((r) => r.status === 200).length).toBe(10);
@@ -97,7 +97,7 @@ describe('request and concurrency caps under concurrent load', () => {
 
   it('max_concurrent admits exactly the limit while streams are held, with a short Retry-After, and frees the slots', async () => {
     const { gate, key, projectId } = await heldHarness();
-    await setLimits(h, projectId, { limits: [{ max_concurrent: 5 }] });
+    await setLimits(h, projectId, { limits: [{ maxConcurrent: 5 }] });
     const results = await burst(key.key, 20, gate, 100);
     expect(results.filter((r) => r.status === 200).length).toBe(5);
     const refused = results.filter((r) => r.status === 429);

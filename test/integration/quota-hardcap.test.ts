@@ -12,7 +12,7 @@ afterEach(async () => {
 async function capped(tokensPerDay: number) {
   h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
   const key = h.createKey('acme', 'web');
-  await setLimits(h, h.projectOf(key.id), { hard_cap: true, limits: [{ tokens_per_day: tokensPerDay }] });
+  await setLimits(h, h.projectOf(key.id), { hardCap: true, limits: [{ tokensPerDay: tokensPerDay }] });
   return key;
 }
 
@@ -55,7 +55,7 @@ describe('hard cap', () => {
     expect(frames.some((f) => f.startsWith('event: done'))).toBe(false);
     const [row] = await h.waitForRows(1);
     expect(row).toMatchObject({ outcome: 'quota_cut', status: 200, total_tokens: 1983 });
-    expect((await quota(h, key.key)).in_flight).toEqual({ requests: 0, reserved_tokens: 0 });
+    expect((await quota(h, key.key)).inFlight).toEqual({ requests: 0, reservedTokens: 0 });
   });
 
   it('parses one usage frame per stream by default, and every usage frame only under the hard cap', async () => {
@@ -72,7 +72,7 @@ describe('hard cap', () => {
     vi.restoreAllMocks();
 
     const key = h.createKey('acme', 'capped');
-    await setLimits(h, h.projectOf(key.id), { hard_cap: true, limits: [{ tokens_per_day: 1_000_000 }] });
+    await setLimits(h, h.projectOf(key.id), { hardCap: true, limits: [{ tokensPerDay: 1_000_000 }] });
     const countCapped = usageParses();
     await (await generate(h, key.key, { stream: true })).arrayBuffer();
     await h.waitForRows(2);

@@ -14,7 +14,7 @@ describe('counters across restarts and windows', () => {
   it('usage and request counts survive a restart: a second gateway on the same database refuses what the first would', async () => {
     h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
     const key = h.createKey('acme', 'web');
-    await setLimits(h, h.projectOf(key.id), { limits: [{ tokens_per_day: 600, requests_per_minute: 3 }] });
+    await setLimits(h, h.projectOf(key.id), { limits: [{ tokensPerDay: 600, requestsPerMinute: 3 }] });
     for (let i = 0; i < 2; i++) expect((await generate(h, key.key, { maxOutputTokens: 100 }).then(async (r) => (await r.arrayBuffer(), r))).status).toBe(200);
     await h.restart();
     const q = await quota(h, key.key);
@@ -29,7 +29,7 @@ describe('counters across restarts and windows', () => {
     const clock = testClock('2026-01-29T10:00:30Z');
     h = await startHarness({ env: ADMIN_ENV, clock });
     const key = h.createKey('acme', 'web');
-    await setLimits(h, h.projectOf(key.id), { limits: [{ requests_per_minute: 1, tokens_per_day: 300, tokens_per_month: 600 }] });
+    await setLimits(h, h.projectOf(key.id), { limits: [{ requestsPerMinute: 1, tokensPerDay: 300, tokensPerMonth: 600 }] });
     const call = async (maxOutputTokens: number) => {
       const before = h.rows().length;
       const r = await generate(h, key.key, { maxOutputTokens });
@@ -69,14 +69,14 @@ describe('reservations never leak', () => {
       },
     });
     const key = h.createKey('acme', 'web');
-    await setLimits(h, h.projectOf(key.id), { limits: [{ tokens_per_day: 100_000, max_concurrent: 2, requests_per_minute: 5 }] });
+    await setLimits(h, h.projectOf(key.id), { limits: [{ tokensPerDay: 100_000, maxConcurrent: 2, requestsPerMinute: 5 }] });
 
     // Client hangs up after the first frame.
     const abort = new AbortController();
     const res = await generate(h, key.key, { stream: true, maxOutputTokens: 500, signal: abort.signal });
     const reader = res.body!.getReader();
     await reader.read();
-    expect((await quota(h, key.key)).in_flight).toEqual({ requests: 1, reserved_tokens: 502 });
+    expect((await quota(h, key.key)).inFlight).toEqual({ requests: 1, reservedTokens: 502 });
     abort.abort();
     const [aborted] = await h.waitForRows(1);
     expect(aborted!.outcome).toBe('client_aborted');
@@ -90,20 +90,20 @@ describe('reservations never leak', () => {
     expect(rows.map((r) => r.outcome)).toEqual(['client_aborted', 'upstream_aborted', 'upstream_error']);
 
     let q = await quota(h, key.key);
-    expect(q.in_flight).toEqual({ requests: 0, reserved_tokens: 0 });
+    expect(q.inFlight).toEqual({ requests: 0, reservedTokens: 0 });
     expect(limitOf(q, 'tpd')).toMatchObject({ used: 2 * FIRST_FRAME, reserved: 0 }); // what was streamed is charged
     expect(limitOf(q, 'concurrency')).toMatchObject({ used: 0, remaining: 2 });
     expect(limitOf(q, 'rpm')).toMatchObject({ used: 3 });
 
     // Refused by the gateway: no slot, no reservation, no request counted.
-    await setLimits(h, h.projectOf(key.id), { limits: [{ tokens_per_day: 100, max_concurrent: 2, requests_per_minute: 5 }] });
+    await setLimits(h, h.projectOf(key.id), { limits: [{ tokensPerDay: 100, maxConcurrent: 2, requestsPerMinute: 5 }] });
     expect((await generate(h, key.key, { maxOutputTokens: 500 })).status).toBe(429);
     // Upstream unreachable: the gateway answers 502 and releases at once.
     await h.fake.close();
-    await setLimits(h, h.projectOf(key.id), { limits: [{ tokens_per_day: 100_000, max_concurrent: 2, requests_per_minute: 5 }] });
+    await setLimits(h, h.projectOf(key.id), { limits: [{ tokensPerDay: 100_000, maxConcurrent: 2, requestsPerMinute: 5 }] });
     expect((await generate(h, key.key, { maxOutputTokens: 500 })).status).toBe(502);
     q = await quota(h, key.key);
-    expect(q.in_flight).toEqual({ requests: 0, reserved_tokens: 0 });
+    expect(q.inFlight).toEqual({ requests: 0, reservedTokens: 0 });
     expect(limitOf(q, 'rpm')).toMatchObject({ used: 4 });
     hold.open();
   });
@@ -115,7 +115,7 @@ describe('scope of limits', () => {
     const limited = h.createKey('acme', 'web');
     const sibling = h.createKey('acme', 'batch');
     const sameSlug = h.createKey('globex', 'web');
-    await setLimits(h, h.projectOf(limited.id), { limits: [{ requests_per_minute: 1, tokens_per_day: 1000 }] });
+    await setLimits(h, h.projectOf(limited.id), { limits: [{ requestsPerMinute: 1, tokensPerDay: 1000 }] });
     const status = async (k: string) => (await generate(h, k).then(async (r) => (await r.arrayBuffer(), r))).status;
     expect([await status(limited.key), await status(limited.key)]).toEqual([200, 429]);
     for (const k of [sibling.key, sameSlug.key]) expect([await status(k), await status(k), await status(k)]).toEqual([200, 200, 200]);
@@ -128,7 +128,7 @@ describe('scope of limits', () => {
     h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
     const k1 = h.createKey('acme', 'web');
     const k2 = h.createKey('acme', 'web');
-    await setLimits(h, h.projectOf(k1.id), { limits: [{ key_id: k1.id, requests_per_minute: 1 }, { model: 'models/google-reasoning', requests_per_minute: 1 }] });
+    await setLimits(h, h.projectOf(k1.id), { limits: [{ keyId: k1.id, requestsPerMinute: 1 }, { model: 'models/google-reasoning', requestsPerMinute: 1 }] });
     const status = async (k: string, model?: string) => (await generate(h, k, { model }).then(async (r) => (await r.arrayBuffer(), r))).status;
     expect([await status(k1.key), await status(k1.key)]).toEqual([200, 429]);
     expect([await status(k2.key), await status(k2.key)]).toEqual([200, 200]);

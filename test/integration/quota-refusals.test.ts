@@ -17,7 +17,7 @@ async function limited(policy: unknown, clockAt = '2026-05-10T12:00:30Z', follow
 
 describe('quota refusals', () => {
   it("@google/genai gets a 429 RESOURCE_EXHAUSTED with QuotaFailure, RetryInfo and Retry-After for generateContent", async () => {
-    const { key } = await limited({ limits: [{ requests_per_minute: 1 }] });
+    const { key } = await limited({ limits: [{ requestsPerMinute: 1 }] });
     const ai = h.sdk(key.key);
     await ai.models.generateContent({ model: 'google-text', contents: 'hi' });
     const err = await ai.models.generateContent({ model: 'google-text', contents: 'hi' }).then(() => null, (e: unknown) => e);
@@ -42,7 +42,7 @@ describe('quota refusals', () => {
   });
 
   it('interactions callers get {"error":{"code":"resource_exhausted"}} with Retry-After', async () => {
-    const { key } = await limited({ limits: [{ tokens_per_day: 100 }] });
+    const { key } = await limited({ limits: [{ tokensPerDay: 100 }] });
     const create = () =>
       fetch(`${h.url}/v1beta/interactions`, {
         method: 'POST',
@@ -61,7 +61,7 @@ describe('quota refusals', () => {
   });
 
   it("the interactions client's automatic retries wait out Retry-After instead of storming", async () => {
-    const { key, clock } = await limited({ limits: [{ requests_per_minute: 1 }] }, '2026-05-10T12:00:50Z', true);
+    const { key, clock } = await limited({ limits: [{ requestsPerMinute: 1 }] }, '2026-05-10T12:00:50Z', true);
     const ai = h.sdk(key.key);
     await ai.interactions.create({ model: 'basic', input: 'first' });
     // 2 s before the minute resets: Retry-After rounds the wait up, so one refusal and one retry in the new minute
@@ -78,7 +78,7 @@ describe('quota refusals', () => {
 
 describe('rate-limit headers', () => {
   it('every proxied response of a limited project carries RateLimit-Policy and RateLimit (IETF draft)', async () => {
-    const { key } = await limited({ limits: [{ requests_per_minute: 5, tokens_per_day: 100_000 }, { model: 'google-text', max_concurrent: 3 }] });
+    const { key } = await limited({ limits: [{ requestsPerMinute: 5, tokensPerDay: 100_000 }, { model: 'google-text', maxConcurrent: 3 }] });
     const unary = await generate(h, key.key, { maxOutputTokens: 100 });
     await unary.arrayBuffer();
     expect(unary.headers.get('ratelimit-policy')).toBe('"rpm";q=5;w=60, "tpd";q=100000;qu="tokens";w=86400, "model/google-text/concurrency";q=3;qu="concurrent-requests"');

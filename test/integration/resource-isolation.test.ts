@@ -93,7 +93,14 @@ describe('resources belong to the project that created them', () => {
       body: JSON.stringify({ name: orphan.name, tenant: 'acme', project: 'alpha' }),
     });
     expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ name: orphan.name, source: 'assigned', createdAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
     expect(await statusOf(a.files.get({ name: orphan.name! }))).toBe(200);
+    // Audited like every admin write, and listed (ISO times, the list envelope, owner filters by slug).
+    const audit = await h.admin('GET', '/admin/v1/audit?action=resource.assign');
+    expect(audit.body.data).toMatchObject([{ actor: 'admin-token', target: { type: 'resource', id: orphan.name }, before: null, after: { name: orphan.name, source: 'assigned' } }]);
+    const listed = await h.admin('GET', '/admin/v1/resources?tenant=acme&project=alpha&kind=files');
+    expect(listed.body).toMatchObject({ data: expect.arrayContaining([expect.objectContaining({ name: orphan.name })]), nextCursor: null });
+    expect((await h.admin('GET', '/admin/v1/resources?tenant=acme&project=beta&kind=files')).body.data.map((r: any) => r.name)).not.toContain(orphan.name);
     const doc = (await (await fetch(`${h.url}/admin/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/admin/v1/resources/assign', '/admin/v1/resources', '/admin/v1/upstream-key-pool']));
     expect(await statusOf(b.files.get({ name: orphan.name! }))).toBe(404);

@@ -58,9 +58,9 @@ describe('GET /gateway/v1/usage (self-service)', () => {
 
   it('lists only its own raw events', async () => {
     const res = await fetch(`${h.url}/gateway/v1/usage/events?project=${elsewhere.projectId}`, { headers: { 'x-goog-api-key': web.key } });
-    expect((await res.json()).events).toEqual([]);
+    expect((await res.json()).data).toEqual([]);
     const own = (await (await fetch(`${h.url}/gateway/v1/usage/events`, { headers: { 'x-goog-api-key': webToo.key } })).json()) as any;
-    expect(own.events.map((e: any) => e.promptTokens)).toEqual([200, 100]);
+    expect(own.data.map((e: any) => e.promptTokens)).toEqual([200, 100]);
   });
 
   it('refuses missing, unknown and revoked keys, and the admin token, in Google’s error shape', async () => {

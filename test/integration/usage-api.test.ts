@@ -174,6 +174,18 @@ describe('GET /admin/v1/usage', () => {
     expect(back).toEqual(json);
   });
 
+  it('answers bounds inside an hour exactly, from the raw events at the edges', async () => {
+    // e1 (10:15) is before the bound, e2 (10:45) inside; e3 (11:05) before the upper bound, e4 (06-02 09:00) after.
+    const { status, body } = await usage('from=2026-06-01T10:30:00Z&to=2026-06-01T11:05:00.001Z&groupBy=hour');
+    expect(status).toBe(200);
+    expect(body.from).toBe('2026-06-01T10:30:00.000Z');
+    expect(pick(body.groups, (g) => g.hour)).toEqual({
+      '2026-06-01T10:00:00.000Z': { requests: 1, errors: 0, aborted: 0, totalTokens: 3000, estimatedCostUsd: 0.0031 },
+      '2026-06-01T11:00:00.000Z': { requests: 1, errors: 1, aborted: 0, totalTokens: 0, estimatedCostUsd: 0 },
+    });
+    expect((await usage('from=2026-06-01T10:30:00Z&to=2026-06-01T11:05:00Z')).body.totals.requests).toBe(1);
+  });
+
   it('refuses bad input with a 400 that says what is wrong', async () => {
     const cases: [string, RegExp][] = [
       ['from=yesterday', /from: expected an ISO 8601/],
@@ -182,7 +194,6 @@ describe('GET /admin/v1/usage', () => {
       ['groupBy=day,colour', /Unknown groupBy "colour"/],
       ['from=2026-06-02&to=2026-06-01', /is after to/],
       ['from=2024-01-01&to=2026-01-01', /maximum is 400/],
-      ['from=2026-06-01T10:30:00Z', /whole hour/],
       ['outcome=fine', /outcome/],
       ['format=xml', /format/],
     ];
@@ -199,22 +210,22 @@ describe('GET /admin/v1/usage', () => {
 describe('GET /admin/v1/usage/events', () => {
   it('lists raw events newest first, with filters, and pages with a cursor', async () => {
     const all = (await getJson(h, `/admin/v1/usage/events?${RANGE}`)).body;
-    expect(all.events.map((e: any) => e.createdAt)).toEqual([
+    expect(all.data.map((e: any) => e.createdAt)).toEqual([
       '2026-06-15T12:10:00.000Z', '2026-06-02T23:59:59.000Z', '2026-06-02T09:30:00.000Z', '2026-06-02T09:00:00.000Z',
       '2026-06-01T11:05:00.000Z', '2026-06-01T10:45:00.000Z', '2026-06-01T10:15:00.000Z', '2026-05-20T08:00:00.000Z',
     ]);
     expect(all.nextCursor).toBeNull();
-    expect(all.events[3]).toMatchObject({ project: 'batch', tenant: 'acme', keyPrefix: k3.prefix, model: PRO, outcome: 'client_aborted', promptTokens: 300_000, estimatedCostUsd: 0.75075, stream: true });
+    expect(all.data[3]).toMatchObject({ project: 'batch', tenant: 'acme', keyPrefix: k3.prefix, model: PRO, outcome: 'client_aborted', promptTokens: 300_000, estimatedCostUsd: 0.75075, stream: true });
     const pages: string[] = [];
     let cursor = '';
     for (let i = 0; i < 5; i++) {
       const page = (await getJson(h, `/admin/v1/usage/events?limit=3${cursor ? `&cursor=${cursor}` : ''}`)).body;
-      pages.push(...page.events.map((e: any) => e.requestId));
+      pages.push(...page.data.map((e: any) => e.requestId));
       if (!page.nextCursor) break;
       cursor = page.nextCursor;
     }
-    expect(pages).toEqual(all.events.map((e: any) => e.requestId));
-    const web = (await getJson(h, `/admin/v1/usage/events?project=web&outcome=ok&from=2026-06-01T10:30:00Z`)).body.events;
+    expect(pages).toEqual(all.data.map((e: any) => e.requestId));
+    const web = (await getJson(h, `/admin/v1/usage/events?project=web&outcome=ok&from=2026-06-01T10:30:00Z`)).body.data;
     expect(web.map((e: any) => e.createdAt)).toEqual(['2026-06-01T10:45:00.000Z']);
   });
 
@@ -224,11 +235,13 @@ describe('GET /admin/v1/usage/events', () => {
     expect((await getJson(h, '/admin/v1/usage/events?from=2026-06-02&to=2026-06-01')).status).toBe(400);
   });
 
-  it('lists the price tables and the models seen without a price', async () => {
+  it('lists the price tables (in camelCase) and the models seen without a price', async () => {
     const { body } = await getJson(h, '/admin/v1/usage/prices');
-    expect(body.unpricedModels).toEqual([{ model: 'mystery-model', requests: 1 }]);
-    expect(body.tables[0].models[FLASH]).toMatchObject({ input: 0.3, output: 2.5 });
+    expect(body.nextCursor).toBeNull();
+    expect(body.data[0].models[FLASH]).toMatchObject({ input: 0.3, output: 2.5, cachedInput: expect.any(Number) });
+    expect(Object.values(body.data[0].models).some((m: any) => m.longContext?.abovePromptTokens > 0)).toBe(true);
+    expect((await getJson(h, '/admin/v1/usage/unpriced-models')).body).toEqual({ data: [{ model: 'mystery-model', requests: 1 }], nextCursor: null });
     const doc = (await getJson(h, '/admin/v1/openapi.json', null)).body;
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/admin/v1/usage', '/admin/v1/usage/events', '/admin/v1/usage/prices']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/admin/v1/usage', '/admin/v1/usage/events', '/admin/v1/usage/prices', '/admin/v1/usage/unpriced-models']));
   });
 });

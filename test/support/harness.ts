@@ -203,7 +203,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       await fake.close();
       h.db.$client.close();
       rmSync(dir, { recursive: true, force: true });
-      const leaked = logs.filter((line) => [...secrets].some((s) => line.includes(s)));
+      // Gateway-issued Live tokens too, even ones a test never registered as secrets.
+      const leaked = logs.filter((line) => [...secrets].some((s) => line.includes(s)) || /auth_tokens\/ggwt_[A-Za-z0-9_-]{8,}/.test(line));
       if (leaked.length) throw new Error(`a secret appeared in ${leaked.length} log line(s)`);
       const leaks = watches.flatMap((w) => w.leaks);
       if (leaks.length) throw new Error(`a secret appeared in a response: ${leaks.join('; ')}`);

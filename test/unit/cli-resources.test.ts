@@ -31,9 +31,13 @@ describe('resource and upstream-key CLI commands', () => {
 
   it('assigns a resource to a project by slug and lists it', () => {
     createKeyFor(db, systemClock, { tenant: 'acme', project: 'alpha' });
-    expect(run('resources assign', ['files/abc', '--tenant', 'acme', '--project', 'alpha', '--upstream-key', envKeyId('AIzaTWO')])).toContain('assigned files/abc to acme/alpha');
-    const listed = JSON.parse(run('resources list', ['--json'])) as Array<Record<string, unknown>>;
-    expect(listed).toMatchObject([{ name: 'files/abc', source: 'assigned', upstreamKeyId: envKeyId('AIzaTWO') }]);
+    expect(run('resources assign', ['files/abc', '--tenant', 'acme', '--project', 'alpha', '--upstream-key-id', envKeyId('AIzaTWO')])).toMatch(/^assigned files\/abc to project prj_/);
+    const listed = JSON.parse(run('resources list', ['--tenant', 'acme', '--json'])) as { data: Array<Record<string, unknown>>; nextCursor: string | null };
+    expect(listed).toMatchObject({ data: [{ name: 'files/abc', source: 'assigned', upstreamKeyId: envKeyId('AIzaTWO') }], nextCursor: null });
+    expect(JSON.parse(run('resources list', ['--project', 'other', '--json'])).data).toEqual([]);
+    // Audited like every other admin write, as the CLI user.
+    const audit = db.$client.prepare("SELECT actor, target_id FROM audit_events WHERE action = 'resource.assign'").all();
+    expect(audit).toEqual([{ actor: expect.stringMatching(/^cli:/), target_id: 'files/abc' }]);
     expect(() => run('resources assign', ['files/abc', '--tenant', 'acme', '--project', 'nope'])).toThrow('no project acme/nope');
     expect(() => run('resources assign', ['models/x', '--tenant', 'acme', '--project', 'alpha'])).toThrow(/name must look like/);
   });

@@ -72,7 +72,7 @@ describe('the resource store', () => {
   it('sees an assignment made by another process (the CLI) on the next lookup', () => {
     const { store, owner } = setup();
     expect(store.owner('files/orphan')).toBeNull();
-    assignResource(open(), systemClock, { name: 'files/orphan', tenant: 'acme', project: 'alpha' });
+    assignResource({ db: open(), clock: systemClock, actor: 'test' }, { name: 'files/orphan', tenant: 'acme', project: 'alpha' });
     expect(store.owner('files/orphan')?.projectId).toBe(owner.projectId);
   });
 

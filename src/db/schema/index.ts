@@ -8,3 +8,4 @@ export * from './resources.js';
 export * from './project-limits.js';
 export * from './quota-counters.js';
 export * from './usage-rollups.js';
+export * from './live-tokens.js';

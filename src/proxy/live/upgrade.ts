@@ -1,0 +1,145 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { Principal } from '../../exchange/principal.js';
+import { WebSocketServer } from 'ws';
+import type { AppDeps } from '../../deps.js';
+import { createUpstreamKeyStage } from '../../upstream/own-key-stage.js';
+import { GatewayError, renderError, toGatewayError } from '../../errors.js';
+import { createKeyStage } from '../../upstream/pool-stage.js';
+import type { ProxyContext } from '../../exchange/stage.js';
+import { authenticateLive } from './admission.js';
+import { createResumptionHandles } from '../../live/handles.js';
+import { parseLiveTarget } from '../../live/path.js';
+import { newSessionId, runSession, type SessionDeps } from './session.js';
+import { CLOSE } from '../../live/setup.js';
+import type { LiveTokens } from '../../live/tokens.js';
+import { compileScopes, scopeViolation } from '../../scopes/scopes.js';
+
+export type LiveDeps = Omit<AppDeps, 'stages'> & { tokens: LiveTokens };
+
+export interface LiveGateway {
+  /** For `server.on('upgrade', …)`: a Live path is admitted or refused with an HTTP status; any other upgrade gets 404. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Sessions open right now. */
+  readonly open: number;
+  /** Ends every open session (shutdown): clients get 1001 and each session still writes its rows. */
+  closeAll(reason: string): void;
+}
+
+/** Headers of the client's upgrade worth passing on; everything else is the socket's own business. */
+const PASSED_HEADERS = ['user-agent', 'x-goog-api-client', 'x-goog-user-project'];
+
+/**
+ * The Live API surface: the WebSocket upgrade on Google's Live paths. Authentication, scopes, the
+ * upstream key (bring-your-own-key first, then the pool) and quota admission happen on the HTTP
+ * upgrade request, so a refused caller gets an ordinary HTTP status and Google's error body; an
+ * admitted one gets a session (session.ts) that holds its concurrency slot for as long as it lives.
+ */
+export function createLiveGateway(deps: LiveDeps): LiveGateway {
+  const { config, log, clock, quotas, lifecycle, recorder } = deps;
+  const wss = new WebSocketServer({ noServer: true, autoPong: false, perMessageDeflate: false, maxPayload: 256 * 1024 * 1024 });
+  // The same steps the REST data plane uses to choose the upstream key.
+  const keySteps = [createUpstreamKeyStage(deps), createKeyStage(deps.keyPool, config, log)];
+  const sessions = new Set<{ close(code: number, reason: string): void }>();
+  const base = new URL(config.LIVE_UPSTREAM_BASE_URL ?? config.UPSTREAM_BASE_URL);
+  const sessionDeps: SessionDeps = {
+    log, clock, recorder, quotas, metrics: deps.metrics, keyPool: deps.keyPool, handles: createResumptionHandles(),
+    upstreamOrigin: `${base.protocol === 'http:' || base.protocol === 'ws:' ? 'ws' : 'wss'}://${base.host}${base.pathname.replace(/\/+$/, '')}`,
+    setupTimeoutMs: 30_000,
+  };
+
+  return {
+    get open() {
+      return sessions.size;
+    },
+    closeAll(reason) {
+      for (const s of [...sessions]) s.close(CLOSE.goingAway, reason);
+    },
+    handleUpgrade(req, socket, head) {
+      const requestId = newSessionId();
+      const target = parseLiveTarget(req.url ?? '/', config.PUBLIC_PATH_PREFIX);
+      const startedAt = performance.now();
+      let admitted: Principal | null = null;
+      try {
+        if (!target) throw new GatewayError('not_found', 'Not a Live API path. It looks like /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent.');
+        if (lifecycle.draining) throw new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.');
+        if (config.METERING_FAILURE === 'closed' && recorder.saturated()) throw new GatewayError('unavailable', 'Usage metering is unavailable; the gateway accepts no new sessions until it recovers.');
+        const caller = authenticateLive(req, target, deps);
+        const { principal } = caller;
+        admitted = principal;
+        const s = principal.scopes;
+        if (s.endpoints || s.cidrs) {
+          const denied = scopeViolation(compileScopes({ endpoints: s.endpoints, cidrs: s.cidrs }), { endpoint: 'live', model: null, address: req.socket.remoteAddress });
+          if (denied) throw new GatewayError('permission_denied', denied);
+        }
+        const ctx = { requestId, principal, state: new Map(), upstreamKey: config.GEMINI_API_KEY ? { id: null, secret: config.GEMINI_API_KEY } : null, upstreamFailure: null } as unknown as ProxyContext;
+        for (const step of keySteps) step.before?.(ctx);
+        const upstreamKey = ctx.upstreamKey;
+        if (!upstreamKey) throw new GatewayError('unavailable', 'The gateway has no upstream Gemini key configured (set GEMINI_API_KEY or GEMINI_API_KEYS).');
+        // The model is only known from the setup message: model-narrowed rules count the session's
+        // tokens, project and key rules also decide admission. One token must fit in every budget.
+        const lease = quotas.admit({ principal, model: null, now: clock.now(), stream: false, estimate: () => 1 });
+        if (caller.grant) {
+          // Spent only now, so a session the gateway refuses (quota, scope) costs the token no use.
+          try {
+            deps.tokens.take(caller.grant, requestId);
+          } catch (err) {
+            quotas.settle(lease, { forwarded: false, tokens: 0, model: null }, clock.now());
+            throw err;
+          }
+        }
+        const headers: Record<string, string> = {};
+        for (const h of PASSED_HEADERS) {
+          const v = req.headers[h];
+          if (typeof v === 'string') headers[h] = v;
+        }
+        lifecycle.enter();
+        let started = false;
+        // A handshake ws itself rejects (bad Sec-WebSocket-Key…) never becomes a session: release it here.
+        socket.once('close', () => {
+          if (started) return;
+          quotas.settle(lease, { forwarded: false, tokens: 0, model: null }, clock.now());
+          lifecycle.leave();
+        });
+        wss.handleUpgrade(req, socket, head, (client) => {
+          started = true;
+          const session = runSession(client, {
+            requestId, caller, apiVersion: target.apiVersion, target: target.path + caller.search, upstreamKey, lease, headers,
+            address: req.socket.remoteAddress,
+            onEnd: () => {
+              sessions.delete(session);
+              lifecycle.leave();
+            },
+          }, sessionDeps);
+          sessions.add(session);
+        });
+      } catch (err) {
+        const ge = toGatewayError(err);
+        if (!(err instanceof GatewayError)) log.error({ requestId, err: (err as Error).message }, 'live upgrade failure');
+        refuseUpgrade(socket, ge);
+        // As on the REST paths: a refusal after authentication is recorded; an unauthenticated one has no one to charge.
+        if (admitted && target) recordRefusal(deps, admitted, requestId, target.apiVersion, ge, performance.now() - startedAt);
+      }
+    },
+  };
+}
+
+function recordRefusal({ recorder, log, clock }: LiveDeps, p: Principal, requestId: string, apiVersion: string, err: GatewayError, ms: number): void {
+  const latencyMs = Math.round(ms);
+  recorder.record({
+    createdAt: clock.now(), requestId, tenantId: p.tenantId, projectId: p.projectId, keyId: p.keyId, upstreamKeyId: null, method: 'GET', apiVersion,
+    endpoint: 'live_session', model: null, stream: 1, status: err.status, outcome: 'gateway_error', usage: null, ttfbMs: null, latencyMs, bytesIn: 0, bytesOut: 0,
+  });
+  log.info({ requestId, tenant: p.tenantSlug, project: p.projectSlug, keyPrefix: p.keyPrefix, endpoint: 'live_session', status: err.status, outcome: 'gateway_error', error: err.message, ms: latencyMs }, 'request completed');
+}
+
+/** An HTTP answer on a socket that asked to upgrade: Google's error body, then the connection closes. */
+function refuseUpgrade(socket: Duplex, err: GatewayError): void {
+  const body = renderError(err, 'google');
+  const extra = Object.entries(err.options.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\ncontent-type: application/json; charset=UTF-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`,
+  );
+}

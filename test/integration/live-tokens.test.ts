@@ -1,0 +1,95 @@
+import { GoogleGenAI } from '@google/genai';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { testClock } from '../support/quota.js';
+import { rawConnect, recording, sdkConnect, startLiveHarness, type LiveHarness } from '../support/live.js';
+
+const MODEL = 'gemini-live-2.5-flash-preview';
+let h: LiveHarness | null = null;
+afterEach(async () => {
+  await h?.close();
+  h = null;
+  vi.restoreAllMocks();
+});
+
+/** Clients of the gateway with the SDK: v1alpha, as the SDK requires for ephemeral tokens. */
+const client = (h: LiveHarness, apiKey: string) => new GoogleGenAI({ apiKey, httpOptions: { baseUrl: h.publicUrl, apiVersion: 'v1alpha' } });
+
+async function mint(h: LiveHarness, key: string, config: Record<string, unknown>): Promise<string> {
+  const token = await client(h, key).authTokens.create({ config });
+  expect(token.name).toMatch(/^auth_tokens\//);
+  h.secrets.add(token.name!);
+  return token.name!;
+}
+
+const constrainedUrl = (h: LiveHarness, token: string, base = h.url) =>
+  `${base.replace(/^http/, 'ws')}/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained?access_token=${token}`;
+
+describe('gateway-issued ephemeral tokens', () => {
+  it('are created with authTokens.create through the gateway and open a metered session with live.connect, model locked', async () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {}); // the SDK warns that ephemeral tokens are experimental
+    h = await startLiveHarness(recording('should_send_text_in_async_session'));
+    const { key, id } = h.createKey();
+    const token = await mint(h, key, { uses: 1, liveConnectConstraints: { model: MODEL, config: { responseModalities: ['TEXT'] } }, lockAdditionalFields: [] });
+    // Never forwarded: no Google token is minted with the gateway's upstream key.
+    expect(h.fake.requests.filter((r) => r.url.includes('auth_tokens'))).toHaveLength(0);
+
+    // The client asks for another model; the token's constraint wins, as at Google.
+    const s = await sdkConnect(client(h, token), 'gemini-some-other-model');
+    s.session.sendClientContent({ turns: 'Hello what should we talk about?' });
+    await s.waitFor(3);
+    s.session.close();
+    const up = h.live.sessions[0]!;
+    expect(up.url).toBe('/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained');
+    expect(JSON.parse(up.received[0]!.data.toString()).setup).toMatchObject({ model: `models/${MODEL}`, generationConfig: { responseModalities: ['TEXT'] } });
+
+    const rows = await h.waitForRows(3);
+    expect(rows.map((r) => r.endpoint)).toEqual(['auth_tokens', 'live', 'live_session']);
+    for (const r of rows) expect(r).toMatchObject({ key_id: id, project_id: h.projectOf(id) });
+    expect(rows[1]).toMatchObject({ model: MODEL, total_tokens: 553 });
+    const audit = h.db.$client.prepare("SELECT action, actor FROM audit_events WHERE target_type = 'auth_token' ORDER BY created_at").all();
+    expect(audit).toEqual([{ action: 'auth_token.create', actor: `key:${id}` }, { action: 'auth_token.use', actor: `key:${id}` }]);
+    // Stored hashed: the database file holds no token.
+    expect(h.db.$client.prepare('SELECT count(*) FROM live_tokens WHERE hash = ?').pluck().get(token)).toBe(0);
+
+    // Its one use is spent: the next session is refused before the upgrade.
+    const again = await rawConnect(constrainedUrl(h, token)).refused;
+    expect(again.status).toBe(401);
+    const auth = await rawConnect(constrainedUrl(h, '').replace(/\?.*$/, ''), { authorization: `Token ${token}` }).refused;
+    expect(auth.status).toBe(401);
+  });
+
+  it('are refused once expired for new sessions, and accepted as Authorization: Token until then', async () => {
+    const clock = testClock(new Date().toISOString(), true);
+    h = await startLiveHarness(recording('should_send_text_in_async_session'), { clock });
+    const { key } = h.createKey();
+    const token = await mint(h, key, { uses: 0, newSessionExpireTime: new Date(clock.now() + 60_000).toISOString() });
+    const ok = rawConnect(constrainedUrl(h, '').replace(/\?.*$/, ''), { authorization: `Token ${token}` });
+    await ok.opened;
+    ok.ws.close();
+    await ok.closed;
+    clock.advance(61_000);
+    const late = await rawConnect(constrainedUrl(h, token)).refused;
+    expect(late.status).toBe(401);
+    expect(JSON.parse(late.body).error.message).toMatch(/expired/);
+  });
+
+  it('do not work at Google: the fake upstream refuses one presented directly', async () => {
+    h = await startLiveHarness(recording('should_send_text_in_async_session'));
+    const { key } = h.createKey();
+    const token = await mint(h, key, { uses: 0 });
+    const direct = await rawConnect(constrainedUrl(h, token, h.live.url)).refused;
+    expect(direct.status).toBe(401);
+    expect(h.live.refused).toEqual([401]);
+    // The fake rightly flags a token reaching it; here the test sent it on purpose, not the gateway.
+    expect(h.live.violations).toHaveLength(1);
+    h.live.violations.length = 0;
+  });
+
+  it('refuse a tenant key on the constrained path and a token on the key path', async () => {
+    h = await startLiveHarness(recording('should_send_text_in_async_session'));
+    const { key } = h.createKey();
+    const token = await mint(h, key, { uses: 0 });
+    expect((await rawConnect(constrainedUrl(h, key)).refused).status).toBe(401);
+    expect((await rawConnect(h.liveUrl('v1alpha', `?key=${token}`)).refused).status).toBe(401);
+  });
+});
