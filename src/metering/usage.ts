@@ -54,8 +54,15 @@ export function fromInteractionUsage(u: unknown): Usage | null {
   };
 }
 
+/** Imagen `:predict`: one prediction per image, no token usage; a body without predictions is no usage. */
+export function fromPredictions(body: Record<string, unknown>): Usage | null {
+  if (!Array.isArray(body.predictions)) return null;
+  const images = body.predictions.filter((p) => isObject(p) && (typeof p.bytesBase64Encoded === 'string' || typeof p.gcsUri === 'string')).length;
+  return { promptTokens: 0, cachedTokens: 0, outputTokens: 0, thoughtsTokens: 0, toolUsePromptTokens: 0, totalTokens: 0, images, json: JSON.stringify({ images }) };
+}
+
 /** generate: usageMetadata; interactions: snake_case usage; cache: a cachedContents creation's usageMetadata. */
-export type UsageFamily = 'generate' | 'interactions' | 'cache';
+export type UsageFamily = 'generate' | 'interactions' | 'cache' | 'predict';
 
 export interface Extracted {
   usage: Usage | null;
@@ -80,6 +87,7 @@ export function extractUsage(family: UsageFamily, body: unknown): Extracted {
   }
   if (!isObject(body)) return { usage: null, model: null };
   if (family === 'generate') return { usage: fromUsageMetadata(body.usageMetadata), model: str(body.modelVersion) };
+  if (family === 'predict') return { usage: fromPredictions(body), model: null };
   if (family === 'cache') {
     const usage = fromUsageMetadata(body.usageMetadata);
     if (usage) usage.cacheStorageTokens = usage.totalTokens;

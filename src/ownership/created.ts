@@ -1,7 +1,7 @@
 import type { Endpoint } from '../exchange/classify.js';
 import { isObject } from '../values.js';
 
-const OWNED = /^(files|cachedContents|batches|operations)\/[^/]+$/;
+const OWNED = /^(?:(files|cachedContents|batches|operations)\/[^/]+|models\/[^/]+\/operations\/[^/]+)$/;
 
 /**
  * Pure: the resources a successful response just created, from its parsed body (or, for a streamed

@@ -5,6 +5,7 @@ import { safeDecode } from '../values.js';
  * upload sessions, which the gateway binds to the project that started them.
  */
 
+const MODEL_OPERATION = /^models\/[^/:]+\/operations\/[^/:]+/;
 const PATH_RESOURCE = /^(files|cachedContents|batches|operations|interactions)\/([^/:]+)/;
 /** Google's file URIs on any host (Google has several front ends, and the gateway's own URL may be used): `…/v1beta/files/{id}`. */
 const VERSIONED_FILE = /\/v\d+[a-z0-9]*\/files\/([^/?#:]+)$/;
@@ -18,7 +19,11 @@ export function pathResource(rest: string, search: string, upload: boolean): str
     const id = new URLSearchParams(search).get('upload_id');
     return id ? `uploads/${id}` : null;
   }
-  const m = PATH_RESOURCE.exec(safeDecode(rest));
+  const decoded = safeDecode(rest);
+  // A Veo operation lives under its model: the whole path is its name.
+  const op = MODEL_OPERATION.exec(decoded);
+  if (op) return op[0];
+  const m = PATH_RESOURCE.exec(decoded);
   return m ? `${m[1]}/${m[2]}` : null;
 }
 

@@ -10,6 +10,8 @@ export interface ResourceOwner {
   projectId: string;
   upstreamKeyId: string | null;
   usageRecordedAt: number | null;
+  /** What the creating request asked for, metered when the resource finishes (Veo: seconds per video). */
+  units?: number | null;
 }
 
 /**
@@ -36,15 +38,16 @@ interface Row {
   project_id: string;
   upstream_key_id: string | null;
   usage_recorded_at: number | null;
+  units: number | null;
 }
 
 /** `files/abc` → `files`; the kind column serves per-project listings. */
 export const kindOf = (name: string): string => name.slice(0, name.indexOf('/'));
 
 export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached = 50_000): ResourceStore {
-  const select: Statement<[string], Row> = db.$client.prepare('SELECT tenant_id, project_id, upstream_key_id, usage_recorded_at FROM resources WHERE name = ?');
-  const insert = db.$client.prepare(`INSERT INTO resources (name, kind, tenant_id, project_id, upstream_key_id, source, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, 'created', ?, ?) ON CONFLICT(name) DO NOTHING`);
+  const select: Statement<[string], Row> = db.$client.prepare('SELECT tenant_id, project_id, upstream_key_id, usage_recorded_at, units FROM resources WHERE name = ?');
+  const insert = db.$client.prepare(`INSERT INTO resources (name, kind, tenant_id, project_id, upstream_key_id, units, source, created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, 'created', ?, ?) ON CONFLICT(name) DO NOTHING`);
   const remove = db.$client.prepare('DELETE FROM resources WHERE name = ?');
   const metered = db.$client.prepare('UPDATE resources SET usage_recorded_at = ?, updated_at = ? WHERE name = ? AND usage_recorded_at IS NULL');
   const dataVersion = dataVersionReader(db);
@@ -113,7 +116,7 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
         const now = clock.now();
         for (const [name, ops] of pending) {
           for (const op of ops) {
-            if (op.kind === 'claim') insert.run(name, kindOf(name), op.owner.tenantId, op.owner.projectId, op.owner.upstreamKeyId, op.at, op.at);
+            if (op.kind === 'claim') insert.run(name, kindOf(name), op.owner.tenantId, op.owner.projectId, op.owner.upstreamKeyId, op.owner.units ?? null, op.at, op.at);
             else if (op.kind === 'forget') remove.run(name);
             else metered.run(op.at, now, name);
           }
@@ -130,5 +133,5 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
 }
 
 function toOwner(row: Row): ResourceOwner {
-  return { tenantId: row.tenant_id, projectId: row.project_id, upstreamKeyId: row.upstream_key_id, usageRecordedAt: row.usage_recorded_at };
+  return { tenantId: row.tenant_id, projectId: row.project_id, upstreamKeyId: row.upstream_key_id, usageRecordedAt: row.usage_recorded_at, units: row.units };
 }

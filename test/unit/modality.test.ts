@@ -73,3 +73,18 @@ describe('per-modality prices', () => {
     expect(book.tables[0]!.batchDiscount).toBe(0.5);
   });
 });
+
+describe('media usage', () => {
+  it('counts Imagen predictions that carry an image, and Veo seconds as requested length × finished samples', async () => {
+    const { fromPredictions } = await import('../../src/metering/usage.js');
+    const { finishedVideo, requestedVideoSeconds } = await import('../../src/metering/video-usage.js');
+    expect(fromPredictions({ predictions: [{ bytesBase64Encoded: 'x' }, { raiFilteredReason: 'blocked' }, { gcsUri: 'gs://b/o' }] })?.images).toBe(2);
+    expect(fromPredictions({})).toBeNull();
+    expect(requestedVideoSeconds({ parameters: { durationSeconds: '5' } })).toBe(5);
+    expect(requestedVideoSeconds({ instances: [] })).toBe(8);
+    expect(finishedVideo({ name: 'x' }, 8)).toBeNull();
+    const done = finishedVideo({ done: true, response: { generateVideoResponse: { generatedSamples: [{ video: { uri: 'u' } }], raiMediaFilteredCount: 1 } } }, 6);
+    expect(done).toMatchObject({ ok: true, videos: 1, usage: { videoSeconds: 6 } });
+    expect(finishedVideo({ done: true, error: { code: 3 } }, 6)).toMatchObject({ ok: false, usage: { videoSeconds: 0 } });
+  });
+});
