@@ -7,6 +7,7 @@ export type Endpoint =
   | 'files' | 'upload' | 'cachedContents' | 'batches' | 'models' | 'other'
   // Imagen (`:predict`), Veo (`:predictLongRunning`) and the Veo operation it returns (`models/{m}/operations/{id}`).
   | 'predict' | 'predictLongRunning' | 'models.operations'
+  | 'fileSearchStores' | 'tunedModels'
   // The Live API (src/live/): a WebSocket session's turns, and the ephemeral tokens that open one.
   | 'live' | 'auth_tokens';
 
@@ -77,6 +78,8 @@ export function classify(method: string, path: string): Classified | null {
   }
   const head = rest.split('/', 1)[0]!.split(':', 1)[0]!;
   if (head === 'files') return done('files');
+  if (head === 'fileSearchStores') return done('fileSearchStores');
+  if (head === 'tunedModels') return done('tunedModels');
   // Only creation reports usage worth metering; GET/PATCH echo the same usageMetadata back.
   if (head === 'cachedContents') return { ...done('cachedContents'), family: method === 'POST' && rest === 'cachedContents' ? 'cache' : null };
   if (head === 'batches' || head === 'operations') return done('batches');

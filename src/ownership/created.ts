@@ -1,7 +1,7 @@
 import type { Endpoint } from '../exchange/classify.js';
 import { isObject } from '../values.js';
 
-const OWNED = /^(?:(files|cachedContents|batches|operations)\/[^/]+|models\/[^/]+\/operations\/[^/]+)$/;
+const OWNED = /^(?:(files|cachedContents|batches|operations|fileSearchStores|tunedModels)\/[^/]+|models\/[^/]+\/operations\/[^/]+)$/;
 
 /**
  * Pure: the resources a successful response just created, from its parsed body (or, for a streamed
@@ -16,6 +16,9 @@ export function createdResources(endpoint: Endpoint, method: string, head: unkno
     return typeof interaction.id === 'string' && interaction.id !== '' ? [`interactions/${interaction.id}`] : [];
   }
   const names: unknown[] = [head.name];
+  // tunedModels.create answers with an Operation `tunedModels/{id}/operations/{op}`; the model is what gets owned.
+  if (typeof head.name === 'string') names.push(/^tunedModels\/[^/]+/.exec(head.name)?.[0]);
+  if (isObject(head.metadata)) names.push(head.metadata.tunedModel);
   if (isObject(head.file)) names.push(head.file.name);
   if (Array.isArray(head.files)) for (const f of head.files) if (isObject(f)) names.push(f.name);
   return names.filter((n): n is string => typeof n === 'string' && OWNED.test(n));

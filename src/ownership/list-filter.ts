@@ -5,7 +5,9 @@ import { NO_METER } from '../metering/meter.js';
 import type { ExchangeResult, ProxyContext, UpstreamCredential } from '../exchange/stage.js';
 
 /** List endpoints and the field their page puts items in. */
-export const LIST_FIELDS: Readonly<Record<string, string>> = { files: 'files', cachedContents: 'cachedContents', batches: 'operations' };
+export const LIST_FIELDS: Readonly<Record<string, string>> = {
+  files: 'files', cachedContents: 'cachedContents', batches: 'operations', fileSearchStores: 'fileSearchStores', tunedModels: 'tunedModels',
+};
 
 export interface ListDeps {
   /** One upstream GET (path relative to the upstream base, query included) with this key; the body as text. */

@@ -25,7 +25,7 @@ export interface OwnershipDeps {
 
 const PATH_NAME = Symbol('resource named in the path');
 /** Endpoints whose successful POST creates resources (the meter keeps their parsed body for after()). */
-const CREATES = new Set(['upload', 'files', 'cachedContents', 'batches', 'interactions.create', 'predictLongRunning']);
+const CREATES = new Set(['upload', 'files', 'cachedContents', 'batches', 'interactions.create', 'predictLongRunning', 'fileSearchStores', 'tunedModels']);
 const REST = /^\/(?:upload\/)?v\d+[a-z0-9]*\/(.*)$/;
 
 /** Google's answer for a missing resource; a foreign one must look exactly the same (never 403). */

@@ -29,6 +29,8 @@ const FAMILY_OF: Record<Endpoint, EndpointFamily | null> = {
   predict: null,
   predictLongRunning: null,
   'models.operations': null,
+  fileSearchStores: null,
+  tunedModels: null,
 };
 
 /** Endpoints that always name a model: a model-scoped key may not call them without one. */
