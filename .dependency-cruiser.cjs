@@ -5,7 +5,7 @@
 //   surfaces     proxy/ admin/ self-service/ dashboard/ cli/ metrics/app.ts health.ts
 //   deps         deps.ts: AppDeps/AppEnv, types only (so no stage or service can reach for AppDeps)
 //   stages       */stage.ts and */*-stage.ts: the ProxyStage hooks, ordered in stages.ts
-//   services     accounts/ audit/ auth/ exchange/ live/ metering/ metrics/ ownership/ quota/ scopes/ upstream/ usage/ crypto/
+//   services     accounts/ audit/ auth/ exchange/ live/ metering/ metrics/ ownership/ quota/ scopes/ telemetry/ upstream/ usage/ crypto/
 //   state        db/ (client, pagination, data_version)
 //   schema       db/schema/ (imports nothing outside itself)
 //   leaves       errors.ts clock.ts config.ts logger.ts redact.ts values.ts public-path.ts lifecycle.ts
@@ -20,7 +20,7 @@ const LAYERS = [
   // Types only: what the composition root hands to each surface (each takes a Pick<> of it).
   { name: 'deps', path: '^src/deps[.]ts$' },
   { name: 'stages', path: STAGE_FILE },
-  { name: 'services', path: '^src/(accounts|audit|auth|exchange|live|metering|metrics|ownership|quota|scopes|upstream|usage|crypto)/', pathNot: `^src/metrics/app[.]ts$|${STAGE_FILE}` },
+  { name: 'services', path: '^src/(accounts|audit|auth|exchange|live|metering|metrics|ownership|quota|scopes|telemetry|upstream|usage|crypto)/', pathNot: `^src/metrics/app[.]ts$|${STAGE_FILE}` },
   { name: 'state', path: '^src/db/', pathNot: '^src/db/schema/' },
   { name: 'schema', path: '^src/db/schema/' },
   { name: 'leaves', path: '^src/(errors|clock|config|logger|redact|values|public-path|lifecycle)[.]ts$' },

@@ -62,10 +62,45 @@ const schema = z.object({
   LINGERING_MAX_BYTES: z.coerce.number().int().min(0).default(256 * 1024 * 1024),
   /** Widest from/to range the usage API answers. */
   USAGE_MAX_RANGE_DAYS: z.coerce.number().int().min(1).default(400),
+  // OpenTelemetry: the standard variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/).
+  OTEL_SDK_DISABLED: z.stringbool().default(false),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/protobuf', 'http/json'], 'only the OTLP/HTTP protocols are supported: http/protobuf or http/json').default('http/protobuf'),
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'none']).default('otlp'),
+  OTEL_METRICS_EXPORTER: z.enum(['otlp', 'none']).default('otlp'),
+  OTEL_SERVICE_NAME: z.string().min(1).default('gemini-gateway'),
+  OTEL_TRACES_SAMPLER: z
+    .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])
+    .default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+  OTEL_METRIC_EXPORT_INTERVAL: z.coerce.number().int().min(100).default(60_000),
+  /** The GenAI conventions' content switch: true / SPAN_ONLY / SPAN_AND_EVENT put prompts and answers on spans. */
+  OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: z
+    .string()
+    .transform((v) => v.trim().toLowerCase())
+    .pipe(z.enum(['true', 'false', 'no_content', 'span_only', 'event_only', 'span_and_event']))
+    .optional(),
 });
+
+/** What the OpenTelemetry setup needs; null when tracing and metrics export are off (the default). */
+export interface TelemetryConfig {
+  serviceName: string;
+  /** OTLP/HTTP URLs per signal; null: that signal is not exported. */
+  tracesUrl: string | null;
+  metricsUrl: string | null;
+  protocol: 'http/protobuf' | 'http/json';
+  sampler: { name: z.infer<typeof schema>['OTEL_TRACES_SAMPLER']; ratio: number };
+  metricIntervalMs: number;
+  /** Prompt and response content on spans (keys scrubbed). */
+  captureContent: boolean;
+}
 
 export type Config = Omit<z.infer<typeof schema>, 'PUBLIC_BASE_URL'> & {
   PUBLIC_BASE_URL: string;
+  /** OpenTelemetry export, derived from the OTEL_* variables; null when off. */
+  TELEMETRY: TelemetryConfig | null;
   /** Path of PUBLIC_BASE_URL without a trailing slash ('' when mounted at the root); stripped from incoming paths. */
   PUBLIC_PATH_PREFIX: string;
 };
@@ -89,7 +124,31 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
   }
   const c = result.data;
   const publicBase = (c.PUBLIC_BASE_URL ?? `http://${c.HOST}:${c.PORT}`).replace(/\/+$/, '');
-  return { ...c, PUBLIC_BASE_URL: publicBase, PUBLIC_PATH_PREFIX: new URL(publicBase).pathname.replace(/\/+$/, '') };
+  return { ...c, PUBLIC_BASE_URL: publicBase, PUBLIC_PATH_PREFIX: new URL(publicBase).pathname.replace(/\/+$/, ''), TELEMETRY: telemetryConfig(c) };
+}
+
+/**
+ * Telemetry is on when an OTLP endpoint is named (generic or per signal) and the SDK is not disabled.
+ * The generic endpoint gets the per-signal paths appended; a per-signal endpoint is used as is (the spec's rule).
+ */
+function telemetryConfig(c: z.infer<typeof schema>): TelemetryConfig | null {
+  if (c.OTEL_SDK_DISABLED) return null;
+  const base = c.OTEL_EXPORTER_OTLP_ENDPOINT?.replace(/\/+$/, '');
+  const signal = (own: string | undefined, path: string, exporter: 'otlp' | 'none') =>
+    exporter === 'none' ? null : (own ?? (base ? `${base}${path}` : null));
+  const tracesUrl = signal(c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, '/v1/traces', c.OTEL_TRACES_EXPORTER);
+  const metricsUrl = signal(c.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, '/v1/metrics', c.OTEL_METRICS_EXPORTER);
+  if (!tracesUrl && !metricsUrl) return null;
+  const capture = c.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT;
+  return {
+    serviceName: c.OTEL_SERVICE_NAME,
+    tracesUrl,
+    metricsUrl,
+    protocol: c.OTEL_EXPORTER_OTLP_PROTOCOL,
+    sampler: { name: c.OTEL_TRACES_SAMPLER, ratio: c.OTEL_TRACES_SAMPLER_ARG ?? 1 },
+    metricIntervalMs: c.OTEL_METRIC_EXPORT_INTERVAL,
+    captureContent: capture === 'true' || capture === 'span_only' || capture === 'span_and_event',
+  };
 }
 
 /** The only place that reads process.env. */

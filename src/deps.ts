@@ -15,6 +15,7 @@ import type { LiveTokens } from './live/tokens.js';
 import type { Upstream } from './upstream/connection.js';
 import type { UpstreamKeyPool } from './upstream/key-pool.js';
 import type { PriceBook } from './usage/prices.js';
+import type { Telemetry } from './telemetry/telemetry.js';
 
 /**
  * Everything a surface may use, built once by the composition root (gateway.ts, or a test) and
@@ -44,6 +45,8 @@ export interface AppDeps {
   liveTokens: LiveTokens;
   /** Data-plane steps around the upstream call (scopes, quotas, ownership…), in order. */
   stages: ProxyStage[];
+  /** The started OpenTelemetry SDK; absent when the OTEL_* variables leave it off. */
+  telemetry?: Telemetry | null;
 }
 
 /** Hono's environment on every surface: Node's request/response and the request id. */

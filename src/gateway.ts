@@ -22,6 +22,7 @@ import { createStages } from './stages.js';
 import { createTenantAuth } from './auth/tenant-auth.js';
 import { createQuotas } from './quota/quotas.js';
 import { createUpstream } from './upstream/connection.js';
+import type { Telemetry } from './telemetry/telemetry.js';
 import { createLiveTokens } from './live/tokens.js';
 import { createLiveGateway } from './proxy/live/upgrade.js';
 
@@ -40,10 +41,12 @@ export interface GatewayOptions {
   log: Logger;
   db?: Db;
   clock?: Clock;
+  /** Started by the caller (loadTelemetry) when config.TELEMETRY is set; the gateway flushes and stops it at shutdown. */
+  telemetry?: Telemetry | null;
 }
 
 /** Builds every dependency once and wires the app; used by main and by the integration tests alike. */
-export function createGateway({ config, log, db: givenDb, clock = systemClock }: GatewayOptions): Gateway {
+export function createGateway({ config, log, db: givenDb, clock = systemClock, telemetry = null }: GatewayOptions): Gateway {
   // busy_timeout 0: a lock held by another process must never stall the event loop; the writer retries.
   const db = givenDb ?? openDb(config.DATABASE_PATH, { busyTimeoutMs: 0 });
   const keys = createKeyResolver(db, clock, config.KEY_CACHE_TTL_MS);
@@ -71,7 +74,7 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
   const throttle = createAuthThrottle({ limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS, clock });
   const tenantAuth = createTenantAuth(keys, throttle, log, config.AUTH_FAILURE_LIMIT);
   const liveTokens = createLiveTokens({ db, clock, keys });
-  const base = { config, log, db, clock, keys, tenantAuth, liveTokens, upstream: createUpstream(config), recorder, lifecycle, keyPool, resources, quotas, metrics, prices };
+  const base = { config, log, db, clock, keys, tenantAuth, liveTokens, upstream: createUpstream(config), recorder, lifecycle, keyPool, resources, quotas, metrics, prices, telemetry };
   const deps: AppDeps = { ...base, stages: createStages(base) };
   const app = buildApp(deps);
   const server = createServer(getRequestListener(app.fetch, { autoCleanupIncoming: false, errorHandler: unroutableRequest }));
@@ -112,6 +115,8 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock }:
       const written = deps.recorder.close();
       log.info({ flushed: written }, 'usage flushed');
       await deps.upstream.close();
+      // Last: every request's span has ended by now, so the final export holds them all.
+      await telemetry?.shutdown();
       if (!givenDb) db.$client.close();
     },
   };

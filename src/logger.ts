@@ -1,6 +1,6 @@
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { pino, type Logger, type DestinationStream } from 'pino';
-import { PinoPretty } from 'pino-pretty';
 import { redactSecrets } from './redact.js';
 
 export type { Logger };
@@ -62,5 +62,7 @@ function prettyStream(out: DestinationStream, known: readonly string[]): Destina
     },
   });
   const tty = (out as { isTTY?: boolean }).isTTY === true;
+  // Loaded only when asked for: JSON-logging processes (servers, tests, children) skip its start-up cost.
+  const { PinoPretty } = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
   return PinoPretty({ sync: true, singleLine: true, colorize: tty, translateTime: 'SYS:HH:MM:ss.l', destination: scrubbed });
 }

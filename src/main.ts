@@ -2,6 +2,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createGateway } from './gateway.js';
 import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { envKeySecrets } from './upstream/key-pool.js';
+import { loadTelemetry } from './telemetry/load.js';
 
 /** Process entry: config → logger → db + migrate → app → serve; SIGTERM/SIGINT drain and flush. */
 async function main(): Promise<void> {
@@ -17,7 +18,9 @@ async function main(): Promise<void> {
   }
   const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
   const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET], format);
-  const gateway = createGateway({ config, log });
+  // Off by default; when on, the OpenTelemetry SDK is imported only now.
+  const telemetry = config.TELEMETRY ? await loadTelemetry({ config: config.TELEMETRY, log }) : null;
+  const gateway = createGateway({ config, log, telemetry });
   const addr = await gateway.listen();
   const keyCount = (gateway.deps.db.$client.prepare('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number) ?? 0;
   log.info(

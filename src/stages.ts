@@ -7,6 +7,8 @@ import { createQuotaStage } from './quota/stage.js';
 import { upstreamRequestHeaders } from './proxy/headers.js';
 import { createKeyStage } from './upstream/pool-stage.js';
 import type { ProxyStage, UpstreamCredential } from './exchange/stage.js';
+import { createTelemetryStages } from './telemetry/stage.js';
+import { envKeySecrets } from './upstream/key-pool.js';
 
 /**
  * The data plane's steps, in order: who may call what (scopes), whose resources it touches
@@ -15,8 +17,8 @@ import type { ProxyStage, UpstreamCredential } from './exchange/stage.js';
  * own module; this list is the one place that orders them.
  */
 export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
-  const { config, log, keyPool, resources, recorder, upstream } = deps;
-  return [
+  const { config, log, keyPool, resources, recorder, upstream, telemetry } = deps;
+  const stages: ProxyStage[] = [
     // First, so its after() counts every request, including ones later stages refuse.
     metricsStage(deps.metrics),
     createScopeStage(),
@@ -43,6 +45,15 @@ export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
     createKeyStage(keyPool, config, log),
     createQuotaStage(deps),
   ];
+  if (!telemetry) return stages;
+  // OpenTelemetry (only when configured): its span opens before every other stage and the upstream call starts after the last.
+  const { open, admitted } = createTelemetryStages({
+    telemetry,
+    upstream: new URL(config.UPSTREAM_BASE_URL),
+    captureContent: config.TELEMETRY?.captureContent === true,
+    secrets: envKeySecrets(config),
+  });
+  return [open, ...stages, admitted];
 }
 
 /** A listing walks every usable pool key's project, or just the key an earlier stage chose (bring-your-own-key). */

@@ -45,6 +45,8 @@ export interface ProxyContext {
   model: string | null;
   /** The upstream credential for this request; a stage may pick another (bring-your-own key, pools). */
   upstreamKey: { id: string | null; secret: string } | null;
+  /** [name, value, …] added to the upstream request, replacing any the client sent under those names (trace context). */
+  upstreamHeaders: string[] | null;
   /** Headers added to the client response (request id, rate-limit headers…). */
   extraHeaders: Record<string, string>;
   /** Keep the 2xx response's parsed JSON (or first SSE frame) in `result.meter.head` for after(). */

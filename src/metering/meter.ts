@@ -13,6 +13,8 @@ export interface MeterResult {
   bareJsonLines: number;
   /** With `capture`: the parsed JSON body, or the first SSE frame's data (interaction.created carries the id). */
   head?: unknown;
+  /** The parsed object the usage came from (telemetry reads finish reasons from it without parsing again). */
+  source?: unknown;
 }
 
 export interface Meter {

@@ -67,6 +67,8 @@ export type UsageFamily = 'generate' | 'interactions' | 'cache' | 'predict';
 export interface Extracted {
   usage: Usage | null;
   model: string | null;
+  /** The parsed object the usage was read from (a response, the last usage frame, an Interaction); a reference, no copy. */
+  source?: unknown;
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? v : null);
@@ -86,7 +88,7 @@ export function extractUsage(family: UsageFamily, body: unknown): Extracted {
     return { usage: null, model: null };
   }
   if (!isObject(body)) return { usage: null, model: null };
-  if (family === 'generate') return { usage: fromUsageMetadata(body.usageMetadata), model: str(body.modelVersion) };
+  if (family === 'generate') return { usage: fromUsageMetadata(body.usageMetadata), model: str(body.modelVersion), source: body };
   if (family === 'predict') return { usage: fromPredictions(body), model: null };
   if (family === 'cache') {
     const usage = fromUsageMetadata(body.usageMetadata);
@@ -98,5 +100,6 @@ export function extractUsage(family: UsageFamily, body: unknown): Extracted {
   return {
     usage: fromInteractionUsage(interaction.usage ?? meta),
     model: str(interaction.model),
+    source: interaction,
   };
 }

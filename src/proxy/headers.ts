@@ -23,8 +23,9 @@ function connectionListed(rawHeaders: string[]): Set<string> | null {
  * order, original case, empty values included) minus hop-by-hop headers and key carriers, plus the
  * upstream key. content-length is dropped when the gateway sends a buffered body of its own length.
  * `identity` asks upstream not to compress, for streams the gateway may have to end between frames.
+ * `extra` ([name, value, …], lower-case names) replaces the client's headers of those names (the gateway's trace context).
  */
-export function upstreamRequestHeaders(rawHeaders: string[], upstreamKey: string, dropContentLength: boolean, identity = false): string[] {
+export function upstreamRequestHeaders(rawHeaders: string[], upstreamKey: string, dropContentLength: boolean, identity = false, extra: string[] | null = null): string[] {
   const listed = connectionListed(rawHeaders);
   const out: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
@@ -33,11 +34,18 @@ export function upstreamRequestHeaders(rawHeaders: string[], upstreamKey: string
     if (HOP_BY_HOP.has(lower) || KEY_CARRIERS.has(lower) || listed?.has(lower)) continue;
     if (dropContentLength && lower === 'content-length') continue;
     if (identity && lower === 'accept-encoding') continue;
+    if (extra !== null && namedIn(extra, lower)) continue;
     out.push(name, rawHeaders[i + 1]!);
   }
   if (identity) out.push('accept-encoding', 'identity');
+  if (extra !== null) out.push(...extra);
   out.push('x-goog-api-key', upstreamKey);
   return out;
+}
+
+function namedIn(pairs: string[], lower: string): boolean {
+  for (let i = 0; i < pairs.length; i += 2) if (pairs[i] === lower) return true;
+  return false;
 }
 
 /** Response headers for the client: upstream's minus hop-by-hop ones; bodies are passed through encoded. */

@@ -75,7 +75,7 @@ export function createProxyApp(deps: ProxyDeps) {
           : await forward(upstream.pool, outgoing, {
               method,
               path: upstream.basePath + path + search,
-              headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, replayable, ctx.streamGuard !== null),
+              headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, replayable, ctx.streamGuard !== null, ctx.upstreamHeaders),
               body: ctx.body.body,
               family: what.family,
               capture: ctx.captureResponse,
@@ -151,6 +151,7 @@ function newContext(
     json,
     model: base.what.model,
     upstreamKey: deps.config.GEMINI_API_KEY ? { id: null, secret: deps.config.GEMINI_API_KEY } : null,
+    upstreamHeaders: null,
     extraHeaders: { 'x-gateway-request-id': base.requestId },
     captureResponse: false,
     upstreamFailure: null,

@@ -1,21 +1,24 @@
 import type { Statement } from 'better-sqlite3';
-import type { Where } from './filters.js';
 import { LATENCY_BOUNDS_MS } from '../db/schema/latency-buckets.js';
+import type { Where } from './filters.js';
 import { LAT_COLUMNS, TOKEN_COLUMNS, TTFB_COLUMNS } from './rollups.js';
 import { HOUR_MS } from './time.js';
 
 type Prepare = (sql: string) => Statement;
+type Row = Record<string, number | string | null>;
 
 /** SQL twin of histogram.bucketOf: the first bound the value does not exceed, else the overflow bucket. */
 const bucketCase = (col: string) =>
   `CASE ${LATENCY_BOUNDS_MS.map((b, i) => `WHEN ${col} <= ${b} THEN ${i}`).join(' ')} ELSE ${LATENCY_BOUNDS_MS.length} END`;
 
+/** A rollup key column as computed from a raw event; `model` is '' when unknown, as in the rollups. */
+const KEY_EXPR: Record<string, string> = { bucket_start: `created_at - created_at % ${HOUR_MS}`, model: "COALESCE(model, '')" };
+
 /**
- * The same columns a rollup row sums, computed from raw events with the recorder's rules (see
- * rollups.accumulate): tokens and "unpriced" only where usage was reported (total_tokens set),
- * TTFB buckets only where a first byte arrived. `model` is '' when unknown, as in the rollups.
+ * Summed with the recorder's rules (see rollups.accumulate): tokens and "unpriced" only where usage
+ * was reported (total_tokens set), TTFB only where a first byte arrived.
  */
-const AGGREGATES = [
+const SUMS = [
   'COUNT(*) AS requests',
   "SUM(outcome NOT IN ('ok', 'client_aborted')) AS errors",
   "SUM(outcome = 'client_aborted') AS aborted",
@@ -23,34 +26,45 @@ const AGGREGATES = [
   'SUM(cost_nano_usd) AS cost_nano_usd',
   'SUM(total_tokens IS NOT NULL AND cost_nano_usd IS NULL) AS unpriced_requests',
   'SUM(latency_ms) AS latency_sum_ms',
-  ...LAT_COLUMNS.map((c, i) => `SUM(lat_b = ${i}) AS ${c}`),
-  ...TTFB_COLUMNS.map((c, i) => `SUM(ttfb_b = ${i}) AS ${c}`),
   'MAX(latency_ms) AS latency_max_ms',
   'MAX(ttfb_ms) AS ttfb_max_ms',
-].join(', ');
-
-const EVENTS = `SELECT tenant_id, project_id, key_id, COALESCE(model, '') AS model, endpoint, outcome,
-  ${TOKEN_COLUMNS.join(', ')}, cost_nano_usd, latency_ms, ttfb_ms,
-  created_at - created_at % ${HOUR_MS} AS bucket_start,
-  ${bucketCase('latency_ms')} AS lat_b,
-  CASE WHEN ttfb_ms IS NULL THEN NULL ELSE ${bucketCase('ttfb_ms')} END AS ttfb_b
-  FROM usage_events WHERE created_at >= ? AND created_at < ?`;
+];
+const ADDED = ['requests', 'errors', 'aborted', ...TOKEN_COLUMNS, 'cost_nano_usd', 'unpriced_requests', 'latency_sum_ms'];
 
 /**
  * Raw events in [from, to) summed into rows shaped like rollup rows (same column names), grouped
  * by hour bucket (when time is grouped) and the dimension columns. Serves the partial hours at
- * either edge of a query, so any bound is answered exactly; the range scan on created_at goes
- * through usage_events_time_idx, or the (project|key, created_at) index when one is filtered on.
+ * either edge of a query, so any bound is answered exactly. SQL groups by the two histogram
+ * buckets as well and the few rows per group are folded here: 48 conditional sums per event cost
+ * several times more. The range scan on created_at goes through usage_events_time_idx, or the
+ * (project|key, created_at) index when one is filtered on.
  */
-export function rawSegmentRows(
-  prepare: Prepare, from: number, to: number, byTime: boolean, dimCols: string[], where: Where,
-): Record<string, number | string | null>[] {
+export function rawSegmentRows(prepare: Prepare, from: number, to: number, byTime: boolean, dimCols: string[], where: Where): Row[] {
   if (from >= to) return [];
-  return prepare(rawSegmentSql(byTime, dimCols, where)).all(from, to, ...where.params) as Record<string, number | string | null>[];
+  const keys = [...(byTime ? ['bucket_start'] : []), ...dimCols];
+  const folded = new Map<string, Row>();
+  for (const r of prepare(rawSegmentSql(byTime, dimCols, where)).all(from, to, ...where.params) as Row[]) {
+    const id = keys.map((k) => r[k]).join('\u0000');
+    const acc: Row = folded.get(id) ?? Object.fromEntries([...keys.map((k) => [k, r[k]!]), ...[...ADDED, ...LAT_COLUMNS, ...TTFB_COLUMNS, 'latency_max_ms', 'ttfb_max_ms'].map((c) => [c, 0])]);
+    folded.set(id, acc);
+    for (const c of ADDED) acc[c] = (acc[c] as number) + Number(r[c] ?? 0);
+    acc[LAT_COLUMNS[r.lat_b as number]!] = (acc[LAT_COLUMNS[r.lat_b as number]!] as number) + (r.requests as number);
+    if (r.ttfb_b !== null) acc[TTFB_COLUMNS[r.ttfb_b as number]!] = (acc[TTFB_COLUMNS[r.ttfb_b as number]!] as number) + (r.requests as number);
+    acc.latency_max_ms = Math.max(acc.latency_max_ms as number, Number(r.latency_max_ms ?? 0));
+    acc.ttfb_max_ms = Math.max(acc.ttfb_max_ms as number, Number(r.ttfb_max_ms ?? 0));
+  }
+  return [...folded.values()];
 }
 
-/** The statement behind rawSegmentRows; its parameters are from, to, then the filter's. */
+/**
+ * The statement behind rawSegmentRows; its parameters are from, to, then the filter's. Filters
+ * read the raw columns: a model filter is never empty, so `model = ?` matches as the rollups' ''-for-null does.
+ */
 export function rawSegmentSql(byTime: boolean, dimCols: string[], where: Where): string {
-  const keys = [...(byTime ? ['bucket_start'] : []), ...dimCols];
-  return `SELECT ${[...keys, AGGREGATES].join(', ')} FROM (${EVENTS}) WHERE ${where.sql}${keys.length ? ` GROUP BY ${keys.join(', ')}` : ''}`;
+  const keys = [...(byTime ? ['bucket_start'] : []), ...dimCols].map((k) => [KEY_EXPR[k] ?? k, k] as const);
+  const buckets = [[bucketCase('latency_ms'), 'lat_b'], [`CASE WHEN ttfb_ms IS NULL THEN NULL ELSE ${bucketCase('ttfb_ms')} END`, 'ttfb_b']] as const;
+  const groups = [...keys, ...buckets];
+  return `SELECT ${[...groups.map(([expr, as]) => `${expr} AS ${as}`), ...SUMS].join(', ')}
+    FROM usage_events WHERE created_at >= ? AND created_at < ? AND (${where.sql})
+    GROUP BY ${groups.map(([expr]) => expr).join(', ')}`;
 }

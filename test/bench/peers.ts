@@ -2,8 +2,12 @@
 //   direct  - the load client talks to the mock upstream itself (no proxy)
 //   bare    - bare-proxy.ts, the floor
 //   gateway - dist/main.js with metering, quotas and SQLite (n/a until built)
+//   gateway-otel - the same with OpenTelemetry export on (to a local sink)
+//   gateway-base - BENCH_BASELINE_MAIN (another build, e.g. main's), n/a unless set
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ORPHAN_GUARD, freePort, run, start, waitHealthy, type Proc } from './procs.js';
@@ -119,33 +123,74 @@ const GATEWAY_CLI = process.env.BENCH_GATEWAY_CLI ?? path.join(REPO, 'bin/gemini
 /** Tenant key per database: a restarted gateway (memory probes) reuses the one already created. */
 const gatewayKeys = new Map<string, string>();
 
-const gateway: PeerSpec = {
-  name: 'gateway',
-  unavailable() {
-    return existsSync(GATEWAY_MAIN) ? null : `${path.relative(REPO, GATEWAY_MAIN)} not built (npm run build)`;
-  },
-  async start(ctx) {
-    const port = await freePort();
-    const dbPath = path.join(ctx.tmpDir, 'gateway.db');
-    const env: Record<string, string> = {
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATABASE_PATH: dbPath,
-      UPSTREAM_BASE_URL: ctx.mockUrl,
-      GEMINI_API_KEY: ctx.upstreamKey,
-      LOG_LEVEL: 'warn',
-      GATEWAY_INTERNAL_STATS: '1',
-      // Defaults are what is measured; USAGE_* settings pass through for experiments (e.g. flush interval).
-      ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('USAGE_') && e[1] !== undefined)),
-    };
-    const key = gatewayKeys.get(dbPath) ?? (await createKey(env));
-    gatewayKeys.set(dbPath, key);
-    const proc = start({ name: 'gateway', cmd: process.execPath, args: [...ORPHAN_GUARD, GATEWAY_MAIN], cwd: REPO, cpu: PEER_CPU, env });
-    const baseUrl = `http://127.0.0.1:${port}`;
-    await waitHealthy(proc, `${baseUrl}/healthz`, 30_000);
-    return { name: 'gateway', baseUrl, key, proc, statsUrl: `${baseUrl}/internal/stats`, authenticates: true, dbPath, stop: () => proc.stop(20_000) };
-  },
-};
+/**
+ * A gateway peer: `main` is the compiled entry; `telemetry` points its OTLP/HTTP exporters (traces
+ * and metrics, protobuf, every request sampled) at a sink in this process that accepts and drops.
+ */
+function gatewaySpec(name: string, main: string | undefined, telemetry = false): PeerSpec {
+  return {
+    name,
+    unavailable() {
+      if (!main) return 'set BENCH_BASELINE_MAIN to a compiled dist/main.js (e.g. of main) to compare against';
+      return existsSync(main) ? null : `${path.relative(REPO, main)} not built (npm run build)`;
+    },
+    async start(ctx) {
+      const port = await freePort();
+      const dbPath = path.join(ctx.tmpDir, `${name}.db`);
+      const sink = telemetry ? await startOtlpSink() : null;
+      const env: Record<string, string> = {
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATABASE_PATH: dbPath,
+        UPSTREAM_BASE_URL: ctx.mockUrl,
+        GEMINI_API_KEY: ctx.upstreamKey,
+        LOG_LEVEL: 'warn',
+        GATEWAY_INTERNAL_STATS: '1',
+        // Defaults are what is measured; USAGE_* settings pass through for experiments (e.g. flush interval).
+        ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('USAGE_') && e[1] !== undefined)),
+        ...(sink ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'always_on', OTEL_METRIC_EXPORT_INTERVAL: '10000' } : {}),
+      };
+      const key = gatewayKeys.get(dbPath) ?? (await createKey(env));
+      gatewayKeys.set(dbPath, key);
+      const proc = start({ name, cmd: process.execPath, args: [...ORPHAN_GUARD, main!], cwd: REPO, cpu: PEER_CPU, env });
+      const baseUrl = `http://127.0.0.1:${port}`;
+      await waitHealthy(proc, `${baseUrl}/healthz`, 30_000);
+      const stop = async (): Promise<number | null> => {
+        const code = await proc.stop(20_000);
+        if (sink) {
+          await sink.close();
+          if (sink.exports() === 0) throw new Error(`${name}: the OTLP sink received no export`);
+        }
+        return code;
+      };
+      return { name, baseUrl, key, proc, statsUrl: `${baseUrl}/internal/stats`, authenticates: true, dbPath, stop };
+    },
+  };
+}
+
+/** Accepts OTLP/HTTP exports and drops them: the cost measured is the gateway's, not a collector's. */
+async function startOtlpSink(): Promise<{ url: string; exports(): number; close(): Promise<void> }> {
+  let exports = 0;
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      if (req.url === '/v1/traces' || req.url === '/v1/metrics') exports++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    exports: () => exports,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+const gateway = gatewaySpec('gateway', GATEWAY_MAIN);
+/** The same build with OpenTelemetry on: its CPU per request against `gateway` is the cost of tracing. */
+const gatewayOtel = gatewaySpec('gateway-otel', GATEWAY_MAIN, true);
+/** Another build (BENCH_BASELINE_MAIN), e.g. main's, to show a change costs nothing with telemetry off. */
+const gatewayBase = gatewaySpec('gateway-base', process.env.BENCH_BASELINE_MAIN);
 
 async function createKey(env: Record<string, string>): Promise<string> {
   const created = await run(process.execPath, [GATEWAY_CLI, 'keys', 'create', '--tenant', 'bench', '--project', 'bench', '--json'], {
@@ -166,4 +211,4 @@ async function createKey(env: Record<string, string>): Promise<string> {
   return key;
 }
 
-export const PEERS: PeerSpec[] = [direct, bare, gateway];
+export const PEERS: PeerSpec[] = [direct, bare, gateway, gatewayOtel, gatewayBase];

@@ -94,6 +94,7 @@ export function renderTable(res: Results, names: string[]): string {
     const cpuPerReq: Pick<UnaryRound> = (r) => (r.peerCpuMs == null ? null : (r.peerCpuMs * 1000) / r.res.requests);
     add('unary c=64 peer CPU per request (µs)', cellsFor((p) => series(u64, p, cpuPerReq), notRef('direct')), 1);
     add('unary c=64 peer CPU per request × bare', cellsFor((p) => vs(u64, p, 'bare', cpuPerReq, true), notRef('direct', 'bare')), 2, '(≤ 1.43 ⇔ ≥ 0.7× throughput)');
+    add('unary c=64 peer CPU per request × gateway', cellsFor((p) => vs(u64, p, 'gateway', cpuPerReq, true), (p) => p.startsWith('gateway-')), 3);
     add('event-loop delay p99 during c=64 (ms)', cellsFor((p) => series(u64, p, (r) => r.eventLoopDelayP99Ms), notRef('direct')), 2, '≤ 5', (v) => v <= 5);
   }
   for (const [c, table] of Object.entries(res.sse)) {
@@ -121,6 +122,7 @@ export function renderTable(res: Results, names: string[]): string {
     const cpuPerFrame: Pick<SseRound> = (r) => (r.peerCpuMs == null ? null : (r.peerCpuMs * 1000) / r.res.framesExpected);
     add(`SSE ${c}: peer CPU per frame (µs)`, cellsFor((p) => series(table, p, cpuPerFrame), notRef('direct')), 1);
     add(`SSE ${c}: peer CPU per frame × bare`, cellsFor((p) => vs(table, p, 'bare', cpuPerFrame, true), notRef('direct', 'bare')), 2);
+    add(`SSE ${c}: peer CPU per frame × gateway`, cellsFor((p) => vs(table, p, 'gateway', cpuPerFrame, true), (p) => p.startsWith('gateway-')), 3);
     add(`SSE ${c}: peak RSS (MB)`, cellsFor((p) => series(table, p, (r) => (r.rssPeakBytes == null ? null : r.rssPeakBytes / 2 ** 20)), notRef('direct')), 1);
     const mem = res.mem[c];
     const perStream: Pick<MemRound> = (r) => r.perStreamKiB;

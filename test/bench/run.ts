@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--soak|--no-soak] [--peers=direct,bare,gateway] [--rounds=N]
+// npm run bench [-- --quick] [--soak|--no-soak] [--peers=direct,bare,gateway,gateway-otel,gateway-base] [--rounds=N] [--mem-rounds=N]
 //   [--unary-client=wrk|node] [--no-writer] [--no-pin] [--no-wait-quiet] [--nice] [--mem (quick: add the RSS probe)]   (BENCH_QUICK=1 == --quick)
 // --nice runs the harness and its children at nice -10 (root), for machines shared with other jobs.
 // Markdown table on stdout, progress on stderr, raw JSON in test/bench/results/<timestamp>.json.
@@ -24,10 +24,13 @@ const cfg: Config = QUICK
   ? { rounds: 1, unaryMs: 1000, warmMs: 300, sse: [64], frames: 16, delayMs: 10, memRounds: flag('mem') ? 1 : 0, writerRows: 20_000, soak: flag('soak'), waitQuiet: false }
   : { rounds: 5, unaryMs: 5000, warmMs: 2000, sse: [256, 512], frames: 64, delayMs: 20, memRounds: 3, writerRows: 200_000, soak: !flag('no-soak'), waitQuiet: !flag('no-wait-quiet') && !flag('nice') };
 cfg.rounds = Number(opt('rounds') ?? cfg.rounds);
+cfg.memRounds = Number(opt('mem-rounds') ?? cfg.memRounds);
 const rounds = cfg.rounds;
 const unaryClient = (opt('unary-client') ?? (QUICK || !HAS_WRK ? 'node' : 'wrk')) as 'wrk' | 'node';
 const ALL_PEERS = PEERS.map((p) => p.name);
-const peerNames = (opt('peers') ?? ALL_PEERS.join(',')).split(',').filter(Boolean);
+// gateway-base runs only when there is a baseline build to run (BENCH_BASELINE_MAIN).
+const DEFAULT_PEERS = ALL_PEERS.filter((n) => n !== 'gateway-base' || process.env.BENCH_BASELINE_MAIN);
+const peerNames = (opt('peers') ?? DEFAULT_PEERS.join(',')).split(',').filter(Boolean);
 if (unaryClient === 'wrk' && !HAS_WRK) throw new Error('--unary-client=wrk but wrk is not on PATH');
 
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);

@@ -31,9 +31,9 @@ function databaseAt(lastTag: string): string {
   return path;
 }
 
-describe('migration 0004: stored limit rules become camelCase', () => {
+describe('migration 0005: stored limit rules become camelCase', () => {
   it('rewrites an old snake_case policy so the gateway loads it unchanged in meaning', () => {
-    const path = databaseAt('0003_usage_rollups_and_cost');
+    const path = databaseAt('0004_live_tokens');
     const old = new Database(path);
     old.pragma('foreign_keys = OFF');
     const oldRules = [

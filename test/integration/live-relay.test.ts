@@ -1,4 +1,5 @@
 import { GoogleGenAI } from '@google/genai';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UPSTREAM_KEY } from '../support/harness.js';
 import { clientFrames, rawConnect, recording, sdkConnect, serverFrames, startLiveHarness, type LiveHarness } from '../support/live.js';
@@ -90,6 +91,8 @@ describe('Live API relay', () => {
     expect(JSON.parse(refusal.body).error.status).toBe('UNAUTHENTICATED');
     const notLive = rawConnect(`${base}/ws/something.else`, { 'x-goog-api-key': key });
     expect((await notLive.refused).status).toBe(404);
+    const h2c = await fetchUpgrade(h.url, '/v1beta/models', 'h2c');
+    expect(h2c).toMatch(/^HTTP\/1\.1 400 [^]*Upgrade to h2c is not supported/);
     expect(h.live.sessions).toHaveLength(0); // the three good clients sent no setup: nothing went upstream
   });
 
@@ -275,3 +278,15 @@ describe('Live API backpressure', () => {
     await c.closed;
   });
 });
+
+/** A raw HTTP/1.1 request asking to upgrade to `proto`: the gateway's whole answer as text. */
+function fetchUpgrade(base: string, path: string, proto: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(`GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: Upgrade\r\nUpgrade: ${proto}\r\n\r\n`));
+    let text = '';
+    socket.on('data', (c) => (text += c.toString()));
+    socket.on('end', () => resolve(text));
+    socket.on('error', reject);
+  });
+}

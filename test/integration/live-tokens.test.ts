@@ -1,4 +1,6 @@
-import { GoogleGenAI } from '@google/genai';
+import { ApiError, GoogleGenAI } from '@google/genai';
+import { issueKey } from '../support/admin-fixtures.js';
+import { ADMIN_TOKEN } from '../support/harness.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { testClock } from '../support/quota.js';
 import { rawConnect, recording, sdkConnect, startLiveHarness, type LiveHarness } from '../support/live.js';
@@ -91,5 +93,32 @@ describe('gateway-issued ephemeral tokens', () => {
     const token = await mint(h, key, { uses: 0 });
     expect((await rawConnect(constrainedUrl(h, key)).refused).status).toBe(401);
     expect((await rawConnect(h.liveUrl('v1alpha', `?key=${token}`)).refused).status).toBe(401);
+  });
+});
+
+describe('ephemeral token limits', () => {
+  it('closes a session it opened with 1008 at its expireTime', async () => {
+    h = await startLiveHarness(recording('should_send_text_in_async_session'));
+    const { key } = h.createKey();
+    const token = await mint(h, key, { uses: 1, expireTime: new Date(Date.now() + 1500).toISOString() });
+    const c = rawConnect(constrainedUrl(h, token));
+    await c.opened;
+    c.ws.send(JSON.stringify({ setup: { model: `models/${MODEL}` } }));
+    await c.waitFrames(1);
+    expect(await c.closed).toEqual({ code: 1008, reason: 'Ephemeral token expired.' });
+  });
+
+  it("are refused (403) when the key's scopes do not allow the constrained model or the live family", async () => {
+    h = await startLiveHarness(recording('should_send_text_in_async_session'), { env: { ADMIN_TOKEN } });
+    const { secret } = await issueKey(h, { key: { scopes: { models: ['gemini-2.5-*'] } } });
+    h.secrets.add(secret);
+    const refused = await client(h, secret).authTokens.create({ config: { liveConnectConstraints: { model: MODEL } } }).catch((e: ApiError) => e);
+    expect((refused as ApiError).status).toBe(403);
+    const other = await issueKey(h, { project: 'api', key: { scopes: { endpoints: ['generate'] } } });
+    h.secrets.add(other.secret);
+    const denied = await client(h, other.secret).authTokens.create({ config: { uses: 1 } }).catch((e: ApiError) => e);
+    expect((denied as ApiError).status).toBe(403);
+    const rows = await h.waitForRows(2);
+    expect(rows.map((r) => [r.endpoint, r.status, r.outcome])).toEqual([['auth_tokens', 403, 'gateway_error'], ['auth_tokens', 403, 'gateway_error']]);
   });
 });

@@ -2,6 +2,14 @@ import { getRefId } from '@asteasolutions/zod-to-openapi';
 import { z } from '@hono/zod-openapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminApp } from '../../src/admin/app.js';
+import { auditCommands } from '../../src/cli/audit.js';
+import { keyCommands } from '../../src/cli/keys.js';
+import { limitCommands } from '../../src/cli/limits.js';
+import { projectCommands } from '../../src/cli/projects.js';
+import { resourceCommands } from '../../src/cli/resources.js';
+import { tenantCommands } from '../../src/cli/tenants.js';
+import { upstreamKeyCommands } from '../../src/cli/upstream-keys.js';
+import { usageCommands } from '../../src/cli/usage.js';
 import { createSelfServiceApp } from '../../src/self-service/app.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../support/harness.js';
 
@@ -80,6 +88,10 @@ function looksLikeList(doc: Doc, op: any, s: Schema): boolean {
   const arrays = props.filter(([, p]) => types(doc, p).includes('array'));
   return arrays.length > 0 && props.every(([k, p]) => types(doc, p).includes('array') || /cursor/i.test(k));
 }
+
+/** Flags about the command line itself, with no API field to match. */
+const CLI_ONLY_FLAGS = new Set(['json', 'csv', 'secret-file', 'clear', 'unscoped', 'no-attach']);
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'readonly', 'nonoptional', 'catch']);
 
@@ -181,6 +193,19 @@ describe('the admin and self-service APIs follow one convention', () => {
     }
     expect(bare).toEqual([]);
     expect(lists).toBeGreaterThanOrEqual(8);
+  });
+
+  it('names every CLI flag after an API field or parameter (kebab case; a repeated flag after its plural field)', () => {
+    const names = new Set<string>();
+    for (const doc of Object.values(docs)) {
+      for (const [prop] of propertyNames(doc, '')) names.add(kebab(prop));
+      for (const { op } of operations(doc)) for (const p of (op.parameters ?? []) as { name: string }[]) names.add(kebab(p.name));
+    }
+    const commands = [tenantCommands, projectCommands, keyCommands, upstreamKeyCommands, limitCommands, auditCommands, resourceCommands, usageCommands].flat();
+    const flags = new Set(commands.flatMap((c) => [...c.usage.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]!)));
+    expect(flags.size).toBeGreaterThan(25);
+    const unmatched = [...flags].filter((f) => !CLI_ONLY_FLAGS.has(f) && !names.has(f) && !names.has(`${f}s`));
+    expect(unmatched).toEqual([]);
   });
 
   it('never gives two different schemas the same name', () => {

@@ -236,7 +236,7 @@ describe('usage at arbitrary bounds', () => {
           expect(listed.status).toBe(200);
           const page = JSON.parse(listed.text);
           expect(page.nextCursor).toBeNull();
-          expect((page.events as { createdAt: string }[]).map((e) => Date.parse(e.createdAt))).toEqual(raw.map((r) => r.created_at).sort((x, y) => y - x));
+          expect((page.data as { createdAt: string }[]).map((e) => Date.parse(e.createdAt))).toEqual(raw.map((r) => r.created_at).sort((x, y) => y - x));
         }
       }),
       { numRuns: 40 },

@@ -10,6 +10,7 @@ import { openDb, type Db } from '../../src/db/client.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
 import { envKeySecrets } from '../../src/upstream/key-pool.js';
+import { loadTelemetry } from '../../src/telemetry/load.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
 import { watchResponses, type ResponseWatch } from './response-watch.js';
 
@@ -134,7 +135,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const watches: ResponseWatch[] = [];
   const boot = async () => {
     const db = openDb(dbPath, { busyTimeoutMs: 0 });
-    const gateway = createGateway({ config, log, db, clock });
+    // As main.ts does: the OTel SDK is started only when the OTEL_* variables ask for it.
+    const telemetry = config.TELEMETRY
+      ? await loadTelemetry({ config: config.TELEMETRY, log })
+      : null;
+    const gateway = createGateway({ config, log, db, clock, telemetry });
     watches.push(watchResponses(gateway.server, () => [...secrets, ...upstreamKeys]));
     await gateway.listen();
     return { db, gateway };

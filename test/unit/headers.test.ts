@@ -28,6 +28,12 @@ describe('header forwarding', () => {
     expect(upstreamRequestHeaders(raw, 'UP', true)).not.toContain('Content-Length');
   });
 
+  it("passes a client's trace context through untouched unless the gateway sends its own in its place", () => {
+    const raw = ['Traceparent', '00-aaaa-bbbb-01', 'tracestate', 'k=v', 'X-Other', '1'];
+    expect(upstreamRequestHeaders(raw, 'UP', false)).toEqual(['Traceparent', '00-aaaa-bbbb-01', 'tracestate', 'k=v', 'X-Other', '1', 'x-goog-api-key', 'UP']);
+    expect(upstreamRequestHeaders(raw, 'UP', false, false, ['traceparent', '00-aaaa-cccc-01'])).toEqual(['tracestate', 'k=v', 'X-Other', '1', 'traceparent', '00-aaaa-cccc-01', 'x-goog-api-key', 'UP']);
+  });
+
   it('passes response headers minus hop-by-hop ones, content-encoding included', () => {
     expect(clientResponseHeaders({ 'content-type': 'application/json', 'content-encoding': 'gzip', 'transfer-encoding': 'chunked', connection: 'close', 'x-goog-upload-url': 'u' })).toEqual({
       'content-type': 'application/json', 'content-encoding': 'gzip', 'x-goog-upload-url': 'u',

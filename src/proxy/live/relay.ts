@@ -110,6 +110,8 @@ const CLOSE_NORMAL = 1000;
  */
 function passClose(ws: WebSocket, code: number, reason: string): void {
   if (ws.readyState === ws.CLOSED || ws.readyState === ws.CLOSING) return;
+  // A socket paused for backpressure would never read the peer's answer to the close frame.
+  if (ws.isPaused) ws.resume();
   if (code === 1005) ws.close();
   else if (code === 1006 || !sendable(code)) ws.terminate();
   else ws.close(code, reason);

@@ -1,26 +1,25 @@
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Principal } from '../../exchange/principal.js';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { AppDeps } from '../../deps.js';
-import { createUpstreamKeyStage } from '../../upstream/own-key-stage.js';
 import { GatewayError, renderError, toGatewayError } from '../../errors.js';
-import { createKeyStage } from '../../upstream/pool-stage.js';
+import type { Principal } from '../../exchange/principal.js';
 import type { ProxyContext } from '../../exchange/stage.js';
-import { authenticateLive } from './admission.js';
 import { createResumptionHandles } from '../../live/handles.js';
 import { parseLiveTarget } from '../../live/path.js';
-import { newSessionId, runSession, type SessionDeps } from './session.js';
 import { CLOSE } from '../../live/setup.js';
 import type { LiveTokens } from '../../live/tokens.js';
 import { compileScopes, scopeViolation } from '../../scopes/scopes.js';
+import { createUpstreamKeyStage } from '../../upstream/own-key-stage.js';
+import { createKeyStage } from '../../upstream/pool-stage.js';
+import { authenticateLive } from './admission.js';
+import { newSessionId, runSession, type SessionDeps } from './session.js';
 
 export type LiveDeps = Omit<AppDeps, 'stages'> & { tokens: LiveTokens };
 
 export interface LiveGateway {
-  /** For `server.on('upgrade', …)`: a Live path is admitted or refused with an HTTP status; any other upgrade gets 404. */
+  /** For `server.on('upgrade', …)`: a Live path is admitted or refused with an HTTP status; another WebSocket path gets 404, another protocol 400. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** Sessions open right now. */
   readonly open: number;
@@ -63,6 +62,9 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
       const startedAt = performance.now();
       let admitted: Principal | null = null;
       try {
+        // Node hands every Upgrade request to this handler once it exists, so an h2c upgrade attempt
+        // (curl --http2 on http://) lands here and cannot be served as plain HTTP any more: say so.
+        if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw new GatewayError('invalid_argument', `Upgrade to ${String(req.headers.upgrade).slice(0, 32)} is not supported; send the request over plain HTTP/1.1 without Upgrade.`);
         if (!target) throw new GatewayError('not_found', 'Not a Live API path. It looks like /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent.');
         if (lifecycle.draining) throw new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.');
         if (config.METERING_FAILURE === 'closed' && recorder.saturated()) throw new GatewayError('unavailable', 'Usage metering is unavailable; the gateway accepts no new sessions until it recovers.');
@@ -74,6 +76,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
           const denied = scopeViolation(compileScopes({ endpoints: s.endpoints, cidrs: s.cidrs }), { endpoint: 'live', model: null, address: req.socket.remoteAddress });
           if (denied) throw new GatewayError('permission_denied', denied);
         }
+        // The key stages read and set only these fields of the REST exchange's context.
         const ctx = { requestId, principal, state: new Map(), upstreamKey: config.GEMINI_API_KEY ? { id: null, secret: config.GEMINI_API_KEY } : null, upstreamFailure: null } as unknown as ProxyContext;
         for (const step of keySteps) step.before?.(ctx);
         const upstreamKey = ctx.upstreamKey;
