@@ -5,10 +5,10 @@
 //   surfaces     proxy/ admin/ self-service/ dashboard/ cli/ metrics/app.ts health.ts
 //   deps         deps.ts: AppDeps/AppEnv, types only (so no stage or service can reach for AppDeps)
 //   stages       */stage.ts and */*-stage.ts: the ProxyStage hooks, ordered in stages.ts
-//   services     accounts/ audit/ auth/ exchange/ live/ metering/ metrics/ ownership/ quota/ scopes/ telemetry/ upstream/ usage/ crypto/
+//   services     accounts/ audit/ auth/ exchange/ ledger/ live/ metering/ metrics/ ownership/ quota/ scopes/ telemetry/ upstream/ usage/ crypto/
 //   state        db/ (client, pagination, data_version)
-//   schema       db/schema/ (imports nothing outside itself)
-//   leaves       errors.ts clock.ts config.ts logger.ts redact.ts values.ts public-path.ts lifecycle.ts
+//   schema       db/schema/ (SQLite) and db/schema-pg/ (its Postgres twin): nothing outside the two
+//   leaves       errors.ts clock.ts calendar.ts config.ts logger.ts redact.ts values.ts public-path.ts lifecycle.ts
 const SURFACE_DIRS = 'proxy|admin|self-service|dashboard|cli';
 // Stage files live beside the service they drive (quota/stage.ts); exchange/stage.ts is the contract, a service.
 const STAGE_FILE = '^src/(?!exchange/)[a-z-]+/[a-z-]*stage[.]ts$';
@@ -20,10 +20,10 @@ const LAYERS = [
   // Types only: what the composition root hands to each surface (each takes a Pick<> of it).
   { name: 'deps', path: '^src/deps[.]ts$' },
   { name: 'stages', path: STAGE_FILE },
-  { name: 'services', path: '^src/(accounts|audit|auth|exchange|live|metering|metrics|ownership|quota|scopes|telemetry|upstream|usage|crypto)/', pathNot: `^src/metrics/app[.]ts$|${STAGE_FILE}` },
-  { name: 'state', path: '^src/db/', pathNot: '^src/db/schema/' },
-  { name: 'schema', path: '^src/db/schema/' },
-  { name: 'leaves', path: '^src/(errors|clock|config|logger|redact|values|public-path|lifecycle)[.]ts$' },
+  { name: 'services', path: '^src/(accounts|audit|auth|exchange|ledger|live|metering|metrics|ownership|quota|scopes|telemetry|upstream|usage|crypto)/', pathNot: `^src/metrics/app[.]ts$|${STAGE_FILE}` },
+  { name: 'state', path: '^src/db/', pathNot: '^src/db/schema(-pg)?/' },
+  { name: 'schema', path: '^src/db/schema(-pg)?/' },
+  { name: 'leaves', path: '^src/(errors|clock|calendar|config|logger|redact|values|public-path|lifecycle)[.]ts$' },
 ];
 
 const upward = [];
@@ -58,10 +58,10 @@ module.exports = {
     },
     {
       name: 'schema-self-contained',
-      comment: 'db/schema imports nothing of ours outside db/schema.',
+      comment: 'db/schema and db/schema-pg import nothing of ours outside the two.',
       severity: 'error',
-      from: { path: '^src/db/schema/' },
-      to: { path: '^src/', pathNot: '^src/db/schema/' },
+      from: { path: '^src/db/schema(-pg)?/' },
+      to: { path: '^src/', pathNot: '^src/db/schema(-pg)?/' },
     },
     {
       name: 'not-to-unresolvable',

@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Probes the Postgres server once; without one the Postgres matrix reports itself not run (one line).
+    globalSetup: ['test/support/postgres-global.ts'],
   },
 });

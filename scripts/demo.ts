@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     }
     say();
 
-    gateway.deps.recorder.flush();
+    await gateway.deps.recorder.flush();
     // The key reads its own usage back through the self-service API, in the API's own field names.
     const res = await fetch(`${baseUrl}/gateway/v1/usage/events`, { headers: { 'x-goog-api-key': key.key } });
     const page = (await res.json()) as { data: Record<string, unknown>[]; nextCursor: string | null };

@@ -7,6 +7,18 @@ const schema = z.object({
   PORT: port.default(8787),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_PATH: z.string().min(1).default('./data/gateway.db'),
+  /** postgres://… selects Postgres instead of the SQLite file at DATABASE_PATH. */
+  DATABASE_URL: z
+    .string()
+    // The message never echoes the value: it may hold a password.
+    .refine((s) => /^postgres(ql)?:\/\/[^\s]+$/.test(s) && URL.canParse(s), 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  /** Postgres pool size per gateway process. */
+  PG_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+  /** Server-side statement_timeout on every pooled connection, so a slow database cannot stall a request or the writer. */
+  PG_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
+  /** How long opening a connection may take; at boot this bounds the "Postgres unreachable" wait. */
+  PG_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(1).default(5000),
   UPSTREAM_BASE_URL: z.url().default('https://generativelanguage.googleapis.com'),
   /** Where Live API WebSockets go (http→ws, https→wss); defaults to UPSTREAM_BASE_URL. */
   LIVE_UPSTREAM_BASE_URL: z.url().optional(),
@@ -37,6 +49,11 @@ const schema = z.object({
   /** closed: answer 503 once USAGE_MAX_PENDING_ROWS unwritten rows pile up; open: keep serving, log loudly. */
   METERING_FAILURE: z.enum(['closed', 'open']).default('closed'),
   USAGE_MAX_PENDING_ROWS: z.coerce.number().int().min(1).default(50_000),
+  /**
+   * How long the usage writer thread waits for a lock another connection holds before it gives up
+   * and retries later. It waits off the event loop; 0 (the default) keeps failures prompt and visible.
+   */
+  USAGE_WRITER_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).default(0),
   /** Failed key checks per source address per window before that address gets 429; 0 disables. */
   AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(20),
   AUTH_FAILURE_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),

@@ -7,7 +7,7 @@ import type { Db } from './db/client.js';
 import type { ProxyStage } from './exchange/stage.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Logger } from './logger.js';
-import type { Recorder } from './metering/recorder.js';
+import type { Ledger } from './ledger/ledger.js';
 import type { GatewayMetrics } from './metrics/metrics.js';
 import type { ResourceStore } from './ownership/resource-store.js';
 import type { Quotas } from './quota/quotas.js';
@@ -29,7 +29,8 @@ export interface AppDeps {
   clock: Clock;
   keys: KeyResolver;
   upstream: Upstream;
-  recorder: Recorder;
+  /** The usage ledger: the one way a usage row gets written. */
+  recorder: Ledger;
   lifecycle: Lifecycle;
   /** Upstream Gemini keys requests are spread over (GEMINI_API_KEY + GEMINI_API_KEYS). */
   keyPool: UpstreamKeyPool;

@@ -10,13 +10,14 @@ import { openDb, type Db } from './db/client.js';
 import { createLifecycle } from './lifecycle.js';
 import { installLingeringClose } from './proxy/lingering-close.js';
 import type { Logger } from './logger.js';
-import { createRecorder, type FlushHook } from './metering/recorder.js';
+import { createLedger } from './ledger/ledger.js';
+import { createInlineSink } from './ledger/inline-sink.js';
+import { createSqliteSink } from './ledger/sqlite-sink.js';
 import { installClientErrorHandler, unroutableRequest } from './proxy/client-error.js';
 import { createResourceStore } from './ownership/resource-store.js';
 import { createEnvKeyPool, envKeySecrets } from './upstream/key-pool.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createPriceBook, loadPriceFile } from './usage/prices.js';
-import { createRollupHook } from './usage/rollups.js';
 import { createAuthThrottle } from './auth/throttle.js';
 import { createStages } from './stages.js';
 import { createTenantAuth } from './auth/tenant-auth.js';
@@ -36,7 +37,7 @@ export interface Gateway {
   shutdown(graceMs?: number): Promise<void>;
 }
 
-export interface GatewayOptions {
+interface GatewayOptions {
   config: Config;
   log: Logger;
   db?: Db;
@@ -50,23 +51,25 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
   // busy_timeout 0: a lock held by another process must never stall the event loop; the writer retries.
   const db = givenDb ?? openDb(config.DATABASE_PATH, { busyTimeoutMs: 0 });
   const keys = createKeyResolver(db, clock, config.KEY_CACHE_TTL_MS);
-  const touchKey = db.$client.prepare('UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?');
-  const lastUsedHook: FlushHook = () => {
-    for (const [id, at] of keys.drainLastUsed()) touchKey.run(at, id);
-  };
   const prices = createPriceBook(config.PRICES_FILE ? loadPriceFile(config.PRICES_FILE) : []);
   const metrics = createMetrics();
   const quotas = createQuotas({ db, clock, log, onRefusal: (p, limit) => metrics.quotaRefusals.inc({ tenant: p.tenantSlug, project: p.projectSlug, limit }) });
   const resources = createResourceStore(db, clock, log);
-  const recorder = createRecorder({
-    db,
+  // Usage accounting runs on a worker thread with its own connection; an in-memory database cannot
+  // be shared with one, so it keeps the same transaction on this thread.
+  const sink = db.$client.memory
+    ? createInlineSink(db.$client)
+    : createSqliteSink({ path: db.$client.name, log, busyTimeoutMs: config.USAGE_WRITER_BUSY_TIMEOUT_MS });
+  const recorder = createLedger({
+    sink,
     log,
     flushIntervalMs: config.USAGE_FLUSH_INTERVAL_MS,
     batchSize: config.USAGE_FLUSH_BATCH,
     maxPending: config.USAGE_MAX_PENDING_ROWS,
-    hooks: [lastUsedHook, resources.flushHook, quotas.flushHook, createRollupHook(db)],
+    sides: [{ take: (batch) => batch.keyTouches.push(...keys.drainLastUsed()) }, resources.ledgerSide],
     cost: (row) => prices.costNanoUsd(row),
     onFlush: metrics.observeFlush,
+    now: () => clock.now(),
   });
   const lifecycle = createLifecycle();
   metrics.track({ pendingUsageRows: () => recorder.pending(), inflightRequests: () => lifecycle.inflight });
@@ -112,7 +115,7 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
       // Connections still busy here are only receiving a 503 (or were cut): give them a moment.
       if (await Promise.race([closed.then(() => false), sleep(1000).then(() => true)])) server.closeAllConnections();
       await closed;
-      const written = deps.recorder.close();
+      const written = await deps.recorder.close();
       log.info({ flushed: written }, 'usage flushed');
       await deps.upstream.close();
       // Last: every request's span has ended by now, so the final export holds them all.

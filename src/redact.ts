@@ -6,7 +6,7 @@
  */
 const KEY_SHAPES = /AIza[0-9A-Za-z_-]{30,}|ggwt?_[A-Za-z0-9_-]{20,}/g;
 const KEY_PARAM = /([?&](?:key|api_key|apiKey|access_token)=)[^&#\s"'<>\\]+/g;
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /** Cheap pre-check: the patterns below can only match text containing one of these. */
 const MAY_HOLD_KEY = /AIza|ggwt?_|[kK]ey=|access_token=/;

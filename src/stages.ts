@@ -4,7 +4,6 @@ import { createScopeStage } from './scopes/stage.js';
 import { createUpstreamKeyStage } from './upstream/own-key-stage.js';
 import { createOwnershipStage } from './ownership/stage.js';
 import { createQuotaStage } from './quota/stage.js';
-import { upstreamRequestHeaders } from './proxy/headers.js';
 import { createKeyStage } from './upstream/pool-stage.js';
 import type { ProxyStage, UpstreamCredential } from './exchange/stage.js';
 import { createTelemetryStages } from './telemetry/stage.js';
@@ -29,12 +28,6 @@ export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
       config,
       upstreamBasePath: upstream.basePath,
       lists: {
-        get: async (ctx, path, key) => {
-          // The list body is parsed and re-serialised, so upstream is asked not to compress it.
-          const headers = upstreamRequestHeaders(ctx.incoming.rawHeaders, key.secret, false, true);
-          const answer = await upstream.pool.request({ method: 'GET', path: upstream.basePath + path, headers });
-          return { status: answer.statusCode, text: await answer.body.text() };
-        },
         keys: (ctx) => listKeys(deps, ctx.upstreamKey),
         maxPages: config.LIST_MAX_UPSTREAM_PAGES,
       },

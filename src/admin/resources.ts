@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { Timestamp } from '../accounts/schemas.js';
+import { RESOURCE_KINDS, type ResourceKind } from '../ownership/kinds.js';
 import { assignResource, listResources } from '../ownership/resource-admin.js';
 import { ownerFilters } from './keys.js';
 import { pageOf } from '../db/pagination.js';
@@ -31,7 +32,6 @@ const AssignBody = z
   .refine((b) => b.projectId !== undefined || (b.tenant !== undefined && b.project !== undefined), { message: 'give projectId, or tenant and project' })
   .openapi('ResourceAssign');
 
-const RESOURCE_KINDS = ['files', 'cachedContents', 'batches', 'operations', 'interactions', 'uploads'] as const;
 
 /** Ownership of upstream resources (files, cached contents, batches…): assign what the gateway never saw created (audited), list what it knows. */
 export const registerResourceRoutes: RegisterAdminRoutes = (app, deps) => {
@@ -49,7 +49,7 @@ export const registerResourceRoutes: RegisterAdminRoutes = (app, deps) => {
   app.openapi(
     createRoute({
       method: 'get', path: '/admin/v1/resources', tags: ['Resources'], summary: 'List owned resources, newest first',
-      request: { query: z.object({ ...pageQuery, ...ownerFilters, kind: z.enum(RESOURCE_KINDS).optional() }) },
+      request: { query: z.object({ ...pageQuery, ...ownerFilters, kind: z.enum(Object.keys(RESOURCE_KINDS) as [ResourceKind, ...ResourceKind[]]).optional() }) },
       responses: { 200: json(pageOf(Resource), 'A page of resources'), ...errors() },
     }),
     (c) => c.json(listResources(accountsOf(deps), c.req.valid('query')) as z.infer<ReturnType<typeof pageOf<typeof Resource>>>, 200),

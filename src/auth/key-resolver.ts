@@ -28,7 +28,7 @@ interface CacheEntry {
   loadedAt: number;
 }
 
-export type Resolution = { ok: true; principal: Principal } | { ok: false; reason: AuthFailure };
+type Resolution = { ok: true; principal: Principal } | { ok: false; reason: AuthFailure };
 
 export interface KeyResolver {
   resolve(secret: string | undefined): Resolution;
@@ -129,7 +129,6 @@ function toPrincipal(row: KeyRow): Principal {
     projectSlug: row.project_slug,
     tenantId: row.tenant_id,
     tenantSlug: row.tenant_slug,
-    expiresAt: row.expires_at,
     scopes,
     upstreamKeyId: row.upstream_key_id,
     upstreamKeyState: row.upstream_key_state,

@@ -1,12 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 
 /** Recognisable by secret scanners (GitHub push protection, trufflehog custom rules). */
-export const KEY_PREFIX = 'ggw_';
+const KEY_PREFIX = 'ggw_';
 const DISPLAY_LENGTH = KEY_PREFIX.length + 8;
 /** 32 random bytes = 256 bits, base64url → 43 characters. */
 const KEY_PATTERN = /^ggw_[A-Za-z0-9_-]{43}$/;
 
-export interface GeneratedKey {
+interface GeneratedKey {
   secret: string;
   hash: string;
   prefix: string;

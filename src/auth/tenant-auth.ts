@@ -6,7 +6,7 @@ import { extractTenantKey } from './tenant-key.js';
 import type { KeyResolver } from './key-resolver.js';
 import type { AuthFailure, Principal } from '../exchange/principal.js';
 
-export const AUTH_MESSAGES: Record<AuthFailure, string> = {
+const AUTH_MESSAGES: Record<AuthFailure, string> = {
   missing: 'Missing API key. Send your gateway key as x-goog-api-key.',
   unknown: 'API key not valid. Please pass a valid gateway API key.',
   revoked: 'API key has been revoked.',
@@ -18,7 +18,7 @@ export const AUTH_MESSAGES: Record<AuthFailure, string> = {
  * Resolves the tenant key from `x-goog-api-key`, `?key=` or `Authorization: Bearer` — the data plane
  * and the self-service endpoints authenticate the same way. Returns the query string without `key`.
  */
-export function authenticateTenant(keys: KeyResolver, rawHeaders: string[], search: string): { principal: Principal; search: string } {
+function authenticateTenant(keys: KeyResolver, rawHeaders: string[], search: string): { principal: Principal; search: string } {
   const found = extractTenantKey(rawHeaders, search);
   const auth = keys.resolve(found.key);
   if (!auth.ok) throw new GatewayError('unauthenticated', AUTH_MESSAGES[auth.reason]);

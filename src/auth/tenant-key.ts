@@ -1,7 +1,7 @@
 import { GatewayError } from '../errors.js';
 import { safeDecode } from '../values.js';
 
-export interface TenantKeySource {
+interface TenantKeySource {
   key: string | undefined;
   /** The query string with every `key` parameter removed, other bytes untouched ('' or '?…'). */
   search: string;

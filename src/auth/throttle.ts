@@ -8,7 +8,7 @@ export interface AuthThrottle {
   fail(address: string): boolean;
 }
 
-export interface AuthThrottleOptions {
+interface AuthThrottleOptions {
   /** Failures allowed per window; 0 turns throttling off. */
   limit: number;
   windowMs: number;

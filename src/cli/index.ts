@@ -5,7 +5,7 @@ import { keyCommands } from './keys.js';
 import { limitCommands } from './limits.js';
 import { print } from './output.js';
 import { projectCommands } from './projects.js';
-import { runCli } from './run.js';
+import { runCli, runMigrate } from './run.js';
 import { tenantCommands } from './tenants.js';
 import { upstreamKeyCommands } from './upstream-keys.js';
 import { resourceCommands } from './resources.js';
@@ -24,4 +24,5 @@ const COMMANDS: Command[] = [
   { name: 'migrate', usage: 'migrate                      apply database migrations and exit', run: () => print('database is migrated') },
 ];
 
-process.exitCode = runCli(COMMANDS, process.argv.slice(2), { config: loadConfig });
+const argv = process.argv.slice(2);
+process.exitCode = argv[0] === 'migrate' && argv.length === 1 ? await runMigrate(loadConfig) : runCli(COMMANDS, argv, { config: loadConfig });

@@ -6,7 +6,7 @@ import { details, table, UsageError } from './output.js';
 
 type Verb = 'disable' | 'enable' | 'revoke';
 
-export interface ListFlags {
+interface ListFlags {
   cursor?: string;
   limit: number;
   status?: string;
@@ -16,7 +16,7 @@ export interface ListFlags {
 }
 
 /** What the generic commands need to know about one group of account objects (tenants, projects, keys, upstream keys). */
-export interface LifecycleGroup<V> {
+interface LifecycleGroup<V> {
   group: 'tenants' | 'projects' | 'keys' | 'upstream-keys';
   noun: string;
   /** Table columns for `list`. */

@@ -8,10 +8,14 @@ import * as schema from './schema/index.js';
 
 export type Db = BetterSQLite3Database<typeof schema> & { $client: Database.Database };
 
-/** migrations/ sits at the repo root both for src/ (tests, tsx) and dist/ (compiled). */
-export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations');
+/**
+ * migrations/ sits at the repo root both for src/ (tests, tsx) and dist/ (compiled); one folder per dialect.
+ * Moving the SQLite set from migrations/ to migrations/sqlite/ is safe: drizzle's migrator identifies an applied
+ * migration by its journal timestamp, not by its path.
+ */
+export const MIGRATIONS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../migrations/sqlite');
 
-export interface OpenDbOptions {
+interface OpenDbOptions {
   /**
    * How long a statement may wait for another process's lock. The server uses 0 so a lock held
    * elsewhere never blocks the event loop (the usage writer retries on a timer instead); the CLI

@@ -3,7 +3,7 @@ import { Transform, type Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
 
 /** Bodies up to this size with a declared length are read whole and sent as one buffer (half the CPU of streaming them). */
-export const BUFFER_LIMIT = 1024 * 1024;
+const BUFFER_LIMIT = 1024 * 1024;
 
 export interface RequestBody {
   body: Buffer | Readable | null;
@@ -13,7 +13,7 @@ export interface RequestBody {
   buffered: Buffer | null;
 }
 
-export interface BodyLimits {
+interface BodyLimits {
   /** Any request outside /upload/ (JSON API calls). */
   maxJsonBytes: number;
   /** Requests under /upload/ (file bytes). */

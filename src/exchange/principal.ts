@@ -12,7 +12,6 @@ export interface Principal {
   projectSlug: string;
   tenantId: string;
   tenantSlug: string;
-  expiresAt: number | null;
   scopes: KeyScopes;
   upstreamKeyId: string | null;
   /** Whether the project's own upstream key may be used; null/undefined when it has none. */

@@ -4,7 +4,7 @@ import { isObject } from '../values.js';
 const FINAL = /_(SUCCEEDED|FAILED|CANCELLED|EXPIRED)$/;
 const COUNTS = ['promptTokenCount', 'cachedContentTokenCount', 'candidatesTokenCount', 'toolUsePromptTokenCount', 'thoughtsTokenCount', 'totalTokenCount'];
 
-export interface FinishedBatch {
+interface FinishedBatch {
   state: string;
   model: string | null;
   /** Summed over inlined responses; null when the results are in a responses file the gateway does not read. */

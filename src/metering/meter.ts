@@ -26,7 +26,7 @@ export interface Meter {
   atBoundary(): boolean;
 }
 
-export interface MeterOptions {
+interface MeterOptions {
   family: UsageFamily | null;
   /** Keep the parsed body / first frame in `head` (responses that create resources). */
   capture?: boolean;

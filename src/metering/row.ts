@@ -27,6 +27,8 @@ export interface UsageRow {
   latencyMs: number;
   bytesIn: number;
   bytesOut: number;
-  /** Estimated nano-USD, filled in by the recorder as the row is written (null: unpriced model). */
+  /** Estimated nano-USD, filled in by the ledger as the row is batched (null: unpriced model). */
   costNanoUsd?: number | null;
+  /** Unique per row, stamped by the ledger when recorded: what makes writing a batch twice harmless. */
+  rowKey?: string;
 }

@@ -64,7 +64,7 @@ export function fromPredictions(body: Record<string, unknown>): Usage | null {
 /** generate: usageMetadata; interactions: snake_case usage; cache: a cachedContents creation's usageMetadata. */
 export type UsageFamily = 'generate' | 'interactions' | 'cache' | 'predict';
 
-export interface Extracted {
+interface Extracted {
   usage: Usage | null;
   model: string | null;
   /** The parsed object the usage was read from (a response, the last usage frame, an Interaction); a reference, no copy. */

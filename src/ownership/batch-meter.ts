@@ -1,5 +1,5 @@
 import { finishedBatch } from '../metering/batch-usage.js';
-import type { Recorder } from '../metering/recorder.js';
+import type { Ledger } from '../ledger/ledger.js';
 import type { ProxyContext } from '../exchange/stage.js';
 import type { ResourceStore } from './resource-store.js';
 
@@ -9,7 +9,7 @@ import type { ResourceStore } from './resource-store.js';
  * the upstream key that ran it. The resource remembers it was metered, so later GETs add nothing.
  */
 export function recordFinishedBatch(
-  deps: { store: ResourceStore; recorder: Recorder },
+  deps: { store: ResourceStore; recorder: Ledger },
   ctx: ProxyContext,
   name: string,
   head: unknown,

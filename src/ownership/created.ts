@@ -1,7 +1,9 @@
 import type { Endpoint } from '../exchange/classify.js';
 import { isObject } from '../values.js';
+import { CREATED_NAME } from './kinds.js';
 
-const OWNED = /^(?:(files|cachedContents|batches|operations|fileSearchStores|tunedModels)\/[^/]+|models\/[^/]+\/operations\/[^/]+)$/;
+/** A Veo operation (predictLongRunning): named under its model, not `<kind>/<id>`. */
+const MODEL_OPERATION = /^models\/[^/]+\/operations\/[^/]+$/;
 
 /**
  * Pure: the resources a successful response just created, from its parsed body (or, for a streamed
@@ -21,5 +23,5 @@ export function createdResources(endpoint: Endpoint, method: string, head: unkno
   if (isObject(head.metadata)) names.push(head.metadata.tunedModel);
   if (isObject(head.file)) names.push(head.file.name);
   if (Array.isArray(head.files)) for (const f of head.files) if (isObject(f)) names.push(f.name);
-  return names.filter((n): n is string => typeof n === 'string' && OWNED.test(n));
+  return names.filter((n): n is string => typeof n === 'string' && (CREATED_NAME.test(n) || MODEL_OPERATION.test(n)));
 }

@@ -2,16 +2,11 @@ import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../errors.js';
 import { NO_METER } from '../metering/meter.js';
-import type { ExchangeResult, ProxyContext, UpstreamCredential } from '../exchange/stage.js';
+import { LIST_FIELDS } from './kinds.js';
+import type { ExchangeResult, ProxyContext, UpstreamAnswer, UpstreamCredential, UpstreamReader } from '../exchange/stage.js';
 
-/** List endpoints and the field their page puts items in. */
-export const LIST_FIELDS: Readonly<Record<string, string>> = {
-  files: 'files', cachedContents: 'cachedContents', batches: 'operations', fileSearchStores: 'fileSearchStores', tunedModels: 'tunedModels',
-};
 
 export interface ListDeps {
-  /** One upstream GET (path relative to the upstream base, query included) with this key; the body as text. */
-  get: (ctx: ProxyContext, path: string, key: UpstreamCredential) => Promise<{ status: number; text: string }>;
   /** Keys whose Google projects may hold the caller's resources, walked in order. */
   keys: (ctx: ProxyContext) => UpstreamCredential[];
   ownedBy: (name: string, projectId: string) => boolean;
@@ -25,44 +20,41 @@ export interface ListDeps {
  * listing walks each key's project in turn. The page token the client gets is the gateway's own
  * (key id + upstream token); pages may hold fewer items than pageSize.
  */
-export function listTakeover(deps: ListDeps, ctx: ProxyContext, rest: string): (res: ServerResponse) => Promise<ExchangeResult> {
+export async function answerList(deps: ListDeps, ctx: ProxyContext, rest: string, upstream: UpstreamReader, res: ServerResponse): Promise<ExchangeResult> {
   const field = LIST_FIELDS[rest]!;
-  return async (res) => {
-    const keys = deps.keys(ctx);
-    const params = new URLSearchParams(ctx.search);
-    let at = decodeToken(params.get('pageToken'), keys);
-    params.delete('pageToken');
-    const limit = Number(params.get('pageSize')) || Infinity;
-    const items: unknown[] = [];
-    for (let pages = 0; pages < deps.maxPages; pages++) {
-      const key = keys[at.keyIndex]!;
-      ctx.upstreamKey = key;
-      if (at.token) params.set('pageToken', at.token);
-      else params.delete('pageToken');
-      const answer = await deps.get(ctx, `/${ctx.what.apiVersion}/${rest}${params.size ? `?${params}` : ''}`, key);
-      const text = answer.text;
-      if (answer.status !== 200) return relay(res, ctx, answer.status, text);
-      const page = parse(text);
-      const owned = (Array.isArray(page[field]) ? (page[field] as unknown[]) : []).filter((item) => {
-        const name = (item as { name?: unknown } | null)?.name;
-        return typeof name === 'string' && deps.ownedBy(name, ctx.principal.projectId);
-      });
-      // Whole upstream pages only: one that would overflow this answer starts the next one, so a
-      // token handed out always leads to a non-empty page (the SDK's pager yields `undefined` for an empty one).
-      if (items.length > 0 && items.length + owned.length > limit) return respond(res, ctx, field, items, at, keys);
-      items.push(...owned);
-      const next = typeof page.nextPageToken === 'string' ? page.nextPageToken : '';
-      at = next ? { keyIndex: at.keyIndex, token: next } : { keyIndex: at.keyIndex + 1, token: '' };
-      if (at.keyIndex >= keys.length) return respond(res, ctx, field, items, null, keys);
-    }
-    return respond(res, ctx, field, items, at, keys);
-  };
+  const keys = deps.keys(ctx);
+  const params = new URLSearchParams(ctx.search);
+  let at = decodeToken(params.get('pageToken'), keys);
+  params.delete('pageToken');
+  const limit = Number(params.get('pageSize')) || Infinity;
+  const items: unknown[] = [];
+  for (let pages = 0; pages < deps.maxPages; pages++) {
+    const key = keys[at.keyIndex]!;
+    ctx.upstreamKey = key;
+    if (at.token) params.set('pageToken', at.token);
+    else params.delete('pageToken');
+    const answer = await upstream.get(ctx, `/${ctx.what.apiVersion}/${rest}${params.size ? `?${params}` : ''}`, key);
+    if (answer.status !== 200) return relay(res, ctx, answer);
+    const page = parse(answer.body.toString('utf8'));
+    const owned = (Array.isArray(page[field]) ? (page[field] as unknown[]) : []).filter((item) => {
+      const name = (item as { name?: unknown } | null)?.name;
+      return typeof name === 'string' && deps.ownedBy(name, ctx.principal.projectId);
+    });
+    // Whole upstream pages only: one that would overflow this answer starts the next one, so a
+    // token handed out always leads to a non-empty page (the SDK's pager yields `undefined` for an empty one).
+    if (items.length > 0 && items.length + owned.length > limit) return respond(res, ctx, field, items, at, keys);
+    items.push(...owned);
+    const next = typeof page.nextPageToken === 'string' ? page.nextPageToken : '';
+    at = next ? { keyIndex: at.keyIndex, token: next } : { keyIndex: at.keyIndex + 1, token: '' };
+    if (at.keyIndex >= keys.length) return respond(res, ctx, field, items, null, keys);
+  }
+  return respond(res, ctx, field, items, at, keys);
 }
 
 function respond(res: ServerResponse, ctx: ProxyContext, field: string, items: unknown[], next: Position | null, keys: UpstreamCredential[]): ExchangeResult {
   const body: Record<string, unknown> = items.length ? { [field]: items } : {};
   if (next) body.nextPageToken = encodeToken(keys[next.keyIndex]!.id, next.token);
-  return relay(res, ctx, 200, JSON.stringify(body, null, 2));
+  return relay(res, ctx, { status: 200, headers: {}, body: Buffer.from(JSON.stringify(body, null, 2), 'utf8'), outcome: 'ok' });
 }
 
 interface Position {
@@ -70,12 +62,12 @@ interface Position {
   token: string;
 }
 
-function relay(res: ServerResponse, ctx: ProxyContext, status: number, text: string): ExchangeResult {
-  const bytes = Buffer.from(text, 'utf8');
-  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(bytes.length), ...ctx.extraHeaders });
-  res.end(bytes);
-  const outcome = status < 400 ? 'ok' : 'upstream_error';
-  return { status, outcome, ttfbMs: performance.now() - ctx.startedAt, bytesOut: bytes.length, meter: NO_METER };
+/** The gateway's page, or upstream's refusal (already scrubbed by the reader), to the client. */
+function relay(res: ServerResponse, ctx: ProxyContext, answer: UpstreamAnswer): ExchangeResult {
+  const { status, body, outcome } = answer;
+  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(body.length), ...ctx.extraHeaders });
+  res.end(body);
+  return { status, outcome, ttfbMs: performance.now() - ctx.startedAt, bytesOut: body.length, meter: NO_METER };
 }
 
 function parse(text: string): Record<string, unknown> {

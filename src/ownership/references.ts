@@ -1,13 +1,13 @@
 import { safeDecode } from '../values.js';
+import { PATH_RESOURCE } from './kinds.js';
 /**
  * Pure: which upstream resources a request names. Names are Google's (`files/abc`,
  * `cachedContents/x`, `batches/x`, `interactions/x`) plus `uploads/<upload_id>` for resumable
  * upload sessions, which the gateway binds to the project that started them.
  */
 
+/** A Veo operation `models/{model}/operations/{id}`: not a `<kind>/<id>` name, the whole path is its name. */
 const MODEL_OPERATION = /^models\/[^/:]+\/operations\/[^/:]+/;
-/** `fileSearchStores/x/documents/y` and `…/operations/z` belong to their store: the store is the resource checked. */
-const PATH_RESOURCE = /^(files|cachedContents|batches|operations|interactions|fileSearchStores|tunedModels)\/([^/:]+)/;
 /** Google's file URIs on any host (Google has several front ends, and the gateway's own URL may be used): `…/v1beta/files/{id}`. */
 const VERSIONED_FILE = /\/v\d+[a-z0-9]*\/files\/([^/?#:]+)$/;
 

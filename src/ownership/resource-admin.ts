@@ -5,11 +5,9 @@ import { listPage, type ListQuery, type Page } from '../db/pagination.js';
 import type { Db } from '../db/client.js';
 import { projects, resources, tenants, usageEvents } from '../db/schema/index.js';
 import { GatewayError } from '../errors.js';
-import { kindOf } from './resource-store.js';
+import { GOOGLE_KINDS, GOOGLE_NAME, kindOf } from './kinds.js';
 
-const NAME = /^(files|cachedContents|batches|operations|interactions)\/[^/\s]+$/;
-
-export interface AssignInput {
+interface AssignInput {
   name: string;
   /** The project by id, or by tenant and project slug. */
   projectId?: string | undefined;
@@ -48,7 +46,7 @@ const rowOf = (db: Db, name: string): Row | undefined => db.select(columns).from
  * project is refused it.
  */
 export function assignResource(op: Operator, input: AssignInput): ResourceView {
-  if (!NAME.test(input.name)) throw new GatewayError('invalid_argument', `name must look like files/{id}, cachedContents/{id}, batches/{id} or interactions/{id} (got "${input.name}")`);
+  if (!GOOGLE_NAME.test(input.name)) throw new GatewayError('invalid_argument', `name must look like ${GOOGLE_KINDS.map((k) => `${k}/{id}`).join(', ')} (got "${input.name}")`);
   return mutate(op, 'resource.assign', (now) => {
     const project = findProject(op.db, input);
     const before = rowOf(op.db, input.name);
@@ -95,7 +93,7 @@ export function listResources({ db }: Pick<AccountsDeps, 'db'>, q: ListQuery & O
   return listPage(db.select(columns).from(resources).$dynamic(), { createdAt: resources.createdAt, id: resources.name }, q, filters, view);
 }
 
-export interface UpstreamKeyUsage {
+interface UpstreamKeyUsage {
   upstreamKeyId: string;
   requests: number;
   totalTokens: number;

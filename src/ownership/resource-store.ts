@@ -2,8 +2,9 @@ import type { Statement } from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
-import type { FlushHook } from '../metering/recorder.js';
+import type { LedgerSide } from '../ledger/batch.js';
 import { dataVersionReader } from '../db/data-version.js';
+import { kindOf } from './kinds.js';
 
 export interface ResourceOwner {
   tenantId: string;
@@ -16,8 +17,8 @@ export interface ResourceOwner {
 
 /**
  * Ownership of upstream resources. Reads come from memory (falling back to one indexed SQLite read
- * per unseen name); writes take effect in memory at once and reach SQLite through the usage
- * recorder's batch (`flushHook`), so the data plane never writes per request.
+ * per unseen name); writes take effect in memory at once and reach SQLite with the ledger's next
+ * batch (`ledgerSide`), so the data plane never writes per request.
  */
 export interface ResourceStore {
   owner(name: string): ResourceOwner | null;
@@ -28,7 +29,8 @@ export interface ResourceStore {
   markUsageRecorded(name: string): void;
   /** An in-process write (admin API) changed it in SQLite: read it again next time. */
   invalidate(name: string): void;
-  flushHook: FlushHook;
+  /** Hands pending changes to the ledger's batch and keeps serving them from memory until it commits. */
+  ledgerSide: LedgerSide;
 }
 
 type Op = { kind: 'claim'; owner: ResourceOwner; at: number } | { kind: 'forget' } | { kind: 'metered'; at: number };
@@ -41,20 +43,16 @@ interface Row {
   units: number | null;
 }
 
-/** `files/abc` → `files`; the kind column serves per-project listings. */
-export const kindOf = (name: string): string => name.slice(0, name.indexOf('/'));
 
 export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached = 50_000): ResourceStore {
   const select: Statement<[string], Row> = db.$client.prepare('SELECT tenant_id, project_id, upstream_key_id, usage_recorded_at, units FROM resources WHERE name = ?');
-  const insert = db.$client.prepare(`INSERT INTO resources (name, kind, tenant_id, project_id, upstream_key_id, units, source, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, 'created', ?, ?) ON CONFLICT(name) DO NOTHING`);
-  const remove = db.$client.prepare('DELETE FROM resources WHERE name = ?');
-  const metered = db.$client.prepare('UPDATE resources SET usage_recorded_at = ?, updated_at = ? WHERE name = ? AND usage_recorded_at IS NULL');
   const dataVersion = dataVersionReader(db);
   // Another process (the CLI's `resources assign`) committing moves data_version: drop what we cached.
   let seenVersion = dataVersion();
   const cache = new Map<string, ResourceOwner | null>();
   let pending = new Map<string, Op[]>();
+  // Ops handed to a ledger batch that has not committed yet: still replayed over what SQLite holds.
+  let inFlight = new Map<string, Op[]>();
 
   const push = (name: string, op: Op): void => {
     const ops = pending.get(name);
@@ -78,9 +76,11 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
 
   return {
     owner(name) {
-      const ops = pending.get(name);
-      if (!ops) return lookup(name);
-      // Replay unflushed ops over what SQLite holds (rare: only right after a create/delete).
+      const sent = inFlight.get(name);
+      const queued = pending.get(name);
+      if (!sent && !queued) return lookup(name);
+      const ops = sent && queued ? [...sent, ...queued] : (sent ?? queued)!;
+      // Replay unwritten ops over what SQLite holds (rare: only right after a create/delete).
       const row = select.get(name);
       let owner = row ? toOwner(row) : null;
       for (const op of ops) {
@@ -111,24 +111,24 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
     invalidate(name) {
       cache.delete(name);
     },
-    flushHook: Object.assign(
-      () => {
-        const now = clock.now();
+    ledgerSide: {
+      take(batch) {
         for (const [name, ops] of pending) {
           for (const op of ops) {
-            if (op.kind === 'claim') insert.run(name, kindOf(name), op.owner.tenantId, op.owner.projectId, op.owner.upstreamKeyId, op.owner.units ?? null, op.at, op.at);
-            else if (op.kind === 'forget') remove.run(name);
-            else metered.run(op.at, now, name);
+            if (op.kind === 'claim') batch.resourceOps.push({ kind: 'claim', name, resourceKind: kindOf(name), tenantId: op.owner.tenantId, projectId: op.owner.projectId, upstreamKeyId: op.owner.upstreamKeyId, units: op.owner.units ?? null, at: op.at });
+            else if (op.kind === 'forget') batch.resourceOps.push({ kind: 'forget', name });
+            else batch.resourceOps.push({ kind: 'metered', name, at: op.at });
           }
+          const sent = inFlight.get(name);
+          if (sent) sent.push(...ops);
+          else inFlight.set(name, ops);
         }
+        if (pending.size > 0) pending = new Map();
       },
-      {
-        // Every op is idempotent: after a rollback they are simply written again with the next batch.
-        afterCommit: () => {
-          if (pending.size > 0) pending = new Map();
-        },
+      committed() {
+        if (inFlight.size > 0) inFlight = new Map();
       },
-    ),
+    },
   };
 }
 

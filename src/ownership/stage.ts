@@ -1,22 +1,22 @@
 import type { Config } from '../config.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Recorder } from '../metering/recorder.js';
+import type { Ledger } from '../ledger/ledger.js';
 import { bufferBody } from '../exchange/body.js';
-import { PINNED_KEY } from '../upstream/pool-stage.js';
-import type { ProxyContext, ProxyStage } from '../exchange/stage.js';
+import { requestJson, type ProxyContext, type ProxyStage } from '../exchange/stage.js';
 import { recordFinishedBatch } from './batch-meter.js';
 import { createdResources } from './created.js';
 import { requestedVideoSeconds } from '../metering/video-usage.js';
 import { recordFinishedVideo, VIDEO_OPERATION } from './video-meter.js';
-import { LIST_FIELDS, listTakeover, type ListDeps } from './list-filter.js';
+import { LIST_FIELDS } from './kinds.js';
+import { answerList, type ListDeps } from './list-filter.js';
 import { ambiguousPath, bodyResources, mayReference, pathResource } from './references.js';
 import type { ResourceOwner, ResourceStore } from './resource-store.js';
 import { rewriteUploadUrl, UPLOAD_URL_HEADERS, uploadIdOf } from './upload-url.js';
 
-export interface OwnershipDeps {
+interface OwnershipDeps {
   store: ResourceStore;
-  recorder: Recorder;
+  recorder: Ledger;
   log: Logger;
   config: Pick<Config, 'PUBLIC_BASE_URL' | 'MAX_JSON_BODY_BYTES'>;
   upstreamBasePath: string;
@@ -24,6 +24,8 @@ export interface OwnershipDeps {
 }
 
 const PATH_NAME = Symbol('resource named in the path');
+/** ctx.state: the list endpoint (`files`, `cachedContents`, `batches`) this GET reads, filtered to the caller's items. */
+const LIST = Symbol('filtered list');
 /** Endpoints whose successful POST creates resources (the meter keeps their parsed body for after()). */
 const CREATES = new Set(['upload', 'files', 'cachedContents', 'batches', 'interactions.create', 'predictLongRunning', 'fileSearchStores', 'tunedModels']);
 const REST = /^\/(?:upload\/)?v\d+[a-z0-9]*\/(.*)$/;
@@ -58,7 +60,7 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       if (!upload && ctx.method !== 'GET' && ctx.method !== 'DELETE') {
         // A large JSON body would otherwise stream past unread: references in it must be checked too.
         const buf = await bufferBody(ctx.body, config.MAX_JSON_BODY_BYTES);
-        if (buf && buf.length > 0 && mayReference(buf)) names.push(...bodyResources(ctx.json()));
+        if (buf && buf.length > 0 && mayReference(buf)) names.push(...bodyResources(requestJson(ctx)));
       }
       let pinned: string | null = null;
       for (const name of names) {
@@ -69,13 +71,17 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
         }
         pinned ??= owner.upstreamKeyId;
       }
-      if (pinned) ctx.state.set(PINNED_KEY, pinned);
+      if (pinned) ctx.pinnedKeyId = pinned;
       if (fromPath) ctx.state.set(PATH_NAME, fromPath);
-      if (ctx.method === 'GET' && !upload && LIST_FIELDS[rest] !== undefined) ctx.takeover = listTakeover(listDeps, ctx, rest);
+      if (ctx.method === 'GET' && !upload && LIST_FIELDS[rest] !== undefined) ctx.state.set(LIST, rest);
       // Responses that create resources (or finish a batch) are parsed once, at their end.
       ctx.captureResponse =
         (ctx.method === 'POST' && CREATES.has(ctx.what.endpoint)) ||
         (ctx.method === 'GET' && fromPath !== null && (fromPath.startsWith('batches/') || VIDEO_OPERATION.test(fromPath)));
+    },
+    answer(ctx, upstream, res) {
+      const list = ctx.state.get(LIST) as string | undefined;
+      return list === undefined ? null : answerList(listDeps, ctx, list, upstream, res);
     },
     responseHeaders(ctx, status, headers) {
       if (ctx.what.endpoint !== 'upload' || status >= 300) return;
@@ -93,7 +99,7 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       if (ctx.method === 'DELETE' && fromPath) store.forget(fromPath);
       const created = createdResources(ctx.what.endpoint, ctx.method, result.meter.head);
       // A Veo operation keeps the seconds its request asked for: it is metered when seen done.
-      const units = ctx.what.endpoint === 'predictLongRunning' ? requestedVideoSeconds(ctx.json()) : null;
+      const units = ctx.what.endpoint === 'predictLongRunning' ? requestedVideoSeconds(requestJson(ctx)) : null;
       for (const name of created) store.claim(name, { ...ownerFor(ctx), units });
       if (created.length > 0 && fromPath?.startsWith('uploads/')) store.forget(fromPath);
       if (ctx.method === 'GET' && fromPath?.startsWith('batches/')) recordFinishedBatch(deps, ctx, fromPath, result.meter.head);

@@ -1,5 +1,5 @@
 import { finishedVideo } from '../metering/video-usage.js';
-import type { Recorder } from '../metering/recorder.js';
+import type { Ledger } from '../ledger/ledger.js';
 import type { ProxyContext } from '../exchange/stage.js';
 import type { ResourceStore } from './resource-store.js';
 
@@ -11,7 +11,7 @@ export const VIDEO_OPERATION = /^models\/([^/:]+)\/operations\/[^/:]+$/;
  * `videos.completed`, with its seconds of video, against the project that started it. The resource
  * remembers it was metered, so later GETs add nothing (the same rule as finished batches).
  */
-export function recordFinishedVideo(deps: { store: ResourceStore; recorder: Recorder }, ctx: ProxyContext, name: string, head: unknown): void {
+export function recordFinishedVideo(deps: { store: ResourceStore; recorder: Ledger }, ctx: ProxyContext, name: string, head: unknown): void {
   const owner = deps.store.owner(name);
   if (!owner || owner.usageRecordedAt !== null) return;
   const done = finishedVideo(head, owner.units ?? 0);

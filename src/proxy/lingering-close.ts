@@ -57,18 +57,27 @@ function discardBody(req: IncomingMessage, o: LingeringOptions): { linger(): voi
   let idle: NodeJS.Timeout | undefined;
   let total: NodeJS.Timeout | undefined;
   const close = () => socket.destroy();
+  // Once the response has left (its bytes handed to the kernel), as Node's own destroySoon does.
+  let closing = false;
+  const closeWhenSent = () => {
+    if (closing) return;
+    closing = true;
+    if (socket.writableFinished) close();
+    else socket.once('finish', close);
+  };
   const arm = () => {
     clearTimeout(idle);
     idle = setTimeout(close, o.timeoutMs);
   };
   const onData = (chunk: Buffer) => {
     discarded += chunk.length;
-    if (discarded > o.maxBytes) close();
+    if (discarded > o.maxBytes) closeWhenSent();
     else if (lingering) arm();
   };
   req.on('data', onData);
   req.resume();
   socket.once('close', () => {
+    socket.off('finish', close);
     clearTimeout(total);
     clearTimeout(idle);
     req.off('data', onData);
@@ -78,8 +87,8 @@ function discardBody(req: IncomingMessage, o: LingeringOptions): { linger(): voi
       lingering = true;
       socket.end();
       // The body has all arrived: nothing is left to reset, so the socket can go.
-      if (req.complete) return close();
-      req.once('end', close);
+      if (req.complete) return closeWhenSent();
+      req.once('end', closeWhenSent);
       total = setTimeout(close, o.timeMs);
       arm();
     },

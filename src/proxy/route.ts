@@ -1,5 +1,6 @@
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
+import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { AppDeps, AppEnv } from '../deps.js';
 import { GatewayError, renderError, toGatewayError, type Audience } from '../errors.js';
@@ -9,9 +10,10 @@ import { classify } from '../exchange/classify.js';
 import { NO_METER } from '../metering/meter.js';
 import { forward } from './forward.js';
 import { upstreamRequestHeaders } from './headers.js';
-import { KEY_FAILURE_STATUSES } from '../upstream/key-failure.js';
 import { recordExchange } from './record.js';
-import type { ExchangeResult, ProxyContext } from '../exchange/stage.js';
+import { requestJson, UNREAD, type ExchangeResult, type ProxyContext } from '../exchange/stage.js';
+import type { StreamGuard } from '../exchange/stream-guard.js';
+import { createUpstreamReader } from './upstream-read.js';
 
 /** What the data plane uses. */
 export type ProxyDeps = Pick<AppDeps, 'config' | 'log' | 'upstream' | 'lifecycle' | 'clock' | 'stages' | 'recorder' | 'tenantAuth'>;
@@ -20,6 +22,26 @@ export type ProxyDeps = Pick<AppDeps, 'config' | 'log' | 'upstream' | 'lifecycle
 export function createProxyApp(deps: ProxyDeps) {
   const { config, log, upstream, lifecycle, clock, stages, recorder } = deps;
   const limits = { maxJsonBytes: config.MAX_JSON_BODY_BYTES, maxUploadBytes: config.MAX_UPLOAD_BODY_BYTES };
+  const reader = createUpstreamReader(upstream.pool, upstream.basePath, config.MAX_JSON_BODY_BYTES);
+  // Each hook's stages, found once: the hot path walks only the stages that have the hook.
+  const answering = stages.filter((s) => s.answer);
+  const guarding = stages.filter((s) => s.streamGuard);
+  const heading = stages.filter((s) => s.responseHeaders);
+  const failing = stages.filter((s) => s.onUpstreamFailure);
+  const answerOf = (ctx: ProxyContext, res: ServerResponse): Promise<ExchangeResult> | null => {
+    for (const s of answering) {
+      const answered = s.answer!(ctx, reader, res);
+      if (answered) return answered;
+    }
+    return null;
+  };
+  const guardOf = (ctx: ProxyContext): StreamGuard | null => {
+    for (const s of guarding) {
+      const guard = s.streamGuard!(ctx);
+      if (guard) return guard;
+    }
+    return null;
+  };
 
   const app = new Hono<AppEnv>();
 
@@ -59,7 +81,7 @@ export function createProxyApp(deps: ProxyDeps) {
       ctx.body = await takeBody(incoming, limits, what.endpoint === 'upload');
       // Interactions name their model in the body: the gateway must read it, so malformed JSON is a 400 here.
       if (ctx.model === null && what.endpoint === 'interactions.create') {
-        const m = (ctx.json() as { model?: unknown } | null)?.model;
+        const m = (requestJson(ctx) as { model?: unknown } | null)?.model;
         if (typeof m === 'string') ctx.model = m.replace(/^models\//, '');
       }
       for (const stage of stages) {
@@ -67,28 +89,31 @@ export function createProxyApp(deps: ProxyDeps) {
         await stage.before?.(ctx);
       }
       const replayable = ctx.body.buffered !== null;
+      const guard = guardOf(ctx);
       for (;;) {
         const credential = ctx.upstreamKey;
         if (!credential) throw new GatewayError('unavailable', 'The gateway has no upstream Gemini key configured (set GEMINI_API_KEY or GEMINI_API_KEYS).');
-        result = ctx.takeover
-          ? await ctx.takeover(outgoing)
+        const answered = answerOf(ctx, outgoing);
+        result = answered
+          ? await answered
           : await forward(upstream.pool, outgoing, {
               method,
               path: upstream.basePath + path + search,
-              headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, replayable, ctx.streamGuard !== null, ctx.upstreamHeaders),
+              // A guarded stream may be cut between frames, which needs uncompressed bytes.
+              headers: upstreamRequestHeaders(incoming.rawHeaders, credential.secret, replayable, guard !== null, ctx.upstreamHeaders),
               body: ctx.body.body,
               family: what.family,
               capture: ctx.captureResponse,
               extraHeaders: ctx.extraHeaders,
-              guard: ctx.streamGuard,
+              guard,
               startedAt,
               maxJsonBytes: config.MAX_JSON_BODY_BYTES,
               secrets: [credential.secret],
               onResponseHeaders: (status, headers) => {
-                for (const stage of stages) stage.responseHeaders?.(ctx, status, headers);
+                for (const stage of heading) stage.responseHeaders!(ctx, status, headers);
               },
-              hold: ctx.upstreamFailure ? KEY_FAILURE_STATUSES : undefined,
-              onHeld: (status, headers, held) => ctx.upstreamFailure?.(status, headers, held, replayable) != null,
+              hold: ctx.holdStatuses ?? undefined,
+              onHeld: (status, headers, body) => failing.some((stage) => stage.onUpstreamFailure!(ctx, { status, headers, body, replayable })),
             });
         // Only an answer the client has not seen a byte of comes back as `retry`, with ctx.upstreamKey moved on.
         if (!result.retry) break;
@@ -119,26 +144,8 @@ function newContext(
   deps: Pick<ProxyDeps, 'config' | 'clock'>,
   base: Pick<ProxyContext, 'requestId' | 'incoming' | 'method' | 'path' | 'search' | 'what' | 'principal' | 'body' | 'startedAt'>,
 ): ProxyContext {
-  let parsed: unknown;
-  let state: 'unparsed' | 'parsed' | 'invalid' = 'unparsed';
-  const json = (): unknown => {
-    if (state === 'unparsed') {
-      const buf = ctx.body.buffered;
-      state = 'parsed';
-      if (!buf || buf.length === 0) parsed = null;
-      else {
-        try {
-          parsed = JSON.parse(buf.toString('utf8'));
-        } catch {
-          state = 'invalid';
-        }
-      }
-    }
-    if (state === 'invalid') throw new GatewayError('invalid_argument', 'Request body is not valid JSON.');
-    return parsed;
-  };
   // One literal with every field (no spread): a fixed object shape, which V8 builds in one step.
-  const ctx: ProxyContext = {
+  return {
     requestId: base.requestId,
     incoming: base.incoming,
     method: base.method,
@@ -148,19 +155,17 @@ function newContext(
     principal: base.principal,
     body: base.body,
     startedAt: base.startedAt,
-    json,
+    parsedBody: UNREAD,
     model: base.what.model,
     upstreamKey: deps.config.GEMINI_API_KEY ? { id: null, secret: deps.config.GEMINI_API_KEY } : null,
     upstreamHeaders: null,
+    pinnedKeyId: null,
+    holdStatuses: null,
     extraHeaders: { 'x-gateway-request-id': base.requestId },
     captureResponse: false,
-    upstreamFailure: null,
-    takeover: null,
-    streamGuard: null,
     state: new Map(),
     now: deps.clock.now(),
   };
-  return ctx;
 }
 
 /** What after() and the usage row see when the gateway answered itself (a stage refused): nothing went upstream. */

@@ -1,5 +1,4 @@
-import type { Db } from '../db/client.js';
-import type { FlushHook } from '../metering/recorder.js';
+import type { Database } from 'better-sqlite3';
 import type { UsageRow } from '../metering/row.js';
 import type { CounterDimension } from './counters.js';
 import { WINDOW_KINDS, windowStart } from './windows.js';
@@ -18,60 +17,67 @@ export function dimensionsOf(keyId: string, model: string | null): Array<[Counte
   return model ? [['project', ''], ['key', keyId], ['model', model]] : [['project', ''], ['key', keyId]];
 }
 
-type Cell = [projectId: string, dim: CounterDimension, value: string, kind: string, start: number, tokens: number, requests: number];
+export type CounterCell = [projectId: string, dim: CounterDimension, value: string, kind: string, start: number, tokens: number, requests: number];
 
 /**
- * A recorder FlushHook: sums the batch into quota_counters inside the batch's own transaction, so the
- * persisted counters always equal the persisted rows (a crash loses both or neither). Tokens count in
- * the window the request ended in, requests in the window it was admitted in, as they do in memory.
- * Windows that have ended are pruned once per minute.
+ * What a batch of rows adds to quota_counters, summed per cell: tokens count in the window the
+ * request ended in, requests in the window it was admitted in, as they do in memory. Pure, so
+ * every dialect's writer applies the same cells.
  */
-export function counterPersistHook(db: Db): FlushHook {
-  const upsert = db.$client.prepare(
+export function counterCells(rows: readonly UsageRow[]): CounterCell[] {
+  const cells = new Map<string, CounterCell>();
+  const add = (projectId: string, dim: CounterDimension, value: string, kind: string, start: number, tokens: number, requests: number): void => {
+    const id = `${projectId}\u0000${dim}\u0000${value}\u0000${kind}\u0000${start}`;
+    const cell = cells.get(id);
+    if (cell) {
+      cell[5] += tokens;
+      cell[6] += requests;
+    } else cells.set(id, [projectId, dim, value, kind, start, tokens, requests]);
+  };
+  // Rows are first summed per (project, key, model, minute ended, minute admitted): every window
+  // kind follows from the minute, so the per-window expansion runs once per group, not per row.
+  type Group = { projectId: string; keyId: string; model: string | null; endMinute: number; startMinute: number; tokens: number; requests: number };
+  const groups = new Map<string, Group>();
+  for (const row of rows) {
+    const { tokens, request } = rowCharge(row);
+    if (tokens === 0 && !request) continue;
+    const endMinute = windowStart('minute', row.createdAt);
+    const startMinute = windowStart('minute', row.createdAt - row.latencyMs);
+    const id = `${row.projectId}\u0000${row.keyId}\u0000${row.model ?? ''}\u0000${endMinute}\u0000${startMinute}`;
+    const g = groups.get(id);
+    if (g) {
+      g.tokens += tokens;
+      g.requests += request ? 1 : 0;
+    } else groups.set(id, { projectId: row.projectId, keyId: row.keyId, model: row.model, endMinute, startMinute, tokens, requests: request ? 1 : 0 });
+  }
+  for (const g of groups.values()) {
+    for (const [dim, value] of dimensionsOf(g.keyId, g.model)) {
+      for (const kind of WINDOW_KINDS) {
+        if (g.tokens) add(g.projectId, dim, value, kind, windowStart(kind, g.endMinute), g.tokens, 0);
+        if (g.requests) add(g.projectId, dim, value, kind, windowStart(kind, g.startMinute), 0, g.requests);
+      }
+    }
+  }
+  return [...cells.values()];
+}
+
+/**
+ * SQLite's side of counter persistence: adds a batch's cells to quota_counters inside the ledger's
+ * transaction, so the persisted counters always equal the persisted rows (a crash loses both or
+ * neither). Windows that have ended are pruned once per minute.
+ */
+export function createCounterWriter(sqlite: Database): (rows: readonly UsageRow[]) => void {
+  const upsert = sqlite.prepare(
     `INSERT INTO quota_counters (project_id, dimension, value, window_kind, window_start, tokens, requests) VALUES (?,?,?,?,?,?,?)
      ON CONFLICT (project_id, dimension, value, window_kind, window_start)
      DO UPDATE SET tokens = tokens + excluded.tokens, requests = requests + excluded.requests`,
   );
-  const prune = db.$client.prepare('DELETE FROM quota_counters WHERE window_kind = ? AND window_start < ?');
+  const prune = sqlite.prepare('DELETE FROM quota_counters WHERE window_kind = ? AND window_start < ?');
   let prunedMinute = 0;
-
   return (rows) => {
-    const cells = new Map<string, Cell>();
-    const add = (projectId: string, dim: CounterDimension, value: string, kind: string, start: number, tokens: number, requests: number): void => {
-      const id = `${projectId}\u0000${dim}\u0000${value}\u0000${kind}\u0000${start}`;
-      const cell = cells.get(id);
-      if (cell) {
-        cell[5] += tokens;
-        cell[6] += requests;
-      } else cells.set(id, [projectId, dim, value, kind, start, tokens, requests]);
-    };
-    // Rows are first summed per (project, key, model, minute ended, minute admitted): every window
-    // kind follows from the minute, so the per-window expansion runs once per group, not per row.
-    type Group = { projectId: string; keyId: string; model: string | null; endMinute: number; startMinute: number; tokens: number; requests: number };
-    const groups = new Map<string, Group>();
+    for (const cell of counterCells(rows)) upsert.run(...cell);
     let latest = 0;
-    for (const row of rows) {
-      if (row.createdAt > latest) latest = row.createdAt;
-      const { tokens, request } = rowCharge(row);
-      if (tokens === 0 && !request) continue;
-      const endMinute = windowStart('minute', row.createdAt);
-      const startMinute = windowStart('minute', row.createdAt - row.latencyMs);
-      const id = `${row.projectId}\u0000${row.keyId}\u0000${row.model ?? ''}\u0000${endMinute}\u0000${startMinute}`;
-      const g = groups.get(id);
-      if (g) {
-        g.tokens += tokens;
-        g.requests += request ? 1 : 0;
-      } else groups.set(id, { projectId: row.projectId, keyId: row.keyId, model: row.model, endMinute, startMinute, tokens, requests: request ? 1 : 0 });
-    }
-    for (const g of groups.values()) {
-      for (const [dim, value] of dimensionsOf(g.keyId, g.model)) {
-        for (const kind of WINDOW_KINDS) {
-          if (g.tokens) add(g.projectId, dim, value, kind, windowStart(kind, g.endMinute), g.tokens, 0);
-          if (g.requests) add(g.projectId, dim, value, kind, windowStart(kind, g.startMinute), 0, g.requests);
-        }
-      }
-    }
-    for (const cell of cells.values()) upsert.run(...cell);
+    for (const row of rows) if (row.createdAt > latest) latest = row.createdAt;
     const minute = windowStart('minute', latest);
     if (minute > prunedMinute) {
       prunedMinute = minute;

@@ -2,11 +2,10 @@ import type { Principal } from '../exchange/principal.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
-import type { FlushHook } from '../metering/recorder.js';
 import type { StreamGuard } from '../exchange/stream-guard.js';
 import { CounterStore, type Bucket, type CounterDimension, type WindowStarts } from './counters.js';
 import { measureAll, violations, type AppliedRule } from './evaluate.js';
-import { counterPersistHook, dimensionsOf } from './persist.js';
+import { dimensionsOf } from './persist.js';
 import { hardCapGuard, type CappedLease } from './hard-cap.js';
 import { isTokenLimit, LIMIT_NAMES, LIMITS, type ProjectLimits } from './policy.js';
 import { loadAllPolicies } from './policy-store.js';
@@ -54,8 +53,6 @@ export interface Quotas {
   status(projectId: string, keyId: string | null, now: number): QuotaStatus;
   /** Re-reads every policy; the admin API calls it after a write on this connection. */
   reload(): void;
-  /** Persists counters with each usage batch (see persist.ts). */
-  flushHook: FlushHook;
 }
 
 interface LeaseState extends Lease, CappedLease {
@@ -194,7 +191,5 @@ export function createQuotas({ db, clock, log, onRefusal }: {
       seenVersion = dataVersion();
       policies = loadAllPolicies(db, onBad);
     },
-
-    flushHook: counterPersistHook(db),
   };
 }

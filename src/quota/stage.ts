@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { ProxyStage } from '../exchange/stage.js';
+import { requestJson, type ProxyStage } from '../exchange/stage.js';
 import { estimateTokens } from './estimate.js';
 import { rowCharge } from './persist.js';
 import type { Lease, Quotas } from './quotas.js';
@@ -22,11 +22,13 @@ export function createQuotaStage({ quotas, config, clock }: { quotas: Quotas; co
         model: ctx.model,
         now: ctx.now,
         stream: STREAMING.has(ctx.what.endpoint),
-        estimate: () => estimateTokens(ctx.what.endpoint, ctx.json(), ctx.body.length(), config.QUOTA_DEFAULT_OUTPUT_TOKENS),
+        estimate: () => estimateTokens(ctx.what.endpoint, requestJson(ctx), ctx.body.length(), config.QUOTA_DEFAULT_OUTPUT_TOKENS),
       });
       ctx.state.set(LEASE, lease);
       Object.assign(ctx.extraHeaders, lease.headers);
-      ctx.streamGuard = lease.guard;
+    },
+    streamGuard(ctx) {
+      return (ctx.state.get(LEASE) as Lease | undefined)?.guard ?? null;
     },
     after(ctx, result) {
       const lease = ctx.state.get(LEASE) as Lease | undefined;

@@ -1,28 +1,18 @@
-/**
- * Fixed UTC calendar windows. Minutes and days are whole multiples of epoch milliseconds (epoch time
- * has no leap seconds, so every UTC day is exactly 86 400 000 ms); months follow the calendar.
- */
+import { addUnit, floorTo } from '../calendar.js';
+
+/** Quota windows are fixed UTC calendar units (calendar.ts): they reset on the minute, the day, the month. */
 export type WindowKind = 'minute' | 'day' | 'month';
 
 export const WINDOW_KINDS: readonly WindowKind[] = ['minute', 'day', 'month'];
 
-const MINUTE_MS = 60_000;
-const DAY_MS = 86_400_000;
-
 /** Start (inclusive, epoch ms) of the window that contains `t`. */
 export function windowStart(kind: WindowKind, t: number): number {
-  if (kind === 'minute') return Math.floor(t / MINUTE_MS) * MINUTE_MS;
-  if (kind === 'day') return Math.floor(t / DAY_MS) * DAY_MS;
-  const d = new Date(t);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  return floorTo(kind, t);
 }
 
 /** End (exclusive, epoch ms) of the window that contains `t`: the moment it resets. */
 export function windowEnd(kind: WindowKind, t: number): number {
-  if (kind === 'minute') return windowStart(kind, t) + MINUTE_MS;
-  if (kind === 'day') return windowStart(kind, t) + DAY_MS;
-  const d = new Date(t);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  return addUnit(kind, floorTo(kind, t));
 }
 
 /** Whole seconds from `t` until the window resets, never less than 1 (a Retry-After of 0 invites a tight loop). */

@@ -1,6 +1,6 @@
 import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { performance } from 'node:perf_hooks';
-import type { ExchangeResult, ProxyContext, ProxyStage } from '../exchange/stage.js';
+import { requestJson, type ExchangeResult, type ProxyContext, type ProxyStage } from '../exchange/stage.js';
 import { redactSecrets } from '../redact.js';
 import { inputContent, outputContent } from './content.js';
 import { errorType, finishReasons, operationName, PROVIDER, usageAttributes } from './genai.js';
@@ -187,7 +187,7 @@ function requestAttributes(ctx: ProxyContext, op: string | null, server: Attribu
 /** The request's JSON when the gateway holds it; a malformed body is simply not described. */
 function jsonOf(ctx: ProxyContext): unknown {
   try {
-    return ctx.json();
+    return requestJson(ctx);
   } catch {
     return null;
   }

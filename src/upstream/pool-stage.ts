@@ -1,12 +1,17 @@
 import type { Config } from '../config.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { keyFailure } from './key-failure.js';
-import type { UpstreamKeyPool } from './key-pool.js';
 import type { ProxyStage } from '../exchange/stage.js';
+import { KEY_FAILURE_STATUSES, keyFailure } from './key-failure.js';
+import type { UpstreamKeyPool } from './key-pool.js';
 
-/** Set in ctx.state by an earlier stage (ownership) when the request touches a resource held by one upstream key. */
-export const PINNED_KEY = Symbol('pinned upstream key id');
+/** ctx.state: the pool keys this request has been refused on, and the retries it has left. */
+const FAILOVER = Symbol('upstream key failover');
+
+interface Failover {
+  tried: Set<string>;
+  retries: number;
+}
 
 /**
  * Chooses the upstream key. Order of precedence: a pinned resource's key (Google scopes files,
@@ -18,8 +23,7 @@ export function createKeyStage(pool: UpstreamKeyPool, config: Pick<Config, 'UPST
   return {
     name: 'upstream-key',
     before(ctx) {
-      const pinned = ctx.state.get(PINNED_KEY) as string | undefined;
-      let retries = pinned ? 0 : config.UPSTREAM_RETRY_ATTEMPTS;
+      const pinned = ctx.pinnedKeyId;
       if (pinned) {
         const key = pool.get(pinned);
         if (key) ctx.upstreamKey = key;
@@ -35,21 +39,25 @@ export function createKeyStage(pool: UpstreamKeyPool, config: Pick<Config, 'UPST
       } else {
         return;
       }
-      const tried = new Set<string>();
-      ctx.upstreamFailure = (status, headers, body, replayable) => {
-        const current = ctx.upstreamKey!;
-        const failure = keyFailure(status, headers, body);
-        if (!failure) return null;
-        pool.report(current.id!, failure);
-        tried.add(current.id!);
-        if (!replayable || retries <= 0) return null;
-        const next = pool.pick(tried);
-        if (!next) return null;
-        retries--;
-        log.info({ requestId: ctx.requestId, from: current.id, to: next.id, status }, 'retrying on another upstream key');
-        ctx.upstreamKey = next;
-        return next;
-      };
+      // Refusals that may be the key's fault are held back and shown to onUpstreamFailure first.
+      ctx.holdStatuses = KEY_FAILURE_STATUSES;
+      ctx.state.set(FAILOVER, { tried: new Set(), retries: pinned ? 0 : config.UPSTREAM_RETRY_ATTEMPTS } satisfies Failover);
+    },
+    onUpstreamFailure(ctx, held) {
+      const failover = ctx.state.get(FAILOVER) as Failover | undefined;
+      const current = ctx.upstreamKey;
+      if (!failover || !current?.id) return false;
+      const failure = keyFailure(held.status, held.headers, held.body);
+      if (!failure) return false;
+      pool.report(current.id, failure);
+      failover.tried.add(current.id);
+      if (!held.replayable || failover.retries <= 0) return false;
+      const next = pool.pick(failover.tried);
+      if (!next) return false;
+      failover.retries--;
+      log.info({ requestId: ctx.requestId, from: current.id, to: next.id, status: held.status }, 'retrying on another upstream key');
+      ctx.upstreamKey = next;
+      return true;
     },
   };
 }

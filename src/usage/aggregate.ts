@@ -5,8 +5,9 @@ import { BUCKETS } from '../db/schema/latency-buckets.js';
 import { percentile } from './histogram.js';
 import { rawSegmentRows } from './raw-aggregate.js';
 import type { Dimension, GroupKey } from './params.js';
-import { GRAIN_TABLE, GRAIN_UNIT, LAT_COLUMNS, ROLLUP_KEYS, TOKEN_COLUMNS, TOKEN_FIELDS, TTFB_COLUMNS, type Grain } from './rollups.js';
-import { ceilTo, floorTo, formatBucket, TIME_UNITS_FINE_TO_COARSE, type TimeUnit } from './time.js';
+import { TOKEN_COLUMNS, TOKEN_FIELDS } from '../metering/columns.js';
+import { GRAIN_TABLE, GRAIN_UNIT, LAT_COLUMNS, ROLLUP_KEYS, TTFB_COLUMNS, type Grain } from './rollups.js';
+import { ceilTo, floorTo, formatBucket, BUCKET_UNITS_FINE_TO_COARSE, type BucketUnit } from '../calendar.js';
 
 const TOKEN_KEYS = TOKEN_FIELDS;
 
@@ -63,8 +64,8 @@ export function aggregateUsage(
   q: { from: number; to: number; groupBy: GroupKey[]; where: Where },
   prepare: Prepare = (sql) => db.$client.prepare(sql),
 ): AggregateResult {
-  const units = TIME_UNITS_FINE_TO_COARSE.filter((u) => q.groupBy.includes(u));
-  const finest: TimeUnit | undefined = units[0];
+  const units = BUCKET_UNITS_FINE_TO_COARSE.filter((u) => q.groupBy.includes(u));
+  const finest: BucketUnit | undefined = units[0];
   const dims = q.groupBy.filter((k): k is Dimension => k in DIM_COLUMN);
   const dimCols = dims.map((d) => DIM_COLUMN[d]);
   // A grain serves the query when it is no coarser than the time grouping and keeps every column grouped or filtered on.

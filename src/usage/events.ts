@@ -1,7 +1,8 @@
 import { decodeCursor, takePage, type Page } from '../db/pagination.js';
 import type { Db } from '../db/client.js';
+import { decodeUsageRow } from '../metering/columns.js';
 import { loadDisplayNames, type Where } from './filters.js';
-import { COUNT_FIELDS, USAGE_COUNT_COLUMNS } from '../metering/counts.js';
+import { COUNT_FIELDS } from '../metering/counts.js';
 
 /** Keys of each listed event, in order (also the CSV header). */
 export const EVENT_COLUMNS = [
@@ -12,14 +13,7 @@ export const EVENT_COLUMNS = [
 
 export type UsageEvent = Record<(typeof EVENT_COLUMNS)[number], string | number | boolean | null>;
 
-interface EventRow {
-  id: number; created_at: number; request_id: string; tenant_id: string; project_id: string; key_id: string;
-  method: string; api_version: string | null; endpoint: string; model: string | null; stream: number; status: number;
-  outcome: string; prompt_tokens: number | null; cached_tokens: number | null; output_tokens: number | null;
-  thoughts_tokens: number | null; tool_use_prompt_tokens: number | null; total_tokens: number | null; cache_storage_tokens: number | null;
-  cost_nano_usd: number | null; ttfb_ms: number | null; latency_ms: number; bytes_in: number; bytes_out: number;
-  [count: string]: unknown;
-}
+type EventRow = Record<string, unknown> & { id: number; created_at: number; tenant_id: string; project_id: string; key_id: string };
 
 /**
  * Raw usage rows, newest first, keyset-paginated on (created_at, id) so pages stay stable while
@@ -43,15 +37,19 @@ export function listEvents(
     .prepare(`SELECT * FROM usage_events WHERE ${terms.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`)
     .all(...params, q.limit + 1) as EventRow[];
   const labels = loadDisplayNames(db, rows.slice(0, q.limit));
-  return takePage(rows, q.limit, (r) => ({ at: r.created_at, id: r.id }), (r) => ({
-    id: r.id, createdAt: new Date(r.created_at).toISOString(), requestId: r.request_id,
-    tenantId: r.tenant_id, tenant: labels.tenant(r.tenant_id), projectId: r.project_id, project: labels.project(r.project_id),
-    keyId: r.key_id, keyPrefix: labels.key(r.key_id), method: r.method, apiVersion: r.api_version, endpoint: r.endpoint,
-    model: r.model, stream: r.stream === 1, status: r.status, outcome: r.outcome, promptTokens: r.prompt_tokens,
-    cachedTokens: r.cached_tokens, outputTokens: r.output_tokens, thoughtsTokens: r.thoughts_tokens,
-    toolUsePromptTokens: r.tool_use_prompt_tokens, totalTokens: r.total_tokens, cacheStorageTokens: r.cache_storage_tokens,
-    ...(Object.fromEntries(COUNT_FIELDS.map((f, i) => [f, r[USAGE_COUNT_COLUMNS[i]!] as number | null])) as Record<(typeof COUNT_FIELDS)[number], number | null>),
-    estimatedCostUsd: r.cost_nano_usd === null ? null : r.cost_nano_usd / 1e9,
-    ttfbMs: r.ttfb_ms, latencyMs: r.latency_ms, bytesIn: r.bytes_in, bytesOut: r.bytes_out,
-  }));
+  return takePage(rows, q.limit, (r) => ({ at: r.created_at, id: r.id }), (stored) => {
+    const r = decodeUsageRow(stored);
+    const u = r.usage;
+    return {
+      id: stored.id, createdAt: new Date(r.createdAt).toISOString(), requestId: r.requestId,
+      tenantId: r.tenantId, tenant: labels.tenant(r.tenantId), projectId: r.projectId, project: labels.project(r.projectId),
+      keyId: r.keyId, keyPrefix: labels.key(r.keyId), method: r.method, apiVersion: r.apiVersion, endpoint: r.endpoint,
+      model: r.model, stream: r.stream === 1, status: r.status, outcome: r.outcome, promptTokens: u?.promptTokens ?? null,
+      cachedTokens: u?.cachedTokens ?? null, outputTokens: u?.outputTokens ?? null, thoughtsTokens: u?.thoughtsTokens ?? null,
+      toolUsePromptTokens: u?.toolUsePromptTokens ?? null, totalTokens: u?.totalTokens ?? null, cacheStorageTokens: u?.cacheStorageTokens ?? null,
+      ...(Object.fromEntries(COUNT_FIELDS.map((f) => [f, u ? (u[f] ?? 0) : null])) as Record<(typeof COUNT_FIELDS)[number], number | null>),
+      estimatedCostUsd: r.costNanoUsd == null ? null : r.costNanoUsd / 1e9,
+      ttfbMs: r.ttfbMs, latencyMs: r.latencyMs, bytesIn: r.bytesIn, bytesOut: r.bytesOut,
+    };
+  });
 }

@@ -3,7 +3,7 @@ import { GatewayError } from '../errors.js';
 import type { Outcome } from '../metering/row.js';
 import type { UsageFilters } from './filters.js';
 import { MODALITIES } from '../metering/modality.js';
-import { ceilTo, DAY_MS, parseIsoInstant, type TimeUnit } from './time.js';
+import { ceilTo, DAY_MS, parseIsoInstant, type BucketUnit } from '../calendar.js';
 
 /** A Record, so adding an outcome to the row type without listing it here fails to compile. */
 const OUTCOME_NAMES: Record<Outcome, true> = {
@@ -13,7 +13,7 @@ export const OUTCOMES = Object.keys(OUTCOME_NAMES) as [Outcome, ...Outcome[]];
 export const TIME_UNITS = ['hour', 'day', 'month'] as const;
 export const DIMENSIONS = ['tenant', 'project', 'key', 'model', 'endpoint', 'outcome'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
-export type GroupKey = TimeUnit | Dimension;
+export type GroupKey = BucketUnit | Dimension;
 /** Not a rollup column: the aggregate is split into one row per modality after summing (usage/modality-groups.ts). */
 export const MODALITY_GROUP = 'modality';
 

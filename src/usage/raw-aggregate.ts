@@ -1,8 +1,9 @@
 import type { Statement } from 'better-sqlite3';
 import { LATENCY_BOUNDS_MS } from '../db/schema/latency-buckets.js';
 import type { Where } from './filters.js';
-import { LAT_COLUMNS, TOKEN_COLUMNS, TTFB_COLUMNS } from './rollups.js';
-import { HOUR_MS } from './time.js';
+import { TOKEN_COLUMNS } from '../metering/columns.js';
+import { LAT_COLUMNS, TTFB_COLUMNS } from './rollups.js';
+import { HOUR_MS } from '../calendar.js';
 
 type Prepare = (sql: string) => Statement;
 type Row = Record<string, number | string | null>;

@@ -1,15 +1,14 @@
-import type { Db } from '../db/client.js';
+import type { Database } from 'better-sqlite3';
 import { ROLLUP_KEYS } from '../db/schema/usage-rollups.js';
-import type { FlushHook } from '../metering/recorder.js';
+import { TOKEN_COLUMNS, TOKEN_FIELDS } from '../metering/columns.js';
 import type { Outcome, UsageRow } from '../metering/row.js';
-import { COUNT_FIELDS, USAGE_COUNT_COLUMNS } from '../metering/counts.js';
 import { BUCKETS } from '../db/schema/latency-buckets.js';
 import { bucketOf } from './histogram.js';
-import { floorTo, type TimeUnit } from './time.js';
+import { floorTo, type BucketUnit } from '../calendar.js';
 
 export type Grain = 'h' | 'd' | 'm';
 export const GRAINS: readonly Grain[] = ['h', 'd', 'm'];
-export const GRAIN_UNIT: Record<Grain, TimeUnit> = { h: 'hour', d: 'day', m: 'month' };
+export const GRAIN_UNIT: Record<Grain, BucketUnit> = { h: 'hour', d: 'day', m: 'month' };
 export const GRAIN_TABLE: Record<Grain, string> = { h: 'usage_rollups_hourly', d: 'usage_rollups_daily', m: 'usage_rollups_monthly' };
 export { ROLLUP_KEYS };
 
@@ -17,15 +16,6 @@ export { ROLLUP_KEYS };
 export const isError = (o: Outcome): boolean => o !== 'ok' && o !== 'client_aborted';
 export const LAT_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `lat_${i}`);
 export const TTFB_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `ttfb_${i}`);
-/** Columns that add up when rollups merge, in the order the accumulator keeps them. */
-/** Every count column of usage_events (tokens, per-modality tokens, images, video seconds), summed as is. */
-export const TOKEN_COLUMNS = [
-  'prompt_tokens', 'cached_tokens', 'output_tokens', 'thoughts_tokens', 'tool_use_prompt_tokens', 'total_tokens', 'cache_storage_tokens',
-  ...USAGE_COUNT_COLUMNS,
-] as const;
-export const TOKEN_FIELDS = [
-  'promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens', 'toolUsePromptTokens', 'totalTokens', 'cacheStorageTokens', ...COUNT_FIELDS,
-] as const;
 /** Columns that add up when rollups merge, in the order the accumulator keeps them. */
 export const SUM_COLUMNS = [
   'requests', 'errors', 'aborted', ...TOKEN_COLUMNS, 'cost_nano_usd', 'unpriced_requests', 'latency_sum_ms', ...LAT_COLUMNS, ...TTFB_COLUMNS,
@@ -94,9 +84,12 @@ export function accumulate(rows: readonly UsageRow[]): Map<string, Acc> {
   return out;
 }
 
-/** The recorder hook that keeps hourly, daily and monthly rollups current in the batch's transaction. */
-export function createRollupHook(db: Db): FlushHook {
-  const upsert = { h: db.$client.prepare(upsertSql('h')), d: db.$client.prepare(upsertSql('d')), m: db.$client.prepare(upsertSql('m')) };
+/**
+ * SQLite's side of the rollups: upserts what `accumulate` folded, inside the caller's transaction
+ * (the ledger's batch, or a rebuild). A Postgres writer reuses `accumulate` with its own upsert.
+ */
+export function createRollupWriter(sqlite: Database): (rows: readonly UsageRow[]) => void {
+  const upsert = { h: sqlite.prepare(upsertSql('h')), d: sqlite.prepare(upsertSql('d')), m: sqlite.prepare(upsertSql('m')) };
   return (rows) => {
     for (const a of accumulate(rows).values()) upsert[a.grain].run(...a.keys, ...a.sums, ...a.maxes);
   };

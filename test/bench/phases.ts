@@ -7,7 +7,7 @@ import { peerStats } from './checks.js';
 import { runSse, type SseResult } from './load-sse.js';
 import { checkUnary, runUnary, runUnaryCount, statusWithKey } from './load-unary.js';
 import { LOAD_CPU, type Ctx, type Peer, type PeerSpec } from './peers.js';
-import { cpuMeter, cpuTimeMs, rssBytes, sampleRss } from './sys.js';
+import { cpuMeter, cpuTimeMs, mainThreadCpuTimeMs, rssBytes, sampleRss } from './sys.js';
 import type { Results } from './report.js';
 
 export interface Config {
@@ -100,9 +100,11 @@ export async function unaryRound(b: Bench, p: Peer, c: number, round: number): P
   await waitQuiet(b);
   await peerStats(p.statsUrl, true);
   const cpu0 = pid ? cpuTimeMs(pid) : null;
+  const main0 = pid ? mainThreadCpuTimeMs(pid) : null;
   const meter = cpuMeter(b.livePids);
   const r = await runUnary({ baseUrl: p.baseUrl, key: p.key, connections: c, durationMs: b.cfg.unaryMs, client: b.unaryClient, cpu: LOAD_CPU });
   const cpu1 = pid ? cpuTimeMs(pid) : null;
+  const main1 = pid ? mainThreadCpuTimeMs(pid) : null;
   const noise = meter.stop();
   const st = await peerStats(p.statsUrl);
   const s = sentTo(b, p.name);
@@ -113,6 +115,7 @@ export async function unaryRound(b: Bench, p: Peer, c: number, round: number): P
     round,
     res: r,
     peerCpuMs: cpu0 != null && cpu1 != null ? cpu1 - cpu0 : null,
+    peerMainThreadCpuMs: main0 != null && main1 != null ? main1 - main0 : null,
     eventLoopDelayP99Ms: st?.eventLoopDelayP99Ms ?? null,
     ...noise,
   });

@@ -8,6 +8,8 @@ export interface UnaryRound {
   round: number;
   res: UnaryResult;
   peerCpuMs: number | null;
+  /** The event-loop thread alone (worker threads, GC helpers and libuv's pool excluded). */
+  peerMainThreadCpuMs?: number | null;
   eventLoopDelayP99Ms: number | null;
   foreignPct: number | null; // CPU used by other jobs on the machine during the round
   stealPct: number | null;
@@ -93,6 +95,8 @@ export function renderTable(res: Results, names: string[]): string {
     add('unary c=64 p99 latency (ms)', cellsFor((p) => series(u64, p, lat('p99'))), 2);
     const cpuPerReq: Pick<UnaryRound> = (r) => (r.peerCpuMs == null ? null : (r.peerCpuMs * 1000) / r.res.requests);
     add('unary c=64 peer CPU per request (µs)', cellsFor((p) => series(u64, p, cpuPerReq), notRef('direct')), 1);
+    const mainPerReq: Pick<UnaryRound> = (r) => (r.peerMainThreadCpuMs == null ? null : (r.peerMainThreadCpuMs * 1000) / r.res.requests);
+    add('unary c=64 peer main-thread CPU per request (µs)', cellsFor((p) => series(u64, p, mainPerReq), notRef('direct')), 1);
     add('unary c=64 peer CPU per request × bare', cellsFor((p) => vs(u64, p, 'bare', cpuPerReq, true), notRef('direct', 'bare')), 2, '(≤ 1.43 ⇔ ≥ 0.7× throughput)');
     add('unary c=64 peer CPU per request × gateway', cellsFor((p) => vs(u64, p, 'gateway', cpuPerReq, true), (p) => p.startsWith('gateway-')), 3);
     add('event-loop delay p99 during c=64 (ms)', cellsFor((p) => series(u64, p, (r) => r.eventLoopDelayP99Ms), notRef('direct')), 2, '≤ 5', (v) => v <= 5);
@@ -153,6 +157,9 @@ export function renderTable(res: Results, names: string[]): string {
   const wCell = w && typeof w.rowsPerSec === 'number' ? `${fmt(w.rowsPerSec, 0)} (batch ${fmt(w.msPerBatch as number, 2)} ms / ${w.batchSize as number} rows)` : `n/a${w?.error ? ` (${String(w.error).slice(0, 80)})` : ''}`;
   const wOk = w && typeof w.rowsPerSec === 'number' ? (w.rowsPerSec >= 20_000 ? ' ✓' : ' ✗') : '';
   rows.push(['usage writer throughput, isolated (rows/s)', ...names.map((p) => (p === TARGET_PEER ? wCell : '—')), `≥ 20000${wOk}`]);
+  if (w && typeof w.mainThreadCpuUsPerRow === 'number') {
+    rows.push(['usage writer: event-loop thread CPU per row (µs)', ...names.map((p) => (p === TARGET_PEER ? fmt(w.mainThreadCpuUsPerRow as number, 2) : '—')), '']);
+  }
 
   const esc = (s: string): string => s.replace(/\|/g, '\\|');
   return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.map(esc).join(' | ')} |`).join('\n');

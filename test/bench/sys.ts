@@ -46,6 +46,17 @@ export function cpuTimeMs(pid: number): number | null {
   }
 }
 
+/** CPU time of a process's main thread (on Linux its tid is the pid), ms: the event loop's share. */
+export function mainThreadCpuTimeMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
 function machineCpu(): { busyMs: number; stealMs: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;

@@ -1,17 +1,18 @@
-// Binds the writer benchmark (writer.ts) to the gateway's usage recorder. This is the only bench
-// file that imports src/, so when the recorder's API changes, this is the file to update.
+// Binds the writer benchmark (writer.ts) to the gateway's usage ledger. This is the only bench
+// file that imports src/, so when the ledger's API changes, this is the file to update.
 import { openDb } from '../../src/db/client.js';
+import { createLedger } from '../../src/ledger/ledger.js';
+import { createSqliteSink } from '../../src/ledger/sqlite-sink.js';
 import { createLogger } from '../../src/logger.js';
-import { createRecorder } from '../../src/metering/recorder.js';
 import type { UsageRow } from '../../src/metering/row.js';
 
 export interface WriterUnderTest {
   /** Queues row number `i` (the adapter builds a realistic row). */
   record(i: number): void;
-  /** Writes everything queued now; returns rows written. */
-  flush(): number;
+  /** Writes everything queued now; resolves with rows written. */
+  flush(): Promise<number> | number;
   pending(): number;
-  close(): void;
+  close(): Promise<void> | void;
   /** Rows actually in usage_events. */
   countRows(): number;
 }
@@ -61,9 +62,11 @@ function row(i: number, now: number): UsageRow {
 
 export function createWriterUnderTest(dbPath: string, cfg: WriterConfig): WriterUnderTest {
   const db = openDb(dbPath, { busyTimeoutMs: 0 }); // as the server opens it
-  const recorder = createRecorder({
-    db,
-    log: createLogger('silent'),
+  const log = createLogger('silent');
+  // As the gateway builds it: rows posted to the SQLite worker thread.
+  const recorder = createLedger({
+    sink: createSqliteSink({ path: dbPath, log }),
+    log,
     flushIntervalMs: cfg.flushIntervalMs,
     batchSize: cfg.batchSize,
   });
@@ -72,8 +75,8 @@ export function createWriterUnderTest(dbPath: string, cfg: WriterConfig): Writer
     record: (i) => recorder.record(row(i, Date.now())),
     flush: () => recorder.flush(),
     pending: () => recorder.pending(),
-    close: () => {
-      recorder.close();
+    close: async () => {
+      await recorder.close();
       db.$client.close();
     },
     countRows: () => (count.get() as { n: number }).n,

@@ -2,7 +2,7 @@
 //   node --import tsx test/bench/writer.ts [--rows N] [--batch 500] [--interval 50]
 // Prints one JSON line. Exit 0 = measured and every row landed; 1 = rows missing (correctness);
 // 2 = the writer could not be loaded (run.ts reports the figure as n/a).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
@@ -30,21 +30,32 @@ try {
   out({ error: `cannot load the usage writer: ${(err as Error).message.split('\n')[0]}` }, 2);
 }
 
+/** CPU time of this process's main thread (tid = pid on Linux), in ms; 10 ms resolution. */
+function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
 async function measure(dir: string): Promise<[Record<string, unknown>, number]> {
   // 1. As in the server: rows arrive a slice per event-loop turn; the recorder batches on its own
   //    (batch-size trigger or flush timer). Measured until every row is committed.
   let w = create(path.join(dir, 'interleaved.db'), cfg);
+  const main0 = mainThreadCpuMs();
   const t0 = performance.now();
   for (let i = 0; i < ROWS; ) {
     const end = Math.min(ROWS, i + SLICE);
     for (; i < end; i++) w.record(i);
     await tick();
   }
+  // Waiting on the writer, not polling it, so the event-loop thread's CPU is the writer's alone.
+  await w.flush();
   const deadline = Date.now() + 60_000;
   while (w.pending() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
   const interleavedMs = performance.now() - t0;
+  const mainCpuMs = mainThreadCpuMs() - main0;
   const interleavedRows = w.countRows();
-  w.close();
+  await w.close();
 
   // 2. Raw: queue everything, then flush in batch-sized transactions; gives the cost of one batch,
   //    i.e. how long one flush blocks the gateway's event loop.
@@ -55,12 +66,12 @@ async function measure(dir: string): Promise<[Record<string, unknown>, number]> 
     const end = Math.min(ROWS, i + cfg.batchSize);
     for (; i < end; i++) w.record(i);
     const b0 = performance.now();
-    w.flush();
+    await w.flush();
     bulkMs += performance.now() - b0;
     batches++;
   }
   const bulkRows = w.countRows();
-  w.close();
+  await w.close();
 
   const result = {
     rows: ROWS,
@@ -68,6 +79,9 @@ async function measure(dir: string): Promise<[Record<string, unknown>, number]> 
     flushIntervalMs: cfg.flushIntervalMs,
     rowsPerSec: ROWS / (interleavedMs / 1000),
     interleavedMs,
+    // CPU the event-loop thread spent while recording and writing the interleaved rows: what the
+    // writer costs a gateway's request path (a writer thread's own CPU is not counted).
+    mainThreadCpuUsPerRow: (mainCpuMs * 1000) / ROWS,
     bulkRowsPerSec: ROWS / (bulkMs / 1000),
     msPerBatch: bulkMs / batches,
     rowsWritten: interleavedRows,

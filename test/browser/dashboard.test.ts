@@ -86,7 +86,7 @@ describe.runIf(HAVE_BROWSER || REQUIRED)(HAVE_BROWSER || REQUIRED ? 'the /dashbo
     for (let d = 45; d < 60; d++) {
       events.push({ at: new Date(today - d * DAY + 5 * 3_600_000).toISOString(), key: keys[5]!, model: 'gemini-2.5-flash', endpoint: 'generateContent', outcome: 'ok', usage: tokens(90_000, 5000), latencyMs: 900, ttfbMs: 300 });
     }
-    seedEvents(h, events);
+    await seedEvents(h, events);
     // acme/batch has a monthly token budget, and real traffic through the gateway to count against it.
     await setLimits(h, keys[2]!.projectId, { limits: [{ tokensPerMonth: 20_000 }] });
     for (let i = 0; i < 2; i++) expect((await generate(h, keys[2]!.key)).status).toBe(200);

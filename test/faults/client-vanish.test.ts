@@ -74,7 +74,7 @@ describe('a client that vanishes', () => {
     expect(rec!.closedEarly).toBe(true);
     expect(rec!.body.length).toBeLessThan(4 * 1024 * 1024);
     const [row] = await h.waitForRows(2);
-    expect(h.rows().at(-1)).toMatchObject({ endpoint: 'upload', outcome: 'client_aborted' });
+    expect((await h.rows()).at(-1)).toMatchObject({ endpoint: 'upload', outcome: 'client_aborted' });
     expect(row).toBeDefined();
     await expectNothingLeft(h, baseline);
   });
@@ -87,7 +87,7 @@ describe('a client that vanishes', () => {
     await rec!.finished;
     expect(rec!.closedEarly).toBe(true);
     await h.waitForRows(2);
-    expect(h.rows().at(-1)).toMatchObject({ outcome: 'client_aborted' });
+    expect((await h.rows()).at(-1)).toMatchObject({ outcome: 'client_aborted' });
     await expectNothingLeft(h, baseline);
   });
 
@@ -96,7 +96,7 @@ describe('a client that vanishes', () => {
     const head = `POST /v1beta/models/google-text:generateContent HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${key}\r\ncontent-length: 500000\r\n\r\n`;
     await uploadAndVanish(port, head, Buffer.from('{"contents":"'), () => h.gateway.deps.lifecycle.inflight === 1);
     await h.waitForRows(2);
-    expect(h.rows().at(-1)).toMatchObject({ outcome: 'client_aborted', endpoint: 'generateContent' });
+    expect((await h.rows()).at(-1)).toMatchObject({ outcome: 'client_aborted', endpoint: 'generateContent' });
     expect(h.fake.requests).toHaveLength(0);
     await expectNothingLeft(h, baseline);
   });
@@ -128,7 +128,7 @@ describe('a client that vanishes', () => {
       await rec.finished;
       expect(rec.closedEarly).toBe(true);
       await h.waitForRows(2);
-      const row = h.rows().at(-1)!;
+      const row = (await h.rows()).at(-1)!;
       expect(row).toMatchObject({ outcome: 'client_aborted', status: 200, stream: 1 });
       expect(row.usage_json).not.toBeNull();
       await expectNothingLeft(h, baseline);

@@ -92,7 +92,7 @@ describe('lingering close after an early refusal', () => {
     expect(h.fake.requests).toHaveLength(0);
   }, 60_000);
 
-  it('every early refusal lingers: 401 without a key, 401 from the admin API, 404 outside the API', async () => {
+  it('other early refusals linger too: 401 without a key, with a bad key, and from the admin API', async () => {
     const { port } = await start({ env: { ADMIN_TOKEN: 'admin-token-for-linger-tests-0123' } });
     const cases: [Record<string, string>, string, number][] = [
       [{}, GENERATE, 401],

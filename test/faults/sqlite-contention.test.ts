@@ -11,6 +11,7 @@ import { createGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { rawRequest } from '../support/raw-http.js';
+import type { SqliteSink } from '../../src/ledger/sqlite-sink.js';
 
 let h: Harness | undefined;
 let locker: ChildProcess | undefined;
@@ -51,6 +52,9 @@ async function generate(h: Harness, key: string, n: number): Promise<string[]> {
   return ids;
 }
 
+/** The usage writer's own connection (a worker thread): where a read-only or full database must be felt. */
+const writer = (h: Harness) => h.gateway.deps.recorder.sink as SqliteSink;
+
 const count = (h: Harness) => h.db.$client.prepare('SELECT count(*) FROM usage_events').pluck().get() as number;
 
 describe('SQLite held by another process', () => {
@@ -70,7 +74,7 @@ describe('SQLite held by another process', () => {
 
     await lock.release();
     await h.waitForRows(12, 15_000);
-    const rows = h.rows();
+    const rows = (await h.rows());
     expect(rows.map((r) => r.request_id).sort()).toEqual([...ids].sort());
     expect(h.logs.some((l) => l.includes('usage writer recovered'))).toBe(true);
   });
@@ -103,7 +107,7 @@ describe('a database that cannot be written', () => {
     h = await startHarness({ env: { USAGE_MAX_PENDING_ROWS: '5' } });
     expect(h.config.METERING_FAILURE).toBe('closed');
     const key = h.createKey().key;
-    h.db.$client.pragma('query_only = ON'); // the gateway's own connection now behaves like a read-only file
+    await writer(h).pragma('query_only = ON'); // the gateway's writer connection now behaves like a read-only file
     const ids = await generate(h, key, 5);
     const refused = await rawRequest(`${h.url}/v1beta/models/google-text:generateContent`, { headers: { 'x-goog-api-key': key }, body: '{}' });
     expect(refused.status).toBe(503);
@@ -112,7 +116,7 @@ describe('a database that cannot be written', () => {
     expect(h.fake.requests).toHaveLength(5);
     expect(h.logs.some((l) => l.includes('usage rows are piling up in memory') && l.includes('"level":"error"'))).toBe(true);
 
-    h.db.$client.pragma('query_only = OFF');
+    await writer(h).pragma('query_only = OFF');
     const rows = await h.waitForRows(5, 15_000);
     expect(rows.map((r) => r.request_id).sort()).toEqual([...ids].sort());
     expect((await rawRequest(`${h.url}/v1beta/models/google-text:generateContent`, { headers: { 'x-goog-api-key': key }, body: '{}' })).status).toBe(200);
@@ -124,7 +128,9 @@ describe('a database that cannot be written', () => {
     const sql = h.db.$client;
     // A genuinely full database: cap its size at what it has, then fill the last free pages.
     sql.exec('CREATE TABLE filler (x BLOB)');
-    sql.pragma(`max_page_count = ${sql.pragma('page_count', { simple: true }) as number}`);
+    const pages = sql.pragma('page_count', { simple: true }) as number;
+    sql.pragma(`max_page_count = ${pages}`);
+    await writer(h).pragma(`max_page_count = ${pages}`);
     const fill = sql.prepare('INSERT INTO filler VALUES (randomblob(512))');
     expect(() => {
       for (;;) fill.run();
@@ -138,6 +144,7 @@ describe('a database that cannot be written', () => {
     expect(h.logs.some((l) => l.includes('usage rows are piling up in memory') && l.includes('"level":"error"'))).toBe(true);
 
     sql.pragma('max_page_count = 1073741823');
+    await writer(h).pragma('max_page_count = 1073741823');
     const rows = await h.waitForRows(40, 15_000);
     expect(rows.map((r) => r.request_id).sort()).toEqual([...ids].sort());
   });
@@ -145,7 +152,7 @@ describe('a database that cannot be written', () => {
   it('rows still unwritable at shutdown are logged whole instead of vanishing', async () => {
     h = await startHarness({ env: { METERING_FAILURE: 'open' } });
     const key = h.createKey().key;
-    h.db.$client.pragma('query_only = ON');
+    await writer(h).pragma('query_only = ON');
     const ids = await generate(h, key, 3);
     const harness = h;
     h = undefined;

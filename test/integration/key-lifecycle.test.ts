@@ -104,7 +104,7 @@ describe('key lifecycle over the admin API, enforced on the next request', () =>
     expect((await h.admin('GET', '/admin/v1/tenants')).body.data).toEqual([]);
     expect((await h.admin('GET', '/admin/v1/tenants?status=deleted')).body.data.map((t: { id: string }) => t.id)).toEqual([tenantId]);
     expect((await h.admin('PATCH', `/admin/v1/tenants/${tenantId}`, { name: 'x' })).status).toBe(422);
-    expect(h.rows().map((r) => r.tenant_id)).toEqual([tenantId]);
+    expect((await h.rows()).map((r) => r.tenant_id)).toEqual([tenantId]);
     expect((await h.admin('POST', '/admin/v1/tenants', { slug: 'acme' })).status).toBe(201);
   });
 

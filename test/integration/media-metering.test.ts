@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-const rowsFor = (endpoint: string) => h.rows().filter((r) => r.endpoint === endpoint) as unknown as Record<string, any>[];
+const rowsFor = async (endpoint: string) => (await h.rows()).filter((r) => r.endpoint === endpoint) as unknown as Record<string, any>[];
 
 describe('media generation metering', () => {
   it('meters Imagen :predict as images, priced per image', async () => {
@@ -32,7 +32,7 @@ describe('media generation metering', () => {
     expect(res.status).toBe(200);
     expect((await res.json()).predictions).toHaveLength(3);
     await h.waitForRows(1);
-    const [row] = rowsFor('predict');
+    const [row] = await rowsFor('predict');
     const price = h.gateway.deps.prices.priceOf('imagen-4.0-generate-001', row!.created_at)!;
     expect(row).toMatchObject({ model: 'imagen-4.0-generate-001', images: 3, video_seconds: 0, project_id: mine.projectId, outcome: 'ok' });
     expect(row!.cost_nano_usd).toBe(Math.round(3 * price.per_image! * 1e9));
@@ -46,27 +46,25 @@ describe('media generation metering', () => {
     expect(op.response?.generatedVideos).toHaveLength(2);
     // Polling again after it is done meters nothing more.
     await ai.operations.getVideosOperation({ operation: op });
-    h.rows();
-    const done = rowsFor('videos.completed');
+    const done = await rowsFor('videos.completed');
     expect(done).toHaveLength(1);
     const price = h.gateway.deps.prices.priceOf('veo-3.0-generate-001', done[0]!.created_at)!;
     expect(done[0]).toMatchObject({ model: 'veo-3.0-generate-001', video_seconds: 12, images: 0, project_id: mine.projectId, outcome: 'ok' });
     expect(done[0]!.cost_nano_usd).toBe(Math.round(12 * price.per_video_second! * 1e9));
-    expect(rowsFor('predictLongRunning')[0]).toMatchObject({ video_seconds: null, cost_nano_usd: 0 });
+    expect((await rowsFor('predictLongRunning'))[0]).toMatchObject({ video_seconds: null, cost_nano_usd: 0 });
   });
 
   it('answers 404 to another project asking for the operation, and meters nothing for it', async () => {
     const op = await h.sdk(mine.key).models.generateVideos({ model: 'veo-3.0-generate-001', prompt: 'rain', config: { durationSeconds: 4 } });
-    const before = rowsFor('videos.completed').length;
+    const before = (await rowsFor('videos.completed')).length;
     const res = await fetch(`${h.url}/v1beta/${op.name}`, { headers: { 'x-goog-api-key': other.key } });
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
     await expect(h.sdk(other.key).operations.getVideosOperation({ operation: op })).rejects.toMatchObject({ status: 404 });
-    expect(rowsFor('videos.completed')).toHaveLength(before);
+    expect(await rowsFor('videos.completed')).toHaveLength(before);
     // The owner still can.
     let mineOp = await h.sdk(mine.key).operations.getVideosOperation({ operation: op });
     while (!mineOp.done) mineOp = await h.sdk(mine.key).operations.getVideosOperation({ operation: mineOp });
-    h.rows();
-    expect(rowsFor('videos.completed').at(-1)).toMatchObject({ video_seconds: 4, project_id: mine.projectId });
+    expect((await rowsFor('videos.completed')).at(-1)).toMatchObject({ video_seconds: 4, project_id: mine.projectId });
   });
 });

@@ -44,8 +44,8 @@ describe('token budgets under concurrent streams', () => {
     expect(admitted.length).toBe(Math.floor(B / reserveFor(250)));
     expect(results.filter((r) => r.status === 429).every((r) => Number(r.retryAfter) >= 1)).toBe(true);
     await h.waitForRows(STREAMS);
-    expect(meteredTotal(h)).toBe(admitted.length * STREAM_TOTAL);
-    expect(meteredTotal(h)).toBeLessThanOrEqual(B);
+    expect(await meteredTotal(h)).toBe(admitted.length * STREAM_TOTAL);
+    expect(await meteredTotal(h)).toBeLessThanOrEqual(B);
     expect((await quota(h, key.key)).inFlight).toEqual({ requests: 0, reservedTokens: 0 });
   });
 
@@ -56,8 +56,8 @@ describe('token budgets under concurrent streams', () => {
     const results = await burst(key.key, STREAMS, gate, 1);
     const admitted = results.filter((r) => r.status === 200).length;
     await h.waitForRows(STREAMS);
-    expect(meteredTotal(h)).toBeLessThanOrEqual(B + admitted * Math.max(0, STREAM_TOTAL - reserveFor(1)));
-    expect(meteredTotal(h)).toBeGreaterThan(B); // the gap the hard cap closes
+    expect(await meteredTotal(h)).toBeLessThanOrEqual(B + admitted * Math.max(0, STREAM_TOTAL - reserveFor(1)));
+    expect(await meteredTotal(h)).toBeGreaterThan(B); // the gap the hard cap closes
   });
 
   it('with the hard cap on, usage never exceeds the budget by more than one frame, and cut streams end with an error frame', async () => {
@@ -67,7 +67,7 @@ describe('token budgets under concurrent streams', () => {
     const results = await burst(key.key, STREAMS, gate, 1);
     expect(results.every((r) => r.status === 200)).toBe(true); // tiny estimates: everything is admitted
     const rows = await h.waitForRows(STREAMS);
-    expect(meteredTotal(h)).toBeLessThanOrEqual(B + MAX_FRAME_DELTA);
+    expect(await meteredTotal(h)).toBeLessThanOrEqual(B + MAX_FRAME_DELTA);
     const cut = rows.filter((r) => r.outcome === 'quota_cut');
     expect(cut.length).toBeGreaterThan(0);
     const cutBodies = results.filter((r) => !r.body.includes('"finishReason"'));

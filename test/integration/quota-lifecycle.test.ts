@@ -31,7 +31,7 @@ describe('counters across restarts and windows', () => {
     const key = h.createKey('acme', 'web');
     await setLimits(h, h.projectOf(key.id), { limits: [{ requestsPerMinute: 1, tokensPerDay: 300, tokensPerMonth: 600 }] });
     const call = async (maxOutputTokens: number) => {
-      const before = h.rows().length;
+      const before = (await h.rows()).length;
       const r = await generate(h, key.key, { maxOutputTokens });
       const body = await r.text();
       await h.waitForRows(before + 1);

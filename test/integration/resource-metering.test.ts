@@ -30,7 +30,7 @@ describe('metering for embeddings, countTokens and batches', () => {
     expect(job.name).toMatch(/^batches\//);
 
     expect((await a.batches.get({ name: job.name! })).state).toBe('JOB_STATE_RUNNING');
-    expect(h.rows().filter((r) => r.endpoint === 'batches.completed')).toEqual([]);
+    expect((await h.rows()).filter((r) => r.endpoint === 'batches.completed')).toEqual([]);
     expect((await a.batches.get({ name: job.name! })).state).toBe('JOB_STATE_SUCCEEDED');
     expect((await a.batches.get({ name: job.name! })).state).toBe('JOB_STATE_SUCCEEDED');
     expect(await statusOf(b.batches.get({ name: job.name! }))).toBe(404);
@@ -38,11 +38,11 @@ describe('metering for embeddings, countTokens and batches', () => {
     for await (const j of await b.batches.list()) seenByB.push(j.name);
     expect(seenByB).toEqual([]);
 
-    const completed = h.rows().filter((r) => r.endpoint === 'batches.completed');
+    const completed = (await h.rows()).filter((r) => r.endpoint === 'batches.completed');
     const prompt = requests.reduce((n, r) => n + fakeTokenCount(r), 0);
     expect(completed).toHaveLength(1);
     expect(completed[0]).toMatchObject({
-      project_id: h.rows()[0]!.project_id,
+      project_id: (await h.rows())[0]!.project_id,
       key_id: ownerKey.id,
       upstream_key_id: envKeyId(UPSTREAM_KEY_2),
       model: 'gemini-2.5-flash',

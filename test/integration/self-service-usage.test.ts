@@ -14,7 +14,7 @@ beforeAll(async () => {
   elsewhere = seedKey(h, 'globex', 'web');
   const ev = (key: SeedKey, at: string, prompt: number) =>
     ({ at, key, model: 'gemini-2.5-flash', endpoint: 'generateContent', outcome: 'ok' as const, usage: tokens(prompt, 10), latencyMs: 100, ttfbMs: 50 });
-  seedEvents(h, [
+  await seedEvents(h, [
     ev(web, '2026-06-01T10:00:00Z', 100), ev(webToo, '2026-06-02T10:00:00Z', 200),
     ev(other, '2026-06-01T10:00:00Z', 1000), ev(elsewhere, '2026-06-01T10:00:00Z', 5000),
   ]);

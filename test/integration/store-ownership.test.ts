@@ -55,7 +55,7 @@ describe('tuned models', () => {
     const op = await call(a, 'POST', 'tunedModels', { displayName: 'tone', baseModel: 'models/gemini-2.5-flash' });
     expect(op.status).toBe(200);
     const model: string = op.body.metadata.tunedModel;
-    const rows = h.rows().length;
+    const rows = (await h.rows()).length;
     await h.waitForRows(rows);
 
     expect((await call(a, 'GET', model)).status).toBe(200);

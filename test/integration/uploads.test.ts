@@ -26,7 +26,7 @@ describe.each(['', '/gw'])('resumable uploads stay on the gateway (PUBLIC_BASE_U
     const file = await client.files.upload({ file: new Blob([bytes]), config: { mimeType: 'application/octet-stream', displayName: 'big.bin' } });
     expect(file.sizeBytes).toBe(String(bytes.length));
 
-    const uploads = h.rows().filter((r) => r.endpoint === 'upload');
+    const uploads = (await h.rows()).filter((r) => r.endpoint === 'upload');
     expect(uploads.map((r) => r.bytes_in)).toEqual([expect.any(Number), CHUNK, CHUNK, 1234]);
     expect(uploads.every((r) => r.key_id === a.id && r.status === 200)).toBe(true);
     expect(h.fake.requests.filter((r) => r.url.includes('upload_id=')).map((r) => r.body.length)).toEqual([CHUNK, CHUNK, 1234]);

@@ -29,7 +29,7 @@ beforeAll(async () => {
   k2 = seedKey(h, 'acme', 'web');
   k3 = seedKey(h, 'acme', 'batch');
   k4 = seedKey(h, 'globex', 'app');
-  seedEvents(h, [
+  await seedEvents(h, [
     { at: '2026-06-01T10:15:00Z', key: k1, model: FLASH, endpoint: 'generateContent', outcome: 'ok', usage: tokens(1000, 500, { cachedTokens: 200, thoughtsTokens: 100 }), latencyMs: 120, ttfbMs: 80 },
     { at: '2026-06-01T10:45:00Z', key: k2, model: FLASH, endpoint: 'streamGenerateContent', outcome: 'ok', usage: tokens(2000, 1000), latencyMs: 900, ttfbMs: 60 },
     { at: '2026-06-01T11:05:00Z', key: k1, model: PRO, endpoint: 'generateContent', outcome: 'upstream_error', status: 429, usage: null, latencyMs: 30, ttfbMs: 25 },

@@ -5,6 +5,8 @@ import { runCli } from '../../src/cli/run.js';
 import { usageCommands } from '../../src/cli/usage.js';
 import { filterWhere } from '../../src/usage/filters.js';
 import { LATENCY_BOUNDS_MS } from '../../src/db/schema/latency-buckets.js';
+import { USAGE_COUNT_COLUMNS } from '../../src/db/schema/usage-counts.js';
+import { COUNT_FIELDS } from '../../src/metering/counts.js';
 import { percentile } from '../../src/usage/histogram.js';
 import { rawSegmentSql } from '../../src/usage/raw-aggregate.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -41,6 +43,7 @@ interface Raw {
   prompt_tokens: number | null; cached_tokens: number | null; output_tokens: number | null; thoughts_tokens: number | null;
   tool_use_prompt_tokens: number | null; total_tokens: number | null; cache_storage_tokens: number | null;
   cost_nano_usd: number | null; latency_ms: number; ttfb_ms: number | null;
+  [count: string]: unknown;
 }
 
 const instant = fc.oneof(
@@ -80,13 +83,13 @@ const query = fc.record({
 
 type Ev = typeof event extends fc.Arbitrary<infer T> ? T : never;
 
-function seed(events: Ev[]): void {
+async function seed(events: Ev[]): Promise<void> {
   const rows: SeedEvent[] = events.map((e) => ({
     at: new Date(e.at).toISOString(), key: keys[e.key]!, model: e.model, endpoint: e.endpoint, outcome: e.outcome,
     usage: e.usage && tokens(e.usage.p, e.usage.o, { cachedTokens: Math.min(e.usage.c, e.usage.p), thoughtsTokens: e.usage.t }),
     latencyMs: e.latencyMs, ttfbMs: e.ttfbMs,
   }));
-  seedEvents(h, rows);
+  await seedEvents(h, rows);
   seen.push(...events.map((e) => e.at));
 }
 
@@ -132,6 +135,8 @@ function metricsOf(rows: Raw[]): Record<string, number | null> {
     promptTokens: sum((r) => r.prompt_tokens), cachedTokens: sum((r) => r.cached_tokens), outputTokens: sum((r) => r.output_tokens),
     thoughtsTokens: sum((r) => r.thoughts_tokens), toolUsePromptTokens: sum((r) => r.tool_use_prompt_tokens),
     totalTokens: sum((r) => r.total_tokens), cacheStorageTokens: sum((r) => r.cache_storage_tokens),
+    // Per-modality and media counts (db/schema/usage-counts.ts), summed like the tokens.
+    ...Object.fromEntries(COUNT_FIELDS.map((f, i) => [f, sum((r) => r[USAGE_COUNT_COLUMNS[i]!] as number | null)])),
     estimatedCostUsd: cost === 0 && unpriced > 0 ? null : cost / 1e9,
     unpricedRequests: unpriced,
     latencyMsAvg: rows.length ? Math.round(sum((r) => r.latency_ms) / rows.length) : null,
@@ -200,7 +205,7 @@ describe('usage at arbitrary bounds', () => {
   it('equals the raw-event aggregate on every endpoint that takes from/to (and the CLI), for any bounds, filters and groupings', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(event, { maxLength: 20 }), query, async (events, q) => {
-        seed(events);
+        await seed(events);
         const [from, to] = q.a <= q.b ? [q.a, q.b] : [q.b, q.a];
         const f = { ...q.filter } as Record<string, string>;
         if (f.key) f.key = keys[Number(f.key.slice(1))]!.id;

@@ -125,12 +125,12 @@ describe('rollups after a mixed workload through the gateway', () => {
     expect(rollups(grain)).toEqual(raw);
   });
 
-  it('usage rebuild recomputes the same rollups and prices rows that had no cost', () => {
+  it('usage rebuild recomputes the same rollups and prices rows that had no cost', async () => {
     const before = (['h', 'd', 'm'] as const).map(rollups);
     const priced = h.db.$client.prepare("SELECT id, cost_nano_usd FROM usage_events WHERE model = 'gemini-2.5-flash' AND cost_nano_usd > 0 LIMIT 1").get() as { id: number; cost_nano_usd: number };
     h.db.$client.prepare('UPDATE usage_events SET cost_nano_usd = NULL WHERE id = ?').run(priced.id);
     const result = rebuildRollups(h.db, h.gateway.deps.prices);
-    expect(result).toEqual({ events: h.rows().length, priced: 1 });
+    expect(result).toEqual({ events: (await h.rows()).length, priced: 1 });
     expect(h.db.$client.prepare('SELECT cost_nano_usd FROM usage_events WHERE id = ?').pluck().get(priced.id)).toBe(priced.cost_nano_usd);
     expect((['h', 'd', 'm'] as const).map(rollups)).toEqual(before);
   });

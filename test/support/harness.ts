@@ -91,7 +91,7 @@ export interface Harness {
   /** Lets the fake upstream accept a project's own key; it must never appear in a log or an admin response. */
   acceptUpstreamKey(secret: string): void;
   /** Flushes the writer and returns the rows, oldest first. */
-  rows(): UsageEventRow[];
+  rows(): Promise<UsageEventRow[]>;
   /** Waits until at least n rows exist (requests settle after the client saw the last byte). */
   waitForRows(n: number, timeoutMs?: number): Promise<UsageEventRow[]>;
   close(): Promise<void>;
@@ -145,8 +145,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     return { db, gateway };
   };
   const url = `http://127.0.0.1:${port}`;
-  const rows = () => {
-    h.gateway.deps.recorder.flush();
+  const rows = async () => {
+    await h.gateway.deps.recorder.flush();
     return h.db.$client.prepare('SELECT * FROM usage_events ORDER BY id').all() as UsageEventRow[];
   };
   let closed = false;
@@ -196,7 +196,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async waitForRows(n, timeoutMs = 5000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
-        const r = rows();
+        const r = await rows();
         if (r.length >= n || Date.now() > until) return r;
         await new Promise((res) => setTimeout(res, 5));
       }

@@ -72,4 +72,4 @@ export async function until(cond: () => boolean, timeoutMs = 5000): Promise<void
 }
 
 /** Sum of metered total_tokens over the usage rows. */
-export const meteredTotal = (h: Harness): number => h.rows().reduce((n, r) => n + (r.total_tokens ?? 0), 0);
+export const meteredTotal = async (h: Harness): Promise<number> => (await h.rows()).reduce((n, r) => n + (r.total_tokens ?? 0), 0);

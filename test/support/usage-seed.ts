@@ -38,7 +38,7 @@ export interface SeedEvent {
 let n = 0;
 
 /** Writes events through the real recorder (so costs and rollups are computed as in production) and flushes. */
-export function seedEvents(h: Harness, events: SeedEvent[]): void {
+export async function seedEvents(h: Harness, events: SeedEvent[]): Promise<void> {
   for (const e of events) {
     const row: UsageRow = {
       createdAt: Date.parse(e.at), requestId: `seed-${++n}`, tenantId: e.key.tenantId, projectId: e.key.projectId, keyId: e.key.id,
@@ -48,7 +48,7 @@ export function seedEvents(h: Harness, events: SeedEvent[]): void {
     };
     h.gateway.deps.recorder.record(row);
   }
-  h.gateway.deps.recorder.flush();
+  await h.gateway.deps.recorder.flush();
 }
 
 /** GET with a bearer token; returns status and parsed JSON (or text). */

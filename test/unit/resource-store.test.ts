@@ -6,7 +6,8 @@ import { createKeyFor } from '../../src/accounts/issue-key.js';
 import { systemClock } from '../../src/clock.js';
 import { openDb, type Db } from '../../src/db/client.js';
 import { createLogger } from '../../src/logger.js';
-import type { FlushHook } from '../../src/metering/recorder.js';
+import type { LedgerBatch } from '../../src/ledger/batch.js';
+import { createSqliteApplier } from '../../src/ledger/sqlite-apply.js';
 import { assignResource } from '../../src/ownership/resource-admin.js';
 import { createResourceStore } from '../../src/ownership/resource-store.js';
 
@@ -34,10 +35,15 @@ describe('the resource store', () => {
     return { db, store: createResourceStore(db, systemClock, log), owner };
   };
   const count = (db: Db) => db.$client.prepare('SELECT count(*) FROM resources').pluck().get();
-  /** What the recorder does: the hook inside a transaction, afterCommit once it committed. */
-  const flush = (db: Db, hook: FlushHook) => {
-    db.$client.transaction(() => hook([]))();
-    hook.afterCommit?.();
+  const take = (store: ReturnType<typeof createResourceStore>): LedgerBatch => {
+    const batch: LedgerBatch = { rows: [], keyTouches: [], resourceOps: [], now: Date.now() };
+    store.ledgerSide.take(batch);
+    return batch;
+  };
+  /** What the ledger does: the batch's ops in its transaction, `committed` once it committed. */
+  const flush = (db: Db, store: ReturnType<typeof createResourceStore>, batch = take(store)) => {
+    createSqliteApplier(db.$client)(batch);
+    store.ledgerSide.committed?.();
   };
 
   it('sees a claim at once and writes it only with the recorder batch', () => {
@@ -45,7 +51,7 @@ describe('the resource store', () => {
     store.claim('files/a', owner);
     expect(store.owner('files/a')).toMatchObject({ projectId: owner.projectId, upstreamKeyId: 'env:1', usageRecordedAt: null });
     expect(count(db)).toBe(0);
-    flush(db, store.flushHook);
+    flush(db, store);
     expect(count(db)).toBe(1);
     expect(store.owner('files/a')?.projectId).toBe(owner.projectId);
   });
@@ -53,12 +59,13 @@ describe('the resource store', () => {
   it('keeps its writes when the batch rolls back, and writes them next time', () => {
     const { db, store, owner } = setup();
     store.claim('files/a', owner);
-    expect(() => db.$client.transaction(() => {
-      store.flushHook([]);
-      throw new Error('disk full');
-    })()).toThrow('disk full');
+    const batch = take(store);
+    db.$client.pragma('query_only = ON');
+    expect(() => createSqliteApplier(db.$client)(batch)).toThrow(/readonly/);
+    db.$client.pragma('query_only = OFF');
     expect(count(db)).toBe(0);
-    flush(db, store.flushHook);
+    expect(store.owner('files/a')?.projectId).toBe(owner.projectId);
+    flush(db, store, batch);
     expect(count(db)).toBe(1);
   });
 
@@ -80,12 +87,12 @@ describe('the resource store', () => {
     const { db, store, owner } = setup();
     store.claim('batches/b', owner);
     store.claim('files/gone', owner);
-    flush(db, store.flushHook);
+    flush(db, store);
     store.markUsageRecorded('batches/b');
     store.forget('files/gone');
     expect(store.owner('files/gone')).toBeNull();
     expect(store.owner('batches/b')?.usageRecordedAt).not.toBeNull();
-    flush(db, store.flushHook);
+    flush(db, store);
     expect(count(db)).toBe(1);
     expect(createResourceStore(db, systemClock, log).owner('batches/b')?.usageRecordedAt).not.toBeNull();
   });

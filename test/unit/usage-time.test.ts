@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { planSegments } from '../../src/usage/aggregate.js';
 import { LATENCY_BOUNDS_MS } from '../../src/db/schema/latency-buckets.js';
 import { bucketOf, percentile } from '../../src/usage/histogram.js';
-import { ceilTo, floorTo, formatBucket, parseIsoInstant } from '../../src/usage/time.js';
+import { ceilTo, floorTo, formatBucket, parseIsoInstant } from '../../src/calendar.js';
 
 const t = (s: string) => Date.parse(s);
 

@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text } from 'drizzle-orm/sqlite-core';
+import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { usageCountColumns } from './usage-counts.js';
 
 /** One row per proxied request, token columns exactly as upstream reported them. */
@@ -35,11 +35,18 @@ export const usageEvents = sqliteTable(
     bytesOut: integer('bytes_out').notNull(),
     /** Estimated cost in nano-USD at the prices in force when the row was written; null = tokens from an unpriced model. */
     costNanoUsd: integer('cost_nano_usd'),
+    /**
+     * The ledger's idempotency key, unique per row (null on rows written before it existed): a batch
+     * written twice adds nothing. Not request_id: a Live session's turns share its request id, and a
+     * batches.get that sees a batch finish records its own row and the batch's usage row.
+     */
+    rowKey: text('row_key'),
   },
   (t) => [
     index('usage_events_project_time_idx').on(t.projectId, t.createdAt),
     index('usage_events_key_time_idx').on(t.keyId, t.createdAt),
     index('usage_events_request_id_idx').on(t.requestId),
+    uniqueIndex('usage_events_row_key_uq').on(t.rowKey),
     index('usage_events_upstream_key_time_idx').on(t.upstreamKeyId, t.createdAt),
     // The raw events listing pages newest-first across all projects.
     index('usage_events_time_idx').on(t.createdAt),

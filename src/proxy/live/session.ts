@@ -4,7 +4,7 @@ import { WebSocket, type RawData } from 'ws';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
 import type { GatewayMetrics } from '../../metrics/metrics.js';
-import type { Recorder } from '../../metering/recorder.js';
+import type { Ledger } from '../../ledger/ledger.js';
 import type { Outcome } from '../../metering/row.js';
 import type { Usage } from '../../metering/usage.js';
 import type { UpstreamKeyPool } from '../../upstream/key-pool.js';
@@ -21,7 +21,7 @@ export interface SessionDeps {
   log: Logger;
   metrics: GatewayMetrics;
   clock: Clock;
-  recorder: Recorder;
+  recorder: Ledger;
   quotas: Quotas;
   keyPool: UpstreamKeyPool;
   handles: ResumptionHandles;

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Principal } from '../../exchange/principal.js';
 import { compileScopes, scopeViolation } from '../../scopes/scopes.js';
 import type { Logger } from '../../logger.js';
-import type { Recorder } from '../../metering/recorder.js';
+import type { Ledger } from '../../ledger/ledger.js';
 import type { Clock } from '../../clock.js';
 import { GatewayError, renderError, toGatewayError } from '../../errors.js';
 import type { TenantAuthenticate } from '../../auth/tenant-auth.js';
@@ -16,7 +16,7 @@ type Env = { Bindings: HttpBindings; Variables: { requestId: string } };
 export interface TokenAppDeps {
   tenantAuth: TenantAuthenticate;
   tokens: LiveTokens;
-  recorder: Recorder;
+  recorder: Ledger;
   clock: Clock;
   log: Logger;
   maxJsonBytes: number;

@@ -1,12 +1,19 @@
-/** UTC calendar arithmetic for rollup buckets and query ranges (all epoch ms). */
-export type TimeUnit = 'hour' | 'day' | 'month';
+/**
+ * The one UTC calendar: quota windows (minute, day, month) and usage buckets and ranges (hour,
+ * day, month), all in epoch ms. Minutes, hours and days are whole multiples of epoch milliseconds
+ * (epoch time has no leap seconds, so every UTC day is exactly 86 400 000 ms); months follow the calendar.
+ */
+type TimeUnit = 'minute' | 'hour' | 'day' | 'month';
 
+const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
 
+const FIXED_MS: Record<Exclude<TimeUnit, 'month'>, number> = { minute: MINUTE_MS, hour: HOUR_MS, day: DAY_MS };
+
+/** Start (inclusive) of the unit that contains `ms`. */
 export function floorTo(unit: TimeUnit, ms: number): number {
-  if (unit === 'hour') return ms - mod(ms, HOUR_MS);
-  if (unit === 'day') return ms - mod(ms, DAY_MS);
+  if (unit !== 'month') return ms - mod(ms, FIXED_MS[unit]);
   const d = new Date(ms);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
 }
@@ -16,15 +23,14 @@ export function ceilTo(unit: TimeUnit, ms: number): number {
   return f === ms ? ms : addUnit(unit, f);
 }
 
-/** The start of the next bucket after `start` (which must be a bucket start). */
+/** The start of the next unit after `start` (which must be a unit start). */
 export function addUnit(unit: TimeUnit, start: number): number {
-  if (unit === 'hour') return start + HOUR_MS;
-  if (unit === 'day') return start + DAY_MS;
+  if (unit !== 'month') return start + FIXED_MS[unit];
   const d = new Date(start);
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
 }
 
-/** Bucket label: full ISO for hours, `YYYY-MM-DD` for days, `YYYY-MM` for months. */
+/** Bucket label: full ISO for minutes and hours, `YYYY-MM-DD` for days, `YYYY-MM` for months. */
 export function formatBucket(unit: TimeUnit, ms: number): string {
   const iso = new Date(ms).toISOString();
   if (unit === 'day') return iso.slice(0, 10);
@@ -55,4 +61,6 @@ function mod(a: number, b: number): number {
   return ((a % b) + b) % b;
 }
 
-export const TIME_UNITS_FINE_TO_COARSE: readonly TimeUnit[] = ['hour', 'day', 'month'];
+/** The units usage rollups keep, finest first. */
+export const BUCKET_UNITS_FINE_TO_COARSE = ['hour', 'day', 'month'] as const;
+export type BucketUnit = (typeof BUCKET_UNITS_FINE_TO_COARSE)[number];

@@ -10,6 +10,7 @@ ALTER TABLE `usage_events` ADD `output_image_tokens` integer;--> statement-break
 ALTER TABLE `usage_events` ADD `output_audio_tokens` integer;--> statement-breakpoint
 ALTER TABLE `usage_events` ADD `images` integer;--> statement-breakpoint
 ALTER TABLE `usage_events` ADD `video_seconds` integer;--> statement-breakpoint
+ALTER TABLE `resources` ADD `units` integer;--> statement-breakpoint
 ALTER TABLE `usage_rollups_daily` ADD `input_audio_tokens` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE `usage_rollups_daily` ADD `input_image_tokens` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE `usage_rollups_daily` ADD `input_video_tokens` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
