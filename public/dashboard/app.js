@@ -1,6 +1,7 @@
 // @ts-check
 import { createApi, download, session, Unauthorized } from './api.js';
 import { renderCharts } from './charts.js';
+import { renderModalities } from './modality.js';
 import { quotaUtilisation } from './quota.js';
 import { DIMS, renderTable } from './table.js';
 
@@ -62,16 +63,18 @@ async function load() {
   $('status').className = '';
   syncControls();
   try {
-    const [series, top, unpricedModels] = await Promise.all([
+    const [series, top, unpricedModels, modalities] = await Promise.all([
       api.usage({ ...w.params, groupBy: `${w.unit},${seriesGroupBy()}` }),
       api.usage({ ...w.params, groupBy: tableGroupBy() }),
       api.unpricedModels(),
+      api.usage({ ...w.params, groupBy: 'modality' }),
     ]);
     if (mine !== seq) return;
     renderCharts({ groups: series.groups, unit: w.unit, from: w.from, to: w.to, seriesName });
     const quota = await quotaUtilisation(token, view.dim);
     renderTable($('top'), { dim: view.dim, groups: top.groups, quota, onDrill: view.dim === 'project' ? drill : undefined });
     renderKpis(top.totals);
+    renderModalities($('modalities'), modalities.groups);
     const unpriced = unpricedModels.data.map((/** @type {any} */ m) => `${m.model ?? '(unknown)'} (${m.requests})`);
     $('unpriced').textContent = unpriced.length ? `Models without a price (their cost is not included): ${unpriced.join(', ')}` : '';
     $('status').textContent = `${isoMinute(Date.parse(top.from)).replace('T', ' ')} → ${isoMinute(Date.parse(top.to)).replace('T', ' ')} UTC, by ${w.unit}`;

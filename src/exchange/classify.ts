@@ -5,6 +5,9 @@ export type Endpoint =
   | 'generateContent' | 'streamGenerateContent' | 'countTokens' | 'embedContent' | 'batchEmbedContents'
   | 'interactions.create' | 'interactions.get' | 'interactions.delete' | 'interactions.cancel'
   | 'files' | 'upload' | 'cachedContents' | 'batches' | 'models' | 'other'
+  // Imagen (`:predict`), Veo (`:predictLongRunning`) and the Veo operation it returns (`models/{m}/operations/{id}`).
+  | 'predict' | 'predictLongRunning' | 'models.operations'
+  | 'fileSearchStores' | 'tunedModels'
   // The Live API (src/live/): a WebSocket session's turns, and the ephemeral tokens that open one.
   | 'live' | 'auth_tokens';
 
@@ -29,7 +32,10 @@ const METHOD_ENDPOINT: Record<string, Endpoint> = {
   batchEmbedContents: 'batchEmbedContents',
   batchGenerateContent: 'batches',
   asyncBatchEmbedContent: 'batches',
+  predict: 'predict',
+  predictLongRunning: 'predictLongRunning',
 };
+const MODEL_OPERATION = /^models\/([^/:]+)\/operations\/[^/:]+$/;
 
 const FAMILY: Partial<Record<Endpoint, UsageFamily>> = {
   generateContent: 'generate',
@@ -39,6 +45,7 @@ const FAMILY: Partial<Record<Endpoint, UsageFamily>> = {
   'interactions.create': 'interactions',
   'interactions.get': 'interactions',
   'interactions.cancel': 'interactions',
+  predict: 'predict',
 };
 
 /**
@@ -59,6 +66,8 @@ export function classify(method: string, path: string): Classified | null {
   const mm = MODEL_METHOD.exec(rest);
   if (mm) return done(METHOD_ENDPOINT[mm[2]!] ?? 'other', safeDecode(mm[1]!));
   if (rest === 'models' || /^models\/[^/:]+$/.test(rest)) return done('models');
+  const op = MODEL_OPERATION.exec(rest);
+  if (op) return done('models.operations', safeDecode(op[1]!));
   if (rest === 'interactions') return done(method === 'POST' ? 'interactions.create' : 'other');
   const im = INTERACTION.exec(rest);
   if (im) {
@@ -69,6 +78,8 @@ export function classify(method: string, path: string): Classified | null {
   }
   const head = rest.split('/', 1)[0]!.split(':', 1)[0]!;
   if (head === 'files') return done('files');
+  if (head === 'fileSearchStores') return done('fileSearchStores');
+  if (head === 'tunedModels') return done('tunedModels');
   // Only creation reports usage worth metering; GET/PATCH echo the same usageMetadata back.
   if (head === 'cachedContents') return { ...done('cachedContents'), family: method === 'POST' && rest === 'cachedContents' ? 'cache' : null };
   if (head === 'batches' || head === 'operations') return done('batches');

@@ -1,10 +1,11 @@
 import { isObject } from '../values.js';
+import { modalitiesOfInteractionUsage, modalitiesOfUsageMetadata, type ModalityCounts } from './modality.js';
 /**
  * One usage shape for both Gemini families. Counts are what upstream reported; a count missing
  * from a present usage object is 0 because proto3 JSON omits zero fields (Google leaves out
  * cachedContentTokenCount when nothing was cached). No usage object at all → null, never zeros.
  */
-export interface Usage {
+export interface Usage extends ModalityCounts {
   promptTokens: number;
   cachedTokens: number;
   outputTokens: number;
@@ -13,6 +14,10 @@ export interface Usage {
   totalTokens: number;
   /** cachedContents creation: tokens now held in cache storage (billed per hour, not as input). */
   cacheStorageTokens?: number;
+  /** Imagen `:predict`: images generated (one prediction each). */
+  images?: number;
+  /** Veo: seconds of video generated. */
+  videoSeconds?: number;
   /** The usage object as upstream sent it (key order and values preserved). */
   json: string;
 }
@@ -29,12 +34,13 @@ export function fromUsageMetadata(u: unknown): Usage | null {
     thoughtsTokens: count(u.thoughtsTokenCount),
     toolUsePromptTokens: count(u.toolUsePromptTokenCount),
     totalTokens: count(u.totalTokenCount),
+    ...modalitiesOfUsageMetadata(u),
     json: JSON.stringify(u),
   };
 }
 
 /** Interactions API: snake_case `usage` (same fields in the legacy and the steps schema). */
-function fromInteractionUsage(u: unknown): Usage | null {
+export function fromInteractionUsage(u: unknown): Usage | null {
   if (!isObject(u)) return null;
   return {
     promptTokens: count(u.total_input_tokens),
@@ -43,12 +49,20 @@ function fromInteractionUsage(u: unknown): Usage | null {
     thoughtsTokens: count(u.total_thought_tokens),
     toolUsePromptTokens: count(u.total_tool_use_tokens),
     totalTokens: count(u.total_tokens),
+    ...modalitiesOfInteractionUsage(u),
     json: JSON.stringify(u),
   };
 }
 
+/** Imagen `:predict`: one prediction per image, no token usage; a body without predictions is no usage. */
+export function fromPredictions(body: Record<string, unknown>): Usage | null {
+  if (!Array.isArray(body.predictions)) return null;
+  const images = body.predictions.filter((p) => isObject(p) && (typeof p.bytesBase64Encoded === 'string' || typeof p.gcsUri === 'string')).length;
+  return { promptTokens: 0, cachedTokens: 0, outputTokens: 0, thoughtsTokens: 0, toolUsePromptTokens: 0, totalTokens: 0, images, json: JSON.stringify({ images }) };
+}
+
 /** generate: usageMetadata; interactions: snake_case usage; cache: a cachedContents creation's usageMetadata. */
-export type UsageFamily = 'generate' | 'interactions' | 'cache';
+export type UsageFamily = 'generate' | 'interactions' | 'cache' | 'predict';
 
 interface Extracted {
   usage: Usage | null;
@@ -75,6 +89,7 @@ export function extractUsage(family: UsageFamily, body: unknown): Extracted {
   }
   if (!isObject(body)) return { usage: null, model: null };
   if (family === 'generate') return { usage: fromUsageMetadata(body.usageMetadata), model: str(body.modelVersion), source: body };
+  if (family === 'predict') return { usage: fromPredictions(body), model: null };
   if (family === 'cache') {
     const usage = fromUsageMetadata(body.usageMetadata);
     if (usage) usage.cacheStorageTokens = usage.totalTokens;

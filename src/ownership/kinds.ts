@@ -19,6 +19,10 @@ export const RESOURCE_KINDS = {
   batches: { google: true, createdByName: true, listField: 'operations' },
   operations: { google: true, createdByName: true, listField: null },
   interactions: { google: true, createdByName: false, listField: null },
+  // `fileSearchStores/x/documents/y` and `…/operations/z` belong to their store: the store is the resource checked.
+  fileSearchStores: { google: true, createdByName: true, listField: 'fileSearchStores' },
+  // tunedModels.create answers an Operation `tunedModels/{id}/operations/{op}`; the model is what gets owned (ownership/created.ts).
+  tunedModels: { google: true, createdByName: true, listField: 'tunedModels' },
   // The gateway's own: a resumable upload session, bound to the project that started it.
   uploads: { google: false, createdByName: false, listField: null },
 } as const satisfies Record<string, KindSpec>;

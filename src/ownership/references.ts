@@ -6,6 +6,8 @@ import { PATH_RESOURCE } from './kinds.js';
  * upload sessions, which the gateway binds to the project that started them.
  */
 
+/** A Veo operation `models/{model}/operations/{id}`: not a `<kind>/<id>` name, the whole path is its name. */
+const MODEL_OPERATION = /^models\/[^/:]+\/operations\/[^/:]+/;
 /** Google's file URIs on any host (Google has several front ends, and the gateway's own URL may be used): `…/v1beta/files/{id}`. */
 const VERSIONED_FILE = /\/v\d+[a-z0-9]*\/files\/([^/?#:]+)$/;
 
@@ -16,9 +18,16 @@ const VERSIONED_FILE = /\/v\d+[a-z0-9]*\/files\/([^/?#:]+)$/;
 export function pathResource(rest: string, search: string, upload: boolean): string | null {
   if (upload) {
     const id = new URLSearchParams(search).get('upload_id');
-    return id ? `uploads/${id}` : null;
+    if (id) return `uploads/${id}`;
+    // `upload/v1beta/fileSearchStores/{id}:uploadToFileSearchStore` starts an upload into a store.
+    const store = /^fileSearchStores\/([^/:]+)/.exec(safeDecode(rest));
+    return store ? `fileSearchStores/${store[1]}` : null;
   }
-  const m = PATH_RESOURCE.exec(safeDecode(rest));
+  const decoded = safeDecode(rest);
+  // A Veo operation lives under its model: the whole path is its name.
+  const op = MODEL_OPERATION.exec(decoded);
+  if (op) return op[0];
+  const m = PATH_RESOURCE.exec(decoded);
   return m ? `${m[1]}/${m[2]}` : null;
 }
 
@@ -31,7 +40,7 @@ export function ambiguousPath(rest: string): boolean {
  * Cheap pre-check on the raw body: a body that cannot name a resource is never parsed. `\u`
  * catches JSON escapes (`"\u0066ileUri"`) that would otherwise hide a field name from a byte search.
  */
-const NEEDLES = ['files', 'ached', 'previous_interaction', '\\u'].map((s) => Buffer.from(s));
+const NEEDLES = ['files', 'ached', 'previous_interaction', 'tunedModels', 'ileSearchStore', '\\u'].map((s) => Buffer.from(s));
 export function mayReference(body: Buffer): boolean {
   return NEEDLES.some((n) => body.includes(n));
 }
@@ -51,7 +60,8 @@ export function bodyResources(json: unknown): string[] {
       const name = fieldResource(key, v);
       if (name) out.add(name);
     } else if (Array.isArray(v)) {
-      for (const x of v) visit(x, null);
+      // Lists of names keep their field's key (`fileSearchStoreNames: ["fileSearchStores/x"]`); lists of objects do not need it.
+      for (const x of v) visit(x, typeof x === 'string' ? key : null);
     } else if (v !== null && typeof v === 'object') {
       for (const k in v as Record<string, unknown>) visit((v as Record<string, unknown>)[k], k);
     }
@@ -72,6 +82,13 @@ function fieldResource(key: string, value: string): string | null {
     case 'cachedContent':
     case 'cached_content':
       return value.startsWith('cachedContents/') ? value : `cachedContents/${value}`;
+    case 'fileSearchStoreNames':
+    case 'file_search_store_names':
+      return /^fileSearchStores\/[^/]+$/.test(value) ? value : null;
+    case 'model':
+    case 'tunedModel':
+    case 'tuned_model':
+      return /^tunedModels\/[^/:]+$/.test(value) ? value : null;
     case 'previous_interaction_id':
     case 'previousInteractionId':
       return value === '' ? null : `interactions/${value}`;

@@ -11,6 +11,8 @@ export interface ResourceOwner {
   projectId: string;
   upstreamKeyId: string | null;
   usageRecordedAt: number | null;
+  /** What the creating request asked for, metered when the resource finishes (Veo: seconds per video). */
+  units?: number | null;
 }
 
 /**
@@ -38,11 +40,12 @@ interface Row {
   project_id: string;
   upstream_key_id: string | null;
   usage_recorded_at: number | null;
+  units: number | null;
 }
 
 
 export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached = 50_000): ResourceStore {
-  const select: Statement<[string], Row> = db.$client.prepare('SELECT tenant_id, project_id, upstream_key_id, usage_recorded_at FROM resources WHERE name = ?');
+  const select: Statement<[string], Row> = db.$client.prepare('SELECT tenant_id, project_id, upstream_key_id, usage_recorded_at, units FROM resources WHERE name = ?');
   const dataVersion = dataVersionReader(db);
   // Another process (the CLI's `resources assign`) committing moves data_version: drop what we cached.
   let seenVersion = dataVersion();
@@ -112,7 +115,7 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
       take(batch) {
         for (const [name, ops] of pending) {
           for (const op of ops) {
-            if (op.kind === 'claim') batch.resourceOps.push({ kind: 'claim', name, resourceKind: kindOf(name), tenantId: op.owner.tenantId, projectId: op.owner.projectId, upstreamKeyId: op.owner.upstreamKeyId, at: op.at });
+            if (op.kind === 'claim') batch.resourceOps.push({ kind: 'claim', name, resourceKind: kindOf(name), tenantId: op.owner.tenantId, projectId: op.owner.projectId, upstreamKeyId: op.owner.upstreamKeyId, units: op.owner.units ?? null, at: op.at });
             else if (op.kind === 'forget') batch.resourceOps.push({ kind: 'forget', name });
             else batch.resourceOps.push({ kind: 'metered', name, at: op.at });
           }
@@ -130,5 +133,5 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
 }
 
 function toOwner(row: Row): ResourceOwner {
-  return { tenantId: row.tenant_id, projectId: row.project_id, upstreamKeyId: row.upstream_key_id, usageRecordedAt: row.usage_recorded_at };
+  return { tenantId: row.tenant_id, projectId: row.project_id, upstreamKeyId: row.upstream_key_id, usageRecordedAt: row.usage_recorded_at, units: row.units };
 }

@@ -6,6 +6,8 @@ import { bufferBody } from '../exchange/body.js';
 import { requestJson, type ProxyContext, type ProxyStage } from '../exchange/stage.js';
 import { recordFinishedBatch } from './batch-meter.js';
 import { createdResources } from './created.js';
+import { requestedVideoSeconds } from '../metering/video-usage.js';
+import { recordFinishedVideo, VIDEO_OPERATION } from './video-meter.js';
 import { LIST_FIELDS } from './kinds.js';
 import { answerList, type ListDeps } from './list-filter.js';
 import { ambiguousPath, bodyResources, mayReference, pathResource } from './references.js';
@@ -25,7 +27,7 @@ const PATH_NAME = Symbol('resource named in the path');
 /** ctx.state: the list endpoint (`files`, `cachedContents`, `batches`) this GET reads, filtered to the caller's items. */
 const LIST = Symbol('filtered list');
 /** Endpoints whose successful POST creates resources (the meter keeps their parsed body for after()). */
-const CREATES = new Set(['upload', 'files', 'cachedContents', 'batches', 'interactions.create']);
+const CREATES = new Set(['upload', 'files', 'cachedContents', 'batches', 'interactions.create', 'predictLongRunning', 'fileSearchStores', 'tunedModels']);
 const REST = /^\/(?:upload\/)?v\d+[a-z0-9]*\/(.*)$/;
 
 /** Google's answer for a missing resource; a foreign one must look exactly the same (never 403). */
@@ -73,7 +75,9 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       if (fromPath) ctx.state.set(PATH_NAME, fromPath);
       if (ctx.method === 'GET' && !upload && LIST_FIELDS[rest] !== undefined) ctx.state.set(LIST, rest);
       // Responses that create resources (or finish a batch) are parsed once, at their end.
-      ctx.captureResponse = (ctx.method === 'POST' && CREATES.has(ctx.what.endpoint)) || (ctx.method === 'GET' && fromPath?.startsWith('batches/') === true);
+      ctx.captureResponse =
+        (ctx.method === 'POST' && CREATES.has(ctx.what.endpoint)) ||
+        (ctx.method === 'GET' && fromPath !== null && (fromPath.startsWith('batches/') || VIDEO_OPERATION.test(fromPath)));
     },
     answer(ctx, upstream, res) {
       const list = ctx.state.get(LIST) as string | undefined;
@@ -94,9 +98,12 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       const fromPath = ctx.state.get(PATH_NAME) as string | undefined;
       if (ctx.method === 'DELETE' && fromPath) store.forget(fromPath);
       const created = createdResources(ctx.what.endpoint, ctx.method, result.meter.head);
-      for (const name of created) store.claim(name, ownerFor(ctx));
+      // A Veo operation keeps the seconds its request asked for: it is metered when seen done.
+      const units = ctx.what.endpoint === 'predictLongRunning' ? requestedVideoSeconds(requestJson(ctx)) : null;
+      for (const name of created) store.claim(name, { ...ownerFor(ctx), units });
       if (created.length > 0 && fromPath?.startsWith('uploads/')) store.forget(fromPath);
       if (ctx.method === 'GET' && fromPath?.startsWith('batches/')) recordFinishedBatch(deps, ctx, fromPath, result.meter.head);
+      if (ctx.method === 'GET' && fromPath && VIDEO_OPERATION.test(fromPath)) recordFinishedVideo(deps, ctx, fromPath, result.meter.head);
     },
   };
 }

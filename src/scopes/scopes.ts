@@ -26,6 +26,11 @@ const FAMILY_OF: Record<Endpoint, EndpointFamily | null> = {
   // Anything the classifier does not name (predict, tuning…) belongs to no family: a key scoped
   // to families cannot reach it, an unscoped key can.
   other: null,
+  predict: null,
+  predictLongRunning: null,
+  'models.operations': null,
+  fileSearchStores: null,
+  tunedModels: null,
 };
 
 /** Endpoints that always name a model: a model-scoped key may not call them without one. */

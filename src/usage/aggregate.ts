@@ -5,11 +5,11 @@ import { BUCKETS } from '../db/schema/latency-buckets.js';
 import { percentile } from './histogram.js';
 import { rawSegmentRows } from './raw-aggregate.js';
 import type { Dimension, GroupKey } from './params.js';
-import { TOKEN_COLUMNS } from '../metering/columns.js';
+import { TOKEN_COLUMNS, TOKEN_FIELDS } from '../metering/columns.js';
 import { GRAIN_TABLE, GRAIN_UNIT, LAT_COLUMNS, ROLLUP_KEYS, TTFB_COLUMNS, type Grain } from './rollups.js';
 import { ceilTo, floorTo, formatBucket, BUCKET_UNITS_FINE_TO_COARSE, type BucketUnit } from '../calendar.js';
 
-const TOKEN_KEYS = ['promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens', 'toolUsePromptTokens', 'totalTokens', 'cacheStorageTokens'] as const;
+const TOKEN_KEYS = TOKEN_FIELDS;
 
 /** Every group and the totals carry these, in this order (also the CSV's metric columns). */
 export const METRIC_KEYS = [

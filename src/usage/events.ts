@@ -2,12 +2,13 @@ import { decodeCursor, takePage, type Page } from '../db/pagination.js';
 import type { Db } from '../db/client.js';
 import { decodeUsageRow } from '../metering/columns.js';
 import { loadDisplayNames, type Where } from './filters.js';
+import { COUNT_FIELDS } from '../metering/counts.js';
 
 /** Keys of each listed event, in order (also the CSV header). */
 export const EVENT_COLUMNS = [
   'id', 'createdAt', 'requestId', 'tenantId', 'tenant', 'projectId', 'project', 'keyId', 'keyPrefix', 'method', 'apiVersion',
   'endpoint', 'model', 'stream', 'status', 'outcome', 'promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens',
-  'toolUsePromptTokens', 'totalTokens', 'cacheStorageTokens', 'estimatedCostUsd', 'ttfbMs', 'latencyMs', 'bytesIn', 'bytesOut',
+  'toolUsePromptTokens', 'totalTokens', 'cacheStorageTokens', ...COUNT_FIELDS, 'estimatedCostUsd', 'ttfbMs', 'latencyMs', 'bytesIn', 'bytesOut',
 ] as const;
 
 export type UsageEvent = Record<(typeof EVENT_COLUMNS)[number], string | number | boolean | null>;
@@ -46,6 +47,7 @@ export function listEvents(
       model: r.model, stream: r.stream === 1, status: r.status, outcome: r.outcome, promptTokens: u?.promptTokens ?? null,
       cachedTokens: u?.cachedTokens ?? null, outputTokens: u?.outputTokens ?? null, thoughtsTokens: u?.thoughtsTokens ?? null,
       toolUsePromptTokens: u?.toolUsePromptTokens ?? null, totalTokens: u?.totalTokens ?? null, cacheStorageTokens: u?.cacheStorageTokens ?? null,
+      ...(Object.fromEntries(COUNT_FIELDS.map((f) => [f, u ? (u[f] ?? 0) : null])) as Record<(typeof COUNT_FIELDS)[number], number | null>),
       estimatedCostUsd: r.costNanoUsd == null ? null : r.costNanoUsd / 1e9,
       ttfbMs: r.ttfbMs, latencyMs: r.latencyMs, bytesIn: r.bytesIn, bytesOut: r.bytesOut,
     };

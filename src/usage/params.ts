@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { GatewayError } from '../errors.js';
 import type { Outcome } from '../metering/row.js';
 import type { UsageFilters } from './filters.js';
+import { MODALITIES } from '../metering/modality.js';
 import { ceilTo, DAY_MS, parseIsoInstant, type BucketUnit } from '../calendar.js';
 
 /** A Record, so adding an outcome to the row type without listing it here fails to compile. */
@@ -13,6 +14,8 @@ export const TIME_UNITS = ['hour', 'day', 'month'] as const;
 export const DIMENSIONS = ['tenant', 'project', 'key', 'model', 'endpoint', 'outcome'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
 export type GroupKey = BucketUnit | Dimension;
+/** Not a rollup column: the aggregate is split into one row per modality after summing (usage/modality-groups.ts). */
+export const MODALITY_GROUP = 'modality';
 
 const iso = (what: string) => z.string().optional().openapi({ description: `${what}: ISO 8601 date (2025-06-01) or date-time (2025-06-01T13:00:00Z; no offset means UTC)` });
 
@@ -32,7 +35,8 @@ export const aggregateParams = filterParams.extend({
   groupBy: z
     .union([z.string(), z.array(z.string())])
     .optional()
-    .openapi({ description: `Comma-separated: any of ${[...TIME_UNITS, ...DIMENSIONS].join(', ')}` }),
+    .openapi({ description: `Comma-separated: any of ${[...TIME_UNITS, ...DIMENSIONS, MODALITY_GROUP].join(', ')}` }),
+  modality: z.enum(MODALITIES).optional().openapi({ description: 'Only this modality\'s tokens, one row per group (implies groupBy=modality)' }),
   format: z.enum(['json', 'csv']).default('json'),
 });
 
@@ -47,13 +51,15 @@ export function pickFilters(q: z.infer<typeof filterParams>): UsageFilters {
   return Object.fromEntries(Object.entries({ tenant, project, key, model, endpoint, outcome }).filter(([, v]) => v !== undefined));
 }
 
-/** `groupBy=day,model` (or repeated) → validated keys, deduplicated, in the order given. */
-export function parseGroupBy(v: string | string[] | undefined): GroupKey[] {
+/** `groupBy=day,model` (or repeated) → validated keys, deduplicated, in the order given; `modality` is reported apart. */
+export function parseGroupBy(v: string | string[] | undefined): GroupKey[] & { byModality?: boolean } {
   const parts = (Array.isArray(v) ? v : [v ?? '']).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
-  const allowed = new Set<string>([...TIME_UNITS, ...DIMENSIONS]);
+  const allowed = new Set<string>([...TIME_UNITS, ...DIMENSIONS, MODALITY_GROUP]);
   const bad = parts.filter((p) => !allowed.has(p));
   if (bad.length) throw new GatewayError('invalid_argument', `Unknown groupBy ${bad.map((b) => `"${b}"`).join(', ')}; use any of ${[...allowed].join(', ')}.`);
-  return [...new Set(parts)] as GroupKey[];
+  const keys: GroupKey[] & { byModality?: boolean } = [...new Set(parts.filter((p) => p !== MODALITY_GROUP))] as GroupKey[];
+  if (parts.includes(MODALITY_GROUP)) keys.byModality = true;
+  return keys;
 }
 
 export interface RangeOptions {

@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
 import { aggregateUsage, statementCache, type AggregateResult } from './aggregate.js';
 import { EVENT_COLUMNS, listEvents } from './events.js';
+import { splitByModality } from './modality-groups.js';
 import { filterWhere } from './filters.js';
 import { aggregateParams, eventsParams, parseGroupBy, pickFilters, resolveRange } from './params.js';
 
@@ -29,7 +30,8 @@ export function createUsageService({ db, clock, config }: { db: Db; clock: Clock
     aggregate(q, scope) {
       const groupBy = parseGroupBy(q.groupBy);
       const { from, to } = resolveRange(q, rangeOpts(true));
-      return aggregateUsage(db, { from: from!, to: to!, groupBy, where: filterWhere(db, pickFilters(q), scope) }, prepare);
+      const result = aggregateUsage(db, { from: from!, to: to!, groupBy, where: filterWhere(db, pickFilters(q), scope) }, prepare);
+      return groupBy.byModality || q.modality ? splitByModality(result, q.modality) : result;
     },
     events(q, scope) {
       const { from, to } = resolveRange(q, rangeOpts(false));

@@ -5,6 +5,8 @@ import { runCli } from '../../src/cli/run.js';
 import { usageCommands } from '../../src/cli/usage.js';
 import { filterWhere } from '../../src/usage/filters.js';
 import { LATENCY_BOUNDS_MS } from '../../src/db/schema/latency-buckets.js';
+import { USAGE_COUNT_COLUMNS } from '../../src/db/schema/usage-counts.js';
+import { COUNT_FIELDS } from '../../src/metering/counts.js';
 import { percentile } from '../../src/usage/histogram.js';
 import { rawSegmentSql } from '../../src/usage/raw-aggregate.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -41,6 +43,7 @@ interface Raw {
   prompt_tokens: number | null; cached_tokens: number | null; output_tokens: number | null; thoughts_tokens: number | null;
   tool_use_prompt_tokens: number | null; total_tokens: number | null; cache_storage_tokens: number | null;
   cost_nano_usd: number | null; latency_ms: number; ttfb_ms: number | null;
+  [count: string]: unknown;
 }
 
 const instant = fc.oneof(
@@ -132,6 +135,8 @@ function metricsOf(rows: Raw[]): Record<string, number | null> {
     promptTokens: sum((r) => r.prompt_tokens), cachedTokens: sum((r) => r.cached_tokens), outputTokens: sum((r) => r.output_tokens),
     thoughtsTokens: sum((r) => r.thoughts_tokens), toolUsePromptTokens: sum((r) => r.tool_use_prompt_tokens),
     totalTokens: sum((r) => r.total_tokens), cacheStorageTokens: sum((r) => r.cache_storage_tokens),
+    // Per-modality and media counts (db/schema/usage-counts.ts), summed like the tokens.
+    ...Object.fromEntries(COUNT_FIELDS.map((f, i) => [f, sum((r) => r[USAGE_COUNT_COLUMNS[i]!] as number | null)])),
     estimatedCostUsd: cost === 0 && unpriced > 0 ? null : cost / 1e9,
     unpricedRequests: unpriced,
     latencyMsAvg: rows.length ? Math.round(sum((r) => r.latency_ms) / rows.length) : null,

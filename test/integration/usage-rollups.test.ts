@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LATENCY_BOUNDS_MS } from '../../src/db/schema/latency-buckets.js';
 import { rebuildRollups } from '../../src/usage/rebuild.js';
+import { USAGE_COUNT_COLUMNS } from '../../src/db/schema/usage-counts.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ADMIN_TOKEN, getJson, seedKey, type SeedKey } from '../support/usage-seed.js';
 
@@ -44,6 +45,7 @@ beforeAll(async () => {
     await step(() => ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' }));
     await step(async () => drain(await ai.models.generateContentStream({ model: 'gemini-2.5-pro', contents: 'hi' })));
     await step(async () => drain(await ai.models.generateContentStream({ model: 'google-reasoning-gemini3', contents: 'hi' })));
+    await step(async () => drain(await ai.models.generateContentStream({ model: 'image-output', contents: 'draw' })));
     await step(() => ai.models.generateContent({ model: 'rate-limited', contents: 'x' }));
     await step(async () => drain(await ai.models.generateContentStream({ model: 'stream-error', contents: 'x' })));
     await step(async () => drain(await ai.models.generateContentStream({ model: 'die-midway', contents: 'x' })));
@@ -85,6 +87,7 @@ function rawAggregates(grain: 'h' | 'd' | 'm') {
       coalesce(sum(output_tokens), 0) AS output_tokens, coalesce(sum(thoughts_tokens), 0) AS thoughts_tokens,
       coalesce(sum(tool_use_prompt_tokens), 0) AS tool_use_prompt_tokens, coalesce(sum(total_tokens), 0) AS total_tokens,
       coalesce(sum(cache_storage_tokens), 0) AS cache_storage_tokens,
+      ${USAGE_COUNT_COLUMNS.map((c) => `coalesce(sum(${c}), 0) AS ${c}`).join(', ')},
       coalesce(sum(cost_nano_usd), 0) AS cost_nano_usd, sum(total_tokens IS NOT NULL AND cost_nano_usd IS NULL) AS unpriced_requests,
       sum(latency_ms) AS latency_sum_ms, max(latency_ms) AS latency_max_ms, coalesce(max(ttfb_ms), 0) AS ttfb_max_ms,
       json_group_array(${histogramCase('latency_ms')}) AS lat, json_group_array(${histogramCase('ttfb_ms')}) FILTER (WHERE ttfb_ms IS NOT NULL) AS ttfb
@@ -109,6 +112,7 @@ describe('rollups after a mixed workload through the gateway', () => {
     const months = h.db.$client.prepare("SELECT count(DISTINCT strftime('%Y-%m', created_at / 1000, 'unixepoch')) FROM usage_events").pluck().get();
     expect(months).toBe(2);
     expect(h.db.$client.prepare('SELECT count(*) FROM usage_events WHERE cost_nano_usd > 0').pluck().get()).toBeGreaterThanOrEqual(6);
+    expect(h.db.$client.prepare('SELECT sum(output_image_tokens) FROM usage_events').pluck().get()).toBe(3 * 1290);
   });
 
   it.each(['h', 'd', 'm'] as const)('grain %s equals the raw-event aggregate exactly', (grain) => {

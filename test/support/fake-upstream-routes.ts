@@ -25,6 +25,7 @@ import {
   type RouteContext,
 } from './fake-upstream-http.js';
 import { foreignReference } from './fake-upstream-resources.js';
+import { handleMediaMethod, handleVideoOperation } from './fake-upstream-media.js';
 import { mulberry32 } from './sse-writer.js';
 
 const IMAGE_OUTPUT = 'Client_Tests_generateContentStream_ML_Dev_should_stream_generate_content_with_image_output';
@@ -171,9 +172,11 @@ export async function handleModelRoutes(ctx: RouteContext): Promise<boolean> {
   }
   const call = /^(?:models|tunedModels)\/([^/:]+):([A-Za-z]+)$/.exec(rest);
   if (call && method === 'POST') {
+    if (handleMediaMethod(ctx, decodeURIComponent(call[1]!), call[2]!)) return true;
     await modelMethod(ctx, decodeURIComponent(call[1]!), call[2]!);
     return true;
   }
+  if (handleVideoOperation(ctx)) return true;
   const one = /^models\/([^/:]+)$/.exec(rest);
   if (one && method === 'GET') {
     const id = decodeURIComponent(one[1]!);

@@ -14,6 +14,7 @@ import {
   type UpstreamState,
 } from './fake-upstream-http.js';
 import { handleResourceRoutes } from './fake-upstream-resources.js';
+import { handleStoreRoutes } from './fake-upstream-stores.js';
 import { loadErrorText } from './fixtures.js';
 import { handleModelRoutes } from './fake-upstream-routes.js';
 import { mulberry32 } from './sse-writer.js';
@@ -160,7 +161,7 @@ export async function startFakeUpstream(opts: FakeUpstreamOptions): Promise<Fake
       ctx.upload = m[1] === 'upload';
       ctx.version = m[2]!;
       ctx.rest = m[3]!;
-      if (handleResourceRoutes(ctx)) return;
+      if (handleResourceRoutes(ctx) || (!ctx.upload && handleStoreRoutes(ctx))) return;
       if (!ctx.upload && (await handleModelRoutes(ctx))) return;
     }
     googleError(ctx, 404, `Method not found: ${where}`);

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDb } from '../../src/db/client.js';
+import { USAGE_COUNT_COLUMNS } from '../../src/db/schema/usage-counts.js';
 import { decodeUsageRow, encodeUsageRow, INSERT_USAGE_EVENT_SQL, TOKEN_COLUMNS, USAGE_EVENT_COLUMNS } from '../../src/metering/columns.js';
+import { COUNT_FIELDS } from '../../src/metering/counts.js';
 import type { Outcome, UsageRow } from '../../src/metering/row.js';
 
 const db = openDb(':memory:');
@@ -10,7 +12,11 @@ afterAll(() => db.$client.close());
 const count = fc.integer({ min: 0, max: 2_000_000 });
 const usage = fc.option(
   fc.record(
-    { promptTokens: count, cachedTokens: count, outputTokens: count, thoughtsTokens: count, toolUsePromptTokens: count, totalTokens: count, cacheStorageTokens: count, json: fc.json() },
+    {
+      promptTokens: count, cachedTokens: count, outputTokens: count, thoughtsTokens: count, toolUsePromptTokens: count, totalTokens: count, cacheStorageTokens: count, json: fc.json(),
+      // Per-modality and media counts: present only when non-zero, as the meter produces them.
+      ...Object.fromEntries(COUNT_FIELDS.map((f) => [f, fc.integer({ min: 1, max: 2_000_000 })])),
+    },
     { requiredKeys: ['promptTokens', 'cachedTokens', 'outputTokens', 'thoughtsTokens', 'toolUsePromptTokens', 'totalTokens', 'json'] },
   ),
   { nil: null },
@@ -44,6 +50,7 @@ describe('the usage row codec', () => {
     const table = (db.$client.prepare('PRAGMA table_info(usage_events)').all() as { name: string }[]).map((c) => c.name);
     expect(USAGE_EVENT_COLUMNS.map((c) => c.column).sort()).toEqual(table.filter((c) => c !== 'id').sort());
     expect(TOKEN_COLUMNS).toContain('total_tokens');
+    expect(TOKEN_COLUMNS).toEqual(expect.arrayContaining([...USAGE_COUNT_COLUMNS]));
   });
 
   it('reads back exactly the row it wrote, through a real SQLite table', () => {

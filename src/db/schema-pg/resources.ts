@@ -1,4 +1,4 @@
-import { index, pgTable, text } from 'drizzle-orm/pg-core';
+import { index, integer, pgTable, text } from 'drizzle-orm/pg-core';
 import { epochMs, timestamps } from './columns.js';
 import { projects } from './projects.js';
 
@@ -12,6 +12,7 @@ export const resources = pgTable(
     upstreamKeyId: text('upstream_key_id'),
     source: text('source').notNull(),
     usageRecordedAt: epochMs('usage_recorded_at'),
+    units: integer('units'),
     ...timestamps,
   },
   (t) => [index('resources_project_kind_idx').on(t.projectId, t.kind)],

@@ -1,5 +1,6 @@
 import { bigint, index, integer, pgTable, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { big, epochMs } from './columns.js';
+import { eventCountColumns } from './usage-counts.js';
 
 export const usageEvents = pgTable(
   'usage_events',
@@ -26,6 +27,7 @@ export const usageEvents = pgTable(
     toolUsePromptTokens: integer('tool_use_prompt_tokens'),
     totalTokens: integer('total_tokens'),
     cacheStorageTokens: integer('cache_storage_tokens'),
+    ...eventCountColumns(),
     usageJson: text('usage_json'),
     ttfbMs: integer('ttfb_ms'),
     latencyMs: integer('latency_ms').notNull(),

@@ -2,6 +2,7 @@ import { index, pgTable, primaryKey, text, type AnyPgColumn } from 'drizzle-orm/
 import { BUCKETS } from '../schema/latency-buckets.js';
 import { ROLLUP_KEYS } from '../schema/usage-rollups.js';
 import { big, epochMs } from './columns.js';
+import { rollupCountColumns } from './usage-counts.js';
 
 /** Same shape as ../schema/usage-rollups.ts; every additive column is int8 since months of sums pass 2^31. */
 function histogram(prefix: 'lat' | 'ttfb') {
@@ -32,6 +33,7 @@ function rollupTable(name: string, keys: readonly string[]) {
       toolUsePromptTokens: big('tool_use_prompt_tokens').notNull(),
       totalTokens: big('total_tokens').notNull(),
       cacheStorageTokens: big('cache_storage_tokens').notNull(),
+      ...rollupCountColumns(),
       costNanoUsd: big('cost_nano_usd').notNull(),
       unpricedRequests: big('unpriced_requests').notNull(),
       latencySumMs: big('latency_sum_ms').notNull(),

@@ -20,6 +20,8 @@ export const resources = sqliteTable(
     source: text('source').notNull(),
     /** Batches: when the final state's usage was recorded (exactly once). */
     usageRecordedAt: integer('usage_recorded_at'),
+    /** Veo operations: seconds of video per sample the creating request asked for, metered once the operation is done. */
+    units: integer('units'),
     ...timestamps,
   },
   (t) => [index('resources_project_kind_idx').on(t.projectId, t.kind)],

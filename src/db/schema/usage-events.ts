@@ -1,4 +1,5 @@
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { usageCountColumns } from './usage-counts.js';
 
 /** One row per proxied request, token columns exactly as upstream reported them. */
 export const usageEvents = sqliteTable(
@@ -26,6 +27,7 @@ export const usageEvents = sqliteTable(
     totalTokens: integer('total_tokens'),
     /** cachedContents creation only: usageMetadata.totalTokenCount, the tokens put into cache storage. */
     cacheStorageTokens: integer('cache_storage_tokens'),
+    ...usageCountColumns(false),
     usageJson: text('usage_json'),
     ttfbMs: integer('ttfb_ms'),
     latencyMs: integer('latency_ms').notNull(),

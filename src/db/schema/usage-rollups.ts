@@ -1,5 +1,6 @@
 import { index, integer, primaryKey, sqliteTable, text, type AnySQLiteColumn } from 'drizzle-orm/sqlite-core';
 import { BUCKETS } from './latency-buckets.js';
+import { usageCountColumns } from './usage-counts.js';
 
 /**
  * The key columns of each grain besides bucket_start. Hourly rows keep every dimension; coarser
@@ -51,6 +52,7 @@ function rollupTable(name: string, keys: readonly string[]) {
       toolUsePromptTokens: integer('tool_use_prompt_tokens').notNull(),
       totalTokens: integer('total_tokens').notNull(),
       cacheStorageTokens: integer('cache_storage_tokens').notNull(),
+      ...usageCountColumns(true),
       costNanoUsd: integer('cost_nano_usd').notNull(),
       /** Rows with tokens whose model had no price (their cost is not in cost_nano_usd). */
       unpricedRequests: integer('unpriced_requests').notNull(),

@@ -1,0 +1,37 @@
+import { isObject } from '../values.js';
+import type { Usage } from './usage.js';
+
+/** Veo's default clip length when the request names none (Veo 3: 8 s). */
+export const DEFAULT_VIDEO_SECONDS = 8;
+
+/** Pure: seconds per video a `:predictLongRunning` request asks for (`parameters.durationSeconds`, number or numeric string). */
+export function requestedVideoSeconds(body: unknown): number {
+  const params = isObject(body) && isObject(body.parameters) ? body.parameters : {};
+  const v = typeof params.durationSeconds === 'string' ? Number(params.durationSeconds) : params.durationSeconds;
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v) : DEFAULT_VIDEO_SECONDS;
+}
+
+export interface FinishedVideo {
+  ok: boolean;
+  videos: number;
+  usage: Usage;
+}
+
+/**
+ * Pure: a Veo operation (`GET models/{m}/operations/{id}`) that is done, with the seconds it
+ * generated: the requested length times the samples the finished operation holds, so a video
+ * Google filtered out is not billed. Not done → null.
+ */
+export function finishedVideo(op: unknown, secondsPerVideo: number): FinishedVideo | null {
+  if (!isObject(op) || op.done !== true) return null;
+  const response = isObject(op.response) ? op.response : {};
+  const inner = isObject(response.generateVideoResponse) ? response.generateVideoResponse : response;
+  const samples = Array.isArray(inner.generatedSamples) ? inner.generatedSamples : Array.isArray(inner.generatedVideos) ? inner.generatedVideos : [];
+  const videos = samples.filter((s) => isObject(s) && isObject(s.video)).length;
+  const videoSeconds = videos * secondsPerVideo;
+  return {
+    ok: !isObject(op.error),
+    videos,
+    usage: { promptTokens: 0, cachedTokens: 0, outputTokens: 0, thoughtsTokens: 0, toolUsePromptTokens: 0, totalTokens: 0, videoSeconds, json: JSON.stringify({ videos, videoSeconds }) },
+  };
+}

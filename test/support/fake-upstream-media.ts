@@ -1,0 +1,61 @@
+// Imagen (:predict) and Veo (:predictLongRunning + its operation) on the fake upstream.
+import { googleError, parseJsonBody, sendJson, type RouteContext } from './fake-upstream-http.js';
+
+/** A 1×1 PNG: every fake image. */
+const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+
+export interface StoredVideoOperation {
+  model: string;
+  samples: number;
+  /** GETs left before the operation reports done (Veo takes minutes; the fake takes one poll). */
+  pollsLeft: number;
+}
+
+const operations = new WeakMap<RouteContext['state'], Map<string, StoredVideoOperation>>();
+const opsOf = (ctx: RouteContext) => {
+  let m = operations.get(ctx.state);
+  if (!m) operations.set(ctx.state, (m = new Map()));
+  return m;
+};
+
+const sampleCount = (body: any, fallback: number): number => {
+  const n = Number(body?.parameters?.sampleCount ?? fallback);
+  return Number.isInteger(n) && n > 0 && n <= 8 ? n : fallback;
+};
+
+/** POST models/{m}:predict or :predictLongRunning; false for any other verb. */
+export function handleMediaMethod(ctx: RouteContext, model: string, verb: string): boolean {
+  if (verb !== 'predict' && verb !== 'predictLongRunning') return false;
+  const body = parseJsonBody(ctx);
+  if (body === undefined || !Array.isArray(body.instances)) {
+    googleError(ctx, 400, 'Invalid JSON payload received. instances is required.');
+    return true;
+  }
+  if (verb === 'predict') {
+    const predictions = Array.from({ length: sampleCount(body, 4) }, () => ({ bytesBase64Encoded: PNG, mimeType: 'image/png' }));
+    sendJson(ctx, 200, { predictions });
+    return true;
+  }
+  const name = `models/${model}/operations/${ctx.state.nextId('op')}`;
+  opsOf(ctx).set(name, { model, samples: sampleCount(body, 1), pollsLeft: 1 });
+  sendJson(ctx, 200, { name });
+  return true;
+}
+
+/** GET models/{m}/operations/{id}; false when the path is not one. */
+export function handleVideoOperation(ctx: RouteContext): boolean {
+  if (ctx.method !== 'GET' || !/^models\/[^/:]+\/operations\/[^/:]+$/.test(ctx.rest)) return false;
+  const op = opsOf(ctx).get(ctx.rest);
+  if (!op) {
+    googleError(ctx, 404, 'Requested entity was not found.');
+    return true;
+  }
+  if (op.pollsLeft > 0) {
+    op.pollsLeft--;
+    sendJson(ctx, 200, { name: ctx.rest });
+    return true;
+  }
+  const generatedSamples = Array.from({ length: op.samples }, (_, i) => ({ video: { uri: `${ctx.baseUrl}/v1beta/files/video-${i}:download?alt=media` } }));
+  sendJson(ctx, 200, { name: ctx.rest, done: true, response: { '@type': 'type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse', generateVideoResponse: { generatedSamples } } });
+  return true;
+}
