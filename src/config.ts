@@ -54,6 +54,13 @@ const schema = z.object({
    * and retries later. It waits off the event loop; 0 (the default) keeps failures prompt and visible.
    */
   USAGE_WRITER_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).default(0),
+  /**
+   * How long the server's own connection waits for a write lock. Its writes are admin changes and
+   * Live token uses, never usage (that is the writer thread's), and they meet the writer thread's
+   * transactions, which hold the lock for milliseconds: failing at once would turn an ordinary
+   * collision into a failed admin call. Reads never wait (WAL).
+   */
+  DATABASE_BUSY_TIMEOUT_MS: z.coerce.number().int().min(0).default(1000),
   /** Failed key checks per source address per window before that address gets 429; 0 disables. */
   AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(20),
   AUTH_FAILURE_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),

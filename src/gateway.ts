@@ -48,8 +48,9 @@ interface GatewayOptions {
 
 /** Builds every dependency once and wires the app; used by main and by the integration tests alike. */
 export function createGateway({ config, log, db: givenDb, clock = systemClock, telemetry = null }: GatewayOptions): Gateway {
-  // busy_timeout 0: a lock held by another process must never stall the event loop; the writer retries.
-  const db = givenDb ?? openDb(config.DATABASE_PATH, { busyTimeoutMs: 0 });
+  // Usage never waits on this connection (the writer thread has its own, with busy_timeout 0 and
+  // retries); the few writes made here wait briefly for that thread's short transactions.
+  const db = givenDb ?? openDb(config.DATABASE_PATH, { busyTimeoutMs: config.DATABASE_BUSY_TIMEOUT_MS });
   const keys = createKeyResolver(db, clock, config.KEY_CACHE_TTL_MS);
   const prices = createPriceBook(config.PRICES_FILE ? loadPriceFile(config.PRICES_FILE) : []);
   const metrics = createMetrics();

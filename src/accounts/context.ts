@@ -38,7 +38,7 @@ export function mutate<T>(op: Operator, action: string, fn: (now: number) => Cha
     const c = fn(now);
     recordAudit(op.db, { actor: op.actor, action, target: c.target, before: c.before, after: c.after, at: now, requestId: op.requestId });
     return c.result;
-  })();
+  }).immediate();
   op.onChange?.();
   return result;
 }

@@ -38,7 +38,7 @@ export function createKeyFor(
     const expiresAt = input.expiresAt == null ? null : new Date(input.expiresAt).toISOString();
     const issued = createKey(op, { projectId: p.id, name: input.name, expiresAt });
     return { id: issued.key.id, key: issued.secret, prefix: issued.key.prefix, tenant: p.tenantSlug, project: p.slug };
-  })();
+  }).immediate();
 }
 
 function existing<T>(find: () => T): T | undefined {

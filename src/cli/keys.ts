@@ -42,7 +42,7 @@ export const keyCommands: Command[] = [
         // With --tenant, the tenant and project are found or created by slug (the one-step form).
         const projectId = values.tenant ? ensureProject(op, values.tenant, values.project!).id : values.project!;
         return createKey(op, validate(KeyCreate, { projectId, ...draft }));
-      })();
+      }).immediate();
       output(values.json, issuedJson(op, issued), showSecret('created key'));
     },
   },

@@ -83,7 +83,7 @@ export function createLiveTokens({ db, clock, keys }: { db: Db; clock: Clock; ke
           at: now,
           requestId,
         });
-      })();
+      }).immediate();
       return {
         name: secret,
         uses,
@@ -118,7 +118,7 @@ export function createLiveTokens({ db, clock, keys }: { db: Db; clock: Clock; ke
       db.$client.transaction(() => {
         took = take.run(now, grant.id).changes === 1;
         if (took) recordAudit(db, { actor: `key:${grant.principal.keyId}`, action: 'auth_token.use', target: { type: 'auth_token', id: grant.id }, at: now, requestId });
-      })();
+      }).immediate();
       if (!took) throw new GatewayError('unauthenticated', 'Ephemeral token has no uses left.');
     },
   };

@@ -34,6 +34,6 @@ export function rebuildRollups(db: Db, prices: PriceBook, batch = 5000): { event
       hook(usageRows);
       events += rows.length;
     }
-  })();
+  }).immediate();
   return { events, priced };
 }

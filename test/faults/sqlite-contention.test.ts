@@ -28,12 +28,16 @@ const db = new Database(process.env.LOCK_DB);
 if (process.env.LOCK_MODE === 'write') db.exec('BEGIN IMMEDIATE');
 else { db.exec('BEGIN'); db.prepare('SELECT count(*) FROM usage_events').get(); }
 process.stdout.write('locked\\n');
-process.stdin.once('data', () => { db.exec('COMMIT'); db.close(); process.stdout.write('released\\n'); });
+const release = () => { if (!db.open) return; db.exec('COMMIT'); db.close(); process.stdout.write('released\\n'); };
+process.stdin.once('data', release);
+// A lock released on the locker's own clock: the gateway under test may be blocked waiting for it.
+if (process.env.LOCK_HOLD_MS) setTimeout(release, Number(process.env.LOCK_HOLD_MS));
 `;
 
 /** Another process holding a write lock (BEGIN IMMEDIATE) or a long read transaction on the file. */
-async function holdLock(dbPath: string, mode: 'write' | 'read') {
-  const child = spawn(process.execPath, ['-e', LOCKER], { cwd: process.cwd(), env: { ...process.env, LOCK_DB: dbPath, LOCK_MODE: mode }, stdio: ['pipe', 'pipe', 'inherit'] });
+async function holdLock(dbPath: string, mode: 'write' | 'read', holdMs?: number) {
+  const env = { ...process.env, LOCK_DB: dbPath, LOCK_MODE: mode, ...(holdMs ? { LOCK_HOLD_MS: String(holdMs) } : {}) };
+  const child = spawn(process.execPath, ['-e', LOCKER], { cwd: process.cwd(), env, stdio: ['pipe', 'pipe', 'inherit'] });
   locker = child;
   const said = (word: string) => new Promise<void>((r) => child.stdout!.on('data', (d: Buffer) => d.toString().includes(word) && r()));
   await said('locked');
@@ -89,16 +93,26 @@ describe('SQLite held by another process', () => {
     await lock.release();
   });
 
-  it('the server opens its database with busy_timeout 0', async () => {
+  it('usage waits on nothing (the writer thread uses busy_timeout 0); the server connection waits DATABASE_BUSY_TIMEOUT_MS', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ggw-busy-'));
     try {
-      const config = parseConfig({ PORT: '0', DATABASE_PATH: join(dir, 'g.db'), LOG_LEVEL: 'silent' });
+      const config = parseConfig({ PORT: '0', DATABASE_PATH: join(dir, 'g.db'), LOG_LEVEL: 'silent', DATABASE_BUSY_TIMEOUT_MS: '750' });
       const gateway = createGateway({ config, log: createLogger('silent') });
-      expect(gateway.deps.db.$client.pragma('busy_timeout', { simple: true })).toBe(0);
+      expect(gateway.deps.db.$client.pragma('busy_timeout', { simple: true })).toBe(750);
+      expect(config.USAGE_WRITER_BUSY_TIMEOUT_MS).toBe(0);
       await gateway.shutdown(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('an admin write that meets a short write lock (as the writer thread holds one per batch) waits for it instead of failing', async () => {
+    h = await startHarness({ env: { ADMIN_TOKEN: 'admin-token-for-contention-test' } });
+    // The gateway runs in this process and its write blocks it while it waits, so the locker lets go on its own timer.
+    await holdLock(h.dbPath, 'write', 150);
+    const created = await h.admin('POST', '/admin/v1/tenants', { slug: 'busy-team' });
+    expect(created.status).toBe(201);
+    expect(created.body.slug).toBe('busy-team');
   });
 });
 

@@ -134,7 +134,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   // Every server this harness boots (restarts included) has its responses watched for secrets.
   const watches: ResponseWatch[] = [];
   const boot = async () => {
-    const db = openDb(dbPath, { busyTimeoutMs: 0 });
+    const db = openDb(dbPath, { busyTimeoutMs: config.DATABASE_BUSY_TIMEOUT_MS });
     // As main.ts does: the OTel SDK is started only when the OTEL_* variables ask for it.
     const telemetry = config.TELEMETRY
       ? await loadTelemetry({ config: config.TELEMETRY, log })
