@@ -36,7 +36,7 @@ export interface KeyResolver {
   resolveId(keyId: string): Resolution;
   /** In-process writes (admin API) call this so their effect is immediate. */
   invalidate(): void;
-  /** Keys seen since the last drain, with the time last seen: the recorder persists them in its batch. */
+  /** Keys seen since the last drain, with the time last seen: the ledger carries them in its next batch. */
   drainLastUsed(): Map<string, number>;
 }
 

@@ -2,7 +2,7 @@ import type { UsageRow } from './row.js';
 import type { Usage } from './usage.js';
 
 /**
- * The one mapping between a usage row and the columns of usage_events. The recorder writes with
+ * The one mapping between a usage row and the columns of usage_events. The ledger writes with
  * it, the events listing and the rollup rebuild read with it, and the rollups sum its token
  * columns. A new column (media counts, modality splits) is one line here plus a migration; a
  * Postgres or worker-thread writer reuses the same table. Plain data, no database handle.
@@ -93,7 +93,7 @@ export function encodeUsageRow(r: UsageRow): SqlValue[] {
 }
 
 /**
- * A stored row back as a UsageRow. No usage object when total_tokens is null: the recorder writes
+ * A stored row back as a UsageRow. No usage object when total_tokens is null: the ledger writes
  * all token columns from one usage object or none, and never a null total with one.
  */
 export function decodeUsageRow(rec: Readonly<Record<string, unknown>>): UsageRow {

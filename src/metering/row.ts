@@ -7,7 +7,7 @@ import type { Usage } from './usage.js';
  */
 export type Outcome = 'ok' | 'upstream_error' | 'client_aborted' | 'upstream_aborted' | 'upstream_timeout' | 'gateway_error' | 'quota_cut';
 
-/** One usage_events row, camelCase; the recorder maps it onto the snake_case columns. */
+/** One usage_events row, camelCase; the ledger maps it (metering/columns.ts) onto the snake_case columns. */
 export interface UsageRow {
   createdAt: number;
   requestId: string;

@@ -18,7 +18,7 @@ export interface GatewayMetrics {
   quotaRefusals: Counter<'tenant' | 'project' | 'limit'>;
   /** Wires the gauges that are read at scrape time rather than pushed. */
   track(sources: { pendingUsageRows: () => number; inflightRequests: () => number }): void;
-  /** The recorder's onFlush: batch time and rows written. */
+  /** The ledger's onFlush: batch time and rows written. */
   observeFlush(info: { rows: number; ms: number; ok: boolean }): void;
 }
 

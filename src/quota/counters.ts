@@ -33,7 +33,7 @@ export type WindowStarts = Record<WindowKind, number>;
 
 /**
  * In-memory counters, keyed by project + dimension + value. Reads and writes cost a Map lookup; the
- * recorder's flush hook (see persist.ts) keeps SQLite in step, and load() restores them at boot.
+ * ledger's batch (counter cells from persist.ts) keeps SQLite in step, and load() restores them at boot.
  */
 export class CounterStore {
   private readonly buckets = new Map<string, Bucket>();

@@ -16,7 +16,7 @@ const bucketCase = (col: string) =>
 const KEY_EXPR: Record<string, string> = { bucket_start: `created_at - created_at % ${HOUR_MS}`, model: "COALESCE(model, '')" };
 
 /**
- * Summed with the recorder's rules (see rollups.accumulate): tokens and "unpriced" only where usage
+ * Summed with the ledger's rules (see rollups.accumulate): tokens and "unpriced" only where usage
  * was reported (total_tokens set), TTFB only where a first byte arrived.
  */
 const SUMS = [

@@ -2,7 +2,7 @@ import { index, integer, primaryKey, sqliteTable, text } from 'drizzle-orm/sqlit
 
 /**
  * Usage per project, per key and per model in the current minute, day and month (UTC), written by the
- * usage recorder in the same transaction as the usage_events rows they sum, so the in-memory quota
+ * usage ledger in the same transaction as the usage_events rows they sum, so the in-memory quota
  * counters can be rebuilt exactly at boot. Rows of windows that have ended are pruned.
  */
 export const quotaCounters = sqliteTable(
