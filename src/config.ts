@@ -67,6 +67,14 @@ const schema = z.object({
   GATEWAY_INTERNAL_STATS: z.stringbool().default(false),
   /** Output tokens a quota reservation assumes when a request sets no maximum (maxOutputTokens). */
   QUOTA_DEFAULT_OUTPUT_TOKENS: z.coerce.number().int().min(0).default(4096),
+  /** redis://… (Redis ≥ 7 or Valkey): quotas, key health, the auth throttle and cache invalidation shared by every replica. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /** Prefix of every key the gateway writes in Redis (several gateways, or test runs, can share one server). */
+  REDIS_KEY_PREFIX: z.string().min(1).max(64).default('ggw'),
+  /** How long a dead replica's quota reservations and in-flight slots survive it in Redis. */
+  QUOTA_LEASE_MS: z.coerce.number().int().min(1000).default(15_000),
+  /** Redis unreachable: open serves on this replica's counters (logged once a minute); closed answers 503. */
+  QUOTA_FAILURE: z.enum(['open', 'closed']).default('open'),
   /** Bearer token for /admin/v1; unset disables the admin API (503 with a how-to). */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Master secret that encrypts stored upstream (bring-your-own) keys; unset refuses to store them. */
