@@ -29,6 +29,7 @@ import { createLiveGateway } from './proxy/live/upgrade.js';
 import type { SharedState } from './shared/redis.js';
 import { createRedisCounters } from './quota/redis-counters.js';
 import { sqliteCellReader } from './quota/seed-cells.js';
+import { shareAcrossReplicas } from './shared/replicas.js';
 
 export interface Gateway {
   deps: AppDeps;
@@ -83,11 +84,20 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
   });
   const lifecycle = createLifecycle();
   metrics.track({ pendingUsageRows: () => recorder.pending(), inflightRequests: () => lifecycle.inflight });
-  const keyPool = createEnvKeyPool(envKeySecrets(config), { clock, log, defaultCooldownMs: config.UPSTREAM_KEY_COOLDOWN_MS });
-  const throttle = createAuthThrottle({ limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS, clock });
-  const tenantAuth = createTenantAuth(keys, throttle, log, config.AUTH_FAILURE_LIMIT);
-  const liveTokens = createLiveTokens({ db, clock, keys });
-  const base = { config, log, db, clock, keys, tenantAuth, liveTokens, upstream: createUpstream(config), recorder, lifecycle, keyPool, resources, quotas, metrics, prices, telemetry };
+  const local = {
+    keys, quotas, resources,
+    keyPool: createEnvKeyPool(envKeySecrets(config), { clock, log, defaultCooldownMs: config.UPSTREAM_KEY_COOLDOWN_MS }),
+    throttle: createAuthThrottle({ limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS, clock }),
+  };
+  // With REDIS_URL the same services also announce and hear changes, key health and auth failures.
+  const replicas = shared ? shareAcrossReplicas(local, { shared, log, clock, config }) : null;
+  const { keyPool, throttle } = replicas ?? local;
+  const tenantAuth = createTenantAuth((replicas ?? local).keys, throttle, log, config.AUTH_FAILURE_LIMIT);
+  const liveTokens = createLiveTokens({ db, clock, keys: (replicas ?? local).keys });
+  const base = {
+    config, log, db, clock, tenantAuth, liveTokens, upstream: createUpstream(config), recorder, lifecycle, keyPool, metrics, prices, telemetry,
+    keys: (replicas ?? local).keys, resources: (replicas ?? local).resources, quotas: (replicas ?? local).quotas,
+  };
   const deps: AppDeps = { ...base, stages: createStages(base) };
   const app = buildApp(deps);
   const server = createServer(getRequestListener(app.fetch, { autoCleanupIncoming: false, errorHandler: unroutableRequest }));
@@ -129,6 +139,7 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
       log.info({ flushed: written }, 'usage flushed');
       await deps.upstream.close();
       await sharedCounters?.close();
+      await replicas?.close();
       await shared?.close();
       // Last: every request's span has ended by now, so the final export holds them all.
       await telemetry?.shutdown();
