@@ -97,6 +97,10 @@ export function createPgSink({ pool, url }: PgSinkOptions): LedgerSink {
         throw scrubbed(err);
       }
       let broken: Error | undefined;
+      // A checked-out client is outside the pool's idle error handler: a connection reset between two
+      // statements would otherwise be an unhandled 'error' event, which ends the process.
+      const lost = (err: Error): void => void (broken = err);
+      client.on('error', lost);
       try {
         await client.query('BEGIN');
         const n = await apply(client, batch);
@@ -107,6 +111,7 @@ export function createPgSink({ pool, url }: PgSinkOptions): LedgerSink {
         await client.query('ROLLBACK').catch((e: Error) => (broken = e));
         throw scrubbed(err);
       } finally {
+        client.off('error', lost);
         client.release(broken);
       }
     },
