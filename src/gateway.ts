@@ -29,7 +29,7 @@ import { createLiveGateway } from './proxy/live/upgrade.js';
 import type { SharedState } from './shared/redis.js';
 import { createRedisCounters } from './quota/redis-counters.js';
 import { sqliteCellReader } from './quota/seed-cells.js';
-import { shareAcrossReplicas } from './shared/replicas.js';
+import { shareAcrossReplicas } from './replicas/share.js';
 
 export interface Gateway {
   deps: AppDeps;

@@ -1,8 +1,8 @@
 import type { Clock } from '../clock.js';
 import type { Logger } from '../logger.js';
 import { sourceId, type AuthThrottle } from '../auth/throttle.js';
-import type { ChangeFeed } from './change-feed.js';
-import type { SharedState } from './redis.js';
+import type { ChangeFeed } from '../shared/change-feed.js';
+import type { SharedState } from '../shared/redis.js';
 
 /**
  * The failed-authentication throttle across replicas. Each failure also counts in Redis, per source

@@ -7,9 +7,9 @@ import type { ResourceStore } from '../ownership/resource-store.js';
 import type { Quotas } from '../quota/quotas.js';
 import type { UpstreamKeyPool } from '../upstream/key-pool.js';
 import { createSharedAuthThrottle } from './auth-throttle.js';
-import { createChangeFeed } from './change-feed.js';
+import { createChangeFeed } from '../shared/change-feed.js';
 import { createSharedKeyHealth } from './key-health.js';
-import type { SharedState } from './redis.js';
+import type { SharedState } from '../shared/redis.js';
 
 interface Local {
   keys: KeyResolver;

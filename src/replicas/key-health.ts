@@ -1,7 +1,7 @@
 import type { Logger } from '../logger.js';
 import type { UpstreamKeyPool } from '../upstream/key-pool.js';
-import type { ChangeFeed } from './change-feed.js';
-import type { SharedState } from './redis.js';
+import type { ChangeFeed } from '../shared/change-feed.js';
+import type { SharedState } from '../shared/redis.js';
 
 /**
  * Upstream key health shared by the replicas: a cooldown or disable one replica learns from
