@@ -1,7 +1,15 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().min(0);
+
+function isCidr(entry: string): boolean {
+  const [addr = '', bits, extra] = entry.split('/');
+  const v = isIP(addr);
+  if (!v || extra !== undefined) return false;
+  return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128));
+}
 
 const schema = z.object({
   PORT: port.default(8787),
@@ -71,6 +79,15 @@ const schema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   /** Prefix of every key the gateway writes in Redis (several gateways, or test runs, can share one server). */
   REDIS_KEY_PREFIX: z.string().min(1).max(64).default('ggw'),
+  /**
+   * Comma-separated CIDRs of the load balancers in front: X-Forwarded-For from those peers gives the
+   * client address (key CIDR scopes, the auth throttle); from any other peer it is ignored.
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .optional()
+    .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean))
+    .refine((list) => list.every(isCidr), 'must be comma-separated CIDRs such as 10.0.0.0/8,::1'),
   /** How long a dead replica's quota reservations and in-flight slots survive it in Redis. */
   QUOTA_LEASE_MS: z.coerce.number().int().min(1000).default(15_000),
   /** Redis unreachable: open serves on this replica's counters (logged once a minute); closed answers 503. */

@@ -30,6 +30,7 @@ import type { SharedState } from './shared/redis.js';
 import { createRedisCounters } from './quota/redis-counters.js';
 import { sqliteCellReader } from './quota/seed-cells.js';
 import { shareAcrossReplicas } from './replicas/share.js';
+import { createClientAddress, parseCidrs } from './auth/client-address.js';
 
 export interface Gateway {
   deps: AppDeps;
@@ -92,10 +93,11 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
   // With REDIS_URL the same services also announce and hear changes, key health and auth failures.
   const replicas = shared ? shareAcrossReplicas(local, { shared, log, clock, config }) : null;
   const { keyPool, throttle } = replicas ?? local;
-  const tenantAuth = createTenantAuth((replicas ?? local).keys, throttle, log, config.AUTH_FAILURE_LIMIT);
+  const clientAddress = createClientAddress(config.TRUSTED_PROXIES.length ? parseCidrs(config.TRUSTED_PROXIES) : null);
+  const tenantAuth = createTenantAuth((replicas ?? local).keys, throttle, log, config.AUTH_FAILURE_LIMIT, clientAddress);
   const liveTokens = createLiveTokens({ db, clock, keys: (replicas ?? local).keys });
   const base = {
-    config, log, db, clock, tenantAuth, liveTokens, upstream: createUpstream(config), recorder, lifecycle, keyPool, metrics, prices, telemetry,
+    config, log, db, clock, tenantAuth, clientAddress, liveTokens, upstream: createUpstream(config), recorder, lifecycle, keyPool, metrics, prices, telemetry,
     keys: (replicas ?? local).keys, resources: (replicas ?? local).resources, quotas: (replicas ?? local).quotas,
   };
   const deps: AppDeps = { ...base, stages: createStages(base) };

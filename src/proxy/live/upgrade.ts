@@ -73,7 +73,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
         admitted = principal;
         const s = principal.scopes;
         if (s.endpoints || s.cidrs) {
-          const denied = scopeViolation(compileScopes({ endpoints: s.endpoints, cidrs: s.cidrs }), { endpoint: 'live', model: null, address: req.socket.remoteAddress });
+          const denied = scopeViolation(compileScopes({ endpoints: s.endpoints, cidrs: s.cidrs }), { endpoint: 'live', model: null, address: deps.clientAddress(req) });
           if (denied) throw new GatewayError('permission_denied', denied);
         }
         // The key stages read and set only these fields of the REST exchange's context.
@@ -110,7 +110,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
           started = true;
           const session = runSession(client, {
             requestId, caller, apiVersion: target.apiVersion, target: target.path + caller.search, upstreamKey, lease, headers,
-            address: req.socket.remoteAddress,
+            address: deps.clientAddress(req),
             onEnd: () => {
               sessions.delete(session);
               lifecycle.leave();
