@@ -3,6 +3,7 @@ import { DatabaseUnavailableError } from './db/postgres.js';
 import { bootPostgres } from './db/postgres-boot.js';
 import { postgresPassword, printableUrl } from './db/pg-url.js';
 import { createGateway } from './gateway.js';
+import { registerGateway, SharedDatabaseError } from './db/gateway-registry.js';
 import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { envKeySecrets } from './upstream/key-pool.js';
 import { loadTelemetry } from './telemetry/load.js';
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   // Off by default; when on, the OpenTelemetry SDK is imported only now.
   const telemetry = config.TELEMETRY ? await loadTelemetry({ config: config.TELEMETRY, log }) : null;
   const shared = config.REDIS_URL ? await sharedOrExit(config.REDIS_URL, config.REDIS_KEY_PREFIX) : null;
+  const registration = await registerOrExit(config.DATABASE_PATH, shared !== null);
   const gateway = createGateway({ config, log, telemetry, shared });
   const addr = await gateway.listen();
   const keyCount = (gateway.deps.db.$client.prepare('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number) ?? 0;
@@ -42,7 +44,10 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down: draining in-flight requests');
     gateway.shutdown().then(
-      () => process.exit(0),
+      () => {
+        registration.release();
+        process.exit(0);
+      },
       (err: Error) => {
         log.error({ err: err.message }, 'shutdown failed');
         process.exit(1);
@@ -80,6 +85,18 @@ async function sharedOrExit(url: string, prefix: string): Promise<SharedState> {
     return await connectShared(url, prefix);
   } catch (err) {
     if (!(err instanceof RedisUnavailableError)) throw err;
+    process.stderr.write(`gemini-gateway: ${err.message}\n`);
+    process.exit(1);
+  }
+}
+
+/** A second gateway on this database file without shared state: one line naming the fix, exit 1. */
+async function registerOrExit(dbPath: string, shared: boolean): Promise<{ release(): void }> {
+  if (dbPath === ':memory:') return { release: () => {} };
+  try {
+    return await registerGateway(dbPath, shared);
+  } catch (err) {
+    if (!(err instanceof SharedDatabaseError)) throw err;
     process.stderr.write(`gemini-gateway: ${err.message}\n`);
     process.exit(1);
   }
