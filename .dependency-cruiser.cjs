@@ -1,7 +1,7 @@
 // The layers imports may point down through (docs: ARCHITECTURE.md "Layers and seams"). Run by
 // test/architecture/dependencies.test.ts inside `npm test`; by hand: `npx depcruise src`.
 //
-//   composition  main.ts gateway.ts stages.ts app.ts
+//   composition  main.ts workers.ts gateway.ts stages.ts app.ts
 //   surfaces     proxy/ admin/ self-service/ dashboard/ cli/ metrics/app.ts health.ts
 //   deps         deps.ts: AppDeps/AppEnv, types only (so no stage or service can reach for AppDeps)
 //   stages       */stage.ts and */*-stage.ts: the ProxyStage hooks, ordered in stages.ts
@@ -15,7 +15,7 @@ const STAGE_FILE = '^src/(?!exchange/)[a-z-]+/[a-z-]*stage[.]ts$';
 
 /** Each layer may import only the layers after it. Every file under src/ is in exactly one (the test checks). */
 const LAYERS = [
-  { name: 'composition', path: '^src/(main|gateway|stages|app)[.]ts$' },
+  { name: 'composition', path: '^src/(main|gateway|stages|app|workers)[.]ts$' },
   { name: 'surfaces', path: `^src/(${SURFACE_DIRS})/|^src/metrics/app[.]ts$|^src/health[.]ts$` },
   // Types only: what the composition root hands to each surface (each takes a Pick<> of it).
   { name: 'deps', path: '^src/deps[.]ts$' },

@@ -92,6 +92,8 @@ const schema = z.object({
   QUOTA_LEASE_MS: z.coerce.number().int().min(1000).default(15_000),
   /** Redis unreachable: open serves on this replica's counters (logged once a minute); closed answers 503. */
   QUOTA_FAILURE: z.enum(['open', 'closed']).default('open'),
+  /** N or auto (one per CPU): worker processes serving one port (node:cluster); needs REDIS_URL. */
+  GATEWAY_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).optional(),
   /** Bearer token for /admin/v1; unset disables the admin API (503 with a how-to). */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Master secret that encrypts stored upstream (bring-your-own) keys; unset refuses to store them. */

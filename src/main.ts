@@ -2,7 +2,9 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { DatabaseUnavailableError } from './db/postgres.js';
 import { bootPostgres } from './db/postgres-boot.js';
 import { postgresPassword, printableUrl } from './db/pg-url.js';
+import cluster from 'node:cluster';
 import { createGateway } from './gateway.js';
+import { runPrimary } from './workers.js';
 import { registerGateway, SharedDatabaseError } from './db/gateway-registry.js';
 import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { envKeySecrets } from './upstream/key-pool.js';
@@ -25,6 +27,7 @@ async function main(): Promise<void> {
   const dbPassword = config.DATABASE_URL ? postgresPassword(config.DATABASE_URL) : undefined;
   const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword, config.REDIS_URL ? redisPassword(config.REDIS_URL) : undefined], format);
   if (config.DATABASE_URL) await postgresOnly(config as Config & { DATABASE_URL: string }, log);
+  if (config.GATEWAY_WORKERS !== undefined && cluster.isPrimary) return runPrimary(config as Config & { GATEWAY_WORKERS: number | 'auto' }, log);
   // Off by default; when on, the OpenTelemetry SDK is imported only now.
   const telemetry = config.TELEMETRY ? await loadTelemetry({ config: config.TELEMETRY, log }) : null;
   const shared = config.REDIS_URL ? await sharedOrExit(config.REDIS_URL, config.REDIS_KEY_PREFIX) : null;
@@ -33,7 +36,7 @@ async function main(): Promise<void> {
   const addr = await gateway.listen();
   const keyCount = (gateway.deps.db.$client.prepare('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number) ?? 0;
   log.info(
-    { url: `http://${addr.address}:${addr.port}`, database: config.DATABASE_PATH, upstream: config.UPSTREAM_BASE_URL, publicBaseUrl: config.PUBLIC_BASE_URL, shared: shared?.shownUrl ?? null },
+    { url: `http://${addr.address}:${addr.port}`, database: config.DATABASE_PATH, upstream: config.UPSTREAM_BASE_URL, publicBaseUrl: config.PUBLIC_BASE_URL, shared: shared?.shownUrl ?? null, pid: process.pid },
     'gemini-gateway listening',
   );
   startupHints(log, config, keyCount);
