@@ -1,3 +1,4 @@
+import { ReplyError } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { SharedState } from '../shared/redis.js';
 import type { CounterDimension, WindowStarts } from './counters.js';
@@ -143,7 +144,11 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
     draining = true;
     try {
       while (queue.length) {
-        await apply(queue[0]!);
+        await apply(queue[0]!).catch((err: unknown) => {
+          // Redis answered with an error: retrying cannot help, and it must not hold up the rest.
+          if (!refused(err)) throw err;
+          log.error({ err: (err as Error).message }, 'Redis refused a quota settlement; dropped');
+        });
         queue.shift();
       }
       log.info('shared quota counters caught up with usage metered while Redis was unreachable');
@@ -163,7 +168,10 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
         void drain();
         return;
       }
-      apply(s).catch(() => enqueue(s));
+      apply(s).catch((err: Error) => {
+        if (refused(err)) log.error({ err: err.message }, 'Redis refused a quota settlement; dropped');
+        else enqueue(s);
+      });
     },
     pending: () => queue.length,
     async close() {
@@ -183,6 +191,11 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
     }
     queue.push(s);
   }
+}
+
+/** An error Redis itself answered (a script error), as opposed to not answering at all. */
+function refused(err: unknown): boolean {
+  return err instanceof ReplyError;
 }
 
 function name(lua: string): string {

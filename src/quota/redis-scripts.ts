@@ -40,7 +40,8 @@ local function release(zs, hs, id)
   if redis.call('ZREM', zs, id) == 1 then
     local e = tonumber(redis.call('HGET', hs, id) or '0')
     redis.call('HDEL', hs, id)
-    redis.call('HINCRBY', hs, '#held', -e)
+    -- Never -0: Redis refuses it as an increment.
+    if e ~= 0 then redis.call('HINCRBY', hs, '#held', 0 - e) end
   end
 end
 local function purge(zs, hs, now)
