@@ -69,6 +69,8 @@ interface LeaseState extends Lease, CappedLease {
   settled: boolean;
   /** Shared mode only: the shared lease id, or null when admitted on local counters (shared state away). */
   sharedLease?: string | null;
+  /** Admitted locally after a failed shared admission: the lease it tried to take. */
+  attemptedLease?: string;
 }
 
 /**
@@ -123,6 +125,8 @@ export function createQuotas({ db, clock, log, onRefusal, shared = null, failure
   const buckets = (l: Pick<LeaseState, 'projectId' | 'keyId' | 'model'>, now: number, model = l.model): Bucket[] =>
     dimensionsOf(l.keyId, model).map(([d, v]) => store.get(l.projectId, d, v, now));
   let lastOutageLog = -Infinity;
+  // Settlement ids for the shared store's replay protection; unique within this process (with its replica id).
+  let settleIds = 0;
 
   type Admission = ReturnType<typeof prepare>;
   function prepare(req: AdmitRequest) {
@@ -210,8 +214,21 @@ export function createQuotas({ db, clock, log, onRefusal, shared = null, failure
             lastOutageLog = clock.now();
             log.error({ failure, err: err.message }, failure === 'open' ? 'shared quota counters unreachable: admitting on this replica\'s counters' : 'shared quota counters unreachable: refusing requests (QUOTA_FAILURE=closed)');
           }
-          if (failure === 'closed') throw new GatewayError('unavailable', 'Quota counters are unavailable; retry shortly.');
-          return admitLocal(req);
+          // The admission may have been applied with only its answer lost: a refusal releases that lease.
+          const release = () => shared.settle({
+            projectId: a.p.projectId, leaseId: err.leaseId, admitted: dims, starts: store.starts(req.now), requests: { delta: -1, when: 'lease-found' },
+            charged: [], chargedStarts: store.starts(req.now), tokens: 0, lateModel: null, now: req.now, id: `${err.leaseId}:refused`,
+          });
+          if (failure === 'closed') {
+            release();
+            throw new GatewayError('unavailable', 'Quota counters are unavailable; retry shortly.');
+          }
+          try {
+            return Object.assign(admitLocal(req), { attemptedLease: err.leaseId });
+          } catch (refusal) {
+            release();
+            throw refusal;
+          }
         },
       );
     },
@@ -231,9 +248,12 @@ export function createQuotas({ db, clock, log, onRefusal, shared = null, failure
       const lateModel = result.forwarded && result.model !== null && result.model !== lease.model;
       if (shared && lease.sharedLease !== undefined) {
         const viaShared = lease.sharedLease !== null;
+        const leaseId = lease.sharedLease ?? lease.attemptedLease ?? null;
         shared.settle({
-          projectId: lease.projectId, leaseId: lease.sharedLease, admitted: dimensionsOf(lease.keyId, lease.model), starts: lease.starts,
-          requestDelta: result.forwarded ? (viaShared ? 0 : 1) : (viaShared ? -1 : 0),
+          projectId: lease.projectId, leaseId, admitted: dimensionsOf(lease.keyId, lease.model), starts: lease.starts, id: `${leaseId ?? settleIds++}:settle`,
+          requests: viaShared
+            ? (result.forwarded ? null : { delta: -1, when: 'always' })
+            : (result.forwarded ? { delta: 1, when: 'lease-missing' } : { delta: -1, when: 'lease-found' }),
           charged: dimensionsOf(lease.keyId, result.model), chargedStarts: store.starts(now), tokens: result.forwarded ? result.tokens : 0,
           lateModel: lateModel ? result.model : null, now,
         });
@@ -252,7 +272,7 @@ export function createQuotas({ db, clock, log, onRefusal, shared = null, failure
       if (tokens > 0) for (const b of buckets(lease, now, model)) for (const kind of WINDOW_KINDS) b.windows[kind].tokens += tokens;
       if (tokens > 0 && shared) {
         const starts = store.starts(now);
-        shared.settle({ projectId: lease.projectId, leaseId: null, admitted: [], starts, requestDelta: 0, charged: dimensionsOf(lease.keyId, model), chargedStarts: starts, tokens, lateModel: null, now });
+        shared.settle({ projectId: lease.projectId, leaseId: null, admitted: [], starts, requests: null, charged: dimensionsOf(lease.keyId, model), chargedStarts: starts, tokens, lateModel: null, now, id: `charge:${settleIds++}` });
       }
       const policy = policyOf(lease.projectId);
       if (!policy?.hardCap) return null;

@@ -11,6 +11,11 @@ export type ReadCell = (projectId: string, dim: CounterDimension, value: string,
 
 /** Windows outlive their end by this much, so a request settling just after the reset still finds its admission window. */
 const WINDOW_SLACK_MS = 10 * 60_000;
+/**
+ * How long Redis remembers that a settlement was applied, so a retry whose first answer was lost
+ * (command timeout) is not counted twice. Retries normally follow within a second.
+ */
+const APPLIED_MEMORY_MS = 120_000;
 /** Catch-up keeps at most this many settlements while Redis is away; older ones are dropped (and logged). */
 const MAX_PENDING = 200_000;
 
@@ -101,7 +106,7 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
       if (admitted) open.set(leaseId, { tag: tag(projectId), pairs: buckets.map((b) => leaseKeys(tag(projectId), b.dim, b.value)) });
       return { admitted, leaseId: admitted ? leaseId : null, counts: parseCounts(reply.slice(1) as number[], buckets.length) };
     } catch (err) {
-      throw new SharedUnavailableError(`shared quota counters unavailable: ${(err as Error).message}`);
+      throw new SharedUnavailableError(`shared quota counters unavailable: ${(err as Error).message}`, leaseId);
     }
   }
 
@@ -109,24 +114,25 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
   async function apply(s: SharedSettlement): Promise<void> {
     const t = tag(s.projectId);
     const rel = s.leaseId ? s.admitted.map(([d, v]) => leaseKeys(t, d, v)) : [];
-    type Inc = { dim: CounterDimension; value: string; kind: WindowKind; start: number; field: string; delta: number };
+    type Inc = { dim: CounterDimension; value: string; kind: WindowKind; start: number; field: string; delta: number; when: string };
     let incs: Inc[] = [];
-    const add = (cells: Array<[CounterDimension, string]>, starts: WindowStarts, field: string, delta: number) => {
-      if (delta) for (const [dim, value] of cells) for (const kind of WINDOW_KINDS) incs.push({ dim, value, kind, start: starts[kind], field, delta });
+    const add = (cells: Array<[CounterDimension, string]>, starts: WindowStarts, field: string, delta: number, when = 'a') => {
+      if (delta) for (const [dim, value] of cells) for (const kind of WINDOW_KINDS) incs.push({ dim, value, kind, start: starts[kind], field, delta, when });
     };
-    add(s.admitted, s.starts, 'requests', s.requestDelta);
+    if (s.requests) add(s.admitted, s.starts, 'requests', s.requests.delta, { always: 'a', 'lease-found': 'f', 'lease-missing': 'm' }[s.requests.when]);
     add(s.charged, s.chargedStarts, 'tokens', s.tokens);
     if (s.lateModel !== null) add([['model', s.lateModel]], s.chargedStarts, 'requests', 1);
     let leaseId = s.leaseId ?? '';
     const seeded = new Map<Inc, { tokens: number; requests: number }>();
     for (let round = 0; round < 2 && (rel.length || incs.length); round++) {
-      const keys = [`${t}:epoch`, ...rel.flat(), ...incs.map((i) => windowKey(t, i.dim, i.value, i.kind, i.start))];
-      const args: Array<string | number> = [leaseId, rel.length, incs.length];
+      const keys = [`${t}:epoch`, `${t}:applied:${replicaId}`, ...rel.flat(), ...incs.map((i) => windowKey(t, i.dim, i.value, i.kind, i.start))];
+      const args: Array<string | number> = [leaseId, rel.length, incs.length, `${s.id}:${round}`, APPLIED_MEMORY_MS];
       for (const i of incs) {
         const seed = seeded.get(i);
-        args.push(i.field, i.delta, i.start, ttl(i.kind, i.start, s.now), seed ? seed.tokens : '', seed ? seed.requests : '');
+        args.push(i.field, i.delta, i.start, ttl(i.kind, i.start, s.now), seed ? seed.tokens : '', seed ? seed.requests : '', i.when);
       }
       const missing = (await call(SETTLE, keys, args)) as number[];
+      if (missing[0] === -1) return;
       rel.length = 0;
       leaseId = '';
       incs = missing.map((j) => incs[j - 1]!);
@@ -134,7 +140,8 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
       // only if the ledger has flushed it; the seed stands in for the increment either way.
       const values = await seeds(s.projectId, incs.map((i) => [i.dim, i.value, i.kind, i.start]));
       incs.forEach((i, n) => seeded.set(i, { tokens: values[n]!.tokens, requests: values[n]!.requests }));
-      for (const i of incs) i.delta = 0;
+      // The second round's lease condition cannot be re-evaluated (the lease is gone): it always applies.
+      for (const i of incs) Object.assign(i, { delta: 0, when: 'a' });
     }
   }
 

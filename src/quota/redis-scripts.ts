@@ -37,12 +37,12 @@ local function ensure(key, start, ttl, epoch, seedT, seedR)
   return true
 end
 local function release(zs, hs, id)
-  if redis.call('ZREM', zs, id) == 1 then
-    local e = tonumber(redis.call('HGET', hs, id) or '0')
-    redis.call('HDEL', hs, id)
-    -- Never -0: Redis refuses it as an increment.
-    if e ~= 0 then redis.call('HINCRBY', hs, '#held', 0 - e) end
-  end
+  if redis.call('ZREM', zs, id) == 0 then return false end
+  local e = tonumber(redis.call('HGET', hs, id) or '0')
+  redis.call('HDEL', hs, id)
+  -- Never -0: Redis refuses it as an increment.
+  if e ~= 0 then redis.call('HINCRBY', hs, '#held', 0 - e) end
+  return true
 end
 local function purge(zs, hs, now)
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', zs, '-inf', now)) do release(zs, hs, id) end
@@ -129,23 +129,35 @@ return counts({'ok'})
 `;
 
 /**
- * Settlement (and catch-up after an outage). KEYS: epoch, then nRel pairs (lease zset, lease hash),
- * then nInc window hashes. ARGV: lease id, nRel, nInc, then per increment (stride 6): field, delta,
- * window start, TTL, seed tokens, seed requests. Releasing a lease that already lapsed changes
- * nothing. Returns the 1-based increments that still need a seed; the others are applied.
+ * Settlement (and catch-up after an outage). KEYS: epoch, this replica's applied-settlements set,
+ * then nRel pairs (lease zset, lease hash), then nInc window hashes. ARGV: lease id, nRel, nInc,
+ * settlement id, how long ids are remembered (ms), then per increment (stride 7): field, delta,
+ * window start, TTL, seed tokens, seed requests, when ('a' always, 'f' only if the lease was found,
+ * 'm' only if it was missing). Releasing a lease that already lapsed changes nothing, and a
+ * settlement id seen before (a retry after a lost answer) changes nothing: it returns {-1}.
+ * Otherwise returns the 1-based increments that still need a seed; the others are applied.
  */
 export const SETTLE = `${PRELUDE}
 local now = now_ms()
 local epoch = epoch_of(KEYS[1], now)
-local leaseId, nRel, nInc = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-for r = 0, nRel - 1 do release(KEYS[2 + 2 * r], KEYS[3 + 2 * r], leaseId) end
+local leaseId, nRel, nInc, sid, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - keep)
+if redis.call('ZADD', KEYS[2], 'NX', now, sid) == 0 then return {-1} end
+redis.call('PEXPIRE', KEYS[2], keep)
+local found = false
+for r = 0, nRel - 1 do
+  if release(KEYS[3 + 2 * r], KEYS[4 + 2 * r], leaseId) then found = true end
+end
 local missing = {}
 for j = 0, nInc - 1 do
-  local key, a = KEYS[2 + 2 * nRel + j], 4 + 6 * j
-  if ensure(key, ARGV[a + 2], ARGV[a + 3], epoch, ARGV[a + 4], ARGV[a + 5]) then
-    redis.call('HINCRBY', key, ARGV[a], ARGV[a + 1])
-  else
-    missing[#missing + 1] = j + 1
+  local key, a = KEYS[3 + 2 * nRel + j], 6 + 7 * j
+  local when = ARGV[a + 6]
+  if when == 'a' or (when == 'f' and found) or (when == 'm' and not found) then
+    if ensure(key, ARGV[a + 2], ARGV[a + 3], epoch, ARGV[a + 4], ARGV[a + 5]) then
+      redis.call('HINCRBY', key, ARGV[a], ARGV[a + 1])
+    else
+      missing[#missing + 1] = j + 1
+    end
   end
 end
 return missing

@@ -26,13 +26,21 @@ export interface SharedAdmission {
 /** What one finished (or locally admitted) request changes in the shared counters. */
 export interface SharedSettlement {
   projectId: string;
-  /** The shared lease to release, or null when the request was admitted on local counters (Redis was away). */
+  /**
+   * The shared lease to release: the one admission got, or, when admission fell back to local
+   * counters, the one it tried to take (Redis may have applied it and only the answer was lost).
+   */
   leaseId: string | null;
   /** Buckets and window starts of admission: requests count there. */
   admitted: Array<[CounterDimension, string]>;
   starts: WindowStarts;
-  /** -1: reserved but nothing went upstream; +1: admitted locally, so the shared count never saw it. */
-  requestDelta: number;
+  /**
+   * The request count to correct in the admission windows, and when: always, or only if the lease
+   * was (or was not) found, which tells whether a lost admission answer had in fact been applied.
+   */
+  requests: { delta: number; when: 'always' | 'lease-found' | 'lease-missing' } | null;
+  /** Unique per settlement: applying it twice (a retry after a lost answer) counts it once. */
+  id: string;
   /** Buckets and window starts at settle time: tokens count there. */
   charged: Array<[CounterDimension, string]>;
   chargedStarts: WindowStarts;
@@ -43,7 +51,15 @@ export interface SharedSettlement {
 }
 
 /** Thrown by admit() when the shared store cannot be reached; QUOTA_FAILURE decides what follows. */
-export class SharedUnavailableError extends Error {}
+export class SharedUnavailableError extends Error {
+  constructor(
+    message: string,
+    /** The lease the failed admission tried to take; settle() releases it in case Redis applied it. */
+    readonly leaseId: string,
+  ) {
+    super(message);
+  }
+}
 
 /**
  * Quota counters every replica shares. Admission checks every bucket's limits and reserves on all of

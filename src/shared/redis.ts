@@ -32,7 +32,7 @@ export function printableRedisUrl(url: string): string {
  * its password. Commands never queue while disconnected and time out after `commandTimeoutMs`, so a
  * dead or hung Redis turns into a prompt error the quota code can fail open (or closed) on.
  */
-export async function connectShared(url: string, prefix: string, { timeoutMs = 5000, commandTimeoutMs = 500 } = {}): Promise<SharedState> {
+export async function connectShared(url: string, prefix: string, { timeoutMs = 5000, commandTimeoutMs = 2000 } = {}): Promise<SharedState> {
   const shownUrl = printableRedisUrl(url);
   const redis = new Redis(url, {
     lazyConnect: true,

@@ -75,11 +75,26 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters', () => {
     expect(second.admitted).toBe(false);
     // Refused on the key bucket, so the project bucket counted nothing either.
     expect(second.counts[0]!.windows.minute.requests).toBe(1);
-    c.settle({ projectId: 'prj_2', leaseId: first.leaseId, admitted: [['project', ''], ['key', 'key_1']], starts: starts(t), requestDelta: 0, charged: [['project', ''], ['key', 'key_1']], chargedStarts: starts(t), tokens: 7, lateModel: null, now: t });
+    c.settle({ projectId: 'prj_2', leaseId: first.leaseId, admitted: [['project', ''], ['key', 'key_1']], starts: starts(t), requests: null, id: 's1', charged: [['project', ''], ['key', 'key_1']], chargedStarts: starts(t), tokens: 7, lateModel: null, now: t });
     await new Promise((r) => setTimeout(r, 100));
     const third = await c.admit('prj_2', buckets, 0, starts(t), t);
     expect(third.admitted).toBe(true);
     expect(third.counts[0]!.windows.minute).toEqual({ tokens: 7, requests: 2 });
+  });
+
+  it('a settlement applied twice (a retry after its answer was lost) counts once', async () => {
+    const prefix = setup();
+    const c = await replica(prefix, () => ({ tokens: 0, requests: 0 }));
+    const t = now();
+    const buckets = project({ tpd: 1_000_000 });
+    const lease = await c.admit('prj_4', buckets, 10, starts(t), t);
+    const settlement = { projectId: 'prj_4', leaseId: lease.leaseId, admitted: [['project', ''], ['key', 'key_1']] as Array<['project' | 'key', string]>, starts: starts(t), requests: null, charged: [['project', ''], ['key', 'key_1']] as Array<['project' | 'key', string]>, chargedStarts: starts(t), tokens: 25, lateModel: null, now: t, id: 'same' };
+    c.settle(settlement);
+    c.settle(settlement);
+    await new Promise((r) => setTimeout(r, 150));
+    const after = await c.admit('prj_4', buckets, 10, starts(t), t);
+    expect(after.counts[0]!.windows.day.tokens).toBe(25);
+    expect(c.pending()).toBe(0);
   });
 
   it("a replica that stops renewing loses its leases within the lease time; settling a lapsed lease changes nothing", async () => {
@@ -99,7 +114,7 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters', () => {
     expect(after.counts[0]!.held).toBe(1000);
     expect(after.counts[0]!.inFlight).toBe(2);
     // A late settlement of the lapsed lease does not subtract its reservation a second time.
-    alive.settle({ projectId: 'prj_3', leaseId: held.leaseId, admitted: [['project', ''], ['key', 'key_1']], starts: starts(t), requestDelta: 0, charged: [], chargedStarts: starts(t), tokens: 0, lateModel: null, now: t });
+    alive.settle({ projectId: 'prj_3', leaseId: held.leaseId, admitted: [['project', ''], ['key', 'key_1']], starts: starts(t), requests: null, id: 's2', charged: [], chargedStarts: starts(t), tokens: 0, lateModel: null, now: t });
     await new Promise((r) => setTimeout(r, 100));
     const check = await alive.admit('prj_3', project({ maxConcurrent: 3 }), 0, starts(t), t);
     expect(check.counts[0]!.held).toBe(1000);
