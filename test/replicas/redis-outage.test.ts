@@ -32,8 +32,8 @@ async function dayCounter(url: string, prefix: string, projectId: string): Promi
   }
 }
 
-describe.runIf(inject('redisAvailable'))('Redis outage under load', () => {
-  it('QUOTA_FAILURE=open: serves throughout, no crash, no lost row, the day counter catches up with the metered usage', { timeout: 60_000 }, async () => {
+describe.runIf(inject('redisAvailable'))('Redis outage under load', { timeout: 90_000 }, () => {
+  it('QUOTA_FAILURE=open: serves throughout, no crash, no lost row, the day counter catches up with the metered usage', { timeout: 90_000 }, async () => {
     own = await startOwnRedis();
     r = await startReplicas(3, { redisUrl: own.url, env: { QUOTA_FAILURE: 'open' } });
     const put = await r.admin('PUT', `/admin/v1/projects/${r.projectId}/limits`, { limits: [{ tokensPerDay: 100_000_000, requestsPerMinute: 1_000_000 }] });

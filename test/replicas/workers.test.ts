@@ -14,7 +14,7 @@ afterEach(async () => {
   r = undefined;
 });
 
-describe('GATEWAY_WORKERS', () => {
+describe('GATEWAY_WORKERS', { timeout: 90_000 }, () => {
   it('without REDIS_URL it is refused with a message', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ggw-workers-'));
     try {
