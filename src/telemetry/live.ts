@@ -1,4 +1,4 @@
-import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Principal } from '../exchange/principal.js';
@@ -6,7 +6,7 @@ import type { Outcome } from '../metering/row.js';
 import type { Usage } from '../metering/usage.js';
 import { redactSecrets } from '../redact.js';
 import { errorType, PROVIDER, usageAttributes } from './genai.js';
-import type { Telemetry } from './telemetry.js';
+import type { GenAiInstruments } from './instruments.js';
 
 /**
  * The conventions have no realtime operation yet (a `realtime_session` proposal is still open), and
@@ -22,12 +22,17 @@ const USAGE_KEYS = [
   'gemini_gateway.usage.total_tokens',
 ] as const;
 
-export interface LiveTracingDeps {
-  telemetry: Telemetry;
+/** What the Live surface passes to Telemetry.live(). */
+export interface LiveTracingOptions {
   /** LIVE_UPSTREAM_BASE_URL (or UPSTREAM_BASE_URL). */
   upstream: URL;
   /** Upstream keys to scrub from close reasons and error messages. */
   secrets: readonly string[];
+}
+
+export interface LiveTracingDeps extends LiveTracingOptions {
+  tracer: Tracer;
+  instruments: GenAiInstruments;
 }
 
 /** How a session ended, as the session's `live_session` row records it. */
@@ -74,7 +79,7 @@ export interface LiveTracing {
 const at = (perf: number): number => performance.timeOrigin + perf;
 
 export function createLiveTracing(d: LiveTracingDeps): LiveTracing {
-  const { tracer, instruments } = d.telemetry;
+  const { tracer, instruments } = d;
   const server: Attributes = {
     'server.address': d.upstream.hostname,
     'server.port': d.upstream.port ? Number(d.upstream.port) : d.upstream.protocol === 'https:' || d.upstream.protocol === 'wss:' ? 443 : 80,

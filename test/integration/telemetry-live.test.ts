@@ -229,6 +229,8 @@ describe('OpenTelemetry for Live sessions', () => {
 
   it('puts no content and no secret (keys, ephemeral token) in any export', () => {
     const all = receiver.bodies.join('\n');
+    // The sessions were exported (so the checks below look at them).
+    expect(all).toContain('gemini_gateway.live.turn');
     expect(all).not.toContain(PROMPT);
     for (const secret of secrets) expect(all).not.toContain(secret);
     expect(all).not.toContain('ggwt_');

@@ -14,7 +14,6 @@ import { compileScopes, scopeViolation } from '../../scopes/scopes.js';
 import { createUpstreamKeyStage } from '../../upstream/own-key-stage.js';
 import { createKeyStage } from '../../upstream/pool-stage.js';
 import { envKeySecrets } from '../../upstream/key-pool.js';
-import { createLiveTracing } from '../../telemetry/live.js';
 import { authenticateLive } from './admission.js';
 import { newSessionId, runSession, type SessionDeps } from './session.js';
 
@@ -51,7 +50,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
     setupTimeoutMs: 30_000,
   };
   // OpenTelemetry only when it is on; off, no session gets a trace object.
-  const tracing = deps.telemetry ? createLiveTracing({ telemetry: deps.telemetry, upstream: base, secrets: envKeySecrets(config) }) : null;
+  const tracing = deps.telemetry ? deps.telemetry.live({ upstream: base, secrets: envKeySecrets(config) }) : null;
 
   return {
     get open() {
