@@ -51,7 +51,7 @@ export interface LiveSpanEnd {
 
 /**
  * One Live session's spans: the SERVER span from the upgrade request to the last close, its
- * admission child (the upgrade's checks) and the CLIENT span of the upstream WebSocket. Every call
+ * admission child (the upgrade's checks, then the setup's) and the CLIENT span of the upstream WebSocket. Every call
  * happens at a session milestone or a completed turn, never per relayed frame.
  */
 export interface LiveSessionTrace {
@@ -59,9 +59,9 @@ export interface LiveSessionTrace {
   authenticated(principal: Principal, authTokenId: string | null): void;
   /** The upgrade was refused with an HTTP status: admission and session end with error status. */
   refused(status: number, message: string): void;
-  /** The upgrade is accepted: admission ends. `limited`: a quota rule applied to the admission. */
+  /** The upgrade is accepted (`limited`: a quota rule applied to it); admission goes on until the setup is. */
   admitted(limited: boolean): void;
-  /** Opens the upstream span; returns the headers (`traceparent`…) that carry it upstream. */
+  /** The setup was admitted (admission ends) and upstream is dialled: opens the upstream span and returns the headers (`traceparent`…) that carry it. */
   upstream(url: string): Record<string, string>;
   /** The upstream handshake's HTTP status (101, or the refusal's). */
   upstreamStatus(status: number): void;
@@ -147,10 +147,10 @@ export function createLiveTracing(d: LiveTracingDeps): LiveTracing {
           if (limited) quota = 'admitted';
           span.setAttribute('http.response.status_code', 101);
           admittedAt = performance.now();
-          admission?.end(at(admittedAt));
-          admission = null;
         },
         upstream(url) {
+          admission?.end(at(performance.now()));
+          admission = null;
           upstream = tracer.startSpan('GET', { kind: SpanKind.CLIENT, attributes: { 'http.request.method': 'GET', ...server, 'url.full': scrub(url) } }, parent);
           const carrier: Record<string, string> = {};
           propagation.inject(trace.setSpan(parent, upstream), carrier);
@@ -190,7 +190,7 @@ export function createLiveTracing(d: LiveTracingDeps): LiveTracing {
           const message = errType ? scrub(e.reason || e.outcome) : '';
           if (e.outcome === 'quota_cut') quota = 'cut';
           if (admission) {
-            // The handshake itself failed after admission (ws refused it, or the client left).
+            // Refused at the setup (invalid, out of scope, foreign resumption handle), or the client left before sending one.
             admission.setStatus({ code: SpanStatusCode.ERROR, message });
             admission.end(now);
             admission = null;

@@ -27,7 +27,7 @@ let spans: ReceivedSpan[];
 let secrets: string[];
 let tokenSecret: string;
 let upstreamTraceparent: string | undefined;
-const sessions: Record<'sdk' | 'traced' | 'aborted' | 'token' | 'holder', string> = { sdk: '', traced: '', aborted: '', token: '', holder: '' };
+const sessions: Record<'sdk' | 'traced' | 'aborted' | 'token' | 'badSetup' | 'holder', string> = { sdk: '', traced: '', aborted: '', token: '', badSetup: '', holder: '' };
 
 /**
  * Live sessions of every kind through a gateway exporting to a real OTLP/HTTP receiver: a two-turn
@@ -86,6 +86,12 @@ beforeAll(async () => {
   await viaToken.closed;
   await h.live.sessions[3]!.closed;
 
+  // Refused at the setup: the first frame is not JSON (1007), so nothing goes upstream.
+  const badSetup = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
+  await badSetup.opened;
+  badSetup.ws.send('not a setup');
+  expect((await badSetup.closed).code).toBe(1007);
+
   // Refused: a key the gateway does not know (401), and a second session over max_concurrent (429).
   expect((await rawConnect(h.liveUrl('v1beta', '?key=ggw_not_a_key_0123456789abcdefgh')).refused).status).toBe(401);
   const holder = rawConnect(h.liveUrl('v1beta', `?key=${limited.key}`));
@@ -94,10 +100,10 @@ beforeAll(async () => {
   holder.ws.close(1000);
   await holder.closed;
 
-  // 2 sessions × (2 turns + 1) + 1 turn + 1 for the drop + the token's creation and session + 1 for the holder + 1 refusal.
-  rows = await h.waitForRows(12);
+  // 2 sessions × (2 turns + 1) + 1 turn + 1 for the drop + the token's creation and session + the bad setup + the holder + 1 refusal.
+  rows = await h.waitForRows(13);
   const sessionIds = rows.filter((r) => r.endpoint === 'live_session' && r.status !== 429).map((r) => r.request_id);
-  [sessions.sdk, sessions.traced, sessions.aborted, sessions.token, sessions.holder] = sessionIds as [string, string, string, string, string];
+  [sessions.sdk, sessions.traced, sessions.aborted, sessions.token, sessions.badSetup, sessions.holder] = sessionIds as [string, string, string, string, string, string];
   secrets = [...h.secrets, tokenSecret, key, limited.key];
   await h.close();
   spans = receiver.spans();
@@ -117,9 +123,9 @@ const sum = (list: UsageEventRow[], f: (r: UsageEventRow) => number) => list.red
 describe('OpenTelemetry for Live sessions', () => {
   it('exports one SERVER span per session, named for the operation and model, with the GenAI and gateway attributes', () => {
     expect(receiver.rejected).toEqual([]);
-    expect(rows).toHaveLength(12);
+    expect(rows).toHaveLength(13);
     // Every session and the two refused upgrades; nothing else is a SERVER span.
-    expect(spans.filter((s) => s.kind === SERVER)).toHaveLength(7);
+    expect(spans.filter((s) => s.kind === SERVER)).toHaveLength(8);
     const span = sessionSpan(sessions.sdk);
     const row = sessionRow(sessions.sdk);
     expect(span.name).toBe(`generate_content ${MODEL}`);
@@ -200,6 +206,15 @@ describe('OpenTelemetry for Live sessions', () => {
     expect(quota.attributes).toMatchObject({ 'http.response.status_code': 429, 'gemini_gateway.outcome': 'gateway_error', 'gemini_gateway.quota.decision': 'refused', 'gemini_gateway.project': 'limited' });
     expect(children(quota).map((k) => [k.name, k.status.code])).toEqual([['gemini_gateway.admission', ERROR]]);
     expect(sessionSpan(sessions.holder).attributes['gemini_gateway.quota.decision']).toBe('admitted');
+
+    // Refused at the setup: admission fails, nothing went upstream.
+    const badSetup = sessionSpan(sessions.badSetup);
+    expect(badSetup.status.code).toBe(ERROR);
+    expect(badSetup.attributes).toMatchObject({ 'gemini_gateway.outcome': 'gateway_error', 'gemini_gateway.live.close_code': 1007, 'gemini_gateway.live.closed_by': 'gateway' });
+    expect(children(badSetup).map((k) => [k.name, k.status.code])).toEqual([['gemini_gateway.admission', ERROR]]);
+    // Upstream saw the four sessions that sent a valid setup, not this one (nor the holder, which sent none).
+    expect(h.live.sessions).toHaveLength(4);
+    expect(JSON.parse(sessionRow(sessions.badSetup).usage_json!)).toMatchObject({ closeCode: 1007, closedBy: 'gateway' });
 
     // A bad key: no usage row (no one to charge), but the operator sees why the handshake failed.
     const unknown = spans.filter((s) => s.kind === SERVER && s.attributes['http.response.status_code'] === 401);
