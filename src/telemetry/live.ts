@@ -135,11 +135,13 @@ export function createLiveTracing(d: LiveTracingDeps): LiveTracing {
           ended = true;
           const now = at(performance.now());
           const msg = scrub(message);
-          if (status === 429) quota = 'refused';
+          // Before authentication a 429 is the failed-attempt throttle, not a quota, and there is no project to decide for.
+          if (status === 429 && principal) quota = 'refused';
           admission?.setStatus({ code: SpanStatusCode.ERROR, message: msg });
           admission?.end(now);
           admission = null;
-          span.setAttributes({ 'http.response.status_code': status, 'gemini_gateway.outcome': 'gateway_error', 'gemini_gateway.quota.decision': quota, 'error.type': 'gateway_error' });
+          span.setAttributes({ 'http.response.status_code': status, 'gemini_gateway.outcome': 'gateway_error', 'error.type': 'gateway_error' });
+          if (principal) span.setAttribute('gemini_gateway.quota.decision', quota);
           span.setStatus({ code: SpanStatusCode.ERROR, message: msg });
           span.end(now);
         },
@@ -149,9 +151,11 @@ export function createLiveTracing(d: LiveTracingDeps): LiveTracing {
           admittedAt = performance.now();
         },
         upstream(url) {
-          admission?.end(at(performance.now()));
+          // One clock for every timestamp (the SDK's own default is coarser), so children nest exactly.
+          const now = at(performance.now());
+          admission?.end(now);
           admission = null;
-          upstream = tracer.startSpan('GET', { kind: SpanKind.CLIENT, attributes: { 'http.request.method': 'GET', ...server, 'url.full': scrub(url) } }, parent);
+          upstream = tracer.startSpan('GET', { kind: SpanKind.CLIENT, startTime: now, attributes: { 'http.request.method': 'GET', ...server, 'url.full': scrub(url) } }, parent);
           const carrier: Record<string, string> = {};
           propagation.inject(trace.setSpan(parent, upstream), carrier);
           return carrier;
@@ -164,7 +168,7 @@ export function createLiveTracing(d: LiveTracingDeps): LiveTracing {
           metered = true;
           const u = usageAttributes(usage);
           for (const k of USAGE_KEYS) totals.set(k, (totals.get(k) ?? 0) + (u[k] as number));
-          span.addEvent('gemini_gateway.live.turn', { ...u, 'gemini_gateway.live.turn': turns, 'gemini_gateway.outcome': outcome, 'gemini_gateway.live.turn.duration_ms': Math.round(latencyMs) });
+          span.addEvent('gemini_gateway.live.turn', { ...u, 'gemini_gateway.live.turn': turns, 'gemini_gateway.outcome': outcome, 'gemini_gateway.live.turn.duration_ms': Math.round(latencyMs) }, at(performance.now()));
           const attrs: Attributes = {
             'gen_ai.operation.name': OPERATION,
             'gen_ai.provider.name': PROVIDER,

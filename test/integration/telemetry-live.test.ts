@@ -221,6 +221,7 @@ describe('OpenTelemetry for Live sessions', () => {
     expect(unknown).toHaveLength(1);
     expect(unknown[0]!.status.code).toBe(ERROR);
     expect(unknown[0]!.attributes['gemini_gateway.tenant']).toBeUndefined();
+    expect(unknown[0]!.attributes['gemini_gateway.quota.decision']).toBeUndefined();
     expect(rows.some((r) => r.request_id === unknown[0]!.attributes['gemini_gateway.request_id'])).toBe(false);
   });
 
