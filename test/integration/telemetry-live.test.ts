@@ -27,7 +27,7 @@ let spans: ReceivedSpan[];
 let secrets: string[];
 let tokenSecret: string;
 let upstreamTraceparent: string | undefined;
-const sessions: Record<'sdk' | 'traced' | 'aborted' | 'token' | 'badSetup' | 'holder', string> = { sdk: '', traced: '', aborted: '', token: '', badSetup: '', holder: '' };
+const sessions: Record<'sdk' | 'traced' | 'aborted' | 'token' | 'badSetup' | 'holder' | 'cut', string> = { sdk: '', traced: '', aborted: '', token: '', badSetup: '', holder: '', cut: '' };
 
 /**
  * Live sessions of every kind through a gateway exporting to a real OTLP/HTTP receiver: a two-turn
@@ -42,6 +42,8 @@ beforeAll(async () => {
   const { key } = h.createKey('acme', 'web');
   const limited = h.createKey('acme', 'limited');
   await setLimits(h, h.projectOf(limited.id), { limits: [{ maxConcurrent: 1 }] });
+  const capped = h.createKey('acme', 'capped');
+  await setLimits(h, h.projectOf(capped.id), { hardCap: true, limits: [{ tokensPerDay: 1000 }] });
   const frames = clientFrames(script);
   const firstTurnFrames = script.steps.slice(0, script.steps.findIndex((s, i) => i > 2 && s.dir === '>')).filter((s) => s.dir === '<').length;
 
@@ -100,10 +102,16 @@ beforeAll(async () => {
   holder.ws.close(1000);
   await holder.closed;
 
-  // 2 sessions × (2 turns + 1) + 1 turn + 1 for the drop + the token's creation and session + the bad setup + the holder + 1 refusal.
-  rows = await h.waitForRows(13);
+  // Cut by the hard cap: the second turn takes the project past 1000 tokens a day (1008).
+  const cut = rawConnect(h.liveUrl('v1beta', `?key=${capped.key}`));
+  await cut.opened;
+  for (const f of frames) cut.ws.send(f);
+  expect((await cut.closed).code).toBe(1008);
+
+  // 2 sessions × (2 turns + 1) + 1 turn + 1 for the drop + the token's creation and session + the bad setup + the holder + 1 refusal + 2 turns and the cut session.
+  rows = await h.waitForRows(16);
   const sessionIds = rows.filter((r) => r.endpoint === 'live_session' && r.status !== 429).map((r) => r.request_id);
-  [sessions.sdk, sessions.traced, sessions.aborted, sessions.token, sessions.badSetup, sessions.holder] = sessionIds as [string, string, string, string, string, string];
+  [sessions.sdk, sessions.traced, sessions.aborted, sessions.token, sessions.badSetup, sessions.holder, sessions.cut] = sessionIds as [string, string, string, string, string, string, string];
   secrets = [...h.secrets, tokenSecret, key, limited.key];
   await h.close();
   spans = receiver.spans();
@@ -123,9 +131,9 @@ const sum = (list: UsageEventRow[], f: (r: UsageEventRow) => number) => list.red
 describe('OpenTelemetry for Live sessions', () => {
   it('exports one SERVER span per session, named for the operation and model, with the GenAI and gateway attributes', () => {
     expect(receiver.rejected).toEqual([]);
-    expect(rows).toHaveLength(13);
+    expect(rows).toHaveLength(16);
     // Every session and the two refused upgrades; nothing else is a SERVER span.
-    expect(spans.filter((s) => s.kind === SERVER)).toHaveLength(8);
+    expect(spans.filter((s) => s.kind === SERVER)).toHaveLength(9);
     const span = sessionSpan(sessions.sdk);
     const row = sessionRow(sessions.sdk);
     expect(span.name).toBe(`generate_content ${MODEL}`);
@@ -154,7 +162,7 @@ describe('OpenTelemetry for Live sessions', () => {
   });
 
   it('sums the session\'s turn rows into gen_ai.usage.*, with one turn event per row carrying that row\'s usage', () => {
-    for (const id of [sessions.sdk, sessions.traced, sessions.aborted]) {
+    for (const id of [sessions.sdk, sessions.traced, sessions.aborted, sessions.cut]) {
       const span = sessionSpan(id);
       const turns = turnRows(id);
       expect(turns.length).toBeGreaterThan(0);
@@ -212,8 +220,14 @@ describe('OpenTelemetry for Live sessions', () => {
     expect(badSetup.status.code).toBe(ERROR);
     expect(badSetup.attributes).toMatchObject({ 'gemini_gateway.outcome': 'gateway_error', 'gemini_gateway.live.close_code': 1007, 'gemini_gateway.live.closed_by': 'gateway' });
     expect(children(badSetup).map((k) => [k.name, k.status.code])).toEqual([['gemini_gateway.admission', ERROR]]);
-    // Upstream saw the four sessions that sent a valid setup, not this one (nor the holder, which sent none).
-    expect(h.live.sessions).toHaveLength(4);
+    // Cut by the hard cap: the gateway closed it after the turn that crossed the budget.
+    const cut = sessionSpan(sessions.cut);
+    expect(cut.status.code).toBe(ERROR);
+    expect(cut.attributes).toMatchObject({ 'gemini_gateway.outcome': 'quota_cut', 'error.type': 'quota_cut', 'gemini_gateway.quota.decision': 'cut', 'gemini_gateway.live.close_code': 1008, 'gemini_gateway.live.closed_by': 'gateway', 'gemini_gateway.usage.total_tokens': 1106 });
+    expect(cut.attributes['gemini_gateway.live.close_reason']).toMatch(/tokens_per_day limit of 1000/);
+
+    // Upstream saw the five sessions that sent a valid setup, not this one (nor the holder, which sent none).
+    expect(h.live.sessions).toHaveLength(5);
     expect(JSON.parse(sessionRow(sessions.badSetup).usage_json!)).toMatchObject({ closeCode: 1007, closedBy: 'gateway' });
 
     // A bad key: no usage row (no one to charge), but the operator sees why the handshake failed.
