@@ -6,8 +6,11 @@ import { counterCells, createPruneSchedule } from '../quota/persist.js';
 import { accumulate, GRAINS, type Grain } from '../usage/rollups.js';
 import type { LedgerBatch, LedgerSink } from './batch.js';
 import {
-  CLAIM_RESOURCE_SQL, FORGET_RESOURCE_SQL, INSERT_EVENTS_SQL, METERED_RESOURCE_SQL, PRUNE_COUNTERS_SQL, TOUCH_KEYS_SQL, UPSERT_COUNTERS_SQL, UPSERT_ROLLUP_SQL,
+  CLAIM_RESOURCE_SQL, FORGET_RESOURCE_SQL, INSERT_EVENTS_SQL, METERED_RESOURCE_SQL, PRUNE_COUNTERS_SQL, rollupColumns, TOUCH_KEYS_SQL, UPSERT_TOTALS_SQL,
 } from './pg-statements.js';
+
+/** A CounterCell's length (quota/persist.ts). */
+const COUNTER_WIDTH = 7;
 
 export interface PgSinkOptions {
   /** The gateway's pool (db/postgres.ts): its statement and connect timeouts bound one attempt. The sink never ends it. */
@@ -68,16 +71,14 @@ export function createPgSink({ pool, url }: PgSinkOptions): LedgerSink {
     }
     if (fresh.length === 0) return 0;
     const cells = counterCells(fresh).sort((a, b) => compareKeys(a.slice(0, 5), b.slice(0, 5)));
-    if (cells.length > 0) await client.query({ name: 'ledger_counters', text: UPSERT_COUNTERS_SQL, values: byColumn(cells, 7) });
-    const due = prunes(fresh);
-    if (due.length > 0) await client.query({ name: 'ledger_prune', text: PRUNE_COUNTERS_SQL, values: byColumn(due, 2) });
     const perGrain: Record<Grain, unknown[][]> = { h: [], d: [], m: [] };
     const accs = [...accumulate(fresh).values()].sort((a, b) => compareKeys(a.keys, b.keys));
     for (const a of accs) perGrain[a.grain].push([...a.keys, ...a.sums, ...a.maxes]);
-    for (const g of GRAINS) {
-      const recs = perGrain[g];
-      if (recs.length > 0) await client.query({ name: `ledger_rollup_${g}`, text: UPSERT_ROLLUP_SQL[g], values: byColumn(recs, recs[0]!.length) });
-    }
+    const values = [...byColumn(cells, COUNTER_WIDTH), ...GRAINS.flatMap((g) => byColumn(perGrain[g], rollupColumns(g).length))];
+    await client.query({ name: 'ledger_totals', text: UPSERT_TOTALS_SQL, values });
+    // After the upsert, as on SQLite: a late row's cell in an ended window is added, then pruned with it.
+    const due = prunes(fresh);
+    if (due.length > 0) await client.query({ name: 'ledger_prune', text: PRUNE_COUNTERS_SQL, values: byColumn(due, 2) });
     return fresh.length;
   }
 

@@ -111,7 +111,7 @@ describe.runIf(postgresAvailable)('ledger Postgres sink', () => {
     const [first, second] = variedBatches(3, 150);
     await writeBoth(first!);
     const before = await Promise.all(Object.keys(TABLES).map(pgTable));
-    // The monthly rollup is the transaction's last statement: rows, touches, ops and counters already ran.
+    // The monthly rollup is the last part of the last upsert: rows, touches and ops already ran, counters in the same statement.
     await pgConn.$client.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'monthly rollup refused'; END $$;
       CREATE TRIGGER refuse BEFORE INSERT ON usage_rollups_monthly FOR EACH ROW EXECUTE FUNCTION refuse()`);
     await expect(pgSink.write(second!)).rejects.toThrow('monthly rollup refused');
