@@ -1,5 +1,4 @@
-import { getTableColumns, getTableName } from 'drizzle-orm';
-import type { PgTable } from 'drizzle-orm/pg-core';
+import { getTableColumns, getTableName, type Table } from 'drizzle-orm';
 import { quotaCounters, usageEvents, usageRollupsDaily, usageRollupsHourly, usageRollupsMonthly } from '../db/schema-pg/index.js';
 import { USAGE_EVENT_COLUMNS } from '../metering/columns.js';
 import { GRAINS, MAX_COLUMNS, ROLLUP_KEYS, SUM_COLUMNS, type Grain } from '../usage/rollups.js';
@@ -12,7 +11,7 @@ import { GRAINS, MAX_COLUMNS, ROLLUP_KEYS, SUM_COLUMNS, type Grain } from '../us
  */
 
 /** `$n::type[]` casts for the given columns of a pg table, in the given order, numbered from first. */
-function arrayCasts(table: PgTable, columns: readonly string[], first = 1): string[] {
+function arrayCasts(table: Table, columns: readonly string[], first = 1): string[] {
   const types = new Map(Object.values(getTableColumns(table)).map((c) => [c.name, c.getSQLType()]));
   return columns.map((name, i) => {
     const type = types.get(name);
@@ -44,7 +43,8 @@ const COUNTER_COLUMNS = [...COUNTER_KEYS, 'tokens', 'requests'];
 export const PRUNE_COUNTERS_SQL = `DELETE FROM quota_counters AS q USING unnest($1::text[], $2::bigint[]) AS p(kind, before)
   WHERE q.window_kind = p.kind AND q.window_start < p.before`;
 
-const ROLLUP_TABLES: Record<Grain, PgTable> = { h: usageRollupsHourly, d: usageRollupsDaily, m: usageRollupsMonthly };
+// Typed loosely: the rollup tables' conditional key columns do not fit PgTable's column record.
+const ROLLUP_TABLES = { h: usageRollupsHourly, d: usageRollupsDaily, m: usageRollupsMonthly } as unknown as Record<Grain, Table>;
 
 /** The rollup columns in the order of an accumulator (usage/rollups.ts): keys, tenant, sums, maxima. */
 export const rollupColumns = (grain: Grain): string[] => ['bucket_start', ...ROLLUP_KEYS[grain], 'tenant_id', ...SUM_COLUMNS, ...MAX_COLUMNS];
