@@ -5,6 +5,7 @@ import type { UsageRow } from '../metering/row.js';
 import { counterCells, createPruneSchedule } from '../quota/persist.js';
 import { accumulate, GRAINS, type Grain } from '../usage/rollups.js';
 import type { LedgerBatch, LedgerSink } from './batch.js';
+import { pgArrayLiteral } from './pg-arrays.js';
 import {
   CLAIM_RESOURCE_SQL, FORGET_RESOURCE_SQL, INSERT_EVENTS_SQL, METERED_RESOURCE_SQL, PRUNE_COUNTERS_SQL, rollupColumns, TOUCH_KEYS_SQL, UPSERT_TOTALS_SQL,
 } from './pg-statements.js';
@@ -19,13 +20,15 @@ export interface PgSinkOptions {
   url?: string;
 }
 
-/** Rows as one array per column: what the `unnest` statements take. */
-function byColumn(records: readonly (readonly unknown[])[], width: number): unknown[][] {
-  const cols = Array.from({ length: width }, () => new Array<unknown>(records.length));
-  records.forEach((rec, r) => {
-    for (let c = 0; c < width; c++) cols[c]![r] = rec[c];
-  });
-  return cols;
+/** Rows as one array literal per column: what the `unnest` statements take. */
+function byColumn(records: readonly (readonly unknown[])[], width: number): string[] {
+  const out = new Array<string>(width);
+  const col = new Array<unknown>(records.length);
+  for (let c = 0; c < width; c++) {
+    for (let r = 0; r < records.length; r++) col[r] = records[r]![c];
+    out[c] = pgArrayLiteral(col);
+  }
+  return out;
 }
 
 /**
@@ -60,7 +63,7 @@ export function createPgSink({ pool, url }: PgSinkOptions): LedgerSink {
       const latest = new Map<string, number>();
       for (const [id, at] of batch.keyTouches) latest.set(id, Math.max(at, latest.get(id) ?? at));
       const ids = [...latest.keys()].sort();
-      await client.query({ name: 'ledger_touch_keys', text: TOUCH_KEYS_SQL, values: [ids, ids.map((id) => latest.get(id))] });
+      await client.query({ name: 'ledger_touch_keys', text: TOUCH_KEYS_SQL, values: [pgArrayLiteral(ids), pgArrayLiteral(ids.map((id) => latest.get(id)))] });
     }
     // In order: a claim then a forget of the same name must leave nothing. Each op is idempotent, so a replay is harmless.
     for (const op of batch.resourceOps) {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { openDb, type Db } from '../../src/db/client.js';
 import { openPostgres, type PgDb } from '../../src/db/postgres.js';
 import type { LedgerBatch, LedgerSink } from '../../src/ledger/batch.js';
 import { createInlineSink } from '../../src/ledger/inline-sink.js';
+import { pgArrayLiteral } from '../../src/ledger/pg-arrays.js';
 import { createPgSink } from '../../src/ledger/pg-sink.js';
 import { accountInserts, variedBatches } from '../support/ledger-batches.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/postgres.js';
@@ -131,5 +133,18 @@ describe.runIf(postgresAvailable)('ledger Postgres sink', () => {
     const err = await sink.write(variedBatches(1, 3)[0]!).catch((e: Error) => e);
     await dead.end();
     expect((err as Error).message).toBe('database "***" does not exist');
+  });
+
+  it('sends any text and any safe integer through an array literal unchanged', async () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 12 }).filter((x) => !x.includes('\u0000'));
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.option(text), { maxLength: 20 }), fc.array(fc.option(fc.maxSafeInteger()), { maxLength: 20 }), async (strings, numbers) => {
+        const q = (type: string, values: unknown[]) =>
+          pgConn.$client.query(`SELECT v FROM unnest($1::${type}[]) WITH ORDINALITY AS t(v, i) ORDER BY i`, [pgArrayLiteral(values)]);
+        expect((await q('text', strings)).rows.map((r) => r.v)).toEqual(strings);
+        expect((await q('bigint', numbers)).rows.map((r) => r.v)).toEqual(numbers);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
