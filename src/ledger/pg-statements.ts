@@ -43,7 +43,7 @@ const COUNTER_COLUMNS = [...COUNTER_KEYS, 'tokens', 'requests'];
 export const PRUNE_COUNTERS_SQL = `DELETE FROM quota_counters AS q USING unnest($1::text[], $2::bigint[]) AS p(kind, before)
   WHERE q.window_kind = p.kind AND q.window_start < p.before`;
 
-// Typed loosely: the rollup tables' conditional key columns do not fit PgTable's column record.
+// The rollup tables' shared column builders leave a column's name `unknown` to the type checker; only their SQL names are read here.
 const ROLLUP_TABLES = { h: usageRollupsHourly, d: usageRollupsDaily, m: usageRollupsMonthly } as unknown as Record<Grain, Table>;
 
 /** The rollup columns in the order of an accumulator (usage/rollups.ts): keys, tenant, sums, maxima. */
