@@ -109,6 +109,19 @@ describe.runIf(postgresAvailable)('ledger Postgres sink', () => {
     await expectSameTables();
   });
 
+  it('gives the same rollups when two gateways write interleaved batches at once', async () => {
+    const batches = variedBatches(21, 1200);
+    for (const b of batches) await sqliteSink.write(b);
+    const other = await openPostgres({ url: pgDb.url, poolMax: 2, statementTimeoutMs: 10_000, connectTimeoutMs: 5000 });
+    const second = createPgSink({ pool: other.$client, url: pgDb.url });
+    // Odd batches through one sink, even through the other, concurrently, upserting the same rollup rows.
+    const through = (sink: LedgerSink, parity: number) => (async () => {
+      for (let i = parity; i < batches.length; i += 2) await sink.write(batches[i]!);
+    })();
+    await Promise.all([through(pgSink, 0), through(second, 1)]).finally(() => other.$client.end());
+    for (const table of ['usage_events', 'usage_rollups_hourly', 'usage_rollups_daily', 'usage_rollups_monthly']) expect(await pgTable(table), table).toEqual(sqliteTable(table));
+  });
+
   it('commits nothing of a batch whose last statement fails, and writes it whole on the retry', async () => {
     const [first, second] = variedBatches(3, 150);
     await writeBoth(first!);
