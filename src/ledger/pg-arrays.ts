@@ -15,11 +15,17 @@ export function pgArrayLiteral(values: readonly unknown[]): string {
       out += String(v);
     } else {
       const s = String(v);
-      out += NEEDS_ESCAPE.test(s) ? `"${s.replace(ESCAPED, '\\$&')}"` : `"${s}"`;
+      out += NEEDS_ESCAPE.test(s) ? `"${pgText(s).replace(ESCAPED, '\\$&')}"` : `"${s}"`;
     }
   }
   return out + '}';
 }
 
-const NEEDS_ESCAPE = /["\\]/;
+/**
+ * Postgres text cannot hold NUL, and one such value would fail its whole batch on every retry, so
+ * the ledger would stall behind it. It is stored as U+FFFD (SQLite keeps the NUL).
+ */
+export const pgText = (s: string): string => (s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s);
+
+const NEEDS_ESCAPE = /["\\\u0000]/;
 const ESCAPED = /["\\]/g;

@@ -5,7 +5,7 @@ import type { UsageRow } from '../metering/row.js';
 import { counterCells, createPruneSchedule } from '../quota/persist.js';
 import { accumulate, GRAINS, type Grain } from '../usage/rollups.js';
 import type { LedgerBatch, LedgerSink } from './batch.js';
-import { pgArrayLiteral } from './pg-arrays.js';
+import { pgArrayLiteral, pgText } from './pg-arrays.js';
 import {
   CLAIM_RESOURCE_SQL, FORGET_RESOURCE_SQL, INSERT_EVENTS_SQL, METERED_RESOURCE_SQL, PRUNE_COUNTERS_SQL, rollupColumns, TOUCH_KEYS_SQL, UPSERT_TOTALS_SQL,
 } from './pg-statements.js';
@@ -68,9 +68,9 @@ export function createPgSink({ pool, url }: PgSinkOptions): LedgerSink {
     // In order: a claim then a forget of the same name must leave nothing. Each op is idempotent, so a replay is harmless.
     for (const op of batch.resourceOps) {
       if (op.kind === 'claim') {
-        await client.query({ name: 'ledger_claim', text: CLAIM_RESOURCE_SQL, values: [op.name, op.resourceKind, op.tenantId, op.projectId, op.upstreamKeyId, op.units, op.at] });
-      } else if (op.kind === 'forget') await client.query({ name: 'ledger_forget', text: FORGET_RESOURCE_SQL, values: [op.name] });
-      else await client.query({ name: 'ledger_metered', text: METERED_RESOURCE_SQL, values: [op.at, batch.now, op.name] });
+        await client.query({ name: 'ledger_claim', text: CLAIM_RESOURCE_SQL, values: [pgText(op.name), op.resourceKind, op.tenantId, op.projectId, op.upstreamKeyId, op.units, op.at] });
+      } else if (op.kind === 'forget') await client.query({ name: 'ledger_forget', text: FORGET_RESOURCE_SQL, values: [pgText(op.name)] });
+      else await client.query({ name: 'ledger_metered', text: METERED_RESOURCE_SQL, values: [op.at, batch.now, pgText(op.name)] });
     }
     if (fresh.length === 0) return 0;
     const cells = counterCells(fresh).sort((a, b) => compareKeys(a.slice(0, 5), b.slice(0, 5)));
