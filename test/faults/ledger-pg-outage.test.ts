@@ -43,7 +43,7 @@ describe.runIf(postgresAvailable)('ledger on Postgres through an outage', () => 
     u.password = PASSWORD; // the test server trusts local users: the password is never checked, only carried
     conn = await openPostgres({ url: u.toString(), poolMax: 4, statementTimeoutMs: 2000, connectTimeoutMs: 1000, onError: (m) => log.warn(m) });
     for (const q of accountInserts()) await conn.$client.query(q);
-    const pgSink = createPgSink({ pool: conn.$client, url: u.toString() });
+    const pgSink = createPgSink({ pool: conn.$client, url: u.toString(), timeoutMs: 1000 });
     const sink: LedgerSink = {
       async write(batch) {
         const fresh = await pgSink.write(batch);
@@ -126,5 +126,34 @@ describe.runIf(postgresAvailable)('ledger on Postgres through an outage', () => 
     expect(all).toContain('usage writer recovered');
     expect(all).toMatch(/ECONNREFUSED|Connection terminated/);
     expect(all).not.toContain(PASSWORD);
+  }, 60_000);
+
+  it('gives up on a database that stops answering (a stalled network) instead of waiting forever, then stores every row once', async () => {
+    const recorded: string[] = [];
+    const record = (n: number) => {
+      for (let k = 0; k < n; k++) {
+        const r = row(recorded.length);
+        ledger!.record(r);
+        recorded.push(r.rowKey!);
+      }
+    };
+    record(300);
+    await ledger!.flush();
+    // Nothing is refused or reset: bytes simply stop moving, so only a client-side timeout ends an attempt.
+    proxy.freeze();
+    record(300);
+    const started = Date.now();
+    expect(await ledger!.flush()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    record(300);
+    await sleep(1500);
+    proxy.thaw();
+    const deadline = Date.now() + 20_000;
+    while (ledger!.pending() > 0 && Date.now() < deadline) await sleep(20);
+    expect(ledger!.pending()).toBe(0);
+    const q = async (sql: string) => (await conn.$client.query(sql)).rows[0] as Record<string, number>;
+    expect(await q('SELECT count(*)::int AS n, count(DISTINCT row_key)::int AS d FROM usage_events')).toEqual({ n: 900, d: 900 });
+    expect(await q('SELECT sum(requests)::int AS n FROM usage_rollups_hourly')).toEqual({ n: 900 });
+    expect(lines.join('')).toContain('usage write failed; rows kept for retry');
   }, 60_000);
 });
