@@ -63,7 +63,7 @@ describe.runIf(postgresAvailable)('ledger on Postgres through an outage', () => 
     writes.length = 0;
   });
 
-  it('buffers through 5 s of refused connections, refuses new work past the bound, then stores every row exactly once', async () => {
+  it('buffers through 5 s of refused connections, refuses new work past the bound (METERING_FAILURE=closed), then stores every row exactly once', async () => {
     const recorded: string[] = [];
     let refused = 0;
     let sawSaturated = false;
@@ -155,5 +155,27 @@ describe.runIf(postgresAvailable)('ledger on Postgres through an outage', () => 
     expect(await q('SELECT count(*)::int AS n, count(DISTINCT row_key)::int AS d FROM usage_events')).toEqual({ n: 900, d: 900 });
     expect(await q('SELECT sum(requests)::int AS n FROM usage_rollups_hourly')).toEqual({ n: 900 });
     expect(lines.join('')).toContain('usage write failed; rows kept for retry');
+  }, 60_000);
+
+  it('with METERING_FAILURE=open keeps every row past the bound and stores them all once the database is back', async () => {
+    // Open: the route keeps admitting while the ledger is saturated, so rows pile up past maxPending.
+    await proxy.cut();
+    const keys: string[] = [];
+    for (let n = 0; n < 3000; n++) {
+      const r = row(n);
+      ledger!.record(r);
+      keys.push(r.rowKey!);
+      if (n % 500 === 0) await sleep(50);
+    }
+    await sleep(500);
+    expect(ledger!.pending()).toBe(3000);
+    expect(ledger!.saturated()).toBe(true);
+    await proxy.restore();
+    const deadline = Date.now() + 20_000;
+    while (ledger!.pending() > 0 && Date.now() < deadline) await sleep(20);
+    expect(ledger!.saturated()).toBe(false);
+    const stored = (await conn.$client.query('SELECT row_key FROM usage_events')).rows.map((r: { row_key: string }) => r.row_key);
+    expect(stored.sort()).toEqual(keys.sort());
+    expect(lines.join('')).toContain('usage rows are piling up in memory');
   }, 60_000);
 });
