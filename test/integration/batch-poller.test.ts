@@ -4,7 +4,7 @@ import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
 import { envKeyId } from '../../src/upstream/key-pool.js';
 import { fakeTokenCount } from '../support/fixtures.js';
-import { startHarness, UPSTREAM_KEY, type Harness, type UsageEventRow } from '../support/harness.js';
+import { startHarness, UPSTREAM_KEY, UPSTREAM_KEY_2, type Harness, type UsageEventRow } from '../support/harness.js';
 
 const REQUESTS = ['first question here', 'second', 'a third one', 'and the fourth'].map((text) => ({ contents: [{ role: 'user', parts: [{ text }] }] }));
 const promptOf = (rs: typeof REQUESTS): number => rs.reduce((n, r) => n + fakeTokenCount(r), 0);
@@ -41,8 +41,10 @@ describe('background batch poller', () => {
   });
 
   it('meters a batch nobody reads exactly once after it completes, at the batch price, and then stops reading it', async () => {
-    h = await startHarness({ env: FAST_POLL, fake: { batchRunningPolls: 2 } });
+    h = await startHarness({ env: FAST_POLL, extraUpstreamKeys: [UPSTREAM_KEY_2], fake: { batchRunningPolls: 2 } });
     const key = h.createKey();
+    // Rotate the pool once so the batch lands on the second key: the poller must read it with that one.
+    await h.sdk(key.key).models.generateContent({ model: 'gemini-2.5-flash', contents: 'rotate the pool once' });
     const job = await h.sdk(key.key).batches.create({ model: 'gemini-2.5-flash', src: REQUESTS });
     const [row] = await waitFor(async () => {
       const rows = await completedRows(h);
@@ -54,7 +56,7 @@ describe('background batch poller', () => {
     expect(row).toMatchObject({
       key_id: key.id,
       project_id: h.projectOf(key.id),
-      upstream_key_id: envKeyId(UPSTREAM_KEY),
+      upstream_key_id: envKeyId(UPSTREAM_KEY_2),
       model: 'gemini-2.5-flash',
       outcome: 'ok',
       prompt_tokens: prompt,
@@ -65,6 +67,8 @@ describe('background batch poller', () => {
     expect(meteredAt(h, job.name!)).not.toBeNull();
     // Two GETs found it running, the third final; none after.
     expect(batchGets(h, job.name!)).toBe(3);
+    const reads = h.fake.requests.filter((r) => r.method === 'GET' && r.url.endsWith(`/${job.name}`));
+    expect(new Set(reads.map((r) => r.headers['x-goog-api-key']))).toEqual(new Set([UPSTREAM_KEY_2]));
     // A client reading it afterwards adds nothing.
     expect((await h.sdk(key.key).batches.get({ name: job.name! })).state).toBe('JOB_STATE_SUCCEEDED');
     expect(await completedRows(h)).toHaveLength(1);
