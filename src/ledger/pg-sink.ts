@@ -62,7 +62,7 @@ export function createPgSink({ pool, url }: PgSinkOptions): LedgerSink {
     // In order: a claim then a forget of the same name must leave nothing. Each op is idempotent, so a replay is harmless.
     for (const op of batch.resourceOps) {
       if (op.kind === 'claim') {
-        await client.query({ name: 'ledger_claim', text: CLAIM_RESOURCE_SQL, values: [op.name, op.resourceKind, op.tenantId, op.projectId, op.upstreamKeyId, op.units, op.at] });
+        await client.query({ name: 'ledger_claim', text: CLAIM_RESOURCE_SQL, values: [op.name, op.resourceKind, op.tenantId, op.projectId, op.upstreamKeyId, op.units, op.at, op.keyId ?? null] });
       } else if (op.kind === 'forget') await client.query({ name: 'ledger_forget', text: FORGET_RESOURCE_SQL, values: [op.name] });
       else await client.query({ name: 'ledger_metered', text: METERED_RESOURCE_SQL, values: [op.at, batch.now, op.name] });
     }
