@@ -4,7 +4,8 @@ import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
 import { envKeyId } from '../../src/upstream/key-pool.js';
 import { fakeTokenCount } from '../support/fixtures.js';
-import { startHarness, UPSTREAM_KEY, UPSTREAM_KEY_2, type Harness, type UsageEventRow } from '../support/harness.js';
+import { issueKey } from '../support/admin-fixtures.js';
+import { ADMIN_TOKEN, GATEWAY_SECRET, startHarness, UPSTREAM_KEY, UPSTREAM_KEY_2, type Harness, type UsageEventRow } from '../support/harness.js';
 
 const REQUESTS = ['first question here', 'second', 'a third one', 'and the fourth'].map((text) => ({ contents: [{ role: 'user', parts: [{ text }] }] }));
 const promptOf = (rs: typeof REQUESTS): number => rs.reduce((n, r) => n + fakeTokenCount(r), 0);
@@ -151,5 +152,68 @@ describe('background batch poller', () => {
     expect(expired).toMatchObject({ outcome: 'upstream_error', prompt_tokens: promptOf(REQUESTS.slice(0, 2)), output_tokens: 6 });
     await new Promise((r) => setTimeout(r, 100));
     expect(await completedRows(h)).toHaveLength(1);
+  });
+
+  it('reads a bring-your-own-key project\'s batch with that project\'s own stored key', async () => {
+    const OWN_KEY = 'test-OWN-project-key-for-batch-polls-4RtY';
+    h = await startHarness({ env: { ...FAST_POLL, ADMIN_TOKEN, GATEWAY_SECRET }, fake: { batchRunningPolls: 1 } });
+    h.acceptUpstreamKey(OWN_KEY);
+    const own = await issueKey(h, { project: 'own' });
+    const stored = await h.admin('POST', '/admin/v1/upstream-keys', { projectId: own.projectId, secret: OWN_KEY, name: 'team billing' });
+    expect(stored.status, stored.text).toBe(201);
+    const job = await h.sdk(own.secret).batches.create({ model: 'gemini-2.5-flash', src: REQUESTS.slice(0, 1) });
+    const [row] = await waitFor(async () => {
+      const r = await completedRows(h);
+      return r.length > 0 && r;
+    });
+    expect(row).toMatchObject({ project_id: own.projectId, upstream_key_id: stored.body.id, outcome: 'ok' });
+    const reads = h.fake.requests.filter((r) => r.method === 'GET' && r.url.endsWith(`/${job.name}`));
+    expect(reads.length).toBe(2);
+    expect(new Set(reads.map((r) => r.headers['x-goog-api-key']))).toEqual(new Set([OWN_KEY]));
+  });
+
+  it('keeps at most BATCH_POLL_CONCURRENCY reads in flight, backs each batch off exponentially, and stops without waiting for a hung read', async () => {
+    let inFlight = 0;
+    let most = 0;
+    let hang = false;
+    const reads = new Map<string, number[]>();
+    h = await startHarness({
+      env: { BATCH_POLL_INTERVAL_MS: '20', BATCH_POLL_MAX_INTERVAL_MS: '1000', BATCH_POLL_CONCURRENCY: '2' },
+      fake: {
+        batchRunningPolls: 3,
+        intercept: async (ctx) => {
+          const name = /^\/v\w+\/(batches\/[^/:]+)$/.exec(ctx.url.pathname)?.[1];
+          if (ctx.method !== 'GET' || !name) return false;
+          if (hang) return true; // never answers
+          reads.set(name, [...(reads.get(name) ?? []), Date.now()]);
+          most = Math.max(most, ++inFlight);
+          await new Promise((r) => setTimeout(r, 30));
+          inFlight--;
+          return false;
+        },
+      },
+    });
+    const ai = h.sdk(h.createKey().key);
+    const jobs = [];
+    for (let i = 0; i < 5; i++) jobs.push(await ai.batches.create({ model: 'gemini-2.5-flash', src: REQUESTS.slice(0, 1) }));
+    await waitFor(async () => (await completedRows(h)).length === 5, 10_000);
+    expect(most).toBe(2);
+    for (const job of jobs) {
+      const at = reads.get(job.name!)!;
+      expect(at).toHaveLength(4); // three running, one final
+      // Each wait is at least the backoff step: 20, 40, 80 ms (scheduling only ever adds).
+      const gaps = at.slice(1).map((t, i) => t - at[i]!);
+      gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(20 * 2 ** i - 2));
+    }
+
+    // A read that never answers does not hold up shutdown.
+    hang = true;
+    await ai.batches.create({ model: 'gemini-2.5-flash', src: REQUESTS.slice(0, 1) });
+    await h.rows(); // the new batch reaches the database
+    await waitFor(async () => h.fake.requests.filter((r) => r.method === 'GET' && /\/batches\/[^/:]+$/.test(r.url)).length > 20);
+    const started = Date.now();
+    await h.gateway.shutdown(1000);
+    expect(Date.now() - started).toBeLessThan(3000);
+    await h.restart(); // so close() has a live gateway to stop
   });
 });
