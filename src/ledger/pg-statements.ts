@@ -47,7 +47,7 @@ export const UPSERT_COUNTERS_SQL = `INSERT INTO quota_counters AS q (${[...COUNT
 export const PRUNE_COUNTERS_SQL = `DELETE FROM quota_counters AS q USING unnest($1::text[], $2::bigint[]) AS p(kind, before)
   WHERE q.window_kind = p.kind AND q.window_start < p.before`;
 
-// Cast: the grains' tables differ in their optional key columns (key_id, outcome), which PgTable's index signature rejects.
+// The rollup tables' shared column builders leave a column's name `unknown` to the type checker; only their SQL names are read here.
 const ROLLUP_TABLES = { h: usageRollupsHourly, d: usageRollupsDaily, m: usageRollupsMonthly } as unknown as Record<Grain, PgTable>;
 
 /** The rollup columns in the order of an accumulator (usage/rollups.ts): keys, tenant, sums, maxima. */
