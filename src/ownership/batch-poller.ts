@@ -26,6 +26,8 @@ export interface BatchPollerOptions {
   concurrency: number;
   /** The API version the GETs use. */
   apiVersion?: string;
+  /** A read still unanswered after this long is abandoned and retried later (default 60 s). */
+  readTimeoutMs?: number;
 }
 
 export interface BatchPoller {
@@ -53,6 +55,7 @@ interface Tracked {
 export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
   const { log } = opts;
   const version = opts.apiVersion ?? 'v1beta';
+  const readTimeoutMs = opts.readTimeoutMs ?? 60_000;
   const tracked = new Map<string, Tracked>();
   /** Answered 404 upstream (deleted there): not polled again until a restart. */
   const gone = new Set<string>();
@@ -96,7 +99,7 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
     }
     let answer;
     try {
-      answer = await opts.read(`/${version}/${name}`, key, aborter.signal);
+      answer = await opts.read(`/${version}/${name}`, key, AbortSignal.any([aborter.signal, AbortSignal.timeout(readTimeoutMs)]));
     } catch (err) {
       if (stopped) return;
       log.warn({ batch: name, err: (err as Error).message }, 'batch poller: upstream read failed; will retry');
@@ -141,7 +144,8 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
     }
   }
 
-  async function tick(): Promise<void> {
+  /** A scan, then every due poll the concurrency allows; later ones start as earlier ones finish. */
+  async function round(): Promise<void> {
     if (stopped) return;
     scanning ??= scan()
       .catch((err: Error) => log.error({ err: err.message }, 'batch poller: scan failed'))
@@ -150,15 +154,20 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
       });
     await scanning;
     dispatch();
+  }
+
+  async function tick(): Promise<void> {
+    await round();
     // Wait for this round, including the polls dispatched as earlier ones finished.
     while (running.size > 0) await Promise.allSettled([...running.values()]);
   }
 
+  // The timer never waits for reads: a slow one holds its own slot, not the next scan.
   function schedule(): void {
     if (stopped) return;
     timer = setTimeout(() => {
       timer = null;
-      void tick().finally(schedule);
+      void round().finally(schedule);
     }, opts.intervalMs);
     timer.unref();
   }
@@ -167,7 +176,7 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
     start() {
       if (stopped || timer) return;
       // The first round runs at once: batches left unmetered by a previous run are due now.
-      void tick().finally(schedule);
+      void round().finally(schedule);
     },
     async stop() {
       stopped = true;

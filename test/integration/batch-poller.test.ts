@@ -172,10 +172,11 @@ describe('background batch poller', () => {
     expect(new Set(reads.map((r) => r.headers['x-goog-api-key']))).toEqual(new Set([OWN_KEY]));
   });
 
-  it('keeps at most BATCH_POLL_CONCURRENCY reads in flight, backs each batch off exponentially, and stops without waiting for a hung read', async () => {
+  it('keeps at most BATCH_POLL_CONCURRENCY reads in flight, backs each batch off exponentially, and neither the other batches nor shutdown wait for a hung read', async () => {
     let inFlight = 0;
     let most = 0;
-    let hang = false;
+    let stuck: string | null = null;
+    let stuckReads = 0;
     const reads = new Map<string, number[]>();
     h = await startHarness({
       env: { BATCH_POLL_INTERVAL_MS: '20', BATCH_POLL_MAX_INTERVAL_MS: '1000', BATCH_POLL_CONCURRENCY: '2' },
@@ -184,7 +185,10 @@ describe('background batch poller', () => {
         intercept: async (ctx) => {
           const name = /^\/v\w+\/(batches\/[^/:]+)$/.exec(ctx.url.pathname)?.[1];
           if (ctx.method !== 'GET' || !name) return false;
-          if (hang) return true; // never answers
+          if (name === stuck) {
+            stuckReads++;
+            return true; // never answers
+          }
           reads.set(name, [...(reads.get(name) ?? []), Date.now()]);
           most = Math.max(most, ++inFlight);
           await new Promise((r) => setTimeout(r, 30));
@@ -206,14 +210,17 @@ describe('background batch poller', () => {
       gaps.forEach((gap, i) => expect(gap).toBeGreaterThanOrEqual(20 * 2 ** i - 2));
     }
 
-    // A read that never answers does not hold up shutdown.
-    hang = true;
+    // A read that never answers holds one slot; the other batches are still followed.
+    stuck = (await ai.batches.create({ model: 'gemini-2.5-flash', src: REQUESTS.slice(0, 1) })).name!;
+    await waitFor(async () => stuckReads > 0);
     await ai.batches.create({ model: 'gemini-2.5-flash', src: REQUESTS.slice(0, 1) });
-    await h.rows(); // the new batch reaches the database
-    await waitFor(async () => h.fake.requests.filter((r) => r.method === 'GET' && /\/batches\/[^/:]+$/.test(r.url)).length > 20);
+    await waitFor(async () => (await completedRows(h)).length === 6);
+    expect(stuckReads).toBe(1);
+    // ... and does not hold up shutdown.
     const started = Date.now();
     await h.gateway.shutdown(1000);
     expect(Date.now() - started).toBeLessThan(3000);
+    expect(meteredAt(h, stuck)).toBeNull(); // read again after a restart
     await h.restart(); // so close() has a live gateway to stop
   });
 });
