@@ -47,7 +47,7 @@ const watchdog = setTimeout(() => {
 }, (QUICK ? 120 : 1800) * 1000);
 watchdog.unref();
 
-const res: Results = { meta: {}, peers: {}, unary: { c1: {}, c64: {} }, sse: {}, mem: {}, soak: {}, writer: null, problems };
+const res: Results = { meta: {}, peers: {}, unary: { c1: {}, c64: {} }, sse: {}, mem: {}, soak: {}, writer: null, writerPg: null, problems };
 const peers: Peer[] = [];
 let tmpDir: string | null = null;
 
@@ -160,17 +160,26 @@ async function main(): Promise<void> {
   await mock.stop();
 
   if (!flag('no-writer')) {
-    log('usage writer (isolated)');
-    const w = await run(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'writer.ts'), '--rows', String(cfg.writerRows)], { cwd: REPO, cpu: PEER_CPU, timeoutMs: 180_000 });
-    const line = w.stdout.trim().split('\n').pop() ?? '';
-    try {
-      res.writer = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      res.writer = { error: `writer exited ${w.code}: ${(w.stderr || w.stdout).slice(0, 300)}` };
-    }
-    if (w.code === 1) fail(`usage writer: ${String(res.writer.error)}`);
-    else if (w.code !== 0) log(`usage writer: n/a (${String(res.writer.error ?? w.code)})`);
+    res.writer = await writerFigure('sqlite');
+    res.writerPg = await writerFigure('postgres');
   }
+}
+
+/** One backend's isolated writer run (writer.ts); Postgres is n/a when no server answers at TEST_DATABASE_URL. */
+async function writerFigure(backend: 'sqlite' | 'postgres'): Promise<Record<string, unknown>> {
+  log(`usage writer (isolated, ${backend})`);
+  const args = ['--import', 'tsx', path.join(BENCH_DIR, 'writer.ts'), '--backend', backend, '--rows', String(cfg.writerRows)];
+  const w = await run(process.execPath, args, { cwd: REPO, cpu: PEER_CPU, timeoutMs: 180_000 });
+  const line = w.stdout.trim().split('\n').pop() ?? '';
+  let figure: Record<string, unknown>;
+  try {
+    figure = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    figure = { error: `writer exited ${w.code}: ${(w.stderr || w.stdout).slice(0, 300)}` };
+  }
+  if (w.code === 1) fail(`usage writer (${backend}): ${String(figure.error)}`);
+  else if (w.code !== 0) log(`usage writer (${backend}): n/a (${String(figure.error ?? w.code)})`);
+  return figure;
 }
 
 let crashed: Error | null = null;
