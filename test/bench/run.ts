@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--soak|--no-soak] [--peers=direct,bare,gateway,gateway-otel,gateway-base] [--rounds=N] [--mem-rounds=N]
+// npm run bench [-- --quick] [--soak|--no-soak] [--peers=direct,bare,gateway,gateway-full,gateway-otel,gateway-base] [--rounds=N] [--mem-rounds=N]
 //   [--unary-client=wrk|node] [--no-writer] [--no-pin] [--no-wait-quiet] [--nice] [--mem (quick: add the RSS probe)]   (BENCH_QUICK=1 == --quick)
 // --nice runs the harness and its children at nice -10 (root), for machines shared with other jobs.
 // Markdown table on stdout, progress on stderr, raw JSON in test/bench/results/<timestamp>.json.
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     args: margs,
     cwd: REPO,
     cpu: LOAD_CPU,
-    env: { PORT: String(mockPort), UPSTREAM_KEY: upstreamKey, MOCK_FRAMES: String(cfg.frames), MOCK_FRAME_DELAY_MS: String(cfg.delayMs) },
+    env: { PORT: String(mockPort), UPSTREAM_KEY: upstreamKey, UPSTREAM_KEY_ALT: `${upstreamKey}-alt`, MOCK_FRAMES: String(cfg.frames), MOCK_FRAME_DELAY_MS: String(cfg.delayMs) },
   });
   const mockUrl = `http://127.0.0.1:${mockPort}`;
   await waitHealthy(mock, `${mockUrl}/__mock/health`);
