@@ -1,7 +1,6 @@
-import { getRequestListener } from '@hono/node-server';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildApp } from './app.js';
+import { buildListener, type buildApp } from './app.js';
 import type { AppDeps } from './deps.js';
 import { createKeyResolver } from './auth/key-resolver.js';
 import { systemClock, type Clock } from './clock.js';
@@ -13,8 +12,10 @@ import type { Logger } from './logger.js';
 import { createLedger } from './ledger/ledger.js';
 import { createInlineSink } from './ledger/inline-sink.js';
 import { createSqliteSink } from './ledger/sqlite-sink.js';
-import { installClientErrorHandler, unroutableRequest } from './proxy/client-error.js';
+import { installClientErrorHandler } from './proxy/client-error.js';
 import { createResourceStore } from './ownership/resource-store.js';
+import { batchPollerFor } from './ownership/batch-poller-setup.js';
+import type { BatchPoller } from './ownership/batch-poller.js';
 import { createEnvKeyPool, envKeySecrets } from './upstream/key-pool.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createPriceBook, loadPriceFile } from './usage/prices.js';
@@ -36,6 +37,8 @@ export interface Gateway {
   deps: AppDeps;
   app: ReturnType<typeof buildApp>;
   server: Server;
+  /** Follows known batches to their final state (null when BATCH_POLL_* turn it off); runs once listening. */
+  batchPoller: BatchPoller | null;
   /** Resolves with the bound address (port 0 picks a free one). */
   listen(): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish within graceMs, flushes every usage row, closes. */
@@ -101,8 +104,9 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
     keys: (replicas ?? local).keys, resources: (replicas ?? local).resources, quotas: (replicas ?? local).quotas,
   };
   const deps: AppDeps = { ...base, stages: createStages(base) };
-  const app = buildApp(deps);
-  const server = createServer(getRequestListener(app.fetch, { autoCleanupIncoming: false, errorHandler: unroutableRequest }));
+  const batchPoller = batchPollerFor(base);
+  const { app, listener } = buildListener(deps);
+  const server = createServer(listener);
   // Long streams from thinking models outlive Node's default 5-minute request timeout.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
@@ -115,10 +119,14 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
     deps,
     app,
     server,
+    batchPoller,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(config.PORT, config.HOST, () => resolve(server.address() as AddressInfo));
+        server.listen(config.PORT, config.HOST, () => {
+          batchPoller?.start();
+          resolve(server.address() as AddressInfo);
+        });
       });
     },
     async shutdown(graceMs = config.SHUTDOWN_GRACE_MS) {
@@ -137,6 +145,8 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
       // Connections still busy here are only receiving a 503 (or were cut): give them a moment.
       if (await Promise.race([closed.then(() => false), sleep(1000).then(() => true)])) server.closeAllConnections();
       await closed;
+      // Before the ledger closes, so a batch the poller just saw finish is written with the rest.
+      await batchPoller?.stop();
       const written = await deps.recorder.close();
       log.info({ flushed: written }, 'usage flushed');
       await deps.upstream.close();
