@@ -73,6 +73,9 @@ describe.runIf(inject('redisAvailable'))('Redis outage under load', { timeout: 9
     own = await startOwnRedis();
     r = await startReplicas(1, { redisUrl: own.url, env: { QUOTA_FAILURE: 'closed' } });
     const g = r.gateways[0]!;
+    // Without a limit there is nothing to decide and the request is served either way.
+    expect((await call(g.url, r.key)).status).toBe(200);
+    expect((await r.admin('PUT', `/admin/v1/projects/${r.projectId}/limits`, { limits: [{ requestsPerMinute: 1000 }] })).status).toBe(200);
     expect((await call(g.url, r.key)).status).toBe(200);
     await own.stop();
     const refused = await call(g.url, r.key);
