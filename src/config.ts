@@ -31,6 +31,12 @@ const schema = z.object({
   UPSTREAM_KEY_COOLDOWN_MS: positiveMs.default(60_000),
   /** Upper bound on upstream pages the gateway reads to fill one filtered list page. */
   LIST_MAX_UPSTREAM_PAGES: z.coerce.number().int().min(1).max(100).default(10),
+  /** Between the batch poller's scans, and each batch's first backoff step; 0 turns the poller off. */
+  BATCH_POLL_INTERVAL_MS: positiveMs.default(60_000),
+  /** The longest a running batch waits between two polls (its backoff's cap). */
+  BATCH_POLL_MAX_INTERVAL_MS: positiveMs.default(600_000),
+  /** Batch reads in flight at once; 0 turns the poller off. */
+  BATCH_POLL_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(4),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** json: one JSON object per line; pretty: readable lines (pino-pretty). Unset: pretty when stdout is a TTY. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),

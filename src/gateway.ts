@@ -15,6 +15,8 @@ import { createInlineSink } from './ledger/inline-sink.js';
 import { createSqliteSink } from './ledger/sqlite-sink.js';
 import { installClientErrorHandler, unroutableRequest } from './proxy/client-error.js';
 import { createResourceStore } from './ownership/resource-store.js';
+import { batchPollerFor } from './ownership/batch-poller-setup.js';
+import type { BatchPoller } from './ownership/batch-poller.js';
 import { createEnvKeyPool, envKeySecrets } from './upstream/key-pool.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createPriceBook, loadPriceFile } from './usage/prices.js';
@@ -31,6 +33,8 @@ export interface Gateway {
   deps: AppDeps;
   app: ReturnType<typeof buildApp>;
   server: Server;
+  /** Follows known batches to their final state (null when BATCH_POLL_* turn it off); runs once listening. */
+  batchPoller: BatchPoller | null;
   /** Resolves with the bound address (port 0 picks a free one). */
   listen(): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish within graceMs, flushes every usage row, closes. */
@@ -80,6 +84,7 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
   const liveTokens = createLiveTokens({ db, clock, keys });
   const base = { config, log, db, clock, keys, tenantAuth, liveTokens, upstream: createUpstream(config), recorder, lifecycle, keyPool, resources, quotas, metrics, prices, telemetry };
   const deps: AppDeps = { ...base, stages: createStages(base) };
+  const batchPoller = batchPollerFor(base);
   const app = buildApp(deps);
   const server = createServer(getRequestListener(app.fetch, { autoCleanupIncoming: false, errorHandler: unroutableRequest }));
   // Long streams from thinking models outlive Node's default 5-minute request timeout.
@@ -94,10 +99,14 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
     deps,
     app,
     server,
+    batchPoller,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(config.PORT, config.HOST, () => resolve(server.address() as AddressInfo));
+        server.listen(config.PORT, config.HOST, () => {
+          batchPoller?.start();
+          resolve(server.address() as AddressInfo);
+        });
       });
     },
     async shutdown(graceMs = config.SHUTDOWN_GRACE_MS) {
@@ -116,6 +125,8 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
       // Connections still busy here are only receiving a 503 (or were cut): give them a moment.
       if (await Promise.race([closed.then(() => false), sleep(1000).then(() => true)])) server.closeAllConnections();
       await closed;
+      // Before the ledger closes, so a batch the poller just saw finish is written with the rest.
+      await batchPoller?.stop();
       const written = await deps.recorder.close();
       log.info({ flushed: written }, 'usage flushed');
       await deps.upstream.close();

@@ -77,7 +77,7 @@ export function createPgSink({ pool, url, timeoutMs = 10_000 }: PgSinkOptions): 
     // In order: a claim then a forget of the same name must leave nothing. Each op is idempotent, so a replay is harmless.
     for (const op of batch.resourceOps) {
       if (op.kind === 'claim') {
-        await query(CLAIM_RESOURCE_SQL, [pgText(op.name), op.resourceKind, op.tenantId, op.projectId, op.upstreamKeyId, op.units, op.at], 'ledger_claim');
+        await query(CLAIM_RESOURCE_SQL, [pgText(op.name), op.resourceKind, op.tenantId, op.projectId, op.upstreamKeyId, op.units, op.at, op.keyId ?? null], 'ledger_claim');
       } else if (op.kind === 'forget') await query(FORGET_RESOURCE_SQL, [pgText(op.name)], 'ledger_forget');
       else await query(METERED_RESOURCE_SQL, [op.at, batch.now, pgText(op.name)], 'ledger_metered');
     }
