@@ -36,6 +36,28 @@ describe('GATEWAY_WORKERS', { timeout: 90_000 }, () => {
     }
   });
 
+  it('with REDIS_URL unreachable: one message from the primary and exit 1, no restart loop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ggw-workers-'));
+    try {
+      const out = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+          cwd: repoRoot,
+          env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: join(dir, 'g.db'), GATEWAY_WORKERS: '2', REDIS_URL: 'redis://:pw-not-shown@127.0.0.1:1' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.once('exit', (code) => resolve({ code, stderr }));
+      });
+      expect(out.code).toBe(1);
+      expect(out.stderr.trim().split('\n')).toHaveLength(1);
+      expect(out.stderr).toContain('is unreachable');
+      expect(out.stderr).not.toContain('pw-not-shown');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it.runIf(inject('redisAvailable'))('2 workers answer on one port and share one requests-per-minute budget', async () => {
     r = await startReplicas(1, { env: { GATEWAY_WORKERS: '2' } });
     const g = r.gateways[0]!;
