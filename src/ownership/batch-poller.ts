@@ -4,8 +4,10 @@ import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { UpstreamCredential } from '../exchange/stage.js';
-import type { ResourceReader } from '../upstream/resource-read.js';
-import { recordFinishedBatch } from './batch-meter.js';
+import { AnswerTooLargeError, type ResourceReader } from '../upstream/resource-read.js';
+import { finishedBatch, responsesFileUsage } from '../metering/batch-usage.js';
+import type { Usage } from '../metering/usage.js';
+import { claimResponsesFile, recordFinishedBatch } from './batch-meter.js';
 import type { ResourceStore } from './resource-store.js';
 import { unmeteredBatches } from './unmetered-batches.js';
 
@@ -37,6 +39,9 @@ export interface BatchPoller {
   /** One scan and every poll that is due now, awaited. */
   tick(): Promise<void>;
 }
+
+/** A responses file that could not be read this time: the batch is read again after its backoff. */
+const RETRY = Symbol('retry');
 
 interface Tracked {
   dueAt: number;
@@ -117,8 +122,19 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
       backoff(t);
       return;
     }
+    const done = finishedBatch(answer.json);
+    claimResponsesFile(opts.store, name, answer.json);
+    let fileUsage: Usage | null | undefined;
+    if (done && done.usage === null && done.responsesFile !== null) {
+      const read = await responsesUsage(name, done.responsesFile, key);
+      if (read === RETRY) {
+        backoff(t);
+        return;
+      }
+      fileUsage = read;
+    }
     const witness = { now: opts.clock.now(), requestId: randomUUID(), keyId: null, method: 'GET', apiVersion: version };
-    if (recordFinishedBatch(opts, witness, name, answer.json)) {
+    if (recordFinishedBatch(opts, witness, name, answer.json, { fileUsage })) {
       tracked.delete(name);
       log.info({ batch: name }, 'batch poller: batch finished; usage recorded');
     } else if (opts.store.owner(name)?.usageRecordedAt != null) {
@@ -126,6 +142,26 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
     } else {
       backoff(t);
     }
+  }
+
+  /** The usage in a finished batch's responses file; null when the file is gone (metered without tokens), RETRY on a failed read. */
+  async function responsesUsage(batch: string, file: string, key: UpstreamCredential): Promise<Usage | null | typeof RETRY> {
+    try {
+      const answer = await opts.read(`/${version}/${file}:download?alt=media`, key, AbortSignal.any([aborter.signal, AbortSignal.timeout(readTimeoutMs)]));
+      if (answer.status === 200) return responsesFileUsage(answer.body.toString('utf8'));
+      if (answer.status === 403 || answer.status === 404) {
+        log.warn({ batch, file, status: answer.status }, 'batch poller: the responses file is gone; batch metered without tokens');
+        return null;
+      }
+      log.warn({ batch, file, status: answer.status }, 'batch poller: responses file read refused; will retry');
+    } catch (err) {
+      if (err instanceof AnswerTooLargeError) {
+        log.error({ batch, file }, 'batch poller: the responses file is too large to read; batch metered without tokens');
+        return null;
+      }
+      if (!stopped) log.warn({ batch, file, err: (err as Error).message }, 'batch poller: responses file read failed; will retry');
+    }
+    return RETRY;
   }
 
   function dispatch(): void {

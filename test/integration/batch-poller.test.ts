@@ -5,6 +5,7 @@ import { createLogger } from '../../src/logger.js';
 import { envKeyId } from '../../src/upstream/key-pool.js';
 import { fakeTokenCount } from '../support/fixtures.js';
 import { issueKey } from '../support/admin-fixtures.js';
+import { statusOf } from '../support/sdk-status.js';
 import { ADMIN_TOKEN, GATEWAY_SECRET, startHarness, UPSTREAM_KEY, UPSTREAM_KEY_2, type Harness, type UsageEventRow } from '../support/harness.js';
 
 const REQUESTS = ['first question here', 'second', 'a third one', 'and the fourth'].map((text) => ({ contents: [{ role: 'user', parts: [{ text }] }] }));
@@ -222,5 +223,44 @@ describe('background batch poller', () => {
     expect(Date.now() - started).toBeLessThan(3000);
     expect(meteredAt(h, stuck)).toBeNull(); // read again after a restart
     await h.restart(); // so close() has a live gateway to stop
+  });
+
+  it('meters a file-based batch from its responses file, and gives that file to the batch\'s project', async () => {
+    h = await startHarness({ env: FAST_POLL, fake: { batchRunningPolls: 1 } });
+    const owner = h.createKey('acme', 'alpha');
+    const [ai, other] = [h.sdk(owner.key), h.sdk(h.createKey('acme', 'beta').key)];
+    const jsonl = REQUESTS.map((request, i) => JSON.stringify({ key: `r${i}`, request })).join('\n');
+    const input = await ai.files.upload({ file: new Blob([jsonl]), config: { mimeType: 'application/jsonl' } });
+    const job = await ai.batches.create({ model: 'gemini-2.5-flash', src: input.name! });
+    const [row] = await waitFor(async () => {
+      const r = await completedRows(h);
+      return r.length > 0 && r;
+    });
+    const prompt = promptOf(REQUESTS);
+    expect(row).toMatchObject({ key_id: owner.id, outcome: 'ok', prompt_tokens: prompt, output_tokens: 3 * REQUESTS.length, total_tokens: prompt + 3 * REQUESTS.length });
+    expect((row as unknown as { cost_nano_usd: number }).cost_nano_usd).toBe(batchCost(prompt, 3 * REQUESTS.length));
+
+    // The results file Google wrote is the batch owner's: downloadable through the gateway by it, 404 for others.
+    const done = await ai.batches.get({ name: job.name! });
+    const file = done.dest?.fileName;
+    expect(file).toMatch(/^files\//);
+    const download = (key: string) => fetch(`${h.url}/v1beta/${file}:download?alt=media`, { headers: { 'x-goog-api-key': key } });
+    const mine = await download(owner.key);
+    expect(mine.status).toBe(200);
+    expect((await mine.text()).trim().split('\n')).toHaveLength(REQUESTS.length);
+    expect(await statusOf(other.files.get({ name: file! }))).toBe(404);
+    expect(await completedRows(h)).toHaveLength(1);
+  });
+
+  it('without the poller, a client\'s read meters a file-based batch at once, without tokens', async () => {
+    h = await startHarness({ env: { BATCH_POLL_INTERVAL_MS: '0' }, fake: { batchRunningPolls: 0 } });
+    const ai = h.sdk(h.createKey().key);
+    const input = await ai.files.upload({ file: new Blob([JSON.stringify({ key: 'r0', request: REQUESTS[0] })]), config: { mimeType: 'application/jsonl' } });
+    const job = await ai.batches.create({ model: 'gemini-2.5-flash', src: input.name! });
+    expect(h.gateway.batchPoller).toBeNull();
+    expect((await ai.batches.get({ name: job.name! })).state).toBe('JOB_STATE_SUCCEEDED');
+    const rows = await completedRows(h);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: 'ok', total_tokens: null });
   });
 });
