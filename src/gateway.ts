@@ -1,7 +1,6 @@
-import { getRequestListener } from '@hono/node-server';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildApp } from './app.js';
+import { buildListener, type buildApp } from './app.js';
 import type { AppDeps } from './deps.js';
 import { createKeyResolver } from './auth/key-resolver.js';
 import { systemClock, type Clock } from './clock.js';
@@ -13,7 +12,7 @@ import type { Logger } from './logger.js';
 import { createLedger } from './ledger/ledger.js';
 import { createInlineSink } from './ledger/inline-sink.js';
 import { createSqliteSink } from './ledger/sqlite-sink.js';
-import { installClientErrorHandler, unroutableRequest } from './proxy/client-error.js';
+import { installClientErrorHandler } from './proxy/client-error.js';
 import { createResourceStore } from './ownership/resource-store.js';
 import { batchPollerFor } from './ownership/batch-poller-setup.js';
 import type { BatchPoller } from './ownership/batch-poller.js';
@@ -85,8 +84,8 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
   const base = { config, log, db, clock, keys, tenantAuth, liveTokens, upstream: createUpstream(config), recorder, lifecycle, keyPool, resources, quotas, metrics, prices, telemetry };
   const deps: AppDeps = { ...base, stages: createStages(base) };
   const batchPoller = batchPollerFor(base);
-  const app = buildApp(deps);
-  const server = createServer(getRequestListener(app.fetch, { autoCleanupIncoming: false, errorHandler: unroutableRequest }));
+  const { app, listener } = buildListener(deps);
+  const server = createServer(listener);
   // Long streams from thinking models outlive Node's default 5-minute request timeout.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;

@@ -22,6 +22,33 @@ export function loadAllPolicies(db: Db, onBad: (projectId: string, problem: stri
   return out;
 }
 
+/**
+ * loadAllPolicies for the hot path: one prepared statement, and a row whose rules and hard cap are
+ * unchanged since the last load keeps its parsed policy (no JSON parse, no schema check, no repeat
+ * "invalid" report). Reloads follow PRAGMA data_version, which also moves on every usage-writer commit,
+ * so this runs every flush interval under load, not only when limits change.
+ */
+export function createPolicyLoader(db: Db, onBad: (projectId: string, problem: string) => void): () => Map<string, ProjectLimits> {
+  const select = db.$client.prepare('SELECT project_id, rules, hard_cap FROM project_limits').raw();
+  let memo = new Map<string, { rules: string; hardCap: number; value: ProjectLimits | null }>();
+  return () => {
+    const out = new Map<string, ProjectLimits>();
+    const next: typeof memo = new Map();
+    for (const [projectId, rules, hardCap] of select.all() as [string, string, number][]) {
+      let m = memo.get(projectId);
+      if (!m || m.rules !== rules || m.hardCap !== hardCap) {
+        const parsed = parseStored(rules, hardCap);
+        if (!parsed.ok) onBad(projectId, parsed.problem);
+        m = { rules, hardCap, value: parsed.ok ? parsed.value : null };
+      }
+      next.set(projectId, m);
+      if (m.value) out.set(projectId, m.value);
+    }
+    memo = next;
+    return out;
+  };
+}
+
 function parseStored(rules: string, hardCap: number): { ok: true; value: ProjectLimits } | { ok: false; problem: string } {
   try {
     const list: unknown = JSON.parse(rules);

@@ -8,7 +8,7 @@ import { measureAll, violations, type AppliedRule } from './evaluate.js';
 import { dimensionsOf } from './persist.js';
 import { hardCapGuard, type CappedLease } from './hard-cap.js';
 import { isTokenLimit, LIMIT_NAMES, LIMITS, type ProjectLimits } from './policy.js';
-import { loadAllPolicies } from './policy-store.js';
+import { createPolicyLoader } from './policy-store.js';
 import { hardCapError, quotaRefusal, rateLimitHeaders } from './refusal.js';
 import type { GatewayError } from '../errors.js';
 import { quotaStatus, type QuotaStatus } from './status.js';
@@ -77,7 +77,8 @@ export function createQuotas({ db, clock, log, onRefusal }: {
   const store = new CounterStore();
   store.load(db, clock.now());
   const onBad = (projectId: string, problem: string) => log.error({ projectId, problem }, 'ignoring invalid stored limits');
-  let policies = loadAllPolicies(db, onBad);
+  const loadPolicies = createPolicyLoader(db, onBad);
+  let policies = loadPolicies();
   const dataVersion = dataVersionReader(db);
   let seenVersion = dataVersion();
 
@@ -86,7 +87,7 @@ export function createQuotas({ db, clock, log, onRefusal }: {
     const v = dataVersion();
     if (v !== seenVersion) {
       seenVersion = v;
-      policies = loadAllPolicies(db, onBad);
+      policies = loadPolicies();
     }
     return policies.get(projectId);
   }
@@ -189,7 +190,7 @@ export function createQuotas({ db, clock, log, onRefusal }: {
 
     reload() {
       seenVersion = dataVersion();
-      policies = loadAllPolicies(db, onBad);
+      policies = loadPolicies();
     },
   };
 }
