@@ -9,7 +9,8 @@ import { finishedBatch, responsesFileUsage } from '../metering/batch-usage.js';
 import type { Usage } from '../metering/usage.js';
 import { claimResponsesFile, recordFinishedBatch } from './batch-meter.js';
 import type { ResourceStore } from './resource-store.js';
-import { unmeteredBatches } from './unmetered-batches.js';
+import { unmeteredLongRunning } from './unmetered.js';
+import { recordFinishedVideo, VIDEO_OPERATION } from './video-meter.js';
 
 export interface BatchPollerOptions {
   db: Db;
@@ -50,12 +51,13 @@ interface Tracked {
 }
 
 /**
- * Follows every batch the gateway knows until it reaches a final state, so a batch nobody reads
- * is still metered. The work list is the database (resources of kind `batches` with no
- * usage_recorded_at): a restart picks up where it left off, and a batch a client's GET or another
- * replica metered drops out at the next scan. Each batch backs off exponentially between polls
- * (intervalMs, 2×, 4×… up to maxIntervalMs); at most `concurrency` GETs run at once. The row
- * itself is the one completion row (ownership/completion.ts): whichever reader is first writes it.
+ * Follows every batch (and Veo operation) the gateway knows until it reaches a final state, so one
+ * nobody reads is still metered. The work list is the database (resources of kind `batches`, and
+ * `models/{m}/operations/{id}`, with no usage_recorded_at): a restart picks up where it left off, and
+ * one a client's GET or another replica metered drops out at the next scan. Each backs off
+ * exponentially between polls (intervalMs, 2×, 4×… up to maxIntervalMs); at most `concurrency` GETs
+ * run at once. The row itself is the one completion row (ownership/completion.ts): whichever reader
+ * is first writes it.
  */
 export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
   const { log } = opts;
@@ -78,7 +80,7 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
   }
 
   async function scan(): Promise<void> {
-    const names = await unmeteredBatches(opts.db);
+    const names = await unmeteredLongRunning(opts.db);
     const live = new Set(names);
     for (const name of tracked.keys()) if (!live.has(name)) tracked.delete(name);
     for (const name of names) if (!tracked.has(name) && !gone.has(name)) tracked.set(name, { dueAt: now(), misses: 0, warned: false });
@@ -120,6 +122,12 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
     if (answer.status !== 200) {
       log.warn({ batch: name, status: answer.status, upstreamKeyId: key.id }, 'batch poller: upstream refused the read; will retry');
       backoff(t);
+      return;
+    }
+    if (VIDEO_OPERATION.test(name)) {
+      const witness = { now: opts.clock.now(), requestId: randomUUID(), keyId: null, method: 'GET', apiVersion: version };
+      if (recordFinishedVideo(opts, witness, name, answer.json)) tracked.delete(name);
+      else backoff(t);
       return;
     }
     const done = finishedBatch(answer.json);

@@ -263,4 +263,21 @@ describe('background batch poller', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ outcome: 'ok', total_tokens: null });
   });
+
+  it('follows a Veo operation nobody reads and meters its seconds of video once', async () => {
+    h = await startHarness({ env: FAST_POLL });
+    const key = h.createKey();
+    const op = await h.sdk(key.key).models.generateVideos({ model: 'veo-3.0-generate-001', prompt: 'waves', config: { durationSeconds: 6, numberOfVideos: 2 } });
+    const rows = await waitFor(async () => {
+      const r = (await h.rows()).filter((x) => x.endpoint === 'videos.completed');
+      return r.length > 0 && r;
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    expect((await h.rows()).filter((x) => x.endpoint === 'videos.completed')).toHaveLength(1);
+    // veo-3.0-generate: $0.40 per second, 2 videos × 6 s.
+    expect(rows[0]).toMatchObject({ key_id: key.id, model: 'veo-3.0-generate-001', outcome: 'ok' });
+    expect(rows[0] as unknown).toMatchObject({ video_seconds: 12, cost_nano_usd: 4_800_000_000 });
+    expect(meteredAt(h, op.name!)).not.toBeNull();
+    expect(h.fake.requests.filter((r) => r.method === 'GET' && r.url.endsWith(`/${op.name}`))).toHaveLength(2); // running, then done
+  });
 });
