@@ -4,7 +4,7 @@ import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { UpstreamCredential } from '../exchange/stage.js';
-import { AnswerTooLargeError, type ResourceReader } from '../upstream/resource-read.js';
+import { AnswerTooLargeError, type ResourceAnswer, type ResourceReader } from '../upstream/resource-read.js';
 import { finishedBatch, responsesFileUsage } from '../metering/batch-usage.js';
 import type { Usage } from '../metering/usage.js';
 import { claimResponsesFile, recordFinishedBatch } from './batch-meter.js';
@@ -31,6 +31,8 @@ export interface BatchPollerOptions {
   apiVersion?: string;
   /** A read still unanswered after this long is abandoned and retried later (default 60 s). */
   readTimeoutMs?: number;
+  /** Told about every refused read, so a 429 or an invalid key reaches the key pool as it would from a client's request. */
+  onRefused?(keyId: string, answer: ResourceAnswer): void;
 }
 
 export interface BatchPoller {
@@ -120,6 +122,7 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
       return;
     }
     if (answer.status !== 200) {
+      opts.onRefused?.(key.id, answer);
       log.warn({ batch: name, status: answer.status, upstreamKeyId: key.id }, 'batch poller: upstream refused the read; will retry');
       backoff(t);
       return;

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { UpstreamCredential } from '../exchange/stage.js';
 import type { Upstream } from './connection.js';
 
@@ -8,6 +9,7 @@ export interface ResourceAnswer {
   json: unknown;
   /** The body as received (a file's bytes, JSON lines). */
   body: Buffer;
+  headers: IncomingHttpHeaders;
 }
 
 /** The answer was larger than the reader takes: reading it again would not help. */
@@ -46,6 +48,6 @@ export function createResourceReader(upstream: Upstream, maxBytes: number): Reso
     } catch {
       json = undefined;
     }
-    return { status: answer.statusCode, json, body };
+    return { status: answer.statusCode, json, body, headers: answer.headers as IncomingHttpHeaders };
   };
 }

@@ -280,4 +280,15 @@ describe('background batch poller', () => {
     expect(meteredAt(h, op.name!)).not.toBeNull();
     expect(h.fake.requests.filter((r) => r.method === 'GET' && r.url.endsWith(`/${op.name}`))).toHaveLength(2); // running, then done
   });
+
+  it('a 429 on a batch read cools the key down in the pool, as a client request would, and the batch waits', async () => {
+    let refuse = true;
+    h = await startHarness({ env: FAST_POLL, fake: { batchRunningPolls: 0, refuseKey: (_key, rec) => (refuse && rec.method === 'GET' && /\/batches\//.test(rec.url) ? 'rate-limited' : null) } });
+    await h.sdk(h.createKey().key).batches.create({ model: 'gemini-2.5-flash', src: REQUESTS.slice(0, 1) });
+    await waitFor(async () => h.gateway.deps.keyPool.health().some((k) => k.state === 'cooling'));
+    expect(h.gateway.deps.keyPool.health()).toEqual([expect.objectContaining({ id: envKeyId(UPSTREAM_KEY), state: 'cooling', refusals: expect.any(Number) })]);
+    expect(await completedRows(h)).toEqual([]);
+    refuse = false;
+    await waitFor(async () => (await completedRows(h)).length === 1);
+  });
 });
