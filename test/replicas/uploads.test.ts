@@ -49,10 +49,10 @@ describe.runIf(inject('redisAvailable'))('uploads across replicas', { timeout: 9
     expect(done.status).toBe(200);
     expect(done.headers.get('x-goog-upload-status')).toBe('final');
     const file = (await done.json()) as { file: { name: string } };
-    // The file the upload created belongs to the project on every replica, once the replica that
-    // saw it created has written its ownership (the ledger's next flush, 50 ms by default).
+    // The file the upload created belongs to the project on every replica once the creating
+    // replica's ledger has flushed (a loaded machine can stretch that past the re-checks' window).
     const get = () => fetch(`${one.url}/v1beta/${file.file.name}`, { headers: { 'x-goog-api-key': r!.key } }).then((x) => x.status);
-    await until('the file readable on replica 1', async () => (await get()) === 200, 2000);
+    await until('the file readable on replica 1', async () => (await get()) === 200, 3000);
     const foreignGet = await fetch(`${two.url}/v1beta/${file.file.name}`, { headers: { 'x-goog-api-key': foreign } });
     expect(foreignGet.status).toBe(404);
   });
