@@ -12,5 +12,5 @@ export interface CliContext {
 export interface Command {
   name: string;
   usage: string;
-  run(ctx: CliContext, args: string[]): void;
+  run(ctx: CliContext, args: string[]): void | Promise<void>;
 }

@@ -20,7 +20,7 @@ interface OwnershipDeps {
   log: Logger;
   config: Pick<Config, 'PUBLIC_BASE_URL' | 'MAX_JSON_BODY_BYTES'>;
   upstreamBasePath: string;
-  lists: Omit<ListDeps, 'ownedBy'>;
+  lists: Omit<ListDeps, 'ownedBy' | 'load'>;
 }
 
 const PATH_NAME = Symbol('resource named in the path');
@@ -42,7 +42,7 @@ const notFound = (): GatewayError => new GatewayError('not_found', 'Requested en
  */
 export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
   const { store, log, config } = deps;
-  const listDeps: ListDeps = { ...deps.lists, ownedBy: (name, projectId) => store.owner(name)?.projectId === projectId };
+  const listDeps: ListDeps = { ...deps.lists, ownedBy: (name, projectId) => store.owner(name)?.projectId === projectId, load: (names) => store.load(names) };
   const ownerFor = (ctx: ProxyContext): Omit<ResourceOwner, 'usageRecordedAt'> => ({
     tenantId: ctx.principal.tenantId,
     projectId: ctx.principal.projectId,
@@ -63,6 +63,7 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
         if (buf && buf.length > 0 && mayReference(buf)) names.push(...bodyResources(requestJson(ctx)));
       }
       let pinned: string | null = null;
+      await store.load(names);
       for (const name of names) {
         const owner = store.owner(name);
         if (!owner || owner.projectId !== ctx.principal.projectId) {

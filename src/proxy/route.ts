@@ -70,7 +70,7 @@ export function createProxyApp(deps: ProxyDeps) {
     if (config.METERING_FAILURE === 'closed' && recorder.saturated()) {
       throw new GatewayError('unavailable', 'Usage metering is unavailable; the gateway accepts no new requests until it recovers.', { headers: { 'retry-after': '5' } });
     }
-    const { principal, search } = deps.tenantAuth(incoming, q === -1 ? '' : rawUrl.slice(q));
+    const { principal, search } = await deps.tenantAuth(incoming, q === -1 ? '' : rawUrl.slice(q));
 
     const ctx = newContext(deps, { requestId: c.get('requestId'), incoming, method, path, search, what, principal, body: NO_BODY, startedAt });
     const entered: typeof stages = [];

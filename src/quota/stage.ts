@@ -1,6 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { requestJson, type ProxyStage } from '../exchange/stage.js';
+import { requestJson, type ProxyContext, type ProxyStage } from '../exchange/stage.js';
 import { estimateTokens } from './estimate.js';
 import { rowCharge } from './persist.js';
 import type { Lease, Quotas } from './quotas.js';
@@ -17,15 +17,10 @@ export function createQuotaStage({ quotas, config, clock }: { quotas: Quotas; co
   return {
     name: 'quota',
     before(ctx) {
-      const lease = quotas.admit({
-        principal: ctx.principal,
-        model: ctx.model,
-        now: ctx.now,
-        stream: STREAMING.has(ctx.what.endpoint),
-        estimate: () => estimateTokens(ctx.what.endpoint, requestJson(ctx), ctx.body.length(), config.QUOTA_DEFAULT_OUTPUT_TOKENS),
-      });
-      ctx.state.set(LEASE, lease);
-      Object.assign(ctx.extraHeaders, lease.headers);
+      // Only after another process changed limits is there a reload to wait for.
+      const reload = quotas.fresh();
+      if (reload) return reload.then(() => admit(ctx));
+      admit(ctx);
     },
     streamGuard(ctx) {
       return (ctx.state.get(LEASE) as Lease | undefined)?.guard ?? null;
@@ -38,4 +33,16 @@ export function createQuotaStage({ quotas, config, clock }: { quotas: Quotas; co
       quotas.settle(lease, { forwarded: request, tokens, model: ctx.model ?? result.meter.model }, clock.now());
     },
   };
+
+  function admit(ctx: ProxyContext): void {
+    const lease = quotas.admit({
+      principal: ctx.principal,
+      model: ctx.model,
+      now: ctx.now,
+      stream: STREAMING.has(ctx.what.endpoint),
+      estimate: () => estimateTokens(ctx.what.endpoint, requestJson(ctx), ctx.body.length(), config.QUOTA_DEFAULT_OUTPUT_TOKENS),
+    });
+    ctx.state.set(LEASE, lease);
+    Object.assign(ctx.extraHeaders, lease.headers);
+  }
 }

@@ -1,7 +1,7 @@
-import type { Statement } from 'better-sqlite3';
 import type { Config } from '../config.js';
 import { createSecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../db/client.js';
+import { query } from '../db/dialect.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ProxyStage } from '../exchange/stage.js';
@@ -14,13 +14,13 @@ import type { ProxyStage } from '../exchange/stage.js';
  */
 export function createUpstreamKeyStage(deps: { db: Db; config: Pick<Config, 'GATEWAY_SECRET'>; log: Logger }): ProxyStage {
   const box = deps.config.GATEWAY_SECRET ? createSecretBox(deps.config.GATEWAY_SECRET) : null;
-  const load: Statement<[string], { ciphertext: string }> = deps.db.$client.prepare('SELECT ciphertext FROM upstream_keys WHERE id = ?');
   const secrets = new Map<string, string>();
 
-  function secretFor(id: string): string {
+  async function secretFor(id: string): Promise<string> {
     const cached = secrets.get(id);
     if (cached !== undefined) return cached;
-    const sealed = load.get(id)?.ciphertext;
+    const [row] = await query<{ ciphertext: string }>(deps.db, 'SELECT ciphertext FROM upstream_keys WHERE id = ?', [id]);
+    const sealed = row?.ciphertext;
     if (!box || !sealed) {
       deps.log.error({ upstreamKeyId: id, gatewaySecret: Boolean(box) }, 'project upstream key unusable: GATEWAY_SECRET unset or key erased');
       throw new GatewayError('unavailable', "This project's upstream key cannot be used: the gateway is missing GATEWAY_SECRET.");
@@ -47,7 +47,10 @@ export function createUpstreamKeyStage(deps: { db: Db; config: Pick<Config, 'GAT
         // Never fall back to the gateway's own key: a team that brought its key expects its own billing.
         throw new GatewayError('permission_denied', `This project's own upstream key is ${state}; ask an admin to enable, replace or detach it.`);
       }
-      ctx.upstreamKey = { id, secret: secretFor(id) };
+      // Synchronous once cached: the data plane does not pay a promise per request.
+      const cached = secrets.get(id);
+      if (cached !== undefined) ctx.upstreamKey = { id, secret: cached };
+      else return secretFor(id).then((secret) => void (ctx.upstreamKey = { id, secret }));
     },
   };
 }

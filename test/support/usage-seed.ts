@@ -12,7 +12,7 @@ export interface SeedKey extends CreatedKey {
 }
 
 export function seedKey(h: Harness, tenant: string, project: string): SeedKey {
-  const k = h.createKey(tenant, project);
+  const k = await h.createKey(tenant, project);
   const ids = h.db.$client.prepare('SELECT p.id AS projectId, p.tenant_id AS tenantId FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.id = ?').get(k.id) as { projectId: string; tenantId: string };
   return { ...k, ...ids };
 }
