@@ -73,15 +73,25 @@ export function createCounterWriter(sqlite: Database): (rows: readonly UsageRow[
      DO UPDATE SET tokens = tokens + excluded.tokens, requests = requests + excluded.requests`,
   );
   const prune = sqlite.prepare('DELETE FROM quota_counters WHERE window_kind = ? AND window_start < ?');
-  let prunedMinute = 0;
+  const due = createPruneSchedule();
   return (rows) => {
     for (const cell of counterCells(rows)) upsert.run(...cell);
+    for (const [kind, start] of due(rows)) prune.run(kind, start);
+  };
+}
+
+/**
+ * When a writer prunes ended windows: at most once per minute of row time, and then, per window
+ * kind, every counter that starts before the current window is over. Shared by both dialects' writers.
+ */
+export function createPruneSchedule(): (rows: readonly UsageRow[]) => Array<[kind: string, before: number]> {
+  let prunedMinute = 0;
+  return (rows) => {
     let latest = 0;
     for (const row of rows) if (row.createdAt > latest) latest = row.createdAt;
     const minute = windowStart('minute', latest);
-    if (minute > prunedMinute) {
-      prunedMinute = minute;
-      for (const kind of WINDOW_KINDS) prune.run(kind, windowStart(kind, latest));
-    }
+    if (minute <= prunedMinute) return [];
+    prunedMinute = minute;
+    return WINDOW_KINDS.map((kind) => [kind, windowStart(kind, latest)]);
   };
 }

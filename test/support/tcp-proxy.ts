@@ -1,0 +1,96 @@
+// A TCP relay between a client and a server, which a test can cut (connections reset, new ones
+// refused: what a database outage looks like to a driver) and restore, without touching the server
+// other tests share.
+import { createServer, connect, type Server, type Socket } from 'node:net';
+
+export interface TcpProxy {
+  port: number;
+  /** `url` with its host and port replaced by the proxy's. */
+  via(url: string): string;
+  /** Resets every open connection and stops listening, so new connections are refused. */
+  cut(): Promise<void>;
+  /** Listens again on the same port. */
+  restore(): Promise<void>;
+  /**
+   * Once: the next client message containing `marker` reaches the server, but the server's reply
+   * never reaches the client, whose connection is reset (a COMMIT that committed, its reply lost).
+   * Resolves when it has happened.
+   */
+  loseReplyTo(marker: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const pairs = new Set<[Socket, Socket]>();
+  let armed: { marker: Buffer; done: () => void } | null = null;
+  let port = 0;
+  let server: Server;
+
+  const onConnection = (client: Socket): void => {
+    const upstream = connect(target.port, target.host);
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    let replies = true;
+    const end = (): void => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      if (armed && chunk.includes(armed.marker)) {
+        const { done } = armed;
+        armed = null;
+        replies = false;
+        // The client loses its connection at once; the server gets time to act on what it received.
+        client.resetAndDestroy();
+        setTimeout(() => {
+          end();
+          done();
+        }, 200);
+      }
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (replies) client.write(chunk);
+    });
+    client.on('error', end).on('close', () => replies && end());
+    upstream.on('error', end).on('close', end);
+  };
+
+  const listen = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      server = createServer(onConnection);
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        port = (server.address() as { port: number }).port;
+        resolve();
+      });
+    });
+  await listen();
+
+  const cut = async (): Promise<void> => {
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    for (const [client, upstream] of pairs) {
+      client.resetAndDestroy();
+      upstream.destroy();
+    }
+    pairs.clear();
+    await closed;
+  };
+
+  return {
+    get port() {
+      return port;
+    },
+    via(url) {
+      const u = new URL(url);
+      u.hostname = '127.0.0.1';
+      u.port = String(port);
+      return u.toString();
+    },
+    cut,
+    restore: listen,
+    loseReplyTo: (marker) => new Promise<void>((done) => (armed = { marker: Buffer.from(marker), done })),
+    close: () => (server.listening ? cut() : Promise.resolve()),
+  };
+}
