@@ -97,7 +97,7 @@ describe('SQLite held by another process', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ggw-busy-'));
     try {
       const config = parseConfig({ PORT: '0', DATABASE_PATH: join(dir, 'g.db'), LOG_LEVEL: 'silent', DATABASE_BUSY_TIMEOUT_MS: '750' });
-      const gateway = createGateway({ config, log: createLogger('silent') });
+      const gateway = await createGateway({ config, log: createLogger('silent') });
       expect(gateway.deps.db.$client.pragma('busy_timeout', { simple: true })).toBe(750);
       expect(config.USAGE_WRITER_BUSY_TIMEOUT_MS).toBe(0);
       await gateway.shutdown(0);

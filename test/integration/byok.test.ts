@@ -68,11 +68,11 @@ describe('bring your own upstream key', () => {
     const file = `${h.dbPath}.secret`;
     writeFileSync(file, `${OWN_KEY}\n`);
     h.acceptUpstreamKey(OWN_KEY);
-    const key = cli(env, ['keys', 'create', '--tenant', 'acme', '--project', 'web', '--json']).json();
-    const outputs = [cli(env, ['upstream-keys', 'create', '--tenant', 'acme', '--project', 'web', '--secret-file', file])];
-    outputs.push(cli(env, ['upstream-keys', 'list']), cli(env, ['upstream-keys', 'list', '--json']));
+    const key = (await cli(env, ['keys', 'create', '--tenant', 'acme', '--project', 'web', '--json'])).json();
+    const outputs = [await cli(env, ['upstream-keys', 'create', '--tenant', 'acme', '--project', 'web', '--secret-file', file])];
+    outputs.push(await cli(env, ['upstream-keys', 'list']), await cli(env, ['upstream-keys', 'list', '--json']));
     const id = outputs[2]!.json().data[0].id;
-    outputs.push(cli(env, ['upstream-keys', 'get', id]), cli(env, ['upstream-keys', 'get', id, '--json']), cli(env, ['audit', 'list', '--json']));
+    outputs.push(await cli(env, ['upstream-keys', 'get', id]), await cli(env, ['upstream-keys', 'get', id, '--json']), await cli(env, ['audit', 'list', '--json']));
     for (const o of outputs) {
       expect(o.code, o.stderr).toBe(0);
       expect(o.stdout + o.stderr).not.toContain(OWN_KEY);
@@ -92,7 +92,7 @@ describe('bring your own upstream key', () => {
     expect(r.status).toBe(422);
     expect(r.body.error.message).toMatch(/GATEWAY_SECRET.*at least 32 characters.*openssl rand/);
     expect(h.db.$client.prepare('SELECT count(*) FROM upstream_keys').pluck().get()).toBe(0);
-    const viaCli = cli({ DATABASE_PATH: h.dbPath }, ['upstream-keys', 'create', '--project', projectId, '--secret-file', '/dev/null']);
+    const viaCli = await cli({ DATABASE_PATH: h.dbPath }, ['upstream-keys', 'create', '--project', projectId, '--secret-file', '/dev/null']);
     expect(viaCli.code).toBe(1);
   });
 
@@ -105,7 +105,7 @@ describe('bring your own upstream key', () => {
       const file = `${h.dbPath}.secret`;
       writeFileSync(file, OWN_KEY);
       // Stored by the CLI, which has the right GATEWAY_SECRET; the running gateway does not.
-      expect(cli({ DATABASE_PATH: h.dbPath, GATEWAY_SECRET }, ['upstream-keys', 'create', '--project', projectId, '--secret-file', file]).code).toBe(0);
+      expect((await cli({ DATABASE_PATH: h.dbPath, GATEWAY_SECRET }, ['upstream-keys', 'create', '--project', projectId, '--secret-file', file])).code).toBe(0);
       const r = await generate(h, secret);
       expect(r.status).toBe(503);
       expect(r.body.error.message).toMatch(/upstream key cannot be/);

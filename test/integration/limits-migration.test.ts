@@ -32,7 +32,7 @@ function databaseAt(lastTag: string): string {
 }
 
 describe('migration 0005: stored limit rules become camelCase', () => {
-  it('rewrites an old snake_case policy so the gateway loads it unchanged in meaning', () => {
+  it('rewrites an old snake_case policy so the gateway loads it unchanged in meaning', async () => {
     const path = databaseAt('0004_live_tokens');
     const old = new Database(path);
     old.pragma('foreign_keys = OFF');
@@ -58,7 +58,7 @@ describe('migration 0005: stored limit rules become camelCase', () => {
         ]],
       ]);
       const bad: string[] = [];
-      const policies = loadAllPolicies(db, (id, problem) => bad.push(`${id}: ${problem}`));
+      const policies = await loadAllPolicies(db, (id, problem) => bad.push(`${id}: ${problem}`));
       expect(bad).toEqual([]);
       expect(policies.get('prj_old')).toEqual({
         hardCap: true,

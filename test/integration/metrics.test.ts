@@ -15,8 +15,8 @@ beforeAll(async () => {
     env: { ADMIN_TOKEN, METRICS_TOKEN },
     fake: { beforeFrame: async (i, req) => (req.url.includes('held-stream') && i >= 1 ? held : undefined) },
   });
-  web = seedKey(h, 'acme', 'web');
-  app = seedKey(h, 'globex', 'app');
+  web = await seedKey(h, 'acme', 'web');
+  app = await seedKey(h, 'globex', 'app');
 });
 afterAll(async () => h.close());
 
@@ -95,7 +95,7 @@ describe('GET /metrics', () => {
   });
 
   it('counts quota refusals by the limit that refused, and the 429 among the requests', async () => {
-    const limited = seedKey(h, 'acme', 'limited');
+    const limited = await seedKey(h, 'acme', 'limited');
     await setLimits(h, limited.projectId, { limits: [{ requestsPerMinute: 1 }] });
     expect((await generate(h, limited.key)).status).toBe(200);
     expect((await generate(h, limited.key)).status).toBe(429);

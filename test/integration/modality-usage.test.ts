@@ -42,7 +42,7 @@ beforeAll(async () => {
       },
     },
   });
-  key = seedKey(h, 'acme', 'voice');
+  key = await seedKey(h, 'acme', 'voice');
   const ai = h.sdk(key.key);
   await ai.models.generateContent({ model: MODEL, contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'audio/wav', data: 'UklGRg==' } }, { text: 'draw it' }] }] });
   await ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'plain text' });

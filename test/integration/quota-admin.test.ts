@@ -85,9 +85,9 @@ describe('CLI: gemini-gateway limits set|get', () => {
     h = await startHarness({ env: ADMIN_ENV });
     const key = await h.createKey('acme', 'web');
     const env = { DATABASE_PATH: h.dbPath };
-    expect(cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--requests-per-minute', '1', '--tokens-per-day', '50000']).code).toBe(0);
-    expect(cli(env, ['limits', 'set', '--project', await h.projectOf(key.id), '--key-id', key.id, '--max-concurrent', '3', '--hard-cap', 'on']).code).toBe(0);
-    const bad = cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--tokens-per-day', 'lots']);
+    expect((await cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--requests-per-minute', '1', '--tokens-per-day', '50000'])).code).toBe(0);
+    expect((await cli(env, ['limits', 'set', '--project', await h.projectOf(key.id), '--key-id', key.id, '--max-concurrent', '3', '--hard-cap', 'on'])).code).toBe(0);
+    const bad = await cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--tokens-per-day', 'lots']);
     expect(bad).toMatchObject({ code: 1, stderr: 'gemini-gateway: --tokens-per-day takes a whole number or "none" (got "lots")\n' });
 
     // The CLI committed on its own connection: the gateway notices on the next request.
@@ -95,12 +95,12 @@ describe('CLI: gemini-gateway limits set|get', () => {
     expect((await generate(h, key.key)).status).toBe(429);
     await h.waitForRows(2);
 
-    const got = cli(env, ['limits', 'get', '--project', await h.projectOf(key.id), '--json']);
+    const got = await cli(env, ['limits', 'get', '--project', await h.projectOf(key.id), '--json']);
     expect(got.code).toBe(0);
     const parsed = got.json();
     expect(parsed).toMatchObject({ hardCap: true, limits: [{ requestsPerMinute: 1, tokensPerDay: 50000 }, { keyId: key.id, maxConcurrent: 3 }] });
     expect(parsed.status.limits.map((l: { policy: string; used: number }) => [l.policy, l.used])).toEqual([['rpm', 1], ['tpd', 281], ['key/concurrency', 0]]);
-    expect(cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--clear', '--json']).json().limits).toEqual([{ keyId: key.id, maxConcurrent: 3 }]);
+    expect((await cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--clear', '--json'])).json().limits).toEqual([{ keyId: key.id, maxConcurrent: 3 }]);
     expect((await h.admin('GET', '/admin/v1/audit?action=limits.update')).body.data[0].actor).toMatch(/^cli:/);
   });
 });

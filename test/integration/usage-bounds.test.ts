@@ -34,7 +34,7 @@ const seen: number[] = [];
 
 beforeAll(async () => {
   h = await startHarness({ env: { ADMIN_TOKEN }, clock: { now: () => START + SPAN } });
-  keys = [seedKey(h, 'acme', 'web'), seedKey(h, 'acme', 'web'), seedKey(h, 'acme', 'batch'), seedKey(h, 'globex', 'app')];
+  keys = [await seedKey(h, 'acme', 'web'), await seedKey(h, 'acme', 'web'), await seedKey(h, 'acme', 'batch'), await seedKey(h, 'globex', 'app')];
 });
 afterAll(async () => h.close());
 
@@ -248,10 +248,10 @@ describe('usage at arbitrary bounds', () => {
     );
   }, 120_000);
 
-  it('reads the partial edge hours through an index on created_at, whatever the filter', () => {
+  it('reads the partial edge hours through an index on created_at, whatever the filter', async () => {
     const shapes = [{}, { tenant: 'acme' }, { project: 'web' }, { key: keys[0]!.id }, { model: 'gemini-2.5-pro' }, { endpoint: 'countTokens' }, { outcome: 'ok' as const }];
     for (const f of shapes) {
-      const where = filterWhere(h.db, f);
+      const where = await filterWhere(h.db, f);
       const plan = (h.db.$client.prepare(`EXPLAIN QUERY PLAN ${rawSegmentSql(true, ['project_id', 'model'], where)}`).all(START, START + HOUR, ...where.params) as { detail: string }[])
         .map((r) => r.detail).filter((d) => /usage_events/.test(d));
       expect({ f, plan }).toEqual({ f, plan: [expect.stringMatching(/^SEARCH usage_events USING INDEX usage_events_\w+_idx \((\w+=\? AND )?created_at>\? AND created_at<\?\)$/)] });

@@ -14,7 +14,7 @@ import { envKeySecrets } from '../../src/upstream/key-pool.js';
 import { loadTelemetry } from '../../src/telemetry/load.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
 import { watchResponses, type ResponseWatch } from './response-watch.js';
-import { createTestDatabase, type TestDatabase } from './postgres-server.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
 
 /**
  * Which database the integration suite runs on: the vitest project `postgres` sets
