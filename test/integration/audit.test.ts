@@ -66,7 +66,7 @@ describe('audit log', () => {
 
   it('records CLI mutations with a cli actor, in the same log', async () => {
     h = await startHarness({ env: { ADMIN_TOKEN, GATEWAY_SECRET } });
-    const env = { DATABASE_PATH: h.dbPath, GATEWAY_SECRET };
+    const env = { ...h.dbEnv, GATEWAY_SECRET };
     const secretFile = `${h.dbPath}.upstream`;
     const run = async (...argv: string[]) => {
       const r = await cli(env, [...argv, '--json']);

@@ -45,7 +45,7 @@ describe('tenant authentication', () => {
     const ok = await call({ 'x-goog-api-key': k.key });
     expect(ok.statusCode).toBe(200);
     await ok.body.arrayBuffer();
-    await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'keys', 'revoke', k.id], { env: { ...process.env, DATABASE_PATH: h.dbPath } });
+    await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'keys', 'revoke', k.id], { env: { ...process.env, ...h.dbEnv } });
     const res = await call({ 'x-goog-api-key': k.key });
     expect(res.statusCode).toBe(401);
     expect(((await res.body.json()) as { error: { message: string } }).error.message).toMatch(/revoked/);

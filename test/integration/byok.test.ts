@@ -64,7 +64,7 @@ describe('bring your own upstream key', () => {
 
   it('never prints an upstream key from the CLI', async () => {
     h = await startHarness({ env: { GATEWAY_SECRET } });
-    const env = { DATABASE_PATH: h.dbPath, GATEWAY_SECRET };
+    const env = { ...h.dbEnv, GATEWAY_SECRET };
     const file = `${h.dbPath}.secret`;
     writeFileSync(file, `${OWN_KEY}\n`);
     h.acceptUpstreamKey(OWN_KEY);
@@ -92,7 +92,7 @@ describe('bring your own upstream key', () => {
     expect(r.status).toBe(422);
     expect(r.body.error.message).toMatch(/GATEWAY_SECRET.*at least 32 characters.*openssl rand/);
     expect(h.db.$client.prepare('SELECT count(*) FROM upstream_keys').pluck().get()).toBe(0);
-    const viaCli = await cli({ DATABASE_PATH: h.dbPath }, ['upstream-keys', 'create', '--project', projectId, '--secret-file', '/dev/null']);
+    const viaCli = await cli({ ...h.dbEnv }, ['upstream-keys', 'create', '--project', projectId, '--secret-file', '/dev/null']);
     expect(viaCli.code).toBe(1);
   });
 
@@ -105,7 +105,7 @@ describe('bring your own upstream key', () => {
       const file = `${h.dbPath}.secret`;
       writeFileSync(file, OWN_KEY);
       // Stored by the CLI, which has the right GATEWAY_SECRET; the running gateway does not.
-      expect((await cli({ DATABASE_PATH: h.dbPath, GATEWAY_SECRET }, ['upstream-keys', 'create', '--project', projectId, '--secret-file', file])).code).toBe(0);
+      expect((await cli({ ...h.dbEnv, GATEWAY_SECRET }, ['upstream-keys', 'create', '--project', projectId, '--secret-file', file])).code).toBe(0);
       const r = await generate(h, secret);
       expect(r.status).toBe(503);
       expect(r.body.error.message).toMatch(/upstream key cannot be/);

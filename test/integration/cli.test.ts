@@ -14,7 +14,7 @@ describe('gemini-gateway CLI', () => {
   it('keeps the one-step `keys create --tenant --project --json` form of the real entry point working', async () => {
     h = await startHarness();
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'keys', 'create', '--tenant', 'acme', '--project', 'web', '--json'], {
-      env: { ...process.env, DATABASE_PATH: h.dbPath },
+      env: { ...process.env, ...h.dbEnv },
     });
     const created = JSON.parse(stdout);
     h.secrets.add(created.key);
@@ -24,7 +24,7 @@ describe('gemini-gateway CLI', () => {
 
   it('mirrors the admin operations with tables by default and JSON with --json', async () => {
     h = await startHarness();
-    const env = { DATABASE_PATH: h.dbPath };
+    const env = { ...h.dbEnv };
     expect((await cli(env, ['tenants', 'create', 'acme', '--name', 'Acme', '--label', 'tier=gold'])).stdout).toMatch(/^created tenant ten_\S+ \(active\)\n$/);
     const list = await cli(env, ['tenants', 'list']);
     expect(list.stdout.split('\n')[0]).toMatch(/^id\s+slug\s+name\s+status\s+labels\s+created$/);
@@ -49,7 +49,7 @@ describe('gemini-gateway CLI', () => {
 
   it('revoking or disabling from the CLI (another connection) stops a cached key on the next request', async () => {
     h = await startHarness();
-    const env = { DATABASE_PATH: h.dbPath };
+    const env = { ...h.dbEnv };
     const a = (await cli(env, ['keys', 'create', '--tenant', 'acme', '--project', 'a', '--json'])).json();
     const b = (await cli(env, ['keys', 'create', '--tenant', 'acme', '--project', 'b', '--json'])).json();
     h.secrets.add(a.key).add(b.key);
@@ -63,7 +63,7 @@ describe('gemini-gateway CLI', () => {
 
   it('fails with a non-zero exit and one line on stderr', async () => {
     h = await startHarness();
-    const env = { DATABASE_PATH: h.dbPath };
+    const env = { ...h.dbEnv };
     await cli(env, ['tenants', 'create', 'acme']);
     const cases: Array<[string[], RegExp]> = [
       [['tenants', 'create', 'acme'], /already exists/],

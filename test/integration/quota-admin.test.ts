@@ -84,7 +84,7 @@ describe('CLI: gemini-gateway limits set|get', () => {
   it('writes rules the running gateway applies on its next request, and reads them back', async () => {
     h = await startHarness({ env: ADMIN_ENV });
     const key = await h.createKey('acme', 'web');
-    const env = { DATABASE_PATH: h.dbPath };
+    const env = { ...h.dbEnv };
     expect((await cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--requests-per-minute', '1', '--tokens-per-day', '50000'])).code).toBe(0);
     expect((await cli(env, ['limits', 'set', '--project', await h.projectOf(key.id), '--key-id', key.id, '--max-concurrent', '3', '--hard-cap', 'on'])).code).toBe(0);
     const bad = await cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--tokens-per-day', 'lots']);

@@ -85,6 +85,8 @@ export interface Harness {
   backend: 'sqlite' | 'postgres';
   /** SQLite file (also set on Postgres, unused there). */
   dbPath: string;
+  /** The variables that point a CLI (or another process) at this harness's database: DATABASE_PATH, and DATABASE_URL on Postgres. */
+  dbEnv: { DATABASE_PATH: string; DATABASE_URL?: string };
   /** Raw SQL with `?` placeholders on either backend; int8 and sums come back as numbers. */
   query<R = any>(sql: string, params?: unknown[]): Promise<R[]>;
   config: Config;
@@ -171,6 +173,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const h: Harness = {
     ...(await boot()),
     url, publicUrl: config.PUBLIC_BASE_URL, fake, dbPath, config, logs, secrets, backend: TEST_BACKEND,
+    dbEnv: { DATABASE_PATH: dbPath, ...(pgDb ? { DATABASE_URL: pgDb.url } : {}) },
     query: (sql, params = []) => query(h.db, sql, params),
     async createKey(tenant = 'acme', project = 'web') {
       const k = await createKeyFor(h.db, clock, { tenant, project });
