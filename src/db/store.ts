@@ -45,13 +45,18 @@ export async function openStore(config: Config, opts: OpenStoreOptions = {}): Pr
     }
     useChangeFeed(db, changes);
   }
+  let closing: Promise<void> | null = null;
   return {
     dialect: dialectOf(db),
     db,
     changes,
-    async close() {
-      await changes?.close();
-      await pgDb.$client.end();
+    // Idempotent: a gateway shut down twice (a test, a second signal) ends its pool once.
+    close() {
+      closing ??= (async () => {
+        await changes?.close();
+        await pgDb.$client.end();
+      })();
+      return closing;
     },
   };
 }

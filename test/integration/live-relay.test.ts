@@ -224,7 +224,7 @@ describe('Live API shutdown', () => {
     expect(late.status).toBe(503);
     expect(await s.closed).toEqual({ code: 1001, reason: 'The gateway is shutting down.' });
     await stopped;
-    const rows = h.db.$client.prepare('SELECT endpoint, outcome, status, total_tokens FROM usage_events ORDER BY id').all();
+    const rows = await h.query('SELECT endpoint, outcome, status, total_tokens FROM usage_events ORDER BY id');
     expect(rows).toEqual([
       { endpoint: 'live', outcome: 'ok', status: 101, total_tokens: 553 },
       { endpoint: 'live_session', outcome: 'client_aborted', status: 1001, total_tokens: 0 },

@@ -48,10 +48,10 @@ describe('gateway-issued ephemeral tokens', () => {
     expect(rows.map((r) => r.endpoint)).toEqual(['auth_tokens', 'live', 'live_session']);
     for (const r of rows) expect(r).toMatchObject({ key_id: id, project_id: await h.projectOf(id) });
     expect(rows[1]).toMatchObject({ model: MODEL, total_tokens: 553 });
-    const audit = h.db.$client.prepare("SELECT action, actor FROM audit_events WHERE target_type = 'auth_token' ORDER BY created_at").all();
+    const audit = await h.query("SELECT action, actor FROM audit_events WHERE target_type = 'auth_token' ORDER BY created_at");
     expect(audit).toEqual([{ action: 'auth_token.create', actor: `key:${id}` }, { action: 'auth_token.use', actor: `key:${id}` }]);
     // Stored hashed: the database file holds no token.
-    expect(h.db.$client.prepare('SELECT count(*) FROM live_tokens WHERE hash = ?').pluck().get(token)).toBe(0);
+    expect(await h.scalar('SELECT count(*) FROM live_tokens WHERE hash = ?', [token])).toBe(0);
 
     // Its one use is spent: the next session is refused before the upgrade.
     const again = await rawConnect(constrainedUrl(h, token)).refused;

@@ -75,9 +75,9 @@ describe('GET /metrics', () => {
     expect(sample(m, 'gemini_gateway_requests_total', { tenant: 'globex', project: 'app' })).toBeDefined();
 
     // Tokens by project, model and kind equal the metered rows.
-    const sums = h.db.$client.prepare(`SELECT p.slug AS project, e.model, sum(prompt_tokens) AS prompt, sum(cached_tokens) AS cached,
+    const sums = await h.query<Record<string, string | number>>(`SELECT p.slug AS project, e.model, sum(prompt_tokens) AS prompt, sum(cached_tokens) AS cached,
       sum(output_tokens) AS output, sum(thoughts_tokens) AS thoughts FROM usage_events e JOIN projects p ON p.id = e.project_id
-      WHERE total_tokens IS NOT NULL GROUP BY 1, 2`).all() as Record<string, string | number>[];
+      WHERE total_tokens IS NOT NULL GROUP BY 1, 2`);
     expect(sums.length).toBeGreaterThanOrEqual(3);
     for (const s of sums) {
       for (const kind of ['prompt', 'cached', 'output', 'thoughts']) {

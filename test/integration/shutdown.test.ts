@@ -27,7 +27,7 @@ describe('graceful shutdown', () => {
     release();
     expect((await bytes).equals(framedGenerate('google-text', '\r\n'))).toBe(true);
     await stopped;
-    const rows = h.db.$client.prepare('SELECT endpoint, outcome FROM usage_events ORDER BY id').all();
+    const rows = await h.query('SELECT endpoint, outcome FROM usage_events ORDER BY id');
     expect(rows).toEqual([
       { endpoint: 'generateContent', outcome: 'ok' },
       { endpoint: 'streamGenerateContent', outcome: 'ok' },

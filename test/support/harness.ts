@@ -89,6 +89,8 @@ export interface Harness {
   dbEnv: { DATABASE_PATH: string; DATABASE_URL?: string };
   /** Raw SQL with `?` placeholders on either backend; int8 and sums come back as numbers. */
   query<R = any>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** The first column of the first row (undefined without one), like better-sqlite3's pluck().get(). */
+  scalar<T = any>(sql: string, params?: unknown[]): Promise<T>;
   config: Config;
   logs: string[];
   /** Every secret this harness handed out; none may appear in logs or responses, or reach upstream. */
@@ -175,6 +177,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     url, publicUrl: config.PUBLIC_BASE_URL, fake, dbPath, config, logs, secrets, backend: TEST_BACKEND,
     dbEnv: { DATABASE_PATH: dbPath, ...(pgDb ? { DATABASE_URL: pgDb.url } : {}) },
     query: (sql, params = []) => query(h.db, sql, params),
+    scalar: async (sql, params = []) => {
+      const [row] = await query<Record<string, unknown>>(h.db, sql, params);
+      return (row ? Object.values(row)[0] : undefined) as never;
+    },
     async createKey(tenant = 'acme', project = 'web') {
       const k = await createKeyFor(h.db, clock, { tenant, project });
       secrets.add(k.key);
