@@ -51,7 +51,7 @@ beforeAll(async () => {
 afterAll(async () => h.close());
 
 describe('audio input and image output', () => {
-  it('costs the response at the audio-input and image-output rates of the price table', () => {
+  it('costs the response at the audio-input and image-output rates of the price table', async () => {
     const [row] = await h.query<Record<string, number>>('SELECT * FROM usage_events WHERE model = ?', [MODEL]);
     expect(row).toMatchObject({ input_audio_tokens: 2000, cached_audio_tokens: 500, output_image_tokens: 1290, output_audio_tokens: 0 });
     // By hand: uncached text 500, uncached audio 2000-500 = 1500, cached audio 500, output text 1300-1290 = 10, image 1290, thinking 40.

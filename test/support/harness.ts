@@ -7,6 +7,7 @@ import { createKeyFor, type CreatedKey } from '../../src/accounts/issue-key.js';
 import { systemClock, type Clock } from '../../src/clock.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { openDb, type Db } from '../../src/db/client.js';
+import { openStore } from '../../src/db/store.js';
 import { query } from '../../src/db/dialect.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
@@ -80,7 +81,7 @@ export interface Harness {
   publicUrl: string;
   fake: FakeUpstream;
   gateway: Gateway;
-  /** The gateway's database handle (SQLite, or Postgres behind the same type: use h.query for raw SQL). */
+  /** SQLite: the connection the gateway runs on. Postgres: the harness's own pool on the same database, usable across restarts and after shutdown. Use h.query for raw SQL. */
   db: Db;
   backend: 'sqlite' | 'postgres';
   /** SQLite file (also set on Postgres, unused there). */
@@ -147,6 +148,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     USAGE_FLUSH_INTERVAL_MS: '5',
     ...opts.env,
   });
+  // Postgres: the harness's own pool (migrations run here first), so tests can read rows after the gateway closed its own.
+  const own = pgDb ? await openStore(config) : null;
   const logs: string[] = [];
   // As main.ts builds it: the known secrets are scrubbed from every line.
   const log = createLogger(config.LOG_LEVEL, { write: (s: string) => void logs.push(s) }, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET]);
@@ -163,7 +166,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     const gateway = await createGateway({ config, log, db: given, clock, telemetry });
     watches.push(watchResponses(gateway.server, () => [...secrets, ...upstreamKeys]));
     await gateway.listen();
-    return { db: gateway.deps.db, gateway };
+    return { db: own?.db ?? gateway.deps.db, gateway };
   };
   const url = `http://127.0.0.1:${port}`;
   const rows = async () => {
@@ -234,7 +237,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       closed = true;
       await h.gateway.shutdown(2000);
       await fake.close();
-      if (pgDb) await pgDb.drop();
+      if (pgDb) {
+        await own!.close();
+        await pgDb.drop();
+      }
       else h.db.$client.close();
       rmSync(dir, { recursive: true, force: true });
       // Gateway-issued Live tokens too, even ones a test never registered as secrets.
