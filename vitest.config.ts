@@ -10,6 +10,7 @@ const SQLITE_ONLY = [
   'test/integration/limits-migration.test.ts',
   'test/integration/postgres-boot.test.ts',
   'test/integration/postgres-changes.test.ts',
+  'test/integration/postgres-two-gateways.test.ts',
   'test/integration/ledger-pg-sink.test.ts',
   // Not converted yet: they check rollups and query plans with SQLite-specific SQL (json_group_array, strftime, EXPLAIN QUERY PLAN).
   'test/integration/usage-rollups.test.ts',

@@ -3,7 +3,8 @@ import { is, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { PgDatabase } from 'drizzle-orm/pg-core';
 import pg from 'pg';
 import type { Db } from './client.js';
-import type * as schema from './schema/index.js';
+import * as schema from './schema/index.js';
+import * as pgSchema from './schema-pg/index.js';
 
 /**
  * The few places where SQLite and Postgres differ, behind one handle type. Services hold a `Db`: the
@@ -17,9 +18,12 @@ export function dialectOf(db: Db): Dialect {
   return is(db as unknown, PgDatabase) ? 'postgres' : 'sqlite';
 }
 
-/** The table objects of the handle's own dialect (the schema module the drizzle instance was built with). */
+/**
+ * The table objects of the handle's own dialect. The Postgres tables are typed as the SQLite ones:
+ * sound because both produce the same row types (test/unit/schema-dialects.test.ts).
+ */
 export function tablesOf(db: Db): typeof schema {
-  return db._.fullSchema;
+  return dialectOf(db) === 'postgres' ? (pgSchema as unknown as typeof schema) : schema;
 }
 
 /** int8 and numeric (sum() over int8) as JS numbers: every value we store is an integer below 2^53. */

@@ -189,12 +189,12 @@ async function get(path: string, auth: Record<string, string>) {
 }
 
 /** Runs `gemini-gateway usage` in-process on the same database file; returns its parsed --json output. */
-function usageCli(args: string[]): { groups: Record<string, unknown>[]; totals: Record<string, unknown> } {
+async function usageCli(args: string[]): Promise<{ groups: Record<string, unknown>[]; totals: Record<string, unknown> }> {
   let out = '';
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
   try {
-    expect(runCli(usageCommands, ['usage', ...args], { config: () => h.config, clock: { now: () => START + SPAN } })).toBe(0);
+    expect(await runCli(usageCommands, ['usage', ...args], { config: () => h.config, clock: { now: () => START + SPAN } })).toBe(0);
   } finally {
     process.stdout.write = write;
   }
@@ -218,7 +218,7 @@ describe('usage at arbitrary bounds', () => {
         ];
         // The CLI (`gemini-gateway usage … --json`) takes the same bounds.
         const raw = rawRows(from, to, f);
-        const cli = usageCli(['--from', new Date(from).toISOString(), '--to', new Date(to).toISOString(), ...Object.entries(f).flatMap(([k, v]) => [`--${k}`, v]), ...(q.groupBy.length ? ['--group-by', q.groupBy.join(',')] : []), '--json']);
+        const cli = await usageCli(['--from', new Date(from).toISOString(), '--to', new Date(to).toISOString(), ...Object.entries(f).flatMap(([k, v]) => [`--${k}`, v]), ...(q.groupBy.length ? ['--group-by', q.groupBy.join(',')] : []), '--json']);
         expect([...cli.groups].sort(byLabels(q.groupBy))).toEqual(expectedGroups(raw, q.groupBy).sort(byLabels(q.groupBy)));
         expect(cli.totals).toEqual(metricsOf(raw));
         for (const s of surfaces) {
