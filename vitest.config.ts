@@ -30,8 +30,8 @@ export default defineConfig(async () => {
       testTimeout: 30_000,
       hookTimeout: 30_000,
       pool: 'forks',
-      // Probes the Postgres server once; without one the Postgres matrix reports itself not run (one line).
-      globalSetup: ['test/support/postgres-global.ts'],
+      // Probe Postgres and Redis once; without one, its suite reports itself not run (one line).
+      globalSetup: ['test/support/postgres-global.ts', 'test/support/redis-global.ts'],
       projects,
     },
   };

@@ -2,10 +2,14 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { DatabaseUnavailableError } from './db/postgres.js';
 import { postgresPassword, printableUrl, scrubDbText } from './db/pg-url.js';
 import { query } from './db/dialect.js';
+import cluster from 'node:cluster';
 import { createGateway } from './gateway.js';
+import { runPrimary } from './workers.js';
+import { registerGateway, SharedDatabaseError } from './db/gateway-registry.js';
 import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { envKeySecrets } from './upstream/key-pool.js';
 import { loadTelemetry } from './telemetry/load.js';
+import { connectShared, redisPassword, RedisUnavailableError, type SharedState } from './shared/redis.js';
 
 /** Process entry: config → logger → db + migrate → app → serve; SIGTERM/SIGINT drain and flush. */
 async function main(): Promise<void> {
@@ -21,12 +25,16 @@ async function main(): Promise<void> {
   }
   const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
   const dbPassword = config.DATABASE_URL ? postgresPassword(config.DATABASE_URL) : undefined;
-  const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword], format);
+  const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword, config.REDIS_URL ? redisPassword(config.REDIS_URL) : undefined], format);
+  if (config.GATEWAY_WORKERS !== undefined && cluster.isPrimary) return runPrimary(config as Config & { GATEWAY_WORKERS: number | 'auto' }, log);
   // Off by default; when on, the OpenTelemetry SDK is imported only now.
   const telemetry = config.TELEMETRY ? await loadTelemetry({ config: config.TELEMETRY, log }) : null;
+  const shared = config.REDIS_URL ? await sharedOrExit(config.REDIS_URL, config.REDIS_KEY_PREFIX) : null;
+  // The SQLite file's registry of gateways; on Postgres every replica shares the one server.
+  const registration = config.DATABASE_URL ? { release: () => {} } : await registerOrExit(config.DATABASE_PATH, shared !== null);
   let gateway;
   try {
-    gateway = await createGateway({ config, log, telemetry });
+    gateway = await createGateway({ config, log, telemetry, shared });
   } catch (err) {
     // Postgres unreachable (or its migration failing): one line an operator can act on, no stack.
     if (err instanceof DatabaseUnavailableError || config.DATABASE_URL) {
@@ -41,7 +49,7 @@ async function main(): Promise<void> {
   const keyCount = Number(live?.n ?? 0);
   const database = config.DATABASE_URL ? printableUrl(config.DATABASE_URL) : config.DATABASE_PATH;
   log.info(
-    { url: `http://${addr.address}:${addr.port}`, database, upstream: config.UPSTREAM_BASE_URL, publicBaseUrl: config.PUBLIC_BASE_URL },
+    { url: `http://${addr.address}:${addr.port}`, database, upstream: config.UPSTREAM_BASE_URL, publicBaseUrl: config.PUBLIC_BASE_URL, shared: shared?.shownUrl ?? null, pid: process.pid },
     'gemini-gateway listening',
   );
   startupHints(log, config, keyCount);
@@ -52,7 +60,10 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down: draining in-flight requests');
     gateway.shutdown().then(
-      () => process.exit(0),
+      () => {
+        registration.release();
+        process.exit(0);
+      },
       (err: Error) => {
         log.error({ err: err.message }, 'shutdown failed');
         process.exit(1);
@@ -61,6 +72,29 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** REDIS_URL set but Redis does not answer: one clear line (no password in it) and exit 1. */
+async function sharedOrExit(url: string, prefix: string): Promise<SharedState> {
+  try {
+    return await connectShared(url, prefix);
+  } catch (err) {
+    if (!(err instanceof RedisUnavailableError)) throw err;
+    process.stderr.write(`gemini-gateway: ${err.message}\n`);
+    process.exit(1);
+  }
+}
+
+/** A second gateway on this database file without shared state: one line naming the fix, exit 1. */
+async function registerOrExit(dbPath: string, shared: boolean): Promise<{ release(): void }> {
+  if (dbPath === ':memory:') return { release: () => {} };
+  try {
+    return await registerGateway(dbPath, shared);
+  } catch (err) {
+    if (!(err instanceof SharedDatabaseError)) throw err;
+    process.stderr.write(`gemini-gateway: ${err.message}\n`);
+    process.exit(1);
+  }
 }
 
 /** Says what is missing in words an operator can act on, instead of failing on the first request. */

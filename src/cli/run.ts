@@ -32,8 +32,7 @@ export async function runCli(commands: Command[], argv: string[], opts: CliOptio
     const config = opts.config();
     // The CLI waits for the server's locks (busy_timeout 5 s) rather than failing at once.
     store = await openStore(config, { busyTimeoutMs: 5000 });
-    await cmd.run({ db: store.db, clock: opts.clock ?? systemClock, config }, args);
-    return 0;
+    return (await cmd.run({ db: store.db, clock: opts.clock ?? systemClock, config }, args)) ?? 0;
   } catch (err) {
     const known =
       err instanceof ConfigError || err instanceof GatewayError || err instanceof UsageError || err instanceof DatabaseUnavailableError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');

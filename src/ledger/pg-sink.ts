@@ -5,24 +5,39 @@ import type { UsageRow } from '../metering/row.js';
 import { counterCells, createPruneSchedule } from '../quota/persist.js';
 import { accumulate, GRAINS, type Grain } from '../usage/rollups.js';
 import type { LedgerBatch, LedgerSink } from './batch.js';
+import { pgArrayLiteral, pgText } from './pg-arrays.js';
 import {
-  CLAIM_RESOURCE_SQL, FORGET_RESOURCE_SQL, INSERT_EVENTS_SQL, METERED_RESOURCE_SQL, PRUNE_COUNTERS_SQL, TOUCH_KEYS_SQL, UPSERT_COUNTERS_SQL, UPSERT_ROLLUP_SQL,
+  CLAIM_RESOURCE_SQL, FORGET_RESOURCE_SQL, INSERT_EVENTS_SQL, METERED_RESOURCE_SQL, PRUNE_COUNTERS_SQL, rollupColumns, TOUCH_KEYS_SQL, UPSERT_TOTALS_SQL,
 } from './pg-statements.js';
+
+/** A CounterCell's length (quota/persist.ts). */
+const COUNTER_WIDTH = 7;
 
 export interface PgSinkOptions {
   /** The gateway's pool (db/postgres.ts): its statement and connect timeouts bound one attempt. The sink never ends it. */
   pool: pg.Pool;
   /** The connection string, only to scrub its password from error messages. */
   url?: string;
+  /**
+   * How long one statement may go unanswered before the attempt is abandoned (default 10 s). The
+   * pool's statement_timeout is enforced by the server, so it cannot end a wait on a network that
+   * has stopped delivering; without this a stalled connection would hold the ledger's batch forever.
+   * Set it above PG_STATEMENT_TIMEOUT_MS, so a slow server answers with its own error first.
+   */
+  timeoutMs?: number;
 }
 
-/** Rows as one array per column: what the `unnest` statements take. */
-function byColumn(records: readonly (readonly unknown[])[], width: number): unknown[][] {
-  const cols = Array.from({ length: width }, () => new Array<unknown>(records.length));
-  records.forEach((rec, r) => {
-    for (let c = 0; c < width; c++) cols[c]![r] = rec[c];
-  });
-  return cols;
+type Query = (text: string, values?: unknown[], name?: string) => Promise<pg.QueryResult>;
+
+/** Rows as one array literal per column: what the `unnest` statements take. */
+function byColumn(records: readonly (readonly unknown[])[], width: number): string[] {
+  const out = new Array<string>(width);
+  const col = new Array<unknown>(records.length);
+  for (let c = 0; c < width; c++) {
+    for (let r = 0; r < records.length; r++) col[r] = records[r]![c];
+    out[c] = pgArrayLiteral(col);
+  }
+  return out;
 }
 
 /**
@@ -41,43 +56,41 @@ function firstPerKey(rows: readonly UsageRow[]): UsageRow[] {
  * with additive columns), so a batch sent again after a lost COMMIT reply adds nothing. Rollup and
  * counter rows are upserted in key order, so two gateways writing at once lock them in the same order.
  */
-export function createPgSink({ pool, url }: PgSinkOptions): LedgerSink {
+export function createPgSink({ pool, url, timeoutMs = 10_000 }: PgSinkOptions): LedgerSink {
   const prunes = createPruneSchedule();
 
-  async function apply(client: pg.PoolClient, batch: LedgerBatch): Promise<number> {
+  async function apply(query: Query, batch: LedgerBatch): Promise<number> {
     const rows = firstPerKey(batch.rows);
     const fresh: UsageRow[] = [];
     if (rows.length > 0) {
       const values = byColumn(rows.map(encodeUsageRow), USAGE_EVENT_COLUMNS.length);
-      const res = await client.query<{ row_key: string | null }>({ name: 'ledger_insert_events', text: INSERT_EVENTS_SQL, values });
-      const inserted = new Set(res.rows.map((r) => r.row_key));
+      const res = await query(INSERT_EVENTS_SQL, values, 'ledger_insert_events');
+      const inserted = new Set((res.rows as Array<{ row_key: string | null }>).map((r) => r.row_key));
       for (const r of rows) if (r.rowKey === undefined || inserted.has(r.rowKey)) fresh.push(r);
     }
     if (batch.keyTouches.length > 0) {
       const latest = new Map<string, number>();
       for (const [id, at] of batch.keyTouches) latest.set(id, Math.max(at, latest.get(id) ?? at));
       const ids = [...latest.keys()].sort();
-      await client.query({ name: 'ledger_touch_keys', text: TOUCH_KEYS_SQL, values: [ids, ids.map((id) => latest.get(id))] });
+      await query(TOUCH_KEYS_SQL, [pgArrayLiteral(ids), pgArrayLiteral(ids.map((id) => latest.get(id)))], 'ledger_touch_keys');
     }
     // In order: a claim then a forget of the same name must leave nothing. Each op is idempotent, so a replay is harmless.
     for (const op of batch.resourceOps) {
       if (op.kind === 'claim') {
-        await client.query({ name: 'ledger_claim', text: CLAIM_RESOURCE_SQL, values: [op.name, op.resourceKind, op.tenantId, op.projectId, op.upstreamKeyId, op.units, op.at] });
-      } else if (op.kind === 'forget') await client.query({ name: 'ledger_forget', text: FORGET_RESOURCE_SQL, values: [op.name] });
-      else await client.query({ name: 'ledger_metered', text: METERED_RESOURCE_SQL, values: [op.at, batch.now, op.name] });
+        await query(CLAIM_RESOURCE_SQL, [pgText(op.name), op.resourceKind, op.tenantId, op.projectId, op.upstreamKeyId, op.units, op.at, op.keyId ?? null], 'ledger_claim');
+      } else if (op.kind === 'forget') await query(FORGET_RESOURCE_SQL, [pgText(op.name)], 'ledger_forget');
+      else await query(METERED_RESOURCE_SQL, [op.at, batch.now, pgText(op.name)], 'ledger_metered');
     }
     if (fresh.length === 0) return 0;
-    const cells = counterCells(fresh).sort((a, b) => compareKeys(a.slice(0, 5), b.slice(0, 5)));
-    if (cells.length > 0) await client.query({ name: 'ledger_counters', text: UPSERT_COUNTERS_SQL, values: byColumn(cells, 7) });
-    const due = prunes(fresh);
-    if (due.length > 0) await client.query({ name: 'ledger_prune', text: PRUNE_COUNTERS_SQL, values: byColumn(due, 2) });
+    const cells = counterCells(fresh).sort((a, b) => compareKeys(a, b, 5)); // the cell's key: its first five fields
     const perGrain: Record<Grain, unknown[][]> = { h: [], d: [], m: [] };
     const accs = [...accumulate(fresh).values()].sort((a, b) => compareKeys(a.keys, b.keys));
     for (const a of accs) perGrain[a.grain].push([...a.keys, ...a.sums, ...a.maxes]);
-    for (const g of GRAINS) {
-      const recs = perGrain[g];
-      if (recs.length > 0) await client.query({ name: `ledger_rollup_${g}`, text: UPSERT_ROLLUP_SQL[g], values: byColumn(recs, recs[0]!.length) });
-    }
+    const values = [...byColumn(cells, COUNTER_WIDTH), ...GRAINS.flatMap((g) => byColumn(perGrain[g], rollupColumns(g).length))];
+    await query(UPSERT_TOTALS_SQL, values, 'ledger_totals');
+    // After the upsert, as on SQLite: a late row's cell in an ended window is added, then pruned with it.
+    const due = prunes(fresh);
+    if (due.length > 0) await query(PRUNE_COUNTERS_SQL, byColumn(due, 2), 'ledger_prune');
     return fresh.length;
   }
 
@@ -96,23 +109,24 @@ export function createPgSink({ pool, url }: PgSinkOptions): LedgerSink {
       } catch (err) {
         throw scrubbed(err);
       }
-      let broken: Error | undefined;
       // A checked-out client is outside the pool's idle error handler: a connection reset between two
-      // statements would otherwise be an unhandled 'error' event, which ends the process.
-      const lost = (err: Error): void => void (broken = err);
+      // statements would otherwise be an unhandled 'error' event, which ends the process. A client
+      // given back broken keeps this listener for whatever its dying socket still reports.
+      const lost = (): void => {};
       client.on('error', lost);
+      const query: Query = (text, values, name) => client.query({ text, values, name, query_timeout: timeoutMs } as pg.QueryConfig);
       try {
-        await client.query('BEGIN');
-        const n = await apply(client, batch);
-        await client.query('COMMIT');
+        await query('BEGIN');
+        const n = await apply(query, batch);
+        await query('COMMIT');
+        client.off('error', lost);
+        client.release();
         return n;
       } catch (err) {
-        // A connection that failed mid-transaction is not given back to the pool for reuse.
-        await client.query('ROLLBACK').catch((e: Error) => (broken = e));
+        // No ROLLBACK: it could wait on the same dead connection. Closing the connection ends the
+        // transaction on the server, and the pool opens a fresh one for the retry.
+        client.release(err as Error);
         throw scrubbed(err);
-      } finally {
-        client.off('error', lost);
-        client.release(broken);
       }
     },
     // The pool belongs to whoever opened it (the gateway closes it after the ledger's last flush).
@@ -121,8 +135,8 @@ export function createPgSink({ pool, url }: PgSinkOptions): LedgerSink {
 }
 
 /** Orders key tuples (strings and numbers) the same way in every gateway, so upserts take row locks in one order. */
-function compareKeys(a: readonly unknown[], b: readonly unknown[]): number {
-  for (let i = 0; i < a.length; i++) {
+function compareKeys(a: readonly unknown[], b: readonly unknown[], length = a.length): number {
+  for (let i = 0; i < length; i++) {
     const x = a[i] as string | number;
     const y = b[i] as string | number;
     if (x !== y) return x < y ? -1 : 1;

@@ -1,6 +1,6 @@
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { AppDeps, AppEnv } from '../deps.js';
 import { GatewayError, renderError, toGatewayError, type Audience } from '../errors.js';
@@ -15,11 +15,18 @@ import { requestJson, UNREAD, type ExchangeResult, type ProxyContext } from '../
 import type { StreamGuard } from '../exchange/stream-guard.js';
 import { createUpstreamReader } from './upstream-read.js';
 
+/** Runs one data-plane request to its end, answering errors itself; never rejects. */
+export type ProxyHandler = (incoming: IncomingMessage, outgoing: ServerResponse, requestId: string) => Promise<void>;
+
 /** What the data plane uses. */
 export type ProxyDeps = Pick<AppDeps, 'config' | 'log' | 'upstream' | 'lifecycle' | 'clock' | 'stages' | 'recorder' | 'tenantAuth'>;
 
-/** The data plane: every versioned Gemini path, forwarded with the tenant key swapped for the upstream key. */
-export function createProxyApp(deps: ProxyDeps) {
+/**
+ * The data plane: every versioned Gemini path, forwarded with the tenant key swapped for the upstream
+ * key. `handle` is what the node:http listener calls for those paths without the router (app.ts);
+ * `app` is the router's catch-all, for whatever else reaches it.
+ */
+export function createProxyApp(deps: ProxyDeps): { app: Hono<AppEnv>; handle: ProxyHandler } {
   const { config, log, upstream, lifecycle, clock, stages, recorder } = deps;
   const limits = { maxJsonBytes: config.MAX_JSON_BODY_BYTES, maxUploadBytes: config.MAX_UPLOAD_BODY_BYTES };
   const reader = createUpstreamReader(upstream.pool, upstream.basePath, config.MAX_JSON_BODY_BYTES);
@@ -43,26 +50,43 @@ export function createProxyApp(deps: ProxyDeps) {
     return null;
   };
 
-  const app = new Hono<AppEnv>();
-
-  app.onError((err, c) => {
-    if (err instanceof ClientAborted) {
-      c.env.outgoing.destroy(); // nobody is left to read an answer
-      return RESPONSE_ALREADY_SENT;
+  /** Answers a request that failed before anything was sent: Google's error shape (interactions' for their quota refusals). */
+  const answerError = (err: unknown, outgoing: ServerResponse, requestId: string, method: string, path: string): void => {
+    if (err instanceof ClientAborted || outgoing.headersSent) {
+      outgoing.destroy(); // nobody is left to read an answer, or one is already under way
+      return;
     }
     const ge = toGatewayError(err);
-    if (!(err instanceof GatewayError)) log.error({ requestId: c.get('requestId'), err: (err as Error).message }, 'proxy failure');
-    const audience = audienceFor(ge, c.req.method, stripPublicPrefix(c.req.path, config.PUBLIC_PATH_PREFIX));
-    return c.body(renderError(ge, audience), ge.status as 500, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers });
-  });
+    if (!(err instanceof GatewayError)) log.error({ requestId, err: (err as Error).message }, 'proxy failure');
+    const body = renderError(ge, audienceFor(ge, method, path));
+    outgoing.writeHead(ge.status, { 'content-type': 'application/json; charset=UTF-8', ...ge.options.headers, 'content-length': Buffer.byteLength(body) });
+    outgoing.end(body);
+  };
 
-  app.all('*', async (c) => {
-    const { incoming, outgoing } = c.env;
+  /** One data-plane request, start to end; never rejects (errors are answered here). */
+  const handle = async (incoming: IncomingMessage, outgoing: ServerResponse, requestId: string): Promise<void> => {
     const startedAt = performance.now();
     const rawUrl = incoming.url ?? '/';
     const q = rawUrl.indexOf('?');
     const path = stripPublicPrefix(q === -1 ? rawUrl : rawUrl.slice(0, q), config.PUBLIC_PATH_PREFIX);
     const method = incoming.method ?? 'GET';
+    try {
+      await exchange(incoming, outgoing, requestId, startedAt, rawUrl, q, path, method);
+    } catch (err) {
+      answerError(err, outgoing, requestId, method, path);
+    }
+  };
+
+  const exchange = async (
+    incoming: IncomingMessage,
+    outgoing: ServerResponse,
+    requestId: string,
+    startedAt: number,
+    rawUrl: string,
+    q: number,
+    path: string,
+    method: string,
+  ): Promise<void> => {
     const what = classify(method, path);
     if (!what) throw new GatewayError('not_found', 'Not a Gemini API path. Paths look like /v1beta/models/{model}:generateContent.');
 
@@ -72,7 +96,7 @@ export function createProxyApp(deps: ProxyDeps) {
     }
     const { principal, search } = await deps.tenantAuth(incoming, q === -1 ? '' : rawUrl.slice(q));
 
-    const ctx = newContext(deps, { requestId: c.get('requestId'), incoming, method, path, search, what, principal, body: NO_BODY, startedAt });
+    const ctx = newContext(deps, { requestId, incoming, method, path, search, what, principal, body: NO_BODY, startedAt });
     const entered: typeof stages = [];
     let result: ExchangeResult | null = null;
     let refusal: GatewayError | null = null;
@@ -134,10 +158,16 @@ export function createProxyApp(deps: ProxyDeps) {
       // Last: shutdown waits for in-flight requests, so their rows must already be queued.
       lifecycle.leave();
     }
+  };
+
+  const app = new Hono<AppEnv>();
+  // What the router still sends here: paths the data-plane listener leaves to it (percent-encoded
+  // ones) and non-Gemini paths, which get the data plane's 404.
+  app.all('*', async (c) => {
+    await handle(c.env.incoming, c.env.outgoing, c.get('requestId'));
     return RESPONSE_ALREADY_SENT;
   });
-
-  return app;
+  return { app, handle };
 }
 
 function newContext(

@@ -1,6 +1,7 @@
 import type { Bucket, CounterDimension } from './counters.js';
 import { LIMIT_NAMES, LIMITS, type LimitName, type LimitRule } from './policy.js';
-import { secondsUntilReset, windowEnd, windowSeconds } from './windows.js';
+import { addUnit } from '../calendar.js';
+import { secondsUntilReset, windowStart } from './windows.js';
 
 /** When only in-flight reservations stand in the way, capacity returns as soon as they settle. */
 export const BUSY_RETRY_SECONDS = 1;
@@ -53,24 +54,21 @@ export function measureAll(applied: AppliedRule[], now: number): Measure[] {
   return out;
 }
 
+// Runs for every limit of every matching rule, twice per admitted request: one literal per result
+// (an object spread put each on V8's slow path: ~10% of CPU with limits set), window bounds once.
 function measure(a: AppliedRule, name: LimitName, limit: number, now: number): Measure {
   const { window, unit } = LIMITS[name];
   const b = a.bucket;
-  const base = { id: policyId(a, name), name, rule: a, limit };
+  const id = policyId(a, name);
   if (window === null) {
-    return { ...base, used: b.inFlight, reserved: 0, remaining: Math.max(0, limit - b.inFlight), resetsAt: null, windowSeconds: null };
+    return { id, name, rule: a, limit, used: b.inFlight, reserved: 0, remaining: Math.max(0, limit - b.inFlight), resetsAt: null, windowSeconds: null };
   }
   const w = b.windows[window];
   const used = unit === 'tokens' ? w.tokens : w.requests;
   const reserved = unit === 'tokens' ? b.held : 0;
-  return {
-    ...base,
-    used,
-    reserved,
-    remaining: Math.max(0, limit - used - reserved),
-    resetsAt: windowEnd(window, now),
-    windowSeconds: windowSeconds(window, now),
-  };
+  const start = windowStart(window, now);
+  const end = addUnit(window, start);
+  return { id, name, rule: a, limit, used, reserved, remaining: Math.max(0, limit - used - reserved), resetsAt: end, windowSeconds: (end - start) / 1000 };
 }
 
 /**

@@ -2,7 +2,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { mutate, type AccountsDeps, type Operator } from '../accounts/context.js';
 import { projectRow, requireLiveProject } from '../accounts/projects.js';
 import type { Db } from '../db/client.js';
-import { tablesOf } from '../db/dialect.js';
+import { query, tablesOf } from '../db/dialect.js';
 import { GatewayError } from '../errors.js';
 import { projectLimitsSchema, type ProjectLimits } from './policy.js';
 
@@ -20,6 +20,33 @@ export async function loadAllPolicies(db: Db, onBad: (projectId: string, problem
     else onBad(row.projectId, parsed.problem);
   }
   return out;
+}
+
+/**
+ * loadAllPolicies for the hot path: one prepared statement, and a row whose rules and hard cap are
+ * unchanged since the last load keeps its parsed policy (no JSON parse, no schema check, no repeat
+ * "invalid" report). Reloads follow PRAGMA data_version, which also moves on every usage-writer commit,
+ * so this runs every flush interval under load, not only when limits change.
+ */
+export function createPolicyLoader(db: Db, onBad: (projectId: string, problem: string) => void): () => Promise<Map<string, ProjectLimits>> {
+  let memo = new Map<string, { rules: string; hardCap: number; value: ProjectLimits | null }>();
+  return async () => {
+    const out = new Map<string, ProjectLimits>();
+    const next: typeof memo = new Map();
+    const rows = await query<{ project_id: string; rules: string; hard_cap: number }>(db, 'SELECT project_id, rules, hard_cap FROM project_limits');
+    for (const { project_id: projectId, rules, hard_cap: hardCap } of rows) {
+      let m = memo.get(projectId);
+      if (!m || m.rules !== rules || m.hardCap !== hardCap) {
+        const parsed = parseStored(rules, hardCap);
+        if (!parsed.ok) onBad(projectId, parsed.problem);
+        m = { rules, hardCap, value: parsed.ok ? parsed.value : null };
+      }
+      next.set(projectId, m);
+      if (m.value) out.set(projectId, m.value);
+    }
+    memo = next;
+    return out;
+  };
 }
 
 function parseStored(rules: string, hardCap: number): { ok: true; value: ProjectLimits } | { ok: false; problem: string } {

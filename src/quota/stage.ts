@@ -6,6 +6,11 @@ import { rowCharge } from './persist.js';
 import type { Lease, Quotas } from './quotas.js';
 
 const LEASE = Symbol('quota lease');
+
+function hold(ctx: ProxyContext, lease: Lease): void {
+  ctx.state.set(LEASE, lease);
+  Object.assign(ctx.extraHeaders, lease.headers);
+}
 /** Endpoints whose answer may be an SSE stream worth watching under the hard cap. */
 const STREAMING = new Set(['streamGenerateContent', 'interactions.create', 'interactions.get']);
 
@@ -20,7 +25,7 @@ export function createQuotaStage({ quotas, config, clock }: { quotas: Quotas; co
       // Only after another process changed limits is there a reload to wait for.
       const reload = quotas.fresh();
       if (reload) return reload.then(() => admit(ctx));
-      admit(ctx);
+      return admit(ctx);
     },
     streamGuard(ctx) {
       return (ctx.state.get(LEASE) as Lease | undefined)?.guard ?? null;
@@ -34,15 +39,16 @@ export function createQuotaStage({ quotas, config, clock }: { quotas: Quotas; co
     },
   };
 
-  function admit(ctx: ProxyContext): void {
-    const lease = quotas.admit({
+  function admit(ctx: ProxyContext): void | Promise<void> {
+    const admitted = quotas.admitShared({
       principal: ctx.principal,
       model: ctx.model,
       now: ctx.now,
       stream: STREAMING.has(ctx.what.endpoint),
       estimate: () => estimateTokens(ctx.what.endpoint, requestJson(ctx), ctx.body.length(), config.QUOTA_DEFAULT_OUTPUT_TOKENS),
     });
-    ctx.state.set(LEASE, lease);
-    Object.assign(ctx.extraHeaders, lease.headers);
+    // With shared counters (Redis) admission is a round trip; without, it stays synchronous.
+    if (admitted instanceof Promise) return admitted.then((lease) => hold(ctx, lease));
+    hold(ctx, admitted);
   }
 }

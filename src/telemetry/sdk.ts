@@ -9,6 +9,7 @@ import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBase
 import { performance } from 'node:perf_hooks';
 import type { TelemetryConfig } from '../config.js';
 import { createGenAiInstruments } from './instruments.js';
+import { createLiveTracing } from './live.js';
 import type { Telemetry, TelemetryOptions } from './telemetry.js';
 
 const SCOPE = 'gemini-gateway';
@@ -62,9 +63,12 @@ export function startTelemetry({ config, log }: TelemetryOptions): Telemetry {
   });
   sdk.start();
   log.info({ traces: config.tracesUrl, metrics: config.metricsUrl, protocol: config.protocol, sampler: config.sampler.name }, 'OpenTelemetry export on');
+  const tracer = trace.getTracer(SCOPE);
+  const instruments = createGenAiInstruments(metrics.getMeter(SCOPE));
   return {
-    tracer: trace.getTracer(SCOPE),
-    instruments: createGenAiInstruments(metrics.getMeter(SCOPE)),
+    tracer,
+    instruments,
+    live: (opts) => createLiveTracing({ ...opts, tracer, instruments }),
     async shutdown() {
       // A dead collector would hold the exit for the exporter's own timeout and retries: 5 s is enough for a live one.
       const done = sdk.shutdown().then(

@@ -2,6 +2,7 @@ import type { Tracer } from '@opentelemetry/api';
 import type { TelemetryConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { GenAiInstruments } from './instruments.js';
+import type { LiveTracing, LiveTracingOptions } from './live.js';
 
 export interface TelemetryOptions {
   config: TelemetryConfig;
@@ -16,6 +17,8 @@ export interface TelemetryOptions {
 export interface Telemetry {
   tracer: Tracer;
   instruments: GenAiInstruments;
+  /** Spans and metrics for Live sessions; built here so the Live surface loads no OTel code when off. */
+  live(opts: LiveTracingOptions): LiveTracing;
   /** Exports what is still buffered (spans, the last metric interval) and unregisters the SDK. */
   shutdown(): Promise<void>;
 }

@@ -50,25 +50,41 @@ const KEY_VALUE: Record<string, (r: UsageRow) => string> = {
   outcome: (r) => r.outcome,
 };
 
+const GRAIN_KEY_VALUES = GRAINS.map((g) => ROLLUP_KEYS[g].map((k) => KEY_VALUE[k]!));
+
 /**
  * Folds rows into per-grain accumulators in memory, then upserts each once: a batch of 500 rows
- * from a few projects costs a few dozen statements.
+ * from a few projects costs a few dozen statements. Runs for every batch on the writer (the SQLite
+ * worker, or the event loop for Postgres), so the per-row path builds one string per grain and
+ * allocates key arrays only for a new accumulator.
  */
 export function accumulate(rows: readonly UsageRow[]): Map<string, Acc> {
   const out = new Map<string, Acc>();
+  let lastDay = NaN;
+  let lastMonth = 0;
   for (const r of rows) {
     const u = r.usage;
-    for (const grain of GRAINS) {
-      const keys: (string | number)[] = [floorTo(GRAIN_UNIT[grain], r.createdAt), ...ROLLUP_KEYS[grain].map((k) => KEY_VALUE[k]!(r))];
-      const id = `${grain}\u0000${keys.join('\u0000')}`;
+    const hour = floorTo('hour', r.createdAt);
+    const day = floorTo('day', r.createdAt);
+    // Month starts need a Date; rows of a batch nearly always share their day.
+    if (day !== lastDay) {
+      lastDay = day;
+      lastMonth = floorTo('month', r.createdAt);
+    }
+    for (let g = 0; g < GRAINS.length; g++) {
+      const grain = GRAINS[g]!;
+      const bucket = grain === 'h' ? hour : grain === 'd' ? day : lastMonth;
+      const fns = GRAIN_KEY_VALUES[g]!;
+      let id = `${grain}\u0000${bucket}`;
+      for (let k = 0; k < fns.length; k++) id += `\u0000${fns[k]!(r)}`;
       let a = out.get(id);
-      if (!a) out.set(id, (a = { grain, keys: [...keys, r.tenantId], sums: new Array<number>(SUM_COLUMNS.length).fill(0), maxes: [0, 0] }));
+      if (!a) out.set(id, (a = { grain, keys: [bucket, ...fns.map((f) => f(r)), r.tenantId], sums: new Array<number>(SUM_COLUMNS.length).fill(0), maxes: [0, 0] }));
       const s = a.sums;
       s[REQUESTS]! += 1;
       if (isError(r.outcome)) s[ERRORS]! += 1;
       if (r.outcome === 'client_aborted') s[ABORTED]! += 1;
       if (u) {
-        TOKEN_FIELDS.forEach((f, i) => (s[TOKENS0 + i]! += u[f] ?? 0));
+        for (let i = 0; i < TOKEN_FIELDS.length; i++) s[TOKENS0 + i]! += u[TOKEN_FIELDS[i]!] ?? 0;
         if (r.costNanoUsd === null) s[UNPRICED]! += 1;
       }
       s[COST]! += r.costNanoUsd ?? 0;

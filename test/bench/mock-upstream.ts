@@ -3,13 +3,15 @@
 //   POST /v1beta/models/<m>:streamGenerateContent?alt=sse -> MOCK_FRAMES frames, one every
 //        MOCK_FRAME_DELAY_MS on an absolute schedule (first one with the headers), CRLF, cumulative usage
 //   GET  /__mock/stats                                   -> counters (no key needed)
-// Every model call must carry x-goog-api-key == UPSTREAM_KEY; anything else is rejected like Google does
+// Every model call must carry x-goog-api-key == UPSTREAM_KEY (or UPSTREAM_KEY_ALT); anything else is rejected like Google does
 // and counted, so the harness can assert the proxy swapped keys.
 import http from 'node:http';
 import { SSE_PATH, UNARY_REPLY, seedOf, sseFrame } from './payloads.js';
 
 const PORT = Number(process.env.PORT ?? 0);
 const KEY = process.env.UPSTREAM_KEY ?? '';
+// A second key the mock accepts too: the gateway-full peer spreads requests over a two-key pool.
+const ALT_KEY = process.env.UPSTREAM_KEY_ALT || KEY;
 const FRAMES = Number(process.env.MOCK_FRAMES ?? 64);
 const DELAY_MS = Number(process.env.MOCK_FRAME_DELAY_MS ?? 20);
 if (!KEY) throw new Error('mock-upstream: UPSTREAM_KEY is required');
@@ -144,7 +146,8 @@ const server = http.createServer({ keepAliveTimeout: 60_000, noDelay: true }, (r
   const header = req.headers['x-goog-api-key'];
   const key = typeof header === 'string' ? header : '';
   const queryKey = q === -1 ? null : new URLSearchParams(url.slice(q + 1)).get('key');
-  if (key !== KEY || (queryKey !== null && queryKey !== KEY)) {
+  const known = (k: string): boolean => k === KEY || k === ALT_KEY;
+  if (!known(key) || (queryKey !== null && !known(queryKey))) {
     req.resume();
     return reject(res, key || queryKey || '');
   }

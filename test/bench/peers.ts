@@ -4,12 +4,15 @@
 //   gateway - dist/main.js with metering, quotas and SQLite (n/a until built)
 //   gateway-otel - the same with OpenTelemetry export on (to a local sink)
 //   gateway-base - BENCH_BASELINE_MAIN (another build, e.g. main's), n/a unless set
+//   gateway-full - the gateway build with everything working: limits on the bench project, a two-key
+//                  pool, the metrics endpoint on (ownership, rollups and metrics are always on)
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MODEL } from './payloads.js';
 import { ORPHAN_GUARD, freePort, run, start, waitHealthy, type Proc } from './procs.js';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -127,7 +130,7 @@ const gatewayKeys = new Map<string, string>();
  * A gateway peer: `main` is the compiled entry; `telemetry` points its OTLP/HTTP exporters (traces
  * and metrics, protobuf, every request sampled) at a sink in this process that accepts and drops.
  */
-function gatewaySpec(name: string, main: string | undefined, telemetry = false): PeerSpec {
+function gatewaySpec(name: string, main: string | undefined, telemetry = false, full = false): PeerSpec {
   return {
     name,
     unavailable() {
@@ -148,10 +151,15 @@ function gatewaySpec(name: string, main: string | undefined, telemetry = false):
         GATEWAY_INTERNAL_STATS: '1',
         // Defaults are what is measured; USAGE_* settings pass through for experiments (e.g. flush interval).
         ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('USAGE_') && e[1] !== undefined)),
+        ...(full ? { GEMINI_API_KEYS: `${ctx.upstreamKey}-alt`, METRICS_TOKEN: randomBytes(16).toString('hex') } : {}),
         ...(sink ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'always_on', OTEL_METRIC_EXPORT_INTERVAL: '10000' } : {}),
       };
-      const key = gatewayKeys.get(dbPath) ?? (await createKey(env));
-      gatewayKeys.set(dbPath, key);
+      let key = gatewayKeys.get(dbPath);
+      if (!key) {
+        key = await createKey(env);
+        if (full) await setLimits(env);
+        gatewayKeys.set(dbPath, key);
+      }
       const proc = start({ name, cmd: process.execPath, args: [...ORPHAN_GUARD, main!], cwd: REPO, cpu: PEER_CPU, env });
       const baseUrl = `http://127.0.0.1:${port}`;
       await waitHealthy(proc, `${baseUrl}/healthz`, 30_000);
@@ -191,6 +199,24 @@ const gateway = gatewaySpec('gateway', GATEWAY_MAIN);
 const gatewayOtel = gatewaySpec('gateway-otel', GATEWAY_MAIN, true);
 /** Another build (BENCH_BASELINE_MAIN), e.g. main's, to show a change costs nothing with telemetry off. */
 const gatewayBase = gatewaySpec('gateway-base', process.env.BENCH_BASELINE_MAIN);
+/** The same build with limits set, a two-key pool and the metrics endpoint: the targets must hold here too. */
+const gatewayFull = gatewaySpec('gateway-full', GATEWAY_MAIN, false, true);
+
+/**
+ * Limits on the bench project that admission must check on every request but never reach: a
+ * project rule over every window and concurrency, and a model rule (the bench's model).
+ */
+async function setLimits(env: Record<string, string>): Promise<void> {
+  const big = '1000000000000';
+  const rules = [
+    ['--requests-per-minute', big, '--tokens-per-minute', big, '--tokens-per-day', big, '--tokens-per-month', big, '--max-concurrent', '100000'],
+    ['--model', MODEL, '--requests-per-minute', big, '--tokens-per-day', big],
+  ];
+  for (const rule of rules) {
+    const r = await run(process.execPath, [GATEWAY_CLI, 'limits', 'set', '--tenant', 'bench', '--project', 'bench', ...rule, '--json'], { cwd: REPO, env, timeoutMs: 30_000 });
+    if (r.code !== 0) throw new Error(`gateway-full: "limits set" failed (exit ${r.code}): ${(r.stderr || r.stdout).slice(0, 1000)}`);
+  }
+}
 
 async function createKey(env: Record<string, string>): Promise<string> {
   const created = await run(process.execPath, [GATEWAY_CLI, 'keys', 'create', '--tenant', 'bench', '--project', 'bench', '--json'], {
@@ -211,4 +237,4 @@ async function createKey(env: Record<string, string>): Promise<string> {
   return key;
 }
 
-export const PEERS: PeerSpec[] = [direct, bare, gateway, gatewayOtel, gatewayBase];
+export const PEERS: PeerSpec[] = [direct, bare, gateway, gatewayFull, gatewayOtel, gatewayBase];

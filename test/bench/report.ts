@@ -44,6 +44,8 @@ export interface Results {
   mem: Record<string, Record<string, MemRound[]>>; // "512" -> peer -> fresh-process probes
   soak: Record<string, { rss10kBytes: number | null; rss100kBytes: number | null; growthPct: number | null; errors: number }>;
   writer: Record<string, unknown> | null;
+  /** The same figure for the Postgres sink (absent in results from before it existed). */
+  writerPg?: Record<string, unknown> | null;
   problems: string[];
 }
 
@@ -153,12 +155,13 @@ export function renderTable(res: Results, names: string[]): string {
     spread([...Object.values(res.unary), ...Object.values(res.sse)].flatMap((t) => (t[p] ?? []).map((r: UnaryRound | SseRound) => r[k])));
   add('other jobs\' CPU during timed rounds (% of machine)', cellsFor((p) => noise(p, 'foreignPct')), 1, 'quiet: < 2');
   add('hypervisor steal during timed rounds (%)', cellsFor((p) => noise(p, 'stealPct')), 1);
-  const w = res.writer;
-  const wCell = w && typeof w.rowsPerSec === 'number' ? `${fmt(w.rowsPerSec, 0)} (batch ${fmt(w.msPerBatch as number, 2)} ms / ${w.batchSize as number} rows)` : `n/a${w?.error ? ` (${String(w.error).slice(0, 80)})` : ''}`;
-  const wOk = w && typeof w.rowsPerSec === 'number' ? (w.rowsPerSec >= 20_000 ? ' ✓' : ' ✗') : '';
-  rows.push(['usage writer throughput, isolated (rows/s)', ...names.map((p) => (p === TARGET_PEER ? wCell : '—')), `≥ 20000${wOk}`]);
-  if (w && typeof w.mainThreadCpuUsPerRow === 'number') {
-    rows.push(['usage writer: event-loop thread CPU per row (µs)', ...names.map((p) => (p === TARGET_PEER ? fmt(w.mainThreadCpuUsPerRow as number, 2) : '—')), '']);
+  for (const [label, w] of [['', res.writer], [', Postgres', res.writerPg ?? null]] as const) {
+    const wCell = w && typeof w.rowsPerSec === 'number' ? `${fmt(w.rowsPerSec, 0)} (batch ${fmt(w.msPerBatch as number, 2)} ms / ${w.batchSize as number} rows)` : `n/a${w?.error ? ` (${String(w.error).slice(0, 80)})` : ''}`;
+    const wOk = w && typeof w.rowsPerSec === 'number' ? (w.rowsPerSec >= 20_000 ? ' ✓' : ' ✗') : '';
+    rows.push([`usage writer throughput, isolated${label} (rows/s)`, ...names.map((p) => (p === TARGET_PEER ? wCell : '—')), `≥ 20000${wOk}`]);
+    if (w && typeof w.mainThreadCpuUsPerRow === 'number') {
+      rows.push([`usage writer${label}: event-loop thread CPU per row (µs)`, ...names.map((p) => (p === TARGET_PEER ? fmt(w.mainThreadCpuUsPerRow as number, 2) : '—')), '']);
+    }
   }
 
   const esc = (s: string): string => s.replace(/\|/g, '\\|');

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--soak|--no-soak] [--peers=direct,bare,gateway,gateway-otel,gateway-base] [--rounds=N] [--mem-rounds=N]
+// npm run bench [-- --quick] [--soak|--no-soak] [--peers=direct,bare,gateway,gateway-full,gateway-otel,gateway-base] [--rounds=N] [--mem-rounds=N]
 //   [--unary-client=wrk|node] [--no-writer] [--no-pin] [--no-wait-quiet] [--nice] [--mem (quick: add the RSS probe)]   (BENCH_QUICK=1 == --quick)
 // --nice runs the harness and its children at nice -10 (root), for machines shared with other jobs.
 // Markdown table on stdout, progress on stderr, raw JSON in test/bench/results/<timestamp>.json.
@@ -47,7 +47,7 @@ const watchdog = setTimeout(() => {
 }, (QUICK ? 120 : 1800) * 1000);
 watchdog.unref();
 
-const res: Results = { meta: {}, peers: {}, unary: { c1: {}, c64: {} }, sse: {}, mem: {}, soak: {}, writer: null, problems };
+const res: Results = { meta: {}, peers: {}, unary: { c1: {}, c64: {} }, sse: {}, mem: {}, soak: {}, writer: null, writerPg: null, problems };
 const peers: Peer[] = [];
 let tmpDir: string | null = null;
 
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     args: margs,
     cwd: REPO,
     cpu: LOAD_CPU,
-    env: { PORT: String(mockPort), UPSTREAM_KEY: upstreamKey, MOCK_FRAMES: String(cfg.frames), MOCK_FRAME_DELAY_MS: String(cfg.delayMs) },
+    env: { PORT: String(mockPort), UPSTREAM_KEY: upstreamKey, UPSTREAM_KEY_ALT: `${upstreamKey}-alt`, MOCK_FRAMES: String(cfg.frames), MOCK_FRAME_DELAY_MS: String(cfg.delayMs) },
   });
   const mockUrl = `http://127.0.0.1:${mockPort}`;
   await waitHealthy(mock, `${mockUrl}/__mock/health`);
@@ -160,17 +160,26 @@ async function main(): Promise<void> {
   await mock.stop();
 
   if (!flag('no-writer')) {
-    log('usage writer (isolated)');
-    const w = await run(process.execPath, ['--import', 'tsx', path.join(BENCH_DIR, 'writer.ts'), '--rows', String(cfg.writerRows)], { cwd: REPO, cpu: PEER_CPU, timeoutMs: 180_000 });
-    const line = w.stdout.trim().split('\n').pop() ?? '';
-    try {
-      res.writer = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      res.writer = { error: `writer exited ${w.code}: ${(w.stderr || w.stdout).slice(0, 300)}` };
-    }
-    if (w.code === 1) fail(`usage writer: ${String(res.writer.error)}`);
-    else if (w.code !== 0) log(`usage writer: n/a (${String(res.writer.error ?? w.code)})`);
+    res.writer = await writerFigure('sqlite');
+    res.writerPg = await writerFigure('postgres');
   }
+}
+
+/** One backend's isolated writer run (writer.ts); Postgres is n/a when no server answers at TEST_DATABASE_URL. */
+async function writerFigure(backend: 'sqlite' | 'postgres'): Promise<Record<string, unknown>> {
+  log(`usage writer (isolated, ${backend})`);
+  const args = ['--import', 'tsx', path.join(BENCH_DIR, 'writer.ts'), '--backend', backend, '--rows', String(cfg.writerRows)];
+  const w = await run(process.execPath, args, { cwd: REPO, cpu: PEER_CPU, timeoutMs: 180_000 });
+  const line = w.stdout.trim().split('\n').pop() ?? '';
+  let figure: Record<string, unknown>;
+  try {
+    figure = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    figure = { error: `writer exited ${w.code}: ${(w.stderr || w.stdout).slice(0, 300)}` };
+  }
+  if (w.code === 1) fail(`usage writer (${backend}): ${String(figure.error)}`);
+  else if (w.code !== 0) log(`usage writer (${backend}): n/a (${String(figure.error ?? w.code)})`);
+  return figure;
 }
 
 let crashed: Error | null = null;

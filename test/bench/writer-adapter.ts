@@ -1,10 +1,15 @@
 // Binds the writer benchmark (writer.ts) to the gateway's usage ledger. This is the only bench
-// file that imports src/, so when the ledger's API changes, this is the file to update.
+// file that imports src/ for it, so when the ledger's API changes, this is the file to update.
 import { openDb } from '../../src/db/client.js';
+import { openPostgres } from '../../src/db/postgres.js';
 import { createLedger } from '../../src/ledger/ledger.js';
+import { createPgSink } from '../../src/ledger/pg-sink.js';
 import { createSqliteSink } from '../../src/ledger/sqlite-sink.js';
 import { createLogger } from '../../src/logger.js';
 import type { UsageRow } from '../../src/metering/row.js';
+import { createTestDatabase } from '../support/postgres-server.js';
+
+export type WriterBackend = 'sqlite' | 'postgres';
 
 export interface WriterUnderTest {
   /** Queues row number `i` (the adapter builds a realistic row). */
@@ -14,7 +19,7 @@ export interface WriterUnderTest {
   pending(): number;
   close(): Promise<void> | void;
   /** Rows actually in usage_events. */
-  countRows(): number;
+  countRows(): Promise<number> | number;
 }
 
 export interface WriterConfig {
@@ -60,7 +65,12 @@ function row(i: number, now: number): UsageRow {
   };
 }
 
-export function createWriterUnderTest(dbPath: string, cfg: WriterConfig): WriterUnderTest {
+/** SQLite: the file at `dbPath`. Postgres: a fresh database on TEST_DATABASE_URL, dropped on close. */
+export async function createWriterUnderTest(backend: WriterBackend, dbPath: string, cfg: WriterConfig): Promise<WriterUnderTest> {
+  return backend === 'postgres' ? createPgWriter(cfg) : createSqliteWriter(dbPath, cfg);
+}
+
+function createSqliteWriter(dbPath: string, cfg: WriterConfig): WriterUnderTest {
   const db = openDb(dbPath, { busyTimeoutMs: 0 }); // as the server opens it
   const log = createLogger('silent');
   // As the gateway builds it: rows posted to the SQLite worker thread.
@@ -80,5 +90,24 @@ export function createWriterUnderTest(dbPath: string, cfg: WriterConfig): Writer
       db.$client.close();
     },
     countRows: () => (count.get() as { n: number }).n,
+  };
+}
+
+/** As a Postgres gateway would build it: the ledger's batches go to the pool from the event loop. */
+async function createPgWriter(cfg: WriterConfig): Promise<WriterUnderTest> {
+  const db = await createTestDatabase();
+  const pg = await openPostgres({ url: db.url, poolMax: 10, statementTimeoutMs: 5000, connectTimeoutMs: 5000 });
+  const log = createLogger('silent');
+  const recorder = createLedger({ sink: createPgSink({ pool: pg.$client, url: db.url }), log, flushIntervalMs: cfg.flushIntervalMs, batchSize: cfg.batchSize });
+  return {
+    record: (i) => recorder.record(row(i, Date.now())),
+    flush: () => recorder.flush(),
+    pending: () => recorder.pending(),
+    close: async () => {
+      await recorder.close();
+      await pg.$client.end();
+      await db.drop();
+    },
+    countRows: async () => (await pg.$client.query<{ n: number }>('SELECT count(*)::int AS n FROM usage_events')).rows[0]!.n,
   };
 }

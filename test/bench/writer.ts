@@ -1,12 +1,14 @@
 // Usage-writer throughput in isolation (own process; run.ts pins it to the peer CPU).
-//   node --import tsx test/bench/writer.ts [--rows N] [--batch 500] [--interval 50]
-// Prints one JSON line. Exit 0 = measured and every row landed; 1 = rows missing (correctness);
-// 2 = the writer could not be loaded (run.ts reports the figure as n/a).
+//   npm run bench:writer -- [--backend sqlite|postgres|both] [--rows N] [--batch 500] [--interval 50]
+// Postgres: a fresh database on TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), dropped after.
+// Prints one JSON line per backend. Exit 0 = measured and every row landed; 1 = rows missing (correctness);
+// 2 = the writer could not be loaded or no Postgres answers (run.ts reports the figure as n/a).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
-import type { WriterUnderTest, WriterConfig } from './writer-adapter.js';
+import type { WriterBackend, WriterUnderTest, WriterConfig } from './writer-adapter.js';
+import { probePostgres, shownUrl } from '../support/postgres-server.js';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -16,6 +18,9 @@ function arg(name: string, def: number): number {
 
 const ROWS = arg('rows', 100_000);
 const cfg: WriterConfig = { batchSize: arg('batch', 500), flushIntervalMs: arg('interval', 50) };
+const bi = process.argv.lastIndexOf('--backend'); // the last one: npm run bench:writer -- --backend postgres overrides the script's
+const BACKEND = (bi === -1 ? 'sqlite' : process.argv[bi + 1]) as WriterBackend | 'both';
+if (!['sqlite', 'postgres', 'both'].includes(BACKEND)) throw new Error(`--backend ${BACKEND}: sqlite, postgres or both`);
 const SLICE = 250; // rows recorded per event-loop turn, like a burst of finished requests
 
 function out(obj: Record<string, unknown>, code: number): never {
@@ -23,7 +28,7 @@ function out(obj: Record<string, unknown>, code: number): never {
   process.exit(code);
 }
 
-let create: (dbPath: string, cfg: WriterConfig) => WriterUnderTest;
+let create: (backend: WriterBackend, dbPath: string, cfg: WriterConfig) => Promise<WriterUnderTest>;
 try {
   ({ createWriterUnderTest: create } = await import('./writer-adapter.js'));
 } catch (err) {
@@ -37,10 +42,10 @@ function mainThreadCpuMs(): number {
   return (Number(f[11]) + Number(f[12])) * 10;
 }
 
-async function measure(dir: string): Promise<[Record<string, unknown>, number]> {
+async function measure(backend: WriterBackend, dir: string): Promise<[Record<string, unknown>, number]> {
   // 1. As in the server: rows arrive a slice per event-loop turn; the recorder batches on its own
   //    (batch-size trigger or flush timer). Measured until every row is committed.
-  let w = create(path.join(dir, 'interleaved.db'), cfg);
+  let w = await create(backend, path.join(dir, 'interleaved.db'), cfg);
   const main0 = mainThreadCpuMs();
   const t0 = performance.now();
   for (let i = 0; i < ROWS; ) {
@@ -54,12 +59,12 @@ async function measure(dir: string): Promise<[Record<string, unknown>, number]> 
   while (w.pending() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
   const interleavedMs = performance.now() - t0;
   const mainCpuMs = mainThreadCpuMs() - main0;
-  const interleavedRows = w.countRows();
+  const interleavedRows = await w.countRows();
   await w.close();
 
   // 2. Raw: queue everything, then flush in batch-sized transactions; gives the cost of one batch,
   //    i.e. how long one flush blocks the gateway's event loop.
-  w = create(path.join(dir, 'bulk.db'), { ...cfg, flushIntervalMs: 3_600_000 });
+  w = await create(backend, path.join(dir, 'bulk.db'), { ...cfg, flushIntervalMs: 3_600_000 });
   let bulkMs = 0;
   let batches = 0;
   for (let i = 0; i < ROWS; ) {
@@ -70,10 +75,11 @@ async function measure(dir: string): Promise<[Record<string, unknown>, number]> 
     bulkMs += performance.now() - b0;
     batches++;
   }
-  const bulkRows = w.countRows();
+  const bulkRows = await w.countRows();
   await w.close();
 
   const result = {
+    backend,
     rows: ROWS,
     batchSize: cfg.batchSize,
     flushIntervalMs: cfg.flushIntervalMs,
@@ -93,13 +99,27 @@ async function measure(dir: string): Promise<[Record<string, unknown>, number]> 
   return [result, 0];
 }
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-writer-'));
-let outcome: [Record<string, unknown>, number];
-try {
-  outcome = await measure(dir);
-} catch (err) {
-  outcome = [{ error: `writer failed: ${(err as Error).message}` }, 1];
-} finally {
-  rmSync(dir, { recursive: true, force: true });
+/** One backend's line; Postgres is n/a (exit 2) when no server answers. */
+async function one(backend: WriterBackend): Promise<[Record<string, unknown>, number]> {
+  if (backend === 'postgres') {
+    const probe = await probePostgres();
+    if (!probe.ok) return [{ backend, error: `no Postgres at ${shownUrl()}: ${probe.reason}` }, 2];
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-writer-'));
+  try {
+    return await measure(backend, dir);
+  } catch (err) {
+    return [{ backend, error: `writer failed: ${(err as Error).message}` }, 1];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
-out(...outcome);
+
+const backends: WriterBackend[] = BACKEND === 'both' ? ['sqlite', 'postgres'] : [BACKEND];
+let code = 0;
+for (const b of backends) {
+  const [line, c] = await one(b);
+  process.stdout.write(JSON.stringify(line) + '\n');
+  code = code === 1 || c === 1 ? 1 : Math.max(code, c); // a correctness failure outranks n/a
+}
+process.exit(code);

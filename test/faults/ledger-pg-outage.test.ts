@@ -43,7 +43,7 @@ describe.runIf(postgresAvailable)('ledger on Postgres through an outage', () => 
     u.password = PASSWORD; // the test server trusts local users: the password is never checked, only carried
     conn = await openPostgres({ url: u.toString(), poolMax: 4, statementTimeoutMs: 2000, connectTimeoutMs: 1000, onError: (m) => log.warn(m) });
     for (const q of accountInserts()) await conn.$client.query(q);
-    const pgSink = createPgSink({ pool: conn.$client, url: u.toString() });
+    const pgSink = createPgSink({ pool: conn.$client, url: u.toString(), timeoutMs: 1000 });
     const sink: LedgerSink = {
       async write(batch) {
         const fresh = await pgSink.write(batch);
@@ -63,7 +63,7 @@ describe.runIf(postgresAvailable)('ledger on Postgres through an outage', () => 
     writes.length = 0;
   });
 
-  it('buffers through 5 s of refused connections, refuses new work past the bound, then stores every row exactly once', async () => {
+  it('buffers through 5 s of refused connections, refuses new work past the bound (METERING_FAILURE=closed), then stores every row exactly once', async () => {
     const recorded: string[] = [];
     let refused = 0;
     let sawSaturated = false;
@@ -126,5 +126,56 @@ describe.runIf(postgresAvailable)('ledger on Postgres through an outage', () => 
     expect(all).toContain('usage writer recovered');
     expect(all).toMatch(/ECONNREFUSED|Connection terminated/);
     expect(all).not.toContain(PASSWORD);
+  }, 60_000);
+
+  it('gives up on a database that stops answering (a stalled network) instead of waiting forever, then stores every row once', async () => {
+    const recorded: string[] = [];
+    const record = (n: number) => {
+      for (let k = 0; k < n; k++) {
+        const r = row(recorded.length);
+        ledger!.record(r);
+        recorded.push(r.rowKey!);
+      }
+    };
+    record(300);
+    await ledger!.flush();
+    // Nothing is refused or reset: bytes simply stop moving, so only a client-side timeout ends an attempt.
+    proxy.freeze();
+    record(300);
+    const started = Date.now();
+    expect(await ledger!.flush()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    record(300);
+    await sleep(1500);
+    proxy.thaw();
+    const deadline = Date.now() + 20_000;
+    while (ledger!.pending() > 0 && Date.now() < deadline) await sleep(20);
+    expect(ledger!.pending()).toBe(0);
+    const q = async (sql: string) => (await conn.$client.query(sql)).rows[0] as Record<string, number>;
+    expect(await q('SELECT count(*)::int AS n, count(DISTINCT row_key)::int AS d FROM usage_events')).toEqual({ n: 900, d: 900 });
+    expect(await q('SELECT sum(requests)::int AS n FROM usage_rollups_hourly')).toEqual({ n: 900 });
+    expect(lines.join('')).toContain('usage write failed; rows kept for retry');
+  }, 60_000);
+
+  it('with METERING_FAILURE=open keeps every row past the bound and stores them all once the database is back', async () => {
+    // Open: the route keeps admitting while the ledger is saturated, so rows pile up past maxPending.
+    await proxy.cut();
+    const keys: string[] = [];
+    for (let n = 0; n < 3000; n++) {
+      const r = row(n);
+      ledger!.record(r);
+      keys.push(r.rowKey!);
+      if (n % 500 === 0) await sleep(50);
+    }
+    await sleep(500);
+    expect(ledger!.pending()).toBe(3000);
+    expect(ledger!.saturated()).toBe(true);
+    await proxy.restore();
+    const deadline = Date.now() + 20_000;
+    while (ledger!.pending() > 0 && Date.now() < deadline) await sleep(20);
+    expect(ledger!.saturated()).toBe(false);
+    const stored = (await conn.$client.query('SELECT row_key FROM usage_events')).rows.map((r: { row_key: string }) => r.row_key);
+    expect(stored.sort()).toEqual(keys.sort());
+    expect(lines.join('')).toContain('usage rows are piling up in memory');
   }, 60_000);
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { openDb, type Db } from '../../src/db/client.js';
 import { openPostgres, type PgDb } from '../../src/db/postgres.js';
 import type { LedgerBatch, LedgerSink } from '../../src/ledger/batch.js';
 import { createInlineSink } from '../../src/ledger/inline-sink.js';
+import { pgArrayLiteral } from '../../src/ledger/pg-arrays.js';
 import { createPgSink } from '../../src/ledger/pg-sink.js';
 import { accountInserts, variedBatches } from '../support/ledger-batches.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/postgres.js';
@@ -107,11 +109,24 @@ describe.runIf(postgresAvailable)('ledger Postgres sink', () => {
     await expectSameTables();
   });
 
+  it('gives the same rollups when two gateways write interleaved batches at once', async () => {
+    const batches = variedBatches(21, 1200);
+    for (const b of batches) await sqliteSink.write(b);
+    const other = await openPostgres({ url: pgDb.url, poolMax: 2, statementTimeoutMs: 10_000, connectTimeoutMs: 5000 });
+    const second = createPgSink({ pool: other.$client, url: pgDb.url });
+    // Odd batches through one sink, even through the other, concurrently, upserting the same rollup rows.
+    const through = (sink: LedgerSink, parity: number) => (async () => {
+      for (let i = parity; i < batches.length; i += 2) await sink.write(batches[i]!);
+    })();
+    await Promise.all([through(pgSink, 0), through(second, 1)]).finally(() => other.$client.end());
+    for (const table of ['usage_events', 'usage_rollups_hourly', 'usage_rollups_daily', 'usage_rollups_monthly']) expect(await pgTable(table), table).toEqual(sqliteTable(table));
+  });
+
   it('commits nothing of a batch whose last statement fails, and writes it whole on the retry', async () => {
     const [first, second] = variedBatches(3, 150);
     await writeBoth(first!);
     const before = await Promise.all(Object.keys(TABLES).map(pgTable));
-    // The monthly rollup is the transaction's last statement: rows, touches, ops and counters already ran.
+    // The monthly rollup is the last part of the last upsert: rows, touches and ops already ran, counters in the same statement.
     await pgConn.$client.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'monthly rollup refused'; END $$;
       CREATE TRIGGER refuse BEFORE INSERT ON usage_rollups_monthly FOR EACH ROW EXECUTE FUNCTION refuse()`);
     await expect(pgSink.write(second!)).rejects.toThrow('monthly rollup refused');
@@ -131,5 +146,18 @@ describe.runIf(postgresAvailable)('ledger Postgres sink', () => {
     const err = await sink.write(variedBatches(1, 3)[0]!).catch((e: Error) => e);
     await dead.end();
     expect((err as Error).message).toBe('database "***" does not exist');
+  });
+
+  it('sends any text and any safe integer through an array literal unchanged (NUL, which Postgres text cannot hold, as U+FFFD)', async () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 12 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.option(text), { maxLength: 20 }), fc.array(fc.option(fc.maxSafeInteger()), { maxLength: 20 }), async (strings, numbers) => {
+        const q = (type: string, values: unknown[]) =>
+          pgConn.$client.query(`SELECT v FROM unnest($1::${type}[]) WITH ORDINALITY AS t(v, i) ORDER BY i`, [pgArrayLiteral(values)]);
+        expect((await q('text', strings)).rows.map((r) => r.v)).toEqual(strings.map((x) => x?.replaceAll('\u0000', '\uFFFD') ?? null));
+        expect((await q('bigint', numbers)).rows.map((r) => r.v)).toEqual(numbers);
+      }),
+      { numRuns: 200, examples: [[['a\u0000b', '"\\', '', 'NULL', null, '{x,y}'], [0, -1, Number.MAX_SAFE_INTEGER, null]]] },
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
+import { clientFrames, rawConnect, recording, serverFrames, startLiveHarness } from '../support/live.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -23,6 +24,28 @@ describe('OpenTelemetry off (the default)', () => {
     // The SDK packages are CommonJS: loaded by anything, they would sit in the require cache.
     const loaded = Object.keys(createRequire(import.meta.url).cache);
     expect(loaded.filter((f) => f.includes('@opentelemetry/sdk-') || f.includes('@opentelemetry/exporter-'))).toEqual([]);
+  });
+});
+
+describe('OpenTelemetry off, Live sessions', () => {
+  it('relays and meters a session without loading the SDK, and sends upstream no trace context of its own', async () => {
+    const script = recording('should_send_text_in_async_session');
+    const live = await startLiveHarness(script);
+    try {
+      const c = rawConnect(live.liveUrl('v1beta', `?key=${(await live.createKey()).key}`), { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+      await c.opened;
+      for (const f of clientFrames(script)) c.ws.send(f);
+      await c.waitFrames(serverFrames(script).length);
+      c.ws.close(1000);
+      await live.live.sessions[0]!.closed;
+      expect((await live.waitForRows(2)).map((r) => r.endpoint).sort()).toEqual(['live', 'live_session']);
+      // Off, the Live relay passes only its usual headers: no traceparent, neither the client's nor one of its own.
+      expect(live.live.sessions[0]!.headers.traceparent).toBeUndefined();
+      const loaded = Object.keys(createRequire(import.meta.url).cache);
+      expect(loaded.filter((f) => f.includes('@opentelemetry/sdk-') || f.includes('@opentelemetry/exporter-'))).toEqual([]);
+    } finally {
+      await live.close();
+    }
   });
 });
 

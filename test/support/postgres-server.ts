@@ -1,4 +1,5 @@
-// Shared by the global setup (which probes once per run) and the per-file helper (which creates databases).
+// Shared by the global setup (which probes once per run), the per-file helper and the benches (which create databases).
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 /** The server the Postgres matrix uses; the database in the URL is only where new test databases are created from. */
@@ -28,4 +29,35 @@ export async function probePostgres(url = TEST_DATABASE_URL, timeoutMs = 3000): 
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+export interface TestDatabase {
+  /** Connection string of the new, empty database. */
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+async function admin<T>(run: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: TEST_DATABASE_URL, connectionTimeoutMillis: 5000 });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** `CREATE DATABASE gw_test_<random>` on the test server; drop() removes it, ending any connection still open. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `gw_test_${randomBytes(6).toString('hex')}`;
+  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  const u = new URL(TEST_DATABASE_URL);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    name,
+    drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+  };
 }

@@ -12,6 +12,13 @@ export interface TcpProxy {
   /** Listens again on the same port. */
   restore(): Promise<void>;
   /**
+   * Stops moving bytes either way without closing anything, like a network path that drops every
+   * packet: connections stay open, new ones are accepted and then hear nothing.
+   */
+  freeze(): void;
+  /** Bytes flow again; what was held is delivered, as TCP retransmission would. */
+  thaw(): void;
+  /**
    * Once: the next client message containing `marker` reaches the server, but the server's reply
    * never reaches the client, whose connection is reset (a COMMIT that committed, its reply lost).
    * Resolves when it has happened.
@@ -25,11 +32,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let armed: { marker: Buffer; done: () => void } | null = null;
   let port = 0;
   let server: Server;
+  let frozen = false;
 
   const onConnection = (client: Socket): void => {
     const upstream = connect(target.port, target.host);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
+    if (frozen) pair.forEach((x) => x.pause());
     let replies = true;
     const end = (): void => {
       pairs.delete(pair);
@@ -90,6 +99,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     cut,
     restore: listen,
+    freeze() {
+      frozen = true;
+      for (const pair of pairs) pair.forEach((x) => x.pause());
+    },
+    thaw() {
+      frozen = false;
+      for (const pair of pairs) pair.forEach((x) => x.resume());
+    },
     loseReplyTo: (marker) => new Promise<void>((done) => (armed = { marker: Buffer.from(marker), done })),
     close: () => (server.listening ? cut() : Promise.resolve()),
   };

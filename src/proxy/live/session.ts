@@ -16,6 +16,7 @@ import type { ResumptionHandles } from '../../live/handles.js';
 import { relay, type Relay, type RelayEnd } from './relay.js';
 import { CLOSE, closeReason, INVALID_ARGUMENT_REASON, looksLikeJsonObject } from '../../live/setup.js';
 import { TurnMeter } from '../../live/usage.js';
+import type { LiveSessionTrace } from '../../telemetry/live.js';
 
 export interface SessionDeps {
   log: Logger;
@@ -42,6 +43,8 @@ export interface SessionStart {
   /** Client headers worth passing on (user-agent, x-goog-api-client). */
   headers: Record<string, string>;
   address: string | undefined;
+  /** The session's spans, when OpenTelemetry is on. */
+  trace: LiveSessionTrace | null;
   onEnd: () => void;
 }
 
@@ -93,7 +96,8 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
   client.on('close', (code, reason) => {
     if (link) return; // the relay reports the end
     if (upstream && upstream.readyState !== upstream.CLOSED) upstream.terminate();
-    finish({ by: 'client', code, reason: reason.toString('utf8'), bytesIn: 0, bytesOut: 0 }, outcome ?? 'client_aborted');
+    // An outcome set before the relay means the gateway closed it (refuse), not the client.
+    finish({ by: outcome === null ? 'client' : 'gateway', code, reason: reason.toString('utf8'), bytesIn: 0, bytesOut: 0 }, outcome ?? 'client_aborted');
   });
 
   function refuse(code: number, reason: string, why: Outcome = 'gateway_error'): void {
@@ -118,7 +122,7 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
 
   function connect(): void {
     const ws = new WebSocket(deps.upstreamOrigin + s.target, {
-      headers: { ...s.headers, 'x-goog-api-key': s.upstreamKey.secret },
+      headers: { ...s.headers, ...s.trace?.upstream(deps.upstreamOrigin + s.target), 'x-goog-api-key': s.upstreamKey.secret },
       autoPong: false,
       perMessageDeflate: false,
       maxPayload: 256 * 1024 * 1024,
@@ -127,6 +131,7 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
     upstream = ws;
     ws.on('unexpected-response', (_req, res) => {
       const status = res.statusCode ?? 502;
+      s.trace?.upstreamStatus(status);
       if (status === 429 && upstreamKeyId) deps.keyPool.report(upstreamKeyId, { kind: 'cooldown', delayMs: null });
       res.resume();
       refuse(CLOSE.internal, `Upstream refused the session (HTTP ${status}).`, 'upstream_error');
@@ -137,6 +142,7 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
     });
     ws.on('open', () => {
       clearTimeout(setupTimer);
+      s.trace?.upstreamStatus(101);
       if (client.readyState !== client.OPEN) return void ws.close();
       client.off('message', early);
       link = relay(client, ws, { fromClient, fromServer, ended: (end) => finish(end, outcomeOf(end)) });
@@ -189,6 +195,7 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
       if (n > 0) deps.metrics.tokens.inc({ ...labels, kind }, n);
     }
     deps.recorder.record(turnRow(identity(), usage, rowOutcome, now - turnStartedAt, deps.clock.now()));
+    s.trace?.turn(usage, rowOutcome, now - turnStartedAt, model);
   }
 
   function outcomeOf(end: RelayEnd): Outcome {
@@ -219,6 +226,7 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
       bytesIn: end.bytesIn, bytesOut: end.bytesOut, authTokenId: grant?.id ?? null,
     }, deps.clock.now()));
     deps.metrics.requests.inc({ tenant: principal.tenantSlug, project: principal.projectSlug, endpoint: 'live_session', status: String(end.code) });
+    s.trace?.end({ ...end, outcome: finalOutcome, turns: meter.turns, model, upstreamKeyId, ttfbMs });
     deps.log.info(
       { requestId: s.requestId, tenant: principal.tenantSlug, project: principal.projectSlug, keyPrefix: principal.keyPrefix, endpoint: 'live_session', model, closeCode: end.code, closedBy: end.by, outcome: finalOutcome, turns: meter.turns, ms: durationMs },
       'live session ended',

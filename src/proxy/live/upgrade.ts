@@ -13,6 +13,7 @@ import type { LiveTokens } from '../../live/tokens.js';
 import { compileScopes, scopeViolation } from '../../scopes/scopes.js';
 import { createUpstreamKeyStage } from '../../upstream/own-key-stage.js';
 import { createKeyStage } from '../../upstream/pool-stage.js';
+import { envKeySecrets } from '../../upstream/key-pool.js';
 import { authenticateLive } from './admission.js';
 import { newSessionId, runSession, type SessionDeps } from './session.js';
 
@@ -49,6 +50,8 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
     upstreamOrigin: `${base.protocol === 'http:' || base.protocol === 'ws:' ? 'ws' : 'wss'}://${base.host}${base.pathname.replace(/\/+$/, '')}`,
     setupTimeoutMs: 30_000,
   };
+  // OpenTelemetry only when it is on; off, no session gets a trace object.
+  const tracing = deps.telemetry ? deps.telemetry.live({ upstream: base, secrets: envKeySecrets(config) }) : null;
 
   return {
     get open() {
@@ -62,6 +65,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
       const target = parseLiveTarget(req.url ?? '/', config.PUBLIC_PATH_PREFIX);
       const startedAt = performance.now();
       let admitted: Principal | null = null;
+      const tr = tracing && target ? tracing.open(req.headers, requestId, target.apiVersion) : null;
       try {
         // Node hands every Upgrade request to this handler once it exists, so an h2c upgrade attempt
         // (curl --http2 on http://) lands here and cannot be served as plain HTTP any more: say so.
@@ -72,9 +76,10 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
         const caller = await authenticateLive(req, target, deps);
         const { principal } = caller;
         admitted = principal;
+        tr?.authenticated(principal, caller.grant?.id ?? null);
         const s = principal.scopes;
         if (s.endpoints || s.cidrs) {
-          const denied = scopeViolation(compileScopes({ endpoints: s.endpoints, cidrs: s.cidrs }), { endpoint: 'live', model: null, address: req.socket.remoteAddress });
+          const denied = scopeViolation(compileScopes({ endpoints: s.endpoints, cidrs: s.cidrs }), { endpoint: 'live', model: null, address: deps.clientAddress(req) });
           if (denied) throw new GatewayError('permission_denied', denied);
         }
         // The key stages read and set only these fields of the REST exchange's context.
@@ -104,14 +109,16 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
         // A handshake ws itself rejects (bad Sec-WebSocket-Key…) never becomes a session: release it here.
         socket.once('close', () => {
           if (started) return;
+          tr?.refused(400, 'The WebSocket handshake failed.');
           quotas.settle(lease, { forwarded: false, tokens: 0, model: null }, clock.now());
           lifecycle.leave();
         });
         wss.handleUpgrade(req, socket, head, (client) => {
           started = true;
+          tr?.admitted(lease.headers['ratelimit-policy'] !== undefined);
           const session = runSession(client, {
             requestId, caller, apiVersion: target.apiVersion, target: target.path + caller.search, upstreamKey, lease, headers,
-            address: req.socket.remoteAddress,
+            address: deps.clientAddress(req), trace: tr,
             onEnd: () => {
               sessions.delete(session);
               lifecycle.leave();
@@ -123,6 +130,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
         const ge = toGatewayError(err);
         if (!(err instanceof GatewayError)) log.error({ requestId, err: (err as Error).message }, 'live upgrade failure');
         refuseUpgrade(socket, ge);
+        tr?.refused(ge.status, ge.message);
         // As on the REST paths: a refusal after authentication is recorded; an unauthenticated one has no one to charge.
         if (admitted && target) recordRefusal(deps, admitted, requestId, target.apiVersion, ge, performance.now() - startedAt);
       }
