@@ -60,6 +60,8 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
   let pending = new Map<string, Op[]>();
   // Ops handed to a ledger batch that has not committed yet: still replayed over what was read.
   let inFlight = new Map<string, Op[]>();
+  // Ledger commits so far: a read that a commit overtook (Postgres answers asynchronously) is read again.
+  let commits = 0;
 
   const push = (name: string, op: Op): void => {
     const ops = pending.get(name);
@@ -86,7 +88,11 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
       const version = dataVersion();
       for (const name of names) {
         if (stored.get(name)?.version === version) continue;
-        const [row] = await query<Row>(db, SELECT, [name]);
+        let row: Row | undefined;
+        for (let seen = -1; seen !== commits; ) {
+          seen = commits;
+          [row] = await query<Row>(db, SELECT, [name]);
+        }
         remember(name, row ? toOwner(row) : null, version);
       }
     },
@@ -135,6 +141,7 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
         // an old version, so the next load() reads the row as written (a claim may have lost to an owner).
         for (const [name, ops] of inFlight) remember(name, replay(stored.get(name)?.owner ?? null, ops), Number.NaN);
         inFlight = new Map();
+        commits++;
       },
     },
   };

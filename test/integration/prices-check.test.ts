@@ -51,7 +51,7 @@ describe('unpriced models: `prices check` and /admin/v1/prices/unpriced', () => 
     expect(bad.body.error).toMatchObject({ code: expect.any(String), message: expect.stringMatching(/days/) });
     expect((await getJson(h, '/admin/v1/prices/unpriced', null)).status).toBe(401);
 
-    const env = { DATABASE_PATH: h.dbPath };
+    const env = { ...h.dbEnv };
     const text = await cli(env, ['prices', 'check']);
     expect(text.code).toBe(1);
     expect(text.stdout).toMatch(/^2 model\(s\) used in the last 30 days have no price/);
