@@ -24,11 +24,11 @@ async function main(): Promise<void> {
   const fake = await startFakeUpstream({ upstreamKey: UPSTREAM_KEY, frameDelayMs: 15 });
   const config = parseConfig({ PORT: '0', DATABASE_PATH: join(dir, 'gateway.db'), UPSTREAM_BASE_URL: fake.url, GEMINI_API_KEY: UPSTREAM_KEY, LOG_LEVEL: 'warn' });
   const db = openDb(config.DATABASE_PATH, { busyTimeoutMs: 0 });
-  const gateway = createGateway({ config, log: createLogger(config.LOG_LEVEL), db });
+  const gateway = await createGateway({ config, log: createLogger(config.LOG_LEVEL), db });
   const { port } = await gateway.listen();
   const baseUrl = `http://127.0.0.1:${port}`;
   try {
-    const key = createKeyFor(db, systemClock, { tenant: 'demo-team', project: 'demo-app', name: 'demo' });
+    const key = await createKeyFor(db, systemClock, { tenant: 'demo-team', project: 'demo-app', name: 'demo' });
     say(`simulated Gemini upstream: ${fake.url}`);
     say(`gateway:                   ${baseUrl}`);
     say(`demo key:                  ${key.prefix}… (tenant ${key.tenant}, project ${key.project})\n`);

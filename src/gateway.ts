@@ -5,13 +5,13 @@ import type { AppDeps } from './deps.js';
 import { createKeyResolver } from './auth/key-resolver.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
-import { openDb, type Db } from './db/client.js';
+import type { Db } from './db/client.js';
+import { openStore, type Store } from './db/store.js';
+import { createLedgerSink } from './ledger/choose-sink.js';
 import { createLifecycle } from './lifecycle.js';
 import { installLingeringClose } from './proxy/lingering-close.js';
 import type { Logger } from './logger.js';
 import { createLedger } from './ledger/ledger.js';
-import { createInlineSink } from './ledger/inline-sink.js';
-import { createSqliteSink } from './ledger/sqlite-sink.js';
 import { installClientErrorHandler } from './proxy/client-error.js';
 import { createResourceStore } from './ownership/resource-store.js';
 import { batchPollerFor } from './ownership/batch-poller-setup.js';
@@ -48,6 +48,7 @@ export interface Gateway {
 interface GatewayOptions {
   config: Config;
   log: Logger;
+  /** A database the caller opened and closes (tests); otherwise DATABASE_URL or DATABASE_PATH is opened here. */
   db?: Db;
   clock?: Clock;
   /** Started by the caller (loadTelemetry) when config.TELEMETRY is set; the gateway flushes and stops it at shutdown. */
@@ -56,25 +57,28 @@ interface GatewayOptions {
   shared?: SharedState | null;
 }
 
-/** Builds every dependency once and wires the app; used by main and by the integration tests alike. */
-export function createGateway({ config, log, db: givenDb, clock = systemClock, telemetry = null, shared = null }: GatewayOptions): Gateway {
-  // Usage never waits on this connection (the writer thread has its own, with busy_timeout 0 and
-  // retries); the few writes made here wait briefly for that thread's short transactions.
-  const db = givenDb ?? openDb(config.DATABASE_PATH, { busyTimeoutMs: config.DATABASE_BUSY_TIMEOUT_MS });
+/**
+ * Builds every dependency once and wires the app; used by main and by the integration tests alike.
+ * Rejects with DatabaseUnavailableError (one printable line) when Postgres cannot be reached.
+ */
+export async function createGateway({ config, log, db: givenDb, clock = systemClock, telemetry = null, shared = null }: GatewayOptions): Promise<Gateway> {
+  // SQLite: usage never waits on this connection (the writer thread has its own, with busy_timeout 0
+  // and retries); the few writes made here wait briefly for that thread's short transactions.
+  // Postgres: the pool, and the LISTEN connection that tells the caches about other processes' changes.
+  const store: Store | null = givenDb ? null : await openStore(config, { listen: true, onError: (message) => log.error(message) });
+  const db = givenDb ?? store!.db;
   const keys = createKeyResolver(db, clock, config.KEY_CACHE_TTL_MS);
   const prices = createPriceBook(config.PRICES_FILE ? loadPriceFile(config.PRICES_FILE) : []);
   const metrics = createMetrics();
   const sharedCounters = shared ? createRedisCounters({ shared, leaseMs: config.QUOTA_LEASE_MS, readCell: sqliteCellReader(db), log }) : null;
-  const quotas = createQuotas({
+  const quotas = await createQuotas({
     db, clock, log, shared: sharedCounters, failure: config.QUOTA_FAILURE,
     onRefusal: (p, limit) => metrics.quotaRefusals.inc({ tenant: p.tenantSlug, project: p.projectSlug, limit }),
   });
   const resources = createResourceStore(db, clock, log);
   // Usage accounting runs on a worker thread with its own connection; an in-memory database cannot
   // be shared with one, so it keeps the same transaction on this thread.
-  const sink = db.$client.memory
-    ? createInlineSink(db.$client)
-    : createSqliteSink({ path: db.$client.name, log, busyTimeoutMs: config.USAGE_WRITER_BUSY_TIMEOUT_MS });
+  const sink = createLedgerSink(db, { log, config });
   const recorder = createLedger({
     sink,
     log,
@@ -155,7 +159,7 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
       await shared?.close();
       // Last: every request's span has ended by now, so the final export holds them all.
       await telemetry?.shutdown();
-      if (!givenDb) db.$client.close();
+      await store?.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DatabaseUnavailableError } from './db/postgres.js';
-import { bootPostgres } from './db/postgres-boot.js';
-import { postgresPassword, printableUrl } from './db/pg-url.js';
+import { postgresPassword, printableUrl, scrubDbText } from './db/pg-url.js';
+import { query } from './db/dialect.js';
 import cluster from 'node:cluster';
 import { createGateway } from './gateway.js';
 import { runPrimary } from './workers.js';
@@ -26,17 +26,30 @@ async function main(): Promise<void> {
   const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
   const dbPassword = config.DATABASE_URL ? postgresPassword(config.DATABASE_URL) : undefined;
   const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword, config.REDIS_URL ? redisPassword(config.REDIS_URL) : undefined], format);
-  if (config.DATABASE_URL) await postgresOnly(config as Config & { DATABASE_URL: string }, log);
   if (config.GATEWAY_WORKERS !== undefined && cluster.isPrimary) return await runPrimary(config as Config & { GATEWAY_WORKERS: number | 'auto' }, log);
   // Off by default; when on, the OpenTelemetry SDK is imported only now.
   const telemetry = config.TELEMETRY ? await loadTelemetry({ config: config.TELEMETRY, log }) : null;
   const shared = config.REDIS_URL ? await sharedOrExit(config.REDIS_URL, config.REDIS_KEY_PREFIX) : null;
-  const registration = await registerOrExit(config.DATABASE_PATH, shared !== null);
-  const gateway = createGateway({ config, log, telemetry, shared });
+  // The SQLite file's registry of gateways; on Postgres every replica shares the one server.
+  const registration = config.DATABASE_URL ? { release: () => {} } : await registerOrExit(config.DATABASE_PATH, shared !== null);
+  let gateway;
+  try {
+    gateway = await createGateway({ config, log, telemetry, shared });
+  } catch (err) {
+    // Postgres unreachable (or its migration failing): one line an operator can act on, no stack.
+    if (err instanceof DatabaseUnavailableError || config.DATABASE_URL) {
+      const line = (err as Error).message.split('\n')[0]!;
+      process.stderr.write(`gemini-gateway: ${config.DATABASE_URL ? scrubDbText(line, config.DATABASE_URL) : line}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
   const addr = await gateway.listen();
-  const keyCount = (gateway.deps.db.$client.prepare('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number) ?? 0;
+  const [live] = await query<{ n: number }>(gateway.deps.db, 'SELECT count(*) AS n FROM api_keys WHERE revoked_at IS NULL');
+  const keyCount = Number(live?.n ?? 0);
+  const database = config.DATABASE_URL ? printableUrl(config.DATABASE_URL) : config.DATABASE_PATH;
   log.info(
-    { url: `http://${addr.address}:${addr.port}`, database: config.DATABASE_PATH, upstream: config.UPSTREAM_BASE_URL, publicBaseUrl: config.PUBLIC_BASE_URL, shared: shared?.shownUrl ?? null, pid: process.pid },
+    { url: `http://${addr.address}:${addr.port}`, database, upstream: config.UPSTREAM_BASE_URL, publicBaseUrl: config.PUBLIC_BASE_URL, shared: shared?.shownUrl ?? null, pid: process.pid },
     'gemini-gateway listening',
   );
   startupHints(log, config, keyCount);
@@ -59,27 +72,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-}
-
-/**
- * DATABASE_URL: migrate the Postgres schema (under the advisory lock), then stop. The services still
- * run on SQLite only (docs/postgres-design.md), and serving from SQLite while Postgres is configured
- * would put the accounting somewhere the operator does not look, so the process exits non-zero.
- */
-async function postgresOnly(config: Config & { DATABASE_URL: string }, log: Logger): Promise<never> {
-  try {
-    const db = await bootPostgres(config, (message) => log.error(message));
-    log.info({ database: printableUrl(config.DATABASE_URL) }, 'postgres schema is migrated');
-    await db.$client.end();
-  } catch (err) {
-    if (err instanceof DatabaseUnavailableError) {
-      process.stderr.write(`gemini-gateway: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-  process.stderr.write('gemini-gateway: serving from Postgres is not available yet (only `gemini-gateway migrate` is); unset DATABASE_URL to serve from SQLite at DATABASE_PATH\n');
-  process.exit(1);
 }
 
 /** REDIS_URL set but Redis does not answer: one clear line (no password in it) and exit 1. */

@@ -3,6 +3,8 @@ import { recordAudit } from '../audit/audit-log.js';
 import type { Clock } from '../clock.js';
 import type { SecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../db/client.js';
+import { isUniqueViolation, tablesOf, transaction } from '../db/dialect.js';
+import { eq } from 'drizzle-orm';
 import { GatewayError } from '../errors.js';
 
 /** What the account services read with; built once by the admin app or the CLI. */
@@ -31,14 +33,16 @@ export interface Change<T> {
 /**
  * Runs one change and its audit row in a single transaction, then tells caches. Every mutation of
  * tenants, projects, keys and upstream keys goes through here, so none can skip the audit log.
+ * fn gets the operator bound to the transaction: every query inside must go through it.
  */
-export function mutate<T>(op: Operator, action: string, fn: (now: number) => Change<T>): T {
+export async function mutate<T>(op: Operator, action: string, fn: (now: number, tx: Operator) => Promise<Change<T>>): Promise<T> {
   const now = op.clock.now();
-  const result = op.db.$client.transaction(() => {
-    const c = fn(now);
-    recordAudit(op.db, { actor: op.actor, action, target: c.target, before: c.before, after: c.after, at: now, requestId: op.requestId });
+  const result = await transaction(op.db, async (db) => {
+    const tx = { ...op, db };
+    const c = await fn(now, tx);
+    await recordAudit(db, { actor: op.actor, action, target: c.target, before: c.before, after: c.after, at: now, requestId: op.requestId });
     return c.result;
-  }).immediate();
+  });
   op.onChange?.();
   return result;
 }
@@ -56,22 +60,23 @@ export function parseLabels(json: string): Record<string, string> {
 }
 
 /** Maps a unique-index violation to 409 with a message naming what is taken. */
-export function conflictOnDuplicate<T>(what: string, fn: () => T): T {
+export async function conflictOnDuplicate<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
-    return fn();
+    return await fn();
   } catch (err) {
-    if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw new GatewayError('conflict', `${what} already exists.`);
+    if (isUniqueViolation(err)) throw new GatewayError('conflict', `${what} already exists.`);
     throw err;
   }
 }
 
 
-type Table = 'tenants' | 'projects' | 'api_keys' | 'upstream_keys';
-type Stamp = 'disabled_at' | 'deleted_at' | 'revoked_at';
+type Table = 'tenants' | 'projects' | 'apiKeys' | 'upstreamKeys';
+type Stamp = 'disabledAt' | 'deletedAt' | 'revokedAt';
 
 /** Sets or clears one lifecycle timestamp; the table and column come from these fixed unions, never from input. */
-export function stamp(db: Db, table: Table, column: Stamp, id: string, value: number | null, now: number): void {
-  db.$client.prepare(`UPDATE ${table} SET ${column} = ?, updated_at = ? WHERE id = ?`).run(value, now, id);
+export async function stamp(db: Db, table: Table, column: Stamp, id: string, value: number | null, now: number): Promise<void> {
+  const t = tablesOf(db)[table];
+  await db.update(t).set({ [column]: value, updatedAt: now }).where(eq(t.id, id));
 }
 
 /** 404 unless the row exists; a soft-deleted row still exists (it can be read, not changed). */

@@ -5,6 +5,7 @@ import { Slug } from './schemas.js';
 import { createTenant, tenantRow } from './tenants.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
+import { transaction } from '../db/dialect.js';
 import { GatewayError } from '../errors.js';
 
 export interface CreatedKey {
@@ -16,12 +17,12 @@ export interface CreatedKey {
 }
 
 /** Finds or creates (audited) a live tenant and project by slug: the core's one-step key issuing. */
-export function ensureProject(op: Operator, tenant: string, project: string): { id: string; tenantSlug: string; slug: string } {
+export async function ensureProject(op: Operator, tenant: string, project: string): Promise<{ id: string; tenantSlug: string; slug: string }> {
   for (const [kind, slug] of [['tenant', tenant], ['project', project]] as const) {
     if (!Slug.safeParse(slug).success) throw new GatewayError('invalid_argument', `${kind} slug must be lowercase letters, digits and dashes (got "${slug}")`);
   }
-  const t = existing(() => tenantRow(op, tenant)) ?? createTenant(op, { slug: tenant });
-  const p = projectBySlug(op, t.id, project) ?? createProject(op, { tenantId: t.id, slug: project });
+  const t = (await existing(() => tenantRow(op, tenant))) ?? (await createTenant(op, { slug: tenant }));
+  const p = (await projectBySlug(op, t.id, project)) ?? (await createProject(op, { tenantId: t.id, slug: project }));
   return { id: p.id, tenantSlug: t.slug, slug: p.slug };
 }
 
@@ -31,19 +32,19 @@ export function createKeyFor(
   clock: Clock,
   input: { tenant: string; project: string; name?: string; expiresAt?: number | null },
   actor = 'cli',
-): CreatedKey {
-  const op: Operator = { db, clock, actor };
-  return db.$client.transaction(() => {
-    const p = ensureProject(op, input.tenant, input.project);
+): Promise<CreatedKey> {
+  return transaction(db, async (tx) => {
+    const op: Operator = { db: tx, clock, actor };
+    const p = await ensureProject(op, input.tenant, input.project);
     const expiresAt = input.expiresAt == null ? null : new Date(input.expiresAt).toISOString();
-    const issued = createKey(op, { projectId: p.id, name: input.name, expiresAt });
+    const issued = await createKey(op, { projectId: p.id, name: input.name, expiresAt });
     return { id: issued.key.id, key: issued.secret, prefix: issued.key.prefix, tenant: p.tenantSlug, project: p.slug };
-  }).immediate();
+  });
 }
 
-function existing<T>(find: () => T): T | undefined {
+async function existing<T>(find: () => Promise<T>): Promise<T | undefined> {
   try {
-    return find();
+    return await find();
   } catch (err) {
     if (err instanceof GatewayError && err.code === 'not_found') return undefined;
     throw err;

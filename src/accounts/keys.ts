@@ -1,7 +1,9 @@
 import { and, eq, getTableColumns, gt, isNotNull, isNull, lte, or, type SQL } from 'drizzle-orm';
 import { listPage, type ListQuery, type Page } from '../db/pagination.js';
 import { generateKey, newId } from '../auth/keys.js';
-import { apiKeys, projects } from '../db/schema/index.js';
+import type { apiKeys } from '../db/schema/index.js';
+import type { Db } from '../db/client.js';
+import { tablesOf } from '../db/dialect.js';
 import { GatewayError } from '../errors.js';
 import { ownerWhere, type OwnerFilter } from './refs.js';
 import { found, iso, isoOrNull, mutate, parseLabels, stamp, type AccountsDeps, type Operator } from './context.js';
@@ -9,7 +11,10 @@ import { DEFAULT_OVERLAP_SECONDS, type IssuedKey, type KeyCreate, type KeyUpdate
 import { requireLiveProject } from './projects.js';
 import { changed } from './tenants.js';
 
-const columns = { ...getTableColumns(apiKeys), tenantId: projects.tenantId };
+function selectKeys(db: Db) {
+  const { apiKeys, projects } = tablesOf(db);
+  return db.select({ ...getTableColumns(apiKeys), tenantId: projects.tenantId }).from(apiKeys).innerJoin(projects, eq(projects.id, apiKeys.projectId));
+}
 type KeyRow = typeof apiKeys.$inferSelect & { tenantId: string };
 type Status = KeyView['status'];
 
@@ -21,7 +26,8 @@ export function keyStatus(r: KeyRow, now: number): Status {
   return 'active';
 }
 
-function statusWhere(status: string | undefined, now: number): SQL | undefined {
+function statusWhere(db: Db, status: string | undefined, now: number): SQL | undefined {
+  const { apiKeys } = tablesOf(db);
   const live = and(isNull(apiKeys.deletedAt), isNull(apiKeys.revokedAt));
   const unexpired = or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, now));
   switch (status) {
@@ -50,33 +56,36 @@ export function keyView(r: KeyRow, now: number): KeyView {
   };
 }
 
-function keyRow({ db }: AccountsDeps, id: string): KeyRow {
-  return found(db.select(columns).from(apiKeys).innerJoin(projects, eq(projects.id, apiKeys.projectId)).where(eq(apiKeys.id, id)).get(), 'key', id);
+async function keyRow({ db }: AccountsDeps, id: string): Promise<KeyRow> {
+  const { apiKeys } = tablesOf(db);
+  return found((await selectKeys(db).where(eq(apiKeys.id, id)).limit(1))[0], 'key', id);
 }
 
-export const getKey = (deps: AccountsDeps, id: string): KeyView => keyView(keyRow(deps, id), deps.clock.now());
+export const getKey = async (deps: AccountsDeps, id: string): Promise<KeyView> => keyView(await keyRow(deps, id), deps.clock.now());
 
-export function listKeys(deps: AccountsDeps, q: ListQuery & OwnerFilter & { status?: string }): Page<KeyView> {
+export async function listKeys(deps: AccountsDeps, q: ListQuery & OwnerFilter & { status?: string }): Promise<Page<KeyView>> {
+  const { apiKeys, projects } = tablesOf(deps.db);
   const now = deps.clock.now();
-  const filters = [...ownerWhere(deps.db, q, { tenantId: projects.tenantId, projectId: apiKeys.projectId }), statusWhere(q.status, now)];
-  const qb = deps.db.select(columns).from(apiKeys).innerJoin(projects, eq(projects.id, apiKeys.projectId)).$dynamic();
-  return listPage(qb, apiKeys, q, filters, (r) => keyView(r, now));
+  const filters = [...(await ownerWhere(deps.db, q, { tenantId: projects.tenantId, projectId: apiKeys.projectId })), statusWhere(deps.db, q.status, now)];
+  return listPage(deps.db, selectKeys(deps.db).$dynamic(), apiKeys, q, filters, (r) => keyView(r, now));
 }
 
 const toMs = (t: string | null | undefined): number | null | undefined => (t === undefined ? undefined : t === null ? null : Date.parse(t));
 
 /** Inserts a key row; the secret exists only in the return value. Runs inside a mutation. */
-function insertKey(op: AccountsDeps, projectId: string, fields: { name: string; labels: string; scopes: string; expiresAt: number | null }, now: number): IssuedKey {
+async function insertKey(op: AccountsDeps, projectId: string, fields: { name: string; labels: string; scopes: string; expiresAt: number | null }, now: number): Promise<IssuedKey> {
+  const { apiKeys } = tablesOf(op.db);
   const k = generateKey();
   const id = newId('key');
-  op.db.insert(apiKeys).values({ id, projectId, prefix: k.prefix, hash: k.hash, ...fields, createdAt: now, updatedAt: now }).run();
-  return { key: keyView(keyRow(op, id), now), secret: k.secret };
+  await op.db.insert(apiKeys).values({ id, projectId, prefix: k.prefix, hash: k.hash, ...fields, createdAt: now, updatedAt: now });
+  return { key: keyView(await keyRow(op, id), now), secret: k.secret };
 }
 
-export function createKey(op: Operator, input: KeyCreate): IssuedKey {
-  return mutate(op, 'key.create', (now) => {
-    const project = requireLiveProject(op, input.projectId);
-    const issued = insertKey(op, project.id, {
+export function createKey(op: Operator, input: KeyCreate): Promise<IssuedKey> {
+  return mutate(op, 'key.create', async (now, op) => {
+    const { apiKeys } = tablesOf(op.db);
+    const project = await requireLiveProject(op, input.projectId);
+    const issued = await insertKey(op, project.id, {
       name: input.name ?? '', labels: JSON.stringify(input.labels ?? {}), scopes: JSON.stringify(input.scopes ?? {}), expiresAt: toMs(input.expiresAt) ?? null,
     }, now);
     return { target: { type: 'key', id: issued.key.id }, before: null, after: issued.key, result: issued };
@@ -84,18 +93,19 @@ export function createKey(op: Operator, input: KeyCreate): IssuedKey {
 }
 
 /** A key that may still change: not deleted, not revoked. */
-function mutableKey(op: AccountsDeps, id: string, now: number): KeyRow {
-  const r = keyRow(op, id);
+async function mutableKey(op: AccountsDeps, id: string, now: number): Promise<KeyRow> {
+  const r = await keyRow(op, id);
   const s = keyStatus(r, now);
   if (s === 'deleted' || s === 'revoked') throw new GatewayError('unprocessable', `The key ${id} is ${s}; it cannot be changed.`);
   return r;
 }
 
-export function updateKey(op: Operator, id: string, patch: KeyUpdate): KeyView {
-  return mutate(op, 'key.update', (now) => {
-    const before = mutableKey(op, id, now);
+export function updateKey(op: Operator, id: string, patch: KeyUpdate): Promise<KeyView> {
+  return mutate(op, 'key.update', async (now, op) => {
+    const { apiKeys } = tablesOf(op.db);
+    const before = await mutableKey(op, id, now);
     const expiresAt = toMs(patch.expiresAt);
-    op.db
+    await op.db
       .update(apiKeys)
       .set({
         name: patch.name ?? before.name,
@@ -104,35 +114,37 @@ export function updateKey(op: Operator, id: string, patch: KeyUpdate): KeyView {
         expiresAt: expiresAt === undefined ? before.expiresAt : expiresAt,
         updatedAt: now,
       })
-      .where(eq(apiKeys.id, id))
-      .run();
-    return changed('key', before, keyView(keyRow(op, id), now), (r) => keyView(r, now));
+      .where(eq(apiKeys.id, id));
+    return changed('key', before, keyView(await keyRow(op, id), now), (r) => keyView(r, now));
   });
 }
 
-export function setKeyDisabled(op: Operator, id: string, disabled: boolean): KeyView {
-  return mutate(op, disabled ? 'key.disable' : 'key.enable', (now) => {
-    const before = mutableKey(op, id, now);
-    stamp(op.db, 'api_keys', 'disabled_at', id, disabled ? (before.disabledAt ?? now) : null, now);
-    return changed('key', before, keyView(keyRow(op, id), now), (r) => keyView(r, now));
+export function setKeyDisabled(op: Operator, id: string, disabled: boolean): Promise<KeyView> {
+  return mutate(op, disabled ? 'key.disable' : 'key.enable', async (now, op) => {
+    const { apiKeys } = tablesOf(op.db);
+    const before = await mutableKey(op, id, now);
+    await stamp(op.db, 'apiKeys', 'disabledAt', id, disabled ? (before.disabledAt ?? now) : null, now);
+    return changed('key', before, keyView(await keyRow(op, id), now), (r) => keyView(r, now));
   });
 }
 
 /** Revoking is final and idempotent; the next request with the key gets 401. */
-export function revokeKey(op: Operator, id: string): KeyView {
-  return mutate(op, 'key.revoke', (now) => {
-    const before = keyRow(op, id);
-    if (before.revokedAt === null) stamp(op.db, 'api_keys', 'revoked_at', id, now, now);
-    return changed('key', before, keyView(keyRow(op, id), now), (r) => keyView(r, now));
+export function revokeKey(op: Operator, id: string): Promise<KeyView> {
+  return mutate(op, 'key.revoke', async (now, op) => {
+    const { apiKeys } = tablesOf(op.db);
+    const before = await keyRow(op, id);
+    if (before.revokedAt === null) await stamp(op.db, 'apiKeys', 'revokedAt', id, now, now);
+    return changed('key', before, keyView(await keyRow(op, id), now), (r) => keyView(r, now));
   });
 }
 
-export function deleteKey(op: Operator, id: string): KeyView {
-  return mutate(op, 'key.delete', (now) => {
-    const before = keyRow(op, id);
+export function deleteKey(op: Operator, id: string): Promise<KeyView> {
+  return mutate(op, 'key.delete', async (now, op) => {
+    const { apiKeys } = tablesOf(op.db);
+    const before = await keyRow(op, id);
     if (before.deletedAt !== null) throw new GatewayError('unprocessable', `The key ${id} was already deleted.`);
-    op.db.update(apiKeys).set({ deletedAt: now, revokedAt: before.revokedAt ?? now, updatedAt: now }).where(eq(apiKeys.id, id)).run();
-    return changed('key', before, keyView(keyRow(op, id), now), (r) => keyView(r, now));
+    await op.db.update(apiKeys).set({ deletedAt: now, revokedAt: before.revokedAt ?? now, updatedAt: now }).where(eq(apiKeys.id, id));
+    return changed('key', before, keyView(await keyRow(op, id), now), (r) => keyView(r, now));
   });
 }
 
@@ -140,20 +152,20 @@ export function deleteKey(op: Operator, id: string): KeyView {
  * Issues a new secret with the same project, name, labels, scopes and expiry, and lets the old
  * one live on for the overlap window (0 = stop now): after it, the old secret fails as expired.
  */
-export function rotateKey(op: Operator, id: string, overlapSeconds = DEFAULT_OVERLAP_SECONDS): IssuedKey {
-  return mutate(op, 'key.rotate', (now) => {
-    const old = mutableKey(op, id, now);
+export function rotateKey(op: Operator, id: string, overlapSeconds = DEFAULT_OVERLAP_SECONDS): Promise<IssuedKey> {
+  return mutate(op, 'key.rotate', async (now, op) => {
+    const { apiKeys } = tablesOf(op.db);
+    const old = await mutableKey(op, id, now);
     if (old.replacedBy !== null) throw new GatewayError('conflict', `The key ${id} was already rotated; rotate its replacement ${old.replacedBy} instead.`);
     if (keyStatus(old, now) === 'expired') throw new GatewayError('unprocessable', `The key ${id} has expired; create a new key or extend its expiry first.`);
-    requireLiveProject(op, old.projectId);
-    const issued = insertKey(op, old.projectId, { name: old.name, labels: old.labels, scopes: old.scopes, expiresAt: old.expiresAt }, now);
+    await requireLiveProject(op, old.projectId);
+    const issued = await insertKey(op, old.projectId, { name: old.name, labels: old.labels, scopes: old.scopes, expiresAt: old.expiresAt }, now);
     const until = now + overlapSeconds * 1000;
-    op.db
+    await op.db
       .update(apiKeys)
       .set({ replacedBy: issued.key.id, expiresAt: old.expiresAt === null ? until : Math.min(old.expiresAt, until), updatedAt: now })
-      .where(eq(apiKeys.id, id))
-      .run();
-    const after = { previous: keyView(keyRow(op, id), now), replacement: issued.key };
+      .where(eq(apiKeys.id, id));
+    const after = { previous: keyView(await keyRow(op, id), now), replacement: issued.key };
     return { target: { type: 'key', id }, before: keyView(old, now), after, result: issued };
   });
 }

@@ -35,6 +35,6 @@ export const registerAuditRoutes: RegisterAdminRoutes = (app, deps) => {
       },
       responses: { 200: json(pageOf(AuditEvent), 'A page of audit events'), ...errors() },
     }),
-    (c) => c.json(listAudit(deps.db, c.req.valid('query')), 200),
+    async (c) => c.json(await listAudit(deps.db, c.req.valid('query')), 200),
   );
 };

@@ -27,8 +27,8 @@ export const registerKeyPoolRoutes: RegisterAdminRoutes = (app, deps) => {
       method: 'get', path: '/admin/v1/upstream-key-pool', tags: ['Upstream keys'], summary: 'The env key pool: health and recorded usage per key (ids only)',
       responses: { 200: json(pageOf(PoolKey), 'Every pool key (one page)'), ...errors() },
     }),
-    (c) => {
-      const usage = new Map(usageByUpstreamKey(deps.db).map((u) => [u.upstreamKeyId, u]));
+    async (c) => {
+      const usage = new Map((await usageByUpstreamKey(deps.db)).map((u) => [u.upstreamKeyId, u]));
       const keys = deps.keyPool.health().map((k) => {
         const u = usage.get(k.id);
         const coolingUntil = k.coolingUntil === null ? null : new Date(k.coolingUntil).toISOString();

@@ -32,6 +32,6 @@ export const registerKeyRoutes: RegisterAdminRoutes = (app, deps) => {
       request: { params: idParam, body: { required: false, content: { 'application/json': { schema: KeyRotate } } } },
       responses: { 200: json(IssuedKey, 'The replacement key and its secret'), ...errors(404, 409, 422) },
     }),
-    (c) => c.json(rotateKey(operatorOf(c, deps), c.req.valid('param').id, c.req.valid('json').overlapSeconds), 200),
+    async (c) => c.json(await rotateKey(operatorOf(c, deps), c.req.valid('param').id, c.req.valid('json').overlapSeconds), 200),
   );
 };

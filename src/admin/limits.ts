@@ -19,7 +19,7 @@ export const registerLimitRoutes: RegisterAdminRoutes = (app, deps) => {
       request: { params },
       responses: { 200: json(StoredLimits, 'The policy'), ...errors(404) },
     }),
-    (c) => c.json(readLimits(accountsOf(deps), c.req.valid('param').id), 200),
+    async (c) => c.json(await readLimits(accountsOf(deps), c.req.valid('param').id), 200),
   );
   app.openapi(
     createRoute({
@@ -27,9 +27,9 @@ export const registerLimitRoutes: RegisterAdminRoutes = (app, deps) => {
       request: { params, body: body(ProjectLimits) },
       responses: { 200: json(StoredLimits, 'The stored policy'), ...errors(404, 422) },
     }),
-    (c) => {
-      const saved = writeLimits(operatorOf(c, deps), c.req.valid('param').id, c.req.valid('json'));
-      deps.quotas.reload();
+    async (c) => {
+      const saved = await writeLimits(operatorOf(c, deps), c.req.valid('param').id, c.req.valid('json'));
+      await deps.quotas.reload();
       return c.json(saved, 200);
     },
   );

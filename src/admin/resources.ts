@@ -40,8 +40,8 @@ export const registerResourceRoutes: RegisterAdminRoutes = (app, deps) => {
       method: 'post', path: '/admin/v1/resources/assign', tags: ['Resources'], summary: 'Give a resource the gateway never saw created to a project (audited)',
       request: { body: body(AssignBody) }, responses: { 200: json(Resource, 'The resource and its owner'), ...errors(404) },
     }),
-    (c) => {
-      const assigned = assignResource(operatorOf(c, deps), c.req.valid('json'));
+    async (c) => {
+      const assigned = await assignResource(operatorOf(c, deps), c.req.valid('json'));
       deps.resources.invalidate(assigned.name);
       return c.json(assigned as z.infer<typeof Resource>, 200);
     },
@@ -52,6 +52,6 @@ export const registerResourceRoutes: RegisterAdminRoutes = (app, deps) => {
       request: { query: z.object({ ...pageQuery, ...ownerFilters, kind: z.enum(Object.keys(RESOURCE_KINDS) as [ResourceKind, ...ResourceKind[]]).optional() }) },
       responses: { 200: json(pageOf(Resource), 'A page of resources'), ...errors() },
     }),
-    (c) => c.json(listResources(accountsOf(deps), c.req.valid('query')) as z.infer<ReturnType<typeof pageOf<typeof Resource>>>, 200),
+    async (c) => c.json(await listResources(accountsOf(deps), c.req.valid('query')) as z.infer<ReturnType<typeof pageOf<typeof Resource>>>, 200),
   );
 };

@@ -28,6 +28,6 @@ export const registerUpstreamKeyRoutes: RegisterAdminRoutes = (app, deps) => {
       method: 'post', path: '/admin/v1/upstream-keys/{id}/rotate', tags: ['Upstream keys'], summary: 'Replace with a new secret (new id; the old one is revoked)',
       request: { params: idParam, body: body(UpstreamKeyRotate) }, responses: { 200: json(UpstreamKeyView, 'The replacement'), ...errors(404, 422) },
     }),
-    (c) => c.json(rotateUpstreamKey(operatorOf(c, deps), c.req.valid('param').id, c.req.valid('json').secret), 200),
+    async (c) => c.json(await rotateUpstreamKey(operatorOf(c, deps), c.req.valid('param').id, c.req.valid('json').secret), 200),
   );
 };

@@ -59,15 +59,15 @@ const quota = createRoute({
 /** /admin/v1/usage, /usage/events, /usage/prices, /usage/unpriced-models and /usage/quota. */
 export const registerUsageRoutes: RegisterAdminRoutes = (app, deps) => {
   const usage = createUsageService(deps);
-  app.openapi(aggregate, (c) => {
+  app.openapi(aggregate, async (c) => {
     const q = c.req.valid('query');
-    return sendAggregate(c, usage.aggregate(q), q.format);
+    return sendAggregate(c, await usage.aggregate(q), q.format);
   });
-  app.openapi(events, (c) => {
+  app.openapi(events, async (c) => {
     const q = c.req.valid('query');
-    return sendEvents(c, usage.events(q), q.format);
+    return sendEvents(c, await usage.events(q), q.format);
   });
-  app.openapi(quota, (c) => c.json(wholeList(quotaUtilisation(deps.db, deps.quotas, deps.clock)), 200));
+  app.openapi(quota, async (c) => c.json(wholeList(await quotaUtilisation(deps.db, deps.quotas, deps.clock)), 200));
   app.openapi(prices, (c) => c.json(wholeList(priceTables(deps.prices)), 200));
-  app.openapi(unpriced, (c) => c.json(wholeList(unpricedModels(deps.db)), 200));
+  app.openapi(unpriced, async (c) => c.json(wholeList(await unpricedModels(deps.db)), 200));
 };

@@ -1,7 +1,7 @@
 import { eq, like, or } from 'drizzle-orm';
 import { newId } from '../auth/keys.js';
 import type { Db } from '../db/client.js';
-import { auditEvents } from '../db/schema/index.js';
+import { tablesOf } from '../db/dialect.js';
 import { listPage, type Page } from '../db/pagination.js';
 
 /** Who did it: `admin-token` (admin API) or `cli:<os user>` (CLI). */
@@ -32,8 +32,8 @@ function summary(v: unknown): string | null {
  * Writes one audit_events row. Call it inside the mutation's transaction so the change and its
  * record commit together.
  */
-export function recordAudit(db: Db, e: AuditEntry): void {
-  db.insert(auditEvents)
+export async function recordAudit(db: Db, e: AuditEntry): Promise<void> {
+  await db.insert(tablesOf(db).auditEvents)
     .values({
       id: newId('aud'),
       createdAt: e.at ?? Date.now(),
@@ -44,8 +44,7 @@ export function recordAudit(db: Db, e: AuditEntry): void {
       before: summary(e.before),
       after: summary(e.after),
       requestId: e.requestId ?? null,
-    })
-    .run();
+    });
 }
 
 export interface AuditView {
@@ -71,15 +70,15 @@ export interface AuditQuery {
 const parse = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
 
 /** Newest first; `actor` matches a prefix (`cli` finds every `cli:<user>`), `action` exactly or by `<resource>.` prefix. */
-export function listAudit(db: Db, q: AuditQuery): Page<AuditView> {
-  const t = auditEvents;
+export function listAudit(db: Db, q: AuditQuery): Promise<Page<AuditView>> {
+  const t = tablesOf(db).auditEvents;
   const filters = [
     q.actor ? or(eq(t.actor, q.actor), like(t.actor, `${q.actor}:%`)) : undefined,
     q.action ? (q.action.endsWith('.') ? like(t.action, `${q.action}%`) : eq(t.action, q.action)) : undefined,
     q.targetType ? eq(t.targetType, q.targetType) : undefined,
     q.targetId ? eq(t.targetId, q.targetId) : undefined,
   ];
-  return listPage(db.select().from(t).$dynamic(), t, q, filters, (r) => ({
+  return listPage(db, db.select().from(t).$dynamic(), t, q, filters, (r) => ({
     id: r.id, at: new Date(r.createdAt).toISOString(), actor: r.actor, action: r.action, target: { type: r.targetType, id: r.targetId },
     before: parse(r.before), after: parse(r.after), requestId: r.requestId,
   }));

@@ -1,9 +1,9 @@
-import type { Statement } from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import { hashKey } from './keys.js';
 import type { AuthFailure, KeyScopes, Principal, UpstreamKeyState } from '../exchange/principal.js';
 import { dataVersionReader } from '../db/data-version.js';
+import { query } from '../db/dialect.js';
 
 interface KeyRow {
   key_id: string;
@@ -26,14 +26,17 @@ interface CacheEntry {
   row: KeyRow | undefined;
   principal: Principal | null;
   loadedAt: number;
+  /** The one query refreshing this entry after its TTL; the stale entry is served meanwhile. */
+  refreshing?: boolean;
 }
 
 type Resolution = { ok: true; principal: Principal } | { ok: false; reason: AuthFailure };
 
 export interface KeyResolver {
-  resolve(secret: string | undefined): Resolution;
+  /** A cached key answers without waiting (a resolved promise); a key not seen yet costs one query. */
+  resolve(secret: string | undefined): Resolution | Promise<Resolution>;
   /** The same checks for a key known by id (an ephemeral token acts for the key that created it); uncached. */
-  resolveId(keyId: string): Resolution;
+  resolveId(keyId: string): Promise<Resolution>;
   /** In-process writes (admin API) call this so their effect is immediate. */
   invalidate(): void;
   /** Keys seen since the last drain, with the time last seen: the ledger carries them in its next batch. */
@@ -55,24 +58,28 @@ const LOOKUP_SQL = `
 const LOOKUP_BY_ID_SQL = LOOKUP_SQL.replace('WHERE k.hash = ?', 'WHERE k.id = ?');
 
 /**
- * Resolves tenant keys with a small cache. A cached entry is trusted only while SQLite's
- * data_version is unchanged (it moves when another connection, e.g. the CLI, commits) and for at
- * most ttlMs, so revocation elsewhere is seen on the very next request at the cost of one pragma read.
- * Unknown keys are cached too (same path, same cost), which keeps invalid-key floods off SQLite.
+ * Resolves tenant keys with a small cache. A cached entry is trusted only while the data version is
+ * unchanged (SQLite's data_version, or the Postgres change feed: it moves when another process, e.g.
+ * the CLI or another gateway, commits) and is refreshed after ttlMs, so revocation elsewhere is seen
+ * on the next request. Unknown keys are cached too, which keeps invalid-key floods off the database.
+ * A hit never waits on the database; an expired entry is served while one query refreshes it.
  */
 export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntries = 10_000): KeyResolver {
-  const lookup: Statement<[string], KeyRow> = db.$client.prepare(LOOKUP_SQL);
-  const lookupId: Statement<[string], KeyRow> = db.$client.prepare(LOOKUP_BY_ID_SQL);
   const dataVersion = dataVersionReader(db);
   const cache = new Map<string, CacheEntry>();
   let seenVersion = dataVersion();
   let lastUsed = new Map<string, number>();
+  /** Bumped by invalidate(): a load that started before it must not put its (older) answer in the cache. */
+  let generation = 0;
 
-  function load(hash: string, now: number): CacheEntry {
-    const row = lookup.get(hash);
+  async function load(hash: string, now: number): Promise<CacheEntry> {
+    const started = generation;
+    const [row] = await query<KeyRow>(db, LOOKUP_SQL, [hash]);
     const entry: CacheEntry = { row, principal: row ? toPrincipal(row) : null, loadedAt: now };
-    if (cache.size >= maxEntries) cache.clear();
-    cache.set(hash, entry);
+    if (started === generation) {
+      if (cache.size >= maxEntries) cache.clear();
+      cache.set(hash, entry);
+    }
     return entry;
   }
 
@@ -92,18 +99,25 @@ export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntrie
       const version = dataVersion();
       if (version !== seenVersion) {
         seenVersion = version;
+        generation++;
         cache.clear();
       }
       const hash = hashKey(secret);
-      let entry = cache.get(hash);
-      if (!entry || now - entry.loadedAt > ttlMs) entry = load(hash, now);
+      const entry = cache.get(hash);
+      if (!entry) return load(hash, now).then((e) => check(e.row, e.principal, clock.now()));
+      if (now - entry.loadedAt > ttlMs && !entry.refreshing) {
+        // Served stale for the one query's duration: the data version already covers changes we were told about.
+        entry.refreshing = true;
+        load(hash, now).catch(() => void (entry.refreshing = false));
+      }
       return check(entry.row, entry.principal, now);
     },
-    resolveId(keyId) {
-      const row = lookupId.get(keyId);
+    async resolveId(keyId) {
+      const [row] = await query<KeyRow>(db, LOOKUP_BY_ID_SQL, [keyId]);
       return check(row, row ? toPrincipal(row) : null, clock.now());
     },
     invalidate() {
+      generation++;
       cache.clear();
     },
     drainLastUsed() {

@@ -19,14 +19,14 @@ const AUTH_MESSAGES: Record<AuthFailure, string> = {
  * Resolves the tenant key from `x-goog-api-key`, `?key=` or `Authorization: Bearer` — the data plane
  * and the self-service endpoints authenticate the same way. Returns the query string without `key`.
  */
-function authenticateTenant(keys: KeyResolver, rawHeaders: string[], search: string): { principal: Principal; search: string } {
+async function authenticateTenant(keys: KeyResolver, rawHeaders: string[], search: string): Promise<{ principal: Principal; search: string }> {
   const found = extractTenantKey(rawHeaders, search);
-  const auth = keys.resolve(found.key);
+  const auth = await keys.resolve(found.key);
   if (!auth.ok) throw new GatewayError('unauthenticated', AUTH_MESSAGES[auth.reason]);
   return { principal: auth.principal, search: found.search };
 }
 
-export type TenantAuthenticate = (incoming: IncomingMessage, search: string) => { principal: Principal; search: string };
+export type TenantAuthenticate = (incoming: IncomingMessage, search: string) => Promise<{ principal: Principal; search: string }>;
 
 /**
  * Tenant authentication as every surface that takes a tenant key uses it (the data plane and the
@@ -34,7 +34,7 @@ export type TenantAuthenticate = (incoming: IncomingMessage, search: string) => 
  * every failed key check counted against that address, so no surface is a side door for guessing keys.
  */
 export function createTenantAuth(keys: KeyResolver, throttle: AuthThrottle, log: Logger, limit: number, clientAddress: ClientAddress = (i) => i.socket?.remoteAddress ?? ''): TenantAuthenticate {
-  return (incoming, search) => {
+  return async (incoming, search) => {
     const address = clientAddress(incoming);
     const wait = throttle.retryAfter(address);
     if (wait > 0) {
@@ -42,7 +42,7 @@ export function createTenantAuth(keys: KeyResolver, throttle: AuthThrottle, log:
     }
     try {
       // Valid, invalid and malformed keys take the same path: hash, then one cached lookup.
-      return authenticateTenant(keys, incoming.rawHeaders, search);
+      return await authenticateTenant(keys, incoming.rawHeaders, search);
     } catch (err) {
       if (err instanceof GatewayError && err.code === 'unauthenticated' && throttle.fail(address)) {
         log.warn({ source: sourceId(address), limit }, 'too many failed authentications; source throttled');

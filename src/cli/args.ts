@@ -71,10 +71,10 @@ export function cliOperator(ctx: CliContext): Operator {
 }
 
 /** `--project prj_…`, or `--tenant <slug|id> --project <slug>`. */
-export function projectIdArg(ctx: CliContext, values: { tenant?: string; project?: string }): string | undefined {
+export async function projectIdArg(ctx: CliContext, values: { tenant?: string; project?: string }): Promise<string | undefined> {
   if (!values.project) return undefined;
   if (!values.tenant) return values.project;
-  const p = projectBySlug(ctx, tenantRow(ctx, values.tenant).id, values.project);
+  const p = await projectBySlug(ctx, (await tenantRow(ctx, values.tenant)).id, values.project);
   if (!p) throw new UsageError(`no project "${values.project}" in tenant "${values.tenant}"`);
   return p.id;
 }

@@ -13,5 +13,5 @@ export interface Command {
   name: string;
   usage: string;
   /** A returned number is the exit code (a check that found something: 1); nothing means 0. */
-  run(ctx: CliContext, args: string[]): void | number;
+  run(ctx: CliContext, args: string[]): void | number | Promise<void | number>;
 }

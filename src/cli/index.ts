@@ -27,4 +27,4 @@ const COMMANDS: Command[] = [
 ];
 
 const argv = process.argv.slice(2);
-process.exitCode = argv[0] === 'migrate' && argv.length === 1 ? await runMigrate(loadConfig) : runCli(COMMANDS, argv, { config: loadConfig });
+process.exitCode = argv[0] === 'migrate' && argv.length === 1 ? await runMigrate(loadConfig) : await runCli(COMMANDS, argv, { config: loadConfig });

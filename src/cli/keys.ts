@@ -4,6 +4,7 @@ import { projectRow } from '../accounts/projects.js';
 import { tenantRow } from '../accounts/tenants.js';
 import { ensureProject } from '../accounts/issue-key.js';
 import type { Operator } from '../accounts/context.js';
+import { transaction } from '../db/dialect.js';
 import { cliOperator, durationArg, expiresArg, flags, idArg, labelsArg, output, validate } from './args.js';
 import type { Command } from './command.js';
 import { UsageError } from './output.js';
@@ -18,9 +19,9 @@ function scopesArg(v: { model?: string[]; endpoint?: string[]; cidr?: string[] }
 }
 
 /** The core's JSON shape ({id, key, prefix, tenant, project}) plus the key's full details. */
-function issuedJson(op: Operator, issued: IssuedKey) {
-  const project = projectRow(op, issued.key.projectId);
-  return { ...issued.key, key: issued.secret, tenant: tenantRow(op, project.tenantId).slug, project: project.slug };
+async function issuedJson(op: Operator, issued: IssuedKey) {
+  const project = await projectRow(op, issued.key.projectId);
+  return { ...issued.key, key: issued.secret, tenant: (await tenantRow(op, project.tenantId)).slug, project: project.slug };
 }
 
 const showSecret = (what: string) => (v: KeyView & { key: string }) =>
@@ -30,7 +31,7 @@ export const keyCommands: Command[] = [
   {
     name: 'keys create',
     usage: 'keys create (--project <prj_id> | --tenant <slug> --project <slug>) [--name <n>] [--label k=v]... [--model <glob>]... [--endpoint <family>]... [--cidr <net>]... [--expires-at 30d|<ISO>] [--json]',
-    run(ctx, args) {
+    async run(ctx, args) {
       const { values } = flags(args, {
         tenant: { type: 'string' }, project: { type: 'string' }, name: { type: 'string' }, label: { type: 'string', multiple: true }, 'expires-at': { type: 'string' }, ...scopeFlags,
       });
@@ -38,34 +39,35 @@ export const keyCommands: Command[] = [
       const op = cliOperator(ctx);
       const draft = { name: values.name, labels: labelsArg(values.label), scopes: scopesArg(values), expiresAt: expiresArg(values['expires-at'], ctx.clock.now()) };
       validate(KeyCreate, { projectId: 'prj_x', ...draft });
-      const issued = ctx.db.$client.transaction(() => {
+      const issued = await transaction(ctx.db, async (db) => {
+        const txOp = { ...op, db };
         // With --tenant, the tenant and project are found or created by slug (the one-step form).
-        const projectId = values.tenant ? ensureProject(op, values.tenant, values.project!).id : values.project!;
-        return createKey(op, validate(KeyCreate, { projectId, ...draft }));
-      }).immediate();
-      output(values.json, issuedJson(op, issued), showSecret('created key'));
+        const projectId = values.tenant ? (await ensureProject(txOp, values.tenant, values.project!)).id : values.project!;
+        return createKey(txOp, validate(KeyCreate, { projectId, ...draft }));
+      });
+      output(values.json, await issuedJson(op, issued), showSecret('created key'));
     },
   },
   {
     name: 'keys update',
     usage: 'keys update <id> [--name <n>] [--label k=v]... [--model <glob>]... [--endpoint <family>]... [--cidr <net>]... [--unscoped] [--expires-at 30d|<ISO>|never] [--json]',
-    run(ctx, args) {
+    async run(ctx, args) {
       const { values, positionals } = flags(args, { name: { type: 'string' }, label: { type: 'string', multiple: true }, 'expires-at': { type: 'string' }, unscoped: { type: 'boolean' }, ...scopeFlags });
       const scopes = values.unscoped ? {} : scopesArg(values);
       const patch = validate(KeyUpdate, { name: values.name, labels: labelsArg(values.label), scopes, expiresAt: expiresArg(values['expires-at'], ctx.clock.now()) });
-      output(values.json, updateKey(cliOperator(ctx), idArg(positionals, this.usage), patch), said('updated key'));
+      output(values.json, await updateKey(cliOperator(ctx), idArg(positionals, this.usage), patch), said('updated key'));
     },
   },
   {
     name: 'keys rotate',
     usage: 'keys rotate <id> [--overlap-seconds 86400|24h|30m|0] [--json]   (the old secret works for the overlap, default 24h)',
-    run(ctx, args) {
+    async run(ctx, args) {
       const { values, positionals } = flags(args, { 'overlap-seconds': { type: 'string' } });
       const id = idArg(positionals, this.usage);
       const op = cliOperator(ctx);
-      const issued = rotateKey(op, id, values['overlap-seconds'] === undefined ? undefined : durationArg(values['overlap-seconds']));
-      const old = getKey(op, id);
-      output(values.json, { ...issuedJson(op, issued), replaces: id }, (v) => `${showSecret('rotated to key')(v)}\nThe old key ${id} works until ${old.expiresAt}.`);
+      const issued = await rotateKey(op, id, values['overlap-seconds'] === undefined ? undefined : durationArg(values['overlap-seconds']));
+      const old = await getKey(op, id);
+      output(values.json, { ...(await issuedJson(op, issued)), replaces: id }, (v) => `${showSecret('rotated to key')(v)}\nThe old key ${id} works until ${old.expiresAt}.`);
     },
   },
   ...lifecycleCommands({

@@ -23,10 +23,10 @@ interface LifecycleGroup<V> {
   columns: Array<[string, (v: V) => string]>;
   /** Parent filters `list` accepts. */
   parents: Array<'tenant' | 'project'>;
-  list(deps: AccountsDeps, q: ListFlags): Page<V>;
-  get(deps: AccountsDeps, id: string): V;
-  remove(op: Operator, id: string): V;
-  actions: Partial<Record<Verb, (op: Operator, id: string) => V>>;
+  list(deps: AccountsDeps, q: ListFlags): Promise<Page<V>>;
+  get(deps: AccountsDeps, id: string): Promise<V>;
+  remove(op: Operator, id: string): Promise<V>;
+  actions: Partial<Record<Verb, (op: Operator, id: string) => Promise<V>>>;
   /** Why a verb of the grid does not apply to this group (tenants cannot be rotated…). */
   notApplicable?: Partial<Record<'revoke' | 'rotate', string>>;
 }
@@ -35,12 +35,12 @@ const PAST: Record<Verb | 'delete', string> = { disable: 'disabled', enable: 'en
 
 /** list, get, delete and the status verbs, identical in shape for every group. */
 export function lifecycleCommands<V extends { id: string; status: string }>(r: LifecycleGroup<V>): Command[] {
-  const one = (verb: Verb | 'delete', fn: (op: Operator, id: string) => V): Command => ({
+  const one = (verb: Verb | 'delete', fn: (op: Operator, id: string) => Promise<V>): Command => ({
     name: `${r.group} ${verb}`,
     usage: `${r.group} ${verb} <id> [--json]`,
-    run(ctx, args) {
+    async run(ctx, args) {
       const { values, positionals } = flags(args, {});
-      const v = fn(cliOperator(ctx), idArg(positionals, this.usage));
+      const v = await fn(cliOperator(ctx), idArg(positionals, this.usage));
       output(values.json, v, (x) => `${PAST[verb]} ${r.noun} ${x.id} (now ${x.status})`);
     },
   });
@@ -49,14 +49,14 @@ export function lifecycleCommands<V extends { id: string; status: string }>(r: L
     {
       name: `${r.group} list`,
       usage: `${r.group} list ${r.parents.map((p) => `[--${p} <id|slug>] `).join('')}[--status <s>] [--label k=v]... [--limit n] [--cursor c] [--json]`,
-      run(ctx, args) {
+      async run(ctx, args) {
         const { values } = flags(args, {
           ...parentFlags, status: { type: 'string' }, label: { type: 'string', multiple: true }, limit: { type: 'string' }, cursor: { type: 'string' },
         });
         const v = values as { tenant?: string; project?: string; status?: string; label?: string[]; limit?: string; cursor?: string; json?: boolean };
         const limit = v.limit === undefined ? 50 : Number(v.limit);
         if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new UsageError('--limit must be 1–200');
-        const page = r.list(ctx, { limit, cursor: v.cursor, status: v.status, label: v.label?.join(','), tenant: v.tenant, project: v.project });
+        const page = await r.list(ctx, { limit, cursor: v.cursor, status: v.status, label: v.label?.join(','), tenant: v.tenant, project: v.project });
         output(v.json, page, (p) => {
           const body = table(r.columns.map(([h]) => h), p.data.map((x) => r.columns.map(([, f]) => f(x))));
           return p.nextCursor ? `${body}\n\nmore: --cursor ${p.nextCursor}` : body;
@@ -66,13 +66,13 @@ export function lifecycleCommands<V extends { id: string; status: string }>(r: L
     {
       name: `${r.group} get`,
       usage: `${r.group} get <id> [--json]`,
-      run(ctx, args) {
+      async run(ctx, args) {
         const { values, positionals } = flags(args, {});
-        output(values.json, r.get(ctx, idArg(positionals, this.usage)), (x) => details(x as Record<string, unknown>));
+        output(values.json, await r.get(ctx, idArg(positionals, this.usage)), (x) => details(x as Record<string, unknown>));
       },
     },
     one('delete', r.remove),
-    ...Object.entries(r.actions).map(([verb, fn]) => one(verb as Verb, fn)),
+    ...Object.entries(r.actions).map(([verb, fn]) => one(verb as Verb, fn as (op: Operator, id: string) => Promise<V>)),
   ];
   for (const [verb, why] of Object.entries(r.notApplicable ?? {})) {
     commands.push({ name: `${r.group} ${verb}`, usage: `${r.group} ${verb}  (not applicable: ${why})`, run: () => { throw new UsageError(why); } });

@@ -1,4 +1,5 @@
 import type { Operator } from '../accounts/context.js';
+import { transaction } from '../db/dialect.js';
 import { createLogger } from '../logger.js';
 import { LIMIT_NAMES, ruleScope, type LimitName, type LimitRule } from '../quota/policy.js';
 import { readLimits, writeLimits, type StoredLimits } from '../quota/policy-store.js';
@@ -20,8 +21,8 @@ const SET_FLAGS = {
   ...Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: 'string' }])),
 } as const;
 
-function projectOf(ctx: CliContext, values: { project?: string; tenant?: string }, usage: string): string {
-  const id = projectIdArg(ctx, values);
+async function projectOf(ctx: CliContext, values: { project?: string; tenant?: string }, usage: string): Promise<string> {
+  const id = await projectIdArg(ctx, values);
   if (!id) throw new UsageError(`usage: ${usage}`);
   return id;
 }
@@ -36,11 +37,11 @@ export const limitCommands: Command[] = [
   {
     name: 'limits get',
     usage: `limits get ${PROJECT} [--json]   (usage as flushed to the database)`,
-    run(ctx, args) {
+    async run(ctx, args) {
       const { values } = flags(args, PROJECT_FLAGS);
-      const projectId = projectOf(ctx, values, this.usage);
-      const policy = readLimits(ctx, projectId);
-      const status = createQuotas({ db: ctx.db, clock: ctx.clock, log: createLogger('silent') }).status(projectId, null, ctx.clock.now());
+      const projectId = await projectOf(ctx, values, this.usage);
+      const policy = await readLimits(ctx, projectId);
+      const status = (await createQuotas({ db: ctx.db, clock: ctx.clock, log: createLogger('silent') })).status(projectId, null, ctx.clock.now());
       output(values.json, { ...policy, status }, (v) => {
         const rows = v.status.limits.map((l) => [
           l.policy, l.scope === 'project' ? 'project' : `${l.scope} ${l.keyId ?? l.model}`, l.limit, String(l.value), String(l.used), String(l.remaining), l.resetsAt ?? '-',
@@ -53,13 +54,13 @@ export const limitCommands: Command[] = [
   {
     name: 'limits set',
     usage: `limits set ${PROJECT} [--key-id <key_id> | --model <model>] ${Object.keys(FLAGS).map((f) => `[--${f} N]`).join(' ')} [--hard-cap on|off] [--clear] [--json]   (N or none)`,
-    run(ctx, args) {
+    async run(ctx, args) {
       const { values } = flags(args, SET_FLAGS);
       if (values['key-id'] && values.model) throw new UsageError('narrow a rule to --key-id or --model, not both');
-      const projectId = projectOf(ctx, values, this.usage);
+      const projectId = await projectOf(ctx, values, this.usage);
       const op = cliOperator(ctx);
-      // IMMEDIATE: two concurrent `limits set` runs must not both read the old policy and lose a rule.
-      const saved = ctx.db.transaction(() => update(op, projectId, values), { behavior: 'immediate' });
+      // One transaction (IMMEDIATE on SQLite): two concurrent `limits set` runs must not both read the old policy and lose a rule.
+      const saved = await transaction(ctx.db, (db) => update({ ...op, db }, projectId, values));
       output(values.json, saved, (v) => `limits of ${v.projectId} updated: ${v.limits.length} rule(s), hard cap ${v.hardCap ? 'on' : 'off'}`);
     },
   },
@@ -68,8 +69,8 @@ export const limitCommands: Command[] = [
 type SetValues = { 'key-id'?: string; model?: string; 'hard-cap'?: string; clear?: boolean } & Record<string, string | boolean | undefined>;
 
 /** Merges the flags into the rule for one scope (project, --key-id or --model) and stores the policy. */
-function update(op: Operator, projectId: string, values: SetValues): StoredLimits {
-  const current = readLimits(op, projectId);
+async function update(op: Operator, projectId: string, values: SetValues): Promise<StoredLimits> {
+  const current = await readLimits(op, projectId);
   const scope = stripUndefined({ keyId: values['key-id'], model: values.model?.replace(/^models\//, '') });
   const others = current.limits.filter((r) => ruleScope(r) !== ruleScope(scope));
   const rule: LimitRule = { ...(current.limits.find((r) => ruleScope(r) === ruleScope(scope)) ?? {}), ...scope };

@@ -9,14 +9,13 @@ export const priceCommands: Command[] = [
   {
     name: 'prices check',
     usage: `prices check [--days n] [--json]   models used in the last ${UNPRICED_WINDOW_DAYS} days with no price; exit 1 if any (for cron/CI)`,
-    run({ db, clock, config }, args) {
+    async run({ db, clock, config }, args) {
       const { values } = flags(args, { days: { type: 'string' } });
       const days = Number(values.days ?? UNPRICED_WINDOW_DAYS);
       if (!Number.isInteger(days) || days < 1 || days > 400) throw new UsageError('--days wants a whole number of days from 1 to 400');
       const prices = createPriceBook(config.PRICES_FILE ? loadPriceFile(config.PRICES_FILE) : []);
       const now = clock.now();
-      // Synchronous on SQLite (the CLI's commands are); the admin endpoint awaits the same builder.
-      const unpriced = unpricedAmong(recentModelUsage(db, windowStart(now, days)).all(), prices, now);
+      const unpriced = unpricedAmong(await recentModelUsage(db, windowStart(now, days)), prices, now);
       const list = wholeList(unpriced.map((m) => ({ ...m, lastSeenAt: new Date(m.lastSeenAt).toISOString() })));
       output(values.json, list, (p) =>
         p.data.length === 0

@@ -11,21 +11,21 @@ export const projectCommands: Command[] = [
   {
     name: 'projects create',
     usage: 'projects create <slug> --tenant <id|slug> [--name <display name>] [--label k=v]... [--json]',
-    run(ctx, args) {
+    async run(ctx, args) {
       const { values, positionals } = flags(args, { tenant: { type: 'string' }, name: { type: 'string' }, label: { type: 'string', multiple: true } });
       if (!values.tenant) throw new UsageError('projects create needs --tenant');
       const input = validate(ProjectCreate, { tenantId: values.tenant, slug: idArg(positionals, this.usage), name: values.name, labels: labelsArg(values.label) });
-      output(values.json, createProject(cliOperator(ctx), input), said('created project'));
+      output(values.json, await createProject(cliOperator(ctx), input), said('created project'));
     },
   },
   {
     name: 'projects update',
     usage: 'projects update <id> [--name <n>] [--label k=v]... [--upstream-key-id <upk_id>|default] [--json]',
-    run(ctx, args) {
+    async run(ctx, args) {
       const { values, positionals } = flags(args, { name: { type: 'string' }, label: { type: 'string', multiple: true }, 'upstream-key-id': { type: 'string' } });
       const upk = values['upstream-key-id'];
       const patch = validate(ProjectUpdate, { name: values.name, labels: labelsArg(values.label), upstreamKeyId: upk === 'default' ? null : upk });
-      output(values.json, updateProject(cliOperator(ctx), idArg(positionals, this.usage), patch), said('updated project'));
+      output(values.json, await updateProject(cliOperator(ctx), idArg(positionals, this.usage), patch), said('updated project'));
     },
   },
   ...lifecycleCommands({

@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { ConfigError, type Config } from '../config.js';
-import { openDb, type Db } from '../db/client.js';
+import { openDb } from '../db/client.js';
+import { openStore, type Store } from '../db/store.js';
 import { DatabaseUnavailableError } from '../db/postgres.js';
 import { migratePostgresOnly } from '../db/postgres-boot.js';
 import { GatewayError } from '../errors.js';
@@ -8,7 +9,7 @@ import type { Command } from './command.js';
 import { UsageError } from './output.js';
 
 function help(commands: Command[]): string {
-  return `usage: gemini-gateway <command>\n\n${commands.map((c) => `  ${c.usage}`).join('\n')}\n\nAdd --json for machine-readable output. Uses DATABASE_PATH (default ./data/gateway.db), like the server.`;
+  return `usage: gemini-gateway <command>\n\n${commands.map((c) => `  ${c.usage}`).join('\n')}\n\nAdd --json for machine-readable output. Uses DATABASE_URL (Postgres) or DATABASE_PATH (SQLite, default ./data/gateway.db), like the server.`;
 }
 
 interface CliOptions {
@@ -17,8 +18,8 @@ interface CliOptions {
   clock?: Clock;
 }
 
-/** Runs one command synchronously and returns the exit code; errors are one line on stderr. */
-export function runCli(commands: Command[], argv: string[], opts: CliOptions): number {
+/** Runs one command and resolves with the exit code; errors are one line on stderr. */
+export async function runCli(commands: Command[], argv: string[], opts: CliOptions): Promise<number> {
   const two = argv.slice(0, 2).join(' ');
   const cmd = commands.find((c) => c.name === two) ?? commands.find((c) => c.name === argv[0]);
   if (!cmd || argv.includes('--help') || argv.includes('-h')) {
@@ -26,19 +27,20 @@ export function runCli(commands: Command[], argv: string[], opts: CliOptions): n
     return argv.includes('--help') || argv.includes('-h') ? 0 : 1;
   }
   const args = argv.slice(cmd.name.split(' ').length);
-  let db: Db | null = null;
+  let store: Store | null = null;
   try {
     const config = opts.config();
-    if (config.DATABASE_URL) throw new UsageError(`\`${cmd.name}\` works on SQLite only for now; unset DATABASE_URL (only \`migrate\` supports Postgres yet)`);
-    db = openDb(config.DATABASE_PATH);
-    return cmd.run({ db, clock: opts.clock ?? systemClock, config }, args) ?? 0;
+    // The CLI waits for the server's locks (busy_timeout 5 s) rather than failing at once.
+    store = await openStore(config, { busyTimeoutMs: 5000 });
+    return (await cmd.run({ db: store.db, clock: opts.clock ?? systemClock, config }, args)) ?? 0;
   } catch (err) {
-    const known = err instanceof ConfigError || err instanceof GatewayError || err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    const known =
+      err instanceof ConfigError || err instanceof GatewayError || err instanceof UsageError || err instanceof DatabaseUnavailableError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     const msg = known ? (err as Error).message : `unexpected error: ${(err as Error).message}`;
     process.stderr.write(`gemini-gateway: ${msg.split('\n')[0]}\n`);
     return 1;
   } finally {
-    db?.$client.close();
+    await store?.close();
   }
 }
 

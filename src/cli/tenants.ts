@@ -10,19 +10,19 @@ export const tenantCommands: Command[] = [
   {
     name: 'tenants create',
     usage: 'tenants create <slug> [--name <display name>] [--label k=v]... [--json]',
-    run(ctx, args) {
+    async run(ctx, args) {
       const { values, positionals } = flags(args, { name: { type: 'string' }, label: { type: 'string', multiple: true } });
       const input = validate(TenantCreate, { slug: idArg(positionals, this.usage), name: values.name, labels: labelsArg(values.label) });
-      output(values.json, createTenant(cliOperator(ctx), input), said('created tenant'));
+      output(values.json, await createTenant(cliOperator(ctx), input), said('created tenant'));
     },
   },
   {
     name: 'tenants update',
     usage: 'tenants update <id|slug> [--name <display name>] [--label k=v]... [--json]   (labels replace the whole set)',
-    run(ctx, args) {
+    async run(ctx, args) {
       const { values, positionals } = flags(args, { name: { type: 'string' }, label: { type: 'string', multiple: true } });
       const patch = validate(TenantUpdate, { name: values.name, labels: labelsArg(values.label) });
-      output(values.json, updateTenant(cliOperator(ctx), idArg(positionals, this.usage), patch), said('updated tenant'));
+      output(values.json, await updateTenant(cliOperator(ctx), idArg(positionals, this.usage), patch), said('updated tenant'));
     },
   },
   ...lifecycleCommands({

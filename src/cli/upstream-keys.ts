@@ -21,36 +21,36 @@ export const upstreamKeyCommands: Command[] = [
   {
     name: 'upstream-keys create',
     usage: 'upstream-keys create (--project <prj_id> | --tenant <slug> --project <slug>) --secret-file <path|-> [--name <n>] [--label k=v]... [--no-attach] [--json]',
-    run(ctx, args) {
+    async run(ctx, args) {
       const { values } = flags(args, {
         tenant: { type: 'string' }, project: { type: 'string' }, 'secret-file': { type: 'string' }, name: { type: 'string' },
         label: { type: 'string', multiple: true }, 'no-attach': { type: 'boolean' },
       });
-      const projectId = projectIdArg(ctx, values);
+      const projectId = await projectIdArg(ctx, values);
       if (!projectId) throw new UsageError('upstream-keys create needs --project');
       const input = validate(UpstreamKeyCreate, {
         projectId, secret: readSecret(values['secret-file']), name: values.name, labels: labelsArg(values.label), attach: !values['no-attach'],
       });
-      output(values.json, createUpstreamKey(cliOperator(ctx), input), (v) => `stored upstream key ${v.id} …${v.fingerprint.last4} for project ${v.projectId}${v.inUse ? ' (in use)' : ''}`);
+      output(values.json, await createUpstreamKey(cliOperator(ctx), input), (v) => `stored upstream key ${v.id} …${v.fingerprint.last4} for project ${v.projectId}${v.inUse ? ' (in use)' : ''}`);
     },
   },
   {
     name: 'upstream-keys update',
     usage: 'upstream-keys update <id> [--name <n>] [--label k=v]... [--json]',
-    run(ctx, args) {
+    async run(ctx, args) {
       const { values, positionals } = flags(args, { name: { type: 'string' }, label: { type: 'string', multiple: true } });
       const patch = validate(UpstreamKeyUpdate, { name: values.name, labels: labelsArg(values.label) });
-      output(values.json, updateUpstreamKey(cliOperator(ctx), idArg(positionals, this.usage), patch), said('updated upstream key'));
+      output(values.json, await updateUpstreamKey(cliOperator(ctx), idArg(positionals, this.usage), patch), said('updated upstream key'));
     },
   },
   {
     name: 'upstream-keys rotate',
     usage: 'upstream-keys rotate <id> --secret-file <path|-> [--json]   (stores the new key under a new id, revokes the old one)',
-    run(ctx, args) {
+    async run(ctx, args) {
       const { values, positionals } = flags(args, { 'secret-file': { type: 'string' } });
       const id = idArg(positionals, this.usage);
       const { secret } = validate(UpstreamKeyRotate, { secret: readSecret(values['secret-file']) });
-      output(values.json, rotateUpstreamKey(cliOperator(ctx), id, secret), (v) => `rotated upstream key ${id} → ${v.id} …${v.fingerprint.last4}`);
+      output(values.json, await rotateUpstreamKey(cliOperator(ctx), id, secret), (v) => `rotated upstream key ${id} → ${v.id} …${v.fingerprint.last4}`);
     },
   },
   ...lifecycleCommands({

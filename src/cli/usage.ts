@@ -5,6 +5,7 @@ import { createPriceBook, loadPriceFile } from '../usage/prices.js';
 import { rebuildRollups } from '../usage/rebuild.js';
 import { createUsageService, toCsv } from '../usage/service.js';
 import type { Command } from './command.js';
+import { dialectOf } from '../db/dialect.js';
 import { print, table, UsageError } from './output.js';
 
 const FILTERS = ['tenant', 'project', 'key', 'model', 'endpoint', 'outcome', 'from', 'to'] as const;
@@ -14,7 +15,8 @@ export const usageCommands: Command[] = [
   {
     name: 'usage rebuild',
     usage: 'usage rebuild                recompute rollups from raw events (and price rows that have no cost yet)',
-    run({ db, config }) {
+    async run({ db, config }) {
+      if (dialectOf(db) === 'postgres') throw new UsageError('`usage rebuild` works on SQLite only for now; the Postgres ledger keeps its rollups in the same transaction as the rows');
       const prices = createPriceBook(config.PRICES_FILE ? loadPriceFile(config.PRICES_FILE) : []);
       const { events, priced } = rebuildRollups(db, prices);
       print(`rebuilt rollups from ${events} events; priced ${priced} that had no cost`);
@@ -23,7 +25,7 @@ export const usageCommands: Command[] = [
   {
     name: 'usage',
     usage: 'usage [--from ISO] [--to ISO] [--group-by day,project] [--project p] [--tenant t] [--key k] [--model m] [--endpoint e] [--outcome o] [--json|--csv]',
-    run({ db, clock, config }, args) {
+    async run({ db, clock, config }, args) {
       const { values } = parseArgs({
         args,
         options: { ...Object.fromEntries(FILTERS.map((f) => [f, { type: 'string' as const }])), 'group-by': { type: 'string' }, json: { type: 'boolean' }, csv: { type: 'boolean' } },
@@ -31,7 +33,7 @@ export const usageCommands: Command[] = [
       const given = values as Record<string, string | boolean | undefined>;
       const parsed = aggregateParams.safeParse({ ...Object.fromEntries(FILTERS.map((f) => [f, given[f]])), groupBy: given['group-by'] });
       if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join('; '));
-      const result = createUsageService({ db, clock, config }).aggregate(parsed.data);
+      const result = await createUsageService({ db, clock, config }).aggregate(parsed.data);
       if (values.json) return print(JSON.stringify(result));
       if (values.csv) return void process.stdout.write(toCsv(result.columns, result.groups));
       // Slugs and prefixes read better than ids in a terminal; --json and --csv carry both.

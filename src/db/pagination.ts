@@ -2,6 +2,8 @@ import { z } from '@hono/zod-openapi';
 import { and, desc, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import type { SQLiteSelect } from 'drizzle-orm/sqlite-core';
 import { GatewayError } from '../errors.js';
+import type { Db } from './client.js';
+import { labelEquals, labelPresent } from './dialect.js';
 
 /**
  * Shared list helpers for every listing service (accounts, audit): keyset (cursor) pagination over (created_at, id),
@@ -75,14 +77,13 @@ export function parseLabelFilter(s: string | undefined): Array<[string, string |
 }
 
 /** SQL over a JSON labels column: every pair must match. Keys are quoted so dots stay literal. */
-export function labelsMatch(column: AnyColumn, filter: string | undefined): SQL | undefined {
+export function labelsMatch(db: Db, column: AnyColumn, filter: string | undefined): SQL | undefined {
   const pairs = parseLabelFilter(filter);
   if (pairs.length === 0) return undefined;
   return and(
     ...pairs.map(([k, v]) => {
       if (!/^[A-Za-z0-9._/-]+$/.test(k)) throw new GatewayError('invalid_argument', `Invalid label key "${k}".`);
-      const path = `$."${k}"`;
-      return v === null ? sql`json_type(${column}, ${path}) IS NOT NULL` : sql`json_extract(${column}, ${path}) = ${v}`;
+      return v === null ? labelPresent(db, column, k) : labelEquals(db, column, k, v);
     }),
   );
 }
@@ -97,17 +98,17 @@ export interface ListQuery {
  * One page of a `db.select()…from()…$dynamic()` query, newest first: adds the caller's filters, the
  * label filter and the cursor condition, fetches limit + 1 rows and maps them to views.
  */
-export function listPage<Q extends SQLiteSelect<string | undefined, 'sync'>, V>(
+export async function listPage<Q extends SQLiteSelect<string | undefined, 'sync'>, V>(
+  db: Db,
   qb: Q,
   cols: { createdAt: AnyColumn; id: AnyColumn; labels?: AnyColumn },
   q: ListQuery,
   filters: Array<SQL | undefined>,
   view: (row: Awaited<Q>[number]) => V,
-): Page<V> {
-  const rows = qb
-    .where(and(...filters, cols.labels ? labelsMatch(cols.labels, q.label) : undefined, afterCursor(cols.createdAt, cols.id, decodeCursor(q.cursor))))
+): Promise<Page<V>> {
+  const rows = (await qb
+    .where(and(...filters, cols.labels ? labelsMatch(db, cols.labels, q.label) : undefined, afterCursor(cols.createdAt, cols.id, decodeCursor(q.cursor))))
     .orderBy(...newestFirst(cols.createdAt, cols.id))
-    .limit(q.limit + 1)
-    .all() as Array<Awaited<Q>[number] & { createdAt: number; id: string | number }>;
+    .limit(q.limit + 1)) as Array<Awaited<Q>[number] & { createdAt: number; id: string | number }>;
   return takePage(rows, q.limit, (r) => ({ at: r.createdAt, id: r.id }), view);
 }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Statement } from 'better-sqlite3';
 import { recordAudit } from '../audit/audit-log.js';
 import type { KeyResolver } from '../auth/key-resolver.js';
 import { hashKey } from '../auth/keys.js';
 import type { Principal } from '../exchange/principal.js';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
+import { execute, query, transaction } from '../db/dialect.js';
 import { GatewayError } from '../errors.js';
 import { isObject, type Json } from '../values.js';
 
@@ -29,11 +29,11 @@ export interface TokenGrant {
 
 export interface LiveTokens {
   /** `POST /{v}/auth_tokens`: issues a gateway token bound to the caller's project; returns Google's AuthToken shape. */
-  create(principal: Principal, body: unknown, requestId: string): Json;
+  create(principal: Principal, body: unknown, requestId: string): Promise<Json>;
   /** Checks a token (expiry, uses left, the issuing key still valid) without spending it. Throws 401. */
-  verify(secret: string | undefined): TokenGrant;
+  verify(secret: string | undefined): Promise<TokenGrant>;
   /** Spends one use once the session is admitted, and audits it. Throws 401 when another session took the last one. */
-  take(grant: TokenGrant, requestId: string): void;
+  take(grant: TokenGrant, requestId: string): Promise<void>;
 }
 
 interface TokenRow {
@@ -52,14 +52,14 @@ interface TokenRow {
  * minted with a gateway upstream key. Only the SHA-256 of a token is stored.
  */
 export function createLiveTokens({ db, clock, keys }: { db: Db; clock: Clock; keys: KeyResolver }): LiveTokens {
-  const insert = db.$client.prepare(`INSERT INTO live_tokens (id, created_at, hash, tenant_id, project_id, key_id, uses_left, uses_total,
-    expires_at, new_session_expires_at, setup_json, field_mask) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`);
-  const byHash: Statement<[string], TokenRow> = db.$client.prepare('SELECT id, key_id, uses_left, expires_at, new_session_expires_at, setup_json, field_mask FROM live_tokens WHERE hash = ?');
+  const INSERT = `INSERT INTO live_tokens (id, created_at, hash, tenant_id, project_id, key_id, uses_left, uses_total,
+    expires_at, new_session_expires_at, setup_json, field_mask) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`;
+  const BY_HASH = 'SELECT id, key_id, uses_left, expires_at, new_session_expires_at, setup_json, field_mask FROM live_tokens WHERE hash = ?';
   // One statement takes a use, so two sessions racing for the last use cannot both get it.
-  const take = db.$client.prepare('UPDATE live_tokens SET uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END, last_used_at = ? WHERE id = ? AND (uses_left IS NULL OR uses_left > 0)');
+  const TAKE = 'UPDATE live_tokens SET uses_left = CASE WHEN uses_left IS NULL THEN NULL ELSE uses_left - 1 END, last_used_at = ? WHERE id = ? AND (uses_left IS NULL OR uses_left > 0)';
 
   return {
-    create(principal, body, requestId) {
+    async create(principal, body, requestId) {
       const now = clock.now();
       const b = isObject(body) ? body : {};
       const uses = b.uses === undefined ? 1 : b.uses;
@@ -73,9 +73,9 @@ export function createLiveTokens({ db, clock, keys }: { db: Db; clock: Clock; ke
       const secret = TOKEN_PREFIX + randomBytes(32).toString('base64url');
       const id = `tok_${randomBytes(9).toString('base64url')}`;
       const setupJson = setup === undefined ? null : JSON.stringify(setup);
-      db.$client.transaction(() => {
-        insert.run(id, now, hashKey(secret), principal.tenantId, principal.projectId, principal.keyId, uses === 0 ? null : uses, uses, expiresAt, newSessionExpiresAt, setupJson, mask);
-        recordAudit(db, {
+      await transaction(db, async (tx) => {
+        await execute(tx, INSERT, [id, now, hashKey(secret), principal.tenantId, principal.projectId, principal.keyId, uses === 0 ? null : uses, uses, expiresAt, newSessionExpiresAt, setupJson, mask]);
+        await recordAudit(tx, {
           actor: `key:${principal.keyId}`,
           action: 'auth_token.create',
           target: { type: 'auth_token', id },
@@ -83,7 +83,7 @@ export function createLiveTokens({ db, clock, keys }: { db: Db; clock: Clock; ke
           at: now,
           requestId,
         });
-      }).immediate();
+      });
       return {
         name: secret,
         uses,
@@ -94,14 +94,14 @@ export function createLiveTokens({ db, clock, keys }: { db: Db; clock: Clock; ke
       };
     },
 
-    verify(secret) {
+    async verify(secret) {
       const now = clock.now();
       if (!secret?.startsWith(TOKEN_PREFIX)) throw new GatewayError('unauthenticated', 'Missing or malformed ephemeral token.');
-      const row = byHash.get(hashKey(secret));
+      const [row] = await query<TokenRow>(db, BY_HASH, [hashKey(secret)]);
       if (!row) throw new GatewayError('unauthenticated', 'Ephemeral token not valid.');
       if (row.new_session_expires_at <= now || row.expires_at <= now) throw new GatewayError('unauthenticated', 'Ephemeral token has expired for new sessions.');
       if (row.uses_left !== null && row.uses_left <= 0) throw new GatewayError('unauthenticated', 'Ephemeral token has no uses left.');
-      const owner = keys.resolveId(row.key_id);
+      const owner = await keys.resolveId(row.key_id);
       if (!owner.ok) throw new GatewayError('unauthenticated', `The key that issued this ephemeral token is ${owner.reason === 'unknown' ? 'gone' : owner.reason}.`);
       return {
         id: row.id,
@@ -112,13 +112,13 @@ export function createLiveTokens({ db, clock, keys }: { db: Db; clock: Clock; ke
       };
     },
 
-    take(grant, requestId) {
+    async take(grant, requestId) {
       const now = clock.now();
-      let took = false;
-      db.$client.transaction(() => {
-        took = take.run(now, grant.id).changes === 1;
-        if (took) recordAudit(db, { actor: `key:${grant.principal.keyId}`, action: 'auth_token.use', target: { type: 'auth_token', id: grant.id }, at: now, requestId });
-      }).immediate();
+      const took = await transaction(db, async (tx) => {
+        const ok = (await execute(tx, TAKE, [now, grant.id])) === 1;
+        if (ok) await recordAudit(tx, { actor: `key:${grant.principal.keyId}`, action: 'auth_token.use', target: { type: 'auth_token', id: grant.id }, at: now, requestId });
+        return ok;
+      });
       if (!took) throw new GatewayError('unauthenticated', 'Ephemeral token has no uses left.');
     },
   };

@@ -34,7 +34,7 @@ export function batchPollerFor(deps: { config: PollerConfig; db: Db; log: Logger
     read: createResourceReader(deps.upstream, MAX_BATCH_ANSWER_BYTES),
     credential: (id) => {
       if (id === null) return deps.keyPool.pick();
-      return deps.keyPool.get(id) ?? (id.startsWith('env:') ? null : { id, secret: stored.secretFor(id) });
+      return deps.keyPool.get(id) ?? (id.startsWith('env:') ? null : stored.secretFor(id).then((secret) => ({ id, secret })));
     },
     onRefused: (keyId, answer) => {
       const failure = keyFailure(answer.status, answer.headers, answer.body);

@@ -20,7 +20,7 @@ export interface BatchPollerOptions {
   clock: Clock;
   read: ResourceReader;
   /** The key that holds a batch (its resource row's upstream_key_id), or any pool key when it has none; null when unusable. */
-  credential(upstreamKeyId: string | null): UpstreamCredential | null;
+  credential(upstreamKeyId: string | null): UpstreamCredential | null | Promise<UpstreamCredential | null>;
   /** Between scans of the database, and the first delay of each batch's backoff. */
   intervalMs: number;
   /** The longest a batch waits between two polls. */
@@ -89,6 +89,7 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
   }
 
   async function poll(name: string, t: Tracked): Promise<void> {
+    await opts.store.load([name]);
     const owner = opts.store.owner(name);
     if (!owner || owner.usageRecordedAt !== null) {
       tracked.delete(name);
@@ -96,7 +97,7 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
     }
     let key: UpstreamCredential | null;
     try {
-      key = opts.credential(owner.upstreamKeyId);
+      key = await opts.credential(owner.upstreamKeyId);
     } catch {
       key = null; // a stored key that does not decrypt: already logged where it failed
     }

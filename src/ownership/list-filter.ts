@@ -10,6 +10,8 @@ export interface ListDeps {
   /** Keys whose Google projects may hold the caller's resources, walked in order. */
   keys: (ctx: ProxyContext) => UpstreamCredential[];
   ownedBy: (name: string, projectId: string) => boolean;
+  /** Reads the owners of these names into memory, so ownedBy can answer for them. */
+  load: (names: string[]) => Promise<void>;
   maxPages: number;
 }
 
@@ -36,7 +38,12 @@ export async function answerList(deps: ListDeps, ctx: ProxyContext, rest: string
     const answer = await upstream.get(ctx, `/${ctx.what.apiVersion}/${rest}${params.size ? `?${params}` : ''}`, key);
     if (answer.status !== 200) return relay(res, ctx, answer);
     const page = parse(answer.body.toString('utf8'));
-    const owned = (Array.isArray(page[field]) ? (page[field] as unknown[]) : []).filter((item) => {
+    const listed = Array.isArray(page[field]) ? (page[field] as unknown[]) : [];
+    await deps.load(listed.flatMap((item) => {
+      const name = (item as { name?: unknown } | null)?.name;
+      return typeof name === 'string' ? [name] : [];
+    }));
+    const owned = listed.filter((item) => {
       const name = (item as { name?: unknown } | null)?.name;
       return typeof name === 'string' && deps.ownedBy(name, ctx.principal.projectId);
     });

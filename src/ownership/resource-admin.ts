@@ -3,7 +3,7 @@ import { iso, isoOrNull, mutate, type AccountsDeps, type Operator } from '../acc
 import { ownerWhere, type OwnerFilter } from '../accounts/refs.js';
 import { listPage, type ListQuery, type Page } from '../db/pagination.js';
 import type { Db } from '../db/client.js';
-import { projects, resources, tenants, usageEvents } from '../db/schema/index.js';
+import { tablesOf } from '../db/dialect.js';
 import { GatewayError } from '../errors.js';
 import { GOOGLE_KINDS, GOOGLE_NAME, kindOf } from './kinds.js';
 
@@ -28,28 +28,33 @@ export interface ResourceView {
   updatedAt: string;
 }
 
-const columns = {
-  id: resources.name, kind: resources.kind, tenantId: resources.tenantId, projectId: resources.projectId,
-  upstreamKeyId: resources.upstreamKeyId, source: resources.source, createdAt: resources.createdAt, updatedAt: resources.updatedAt,
-};
+function columnsOf(db: Db) {
+  const { resources } = tablesOf(db);
+  return {
+    id: resources.name, kind: resources.kind, tenantId: resources.tenantId, projectId: resources.projectId,
+    upstreamKeyId: resources.upstreamKeyId, source: resources.source, createdAt: resources.createdAt, updatedAt: resources.updatedAt,
+  };
+}
 type Row = { id: string; kind: string; tenantId: string; projectId: string; upstreamKeyId: string | null; source: string; createdAt: number; updatedAt: number };
 
 const view = (r: Row): ResourceView => ({
   name: r.id, kind: r.kind, tenantId: r.tenantId, projectId: r.projectId, upstreamKeyId: r.upstreamKeyId, source: r.source, createdAt: iso(r.createdAt), updatedAt: iso(r.updatedAt),
 });
 
-const rowOf = (db: Db, name: string): Row | undefined => db.select(columns).from(resources).where(eq(resources.name, name)).get();
+const rowOf = async (db: Db, name: string): Promise<Row | undefined> =>
+  (await db.select(columnsOf(db)).from(tablesOf(db).resources).where(eq(tablesOf(db).resources.name, name)).limit(1))[0];
 
 /**
  * Gives a resource the gateway never saw created (made before it, or directly upstream) to a
  * project, or moves one; audited as `resource.assign` like every admin write. Until then every
  * project is refused it.
  */
-export function assignResource(op: Operator, input: AssignInput): ResourceView {
+export async function assignResource(op: Operator, input: AssignInput): Promise<ResourceView> {
   if (!GOOGLE_NAME.test(input.name)) throw new GatewayError('invalid_argument', `name must look like ${GOOGLE_KINDS.map((k) => `${k}/{id}`).join(', ')} (got "${input.name}")`);
-  return mutate(op, 'resource.assign', (now) => {
-    const project = findProject(op.db, input);
-    const before = rowOf(op.db, input.name);
+  return mutate(op, 'resource.assign', async (now, op) => {
+    const { resources } = tablesOf(op.db);
+    const project = await findProject(op.db, input);
+    const before = await rowOf(op.db, input.name);
     const row = {
       name: input.name,
       kind: kindOf(input.name),
@@ -60,37 +65,38 @@ export function assignResource(op: Operator, input: AssignInput): ResourceView {
       createdAt: now,
       updatedAt: now,
     };
-    op.db
+    await op.db
       .insert(resources)
       .values(row)
-      .onConflictDoUpdate({ target: resources.name, set: { tenantId: row.tenantId, projectId: row.projectId, upstreamKeyId: row.upstreamKeyId, source: 'assigned', updatedAt: now } })
-      .run();
-    const after = view(rowOf(op.db, input.name)!);
+      .onConflictDoUpdate({ target: resources.name, set: { tenantId: row.tenantId, projectId: row.projectId, upstreamKeyId: row.upstreamKeyId, source: 'assigned', updatedAt: now } });
+    const after = view((await rowOf(op.db, input.name))!);
     return { target: { type: 'resource', id: input.name }, before: before ? view(before) : null, after, result: after };
   });
 }
 
-function findProject(db: Db, input: AssignInput): { id: string; tenantId: string } {
+async function findProject(db: Db, input: AssignInput): Promise<{ id: string; tenantId: string }> {
+  const { projects, tenants } = tablesOf(db);
   if (input.projectId) {
-    const p = db.select({ id: projects.id, tenantId: projects.tenantId }).from(projects).where(eq(projects.id, input.projectId)).get();
+    const p = (await db.select({ id: projects.id, tenantId: projects.tenantId }).from(projects).where(eq(projects.id, input.projectId)).limit(1))[0];
     if (!p) throw new GatewayError('not_found', `no project with id ${input.projectId}`);
     return p;
   }
   if (!input.tenant || !input.project) throw new GatewayError('invalid_argument', 'give projectId, or tenant and project slugs');
-  const p = db
+  const [p] = await db
     .select({ id: projects.id, tenantId: projects.tenantId })
     .from(projects)
     .innerJoin(tenants, eq(projects.tenantId, tenants.id))
     .where(and(eq(tenants.slug, input.tenant), eq(projects.slug, input.project)))
-    .get();
+    .limit(1);
   if (!p) throw new GatewayError('not_found', `no project ${input.tenant}/${input.project}`);
   return p;
 }
 
 /** Recorded resources, newest first, one page at a time; `tenant` and `project` take an id or a slug. */
-export function listResources({ db }: Pick<AccountsDeps, 'db'>, q: ListQuery & OwnerFilter & { kind?: string | undefined }): Page<ResourceView> {
-  const filters = [...ownerWhere(db, q, { tenantId: resources.tenantId, projectId: resources.projectId }), q.kind ? eq(resources.kind, q.kind) : undefined];
-  return listPage(db.select(columns).from(resources).$dynamic(), { createdAt: resources.createdAt, id: resources.name }, q, filters, view);
+export async function listResources({ db }: Pick<AccountsDeps, 'db'>, q: ListQuery & OwnerFilter & { kind?: string | undefined }): Promise<Page<ResourceView>> {
+  const { resources } = tablesOf(db);
+  const filters = [...(await ownerWhere(db, q, { tenantId: resources.tenantId, projectId: resources.projectId })), q.kind ? eq(resources.kind, q.kind) : undefined];
+  return listPage(db, db.select(columnsOf(db)).from(resources).$dynamic(), { createdAt: resources.createdAt, id: resources.name }, q, filters, view);
 }
 
 interface UpstreamKeyUsage {
@@ -101,17 +107,17 @@ interface UpstreamKeyUsage {
 }
 
 /** Requests and tokens per upstream key since `since` (epoch ms). */
-export function usageByUpstreamKey(db: Db, since = 0): UpstreamKeyUsage[] {
-  const rows = db
+export async function usageByUpstreamKey(db: Db, since = 0): Promise<UpstreamKeyUsage[]> {
+  const { usageEvents } = tablesOf(db);
+  const rows = await db
     .select({
       upstreamKeyId: sql<string>`${usageEvents.upstreamKeyId}`,
-      requests: sql<number>`count(*)`,
-      totalTokens: sql<number>`coalesce(sum(${usageEvents.totalTokens}), 0)`,
-      lastUsedAt: sql<number | null>`max(${usageEvents.createdAt})`,
+      requests: sql<number>`count(*)`.mapWith(Number),
+      totalTokens: sql<number>`coalesce(sum(${usageEvents.totalTokens}), 0)`.mapWith(Number),
+      lastUsedAt: sql<number | null>`max(${usageEvents.createdAt})`.mapWith((v: unknown) => (v == null ? null : Number(v))),
     })
     .from(usageEvents)
     .where(and(sql`${usageEvents.upstreamKeyId} IS NOT NULL`, sql`${usageEvents.createdAt} >= ${since}`))
-    .groupBy(usageEvents.upstreamKeyId)
-    .all();
+    .groupBy(usageEvents.upstreamKeyId);
   return rows.map((r) => ({ ...r, lastUsedAt: isoOrNull(r.lastUsedAt) }));
 }

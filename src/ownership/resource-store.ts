@@ -1,9 +1,9 @@
-import type { Statement } from 'better-sqlite3';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { LedgerSide } from '../ledger/batch.js';
 import { dataVersionReader } from '../db/data-version.js';
+import { query } from '../db/dialect.js';
 import { kindOf } from './kinds.js';
 
 export interface ResourceOwner {
@@ -18,11 +18,15 @@ export interface ResourceOwner {
 }
 
 /**
- * Ownership of upstream resources. Reads come from memory (falling back to one indexed SQLite read
- * per unseen name); writes take effect in memory at once and reach SQLite with the ledger's next
- * batch (`ledgerSide`), so the data plane never writes per request.
+ * Ownership of upstream resources. Reads come from memory: `load` reads the names a request is
+ * about (one indexed query per name not in memory, or changed since by another process), then
+ * `owner` answers synchronously. Writes take effect in memory at once and reach the database with the
+ * ledger's next batch (`ledgerSide`), so the data plane never writes per request.
  */
 export interface ResourceStore {
+  /** Brings these names' stored owners into memory (re-reading those read before another process's last change). */
+  load(names: readonly string[]): Promise<void>;
+  /** The owner as far as this process knows: what was loaded, with this process's unwritten changes applied. */
   owner(name: string): ResourceOwner | null;
   /** Records a resource a response just created; an existing owner is never replaced by a claim. */
   claim(name: string, owner: Omit<ResourceOwner, 'usageRecordedAt'>): void;
@@ -48,14 +52,16 @@ interface Row {
 
 
 export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached = 50_000): ResourceStore {
-  const select: Statement<[string], Row> = db.$client.prepare('SELECT tenant_id, project_id, upstream_key_id, usage_recorded_at, units, key_id FROM resources WHERE name = ?');
+  const SELECT = 'SELECT tenant_id, project_id, upstream_key_id, usage_recorded_at, units, key_id FROM resources WHERE name = ?';
   const dataVersion = dataVersionReader(db);
-  // Another process (the CLI's `resources assign`) committing moves data_version: drop what we cached.
-  let seenVersion = dataVersion();
-  const cache = new Map<string, ResourceOwner | null>();
+  // What the database held when last read, and at which data version: another process (the CLI's
+  // `resources assign`, another gateway) committing moves the version, and load() reads such names again.
+  const stored = new Map<string, { owner: ResourceOwner | null; version: number }>();
   let pending = new Map<string, Op[]>();
-  // Ops handed to a ledger batch that has not committed yet: still replayed over what SQLite holds.
+  // Ops handed to a ledger batch that has not committed yet: still replayed over what was read.
   let inFlight = new Map<string, Op[]>();
+  // Ledger commits so far: a read that a commit overtook (Postgres answers asynchronously) is read again.
+  let commits = 0;
 
   const push = (name: string, op: Op): void => {
     const ops = pending.get(name);
@@ -63,35 +69,39 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
     else pending.set(name, [op]);
   };
 
-  const lookup = (name: string): ResourceOwner | null => {
-    const version = dataVersion();
-    if (version !== seenVersion) {
-      seenVersion = version;
-      cache.clear();
+  const replay = (owner: ResourceOwner | null, ops: readonly Op[]): ResourceOwner | null => {
+    for (const op of ops) {
+      if (op.kind === 'claim') owner ??= op.owner;
+      else if (op.kind === 'forget') owner = null;
+      else if (owner) owner = { ...owner, usageRecordedAt: owner.usageRecordedAt ?? op.at };
     }
-    if (cache.has(name)) return cache.get(name)!;
-    const row = select.get(name);
-    const owner = row ? toOwner(row) : null;
-    if (cache.size >= maxCached) cache.clear();
-    cache.set(name, owner);
     return owner;
   };
 
+  const remember = (name: string, owner: ResourceOwner | null, version: number): void => {
+    if (stored.size >= maxCached && !stored.has(name)) stored.clear();
+    stored.set(name, { owner, version });
+  };
+
   return {
+    async load(names) {
+      const version = dataVersion();
+      for (const name of names) {
+        if (stored.get(name)?.version === version) continue;
+        let row: Row | undefined;
+        for (let seen = -1; seen !== commits; ) {
+          seen = commits;
+          [row] = await query<Row>(db, SELECT, [name]);
+        }
+        remember(name, row ? toOwner(row) : null, version);
+      }
+    },
     owner(name) {
+      const base = stored.get(name)?.owner ?? null;
       const sent = inFlight.get(name);
       const queued = pending.get(name);
-      if (!sent && !queued) return lookup(name);
-      const ops = sent && queued ? [...sent, ...queued] : (sent ?? queued)!;
-      // Replay unwritten ops over what SQLite holds (rare: only right after a create/delete).
-      const row = select.get(name);
-      let owner = row ? toOwner(row) : null;
-      for (const op of ops) {
-        if (op.kind === 'claim') owner ??= op.owner;
-        else if (op.kind === 'forget') owner = null;
-        else if (owner) owner = { ...owner, usageRecordedAt: owner.usageRecordedAt ?? op.at };
-      }
-      return owner;
+      if (!sent && !queued) return base;
+      return replay(base, sent && queued ? [...sent, ...queued] : (sent ?? queued)!);
     },
     claim(name, owner) {
       const existing = this.owner(name);
@@ -101,18 +111,15 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
       }
       if (existing) return;
       push(name, { kind: 'claim', owner: { ...owner, usageRecordedAt: null }, at: clock.now() });
-      cache.delete(name);
     },
     forget(name) {
       push(name, { kind: 'forget' });
-      cache.delete(name);
     },
     markUsageRecorded(name) {
       push(name, { kind: 'metered', at: clock.now() });
-      cache.delete(name);
     },
     invalidate(name) {
-      cache.delete(name);
+      stored.delete(name);
     },
     ledgerSide: {
       take(batch) {
@@ -129,7 +136,12 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
         if (pending.size > 0) pending = new Map();
       },
       committed() {
-        if (inFlight.size > 0) inFlight = new Map();
+        if (inFlight.size === 0) return;
+        // The database now holds these ops: fold them into what we remember of it. Marked as read at
+        // an old version, so the next load() reads the row as written (a claim may have lost to an owner).
+        for (const [name, ops] of inFlight) remember(name, replay(stored.get(name)?.owner ?? null, ops), Number.NaN);
+        inFlight = new Map();
+        commits++;
       },
     },
   };

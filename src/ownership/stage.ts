@@ -21,7 +21,7 @@ interface OwnershipDeps {
   log: Logger;
   config: Pick<Config, 'PUBLIC_BASE_URL' | 'MAX_JSON_BODY_BYTES' | 'BATCH_POLL_INTERVAL_MS' | 'BATCH_POLL_CONCURRENCY'>;
   upstreamBasePath: string;
-  lists: Omit<ListDeps, 'ownedBy'>;
+  lists: Omit<ListDeps, 'ownedBy' | 'load'>;
   /**
    * Replicas: a resource another replica just created is in the database only after its ledger
    * flushes, so an unknown name is looked up again this many times, this far apart, before the 404.
@@ -50,7 +50,7 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
   const { store, log, config } = deps;
   // The poller reads responses files; without it a client's GET meters such a batch without tokens.
   const pollerRuns = config.BATCH_POLL_INTERVAL_MS > 0 && config.BATCH_POLL_CONCURRENCY > 0;
-  const listDeps: ListDeps = { ...deps.lists, ownedBy: (name, projectId) => store.owner(name)?.projectId === projectId };
+  const listDeps: ListDeps = { ...deps.lists, ownedBy: (name, projectId) => store.owner(name)?.projectId === projectId, load: (names) => store.load(names) };
   const ownerFor = (ctx: ProxyContext): Omit<ResourceOwner, 'usageRecordedAt'> => ({
     tenantId: ctx.principal.tenantId,
     projectId: ctx.principal.projectId,
@@ -72,11 +72,13 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
         if (buf && buf.length > 0 && mayReference(buf)) names.push(...bodyResources(requestJson(ctx)));
       }
       let pinned: string | null = null;
+      await store.load(names);
       for (const name of names) {
         let owner = store.owner(name);
         for (let i = 0; owner === null && i < (deps.unknownRecheck?.tries ?? 0); i++) {
           await new Promise((r) => setTimeout(r, deps.unknownRecheck!.everyMs));
           store.invalidate(name);
+          await store.load([name]);
           owner = store.owner(name);
         }
         if (!owner || owner.projectId !== ctx.principal.projectId) {

@@ -94,7 +94,7 @@ export function createProxyApp(deps: ProxyDeps): { app: Hono<AppEnv>; handle: Pr
     if (config.METERING_FAILURE === 'closed' && recorder.saturated()) {
       throw new GatewayError('unavailable', 'Usage metering is unavailable; the gateway accepts no new requests until it recovers.', { headers: { 'retry-after': '5' } });
     }
-    const { principal, search } = deps.tenantAuth(incoming, q === -1 ? '' : rawUrl.slice(q));
+    const { principal, search } = await deps.tenantAuth(incoming, q === -1 ? '' : rawUrl.slice(q));
 
     const ctx = newContext(deps, { requestId, incoming, method, path, search, what, principal, body: NO_BODY, startedAt });
     const entered: typeof stages = [];

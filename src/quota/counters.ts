@@ -1,4 +1,5 @@
 import type { Db } from '../db/client.js';
+import { query } from '../db/dialect.js';
 import type { GatewayError } from '../errors.js';
 import { WINDOW_KINDS, windowEnd, windowStart, type WindowKind } from './windows.js';
 
@@ -63,14 +64,14 @@ export class CounterStore {
   }
 
   /** Restores the current windows from quota_counters (what the flushed usage rows add up to). */
-  load(db: Db, now: number): void {
+  async load(db: Db, now: number): Promise<void> {
     const s = this.starts(now);
-    const rows = db.$client
-      .prepare(
-        `SELECT project_id, dimension, value, window_kind, tokens, requests FROM quota_counters
+    const rows = await query<{ project_id: string; dimension: CounterDimension; value: string; window_kind: WindowKind; tokens: number; requests: number }>(
+      db,
+      `SELECT project_id, dimension, value, window_kind, tokens, requests FROM quota_counters
          WHERE (window_kind = 'minute' AND window_start = ?) OR (window_kind = 'day' AND window_start = ?) OR (window_kind = 'month' AND window_start = ?)`,
-      )
-      .all(s.minute, s.day, s.month) as Array<{ project_id: string; dimension: CounterDimension; value: string; window_kind: WindowKind; tokens: number; requests: number }>;
+      [s.minute, s.day, s.month],
+    );
     for (const r of rows) {
       const w = this.get(r.project_id, r.dimension, r.value, now).windows[r.window_kind];
       w.tokens = r.tokens;

@@ -2,7 +2,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { mutate, type AccountsDeps, type Operator } from '../accounts/context.js';
 import { projectRow, requireLiveProject } from '../accounts/projects.js';
 import type { Db } from '../db/client.js';
-import { apiKeys, projectLimits } from '../db/schema/index.js';
+import { query, tablesOf } from '../db/dialect.js';
 import { GatewayError } from '../errors.js';
 import { projectLimitsSchema, type ProjectLimits } from './policy.js';
 
@@ -12,9 +12,9 @@ export interface StoredLimits extends ProjectLimits {
 }
 
 /** Every project's policy, for the in-memory admission path. A corrupt row is skipped and reported, never half-applied. */
-export function loadAllPolicies(db: Db, onBad: (projectId: string, problem: string) => void): Map<string, ProjectLimits> {
+export async function loadAllPolicies(db: Db, onBad: (projectId: string, problem: string) => void): Promise<Map<string, ProjectLimits>> {
   const out = new Map<string, ProjectLimits>();
-  for (const row of db.select().from(projectLimits).all()) {
+  for (const row of await db.select().from(tablesOf(db).projectLimits)) {
     const parsed = parseStored(row.rules, row.hardCap);
     if (parsed.ok) out.set(row.projectId, parsed.value);
     else onBad(row.projectId, parsed.problem);
@@ -28,13 +28,13 @@ export function loadAllPolicies(db: Db, onBad: (projectId: string, problem: stri
  * "invalid" report). Reloads follow PRAGMA data_version, which also moves on every usage-writer commit,
  * so this runs every flush interval under load, not only when limits change.
  */
-export function createPolicyLoader(db: Db, onBad: (projectId: string, problem: string) => void): () => Map<string, ProjectLimits> {
-  const select = db.$client.prepare('SELECT project_id, rules, hard_cap FROM project_limits').raw();
+export function createPolicyLoader(db: Db, onBad: (projectId: string, problem: string) => void): () => Promise<Map<string, ProjectLimits>> {
   let memo = new Map<string, { rules: string; hardCap: number; value: ProjectLimits | null }>();
-  return () => {
+  return async () => {
     const out = new Map<string, ProjectLimits>();
     const next: typeof memo = new Map();
-    for (const [projectId, rules, hardCap] of select.all() as [string, string, number][]) {
+    const rows = await query<{ project_id: string; rules: string; hard_cap: number }>(db, 'SELECT project_id, rules, hard_cap FROM project_limits');
+    for (const { project_id: projectId, rules, hard_cap: hardCap } of rows) {
       let m = memo.get(projectId);
       if (!m || m.rules !== rules || m.hardCap !== hardCap) {
         const parsed = parseStored(rules, hardCap);
@@ -59,8 +59,9 @@ function parseStored(rules: string, hardCap: number): { ok: true; value: Project
   }
 }
 
-function stored(db: Db, projectId: string): StoredLimits {
-  const row = db.select().from(projectLimits).where(eq(projectLimits.projectId, projectId)).get();
+async function stored(db: Db, projectId: string): Promise<StoredLimits> {
+  const { projectLimits } = tablesOf(db);
+  const row = (await db.select().from(projectLimits).where(eq(projectLimits.projectId, projectId)).limit(1))[0];
   if (!row) return { projectId, hardCap: false, limits: [], updatedAt: null };
   const parsed = parseStored(row.rules, row.hardCap);
   if (!parsed.ok) throw new GatewayError('internal', `stored limits for ${projectId} are invalid: ${parsed.problem}`);
@@ -68,8 +69,8 @@ function stored(db: Db, projectId: string): StoredLimits {
 }
 
 /** The project's policy as stored; a project without one has no limits. 404 when the project does not exist. */
-export function readLimits(deps: AccountsDeps, projectId: string): StoredLimits {
-  projectRow(deps, projectId);
+export async function readLimits(deps: AccountsDeps, projectId: string): Promise<StoredLimits> {
+  await projectRow(deps, projectId);
   return stored(deps.db, projectId);
 }
 
@@ -77,25 +78,26 @@ export function readLimits(deps: AccountsDeps, projectId: string): StoredLimits 
  * Replaces the project's whole policy, audited as `limits.update`. Keys named by a rule must belong to
  * the project; a deleted project cannot get limits (422).
  */
-export function writeLimits(op: Operator, projectId: string, input: ProjectLimits): StoredLimits {
+export function writeLimits(op: Operator, projectId: string, input: ProjectLimits): Promise<StoredLimits> {
   const parsed = projectLimitsSchema.safeParse(input);
   if (!parsed.success) {
     throw new GatewayError('invalid_argument', `Invalid limits: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
   }
   const policy = parsed.data;
-  return mutate(op, 'limits.update', (now) => {
-    requireLiveProject(op, projectId);
+  return mutate(op, 'limits.update', async (now, op) => {
+    const { apiKeys, projectLimits } = tablesOf(op.db);
+    await requireLiveProject(op, projectId);
     const keyIds = policy.limits.flatMap((r) => (r.keyId ? [r.keyId] : []));
     if (keyIds.length) {
-      const rows = op.db.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.projectId, projectId), inArray(apiKeys.id, keyIds))).all();
+      const rows = await op.db.select({ id: apiKeys.id }).from(apiKeys).where(and(eq(apiKeys.projectId, projectId), inArray(apiKeys.id, keyIds)));
       const found = new Set(rows.map((k) => k.id));
       const missing = keyIds.filter((id) => !found.has(id));
       if (missing.length) throw new GatewayError('invalid_argument', `key ${missing.join(', ')} does not belong to project ${projectId}`);
     }
-    const before = stored(op.db, projectId);
+    const before = await stored(op.db, projectId);
     const values = { hardCap: policy.hardCap ? 1 : 0, rules: JSON.stringify(policy.limits), updatedAt: now };
-    op.db.insert(projectLimits).values({ projectId, createdAt: now, ...values }).onConflictDoUpdate({ target: projectLimits.projectId, set: values }).run();
-    const after = stored(op.db, projectId);
+    await op.db.insert(projectLimits).values({ projectId, createdAt: now, ...values }).onConflictDoUpdate({ target: projectLimits.projectId, set: values });
+    const after = await stored(op.db, projectId);
     return { target: { type: 'project', id: projectId }, before, after, result: after };
   });
 }

@@ -58,7 +58,12 @@ export interface Quotas {
   /** Limits and consumption for a project, as one key sees them (keyId) or all of them (null). */
   status(projectId: string, keyId: string | null, now: number): QuotaStatus;
   /** Re-reads every policy; the admin API calls it after a write on this connection. */
-  reload(): void;
+  reload(): Promise<void>;
+  /**
+   * Null while the policies are current; otherwise the reload that another process's commit made
+   * necessary (data_version or the Postgres change feed moved): admission awaits it first.
+   */
+  fresh(): Promise<void> | null;
 }
 
 interface LeaseState extends Lease, CappedLease {
@@ -77,7 +82,7 @@ interface LeaseState extends Lease, CappedLease {
  * Per-project quotas held in memory: admission is a few Map lookups and additions, counters survive
  * restarts through quota_counters, and reservations live only here, so a restart clears them all.
  */
-export function createQuotas({ db, clock, log, onRefusal, shared = null, failure = 'open' }: {
+export async function createQuotas({ db, clock, log, onRefusal, shared = null, failure = 'open' }: {
   db: Db;
   clock: Clock;
   log: Logger;
@@ -87,22 +92,31 @@ export function createQuotas({ db, clock, log, onRefusal, shared = null, failure
   shared?: SharedCounters | null;
   /** What admission does while the shared counters are unreachable (QUOTA_FAILURE). */
   failure?: 'open' | 'closed';
-}): Quotas {
+}): Promise<Quotas> {
   const store = new CounterStore();
-  store.load(db, clock.now());
+  await store.load(db, clock.now());
   const onBad = (projectId: string, problem: string) => log.error({ projectId, problem }, 'ignoring invalid stored limits');
   const loadPolicies = createPolicyLoader(db, onBad);
-  let policies = loadPolicies();
   const dataVersion = dataVersionReader(db);
   let seenVersion = dataVersion();
+  let policies = await loadPolicies();
+  let reloading: Promise<void> | null = null;
 
-  /** Policies written by another process (the CLI) show up on the next request: data_version moves on their commit. */
-  function policyOf(projectId: string): ProjectLimits | undefined {
+  /** Policies written by another process (the CLI, another gateway) are re-read before the next admission. */
+  function fresh(): Promise<void> | null {
+    if (reloading) return reloading;
     const v = dataVersion();
-    if (v !== seenVersion) {
-      seenVersion = v;
-      policies = loadPolicies();
-    }
+    if (v === seenVersion) return null;
+    seenVersion = v;
+    reloading = loadPolicies().then(
+      (p) => void (policies = p),
+      (err: Error) => log.error({ err: err.message }, 'reloading quota policies failed; keeping the previous ones'),
+    ).finally(() => (reloading = null));
+    return reloading;
+  }
+
+  function policyOf(projectId: string): ProjectLimits | undefined {
+    void fresh();
     return policies.get(projectId);
   }
 
@@ -292,10 +306,11 @@ export function createQuotas({ db, clock, log, onRefusal, shared = null, failure
       return quotaStatus(policy, measureAll(matching(policy, projectId, keyId, '*', now), now), project);
     },
 
-    reload() {
+    async reload() {
       seenVersion = dataVersion();
-      policies = loadPolicies();
+      policies = await loadPolicies();
     },
+    fresh,
   };
 }
 

@@ -22,16 +22,10 @@ export function createQuotaStage({ quotas, config, clock }: { quotas: Quotas; co
   return {
     name: 'quota',
     before(ctx) {
-      const admitted = quotas.admitShared({
-        principal: ctx.principal,
-        model: ctx.model,
-        now: ctx.now,
-        stream: STREAMING.has(ctx.what.endpoint),
-        estimate: () => estimateTokens(ctx.what.endpoint, requestJson(ctx), ctx.body.length(), config.QUOTA_DEFAULT_OUTPUT_TOKENS),
-      });
-      // With shared counters (Redis) admission is a round trip; without, it stays synchronous.
-      if (admitted instanceof Promise) return admitted.then((lease) => hold(ctx, lease));
-      hold(ctx, admitted);
+      // Only after another process changed limits is there a reload to wait for.
+      const reload = quotas.fresh();
+      if (reload) return reload.then(() => admit(ctx));
+      return admit(ctx);
     },
     streamGuard(ctx) {
       return (ctx.state.get(LEASE) as Lease | undefined)?.guard ?? null;
@@ -44,4 +38,17 @@ export function createQuotaStage({ quotas, config, clock }: { quotas: Quotas; co
       quotas.settle(lease, { forwarded: request, tokens, model: ctx.model ?? result.meter.model }, clock.now());
     },
   };
+
+  function admit(ctx: ProxyContext): void | Promise<void> {
+    const admitted = quotas.admitShared({
+      principal: ctx.principal,
+      model: ctx.model,
+      now: ctx.now,
+      stream: STREAMING.has(ctx.what.endpoint),
+      estimate: () => estimateTokens(ctx.what.endpoint, requestJson(ctx), ctx.body.length(), config.QUOTA_DEFAULT_OUTPUT_TOKENS),
+    });
+    // With shared counters (Redis) admission is a round trip; without, it stays synchronous.
+    if (admitted instanceof Promise) return admitted.then((lease) => hold(ctx, lease));
+    hold(ctx, admitted);
+  }
 }

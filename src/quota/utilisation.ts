@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
+import { query } from '../db/dialect.js';
 import type { Quotas } from './quotas.js';
 
 export interface ProjectUtilisation {
@@ -15,9 +16,10 @@ export interface ProjectUtilisation {
  * dashboard's quota bars. Key- and model-scoped rules are left out: they cap a slice of the
  * project, not the project.
  */
-export function quotaUtilisation(db: Db, quotas: Quotas, clock: Clock): ProjectUtilisation[] {
+export async function quotaUtilisation(db: Db, quotas: Quotas, clock: Clock): Promise<ProjectUtilisation[]> {
+  await quotas.fresh();
   const now = clock.now();
-  const ids = db.$client.prepare('SELECT project_id FROM project_limits').pluck().all() as string[];
+  const ids = (await query<{ project_id: string }>(db, 'SELECT project_id FROM project_limits')).map((r) => r.project_id);
   const out: ProjectUtilisation[] = [];
   for (const projectId of ids) {
     let best: ProjectUtilisation | null = null;

@@ -48,7 +48,7 @@ export function shareAcrossReplicas(
   health.attach(local.keyPool);
   return {
     keys: { ...local.keys, invalidate: () => (local.keys.invalidate(), feed.publish({ topic: 'accounts' })) },
-    quotas: { ...local.quotas, reload: () => (local.quotas.reload(), feed.publish({ topic: 'limits' })) },
+    quotas: { ...local.quotas, reload: async () => (await local.quotas.reload(), feed.publish({ topic: 'limits' })) },
     resources: { ...local.resources, invalidate: (name) => (local.resources.invalidate(name), feed.publish({ topic: 'resources', item: name })) },
     keyPool,
     throttle: createSharedAuthThrottle(local.throttle, { shared, feed, limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS, clock, log }),

@@ -20,7 +20,7 @@ export function createSelfServiceApp(deps: SelfServiceDeps): SelfServiceApp {
       const search = new URL(c.req.url).search;
       const queryKey = c.req.query('key');
       const credential = !keyIsFilter || (queryKey && looksLikeKey(queryKey)) ? search : '';
-      c.set('principal', deps.tenantAuth(c.env.incoming, credential).principal);
+      c.set('principal', (await deps.tenantAuth(c.env.incoming, credential)).principal);
       await next();
     };
   for (const { path, keyIsFilter } of SELF_SERVICE_PATHS) app.use(path, authenticate(keyIsFilter));

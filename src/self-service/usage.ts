@@ -30,13 +30,13 @@ const events = createRoute({
  */
 export const registerSelfServiceUsage: RegisterSelfServiceRoutes = (app, deps) => {
   const usage = createUsageService(deps);
-  app.openapi(aggregate, (c) => {
+  app.openapi(aggregate, async (c) => {
     const q = withoutCredential(c.req.valid('query'));
-    return sendAggregate(c, usage.aggregate(q, c.get('principal').projectId), q.format);
+    return sendAggregate(c, await usage.aggregate(q, c.get('principal').projectId), q.format);
   });
-  app.openapi(events, (c) => {
+  app.openapi(events, async (c) => {
     const q = withoutCredential(c.req.valid('query'));
-    return sendEvents(c, usage.events(q, c.get('principal').projectId), q.format);
+    return sendEvents(c, await usage.events(q, c.get('principal').projectId), q.format);
   });
 };
 

@@ -23,7 +23,10 @@ export function createUpstreamKeyStage(deps: { db: Db; config: Pick<Config, 'GAT
         // Never fall back to the gateway's own key: a team that brought its key expects its own billing.
         throw new GatewayError('permission_denied', `This project's own upstream key is ${state}; ask an admin to enable, replace or detach it.`);
       }
-      ctx.upstreamKey = { id, secret: stored.secretFor(id) };
+      // Synchronous once cached: the data plane does not pay a promise per request.
+      const cached = stored.cached(id);
+      if (cached !== undefined) ctx.upstreamKey = { id, secret: cached };
+      else return stored.secretFor(id).then((secret) => void (ctx.upstreamKey = { id, secret }));
     },
   };
 }

@@ -1,5 +1,5 @@
-import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db/client.js';
+import { query } from '../db/dialect.js';
 import { loadDisplayNames, type Where } from './filters.js';
 import { BUCKETS } from '../db/schema/latency-buckets.js';
 import { percentile } from './histogram.js';
@@ -39,7 +39,9 @@ interface Agg {
 }
 
 interface Segment { grain: Grain; from: number; to: number }
-type Prepare = (sql: string) => Statement;
+type Row = Record<string, number | string | null>;
+/** Runs raw SQL with `?` parameters (dialect.query, or a test's instrumented twin). */
+type Run = (sql: string, params: unknown[]) => Promise<Row[]>;
 
 /**
  * Splits [from, to) into the coarsest rollup rows that fit: whole months from monthly rows, whole
@@ -59,11 +61,11 @@ export function planSegments(from: number, to: number, grains: Grain[]): Segment
  * Sums usage over [from, to) by the requested keys: rollups for the whole hours, raw events (at most
  * two partial hours) for the edges, so any bounds are exact.
  */
-export function aggregateUsage(
+export async function aggregateUsage(
   db: Db,
   q: { from: number; to: number; groupBy: GroupKey[]; where: Where },
-  prepare: Prepare = (sql) => db.$client.prepare(sql),
-): AggregateResult {
+  run: Run = (sql, params) => query<Row>(db, sql, params),
+): Promise<AggregateResult> {
   const units = BUCKET_UNITS_FINE_TO_COARSE.filter((u) => q.groupBy.includes(u));
   const finest: BucketUnit | undefined = units[0];
   const dims = q.groupBy.filter((k): k is Dimension => k in DIM_COLUMN);
@@ -78,14 +80,13 @@ export function aggregateUsage(
   const hoursFrom = ceilTo('hour', q.from);
   const hoursTo = Math.max(hoursFrom, floorTo('hour', q.to));
   const timed = finest !== undefined;
-  const sources = [
-    ...planSegments(hoursFrom, hoursTo, grains).map((seg) => segmentRows(prepare, seg, timed, dimCols, q.where)),
-    rawSegmentRows(prepare, q.from, Math.min(hoursFrom, q.to), timed, dimCols, q.where),
-    rawSegmentRows(prepare, Math.max(hoursTo, q.from), q.to, timed, dimCols, q.where),
-  ];
+  const sources = [];
+  for (const seg of planSegments(hoursFrom, hoursTo, grains)) sources.push(await segmentRows(run, seg, timed, dimCols, q.where));
+  sources.push(await rawSegmentRows(run, q.from, Math.min(hoursFrom, q.to), timed, dimCols, q.where));
+  sources.push(await rawSegmentRows(run, Math.max(hoursTo, q.from), q.to, timed, dimCols, q.where));
   for (const rows of sources) {
     for (const r of rows) {
-      const t = finest ? floorTo(finest, r.bucket_start as number) : null;
+      const t = finest ? floorTo(finest, Number(r.bucket_start)) : null;
       const values = dimCols.map((c) => r[c] as string);
       const id = `${t}\u0000${values.join('\u0000')}`;
       const agg = readAgg(r);
@@ -95,7 +96,7 @@ export function aggregateUsage(
     }
   }
   const sorted = [...merged.values()].filter((m) => m.agg.requests > 0).sort((a, b) => (a.t ?? 0) - (b.t ?? 0) || compareLists(a.dims, b.dims));
-  const labels = loadDisplayNames(db, sorted.map((m) => Object.fromEntries(dimCols.map((c, i) => [c, m.dims[i]]))));
+  const labels = await loadDisplayNames(db, sorted.map((m) => Object.fromEntries(dimCols.map((c, i) => [c, m.dims[i]]))));
 
   const total = emptyAgg();
   const groups = sorted.map((m) => {
@@ -122,24 +123,11 @@ const AGGREGATES = [
 ].join(', ');
 
 /** One segment's rollups, grouped by its own buckets (when time is grouped) and the dimension columns. */
-function segmentRows(prepare: Prepare, seg: Segment, byTime: boolean, dimCols: string[], where: Where): Record<string, number | string | null>[] {
+function segmentRows(run: Run, seg: Segment, byTime: boolean, dimCols: string[], where: Where): Promise<Row[]> {
   const keys = [...(byTime ? ['bucket_start'] : []), ...dimCols];
   const sql = `SELECT ${[...keys, AGGREGATES].join(', ')} FROM ${GRAIN_TABLE[seg.grain]}
-    WHERE bucket_start >= ? AND bucket_start < ? AND ${where.sql}${keys.length ? ` GROUP BY ${keys.join(', ')}` : ''}`;
-  return prepare(sql).all(seg.from, seg.to, ...where.params) as Record<string, number | string | null>[];
-}
-
-/** Statements differ only by grain, grouping and filter shape: a small cache skips re-preparing 60-column SQL. */
-export function statementCache(db: Db, max = 500): Prepare {
-  const cache = new Map<string, Statement>();
-  return (sql) => {
-    let st = cache.get(sql);
-    if (!st) {
-      if (cache.size >= max) cache.clear();
-      cache.set(sql, (st = db.$client.prepare(sql)));
-    }
-    return st;
-  };
+    WHERE bucket_start >= ? AND bucket_start < ? AND (${where.sql})${keys.length ? ` GROUP BY ${keys.join(', ')}` : ''}`;
+  return run(sql, [seg.from, seg.to, ...where.params]);
 }
 
 function compareLists(a: string[], b: string[]): number {

@@ -1,5 +1,6 @@
 import { decodeCursor, takePage, type Page } from '../db/pagination.js';
 import type { Db } from '../db/client.js';
+import { query } from '../db/dialect.js';
 import { decodeUsageRow } from '../metering/columns.js';
 import { loadDisplayNames, type Where } from './filters.js';
 import { COUNT_FIELDS } from '../metering/counts.js';
@@ -19,10 +20,10 @@ type EventRow = Record<string, unknown> & { id: number; created_at: number; tena
  * Raw usage rows, newest first, keyset-paginated on (created_at, id) so pages stay stable while
  * rows keep arriving and deep pages cost the same as the first.
  */
-export function listEvents(
+export async function listEvents(
   db: Db,
   q: { from?: number; to?: number; where: Where; limit: number; cursor?: string },
-): Page<UsageEvent> {
+): Promise<Page<UsageEvent>> {
   const terms = [q.where.sql];
   const params = [...q.where.params];
   const add = (term: string, ...values: unknown[]) => {
@@ -33,10 +34,8 @@ export function listEvents(
   if (q.to !== undefined) add('created_at < ?', q.to);
   const cursor = decodeCursor(q.cursor);
   if (cursor) add('(created_at, id) < (?, ?)', cursor.at, cursor.id);
-  const rows = db.$client
-    .prepare(`SELECT * FROM usage_events WHERE ${terms.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`)
-    .all(...params, q.limit + 1) as EventRow[];
-  const labels = loadDisplayNames(db, rows.slice(0, q.limit));
+  const rows = await query<EventRow>(db, `SELECT * FROM usage_events WHERE (${terms.join(') AND (')}) ORDER BY created_at DESC, id DESC LIMIT ?`, [...params, q.limit + 1]);
+  const labels = await loadDisplayNames(db, rows.slice(0, q.limit));
   return takePage(rows, q.limit, (r) => ({ at: r.created_at, id: r.id }), (stored) => {
     const r = decodeUsageRow(stored);
     const u = r.usage;

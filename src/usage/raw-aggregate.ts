@@ -1,11 +1,10 @@
-import type { Statement } from 'better-sqlite3';
 import { LATENCY_BOUNDS_MS } from '../db/schema/latency-buckets.js';
 import type { Where } from './filters.js';
 import { TOKEN_COLUMNS } from '../metering/columns.js';
 import { LAT_COLUMNS, TTFB_COLUMNS } from './rollups.js';
 import { HOUR_MS } from '../calendar.js';
 
-type Prepare = (sql: string) => Statement;
+type Run = (sql: string, params: unknown[]) => Promise<Row[]>;
 type Row = Record<string, number | string | null>;
 
 /** SQL twin of histogram.bucketOf: the first bound the value does not exceed, else the overflow bucket. */
@@ -21,11 +20,11 @@ const KEY_EXPR: Record<string, string> = { bucket_start: `created_at - created_a
  */
 const SUMS = [
   'COUNT(*) AS requests',
-  "SUM(outcome NOT IN ('ok', 'client_aborted')) AS errors",
-  "SUM(outcome = 'client_aborted') AS aborted",
+  "SUM(CASE WHEN outcome NOT IN ('ok', 'client_aborted') THEN 1 ELSE 0 END) AS errors",
+  "SUM(CASE WHEN outcome = 'client_aborted' THEN 1 ELSE 0 END) AS aborted",
   ...TOKEN_COLUMNS.map((c) => `SUM(${c}) AS ${c}`),
   'SUM(cost_nano_usd) AS cost_nano_usd',
-  'SUM(total_tokens IS NOT NULL AND cost_nano_usd IS NULL) AS unpriced_requests',
+  'SUM(CASE WHEN total_tokens IS NOT NULL AND cost_nano_usd IS NULL THEN 1 ELSE 0 END) AS unpriced_requests',
   'SUM(latency_ms) AS latency_sum_ms',
   'MAX(latency_ms) AS latency_max_ms',
   'MAX(ttfb_ms) AS ttfb_max_ms',
@@ -40,17 +39,17 @@ const ADDED = ['requests', 'errors', 'aborted', ...TOKEN_COLUMNS, 'cost_nano_usd
  * several times more. The range scan on created_at goes through usage_events_time_idx, or the
  * (project|key, created_at) index when one is filtered on.
  */
-export function rawSegmentRows(prepare: Prepare, from: number, to: number, byTime: boolean, dimCols: string[], where: Where): Row[] {
+export async function rawSegmentRows(run: Run, from: number, to: number, byTime: boolean, dimCols: string[], where: Where): Promise<Row[]> {
   if (from >= to) return [];
   const keys = [...(byTime ? ['bucket_start'] : []), ...dimCols];
   const folded = new Map<string, Row>();
-  for (const r of prepare(rawSegmentSql(byTime, dimCols, where)).all(from, to, ...where.params) as Row[]) {
+  for (const r of await run(rawSegmentSql(byTime, dimCols, where), [from, to, ...where.params])) {
     const id = keys.map((k) => r[k]).join('\u0000');
     const acc: Row = folded.get(id) ?? Object.fromEntries([...keys.map((k) => [k, r[k]!]), ...[...ADDED, ...LAT_COLUMNS, ...TTFB_COLUMNS, 'latency_max_ms', 'ttfb_max_ms'].map((c) => [c, 0])]);
     folded.set(id, acc);
     for (const c of ADDED) acc[c] = (acc[c] as number) + Number(r[c] ?? 0);
-    acc[LAT_COLUMNS[r.lat_b as number]!] = (acc[LAT_COLUMNS[r.lat_b as number]!] as number) + (r.requests as number);
-    if (r.ttfb_b !== null) acc[TTFB_COLUMNS[r.ttfb_b as number]!] = (acc[TTFB_COLUMNS[r.ttfb_b as number]!] as number) + (r.requests as number);
+    acc[LAT_COLUMNS[Number(r.lat_b)]!] = (acc[LAT_COLUMNS[Number(r.lat_b)]!] as number) + Number(r.requests);
+    if (r.ttfb_b !== null) acc[TTFB_COLUMNS[Number(r.ttfb_b)]!] = (acc[TTFB_COLUMNS[Number(r.ttfb_b)]!] as number) + Number(r.requests);
     acc.latency_max_ms = Math.max(acc.latency_max_ms as number, Number(r.latency_max_ms ?? 0));
     acc.ttfb_max_ms = Math.max(acc.ttfb_max_ms as number, Number(r.ttfb_max_ms ?? 0));
   }

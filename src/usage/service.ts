@@ -4,7 +4,7 @@ import type { z } from '@hono/zod-openapi';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 import type { Db } from '../db/client.js';
-import { aggregateUsage, statementCache, type AggregateResult } from './aggregate.js';
+import { aggregateUsage, type AggregateResult } from './aggregate.js';
 import { EVENT_COLUMNS, listEvents } from './events.js';
 import { splitByModality } from './modality-groups.js';
 import { filterWhere } from './filters.js';
@@ -18,24 +18,23 @@ export const USAGE_NOTES = {
 };
 
 export interface UsageService {
-  aggregate(q: z.infer<typeof aggregateParams>, scopeProjectId?: string): AggregateResult;
+  aggregate(q: z.infer<typeof aggregateParams>, scopeProjectId?: string): Promise<AggregateResult>;
   events(q: z.infer<typeof eventsParams>, scopeProjectId?: string): ReturnType<typeof listEvents>;
 }
 
 /** The query side shared by /admin/v1/usage and the self-service /gateway/v1/usage. */
 export function createUsageService({ db, clock, config }: { db: Db; clock: Clock; config: Config }): UsageService {
   const rangeOpts = (defaultToRecent: boolean) => ({ now: clock.now(), maxRangeDays: config.USAGE_MAX_RANGE_DAYS, defaultToRecent });
-  const prepare = statementCache(db);
   return {
-    aggregate(q, scope) {
+    async aggregate(q, scope) {
       const groupBy = parseGroupBy(q.groupBy);
       const { from, to } = resolveRange(q, rangeOpts(true));
-      const result = aggregateUsage(db, { from: from!, to: to!, groupBy, where: filterWhere(db, pickFilters(q), scope) }, prepare);
+      const result = await aggregateUsage(db, { from: from!, to: to!, groupBy, where: await filterWhere(db, pickFilters(q), scope) });
       return groupBy.byModality || q.modality ? splitByModality(result, q.modality) : result;
     },
-    events(q, scope) {
+    async events(q, scope) {
       const { from, to } = resolveRange(q, rangeOpts(false));
-      return listEvents(db, { from, to, where: filterWhere(db, pickFilters(q), scope), limit: q.limit, cursor: q.cursor });
+      return listEvents(db, { from, to, where: await filterWhere(db, pickFilters(q), scope), limit: q.limit, cursor: q.cursor });
     },
   };
 }
@@ -52,7 +51,7 @@ export function sendAggregate(c: Context, result: AggregateResult, format: 'json
   return c.json({ ...body, notes: USAGE_NOTES });
 }
 
-export function sendEvents(c: Context, result: ReturnType<typeof listEvents>, format: 'json' | 'csv') {
+export function sendEvents(c: Context, result: Awaited<ReturnType<typeof listEvents>>, format: 'json' | 'csv') {
   if (format === 'csv') {
     if (result.nextCursor) c.header('x-next-cursor', result.nextCursor);
     return csvResponse(c, toCsv(EVENT_COLUMNS, result.data), 'usage-events.csv');

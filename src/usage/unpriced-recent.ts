@@ -1,7 +1,7 @@
 import { and, gte, ne, sql } from 'drizzle-orm';
 import { DAY_MS, floorTo } from '../calendar.js';
 import type { Db } from '../db/client.js';
-import { usageRollupsDaily as daily } from '../db/schema/index.js';
+import { tablesOf } from '../db/dialect.js';
 import type { PriceBook } from './prices.js';
 
 /** A model with billable usage in the window and no price in the table in force now. */
@@ -25,10 +25,10 @@ export interface RecentModelUsage {
 export const UNPRICED_WINDOW_DAYS = 30;
 
 /**
- * Per model, usage in the daily rollups since `since`. A drizzle builder: `await` it (every
- * backend), or `.all()` where the caller is synchronous (the SQLite CLI).
+ * Per model, usage in the daily rollups since `since`. A drizzle builder: `await` it.
  */
 export function recentModelUsage(db: Db, since: number) {
+  const daily = tablesOf(db).usageRollupsDaily;
   return db
     .select({
       model: daily.model,

@@ -29,7 +29,7 @@ const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
 
 const off = await startLiveHarness(script);
 const on = await startLiveHarness(script, { env: { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl, OTEL_TRACES_SAMPLER: 'always_on', OTEL_METRIC_EXPORT_INTERVAL: '10000' } });
-const keys = new Map<LiveHarness, string>([[off, off.createKey().key], [on, on.createKey().key]]);
+const keys = new Map<LiveHarness, string>([[off, (await off.createKey()).key], [on, (await on.createKey()).key]]);
 
 async function oneSession(h: LiveHarness): Promise<void> {
   const c = rawConnect(h.liveUrl('v1beta', `?key=${keys.get(h)}`));

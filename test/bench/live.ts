@@ -36,7 +36,7 @@ const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(
 const fmt = (xs: number[]) => `p50 ${pct(xs, 0.5).toFixed(2)} ms, p99 ${pct(xs, 0.99).toFixed(2)} ms`;
 
 const h = await startLiveHarness({ steps });
-const { key } = h.createKey();
+const { key } = await h.createKey();
 const path = '/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent';
 const direct = `${h.live.url.replace(/^http/, 'ws')}${path}`;
 const via = h.liveUrl();

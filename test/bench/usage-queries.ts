@@ -57,7 +57,7 @@ async function seed(): Promise<{ writeMs: number }> {
   for (let p = 0; p < 50; p++) {
     const project: Key[] = [];
     for (let k = 0; k < 3; k++) {
-      const created = createKeyFor(db, clock, { tenant: `team-${p % 10}`, project: `project-${p}` });
+      const created = await createKeyFor(db, clock, { tenant: `team-${p % 10}`, project: `project-${p}` });
       project.push(db.$client.prepare('SELECT k.id, k.project_id AS projectId, p.tenant_id AS tenantId FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.id = ?').get(created.id) as Key);
     }
     keys.push(project);
@@ -116,7 +116,7 @@ async function main() {
 
   const config = parseConfig({ DATABASE_PATH: DB_PATH, ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'silent', USAGE_MAX_RANGE_DAYS: '400' });
   const db = openDb(DB_PATH);
-  const gateway = createGateway({ config, log: createLogger('silent'), db, clock: { now: () => END } });
+  const gateway = await createGateway({ config, log: createLogger('silent'), db, clock: { now: () => END } });
   const counts = db.$client
     .prepare('SELECT (SELECT count(*) FROM usage_events) AS events, (SELECT count(*) FROM usage_rollups_hourly) AS hourly, (SELECT count(*) FROM usage_rollups_daily) AS daily, (SELECT count(*) FROM usage_rollups_monthly) AS monthly')
     .get() as Record<string, number>;

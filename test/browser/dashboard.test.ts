@@ -65,8 +65,8 @@ describe.runIf(HAVE_BROWSER || REQUIRED)(HAVE_BROWSER || REQUIRED ? 'the /dashbo
     if (!HAVE_BROWSER) throw new Error(`REQUIRE_BROWSER=1 and no browser at ${CHROMIUM}: run \`apt-get install chromium\` or set CHROMIUM_PATH`);
     h = await startHarness({ env: { ADMIN_TOKEN } });
     keys = [
-      seedKey(h, 'acme', 'web'), seedKey(h, 'acme', 'web'), seedKey(h, 'acme', 'batch'),
-      seedKey(h, 'globex', 'app'), seedKey(h, 'globex', 'search'), seedKey(h, 'initech', 'legacy'),
+      await seedKey(h, 'acme', 'web'), await seedKey(h, 'acme', 'web'), await seedKey(h, 'acme', 'batch'),
+      await seedKey(h, 'globex', 'app'), await seedKey(h, 'globex', 'search'), await seedKey(h, 'initech', 'legacy'),
     ];
     // 30 days of traffic for four projects (two keys on acme/web); "legacy" only 45–60 days ago, so the 90-day view differs.
     const events: SeedEvent[] = [];

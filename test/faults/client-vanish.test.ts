@@ -45,7 +45,7 @@ async function warmUp(h: Harness, key: string) {
 
 async function begin() {
   h = await startHarness();
-  const key = h.createKey().key;
+  const key = (await h.createKey()).key;
   await warmUp(h, key);
   await h.waitForRows(1);
   h.fake.requests.length = 0;
@@ -105,7 +105,7 @@ describe('a client that vanishes', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     h = await startHarness({ fake: { beforeFrame: (i) => (i === 2 ? gate : undefined) } });
-    const key = h.createKey().key;
+    const key = (await h.createKey()).key;
     await warmUp(h, key);
     await h.waitForRows(1);
     h.fake.requests.length = 0;

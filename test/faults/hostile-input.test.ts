@@ -15,7 +15,7 @@ afterEach(async () => {
 
 async function start(opts: HarnessOptions = {}) {
   h = await startHarness({ ...opts, env: { ADMIN_TOKEN, ...opts.env } });
-  const key = h.createKey().key;
+  const key = (await h.createKey()).key;
   return { h, key, port: Number(new URL(h.url).port) };
 }
 

@@ -17,7 +17,7 @@ afterEach(async () => {
 
 async function start(opts: HarnessOptions = {}) {
   h = await startHarness(opts);
-  return { h, key: h.createKey().key, port: Number(new URL(h.url).port) };
+  return { h, key: (await h.createKey()).key, port: Number(new URL(h.url).port) };
 }
 
 interface Exchange {

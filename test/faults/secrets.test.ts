@@ -34,8 +34,8 @@ describe('no secret leaks', () => {
         },
       },
     });
-    const tenant = h.createKey('acme', 'web');
-    const other = h.createKey('globex', 'api');
+    const tenant = await h.createKey('acme', 'web');
+    const other = await h.createKey('globex', 'api');
     const key = tenant.key;
     const sdk = h.sdk(key);
     const json = { 'content-type': 'application/json' };
@@ -115,7 +115,7 @@ describe('no secret leaks', () => {
         },
       },
     });
-    const key = h.createKey().key;
+    const key = (await h.createKey()).key;
     const res = await rawRequest(`${h.url}/v1beta/models/google-text:generateContent`, { headers: { 'x-goog-api-key': key }, body: '{}' });
     expect(res.body.toString()).toBe(text);
   });

@@ -19,10 +19,10 @@ let key: string;
 let fake: FakeUpstream | undefined;
 const children: ChildGateway[] = [];
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ggw-shutdown-'));
   dbPath = join(dir, 'gateway.db');
-  key = seedKey(dbPath);
+  key = await seedKey(dbPath);
 });
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.process.exitCode === null && c.process.signalCode === null) c.process.kill('SIGKILL');

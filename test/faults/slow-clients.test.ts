@@ -39,7 +39,7 @@ function firehose(res: http.ServerResponse, slot: number): void {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ggw-slow-'));
   const dbPath = join(dir, 'gateway.db');
-  key = seedKey(dbPath);
+  key = await seedKey(dbPath);
   fake = await startFakeUpstream({
     upstreamKey: UPSTREAM_KEY,
     forbiddenSecrets: () => [key],

@@ -64,7 +64,7 @@ const count = (h: Harness) => h.db.$client.prepare('SELECT count(*) FROM usage_e
 describe('SQLite held by another process', () => {
   it('a write lock elsewhere never stalls proxying or the event loop; rows wait in memory and land once it is released', async () => {
     h = await startHarness();
-    const key = h.createKey().key;
+    const key = (await h.createKey()).key;
     const lock = await holdLock(h.dbPath, 'write');
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();
@@ -85,7 +85,7 @@ describe('SQLite held by another process', () => {
 
   it('a long read transaction elsewhere does not block writes (WAL)', async () => {
     h = await startHarness();
-    const key = h.createKey().key;
+    const key = (await h.createKey()).key;
     const lock = await holdLock(h.dbPath, 'read');
     const ids = await generate(h, key, 6);
     const rows = await h.waitForRows(6);
@@ -97,7 +97,7 @@ describe('SQLite held by another process', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ggw-busy-'));
     try {
       const config = parseConfig({ PORT: '0', DATABASE_PATH: join(dir, 'g.db'), LOG_LEVEL: 'silent', DATABASE_BUSY_TIMEOUT_MS: '750' });
-      const gateway = createGateway({ config, log: createLogger('silent') });
+      const gateway = await createGateway({ config, log: createLogger('silent') });
       expect(gateway.deps.db.$client.pragma('busy_timeout', { simple: true })).toBe(750);
       expect(config.USAGE_WRITER_BUSY_TIMEOUT_MS).toBe(0);
       await gateway.shutdown(0);
@@ -120,7 +120,7 @@ describe('a database that cannot be written', () => {
   it('METERING_FAILURE=closed (default): once the buffer of unwritten rows is full new requests get 503; every buffered row is written on recovery', async () => {
     h = await startHarness({ env: { USAGE_MAX_PENDING_ROWS: '5' } });
     expect(h.config.METERING_FAILURE).toBe('closed');
-    const key = h.createKey().key;
+    const key = (await h.createKey()).key;
     await writer(h).pragma('query_only = ON'); // the gateway's writer connection now behaves like a read-only file
     const ids = await generate(h, key, 5);
     const refused = await rawRequest(`${h.url}/v1beta/models/google-text:generateContent`, { headers: { 'x-goog-api-key': key }, body: '{}' });
@@ -138,7 +138,7 @@ describe('a database that cannot be written', () => {
 
   it('METERING_FAILURE=open: a full disk does not stop serving; it is logged loudly and no row is lost', async () => {
     h = await startHarness({ env: { METERING_FAILURE: 'open', USAGE_MAX_PENDING_ROWS: '3' } });
-    const key = h.createKey().key;
+    const key = (await h.createKey()).key;
     const sql = h.db.$client;
     // A genuinely full database: cap its size at what it has, then fill the last free pages.
     sql.exec('CREATE TABLE filler (x BLOB)');
@@ -165,7 +165,7 @@ describe('a database that cannot be written', () => {
 
   it('rows still unwritable at shutdown are logged whole instead of vanishing', async () => {
     h = await startHarness({ env: { METERING_FAILURE: 'open' } });
-    const key = h.createKey().key;
+    const key = (await h.createKey()).key;
     await writer(h).pragma('query_only = ON');
     const ids = await generate(h, key, 3);
     const harness = h;

@@ -22,7 +22,7 @@ afterEach(async () => {
 
 async function start(opts: HarnessOptions = {}) {
   h = await startHarness(opts);
-  const key = h.createKey().key;
+  const key = (await h.createKey()).key;
   const headers = { 'x-goog-api-key': key, 'content-type': 'application/json' };
   const post = (path: string, body = genBody) => rawRequest(h!.url + path, { headers, body });
   return { h, key, headers, post };

@@ -14,7 +14,7 @@ describe('aborts', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     h = await startHarness({ fake: { beforeFrame: (i) => (i === 2 ? held : undefined) } });
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const ac = new AbortController();
     const res = await request(`${h.url}/v1beta/models/${model}:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'x-goog-api-key': key }, body, signal: ac.signal });
     let text = '';
@@ -35,7 +35,7 @@ describe('aborts', () => {
   it('an upstream that dies mid-stream ends the client stream with an error frame and an upstream_aborted row', async () => {
     const model = 'google-text';
     h = await startHarness({ fake: { beforeFrame: (i) => (i === 2 ? Promise.reject(new Error('boom')) : undefined) } });
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const res = await request(`${h.url}/v1beta/models/${model}:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'x-goog-api-key': key }, body });
     const text = Buffer.from(await res.body.arrayBuffer()).toString();
     const frames = text.split('\r\n\r\n').filter(Boolean);
@@ -48,7 +48,7 @@ describe('aborts', () => {
 
   it('an unreachable upstream gives a Google-shaped 502 and a row', async () => {
     h = await startHarness({ env: { UPSTREAM_BASE_URL: 'http://127.0.0.1:1' } });
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const res = await request(`${h.url}/v1beta/models/google-text:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': key }, body });
     expect(res.statusCode).toBe(502);
     expect(await res.body.json()).toEqual({ error: { code: 502, message: 'Upstream connection failed.', status: 'UNAVAILABLE' } });

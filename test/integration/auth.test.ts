@@ -32,8 +32,8 @@ describe('tenant authentication', () => {
   });
 
   it('refuses conflicting keys from two sources with 400', async () => {
-    const a = h.createKey();
-    const b = h.createKey('acme', 'other');
+    const a = await h.createKey();
+    const b = await h.createKey('acme', 'other');
     const res = await call({ 'x-goog-api-key': a.key }, `?key=${b.key}`);
     expect(res.statusCode).toBe(400);
     await res.body.arrayBuffer();
@@ -41,11 +41,11 @@ describe('tenant authentication', () => {
   });
 
   it('a key revoked by the CLI in another process stops working on the next request', async () => {
-    const k = h.createKey();
+    const k = await h.createKey();
     const ok = await call({ 'x-goog-api-key': k.key });
     expect(ok.statusCode).toBe(200);
     await ok.body.arrayBuffer();
-    await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'keys', 'revoke', k.id], { env: { ...process.env, DATABASE_PATH: h.dbPath } });
+    await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'keys', 'revoke', k.id], { env: { ...process.env, ...h.dbEnv } });
     const res = await call({ 'x-goog-api-key': k.key });
     expect(res.statusCode).toBe(401);
     expect(((await res.body.json()) as { error: { message: string } }).error.message).toMatch(/revoked/);
@@ -53,7 +53,7 @@ describe('tenant authentication', () => {
   });
 
   it('answers 404 without forwarding for paths that are not versioned API paths', async () => {
-    const k = h.createKey();
+    const k = await h.createKey();
     for (const p of ['/', '/admin', '/models/x:generateContent', '/v1beta']) {
       const res = await request(`${h.url}${p}`, { headers: { 'x-goog-api-key': k.key } });
       expect(res.statusCode, p).toBe(404);

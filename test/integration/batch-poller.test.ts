@@ -44,7 +44,7 @@ describe('background batch poller', () => {
 
   it('meters a batch nobody reads exactly once after it completes, at the batch price, and then stops reading it', async () => {
     h = await startHarness({ env: FAST_POLL, extraUpstreamKeys: [UPSTREAM_KEY_2], fake: { batchRunningPolls: 2 } });
-    const key = h.createKey();
+    const key = await h.createKey();
     // Rotate the pool once so the batch lands on the second key: the poller must read it with that one.
     await h.sdk(key.key).models.generateContent({ model: 'gemini-2.5-flash', contents: 'rotate the pool once' });
     const job = await h.sdk(key.key).batches.create({ model: 'gemini-2.5-flash', src: REQUESTS });
@@ -57,7 +57,7 @@ describe('background batch poller', () => {
     const prompt = promptOf(REQUESTS);
     expect(row).toMatchObject({
       key_id: key.id,
-      project_id: h.projectOf(key.id),
+      project_id: await h.projectOf(key.id),
       upstream_key_id: envKeyId(UPSTREAM_KEY_2),
       model: 'gemini-2.5-flash',
       outcome: 'ok',
@@ -78,7 +78,7 @@ describe('background batch poller', () => {
 
   it('picks a running batch up again after a restart and meters it once', async () => {
     h = await startHarness({ env: FAST_POLL, fake: { batchRunningPolls: 3 } });
-    const key = h.createKey();
+    const key = await h.createKey();
     const job = await h.sdk(key.key).batches.create({ model: 'gemini-2.5-flash', src: REQUESTS.slice(0, 2) });
     await waitFor(async () => batchGets(h, job.name!) >= 1);
     await h.restart();
@@ -97,13 +97,13 @@ describe('background batch poller', () => {
     // Long intervals: the rounds below are driven by hand, and rows reach SQLite only when flushed.
     const env = { BATCH_POLL_INTERVAL_MS: '3600000', USAGE_FLUSH_INTERVAL_MS: '3600000' };
     h = await startHarness({ env, fake: { batchRunningPolls: 0 } });
-    const key = h.createKey();
+    const key = await h.createKey();
     const job = await h.sdk(key.key).batches.create({ model: 'gemini-2.5-flash', src: REQUESTS });
     await h.rows(); // the batch's ownership row reaches the database file
     const logs: string[] = [];
     const log = createLogger('info', { write: (s: string) => void logs.push(s) }, [UPSTREAM_KEY]);
     const db = openDb(h.dbPath);
-    const gateway = createGateway({ config: { ...h.config, PORT: 0 }, log, db });
+    const gateway = await createGateway({ config: { ...h.config, PORT: 0 }, log, db });
     await gateway.listen();
     second = {
       gateway,
@@ -129,7 +129,7 @@ describe('background batch poller', () => {
 
   it('meters a cancelled batch and an expired batch for the requests that completed', async () => {
     h = await startHarness({ env: FAST_POLL, fake: { batchRunningPolls: 1000 } });
-    const ai = h.sdk(h.createKey().key);
+    const ai = h.sdk((await h.createKey()).key);
     const job = await ai.batches.create({ model: 'gemini-2.5-flash', src: REQUESTS.slice(0, 3) });
     await waitFor(async () => batchGets(h, job.name!) >= 1);
     expect(await completedRows(h)).toEqual([]);
@@ -145,7 +145,7 @@ describe('background batch poller', () => {
     await h.close();
 
     h = await startHarness({ env: FAST_POLL, fake: { batchRunningPolls: 1, batchFinalState: 'EXPIRED' } });
-    await h.sdk(h.createKey().key).batches.create({ model: 'gemini-2.5-flash', src: REQUESTS });
+    await h.sdk((await h.createKey()).key).batches.create({ model: 'gemini-2.5-flash', src: REQUESTS });
     const [expired] = await waitFor(async () => {
       const r = await completedRows(h);
       return r.length > 0 && r;
@@ -198,7 +198,7 @@ describe('background batch poller', () => {
         },
       },
     });
-    const ai = h.sdk(h.createKey().key);
+    const ai = h.sdk((await h.createKey()).key);
     const jobs = [];
     for (let i = 0; i < 5; i++) jobs.push(await ai.batches.create({ model: 'gemini-2.5-flash', src: REQUESTS.slice(0, 1) }));
     await waitFor(async () => (await completedRows(h)).length === 5, 10_000);
@@ -227,8 +227,8 @@ describe('background batch poller', () => {
 
   it('meters a file-based batch from its responses file, and gives that file to the batch\'s project', async () => {
     h = await startHarness({ env: FAST_POLL, fake: { batchRunningPolls: 1 } });
-    const owner = h.createKey('acme', 'alpha');
-    const [ai, other] = [h.sdk(owner.key), h.sdk(h.createKey('acme', 'beta').key)];
+    const owner = await h.createKey('acme', 'alpha');
+    const [ai, other] = [h.sdk(owner.key), h.sdk((await h.createKey('acme', 'beta')).key)];
     const jsonl = REQUESTS.map((request, i) => JSON.stringify({ key: `r${i}`, request })).join('\n');
     const input = await ai.files.upload({ file: new Blob([jsonl]), config: { mimeType: 'application/jsonl' } });
     const job = await ai.batches.create({ model: 'gemini-2.5-flash', src: input.name! });
@@ -254,7 +254,7 @@ describe('background batch poller', () => {
 
   it('without the poller, a client\'s read meters a file-based batch at once, without tokens', async () => {
     h = await startHarness({ env: { BATCH_POLL_INTERVAL_MS: '0' }, fake: { batchRunningPolls: 0 } });
-    const ai = h.sdk(h.createKey().key);
+    const ai = h.sdk((await h.createKey()).key);
     const input = await ai.files.upload({ file: new Blob([JSON.stringify({ key: 'r0', request: REQUESTS[0] })]), config: { mimeType: 'application/jsonl' } });
     const job = await ai.batches.create({ model: 'gemini-2.5-flash', src: input.name! });
     expect(h.gateway.batchPoller).toBeNull();
@@ -266,7 +266,7 @@ describe('background batch poller', () => {
 
   it('follows a Veo operation nobody reads and meters its seconds of video once', async () => {
     h = await startHarness({ env: FAST_POLL });
-    const key = h.createKey();
+    const key = await h.createKey();
     const op = await h.sdk(key.key).models.generateVideos({ model: 'veo-3.0-generate-001', prompt: 'waves', config: { durationSeconds: 6, numberOfVideos: 2 } });
     const rows = await waitFor(async () => {
       const r = (await h.rows()).filter((x) => x.endpoint === 'videos.completed');
@@ -284,7 +284,7 @@ describe('background batch poller', () => {
   it('a 429 on a batch read cools the key down in the pool, as a client request would, and the batch waits', async () => {
     let refuse = true;
     h = await startHarness({ env: FAST_POLL, fake: { batchRunningPolls: 0, refuseKey: (_key, rec) => (refuse && rec.method === 'GET' && /\/batches\//.test(rec.url) ? 'rate-limited' : null) } });
-    await h.sdk(h.createKey().key).batches.create({ model: 'gemini-2.5-flash', src: REQUESTS.slice(0, 1) });
+    await h.sdk((await h.createKey()).key).batches.create({ model: 'gemini-2.5-flash', src: REQUESTS.slice(0, 1) });
     await waitFor(async () => h.gateway.deps.keyPool.health().some((k) => k.state === 'cooling'));
     expect(h.gateway.deps.keyPool.health()).toEqual([expect.objectContaining({ id: envKeyId(UPSTREAM_KEY), state: 'cooling', refusals: expect.any(Number) })]);
     expect(await completedRows(h)).toEqual([]);

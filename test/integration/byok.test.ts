@@ -7,8 +7,14 @@ import { ADMIN_TOKEN, GATEWAY_SECRET, startHarness, UPSTREAM_KEY, type Harness }
 const OWN_KEY = 'test-OWN-project-key-for-byok-tests-7QxZ';
 const NEXT_KEY = 'test-NEXT-project-key-after-rotation-9KwY';
 
-/** Every byte SQLite holds for this database, WAL included. */
-function databaseBytes(h: Harness): string {
+/** Every byte SQLite holds for this database, WAL included; on Postgres, every row of every table. */
+async function databaseBytes(h: Harness): Promise<string> {
+  if (h.backend === 'postgres') {
+    const tables = await h.query<{ tablename: string }>("SELECT tablename FROM pg_tables WHERE schemaname = 'public'");
+    let all = '';
+    for (const { tablename } of tables) all += JSON.stringify(await h.query(`SELECT * FROM "${tablename}"`));
+    return all;
+  }
   h.db.$client.pragma('wal_checkpoint(TRUNCATE)');
   return readFileSync(h.dbPath).toString('latin1');
 }
@@ -38,10 +44,10 @@ describe('bring your own upstream key', () => {
     // The default key is the env pool's, recorded by its fingerprint id, never by value.
     expect(rows.map((r: any) => [r.project_id, r.upstream_key_id])).toEqual([[own.projectId, upk], [shared.projectId, expect.stringMatching(/^env:[0-9a-f]{12}$/)]]);
 
-    const ciphertext = h.db.$client.prepare('SELECT ciphertext FROM upstream_keys WHERE id = ?').pluck().get(upk) as string;
+    const ciphertext = (await h.scalar('SELECT ciphertext FROM upstream_keys WHERE id = ?', [upk])) as string;
     expect(ciphertext).toMatch(/^v1\./);
     expect(ciphertext).not.toContain(OWN_KEY);
-    expect(databaseBytes(h)).not.toContain(OWN_KEY);
+    expect((await databaseBytes(h))).not.toContain(OWN_KEY);
 
     // Rotation stores the new key under a new id; the next request uses it and records it.
     const rotated = await h.admin('POST', `/admin/v1/upstream-keys/${upk}/rotate`, { secret: NEXT_KEY });
@@ -59,20 +65,20 @@ describe('bring your own upstream key', () => {
       expect(t).not.toContain(OWN_KEY);
       expect(t).not.toContain(NEXT_KEY);
     }
-    expect(databaseBytes(h)).not.toContain(NEXT_KEY);
+    expect((await databaseBytes(h))).not.toContain(NEXT_KEY);
   });
 
   it('never prints an upstream key from the CLI', async () => {
     h = await startHarness({ env: { GATEWAY_SECRET } });
-    const env = { DATABASE_PATH: h.dbPath, GATEWAY_SECRET };
+    const env = { ...h.dbEnv, GATEWAY_SECRET };
     const file = `${h.dbPath}.secret`;
     writeFileSync(file, `${OWN_KEY}\n`);
     h.acceptUpstreamKey(OWN_KEY);
-    const key = cli(env, ['keys', 'create', '--tenant', 'acme', '--project', 'web', '--json']).json();
-    const outputs = [cli(env, ['upstream-keys', 'create', '--tenant', 'acme', '--project', 'web', '--secret-file', file])];
-    outputs.push(cli(env, ['upstream-keys', 'list']), cli(env, ['upstream-keys', 'list', '--json']));
+    const key = (await cli(env, ['keys', 'create', '--tenant', 'acme', '--project', 'web', '--json'])).json();
+    const outputs = [await cli(env, ['upstream-keys', 'create', '--tenant', 'acme', '--project', 'web', '--secret-file', file])];
+    outputs.push(await cli(env, ['upstream-keys', 'list']), await cli(env, ['upstream-keys', 'list', '--json']));
     const id = outputs[2]!.json().data[0].id;
-    outputs.push(cli(env, ['upstream-keys', 'get', id]), cli(env, ['upstream-keys', 'get', id, '--json']), cli(env, ['audit', 'list', '--json']));
+    outputs.push(await cli(env, ['upstream-keys', 'get', id]), await cli(env, ['upstream-keys', 'get', id, '--json']), await cli(env, ['audit', 'list', '--json']));
     for (const o of outputs) {
       expect(o.code, o.stderr).toBe(0);
       expect(o.stdout + o.stderr).not.toContain(OWN_KEY);
@@ -91,8 +97,8 @@ describe('bring your own upstream key', () => {
     const r = await h.admin('POST', '/admin/v1/upstream-keys', { projectId, secret: OWN_KEY });
     expect(r.status).toBe(422);
     expect(r.body.error.message).toMatch(/GATEWAY_SECRET.*at least 32 characters.*openssl rand/);
-    expect(h.db.$client.prepare('SELECT count(*) FROM upstream_keys').pluck().get()).toBe(0);
-    const viaCli = cli({ DATABASE_PATH: h.dbPath }, ['upstream-keys', 'create', '--project', projectId, '--secret-file', '/dev/null']);
+    expect(await h.scalar('SELECT count(*) FROM upstream_keys')).toBe(0);
+    const viaCli = await cli({ ...h.dbEnv }, ['upstream-keys', 'create', '--project', projectId, '--secret-file', '/dev/null']);
     expect(viaCli.code).toBe(1);
   });
 
@@ -105,7 +111,7 @@ describe('bring your own upstream key', () => {
       const file = `${h.dbPath}.secret`;
       writeFileSync(file, OWN_KEY);
       // Stored by the CLI, which has the right GATEWAY_SECRET; the running gateway does not.
-      expect(cli({ DATABASE_PATH: h.dbPath, GATEWAY_SECRET }, ['upstream-keys', 'create', '--project', projectId, '--secret-file', file]).code).toBe(0);
+      expect((await cli({ ...h.dbEnv, GATEWAY_SECRET }, ['upstream-keys', 'create', '--project', projectId, '--secret-file', file])).code).toBe(0);
       const r = await generate(h, secret);
       expect(r.status).toBe(503);
       expect(r.body.error.message).toMatch(/upstream key cannot be/);

@@ -14,7 +14,7 @@ describe('gemini-gateway CLI', () => {
   it('keeps the one-step `keys create --tenant --project --json` form of the real entry point working', async () => {
     h = await startHarness();
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'keys', 'create', '--tenant', 'acme', '--project', 'web', '--json'], {
-      env: { ...process.env, DATABASE_PATH: h.dbPath },
+      env: { ...process.env, ...h.dbEnv },
     });
     const created = JSON.parse(stdout);
     h.secrets.add(created.key);
@@ -24,47 +24,47 @@ describe('gemini-gateway CLI', () => {
 
   it('mirrors the admin operations with tables by default and JSON with --json', async () => {
     h = await startHarness();
-    const env = { DATABASE_PATH: h.dbPath };
-    expect(cli(env, ['tenants', 'create', 'acme', '--name', 'Acme', '--label', 'tier=gold']).stdout).toMatch(/^created tenant ten_\S+ \(active\)\n$/);
-    const list = cli(env, ['tenants', 'list']);
+    const env = { ...h.dbEnv };
+    expect((await cli(env, ['tenants', 'create', 'acme', '--name', 'Acme', '--label', 'tier=gold'])).stdout).toMatch(/^created tenant ten_\S+ \(active\)\n$/);
+    const list = await cli(env, ['tenants', 'list']);
     expect(list.stdout.split('\n')[0]).toMatch(/^id\s+slug\s+name\s+status\s+labels\s+created$/);
     expect(list.stdout).toMatch(/acme\s+Acme\s+active\s+\{"tier":"gold"\}/);
-    expect(cli(env, ['tenants', 'list', '--label', 'tier=silver', '--json']).json()).toEqual({ data: [], nextCursor: null });
-    expect(cli(env, ['tenants', 'get', 'acme']).stdout).toMatch(/^slug\s+acme$/m);
+    expect((await cli(env, ['tenants', 'list', '--label', 'tier=silver', '--json'])).json()).toEqual({ data: [], nextCursor: null });
+    expect((await cli(env, ['tenants', 'get', 'acme'])).stdout).toMatch(/^slug\s+acme$/m);
 
-    const p = cli(env, ['projects', 'create', 'web', '--tenant', 'acme', '--json']).json();
+    const p = (await cli(env, ['projects', 'create', 'web', '--tenant', 'acme', '--json'])).json();
     expect(p).toMatchObject({ slug: 'web', status: 'active', upstreamKeyId: null });
-    const k = cli(env, ['keys', 'create', '--project', p.id, '--model', 'gemini-2.5-*', '--endpoint', 'generate', '--expires-at', '7d', '--json']).json();
+    const k = (await cli(env, ['keys', 'create', '--project', p.id, '--model', 'gemini-2.5-*', '--endpoint', 'generate', '--expires-at', '7d', '--json'])).json();
     h.secrets.add(k.key);
     expect(k).toMatchObject({ tenant: 'acme', project: 'web', scopes: { models: ['gemini-2.5-*'], endpoints: ['generate'] }, expiresAt: expect.any(String) });
-    const human = cli(env, ['keys', 'list', '--tenant', 'acme', '--project', 'web']).stdout;
+    const human = (await cli(env, ['keys', 'list', '--tenant', 'acme', '--project', 'web'])).stdout;
     expect(human).toContain(`${k.prefix}…`);
     expect(human).not.toContain(k.key);
-    const rotated = cli(env, ['keys', 'rotate', k.id, '--overlap-seconds', '30m']);
+    const rotated = await cli(env, ['keys', 'rotate', k.id, '--overlap-seconds', '30m']);
     expect(rotated.stdout).toMatch(/^rotated to key key_\S+.*\n\n {2}ggw_\S+\n\nThis secret is shown once; store it now\.\nThe old key key_\S+ works until \S+\.$/m);
     h.secrets.add(/ggw_\S+/.exec(rotated.stdout)![0]);
-    expect(cli(env, ['keys', 'list', '--status', 'active', '--json']).json().data).toHaveLength(2);
-    expect(cli(env, ['keys', 'revoke', k.id]).stdout).toBe(`revoked key ${k.id} (now revoked)\n`);
+    expect((await cli(env, ['keys', 'list', '--status', 'active', '--json'])).json().data).toHaveLength(2);
+    expect((await cli(env, ['keys', 'revoke', k.id])).stdout).toBe(`revoked key ${k.id} (now revoked)\n`);
   });
 
   it('revoking or disabling from the CLI (another connection) stops a cached key on the next request', async () => {
     h = await startHarness();
-    const env = { DATABASE_PATH: h.dbPath };
-    const a = cli(env, ['keys', 'create', '--tenant', 'acme', '--project', 'a', '--json']).json();
-    const b = cli(env, ['keys', 'create', '--tenant', 'acme', '--project', 'b', '--json']).json();
+    const env = { ...h.dbEnv };
+    const a = (await cli(env, ['keys', 'create', '--tenant', 'acme', '--project', 'a', '--json'])).json();
+    const b = (await cli(env, ['keys', 'create', '--tenant', 'acme', '--project', 'b', '--json'])).json();
     h.secrets.add(a.key).add(b.key);
     expect((await generate(h, a.key)).status).toBe(200);
     expect((await generate(h, b.key)).status).toBe(200);
-    expect(cli(env, ['keys', 'revoke', a.id]).code).toBe(0);
-    expect(cli(env, ['projects', 'disable', b.projectId]).code).toBe(0);
+    expect((await cli(env, ['keys', 'revoke', a.id])).code).toBe(0);
+    expect((await cli(env, ['projects', 'disable', b.projectId])).code).toBe(0);
     expect((await generate(h, a.key)).body.error.message).toBe('API key has been revoked.');
     expect((await generate(h, b.key)).status).toBe(401);
   });
 
   it('fails with a non-zero exit and one line on stderr', async () => {
     h = await startHarness();
-    const env = { DATABASE_PATH: h.dbPath };
-    cli(env, ['tenants', 'create', 'acme']);
+    const env = { ...h.dbEnv };
+    await cli(env, ['tenants', 'create', 'acme']);
     const cases: Array<[string[], RegExp]> = [
       [['tenants', 'create', 'acme'], /already exists/],
       [['tenants', 'create', 'Bad Slug'], /slug: must be lowercase/],
@@ -76,7 +76,7 @@ describe('gemini-gateway CLI', () => {
       [['upstream-keys', 'create', '--project', 'prj_nope'], /--secret-file/],
     ];
     for (const [argv, message] of cases) {
-      const r = cli(env, argv);
+      const r = await cli(env, argv);
       expect(r.code, argv.join(' ')).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(/^gemini-gateway: [^\n]+\n$/);

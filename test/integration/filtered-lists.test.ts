@@ -25,7 +25,7 @@ describe('filtered lists', () => {
         },
       },
     });
-    const { key } = h.createKey('acme', 'web');
+    const { key } = await h.createKey('acme', 'web');
     const res = await rawRequest(`${h.url}/v1beta/files?pageSize=5`, { method: 'GET', headers: { 'x-goog-api-key': key } });
     const text = res.body.toString();
     expect(res.status).toBe(400);
@@ -42,7 +42,7 @@ describe('filtered lists', () => {
 
   it('ask upstream for identity encoding and pass the client headers through like forwarding does', async () => {
     h = await startHarness({ fake: { gzipUnary: true } });
-    const { key } = h.createKey('acme', 'web');
+    const { key } = await h.createKey('acme', 'web');
     const sdk = h.sdk(key);
     await sdk.files.upload({ file: new Blob(['mine']), config: { mimeType: 'text/plain' } });
     const res = await rawRequest(`${h.url}/v1beta/files`, { method: 'GET', headers: { 'x-goog-api-key': key, 'accept-encoding': 'gzip', 'x-trace': 'abc' } });
@@ -62,7 +62,7 @@ describe('filtered lists', () => {
       env: { UPSTREAM_HEADERS_TIMEOUT_MS: '300' },
       fake: { intercept: ({ url }) => url.pathname === '/v1beta/cachedContents' },
     });
-    const { key } = h.createKey('acme', 'web');
+    const { key } = await h.createKey('acme', 'web');
     const res = await rawRequest(`${h.url}/v1beta/cachedContents`, { method: 'GET', headers: { 'x-goog-api-key': key } });
     expect(res.status).toBe(504);
     expect(JSON.parse(res.body.toString())).toEqual({ error: { code: 504, message: 'Upstream did not answer in time.', status: 'DEADLINE_EXCEEDED' } });
@@ -74,7 +74,7 @@ describe('filtered lists', () => {
     h = await startHarness({
       fake: { intercept: ({ url, req }) => (url.pathname === '/v1beta/batches' ? (req.socket.destroy(), true) : false) },
     });
-    const { key } = h.createKey('acme', 'web');
+    const { key } = await h.createKey('acme', 'web');
     const res = await rawRequest(`${h.url}/v1beta/batches`, { method: 'GET', headers: { 'x-goog-api-key': key } });
     expect(res.status).toBe(502);
     expect(JSON.parse(res.body.toString()).error.status).toBe('UNAVAILABLE');

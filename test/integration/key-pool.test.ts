@@ -29,7 +29,7 @@ describe('the upstream key pool', () => {
       env: { ADMIN_TOKEN: ADMIN, ...env },
       fake: { refuseKey: (key) => refuse.get(key) ?? null },
     });
-    return h.sdk(h.createKey().key);
+    return h.sdk((await h.createKey()).key);
   };
   const ask = (ai: ReturnType<Harness['sdk']>) => ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' });
 
@@ -105,7 +105,7 @@ describe('the upstream key pool', () => {
       extraUpstreamKeys: [UPSTREAM_KEY_2],
       fake: { beforeFrame: (i) => (i === 2 ? Promise.reject(new Error('upstream died')) : undefined) },
     });
-    const ai = h.sdk(h.createKey().key);
+    const ai = h.sdk((await h.createKey()).key);
     const got: unknown[] = [];
     const failed = await (async () => {
       for await (const c of await ai.models.generateContentStream({ model: 'google-text', contents: 'hi' })) got.push(c);

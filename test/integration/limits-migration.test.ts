@@ -32,7 +32,7 @@ function databaseAt(lastTag: string): string {
 }
 
 describe('migration 0005: stored limit rules become camelCase', () => {
-  it('rewrites an old snake_case policy so the gateway loads it unchanged in meaning', () => {
+  it('rewrites an old snake_case policy so the gateway loads it unchanged in meaning', async () => {
     const path = databaseAt('0004_live_tokens');
     const old = new Database(path);
     old.pragma('foreign_keys = OFF');
@@ -58,7 +58,7 @@ describe('migration 0005: stored limit rules become camelCase', () => {
         ]],
       ]);
       const bad: string[] = [];
-      const policies = loadAllPolicies(db, (id, problem) => bad.push(`${id}: ${problem}`));
+      const policies = await loadAllPolicies(db, (id, problem) => bad.push(`${id}: ${problem}`));
       expect(bad).toEqual([]);
       expect(policies.get('prj_old')).toEqual({
         hardCap: true,
@@ -74,13 +74,13 @@ describe('migration 0005: stored limit rules become camelCase', () => {
     }
   });
 
-  it('an old-shape rule left unmigrated would not load: the migration is what keeps the policy', () => {
+  it('an old-shape rule left unmigrated would not load: the migration is what keeps the policy', async () => {
     const path = databaseAt('0005_limits_camel_case');
     const db = new Database(path);
     db.pragma('foreign_keys = OFF');
     db.prepare('INSERT INTO project_limits (project_id, hard_cap, rules, created_at, updated_at) VALUES (?, 0, ?, 1, 1)').run('prj_stale', JSON.stringify([{ tokens_per_day: 5 }]));
     const bad: string[] = [];
-    loadAllPolicies(drizzle(db) as never, (id) => bad.push(id));
+    await loadAllPolicies(drizzle(db) as never, (id) => bad.push(id));
     db.close();
     expect(bad).toEqual(['prj_stale']);
   });

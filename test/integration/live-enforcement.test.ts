@@ -22,8 +22,8 @@ function twoTurns(): LiveScript {
 describe('Live API quotas and scopes', () => {
   it('closes a session with 1008 naming the limit once a turn takes it past its budget (hard cap), then refuses new sessions', async () => {
     h = await startLiveHarness(twoTurns(), { env });
-    const { key, id } = h.createKey();
-    expect((await putLimits(h, h.projectOf(id), { hardCap: true, limits: [{ tokensPerDay: 1000 }] })).status).toBe(200);
+    const { key, id } = await h.createKey();
+    expect((await putLimits(h, await h.projectOf(id), { hardCap: true, limits: [{ tokensPerDay: 1000 }] })).status).toBe(200);
     const s = await sdkConnect(h.sdk(key), MODEL);
     s.session.sendClientContent({ turns: 'Hello what should we talk about?' });
     await s.waitFor(3);
@@ -48,8 +48,8 @@ describe('Live API quotas and scopes', () => {
 
   it('counts a session against max_concurrent for as long as it lives: the 51st is refused with 429', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'), { env });
-    const { key, id } = h.createKey();
-    expect((await putLimits(h, h.projectOf(id), { limits: [{ maxConcurrent: 50 }] })).status).toBe(200);
+    const { key, id } = await h.createKey();
+    expect((await putLimits(h, await h.projectOf(id), { limits: [{ maxConcurrent: 50 }] })).status).toBe(200);
     const open = Array.from({ length: 50 }, () => rawConnect(h!.liveUrl('v1beta', `?key=${key}`)));
     await Promise.all(open.map((c) => c.opened));
     const extra = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
@@ -92,10 +92,10 @@ describe('Live API quotas and scopes', () => {
 
   it("sends a bring-your-own-key project's own upstream key", async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'), { env: { ...env, GATEWAY_SECRET } });
-    const { key, id } = h.createKey();
+    const { key, id } = await h.createKey();
     const own = 'test-FAKE-project-own-upstream-key-55555';
     h.acceptUpstreamKey(own);
-    const created = await h.admin('POST', '/admin/v1/upstream-keys', { projectId: h.projectOf(id), secret: own });
+    const created = await h.admin('POST', '/admin/v1/upstream-keys', { projectId: await h.projectOf(id), secret: own });
     expect(created.status, created.text).toBe(201);
     const s = await sdkConnect(h.sdk(key), MODEL);
     s.session.close();

@@ -14,7 +14,7 @@ afterEach(async () => {
 describe('Live API relay', () => {
   it('gives the SDK the same messages, in the same order, as a direct connection', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'));
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const direct = await sdkConnect(new GoogleGenAI({ apiKey: UPSTREAM_KEY, httpOptions: { baseUrl: h.live.url } }), MODEL);
     direct.session.sendClientContent({ turns: 'Hello what should we talk about?' });
     await direct.waitFor(3);
@@ -35,7 +35,7 @@ describe('Live API relay', () => {
   it('relays binary frames byte-identical and a 129 KB audio frame unchanged', async () => {
     const script = recording('should_reply_to_realtime_audio_input');
     h = await startLiveHarness(script);
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const c = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
     await c.opened;
     for (const f of clientFrames(script)) c.ws.send(f, { binary: false });
@@ -53,7 +53,7 @@ describe('Live API relay', () => {
 
   it('records one live row per turn equal to the recorded usage, and one live_session row', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'));
-    const { key, id } = h.createKey();
+    const { key, id } = await h.createKey();
     const s = await sdkConnect(h.sdk(key), MODEL);
     s.session.sendClientContent({ turns: 'Hello what should we talk about?' });
     await s.waitFor(3);
@@ -70,7 +70,7 @@ describe('Live API relay', () => {
 
   it('accepts the key as x-goog-api-key, Bearer or ?key=, under PUBLIC_PATH_PREFIX too, and refuses a bad key before the upgrade', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'), { publicPath: '/gw' });
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const path = '/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContent';
     const base = h.url.replace(/^http/, 'ws');
     for (const [url, headers] of [
@@ -98,7 +98,7 @@ describe('Live API relay', () => {
 
   it('serves 50 concurrent sessions, each metered', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'));
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const sessions = await Promise.all(Array.from({ length: 50 }, () => sdkConnect(h!.sdk(key), MODEL)));
     for (const s of sessions) s.session.sendClientContent({ turns: 'Hello what should we talk about?' });
     await Promise.all(sessions.map((s) => s.waitFor(3)));
@@ -113,7 +113,7 @@ describe('Live API relay', () => {
     // The turn is still open when the client goes: usage arrived, turnComplete has not (as on 3.x models).
     const usageOnly = Buffer.from(script.steps.at(-1)!.data.toString().replace('"turnComplete": true', '"generationComplete": true'));
     h = await startLiveHarness({ steps: [...script.steps.slice(0, -1), { dir: '<', data: usageOnly }] });
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const c = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
     await c.opened;
     for (const f of clientFrames(script)) c.ws.send(f, { binary: false });
@@ -129,7 +129,7 @@ describe('Live API relay', () => {
   it('gives the client the code and reason upstream closed with', async () => {
     const script = recording('should_send_text_in_async_session');
     h = await startLiveHarness({ ...script, closeWith: { code: 1011, reason: 'Internal error encountered.' } });
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const s = await sdkConnect(h.sdk(key), MODEL);
     s.session.sendClientContent({ turns: 'Hello what should we talk about?' });
     expect(await s.closed).toEqual({ code: 1011, reason: 'Internal error encountered.' });
@@ -139,7 +139,7 @@ describe('Live API relay', () => {
 
   it('answers a non-JSON text frame with 1007, as Google does, and forwards nothing', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'));
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const c = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
     await c.opened;
     c.ws.send('hello there');
@@ -156,7 +156,7 @@ describe('Live API resumption, goAway and pings', () => {
     const update = pretty({ sessionResumptionUpdate: { newHandle: 'resume-handle-1', resumable: true } });
     const goAway = pretty({ goAway: { timeLeft: '10s' } });
     h = await startLiveHarness({ steps: [setup!, setupComplete!, update, goAway] });
-    const a = h.createKey('acme', 'web');
+    const a = await h.createKey('acme', 'web');
     const s = await sdkConnect(h.sdk(a.key), MODEL, { sessionResumption: {} });
     await s.waitFor(3);
     expect(s.messages[1]!.sessionResumptionUpdate?.newHandle).toBe('resume-handle-1');
@@ -168,10 +168,10 @@ describe('Live API resumption, goAway and pings', () => {
       void c.opened.then(() => c.ws.send(JSON.stringify({ setup: { model: `models/${MODEL}`, sessionResumption: { handle: 'resume-handle-1' } } })));
       return c;
     };
-    const other = resume(h.createKey('globex', 'app').key);
+    const other = resume((await h.createKey('globex', 'app')).key);
     expect((await other.closed).code).toBe(1008);
     expect(h.live.sessions).toHaveLength(1);
-    const same = resume(h.createKey('acme', 'web').key);
+    const same = resume((await h.createKey('acme', 'web')).key);
     await same.waitFrames(1);
     expect(h.live.sessions).toHaveLength(2);
     same.ws.close();
@@ -180,7 +180,7 @@ describe('Live API resumption, goAway and pings', () => {
 
   it('passes pings and pongs through both ways', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'));
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const c = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
     await c.opened;
     c.ws.send(clientFrames(recording('should_send_text_in_async_session'))[0]!, { binary: false });
@@ -201,7 +201,7 @@ describe('Live API resumption, goAway and pings', () => {
 describe('Live API upstream failures', () => {
   it('closes the client with 1011 when upstream refuses the session, and records upstream_error', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'), { env: { GEMINI_API_KEY: 'test-FAKE-key-the-fake-does-not-know-0000' } });
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const c = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
     await c.opened;
     c.ws.send(clientFrames(recording('should_send_text_in_async_session'))[0]!, { binary: false });
@@ -215,7 +215,7 @@ describe('Live API upstream failures', () => {
 describe('Live API shutdown', () => {
   it('refuses new sessions while draining, closes open ones with 1001 when the grace period ends, and writes their rows', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'), { env: { USAGE_FLUSH_INTERVAL_MS: '60000' } });
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const s = await sdkConnect(h.sdk(key), MODEL);
     s.session.sendClientContent({ turns: 'Hello what should we talk about?' });
     await s.waitFor(3);
@@ -224,7 +224,7 @@ describe('Live API shutdown', () => {
     expect(late.status).toBe(503);
     expect(await s.closed).toEqual({ code: 1001, reason: 'The gateway is shutting down.' });
     await stopped;
-    const rows = h.db.$client.prepare('SELECT endpoint, outcome, status, total_tokens FROM usage_events ORDER BY id').all();
+    const rows = await h.query('SELECT endpoint, outcome, status, total_tokens FROM usage_events ORDER BY id');
     expect(rows).toEqual([
       { endpoint: 'live', outcome: 'ok', status: 101, total_tokens: 553 },
       { endpoint: 'live_session', outcome: 'client_aborted', status: 1001, total_tokens: 0 },
@@ -249,7 +249,7 @@ describe('Live API backpressure', () => {
   it('stops reading one side while the other cannot take more, in both directions, and loses nothing', async () => {
     const script = recording('should_send_text_in_async_session');
     h = await startLiveHarness({ steps: script.steps.slice(0, 2) });
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const c = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
     await c.opened;
     c.ws.send(clientFrames(script)[0]!, { binary: false });

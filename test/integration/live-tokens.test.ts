@@ -30,7 +30,7 @@ describe('gateway-issued ephemeral tokens', () => {
   it('are created with authTokens.create through the gateway and open a metered session with live.connect, model locked', async () => {
     vi.spyOn(console, 'warn').mockImplementation(() => {}); // the SDK warns that ephemeral tokens are experimental
     h = await startLiveHarness(recording('should_send_text_in_async_session'));
-    const { key, id } = h.createKey();
+    const { key, id } = await h.createKey();
     const token = await mint(h, key, { uses: 1, liveConnectConstraints: { model: MODEL, config: { responseModalities: ['TEXT'] } }, lockAdditionalFields: [] });
     // Never forwarded: no Google token is minted with the gateway's upstream key.
     expect(h.fake.requests.filter((r) => r.url.includes('auth_tokens'))).toHaveLength(0);
@@ -46,12 +46,12 @@ describe('gateway-issued ephemeral tokens', () => {
 
     const rows = await h.waitForRows(3);
     expect(rows.map((r) => r.endpoint)).toEqual(['auth_tokens', 'live', 'live_session']);
-    for (const r of rows) expect(r).toMatchObject({ key_id: id, project_id: h.projectOf(id) });
+    for (const r of rows) expect(r).toMatchObject({ key_id: id, project_id: await h.projectOf(id) });
     expect(rows[1]).toMatchObject({ model: MODEL, total_tokens: 553 });
-    const audit = h.db.$client.prepare("SELECT action, actor FROM audit_events WHERE target_type = 'auth_token' ORDER BY created_at").all();
+    const audit = await h.query("SELECT action, actor FROM audit_events WHERE target_type = 'auth_token' ORDER BY created_at");
     expect(audit).toEqual([{ action: 'auth_token.create', actor: `key:${id}` }, { action: 'auth_token.use', actor: `key:${id}` }]);
     // Stored hashed: the database file holds no token.
-    expect(h.db.$client.prepare('SELECT count(*) FROM live_tokens WHERE hash = ?').pluck().get(token)).toBe(0);
+    expect(await h.scalar('SELECT count(*) FROM live_tokens WHERE hash = ?', [token])).toBe(0);
 
     // Its one use is spent: the next session is refused before the upgrade.
     const again = await rawConnect(constrainedUrl(h, token)).refused;
@@ -63,7 +63,7 @@ describe('gateway-issued ephemeral tokens', () => {
   it('are refused once expired for new sessions, and accepted as Authorization: Token until then', async () => {
     const clock = testClock(new Date().toISOString(), true);
     h = await startLiveHarness(recording('should_send_text_in_async_session'), { clock });
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const token = await mint(h, key, { uses: 0, newSessionExpireTime: new Date(clock.now() + 60_000).toISOString() });
     const ok = rawConnect(constrainedUrl(h, '').replace(/\?.*$/, ''), { authorization: `Token ${token}` });
     await ok.opened;
@@ -77,7 +77,7 @@ describe('gateway-issued ephemeral tokens', () => {
 
   it('do not work at Google: the fake upstream refuses one presented directly', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'));
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const token = await mint(h, key, { uses: 0 });
     const direct = await rawConnect(constrainedUrl(h, token, h.live.url)).refused;
     expect(direct.status).toBe(401);
@@ -89,7 +89,7 @@ describe('gateway-issued ephemeral tokens', () => {
 
   it('refuse a tenant key on the constrained path and a token on the key path', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'));
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const token = await mint(h, key, { uses: 0 });
     expect((await rawConnect(constrainedUrl(h, key)).refused).status).toBe(401);
     expect((await rawConnect(h.liveUrl('v1alpha', `?key=${token}`)).refused).status).toBe(401);
@@ -99,7 +99,7 @@ describe('gateway-issued ephemeral tokens', () => {
 describe('ephemeral token limits', () => {
   it('closes a session it opened with 1008 at its expireTime', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'));
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const token = await mint(h, key, { uses: 1, expireTime: new Date(Date.now() + 1500).toISOString() });
     const c = rawConnect(constrainedUrl(h, token));
     await c.opened;

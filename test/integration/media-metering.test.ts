@@ -13,8 +13,8 @@ let other: SeedKey;
 
 beforeAll(async () => {
   h = await startHarness({ env: { ADMIN_TOKEN } });
-  mine = seedKey(h, 'acme', 'studio');
-  other = seedKey(h, 'globex', 'app');
+  mine = await seedKey(h, 'acme', 'studio');
+  other = await seedKey(h, 'globex', 'app');
 });
 afterAll(async () => h.close());
 

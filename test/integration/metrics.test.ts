@@ -15,8 +15,8 @@ beforeAll(async () => {
     env: { ADMIN_TOKEN, METRICS_TOKEN },
     fake: { beforeFrame: async (i, req) => (req.url.includes('held-stream') && i >= 1 ? held : undefined) },
   });
-  web = seedKey(h, 'acme', 'web');
-  app = seedKey(h, 'globex', 'app');
+  web = await seedKey(h, 'acme', 'web');
+  app = await seedKey(h, 'globex', 'app');
 });
 afterAll(async () => h.close());
 
@@ -75,9 +75,9 @@ describe('GET /metrics', () => {
     expect(sample(m, 'gemini_gateway_requests_total', { tenant: 'globex', project: 'app' })).toBeDefined();
 
     // Tokens by project, model and kind equal the metered rows.
-    const sums = h.db.$client.prepare(`SELECT p.slug AS project, e.model, sum(prompt_tokens) AS prompt, sum(cached_tokens) AS cached,
+    const sums = await h.query<Record<string, string | number>>(`SELECT p.slug AS project, e.model, sum(prompt_tokens) AS prompt, sum(cached_tokens) AS cached,
       sum(output_tokens) AS output, sum(thoughts_tokens) AS thoughts FROM usage_events e JOIN projects p ON p.id = e.project_id
-      WHERE total_tokens IS NOT NULL GROUP BY 1, 2`).all() as Record<string, string | number>[];
+      WHERE total_tokens IS NOT NULL GROUP BY 1, 2`);
     expect(sums.length).toBeGreaterThanOrEqual(3);
     for (const s of sums) {
       for (const kind of ['prompt', 'cached', 'output', 'thoughts']) {
@@ -95,7 +95,7 @@ describe('GET /metrics', () => {
   });
 
   it('counts quota refusals by the limit that refused, and the 429 among the requests', async () => {
-    const limited = seedKey(h, 'acme', 'limited');
+    const limited = await seedKey(h, 'acme', 'limited');
     await setLimits(h, limited.projectId, { limits: [{ requestsPerMinute: 1 }] });
     expect((await generate(h, limited.key)).status).toBe(200);
     expect((await generate(h, limited.key)).status).toBe(429);

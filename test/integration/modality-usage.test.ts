@@ -42,7 +42,7 @@ beforeAll(async () => {
       },
     },
   });
-  key = seedKey(h, 'acme', 'voice');
+  key = await seedKey(h, 'acme', 'voice');
   const ai = h.sdk(key.key);
   await ai.models.generateContent({ model: MODEL, contents: [{ role: 'user', parts: [{ inlineData: { mimeType: 'audio/wav', data: 'UklGRg==' } }, { text: 'draw it' }] }] });
   await ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'plain text' });
@@ -51,8 +51,8 @@ beforeAll(async () => {
 afterAll(async () => h.close());
 
 describe('audio input and image output', () => {
-  it('costs the response at the audio-input and image-output rates of the price table', () => {
-    const row = h.db.$client.prepare('SELECT * FROM usage_events WHERE model = ?').get(MODEL) as Record<string, number>;
+  it('costs the response at the audio-input and image-output rates of the price table', async () => {
+    const row = (await h.query<Record<string, number>>('SELECT * FROM usage_events WHERE model = ?', [MODEL]))[0]!;
     expect(row).toMatchObject({ input_audio_tokens: 2000, cached_audio_tokens: 500, output_image_tokens: 1290, output_audio_tokens: 0 });
     // By hand: uncached text 500, uncached audio 2000-500 = 1500, cached audio 500, output text 1300-1290 = 10, image 1290, thinking 40.
     const usd = (500 * PRICE.input + 1500 * PRICE.input_audio + 500 * PRICE.cached_input_audio + 10 * PRICE.output + 1290 * PRICE.output_image + 40 * PRICE.thinking) / 1e6;
@@ -70,7 +70,7 @@ describe('audio input and image output', () => {
       { model: MODEL, modality: 'audio', inputTokens: 2000, cachedTokens: 500, outputTokens: 0 },
       { model: MODEL, modality: 'image', inputTokens: 0, cachedTokens: 0, outputTokens: 1290 },
     ].sort((a, b) => ['text', 'image', 'audio'].indexOf(a.modality) - ['text', 'image', 'audio'].indexOf(b.modality)));
-    const raw = h.db.$client.prepare('SELECT sum(input_audio_tokens) AS a, sum(output_image_tokens) AS i, sum(cost_nano_usd) AS c FROM usage_events').get() as { a: number; i: number; c: number };
+    const raw = (await h.query<{ a: number; i: number; c: number }>('SELECT sum(input_audio_tokens) AS a, sum(output_image_tokens) AS i, sum(cost_nano_usd) AS c FROM usage_events'))[0]!;
     expect(body.totals).toMatchObject({ audioInputTokens: raw.a, imageOutputTokens: raw.i, inputAudioTokens: raw.a, outputImageTokens: raw.i, estimatedCostUsd: raw.c / 1e9 });
 
     const audio = await getJson(h, '/admin/v1/usage?from=2026-06-10T00:00:00Z&to=2026-06-11T00:00:00Z&groupBy=model&modality=audio');

@@ -16,7 +16,7 @@ describe('resources pinned to the upstream key that created them', () => {
   const start = async () => {
     refuse = new Set();
     h = await startHarness({ extraUpstreamKeys: [UPSTREAM_KEY_2], fake: { refuseKey: (k) => (refuse.has(k) ? 'rate-limited' : null) } });
-    return [h.sdk(h.createKey('acme', 'alpha').key), h.sdk(h.createKey('acme', 'beta').key)] as const;
+    return [h.sdk((await h.createKey('acme', 'alpha')).key), h.sdk((await h.createKey('acme', 'beta')).key)] as const;
   };
   const useFile = (ai: GoogleGenAI, uri: string) =>
     ai.models.generateContent({ model: 'gemini-2.5-flash', contents: [{ role: 'user', parts: [createPartFromUri(uri, 'text/plain'), { text: 'read it' }] }] });

@@ -34,7 +34,7 @@ describe('unpriced models: `prices check` and /admin/v1/prices/unpriced', () => 
 
   it('lists models used in the last 30 days that have no price, exits 1 while any exist, and 0 once they are priced', async () => {
     h = await startHarness({ env: { ADMIN_TOKEN } });
-    await seedEvents(h, traffic(seedKey(h, 'acme', 'web')));
+    await seedEvents(h, traffic(await seedKey(h, 'acme', 'web')));
 
     const api = await getJson(h, '/admin/v1/prices/unpriced');
     expect(api.status).toBe(200);
@@ -51,15 +51,15 @@ describe('unpriced models: `prices check` and /admin/v1/prices/unpriced', () => 
     expect(bad.body.error).toMatchObject({ code: expect.any(String), message: expect.stringMatching(/days/) });
     expect((await getJson(h, '/admin/v1/prices/unpriced', null)).status).toBe(401);
 
-    const env = { DATABASE_PATH: h.dbPath };
-    const text = cli(env, ['prices', 'check']);
+    const env = { ...h.dbEnv };
+    const text = await cli(env, ['prices', 'check']);
     expect(text.code).toBe(1);
     expect(text.stdout).toMatch(/^2 model\(s\) used in the last 30 days have no price/);
     expect(text.stdout).toMatch(/^house-model\s+3\s+191\s+\d{4}-\d\d-\d\d$/m);
-    const json = cli(env, ['prices', 'check', '--json']);
+    const json = await cli(env, ['prices', 'check', '--json']);
     expect(json.code).toBe(1);
     expect(json.json()).toEqual(api.body);
-    expect(cli(env, ['prices', 'check', '--days', 'x']).code).toBe(1);
+    expect((await cli(env, ['prices', 'check', '--days', 'x'])).code).toBe(1);
 
     // The real entry point exits 1 too, so cron and CI see it.
     const failed = await run(process.execPath, ['--import', 'tsx', 'src/cli/index.ts', 'prices', 'check'], { env: { ...process.env, ...env } }).catch((e) => e);
@@ -67,14 +67,14 @@ describe('unpriced models: `prices check` and /admin/v1/prices/unpriced', () => 
 
     const pricesFile = join(h.dbPath, '..', 'prices.json');
     writeFileSync(pricesFile, JSON.stringify({ effective_from: '2020-01-01', models: { 'house-model': { input: 1, output: 2 }, 'house-imagen': { input: 0, output: 0, per_image: 0.01 } } }));
-    const priced = cli({ ...env, PRICES_FILE: pricesFile }, ['prices', 'check']);
+    const priced = await cli({ ...env, PRICES_FILE: pricesFile }, ['prices', 'check']);
     expect(priced).toMatchObject({ code: 0, stdout: 'every model used in the last 30 days has a price\n' });
-    expect(cli({ ...env, PRICES_FILE: pricesFile }, ['prices', 'check', '--json']).json()).toEqual({ data: [], nextCursor: null });
+    expect((await cli({ ...env, PRICES_FILE: pricesFile }, ['prices', 'check', '--json'])).json()).toEqual({ data: [], nextCursor: null });
   });
 
   it('answers an empty list when the price table covers every model in use', async () => {
     h = await startHarness({ env: { ADMIN_TOKEN } });
-    const key = seedKey(h, 'acme', 'web');
+    const key = await seedKey(h, 'acme', 'web');
     await seedEvents(h, traffic(key).filter((e) => !e.model?.startsWith('house-')));
     expect((await getJson(h, '/admin/v1/prices/unpriced')).body).toEqual({ data: [], nextCursor: null });
   });

@@ -9,9 +9,9 @@ afterEach(async () => h?.close());
 describe('admin API: /admin/v1/projects/{id}/limits', () => {
   it('reads, validates and replaces a policy, and the next request sees it', async () => {
     h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
-    const key = h.createKey('acme', 'web');
-    const other = h.createKey('acme', 'batch');
-    const projectId = h.projectOf(key.id);
+    const key = await h.createKey('acme', 'web');
+    const other = await h.createKey('acme', 'batch');
+    const projectId = await h.projectOf(key.id);
     const get = () => fetch(`${h.url}/admin/v1/projects/${projectId}/limits`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
 
     expect(await (await get()).json()).toEqual({ projectId, hardCap: false, limits: [], updatedAt: null });
@@ -46,16 +46,16 @@ describe('admin API: /admin/v1/projects/{id}/limits', () => {
     const audit = await h.admin('GET', '/admin/v1/audit?action=limits.update');
     expect(audit.body.data).toHaveLength(1);
     expect(audit.body.data[0]).toMatchObject({ actor: 'admin-token', target: { type: 'project', id: projectId } });
-    expect((await h.admin('DELETE', `/admin/v1/projects/${h.projectOf(other.id)}`)).status).toBe(200);
-    expect((await putLimits(h, h.projectOf(other.id), { limits: [] })).status).toBe(422);
+    expect((await h.admin('DELETE', `/admin/v1/projects/${await h.projectOf(other.id)}`)).status).toBe(200);
+    expect((await putLimits(h, await h.projectOf(other.id), { limits: [] })).status).toBe(422);
   });
 });
 
 describe('self-service: GET /gateway/v1/quota', () => {
   it('authenticates like the proxy and reports each limit with used, remaining and resetsAt', async () => {
     h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
-    const key = h.createKey('acme', 'web');
-    await putLimits(h, h.projectOf(key.id), { limits: [{ tokensPerMonth: 10_000, maxConcurrent: 4 }] });
+    const key = await h.createKey('acme', 'web');
+    await putLimits(h, await h.projectOf(key.id), { limits: [{ tokensPerMonth: 10_000, maxConcurrent: 4 }] });
     await generate(h, key.key).then((r) => r.arrayBuffer());
     await h.waitForRows(1);
 
@@ -68,7 +68,7 @@ describe('self-service: GET /gateway/v1/quota', () => {
 
     expect(await quota(h, key.key)).toEqual({
       tenant: 'acme',
-      project: { id: h.projectOf(key.id), slug: 'web' },
+      project: { id: await h.projectOf(key.id), slug: 'web' },
       keyId: key.id,
       hardCap: false,
       inFlight: { requests: 0, reservedTokens: 0 },
@@ -83,11 +83,11 @@ describe('self-service: GET /gateway/v1/quota', () => {
 describe('CLI: gemini-gateway limits set|get', () => {
   it('writes rules the running gateway applies on its next request, and reads them back', async () => {
     h = await startHarness({ env: ADMIN_ENV });
-    const key = h.createKey('acme', 'web');
-    const env = { DATABASE_PATH: h.dbPath };
-    expect(cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--requests-per-minute', '1', '--tokens-per-day', '50000']).code).toBe(0);
-    expect(cli(env, ['limits', 'set', '--project', h.projectOf(key.id), '--key-id', key.id, '--max-concurrent', '3', '--hard-cap', 'on']).code).toBe(0);
-    const bad = cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--tokens-per-day', 'lots']);
+    const key = await h.createKey('acme', 'web');
+    const env = { ...h.dbEnv };
+    expect((await cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--requests-per-minute', '1', '--tokens-per-day', '50000'])).code).toBe(0);
+    expect((await cli(env, ['limits', 'set', '--project', await h.projectOf(key.id), '--key-id', key.id, '--max-concurrent', '3', '--hard-cap', 'on'])).code).toBe(0);
+    const bad = await cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--tokens-per-day', 'lots']);
     expect(bad).toMatchObject({ code: 1, stderr: 'gemini-gateway: --tokens-per-day takes a whole number or "none" (got "lots")\n' });
 
     // The CLI committed on its own connection: the gateway notices on the next request.
@@ -95,12 +95,12 @@ describe('CLI: gemini-gateway limits set|get', () => {
     expect((await generate(h, key.key)).status).toBe(429);
     await h.waitForRows(2);
 
-    const got = cli(env, ['limits', 'get', '--project', h.projectOf(key.id), '--json']);
+    const got = await cli(env, ['limits', 'get', '--project', await h.projectOf(key.id), '--json']);
     expect(got.code).toBe(0);
     const parsed = got.json();
     expect(parsed).toMatchObject({ hardCap: true, limits: [{ requestsPerMinute: 1, tokensPerDay: 50000 }, { keyId: key.id, maxConcurrent: 3 }] });
     expect(parsed.status.limits.map((l: { policy: string; used: number }) => [l.policy, l.used])).toEqual([['rpm', 1], ['tpd', 281], ['key/concurrency', 0]]);
-    expect(cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--clear', '--json']).json().limits).toEqual([{ keyId: key.id, maxConcurrent: 3 }]);
+    expect((await cli(env, ['limits', 'set', '--tenant', 'acme', '--project', 'web', '--clear', '--json'])).json().limits).toEqual([{ keyId: key.id, maxConcurrent: 3 }]);
     expect((await h.admin('GET', '/admin/v1/audit?action=limits.update')).body.data[0].actor).toMatch(/^cli:/);
   });
 });

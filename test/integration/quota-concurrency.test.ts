@@ -20,8 +20,8 @@ afterEach(async () => h?.close());
 async function heldHarness() {
   const gate = latch();
   h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z'), fake: { beforeFrame: (i) => (i === 0 ? gate.wait : undefined) } });
-  const key = h.createKey('acme', 'web');
-  return { gate, key, projectId: h.projectOf(key.id) };
+  const key = await h.createKey('acme', 'web');
+  return { gate, key, projectId: await h.projectOf(key.id) };
 }
 
 /** Fires n streams at once, waits until each is admitted (headers in) or refused, then releases them all. */
@@ -86,8 +86,8 @@ describe('token budgets under concurrent streams', () => {
 describe('request and concurrency caps under concurrent load', () => {
   it('requests_per_minute admits exactly the limit out of a burst', async () => {
     h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
-    const key = h.createKey('acme', 'web');
-    await setLimits(h, h.projectOf(key.id), { limits: [{ requestsPerMinute: 10 }] });
+    const key = await h.createKey('acme', 'web');
+    await setLimits(h, await h.projectOf(key.id), { limits: [{ requestsPerMinute: 10 }] });
     const responses = await Promise.all(Array.from({ length: 40 }, () => generate(h, key.key)));
     await Promise.all(responses.map((r) => r.arrayBuffer()));
     expect(responses.filter((r) => r.status === 200).length).toBe(10);

@@ -11,8 +11,8 @@ afterEach(async () => {
 
 async function capped(tokensPerDay: number) {
   h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
-  const key = h.createKey('acme', 'web');
-  await setLimits(h, h.projectOf(key.id), { hardCap: true, limits: [{ tokensPerDay: tokensPerDay }] });
+  const key = await h.createKey('acme', 'web');
+  await setLimits(h, await h.projectOf(key.id), { hardCap: true, limits: [{ tokensPerDay: tokensPerDay }] });
   return key;
 }
 
@@ -64,15 +64,15 @@ describe('hard cap', () => {
       return () => spy.mock.calls.filter(([text]) => typeof text === 'string' && text.includes('usageMetadata')).length;
     };
     h = await startHarness({ env: ADMIN_ENV });
-    const plain = h.createKey('acme', 'plain');
+    const plain = await h.createKey('acme', 'plain');
     const count = usageParses();
     await (await generate(h, plain.key, { stream: true })).arrayBuffer();
     await h.waitForRows(1);
     expect(count()).toBe(1);
     vi.restoreAllMocks();
 
-    const key = h.createKey('acme', 'capped');
-    await setLimits(h, h.projectOf(key.id), { hardCap: true, limits: [{ tokensPerDay: 1_000_000 }] });
+    const key = await h.createKey('acme', 'capped');
+    await setLimits(h, await h.projectOf(key.id), { hardCap: true, limits: [{ tokensPerDay: 1_000_000 }] });
     const countCapped = usageParses();
     await (await generate(h, key.key, { stream: true })).arrayBuffer();
     await h.waitForRows(2);

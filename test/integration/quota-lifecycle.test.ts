@@ -13,8 +13,8 @@ afterEach(async () => h?.close());
 describe('counters across restarts and windows', () => {
   it('usage and request counts survive a restart: a second gateway on the same database refuses what the first would', async () => {
     h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
-    const key = h.createKey('acme', 'web');
-    await setLimits(h, h.projectOf(key.id), { limits: [{ tokensPerDay: 600, requestsPerMinute: 3 }] });
+    const key = await h.createKey('acme', 'web');
+    await setLimits(h, await h.projectOf(key.id), { limits: [{ tokensPerDay: 600, requestsPerMinute: 3 }] });
     for (let i = 0; i < 2; i++) expect((await generate(h, key.key, { maxOutputTokens: 100 }).then(async (r) => (await r.arrayBuffer(), r))).status).toBe(200);
     await h.restart();
     const q = await quota(h, key.key);
@@ -28,8 +28,8 @@ describe('counters across restarts and windows', () => {
   it('minute, day and month windows reset on UTC boundaries (injected clock)', async () => {
     const clock = testClock('2026-01-29T10:00:30Z');
     h = await startHarness({ env: ADMIN_ENV, clock });
-    const key = h.createKey('acme', 'web');
-    await setLimits(h, h.projectOf(key.id), { limits: [{ requestsPerMinute: 1, tokensPerDay: 300, tokensPerMonth: 600 }] });
+    const key = await h.createKey('acme', 'web');
+    await setLimits(h, await h.projectOf(key.id), { limits: [{ requestsPerMinute: 1, tokensPerDay: 300, tokensPerMonth: 600 }] });
     const call = async (maxOutputTokens: number) => {
       const before = (await h.rows()).length;
       const r = await generate(h, key.key, { maxOutputTokens });
@@ -68,8 +68,8 @@ describe('reservations never leak', () => {
         },
       },
     });
-    const key = h.createKey('acme', 'web');
-    await setLimits(h, h.projectOf(key.id), { limits: [{ tokensPerDay: 100_000, maxConcurrent: 2, requestsPerMinute: 5 }] });
+    const key = await h.createKey('acme', 'web');
+    await setLimits(h, await h.projectOf(key.id), { limits: [{ tokensPerDay: 100_000, maxConcurrent: 2, requestsPerMinute: 5 }] });
 
     // Client hangs up after the first frame.
     const abort = new AbortController();
@@ -96,11 +96,11 @@ describe('reservations never leak', () => {
     expect(limitOf(q, 'rpm')).toMatchObject({ used: 3 });
 
     // Refused by the gateway: no slot, no reservation, no request counted.
-    await setLimits(h, h.projectOf(key.id), { limits: [{ tokensPerDay: 100, maxConcurrent: 2, requestsPerMinute: 5 }] });
+    await setLimits(h, await h.projectOf(key.id), { limits: [{ tokensPerDay: 100, maxConcurrent: 2, requestsPerMinute: 5 }] });
     expect((await generate(h, key.key, { maxOutputTokens: 500 })).status).toBe(429);
     // Upstream unreachable: the gateway answers 502 and releases at once.
     await h.fake.close();
-    await setLimits(h, h.projectOf(key.id), { limits: [{ tokensPerDay: 100_000, maxConcurrent: 2, requestsPerMinute: 5 }] });
+    await setLimits(h, await h.projectOf(key.id), { limits: [{ tokensPerDay: 100_000, maxConcurrent: 2, requestsPerMinute: 5 }] });
     expect((await generate(h, key.key, { maxOutputTokens: 500 })).status).toBe(502);
     q = await quota(h, key.key);
     expect(q.inFlight).toEqual({ requests: 0, reservedTokens: 0 });
@@ -112,10 +112,10 @@ describe('reservations never leak', () => {
 describe('scope of limits', () => {
   it("limits on one project never affect another, nor do another project's requests count", async () => {
     h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
-    const limited = h.createKey('acme', 'web');
-    const sibling = h.createKey('acme', 'batch');
-    const sameSlug = h.createKey('globex', 'web');
-    await setLimits(h, h.projectOf(limited.id), { limits: [{ requestsPerMinute: 1, tokensPerDay: 1000 }] });
+    const limited = await h.createKey('acme', 'web');
+    const sibling = await h.createKey('acme', 'batch');
+    const sameSlug = await h.createKey('globex', 'web');
+    await setLimits(h, await h.projectOf(limited.id), { limits: [{ requestsPerMinute: 1, tokensPerDay: 1000 }] });
     const status = async (k: string) => (await generate(h, k).then(async (r) => (await r.arrayBuffer(), r))).status;
     expect([await status(limited.key), await status(limited.key)]).toEqual([200, 429]);
     for (const k of [sibling.key, sameSlug.key]) expect([await status(k), await status(k), await status(k)]).toEqual([200, 200, 200]);
@@ -126,9 +126,9 @@ describe('scope of limits', () => {
 
   it('a rule narrowed to a key or a model counts and limits only that traffic', async () => {
     h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:30Z') });
-    const k1 = h.createKey('acme', 'web');
-    const k2 = h.createKey('acme', 'web');
-    await setLimits(h, h.projectOf(k1.id), { limits: [{ keyId: k1.id, requestsPerMinute: 1 }, { model: 'models/google-reasoning', requestsPerMinute: 1 }] });
+    const k1 = await h.createKey('acme', 'web');
+    const k2 = await h.createKey('acme', 'web');
+    await setLimits(h, await h.projectOf(k1.id), { limits: [{ keyId: k1.id, requestsPerMinute: 1 }, { model: 'models/google-reasoning', requestsPerMinute: 1 }] });
     const status = async (k: string, model?: string) => (await generate(h, k, { model }).then(async (r) => (await r.arrayBuffer(), r))).status;
     expect([await status(k1.key), await status(k1.key)]).toEqual([200, 429]);
     expect([await status(k2.key), await status(k2.key)]).toEqual([200, 200]);

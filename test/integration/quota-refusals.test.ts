@@ -10,8 +10,8 @@ afterEach(async () => h?.close());
 async function limited(policy: unknown, clockAt = '2026-05-10T12:00:30Z', follow = false) {
   const clock = testClock(clockAt, follow);
   h = await startHarness({ env: ADMIN_ENV, clock });
-  const key = h.createKey('acme', 'web');
-  await setLimits(h, h.projectOf(key.id), policy);
+  const key = await h.createKey('acme', 'web');
+  await setLimits(h, await h.projectOf(key.id), policy);
   return { key, clock };
 }
 
@@ -107,7 +107,7 @@ describe('rate-limit headers', () => {
 
   it('a project without limits gets no rate-limit headers', async () => {
     h = await startHarness();
-    const key = h.createKey('free', 'app');
+    const key = await h.createKey('free', 'app');
     const res = await generate(h, key.key);
     await res.arrayBuffer();
     expect(res.status).toBe(200);

@@ -11,8 +11,8 @@ describe('resources belong to the project that created them', () => {
 
   const start = async (opts: Parameters<typeof startHarness>[0] = {}) => {
     h = await startHarness({ ...opts, env: { ADMIN_TOKEN: 'admin-token-for-tests-0123456789', ...opts.env } });
-    a = h.sdk(h.createKey('acme', 'alpha').key);
-    b = h.sdk(h.createKey('acme', 'beta').key);
+    a = h.sdk((await h.createKey('acme', 'alpha')).key);
+    b = h.sdk((await h.createKey('acme', 'beta')).key);
   };
   afterEach(async () => h?.close());
 
@@ -45,7 +45,7 @@ describe('resources belong to the project that created them', () => {
     await start();
     const file = await a.files.upload({ file: new Blob(['x']), config: { mimeType: 'text/plain' } });
     const get = async (name: string) => {
-      const res = await fetch(`${h.url}/v1beta/${name}`, { headers: { 'x-goog-api-key': h.createKey('acme', 'beta').key } });
+      const res = await fetch(`${h.url}/v1beta/${name}`, { headers: { 'x-goog-api-key': (await h.createKey('acme', 'beta')).key } });
       return [res.status, await res.text()];
     };
     expect(await get(file.name!)).toEqual(await get('files/doesnotexist'));
@@ -109,7 +109,7 @@ describe('resources belong to the project that created them', () => {
   it('finds references however the request is shaped: large streamed bodies, JSON escapes, interaction inputs, encoded paths', async () => {
     await start();
     const file = await a.files.upload({ file: new Blob(['secret notes']), config: { mimeType: 'text/plain' } });
-    const bKey = h.createKey('acme', 'beta').key;
+    const bKey = (await h.createKey('acme', 'beta')).key;
     const send = (path: string, body?: string, method = 'POST') =>
       fetch(`${h.url}${path}`, { method, headers: { 'x-goog-api-key': bKey, 'content-type': 'application/json' }, body }).then((r) => r.status);
     const forwarded = h.fake.requests.length;

@@ -10,7 +10,7 @@ describe('metering for embeddings, countTokens and batches', () => {
 
   it('embedding rows carry the upstream usageMetadata and the upstream key; countTokens is recorded without usage', async () => {
     h = await startHarness();
-    const ai = h.sdk(h.createKey().key);
+    const ai = h.sdk((await h.createKey()).key);
     await ai.models.embedContent({ model: 'embed-with-usage', contents: ['one two three', 'four'] });
     await ai.models.countTokens({ model: 'gemini-2.5-flash', contents: 'count me' });
     const rows = await h.waitForRows(2);
@@ -22,8 +22,8 @@ describe('metering for embeddings, countTokens and batches', () => {
 
   it('a batch seen in its final state is metered once, against the owner and the key that ran it; other projects cannot see it', async () => {
     h = await startHarness({ extraUpstreamKeys: [UPSTREAM_KEY_2] });
-    const ownerKey = h.createKey('acme', 'alpha');
-    const [a, b] = [h.sdk(ownerKey.key), h.sdk(h.createKey('acme', 'beta').key)];
+    const ownerKey = await h.createKey('acme', 'alpha');
+    const [a, b] = [h.sdk(ownerKey.key), h.sdk((await h.createKey('acme', 'beta')).key)];
     await a.models.generateContent({ model: 'gemini-2.5-flash', contents: 'rotate the pool once' });
     const requests = [{ contents: [{ role: 'user', parts: [{ text: 'first question here' }] }] }, { contents: [{ role: 'user', parts: [{ text: 'second' }] }] }];
     const job = await a.batches.create({ model: 'gemini-2.5-flash', src: requests });

@@ -34,7 +34,7 @@ describe('the @google/genai SDK through the gateway', () => {
 
   beforeEach(async () => {
     h = await startHarness();
-    key = h.createKey('acme', 'web');
+    key = await h.createKey('acme', 'web');
     via = h.sdk(key.key);
     direct = directSdk(h.fake);
   });

@@ -8,10 +8,10 @@ let web: SeedKey, webToo: SeedKey, other: SeedKey, elsewhere: SeedKey;
 
 beforeAll(async () => {
   h = await startHarness({ env: { ADMIN_TOKEN }, clock: { now: () => NOW } });
-  web = seedKey(h, 'acme', 'web');
-  webToo = seedKey(h, 'acme', 'web');
-  other = seedKey(h, 'acme', 'batch');
-  elsewhere = seedKey(h, 'globex', 'web');
+  web = await seedKey(h, 'acme', 'web');
+  webToo = await seedKey(h, 'acme', 'web');
+  other = await seedKey(h, 'acme', 'batch');
+  elsewhere = await seedKey(h, 'globex', 'web');
   const ev = (key: SeedKey, at: string, prompt: number) =>
     ({ at, key, model: 'gemini-2.5-flash', endpoint: 'generateContent', outcome: 'ok' as const, usage: tokens(prompt, 10), latencyMs: 100, ttfbMs: 50 });
   await seedEvents(h, [
@@ -67,7 +67,7 @@ describe('GET /gateway/v1/usage (self-service)', () => {
     expect(await selfService(null, '')).toMatchObject({ status: 401, body: { error: { status: 'UNAUTHENTICATED' } } });
     expect((await selfService(ADMIN_TOKEN, '', 'bearer')).status).toBe(401);
     expect((await selfService(`${web.key}x`, '')).status).toBe(401);
-    const doomed = seedKey(h, 'acme', 'web');
+    const doomed = await seedKey(h, 'acme', 'web');
     expect((await h.admin('POST', `/admin/v1/keys/${doomed.id}/revoke`)).status).toBe(200);
     expect((await selfService(doomed.key, '')).body.error.message).toMatch(/revoked/);
     expect(await selfService(web.key, '?groupBy=week')).toMatchObject({ status: 400, body: { error: { status: 'INVALID_ARGUMENT' } } });

@@ -11,7 +11,7 @@ describe('graceful shutdown', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     h = await startHarness({ env: { USAGE_FLUSH_INTERVAL_MS: '60000' }, fake: { beforeFrame: (i) => (i === 1 ? held : undefined) } });
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const headers = { 'x-goog-api-key': key };
     const done = await request(`${h.url}/v1beta/models/google-text:generateContent`, { method: 'POST', headers, body: '{}' });
     await done.body.arrayBuffer();
@@ -27,7 +27,7 @@ describe('graceful shutdown', () => {
     release();
     expect((await bytes).equals(framedGenerate('google-text', '\r\n'))).toBe(true);
     await stopped;
-    const rows = h.db.$client.prepare('SELECT endpoint, outcome FROM usage_events ORDER BY id').all();
+    const rows = await h.query('SELECT endpoint, outcome FROM usage_events ORDER BY id');
     expect(rows).toEqual([
       { endpoint: 'generateContent', outcome: 'ok' },
       { endpoint: 'streamGenerateContent', outcome: 'ok' },

@@ -9,8 +9,8 @@ let b: SeedKey;
 
 beforeAll(async () => {
   h = await startHarness();
-  a = seedKey(h, 'acme', 'rag');
-  b = seedKey(h, 'globex', 'app');
+  a = await seedKey(h, 'acme', 'rag');
+  b = await seedKey(h, 'globex', 'app');
 });
 afterAll(async () => h.close());
 

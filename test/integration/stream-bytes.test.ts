@@ -13,7 +13,7 @@ describe('bytes through the gateway', () => {
   for (const eol of ['\r\n', '\n'] as const) {
     it(`streams SSE bytes unchanged with ${JSON.stringify(eol)} framing split at odd offsets`, async () => {
       h = await startHarness({ fake: { eol, splitSeed: 7 } });
-      const { key } = h.createKey();
+      const { key } = await h.createKey();
       for (const model of ['google-text', 'google-reasoning-gemini3', 'google-vertex-stream-tool-call-arguments-nested.1']) {
         const res = await request(`${h.url}/v1beta/models/${model}:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'x-goog-api-key': key, 'content-type': 'application/json' }, body });
         expect(res.statusCode).toBe(200);
@@ -27,7 +27,7 @@ describe('bytes through the gateway', () => {
 
   it('streams interactions SSE (event + data framing, [DONE]) unchanged and meters interaction.completed', async () => {
     h = await startHarness({ fake: { eol: '\r\n', splitSeed: 3 } });
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const res = await request(`${h.url}/v1beta/interactions`, { method: 'POST', headers: { 'x-goog-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify({ model: 'google-search', input: 'x', stream: true }) });
     expect(Buffer.from(await res.body.arrayBuffer()).equals(framedInteraction('google-search', '\r\n'))).toBe(true);
     const [row] = await h.waitForRows(1);
@@ -48,7 +48,7 @@ describe('bytes through the gateway', () => {
         },
       },
     });
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const res = await request(`${h.url}/v1beta/models/google-text:streamGenerateContent?alt=sse`, { method: 'POST', headers: { 'x-goog-api-key': key }, body });
     const reader = res.body[Symbol.asyncIterator]();
     let got = Buffer.alloc(0);
@@ -63,7 +63,7 @@ describe('bytes through the gateway', () => {
 
   it('passes streamGenerateContent without alt=sse (a progressive JSON array) and meters its last element', async () => {
     h = await startHarness();
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const res = await request(`${h.url}/v1/models/google-reasoning:streamGenerateContent`, { method: 'POST', headers: { 'x-goog-api-key': key }, body });
     expect(Buffer.from(await res.body.arrayBuffer()).equals(framedGenerateArray('google-reasoning'))).toBe(true);
     const [row] = await h.waitForRows(1);
@@ -72,7 +72,7 @@ describe('bytes through the gateway', () => {
 
   it('keeps gzip-encoded unary bodies byte-identical while metering the decompressed copy', async () => {
     h = await startHarness({ fake: { gzipUnary: true } });
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const res = await request(`${h.url}/v1beta/models/google-text:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': key, 'accept-encoding': 'gzip' }, body });
     expect(res.headers['content-encoding']).toBe('gzip');
     const raw = Buffer.from(await res.body.arrayBuffer());
@@ -84,7 +84,7 @@ describe('bytes through the gateway', () => {
 
   it('forwards method, path, query and headers as sent, with only the key swapped', async () => {
     h = await startHarness();
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const res = await request(`${h.url}/v1alpha/models/google-text:generateContent?key=${key}&alt=json&x=a%2Fb`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'api-revision': '2026-05-20', 'x-server-timeout': '30', 'x-goog-upload-protocol': 'resumable', cookie: '', 'x-goog-api-client': 'test/1' },
@@ -102,7 +102,7 @@ describe('bytes through the gateway', () => {
 
   it('accepts the tenant key as Authorization: Bearer and strips it', async () => {
     h = await startHarness();
-    const { key } = h.createKey();
+    const { key } = await h.createKey();
     const res = await request(`${h.url}/v1beta/models`, { headers: { authorization: `Bearer ${key}` } });
     expect(res.statusCode).toBe(200);
     await res.body.arrayBuffer();

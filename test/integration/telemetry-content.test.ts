@@ -18,7 +18,7 @@ beforeAll(async () => {
       OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'SPAN_ONLY',
     },
   });
-  const ai = h.sdk(h.createKey().key);
+  const ai = h.sdk((await h.createKey()).key);
   await ai.models.generateContent({
     model: 'google-text',
     contents: `how many r in strawberry? my keys: ${UPSTREAM_KEY} ${KEY_SHAPED}`,

@@ -39,11 +39,11 @@ beforeAll(async () => {
   receiver = await startOtlpReceiver();
   const script = twoTurns();
   h = await startLiveHarness(script, { env: { ADMIN_TOKEN, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } });
-  const { key } = h.createKey('acme', 'web');
-  const limited = h.createKey('acme', 'limited');
-  await setLimits(h, h.projectOf(limited.id), { limits: [{ maxConcurrent: 1 }] });
-  const capped = h.createKey('acme', 'capped');
-  await setLimits(h, h.projectOf(capped.id), { hardCap: true, limits: [{ tokensPerDay: 1000 }] });
+  const { key } = await h.createKey('acme', 'web');
+  const limited = await h.createKey('acme', 'limited');
+  await setLimits(h, await h.projectOf(limited.id), { limits: [{ maxConcurrent: 1 }] });
+  const capped = await h.createKey('acme', 'capped');
+  await setLimits(h, await h.projectOf(capped.id), { hardCap: true, limits: [{ tokensPerDay: 1000 }] });
   const frames = clientFrames(script);
   const firstTurnFrames = script.steps.slice(0, script.steps.findIndex((s, i) => i > 2 && s.dir === '>')).filter((s) => s.dir === '<').length;
 

@@ -16,7 +16,7 @@ describe('OpenTelemetry off (the default)', () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const res = await fetch(`${h.url}/v1beta/models/google-text:generateContent`, {
       method: 'POST',
-      headers: { 'x-goog-api-key': h.createKey().key, 'content-type': 'application/json', traceparent, tracestate: 'k=v' },
+      headers: { 'x-goog-api-key': (await h.createKey()).key, 'content-type': 'application/json', traceparent, tracestate: 'k=v' },
       body: '{"contents":[{"parts":[{"text":"hi"}]}]}',
     });
     expect(res.status).toBe(200);
@@ -32,7 +32,7 @@ describe('OpenTelemetry off, Live sessions', () => {
     const script = recording('should_send_text_in_async_session');
     const live = await startLiveHarness(script);
     try {
-      const c = rawConnect(live.liveUrl('v1beta', `?key=${live.createKey().key}`), { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+      const c = rawConnect(live.liveUrl('v1beta', `?key=${(await live.createKey()).key}`), { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
       await c.opened;
       for (const f of clientFrames(script)) c.ws.send(f);
       await c.waitFrames(serverFrames(script).length);
@@ -52,7 +52,7 @@ describe('OpenTelemetry off, Live sessions', () => {
 describe('OpenTelemetry with its collector down', () => {
   it('serves requests as usual and still shuts down (the final export gives up instead of holding the exit)', async () => {
     const down = await startHarness({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } });
-    const ai = down.sdk(down.createKey().key);
+    const ai = down.sdk((await down.createKey()).key);
     const res = await ai.models.generateContent({ model: 'google-text', contents: 'hi' });
     expect(res.usageMetadata?.totalTokenCount).toBeGreaterThan(0);
     expect(await down.waitForRows(1)).toHaveLength(1);

@@ -26,9 +26,9 @@ beforeAll(async () => {
     env: { ADMIN_TOKEN, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'gateway-under-test' },
     fake: { beforeFrame: (i, req) => (req.url.includes('google-reasoning-gemini3') && i === 2 ? held : undefined) },
   });
-  const { key } = h.createKey('acme', 'web');
-  const limited = h.createKey('acme', 'limited');
-  await setLimits(h, h.projectOf(limited.id), { limits: [{ requestsPerMinute: 1 }] });
+  const { key } = await h.createKey('acme', 'web');
+  const limited = await h.createKey('acme', 'limited');
+  await setLimits(h, await h.projectOf(limited.id), { limits: [{ requestsPerMinute: 1 }] });
   const ai = h.sdk(key);
 
   await ai.models.generateContent({ model: 'google-reasoning', contents: 'hi' });

@@ -17,7 +17,7 @@ function call(key: string, xff?: string) {
 }
 
 async function scopedKey(cidrs: string[]) {
-  const key = h!.createKey('acme', 'web');
+  const key = await h!.createKey('acme', 'web');
   const res = await h!.admin('PATCH', `/admin/v1/keys/${key.id}`, { scopes: { cidrs } });
   expect(res.status).toBe(200);
   return key.key;
@@ -45,7 +45,7 @@ describe('TRUSTED_PROXIES', () => {
 
   it('the auth throttle counts per forwarded client, so one client behind the proxy cannot lock out the rest', async () => {
     h = await startHarness({ env: { ADMIN_TOKEN: 'admin-token-for-tests-0123456789', TRUSTED_PROXIES: '127.0.0.1', AUTH_FAILURE_LIMIT: '3' } });
-    const good = h.createKey('acme', 'web').key;
+    const good = (await h.createKey('acme', 'web')).key;
     const bad = 'ggw_' + 'y'.repeat(43);
     for (let i = 0; i < 3; i++) expect((await call(bad, '198.51.100.9')).status).toBe(401);
     expect((await call(good, '198.51.100.9')).status).toBe(429);
@@ -54,7 +54,7 @@ describe('TRUSTED_PROXIES', () => {
 
   it('without TRUSTED_PROXIES a forged X-Forwarded-For changes nothing for the throttle', async () => {
     h = await startHarness({ env: { AUTH_FAILURE_LIMIT: '2' } });
-    const good = h.createKey('acme', 'web').key;
+    const good = (await h.createKey('acme', 'web')).key;
     const bad = 'ggw_' + 'z'.repeat(43);
     expect((await call(bad, '198.51.100.1')).status).toBe(401);
     expect((await call(bad, '198.51.100.2')).status).toBe(401);

@@ -21,7 +21,7 @@ describe.each(['', '/gw'])('resumable uploads stay on the gateway (PUBLIC_BASE_U
     h = await startHarness({ publicPath });
     const arrived: string[] = [];
     h.gateway.server.on('request', (req: { url?: string }) => arrived.push(req.url ?? ''));
-    const a = h.createKey('acme', 'alpha');
+    const a = await h.createKey('acme', 'alpha');
     const client = new Sdk({ apiKey: a.key, httpOptions: { baseUrl: h.publicUrl } }) as GoogleGenAI;
     const file = await client.files.upload({ file: new Blob([bytes]), config: { mimeType: 'application/octet-stream', displayName: 'big.bin' } });
     expect(file.sizeBytes).toBe(String(bytes.length));
@@ -39,7 +39,7 @@ describe.each(['', '/gw'])('resumable uploads stay on the gateway (PUBLIC_BASE_U
 
   it('rewrites both upload URL headers to PUBLIC_BASE_URL; another project\'s chunk is a 404 and never forwarded', async () => {
     h = await startHarness({ publicPath });
-    const [a, b] = [h.createKey('acme', 'alpha').key, h.createKey('acme', 'beta').key];
+    const [a, b] = [(await h.createKey('acme', 'alpha')).key, (await h.createKey('acme', 'beta')).key];
     const started = await fetch(`${h.publicUrl}/upload/v1beta/files`, {
       method: 'POST',
       headers: {
@@ -74,7 +74,7 @@ describe('a gateway mounted at the root', () => {
 
   it('serves prefixed and unprefixed paths alike when PUBLIC_BASE_URL has a path (a proxy in front may strip it)', async () => {
     h = await startHarness({ publicPath: '/gw' });
-    const key = h.createKey().key;
+    const key = (await h.createKey()).key;
     const [viaPrefix, direct] = await Promise.all([
       fetch(`${h.url}/gw/v1beta/models`, { headers: { 'x-goog-api-key': key } }),
       fetch(`${h.url}/v1beta/models`, { headers: { 'x-goog-api-key': key } }),
@@ -85,7 +85,7 @@ describe('a gateway mounted at the root', () => {
 
   it('leaves paths untouched without a prefix: /gw/… is not a Gemini path', async () => {
     h = await startHarness();
-    const res = await fetch(`${h.url}/gw/v1beta/models`, { headers: { 'x-goog-api-key': h.createKey().key } });
+    const res = await fetch(`${h.url}/gw/v1beta/models`, { headers: { 'x-goog-api-key': (await h.createKey()).key } });
     expect(res.status).toBe(404);
   });
 });

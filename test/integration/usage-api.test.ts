@@ -25,10 +25,10 @@ let k1: SeedKey, k2: SeedKey, k3: SeedKey, k4: SeedKey;
 
 beforeAll(async () => {
   h = await startHarness({ env: { ADMIN_TOKEN }, clock: { now: () => NOW } });
-  k1 = seedKey(h, 'acme', 'web');
-  k2 = seedKey(h, 'acme', 'web');
-  k3 = seedKey(h, 'acme', 'batch');
-  k4 = seedKey(h, 'globex', 'app');
+  k1 = await seedKey(h, 'acme', 'web');
+  k2 = await seedKey(h, 'acme', 'web');
+  k3 = await seedKey(h, 'acme', 'batch');
+  k4 = await seedKey(h, 'globex', 'app');
   await seedEvents(h, [
     { at: '2026-06-01T10:15:00Z', key: k1, model: FLASH, endpoint: 'generateContent', outcome: 'ok', usage: tokens(1000, 500, { cachedTokens: 200, thoughtsTokens: 100 }), latencyMs: 120, ttfbMs: 80 },
     { at: '2026-06-01T10:45:00Z', key: k2, model: FLASH, endpoint: 'streamGenerateContent', outcome: 'ok', usage: tokens(2000, 1000), latencyMs: 900, ttfbMs: 60 },

@@ -34,7 +34,7 @@ const seen: number[] = [];
 
 beforeAll(async () => {
   h = await startHarness({ env: { ADMIN_TOKEN }, clock: { now: () => START + SPAN } });
-  keys = [seedKey(h, 'acme', 'web'), seedKey(h, 'acme', 'web'), seedKey(h, 'acme', 'batch'), seedKey(h, 'globex', 'app')];
+  keys = [await seedKey(h, 'acme', 'web'), await seedKey(h, 'acme', 'web'), await seedKey(h, 'acme', 'batch'), await seedKey(h, 'globex', 'app')];
 });
 afterAll(async () => h.close());
 
@@ -189,12 +189,12 @@ async function get(path: string, auth: Record<string, string>) {
 }
 
 /** Runs `gemini-gateway usage` in-process on the same database file; returns its parsed --json output. */
-function usageCli(args: string[]): { groups: Record<string, unknown>[]; totals: Record<string, unknown> } {
+async function usageCli(args: string[]): Promise<{ groups: Record<string, unknown>[]; totals: Record<string, unknown> }> {
   let out = '';
   const write = process.stdout.write.bind(process.stdout);
   process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
   try {
-    expect(runCli(usageCommands, ['usage', ...args], { config: () => h.config, clock: { now: () => START + SPAN } })).toBe(0);
+    expect(await runCli(usageCommands, ['usage', ...args], { config: () => h.config, clock: { now: () => START + SPAN } })).toBe(0);
   } finally {
     process.stdout.write = write;
   }
@@ -218,7 +218,7 @@ describe('usage at arbitrary bounds', () => {
         ];
         // The CLI (`gemini-gateway usage … --json`) takes the same bounds.
         const raw = rawRows(from, to, f);
-        const cli = usageCli(['--from', new Date(from).toISOString(), '--to', new Date(to).toISOString(), ...Object.entries(f).flatMap(([k, v]) => [`--${k}`, v]), ...(q.groupBy.length ? ['--group-by', q.groupBy.join(',')] : []), '--json']);
+        const cli = await usageCli(['--from', new Date(from).toISOString(), '--to', new Date(to).toISOString(), ...Object.entries(f).flatMap(([k, v]) => [`--${k}`, v]), ...(q.groupBy.length ? ['--group-by', q.groupBy.join(',')] : []), '--json']);
         expect([...cli.groups].sort(byLabels(q.groupBy))).toEqual(expectedGroups(raw, q.groupBy).sort(byLabels(q.groupBy)));
         expect(cli.totals).toEqual(metricsOf(raw));
         for (const s of surfaces) {
@@ -248,10 +248,10 @@ describe('usage at arbitrary bounds', () => {
     );
   }, 120_000);
 
-  it('reads the partial edge hours through an index on created_at, whatever the filter', () => {
+  it('reads the partial edge hours through an index on created_at, whatever the filter', async () => {
     const shapes = [{}, { tenant: 'acme' }, { project: 'web' }, { key: keys[0]!.id }, { model: 'gemini-2.5-pro' }, { endpoint: 'countTokens' }, { outcome: 'ok' as const }];
     for (const f of shapes) {
-      const where = filterWhere(h.db, f);
+      const where = await filterWhere(h.db, f);
       const plan = (h.db.$client.prepare(`EXPLAIN QUERY PLAN ${rawSegmentSql(true, ['project_id', 'model'], where)}`).all(START, START + HOUR, ...where.params) as { detail: string }[])
         .map((r) => r.detail).filter((d) => /usage_events/.test(d));
       expect({ f, plan }).toEqual({ f, plan: [expect.stringMatching(/^SEARCH usage_events USING INDEX usage_events_\w+_idx \((\w+=\? AND )?created_at>\? AND created_at<\?\)$/)] });

@@ -29,7 +29,7 @@ beforeAll(async () => {
       },
     },
   });
-  keys = [seedKey(h, 'acme', 'web'), seedKey(h, 'acme', 'web'), seedKey(h, 'globex', 'app')];
+  keys = [await seedKey(h, 'acme', 'web'), await seedKey(h, 'acme', 'web'), await seedKey(h, 'globex', 'app')];
   let recorded = 0;
   const step = async (fn: () => Promise<unknown>) => {
     await fn().catch(() => undefined);

@@ -18,7 +18,7 @@ describe.runIf(inject('redisAvailable'))('uploads across replicas', { timeout: 9
     const [one, two, three] = r.gateways as [typeof r.gateways[0], typeof r.gateways[0], typeof r.gateways[0]];
     // A key of another project, created by another process (as the CLI would) while the replicas run.
     const db = openDb(r.dbPath);
-    const foreign = createKeyFor(db, systemClock, { tenant: 'acme', project: 'beta' }).key;
+    const foreign = (await createKeyFor(db, systemClock, { tenant: 'acme', project: 'beta' })).key;
     db.$client.close();
 
     const started = await fetch(`${one.url}/upload/v1beta/files`, {

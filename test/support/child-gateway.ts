@@ -23,10 +23,10 @@ export interface ChildGateway {
 }
 
 /** Creates a key in a fresh database file before any gateway opens it; migrations run here. */
-export function seedKey(dbPath: string): string {
+export async function seedKey(dbPath: string): Promise<string> {
   const db = openDb(dbPath);
   try {
-    return createKeyFor(db, systemClock, { tenant: 'acme', project: 'web' }).key;
+    return (await createKeyFor(db, systemClock, { tenant: 'acme', project: 'web' })).key;
   } finally {
     db.$client.close();
   }

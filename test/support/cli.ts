@@ -22,9 +22,9 @@ export interface CliResult {
 
 /**
  * Runs the CLI in-process against a database file, with its own connection like the real
- * command. Commands are synchronous, so capturing process output around the call is safe.
+ * command. Tests run one command at a time, so capturing process output around the call is safe.
  */
-export function cli(env: Record<string, string>, argv: string[], clock?: Clock): CliResult {
+export async function cli(env: Record<string, string>, argv: string[], clock?: Clock): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   const out = process.stdout.write.bind(process.stdout);
@@ -33,7 +33,7 @@ export function cli(env: Record<string, string>, argv: string[], clock?: Clock):
   process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
   let code: number;
   try {
-    code = runCli(COMMANDS, argv, { config: () => parseConfig(env), clock });
+    code = await runCli(COMMANDS, argv, { config: () => parseConfig(env), clock });
   } finally {
     process.stdout.write = out;
     process.stderr.write = err;

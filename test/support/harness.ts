@@ -7,12 +7,22 @@ import { createKeyFor, type CreatedKey } from '../../src/accounts/issue-key.js';
 import { systemClock, type Clock } from '../../src/clock.js';
 import { parseConfig, type Config } from '../../src/config.js';
 import { openDb, type Db } from '../../src/db/client.js';
+import { openStore } from '../../src/db/store.js';
+import { query } from '../../src/db/dialect.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
 import { envKeySecrets } from '../../src/upstream/key-pool.js';
 import { loadTelemetry } from '../../src/telemetry/load.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
 import { watchResponses, type ResponseWatch } from './response-watch.js';
+import { createTestDatabase, type TestDatabase } from './postgres.js';
+
+/**
+ * Which database the integration suite runs on: the vitest project `postgres` sets
+ * TEST_BACKEND=postgres (vitest.config.ts), and each harness then gets a fresh database on the test
+ * server, dropped at close().
+ */
+export const TEST_BACKEND: 'sqlite' | 'postgres' = process.env.TEST_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
 
 export const UPSTREAM_KEY = 'test-FAKE-upstream-key-for-tests-0123456789';
 /** Pass as env.ADMIN_TOKEN / env.GATEWAY_SECRET; the harness treats both as secrets that must never be logged. */
@@ -71,15 +81,24 @@ export interface Harness {
   publicUrl: string;
   fake: FakeUpstream;
   gateway: Gateway;
+  /** SQLite: the connection the gateway runs on. Postgres: the harness's own pool on the same database, usable across restarts and after shutdown. Use h.query for raw SQL. */
   db: Db;
+  backend: 'sqlite' | 'postgres';
+  /** SQLite file (also set on Postgres, unused there). */
   dbPath: string;
+  /** The variables that point a CLI (or another process) at this harness's database: DATABASE_PATH, and DATABASE_URL on Postgres. */
+  dbEnv: { DATABASE_PATH: string; DATABASE_URL?: string };
+  /** Raw SQL with `?` placeholders on either backend; int8 and sums come back as numbers. */
+  query<R = any>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** The first column of the first row (undefined without one), like better-sqlite3's pluck().get(). */
+  scalar<T = any>(sql: string, params?: unknown[]): Promise<T>;
   config: Config;
   logs: string[];
   /** Every secret this harness handed out; none may appear in logs or responses, or reach upstream. */
   secrets: Set<string>;
-  createKey(tenant?: string, project?: string): CreatedKey;
+  createKey(tenant?: string, project?: string): Promise<CreatedKey>;
   /** The project id a key belongs to. */
-  projectOf(keyId: string): string;
+  projectOf(keyId: string): Promise<string>;
   /** Shuts the gateway down (flushing usage) and boots a new one on the same database file and port; db and gateway change. */
   restart(): Promise<void>;
   sdk(key: string): GoogleGenAI;
@@ -101,6 +120,7 @@ export interface Harness {
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'ggw-test-'));
   const dbPath = join(dir, 'gateway.db');
+  const pgDb: TestDatabase | null = TEST_BACKEND === 'postgres' ? await createTestDatabase() : null;
   const extra = opts.extraUpstreamKeys ?? [];
   const secrets = new Set<string>([UPSTREAM_KEY, ADMIN_TOKEN, GATEWAY_SECRET, ...extra]);
   if (opts.env?.ADMIN_TOKEN) secrets.add(opts.env.ADMIN_TOKEN);
@@ -121,12 +141,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     PUBLIC_BASE_URL: `http://127.0.0.1:${port}${opts.publicPath ?? ''}`,
     ...(extra.length ? { GEMINI_API_KEYS: extra.join(',') } : {}),
     DATABASE_PATH: dbPath,
+    ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
     UPSTREAM_BASE_URL: fake.url,
     GEMINI_API_KEY: UPSTREAM_KEY,
     LOG_LEVEL: 'debug',
     USAGE_FLUSH_INTERVAL_MS: '5',
     ...opts.env,
   });
+  // Postgres: the harness's own pool (migrations run here first), so tests can read rows after the gateway closed its own.
+  const own = pgDb ? await openStore(config) : null;
   const logs: string[] = [];
   // As main.ts builds it: the known secrets are scrubbed from every line.
   const log = createLogger(config.LOG_LEVEL, { write: (s: string) => void logs.push(s) }, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET]);
@@ -134,38 +157,46 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   // Every server this harness boots (restarts included) has its responses watched for secrets.
   const watches: ResponseWatch[] = [];
   const boot = async () => {
-    const db = openDb(dbPath, { busyTimeoutMs: config.DATABASE_BUSY_TIMEOUT_MS });
+    // SQLite: the harness keeps the file open across restarts. Postgres: the gateway opens its pool and change feed, as main.ts does.
+    const given = pgDb ? undefined : openDb(dbPath, { busyTimeoutMs: config.DATABASE_BUSY_TIMEOUT_MS });
     // As main.ts does: the OTel SDK is started only when the OTEL_* variables ask for it.
     const telemetry = config.TELEMETRY
       ? await loadTelemetry({ config: config.TELEMETRY, log })
       : null;
-    const gateway = createGateway({ config, log, db, clock, telemetry });
+    const gateway = await createGateway({ config, log, db: given, clock, telemetry });
     watches.push(watchResponses(gateway.server, () => [...secrets, ...upstreamKeys]));
     await gateway.listen();
-    return { db, gateway };
+    return { db: own?.db ?? gateway.deps.db, gateway };
   };
   const url = `http://127.0.0.1:${port}`;
   const rows = async () => {
     await h.gateway.deps.recorder.flush();
-    return h.db.$client.prepare('SELECT * FROM usage_events ORDER BY id').all() as UsageEventRow[];
+    return query<UsageEventRow>(h.db, 'SELECT * FROM usage_events ORDER BY id');
   };
   let closed = false;
 
   const h: Harness = {
     ...(await boot()),
-    url, publicUrl: config.PUBLIC_BASE_URL, fake, dbPath, config, logs, secrets,
-    createKey(tenant = 'acme', project = 'web') {
-      const k = createKeyFor(h.db, clock, { tenant, project });
+    url, publicUrl: config.PUBLIC_BASE_URL, fake, dbPath, config, logs, secrets, backend: TEST_BACKEND,
+    dbEnv: { DATABASE_PATH: dbPath, ...(pgDb ? { DATABASE_URL: pgDb.url } : {}) },
+    query: (sql, params = []) => query(h.db, sql, params),
+    scalar: async (sql, params = []) => {
+      const [row] = await query<Record<string, unknown>>(h.db, sql, params);
+      return (row ? Object.values(row)[0] : undefined) as never;
+    },
+    async createKey(tenant = 'acme', project = 'web') {
+      const k = await createKeyFor(h.db, clock, { tenant, project });
       secrets.add(k.key);
       tenantKeys.add(k.key);
       return k;
     },
-    projectOf(keyId) {
-      return h.db.$client.prepare('SELECT project_id FROM api_keys WHERE id = ?').pluck().get(keyId) as string;
+    async projectOf(keyId) {
+      const [row] = await query<{ project_id: string }>(h.db, 'SELECT project_id FROM api_keys WHERE id = ?', [keyId]);
+      return row!.project_id;
     },
     async restart() {
       await h.gateway.shutdown(2000);
-      h.db.$client.close();
+      if (!pgDb) h.db.$client.close();
       // The old server closed its keep-alive sockets; let this process's fetch pool see those FINs
       // before the port is reused, or the next request may be written into a dead socket.
       await new Promise((r) => setTimeout(r, 50));
@@ -206,7 +237,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       closed = true;
       await h.gateway.shutdown(2000);
       await fake.close();
-      h.db.$client.close();
+      if (pgDb) {
+        await own!.close();
+        await pgDb.drop();
+      }
+      else h.db.$client.close();
       rmSync(dir, { recursive: true, force: true });
       // Gateway-issued Live tokens too, even ones a test never registered as secrets.
       const leaked = logs.filter((line) => [...secrets].some((s) => line.includes(s)) || /auth_tokens\/ggwt_[A-Za-z0-9_-]{8,}/.test(line));

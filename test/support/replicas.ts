@@ -40,7 +40,7 @@ export async function startReplicas(n: number, { env = {}, fake: fakeOpts = {}, 
   const dir = mkdtempSync(join(tmpdir(), 'ggw-replicas-'));
   const db = sharedDatabase(dir);
   const seeded = openDb(db.path);
-  const created = createKeyFor(seeded, systemClock, { tenant: 'acme', project: 'web' });
+  const created = await createKeyFor(seeded, systemClock, { tenant: 'acme', project: 'web' });
   const projectId = (seeded.$client.prepare('SELECT project_id FROM api_keys WHERE id = ?').pluck().get(created.id) as string);
   seeded.$client.close();
   const fake = await startFakeUpstream({ upstreamKey: UPSTREAM_KEY, forbiddenSecrets: () => [created.key], ...fakeOpts });

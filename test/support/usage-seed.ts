@@ -11,10 +11,10 @@ export interface SeedKey extends CreatedKey {
   projectId: string;
 }
 
-export function seedKey(h: Harness, tenant: string, project: string): SeedKey {
-  const k = h.createKey(tenant, project);
-  const ids = h.db.$client.prepare('SELECT p.id AS projectId, p.tenant_id AS tenantId FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.id = ?').get(k.id) as { projectId: string; tenantId: string };
-  return { ...k, ...ids };
+export async function seedKey(h: Harness, tenant: string, project: string): Promise<SeedKey> {
+  const k = await h.createKey(tenant, project);
+  const [ids] = await h.query<{ projectId: string; tenantId: string }>('SELECT p.id AS "projectId", p.tenant_id AS "tenantId" FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.id = ?', [k.id]);
+  return { ...k, ...ids! };
 }
 
 export function tokens(prompt: number, output: number, extra: Partial<Omit<Usage, 'json'>> = {}): Usage {

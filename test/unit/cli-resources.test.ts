@@ -14,11 +14,11 @@ describe('resource and upstream-key CLI commands', () => {
   const db = openDb(join(dir, 'g.db'));
   const config = parseConfig({ DATABASE_PATH: join(dir, 'g.db'), GEMINI_API_KEY: 'AIzaONE', GEMINI_API_KEYS: 'AIzaTWO' });
   const ctx = { db, clock: systemClock, config };
-  const run = (name: string, args: string[]): string => {
+  const run = async (name: string, args: string[]): Promise<string> => {
     const out: string[] = [];
     const spy = vi.spyOn(process.stdout, 'write').mockImplementation((s) => (out.push(String(s)), true));
     try {
-      resourceCommands.find((c) => c.name === name)!.run(ctx, args);
+      await resourceCommands.find((c) => c.name === name)!.run(ctx, args);
     } finally {
       spy.mockRestore();
     }
@@ -29,21 +29,21 @@ describe('resource and upstream-key CLI commands', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('assigns a resource to a project by slug and lists it', () => {
-    createKeyFor(db, systemClock, { tenant: 'acme', project: 'alpha' });
-    expect(run('resources assign', ['files/abc', '--tenant', 'acme', '--project', 'alpha', '--upstream-key-id', envKeyId('AIzaTWO')])).toMatch(/^assigned files\/abc to project prj_/);
-    const listed = JSON.parse(run('resources list', ['--tenant', 'acme', '--json'])) as { data: Array<Record<string, unknown>>; nextCursor: string | null };
+  it('assigns a resource to a project by slug and lists it', async () => {
+    await createKeyFor(db, systemClock, { tenant: 'acme', project: 'alpha' });
+    expect(await run('resources assign', ['files/abc', '--tenant', 'acme', '--project', 'alpha', '--upstream-key-id', envKeyId('AIzaTWO')])).toMatch(/^assigned files\/abc to project prj_/);
+    const listed = JSON.parse(await run('resources list', ['--tenant', 'acme', '--json'])) as { data: Array<Record<string, unknown>>; nextCursor: string | null };
     expect(listed).toMatchObject({ data: [{ name: 'files/abc', source: 'assigned', upstreamKeyId: envKeyId('AIzaTWO') }], nextCursor: null });
-    expect(JSON.parse(run('resources list', ['--project', 'other', '--json'])).data).toEqual([]);
+    expect(JSON.parse(await run('resources list', ['--project', 'other', '--json'])).data).toEqual([]);
     // Audited like every other admin write, as the CLI user.
     const audit = db.$client.prepare("SELECT actor, target_id FROM audit_events WHERE action = 'resource.assign'").all();
     expect(audit).toEqual([{ actor: expect.stringMatching(/^cli:/), target_id: 'files/abc' }]);
-    expect(() => run('resources assign', ['files/abc', '--tenant', 'acme', '--project', 'nope'])).toThrow('no project acme/nope');
-    expect(() => run('resources assign', ['models/x', '--tenant', 'acme', '--project', 'alpha'])).toThrow(/name must look like/);
+    await expect(run('resources assign', ['files/abc', '--tenant', 'acme', '--project', 'nope'])).rejects.toThrow('no project acme/nope');
+    await expect(run('resources assign', ['models/x', '--tenant', 'acme', '--project', 'alpha'])).rejects.toThrow(/name must look like/);
   });
 
-  it('lists configured upstream keys by id only', () => {
-    const out = run('upstream-keys pool', []);
+  it('lists configured upstream keys by id only', async () => {
+    const out = await run('upstream-keys pool', []);
     expect(out).toContain(envKeyId('AIzaONE'));
     expect(out).toContain(envKeyId('AIzaTWO'));
     expect(out).not.toContain('AIza');

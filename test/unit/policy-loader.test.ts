@@ -19,7 +19,7 @@ function database(): Db {
 }
 
 describe('policy loader (quota reloads on every data_version move)', () => {
-  it('keeps unchanged policies, re-reads changed ones, drops deleted ones, and reports a corrupt row once', () => {
+  it('keeps unchanged policies, re-reads changed ones, drops deleted ones, and reports a corrupt row once', async () => {
     const db = database();
     const put = db.$client.prepare(
       'INSERT INTO project_limits (project_id, hard_cap, rules, created_at, updated_at) VALUES (?, ?, ?, 1, 1) ON CONFLICT(project_id) DO UPDATE SET hard_cap = excluded.hard_cap, rules = excluded.rules',
@@ -30,12 +30,12 @@ describe('policy loader (quota reloads on every data_version move)', () => {
     const bad: string[] = [];
     const load = createPolicyLoader(db, (id) => bad.push(id));
 
-    const first = load();
+    const first = await load();
     expect([...first.keys()].sort()).toEqual(['prj_a', 'prj_b']);
     expect(first.get('prj_a')).toEqual({ hardCap: false, limits: [{ requestsPerMinute: 60 }] });
     expect(bad).toEqual(['prj_bad']);
 
-    const same = load();
+    const same = await load();
     expect(same.get('prj_a')).toBe(first.get('prj_a'));
     expect(same.get('prj_b')).toBe(first.get('prj_b'));
     expect(bad).toEqual(['prj_bad']);
@@ -43,14 +43,14 @@ describe('policy loader (quota reloads on every data_version move)', () => {
     put.run('prj_a', 0, JSON.stringify([{ requestsPerMinute: 5 }]));
     put.run('prj_b', 0, JSON.stringify([{ tokensPerDay: 1000 }]));
     put.run('prj_bad', 0, JSON.stringify([{ maxConcurrent: 2 }]));
-    const changed = load();
+    const changed = await load();
     expect(changed.get('prj_a')).toEqual({ hardCap: false, limits: [{ requestsPerMinute: 5 }] });
     expect(changed.get('prj_b')?.hardCap).toBe(false);
     expect(changed.get('prj_bad')).toEqual({ hardCap: false, limits: [{ maxConcurrent: 2 }] });
 
     db.$client.prepare('DELETE FROM project_limits WHERE project_id = ?').run('prj_a');
     put.run('prj_bad', 0, '[{"nonsense": true}]');
-    const after = load();
+    const after = await load();
     expect([...after.keys()]).toEqual(['prj_b']);
     expect(bad).toEqual(['prj_bad', 'prj_bad']);
     db.$client.close();

@@ -26,10 +26,10 @@ describe('the resource store', () => {
     dbs.push(db);
     return db;
   };
-  const setup = () => {
+  const setup = async () => {
     dir = mkdtempSync(join(tmpdir(), 'ggw-store-'));
     const db = open();
-    createKeyFor(db, systemClock, { tenant: 'acme', project: 'alpha' });
+    await createKeyFor(db, systemClock, { tenant: 'acme', project: 'alpha' });
     const project = db.$client.prepare('SELECT id, tenant_id FROM projects').get() as { id: string; tenant_id: string };
     const owner = { projectId: project.id, tenantId: project.tenant_id, upstreamKeyId: 'env:1' };
     return { db, store: createResourceStore(db, systemClock, log), owner };
@@ -46,8 +46,8 @@ describe('the resource store', () => {
     store.ledgerSide.committed?.();
   };
 
-  it('sees a claim at once and writes it only with the recorder batch', () => {
-    const { db, store, owner } = setup();
+  it('sees a claim at once and writes it only with the recorder batch', async () => {
+    const { db, store, owner } = await setup();
     store.claim('files/a', owner);
     expect(store.owner('files/a')).toMatchObject({ projectId: owner.projectId, upstreamKeyId: 'env:1', usageRecordedAt: null });
     expect(count(db)).toBe(0);
@@ -56,8 +56,8 @@ describe('the resource store', () => {
     expect(store.owner('files/a')?.projectId).toBe(owner.projectId);
   });
 
-  it('keeps its writes when the batch rolls back, and writes them next time', () => {
-    const { db, store, owner } = setup();
+  it('keeps its writes when the batch rolls back, and writes them next time', async () => {
+    const { db, store, owner } = await setup();
     store.claim('files/a', owner);
     const batch = take(store);
     db.$client.pragma('query_only = ON');
@@ -69,22 +69,25 @@ describe('the resource store', () => {
     expect(count(db)).toBe(1);
   });
 
-  it('never lets a claim take over a resource another project owns', () => {
-    const { store, owner } = setup();
+  it('never lets a claim take over a resource another project owns', async () => {
+    const { store, owner } = await setup();
     store.claim('files/a', owner);
     store.claim('files/a', { ...owner, projectId: 'prj_other' });
     expect(store.owner('files/a')?.projectId).toBe(owner.projectId);
   });
 
-  it('sees an assignment made by another process (the CLI) on the next lookup', () => {
-    const { store, owner } = setup();
+  it('sees an assignment made by another process (the CLI) on the next lookup', async () => {
+    const { store, owner } = await setup();
+    await store.load(['files/orphan']);
     expect(store.owner('files/orphan')).toBeNull();
-    assignResource({ db: open(), clock: systemClock, actor: 'test' }, { name: 'files/orphan', tenant: 'acme', project: 'alpha' });
+    await assignResource({ db: open(), clock: systemClock, actor: 'test' }, { name: 'files/orphan', tenant: 'acme', project: 'alpha' });
+    // Before a request is checked, its names are loaded: what another connection committed is read again.
+    await store.load(['files/orphan']);
     expect(store.owner('files/orphan')?.projectId).toBe(owner.projectId);
   });
 
-  it('forgets deleted resources and remembers a metered batch', () => {
-    const { db, store, owner } = setup();
+  it('forgets deleted resources and remembers a metered batch', async () => {
+    const { db, store, owner } = await setup();
     store.claim('batches/b', owner);
     store.claim('files/gone', owner);
     flush(db, store);
@@ -94,6 +97,8 @@ describe('the resource store', () => {
     expect(store.owner('batches/b')?.usageRecordedAt).not.toBeNull();
     flush(db, store);
     expect(count(db)).toBe(1);
-    expect(createResourceStore(db, systemClock, log).owner('batches/b')?.usageRecordedAt).not.toBeNull();
+    const fresh = createResourceStore(db, systemClock, log);
+    await fresh.load(['batches/b']);
+    expect(fresh.owner('batches/b')?.usageRecordedAt).not.toBeNull();
   });
 });

@@ -21,13 +21,13 @@ export interface Caller {
  * `x-goog-api-key` (verified here, spent only once the session is admitted). Throws GatewayError
  * (401 / 429 / 400) before anything is upgraded.
  */
-export function authenticateLive(req: IncomingMessage, target: LiveTarget, deps: { tenantAuth: TenantAuthenticate; tokens: LiveTokens }): Caller {
+export async function authenticateLive(req: IncomingMessage, target: LiveTarget, deps: { tenantAuth: TenantAuthenticate; tokens: LiveTokens }): Promise<Caller> {
   const { token, rest } = takeParam(target.search, 'access_token');
   if (!target.constrained) {
-    const { principal, search } = deps.tenantAuth(req, rest);
+    const { principal, search } = await deps.tenantAuth(req, rest);
     return { principal, grant: null, search };
   }
-  const grant = deps.tokens.verify(token ?? tokenFromHeaders(req.rawHeaders));
+  const grant = await deps.tokens.verify(token ?? tokenFromHeaders(req.rawHeaders));
   return { principal: grant.principal, grant, search: takeParam(rest, 'key').rest };
 }
 

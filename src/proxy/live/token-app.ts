@@ -40,7 +40,7 @@ export function createLiveTokenApp(deps: TokenAppDeps) {
     let principal: Principal | null = null;
     let status = 200;
     try {
-      principal = deps.tenantAuth(incoming, q === -1 ? '' : url.slice(q)).principal;
+      principal = (await deps.tenantAuth(incoming, q === -1 ? '' : url.slice(q))).principal;
       const text = await c.req.text();
       if (Buffer.byteLength(text) > deps.maxJsonBytes) throw new GatewayError('payload_too_large', 'Request body too large.');
       let body: unknown = {};
@@ -55,7 +55,7 @@ export function createLiveTokenApp(deps: TokenAppDeps) {
         const denied = scopeViolation(compileScopes(s), { endpoint: 'auth_tokens', model, address: deps.clientAddress(incoming) });
         if (denied) throw new GatewayError('permission_denied', denied);
       }
-      return c.json(deps.tokens.create(principal, body, requestId), 200);
+      return c.json(await deps.tokens.create(principal, body, requestId), 200);
     } catch (err) {
       const ge = toGatewayError(err);
       status = ge.status;

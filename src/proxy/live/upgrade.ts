@@ -21,7 +21,8 @@ export type LiveDeps = Omit<AppDeps, 'stages'> & { tokens: LiveTokens };
 
 export interface LiveGateway {
   /** For `server.on('upgrade', …)`: a Live path is admitted or refused with an HTTP status; another WebSocket path gets 404, another protocol 400. */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Never rejects: every failure is answered on the socket. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void>;
   /** Sessions open right now. */
   readonly open: number;
   /** Ends every open session (shutdown): clients get 1001 and each session still writes its rows. */
@@ -59,7 +60,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
     closeAll(reason) {
       for (const s of [...sessions]) s.close(CLOSE.goingAway, reason);
     },
-    handleUpgrade(req, socket, head) {
+    async handleUpgrade(req, socket, head) {
       const requestId = newSessionId();
       const target = parseLiveTarget(req.url ?? '/', config.PUBLIC_PATH_PREFIX);
       const startedAt = performance.now();
@@ -72,7 +73,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
         if (!target) throw new GatewayError('not_found', 'Not a Live API path. It looks like /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent.');
         if (lifecycle.draining) throw new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.');
         if (config.METERING_FAILURE === 'closed' && recorder.saturated()) throw new GatewayError('unavailable', 'Usage metering is unavailable; the gateway accepts no new sessions until it recovers.');
-        const caller = authenticateLive(req, target, deps);
+        const caller = await authenticateLive(req, target, deps);
         const { principal } = caller;
         admitted = principal;
         tr?.authenticated(principal, caller.grant?.id ?? null);
@@ -83,7 +84,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
         }
         // The key stages read and set only these fields of the REST exchange's context.
         const ctx = { requestId, principal, state: new Map(), upstreamKey: config.GEMINI_API_KEY ? { id: null, secret: config.GEMINI_API_KEY } : null, pinnedKeyId: null, holdStatuses: null } as unknown as ProxyContext;
-        for (const step of keySteps) step.before?.(ctx);
+        for (const step of keySteps) await step.before?.(ctx);
         const upstreamKey = ctx.upstreamKey;
         if (!upstreamKey) throw new GatewayError('unavailable', 'The gateway has no upstream Gemini key configured (set GEMINI_API_KEY or GEMINI_API_KEYS).');
         // The model is only known from the setup message: model-narrowed rules count the session's
@@ -92,7 +93,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
         if (caller.grant) {
           // Spent only now, so a session the gateway refuses (quota, scope) costs the token no use.
           try {
-            deps.tokens.take(caller.grant, requestId);
+            await deps.tokens.take(caller.grant, requestId);
           } catch (err) {
             quotas.settle(lease, { forwarded: false, tokens: 0, model: null }, clock.now());
             throw err;
