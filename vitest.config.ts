@@ -16,7 +16,6 @@ const SQLITE_ONLY = [
   // Not converted yet: rollups and query plans checked with SQLite's SQL (json_group_array, strftime, EXPLAIN QUERY PLAN),
   // and a second gateway opened on the harness's SQLite file with raw better-sqlite3 reads.
   'test/integration/batch-poller.test.ts',
-  'test/integration/usage-bounds.test.ts',
 ];
 
 export default defineConfig(async () => {
