@@ -1,12 +1,12 @@
 // The layers imports may point down through (docs: ARCHITECTURE.md "Layers and seams"). Run by
 // test/architecture/dependencies.test.ts inside `npm test`; by hand: `npx depcruise src`.
 //
-//   composition  main.ts gateway.ts stages.ts app.ts
+//   composition  main.ts workers.ts gateway.ts stages.ts app.ts
 //   surfaces     proxy/ admin/ self-service/ dashboard/ cli/ metrics/app.ts health.ts
 //   deps         deps.ts: AppDeps/AppEnv, types only (so no stage or service can reach for AppDeps)
 //   stages       */stage.ts and */*-stage.ts: the ProxyStage hooks, ordered in stages.ts
-//   services     accounts/ audit/ auth/ exchange/ ledger/ live/ metering/ metrics/ ownership/ quota/ scopes/ telemetry/ upstream/ usage/ crypto/
-//   state        db/ (client, pagination, data_version)
+//   services     accounts/ audit/ auth/ exchange/ ledger/ live/ metering/ metrics/ ownership/ quota/ replicas/ scopes/ telemetry/ upstream/ usage/ crypto/
+//   state        db/ (client, pagination, data_version), shared/ (the Redis connection, the change feed)
 //   schema       db/schema/ (SQLite) and db/schema-pg/ (its Postgres twin): nothing outside the two
 //   leaves       errors.ts clock.ts calendar.ts config.ts logger.ts redact.ts values.ts public-path.ts lifecycle.ts
 const SURFACE_DIRS = 'proxy|admin|self-service|dashboard|cli';
@@ -15,13 +15,13 @@ const STAGE_FILE = '^src/(?!exchange/)[a-z-]+/[a-z-]*stage[.]ts$';
 
 /** Each layer may import only the layers after it. Every file under src/ is in exactly one (the test checks). */
 const LAYERS = [
-  { name: 'composition', path: '^src/(main|gateway|stages|app)[.]ts$' },
+  { name: 'composition', path: '^src/(main|gateway|stages|app|workers)[.]ts$' },
   { name: 'surfaces', path: `^src/(${SURFACE_DIRS})/|^src/metrics/app[.]ts$|^src/health[.]ts$` },
   // Types only: what the composition root hands to each surface (each takes a Pick<> of it).
   { name: 'deps', path: '^src/deps[.]ts$' },
   { name: 'stages', path: STAGE_FILE },
-  { name: 'services', path: '^src/(accounts|audit|auth|exchange|ledger|live|metering|metrics|ownership|quota|scopes|telemetry|upstream|usage|crypto)/', pathNot: `^src/metrics/app[.]ts$|${STAGE_FILE}` },
-  { name: 'state', path: '^src/db/', pathNot: '^src/db/schema(-pg)?/' },
+  { name: 'services', path: '^src/(accounts|audit|auth|exchange|ledger|live|metering|metrics|ownership|quota|replicas|scopes|telemetry|upstream|usage|crypto)/', pathNot: `^src/metrics/app[.]ts$|${STAGE_FILE}` },
+  { name: 'state', path: '^src/(db|shared)/', pathNot: '^src/db/schema(-pg)?/' },
   { name: 'schema', path: '^src/db/schema(-pg)?/' },
   { name: 'leaves', path: '^src/(errors|clock|calendar|config|logger|redact|values|public-path|lifecycle)[.]ts$' },
 ];

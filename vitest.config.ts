@@ -6,7 +6,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    // Probes the Postgres server once; without one the Postgres matrix reports itself not run (one line).
-    globalSetup: ['test/support/postgres-global.ts'],
+    // Probe Postgres and Redis once; without one, its suite reports itself not run (one line).
+    globalSetup: ['test/support/postgres-global.ts', 'test/support/redis-global.ts'],
   },
 });

@@ -36,6 +36,8 @@ if ! redis_up; then
   for _ in $(seq 1 30); do redis_up && break; sleep 1; done
 fi
 redis_up || { echo "ci: Redis did not come up on 127.0.0.1:6379" >&2; exit 1; }
+: "${TEST_REDIS_URL:=redis://127.0.0.1:6379}"
+export TEST_REDIS_URL
 
 # From here a missing server is a test failure, never a matrix that silently did not run.
 export REQUIRE_POSTGRES=1 REQUIRE_REDIS=1

@@ -1,7 +1,15 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().min(0);
+
+function isCidr(entry: string): boolean {
+  const [addr = '', bits, extra] = entry.split('/');
+  const v = isIP(addr);
+  if (!v || extra !== undefined) return false;
+  return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128));
+}
 
 const schema = z.object({
   PORT: port.default(8787),
@@ -31,6 +39,12 @@ const schema = z.object({
   UPSTREAM_KEY_COOLDOWN_MS: positiveMs.default(60_000),
   /** Upper bound on upstream pages the gateway reads to fill one filtered list page. */
   LIST_MAX_UPSTREAM_PAGES: z.coerce.number().int().min(1).max(100).default(10),
+  /** Between the batch poller's scans, and each batch's first backoff step; 0 turns the poller off. */
+  BATCH_POLL_INTERVAL_MS: positiveMs.default(60_000),
+  /** The longest a running batch waits between two polls (its backoff's cap). */
+  BATCH_POLL_MAX_INTERVAL_MS: positiveMs.default(600_000),
+  /** Batch reads in flight at once; 0 turns the poller off. */
+  BATCH_POLL_CONCURRENCY: z.coerce.number().int().min(0).max(64).default(4),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** json: one JSON object per line; pretty: readable lines (pino-pretty). Unset: pretty when stdout is a TTY. */
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
@@ -67,6 +81,25 @@ const schema = z.object({
   GATEWAY_INTERNAL_STATS: z.stringbool().default(false),
   /** Output tokens a quota reservation assumes when a request sets no maximum (maxOutputTokens). */
   QUOTA_DEFAULT_OUTPUT_TOKENS: z.coerce.number().int().min(0).default(4096),
+  /** redis://… (Redis ≥ 7 or Valkey): quotas, key health, the auth throttle and cache invalidation shared by every replica. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /** Prefix of every key the gateway writes in Redis (several gateways, or test runs, can share one server). */
+  REDIS_KEY_PREFIX: z.string().min(1).max(64).default('ggw'),
+  /**
+   * Comma-separated CIDRs of the load balancers in front: X-Forwarded-For from those peers gives the
+   * client address (key CIDR scopes, the auth throttle); from any other peer it is ignored.
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .optional()
+    .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean))
+    .refine((list) => list.every(isCidr), 'must be comma-separated CIDRs such as 10.0.0.0/8,::1'),
+  /** How long a dead replica's quota reservations and in-flight slots survive it in Redis. */
+  QUOTA_LEASE_MS: z.coerce.number().int().min(1000).default(15_000),
+  /** Redis unreachable: open serves on this replica's counters (logged once a minute); closed answers 503. */
+  QUOTA_FAILURE: z.enum(['open', 'closed']).default('open'),
+  /** N or auto (one per CPU): worker processes serving one port (node:cluster); needs REDIS_URL. */
+  GATEWAY_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).optional(),
   /** Bearer token for /admin/v1; unset disables the admin API (503 with a how-to). */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Master secret that encrypts stored upstream (bring-your-own) keys; unset refuses to store them. */

@@ -1,6 +1,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { KeyResolver } from './auth/key-resolver.js';
 import type { TenantAuthenticate } from './auth/tenant-auth.js';
+import type { ClientAddress } from './auth/client-address.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Db } from './db/client.js';
@@ -42,6 +43,8 @@ export interface AppDeps {
   prices: PriceBook;
   /** Tenant-key authentication with per-address failure throttling, shared by every tenant-facing surface. */
   tenantAuth: TenantAuthenticate;
+  /** The client's address: the socket peer, or X-Forwarded-For from TRUSTED_PROXIES. */
+  clientAddress: ClientAddress;
   /** Gateway-issued ephemeral tokens for the Live API. */
   liveTokens: LiveTokens;
   /** Data-plane steps around the upstream call (scopes, quotas, ownership…), in order. */

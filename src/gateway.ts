@@ -14,6 +14,8 @@ import { createInlineSink } from './ledger/inline-sink.js';
 import { createSqliteSink } from './ledger/sqlite-sink.js';
 import { installClientErrorHandler } from './proxy/client-error.js';
 import { createResourceStore } from './ownership/resource-store.js';
+import { batchPollerFor } from './ownership/batch-poller-setup.js';
+import type { BatchPoller } from './ownership/batch-poller.js';
 import { createEnvKeyPool, envKeySecrets } from './upstream/key-pool.js';
 import { createMetrics } from './metrics/metrics.js';
 import { createPriceBook, loadPriceFile } from './usage/prices.js';
@@ -25,11 +27,18 @@ import { createUpstream } from './upstream/connection.js';
 import type { Telemetry } from './telemetry/telemetry.js';
 import { createLiveTokens } from './live/tokens.js';
 import { createLiveGateway } from './proxy/live/upgrade.js';
+import type { SharedState } from './shared/redis.js';
+import { createRedisCounters } from './quota/redis-counters.js';
+import { sqliteCellReader } from './quota/seed-cells.js';
+import { shareAcrossReplicas } from './replicas/share.js';
+import { createClientAddress, parseCidrs } from './auth/client-address.js';
 
 export interface Gateway {
   deps: AppDeps;
   app: ReturnType<typeof buildApp>;
   server: Server;
+  /** Follows known batches to their final state (null when BATCH_POLL_* turn it off); runs once listening. */
+  batchPoller: BatchPoller | null;
   /** Resolves with the bound address (port 0 picks a free one). */
   listen(): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish within graceMs, flushes every usage row, closes. */
@@ -43,17 +52,23 @@ interface GatewayOptions {
   clock?: Clock;
   /** Started by the caller (loadTelemetry) when config.TELEMETRY is set; the gateway flushes and stops it at shutdown. */
   telemetry?: Telemetry | null;
+  /** Connected by the caller (connectShared) when REDIS_URL is set; the gateway closes it at shutdown. */
+  shared?: SharedState | null;
 }
 
 /** Builds every dependency once and wires the app; used by main and by the integration tests alike. */
-export function createGateway({ config, log, db: givenDb, clock = systemClock, telemetry = null }: GatewayOptions): Gateway {
+export function createGateway({ config, log, db: givenDb, clock = systemClock, telemetry = null, shared = null }: GatewayOptions): Gateway {
   // Usage never waits on this connection (the writer thread has its own, with busy_timeout 0 and
   // retries); the few writes made here wait briefly for that thread's short transactions.
   const db = givenDb ?? openDb(config.DATABASE_PATH, { busyTimeoutMs: config.DATABASE_BUSY_TIMEOUT_MS });
   const keys = createKeyResolver(db, clock, config.KEY_CACHE_TTL_MS);
   const prices = createPriceBook(config.PRICES_FILE ? loadPriceFile(config.PRICES_FILE) : []);
   const metrics = createMetrics();
-  const quotas = createQuotas({ db, clock, log, onRefusal: (p, limit) => metrics.quotaRefusals.inc({ tenant: p.tenantSlug, project: p.projectSlug, limit }) });
+  const sharedCounters = shared ? createRedisCounters({ shared, leaseMs: config.QUOTA_LEASE_MS, readCell: sqliteCellReader(db), log }) : null;
+  const quotas = createQuotas({
+    db, clock, log, shared: sharedCounters, failure: config.QUOTA_FAILURE,
+    onRefusal: (p, limit) => metrics.quotaRefusals.inc({ tenant: p.tenantSlug, project: p.projectSlug, limit }),
+  });
   const resources = createResourceStore(db, clock, log);
   // Usage accounting runs on a worker thread with its own connection; an in-memory database cannot
   // be shared with one, so it keeps the same transaction on this thread.
@@ -73,12 +88,23 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
   });
   const lifecycle = createLifecycle();
   metrics.track({ pendingUsageRows: () => recorder.pending(), inflightRequests: () => lifecycle.inflight });
-  const keyPool = createEnvKeyPool(envKeySecrets(config), { clock, log, defaultCooldownMs: config.UPSTREAM_KEY_COOLDOWN_MS });
-  const throttle = createAuthThrottle({ limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS, clock });
-  const tenantAuth = createTenantAuth(keys, throttle, log, config.AUTH_FAILURE_LIMIT);
-  const liveTokens = createLiveTokens({ db, clock, keys });
-  const base = { config, log, db, clock, keys, tenantAuth, liveTokens, upstream: createUpstream(config), recorder, lifecycle, keyPool, resources, quotas, metrics, prices, telemetry };
+  const local = {
+    keys, quotas, resources,
+    keyPool: createEnvKeyPool(envKeySecrets(config), { clock, log, defaultCooldownMs: config.UPSTREAM_KEY_COOLDOWN_MS }),
+    throttle: createAuthThrottle({ limit: config.AUTH_FAILURE_LIMIT, windowMs: config.AUTH_FAILURE_WINDOW_MS, clock }),
+  };
+  // With REDIS_URL the same services also announce and hear changes, key health and auth failures.
+  const replicas = shared ? shareAcrossReplicas(local, { shared, log, clock, config }) : null;
+  const { keyPool, throttle } = replicas ?? local;
+  const clientAddress = createClientAddress(config.TRUSTED_PROXIES.length ? parseCidrs(config.TRUSTED_PROXIES) : null);
+  const tenantAuth = createTenantAuth((replicas ?? local).keys, throttle, log, config.AUTH_FAILURE_LIMIT, clientAddress);
+  const liveTokens = createLiveTokens({ db, clock, keys: (replicas ?? local).keys });
+  const base = {
+    config, log, db, clock, tenantAuth, clientAddress, liveTokens, upstream: createUpstream(config), recorder, lifecycle, keyPool, metrics, prices, telemetry,
+    keys: (replicas ?? local).keys, resources: (replicas ?? local).resources, quotas: (replicas ?? local).quotas,
+  };
   const deps: AppDeps = { ...base, stages: createStages(base) };
+  const batchPoller = batchPollerFor(base);
   const { app, listener } = buildListener(deps);
   const server = createServer(listener);
   // Long streams from thinking models outlive Node's default 5-minute request timeout.
@@ -93,10 +119,14 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
     deps,
     app,
     server,
+    batchPoller,
     listen() {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(config.PORT, config.HOST, () => resolve(server.address() as AddressInfo));
+        server.listen(config.PORT, config.HOST, () => {
+          batchPoller?.start();
+          resolve(server.address() as AddressInfo);
+        });
       });
     },
     async shutdown(graceMs = config.SHUTDOWN_GRACE_MS) {
@@ -115,9 +145,14 @@ export function createGateway({ config, log, db: givenDb, clock = systemClock, t
       // Connections still busy here are only receiving a 503 (or were cut): give them a moment.
       if (await Promise.race([closed.then(() => false), sleep(1000).then(() => true)])) server.closeAllConnections();
       await closed;
+      // Before the ledger closes, so a batch the poller just saw finish is written with the rest.
+      await batchPoller?.stop();
       const written = await deps.recorder.close();
       log.info({ flushed: written }, 'usage flushed');
       await deps.upstream.close();
+      await sharedCounters?.close();
+      await replicas?.close();
+      await shared?.close();
       // Last: every request's span has ended by now, so the final export holds them all.
       await telemetry?.shutdown();
       if (!givenDb) db.$client.close();

@@ -2,10 +2,14 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { DatabaseUnavailableError } from './db/postgres.js';
 import { bootPostgres } from './db/postgres-boot.js';
 import { postgresPassword, printableUrl } from './db/pg-url.js';
+import cluster from 'node:cluster';
 import { createGateway } from './gateway.js';
+import { runPrimary } from './workers.js';
+import { registerGateway, SharedDatabaseError } from './db/gateway-registry.js';
 import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { envKeySecrets } from './upstream/key-pool.js';
 import { loadTelemetry } from './telemetry/load.js';
+import { connectShared, redisPassword, RedisUnavailableError, type SharedState } from './shared/redis.js';
 
 /** Process entry: config → logger → db + migrate → app → serve; SIGTERM/SIGINT drain and flush. */
 async function main(): Promise<void> {
@@ -21,15 +25,18 @@ async function main(): Promise<void> {
   }
   const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
   const dbPassword = config.DATABASE_URL ? postgresPassword(config.DATABASE_URL) : undefined;
-  const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword], format);
+  const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword, config.REDIS_URL ? redisPassword(config.REDIS_URL) : undefined], format);
   if (config.DATABASE_URL) await postgresOnly(config as Config & { DATABASE_URL: string }, log);
+  if (config.GATEWAY_WORKERS !== undefined && cluster.isPrimary) return runPrimary(config as Config & { GATEWAY_WORKERS: number | 'auto' }, log);
   // Off by default; when on, the OpenTelemetry SDK is imported only now.
   const telemetry = config.TELEMETRY ? await loadTelemetry({ config: config.TELEMETRY, log }) : null;
-  const gateway = createGateway({ config, log, telemetry });
+  const shared = config.REDIS_URL ? await sharedOrExit(config.REDIS_URL, config.REDIS_KEY_PREFIX) : null;
+  const registration = await registerOrExit(config.DATABASE_PATH, shared !== null);
+  const gateway = createGateway({ config, log, telemetry, shared });
   const addr = await gateway.listen();
   const keyCount = (gateway.deps.db.$client.prepare('SELECT count(*) FROM api_keys WHERE revoked_at IS NULL').pluck().get() as number) ?? 0;
   log.info(
-    { url: `http://${addr.address}:${addr.port}`, database: config.DATABASE_PATH, upstream: config.UPSTREAM_BASE_URL, publicBaseUrl: config.PUBLIC_BASE_URL },
+    { url: `http://${addr.address}:${addr.port}`, database: config.DATABASE_PATH, upstream: config.UPSTREAM_BASE_URL, publicBaseUrl: config.PUBLIC_BASE_URL, shared: shared?.shownUrl ?? null, pid: process.pid },
     'gemini-gateway listening',
   );
   startupHints(log, config, keyCount);
@@ -40,7 +47,10 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down: draining in-flight requests');
     gateway.shutdown().then(
-      () => process.exit(0),
+      () => {
+        registration.release();
+        process.exit(0);
+      },
       (err: Error) => {
         log.error({ err: err.message }, 'shutdown failed');
         process.exit(1);
@@ -70,6 +80,29 @@ async function postgresOnly(config: Config & { DATABASE_URL: string }, log: Logg
   }
   process.stderr.write('gemini-gateway: serving from Postgres is not available yet (only `gemini-gateway migrate` is); unset DATABASE_URL to serve from SQLite at DATABASE_PATH\n');
   process.exit(1);
+}
+
+/** REDIS_URL set but Redis does not answer: one clear line (no password in it) and exit 1. */
+async function sharedOrExit(url: string, prefix: string): Promise<SharedState> {
+  try {
+    return await connectShared(url, prefix);
+  } catch (err) {
+    if (!(err instanceof RedisUnavailableError)) throw err;
+    process.stderr.write(`gemini-gateway: ${err.message}\n`);
+    process.exit(1);
+  }
+}
+
+/** A second gateway on this database file without shared state: one line naming the fix, exit 1. */
+async function registerOrExit(dbPath: string, shared: boolean): Promise<{ release(): void }> {
+  if (dbPath === ':memory:') return { release: () => {} };
+  try {
+    return await registerGateway(dbPath, shared);
+  } catch (err) {
+    if (!(err instanceof SharedDatabaseError)) throw err;
+    process.stderr.write(`gemini-gateway: ${err.message}\n`);
+    process.exit(1);
+  }
 }
 
 /** Says what is missing in words an operator can act on, instead of failing on the first request. */

@@ -20,7 +20,7 @@ export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
   const stages: ProxyStage[] = [
     // First, so its after() counts every request, including ones later stages refuse.
     metricsStage(deps.metrics),
-    createScopeStage(),
+    createScopeStage(deps.clientAddress),
     createOwnershipStage({
       store: resources,
       recorder,

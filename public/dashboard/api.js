@@ -38,6 +38,8 @@ export function createApi(token) {
     csv: async (params) => (await get('/admin/v1/usage', { ...params, format: 'csv' })).text(),
     prices: async () => (await get('/admin/v1/usage/prices', {})).json(),
     unpricedModels: async () => (await get('/admin/v1/usage/unpriced-models', {})).json(),
+    /** Models used in the last 30 days with no price in the table in force now (the warning banner). */
+    unpricedRecent: async () => (await get('/admin/v1/prices/unpriced', {})).json(),
   };
 }
 

@@ -63,11 +63,12 @@ async function load() {
   $('status').className = '';
   syncControls();
   try {
-    const [series, top, unpricedModels, modalities] = await Promise.all([
+    const [series, top, unpricedModels, modalities, unpricedRecent] = await Promise.all([
       api.usage({ ...w.params, groupBy: `${w.unit},${seriesGroupBy()}` }),
       api.usage({ ...w.params, groupBy: tableGroupBy() }),
       api.unpricedModels(),
       api.usage({ ...w.params, groupBy: 'modality' }),
+      api.unpricedRecent(),
     ]);
     if (mine !== seq) return;
     renderCharts({ groups: series.groups, unit: w.unit, from: w.from, to: w.to, seriesName });
@@ -76,6 +77,7 @@ async function load() {
     renderKpis(top.totals);
     renderModalities($('modalities'), modalities.groups);
     const unpriced = unpricedModels.data.map((/** @type {any} */ m) => `${m.model ?? '(unknown)'} (${m.requests})`);
+    renderUnpricedBanner(unpricedRecent.data);
     $('unpriced').textContent = unpriced.length ? `Models without a price (their cost is not included): ${unpriced.join(', ')}` : '';
     $('status').textContent = `${isoMinute(Date.parse(top.from)).replace('T', ' ')} → ${isoMinute(Date.parse(top.to)).replace('T', ' ')} UTC, by ${w.unit}`;
     dash.dataset.state = 'ready';
@@ -86,6 +88,17 @@ async function load() {
     $('status').className = 'error';
     dash.dataset.state = 'error';
   }
+}
+
+/** A warning while models used in the last 30 days have no price: their cost is missing from every estimate. */
+function renderUnpricedBanner(/** @type {any[]} */ models) {
+  const banner = $('unpriced-banner');
+  banner.hidden = models.length === 0;
+  banner.dataset.models = models.map((m) => m.model).join(',');
+  banner.textContent = models.length
+    ? `Warning: ${models.length} model${models.length === 1 ? '' : 's'} used in the last 30 days ${models.length === 1 ? 'has' : 'have'} no price, so ${models.length === 1 ? 'its' : 'their'} cost is left out of every estimate: ` +
+      `${models.map((m) => `${m.model} (${m.requests} requests)`).join(', ')}. Add ${models.length === 1 ? 'it' : 'them'} to PRICES_FILE; \`gemini-gateway prices check\` lists them.`
+    : '';
 }
 
 function renderKpis(/** @type {any} */ t) {

@@ -4,6 +4,7 @@ import { registerDocsRoutes } from './docs.js';
 import { registerKeyPoolRoutes } from './key-pool.js';
 import { registerKeyRoutes } from './keys.js';
 import { registerLimitRoutes } from './limits.js';
+import { registerPriceRoutes } from './prices.js';
 import { registerProjectRoutes } from './projects.js';
 import { registerResourceRoutes } from './resources.js';
 import { registerTenantRoutes } from './tenants.js';
@@ -21,4 +22,5 @@ export const ADMIN_ROUTES: RegisterAdminRoutes[] = [
   registerResourceRoutes,
   registerKeyPoolRoutes,
   registerUsageRoutes,
+  registerPriceRoutes,
 ];

@@ -1,3 +1,4 @@
+import type { ClientAddress } from './client-address.js';
 import type { IncomingMessage } from 'node:http';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -32,9 +33,9 @@ export type TenantAuthenticate = (incoming: IncomingMessage, search: string) => 
  * /gateway/v1 self-service endpoints): refused outright while the source address is throttled, and
  * every failed key check counted against that address, so no surface is a side door for guessing keys.
  */
-export function createTenantAuth(keys: KeyResolver, throttle: AuthThrottle, log: Logger, limit: number): TenantAuthenticate {
+export function createTenantAuth(keys: KeyResolver, throttle: AuthThrottle, log: Logger, limit: number, clientAddress: ClientAddress = (i) => i.socket?.remoteAddress ?? ''): TenantAuthenticate {
   return (incoming, search) => {
-    const address = incoming.socket?.remoteAddress ?? '';
+    const address = clientAddress(incoming);
     const wait = throttle.retryAfter(address);
     if (wait > 0) {
       throw new GatewayError('resource_exhausted', 'Too many failed authentication attempts from this address; retry later.', { headers: { 'retry-after': String(wait) } });

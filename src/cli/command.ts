@@ -12,5 +12,6 @@ export interface CliContext {
 export interface Command {
   name: string;
   usage: string;
-  run(ctx: CliContext, args: string[]): void;
+  /** A returned number is the exit code (a check that found something: 1); nothing means 0. */
+  run(ctx: CliContext, args: string[]): void | number;
 }

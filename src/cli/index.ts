@@ -4,6 +4,7 @@ import type { Command } from './command.js';
 import { keyCommands } from './keys.js';
 import { limitCommands } from './limits.js';
 import { print } from './output.js';
+import { priceCommands } from './prices.js';
 import { projectCommands } from './projects.js';
 import { runCli, runMigrate } from './run.js';
 import { tenantCommands } from './tenants.js';
@@ -21,6 +22,7 @@ const COMMANDS: Command[] = [
   ...auditCommands,
   ...resourceCommands,
   ...usageCommands,
+  ...priceCommands,
   { name: 'migrate', usage: 'migrate                      apply database migrations and exit', run: () => print('database is migrated') },
 ];
 

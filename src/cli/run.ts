@@ -31,8 +31,7 @@ export function runCli(commands: Command[], argv: string[], opts: CliOptions): n
     const config = opts.config();
     if (config.DATABASE_URL) throw new UsageError(`\`${cmd.name}\` works on SQLite only for now; unset DATABASE_URL (only \`migrate\` supports Postgres yet)`);
     db = openDb(config.DATABASE_PATH);
-    cmd.run({ db, clock: opts.clock ?? systemClock, config }, args);
-    return 0;
+    return cmd.run({ db, clock: opts.clock ?? systemClock, config }, args) ?? 0;
   } catch (err) {
     const known = err instanceof ConfigError || err instanceof GatewayError || err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
     const msg = known ? (err as Error).message : `unexpected error: ${(err as Error).message}`;

@@ -33,7 +33,7 @@ export const usageCommands: Command[] = [
       if (!parsed.success) throw new UsageError(parsed.error.issues.map((i) => `--${String(i.path[0])}: ${i.message}`).join('; '));
       const result = createUsageService({ db, clock, config }).aggregate(parsed.data);
       if (values.json) return print(JSON.stringify(result));
-      if (values.csv) return process.stdout.write(toCsv(result.columns, result.groups));
+      if (values.csv) return void process.stdout.write(toCsv(result.columns, result.groups));
       // Slugs and prefixes read better than ids in a terminal; --json and --csv carry both.
       const labels = result.columns.filter((c) => !(METRIC_KEYS as readonly string[]).includes(c) && !c.endsWith('Id'));
       const cell = (v: unknown) => (v === null || v === undefined ? '-' : typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(4) : String(v));

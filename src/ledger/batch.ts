@@ -2,7 +2,7 @@ import type { UsageRow } from '../metering/row.js';
 
 /** A resource ownership change, applied in order with the batch (see ownership/resource-store.ts). */
 export type ResourceOp =
-  | { kind: 'claim'; name: string; resourceKind: string; tenantId: string; projectId: string; upstreamKeyId: string | null; units: number | null; at: number }
+  | { kind: 'claim'; name: string; resourceKind: string; tenantId: string; projectId: string; upstreamKeyId: string | null; units: number | null; keyId?: string | null; at: number }
   | { kind: 'forget'; name: string }
   | { kind: 'metered'; name: string; at: number };
 

@@ -77,12 +77,12 @@ export function createPgSink({ pool, url, timeoutMs = 10_000 }: PgSinkOptions): 
     // In order: a claim then a forget of the same name must leave nothing. Each op is idempotent, so a replay is harmless.
     for (const op of batch.resourceOps) {
       if (op.kind === 'claim') {
-        await query(CLAIM_RESOURCE_SQL, [pgText(op.name), op.resourceKind, op.tenantId, op.projectId, op.upstreamKeyId, op.units, op.at], 'ledger_claim');
+        await query(CLAIM_RESOURCE_SQL, [pgText(op.name), op.resourceKind, op.tenantId, op.projectId, op.upstreamKeyId, op.units, op.at, op.keyId ?? null], 'ledger_claim');
       } else if (op.kind === 'forget') await query(FORGET_RESOURCE_SQL, [pgText(op.name)], 'ledger_forget');
       else await query(METERED_RESOURCE_SQL, [op.at, batch.now, pgText(op.name)], 'ledger_metered');
     }
     if (fresh.length === 0) return 0;
-    const cells = counterCells(fresh).sort((a, b) => compareKeys(a.slice(0, 5), b.slice(0, 5)));
+    const cells = counterCells(fresh).sort((a, b) => compareKeys(a, b, 5)); // the cell's key: its first five fields
     const perGrain: Record<Grain, unknown[][]> = { h: [], d: [], m: [] };
     const accs = [...accumulate(fresh).values()].sort((a, b) => compareKeys(a.keys, b.keys));
     for (const a of accs) perGrain[a.grain].push([...a.keys, ...a.sums, ...a.maxes]);
@@ -135,8 +135,8 @@ export function createPgSink({ pool, url, timeoutMs = 10_000 }: PgSinkOptions): 
 }
 
 /** Orders key tuples (strings and numbers) the same way in every gateway, so upserts take row locks in one order. */
-function compareKeys(a: readonly unknown[], b: readonly unknown[]): number {
-  for (let i = 0; i < a.length; i++) {
+function compareKeys(a: readonly unknown[], b: readonly unknown[], length = a.length): number {
+  for (let i = 0; i < length; i++) {
     const x = a[i] as string | number;
     const y = b[i] as string | number;
     if (x !== y) return x < y ? -1 : 1;

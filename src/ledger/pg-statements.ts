@@ -32,8 +32,8 @@ export const TOUCH_KEYS_SQL = `UPDATE api_keys AS k SET last_used_at = t.at
   FROM unnest($1::text[], $2::bigint[]) AS t(id, at)
   WHERE k.id = t.id AND (k.last_used_at IS NULL OR k.last_used_at < t.at)`;
 
-export const CLAIM_RESOURCE_SQL = `INSERT INTO resources (name, kind, tenant_id, project_id, upstream_key_id, units, source, created_at, updated_at)
-  VALUES ($1, $2, $3, $4, $5, $6, 'created', $7, $7) ON CONFLICT (name) DO NOTHING`;
+export const CLAIM_RESOURCE_SQL = `INSERT INTO resources (name, kind, tenant_id, project_id, upstream_key_id, units, key_id, source, created_at, updated_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $8, 'created', $7, $7) ON CONFLICT (name) DO NOTHING`;
 export const FORGET_RESOURCE_SQL = 'DELETE FROM resources WHERE name = $1';
 export const METERED_RESOURCE_SQL = 'UPDATE resources SET usage_recorded_at = $1, updated_at = $2 WHERE name = $3 AND usage_recorded_at IS NULL';
 

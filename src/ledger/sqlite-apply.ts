@@ -16,8 +16,8 @@ const INSERT_SQL = `${INSERT_USAGE_EVENT_SQL} ON CONFLICT (row_key) DO NOTHING`;
 export function createSqliteApplier(sqlite: Database): (batch: LedgerBatch) => number {
   const insert = sqlite.prepare(INSERT_SQL);
   const touchKey = sqlite.prepare('UPDATE api_keys SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?');
-  const claim = sqlite.prepare(`INSERT INTO resources (name, kind, tenant_id, project_id, upstream_key_id, units, source, created_at, updated_at)
-    VALUES (?, ?, ?, ?, ?, ?, 'created', ?, ?) ON CONFLICT(name) DO NOTHING`);
+  const claim = sqlite.prepare(`INSERT INTO resources (name, kind, tenant_id, project_id, upstream_key_id, units, key_id, source, created_at, updated_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, 'created', ?, ?) ON CONFLICT(name) DO NOTHING`);
   const forget = sqlite.prepare('DELETE FROM resources WHERE name = ?');
   const metered = sqlite.prepare('UPDATE resources SET usage_recorded_at = ?, updated_at = ? WHERE name = ? AND usage_recorded_at IS NULL');
   const rollups = createRollupWriter(sqlite);
@@ -32,7 +32,7 @@ export function createSqliteApplier(sqlite: Database): (batch: LedgerBatch) => n
     for (const [id, at] of batch.keyTouches) touchKey.run(at, id);
     // Every op is idempotent (claims never replace, forgets delete, metering sets only once), so replays are safe.
     for (const op of batch.resourceOps) {
-      if (op.kind === 'claim') claim.run(op.name, op.resourceKind, op.tenantId, op.projectId, op.upstreamKeyId, op.units, op.at, op.at);
+      if (op.kind === 'claim') claim.run(op.name, op.resourceKind, op.tenantId, op.projectId, op.upstreamKeyId, op.units, op.keyId ?? null, op.at, op.at);
       else if (op.kind === 'forget') forget.run(op.name);
       else metered.run(op.at, batch.now, op.name);
     }

@@ -1,5 +1,4 @@
 import type { Ledger } from '../ledger/ledger.js';
-import type { ProxyContext } from '../exchange/stage.js';
 import type { Usage } from '../metering/usage.js';
 import type { ResourceOwner, ResourceStore } from './resource-store.js';
 
@@ -11,31 +10,51 @@ export interface Completion {
   usage: Usage | null;
 }
 
+/** Who noticed the resource finished: a client's GET (its request) or the background batch poller. */
+export interface CompletionWitness {
+  now: number;
+  requestId: string;
+  /** The reading client's key; the creating key (kept on the resource) wins when known. */
+  keyId: string | null;
+  method: string;
+  apiVersion: string | null;
+}
+
+/** Billed to no gateway key: an admin-assigned resource finished by the poller. */
+export const UNATTRIBUTED_KEY_ID = 'unattributed';
+
 /**
- * A long-running resource (a batch, a Veo operation) seen finished through a client's GET gets one
- * extra usage row against the project that owns it and the upstream key that ran it. The resource
- * remembers it was metered, so later GETs add nothing.
+ * The row key of a resource's completion row. Deterministic, so whichever reader notices first (a
+ * client's GET, this gateway's poller, another replica's) writes the one row the ledger's
+ * `ON CONFLICT (row_key) DO NOTHING` keeps; the others add nothing, rollups included.
+ */
+export const completionRowKey = (name: string): string => `completed:${name}`;
+
+/**
+ * A long-running resource (a batch, a Veo operation) seen finished gets one extra usage row
+ * against the project that owns it and the upstream key that ran it. The resource remembers it was
+ * metered, so later reads add nothing; across processes the row key keeps it to one row.
  */
 export function recordCompletion(
   deps: { store: ResourceStore; recorder: Ledger },
-  ctx: ProxyContext,
+  seen: CompletionWitness,
   name: string,
   finished: (owner: ResourceOwner) => Completion | null,
-): void {
+): boolean {
   const owner = deps.store.owner(name);
-  if (!owner || owner.usageRecordedAt !== null) return;
+  if (!owner || owner.usageRecordedAt !== null) return false;
   const done = finished(owner);
-  if (!done) return;
+  if (!done) return false;
   deps.store.markUsageRecorded(name);
   deps.recorder.record({
-    createdAt: ctx.now,
-    requestId: ctx.requestId,
+    createdAt: seen.now,
+    requestId: seen.requestId,
     tenantId: owner.tenantId,
     projectId: owner.projectId,
-    keyId: ctx.principal.keyId,
+    keyId: owner.keyId ?? seen.keyId ?? UNATTRIBUTED_KEY_ID,
     upstreamKeyId: owner.upstreamKeyId,
-    method: ctx.method,
-    apiVersion: ctx.what.apiVersion,
+    method: seen.method,
+    apiVersion: seen.apiVersion,
     endpoint: done.endpoint,
     model: done.model,
     stream: 0,
@@ -46,5 +65,12 @@ export function recordCompletion(
     latencyMs: 0,
     bytesIn: 0,
     bytesOut: 0,
+    rowKey: completionRowKey(name),
   });
+  return true;
+}
+
+/** A client's request as the witness of a completion. */
+export function requestWitness(ctx: { now: number; requestId: string; method: string; principal: { keyId: string }; what: { apiVersion: string | null } }): CompletionWitness {
+  return { now: ctx.now, requestId: ctx.requestId, keyId: ctx.principal.keyId, method: ctx.method, apiVersion: ctx.what.apiVersion };
 }

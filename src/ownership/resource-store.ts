@@ -13,6 +13,8 @@ export interface ResourceOwner {
   usageRecordedAt: number | null;
   /** What the creating request asked for, metered when the resource finishes (Veo: seconds per video). */
   units?: number | null;
+  /** The gateway key whose request created it; null when an admin assigned it. */
+  keyId?: string | null;
 }
 
 /**
@@ -41,11 +43,12 @@ interface Row {
   upstream_key_id: string | null;
   usage_recorded_at: number | null;
   units: number | null;
+  key_id: string | null;
 }
 
 
 export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached = 50_000): ResourceStore {
-  const select: Statement<[string], Row> = db.$client.prepare('SELECT tenant_id, project_id, upstream_key_id, usage_recorded_at, units FROM resources WHERE name = ?');
+  const select: Statement<[string], Row> = db.$client.prepare('SELECT tenant_id, project_id, upstream_key_id, usage_recorded_at, units, key_id FROM resources WHERE name = ?');
   const dataVersion = dataVersionReader(db);
   // Another process (the CLI's `resources assign`) committing moves data_version: drop what we cached.
   let seenVersion = dataVersion();
@@ -115,7 +118,7 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
       take(batch) {
         for (const [name, ops] of pending) {
           for (const op of ops) {
-            if (op.kind === 'claim') batch.resourceOps.push({ kind: 'claim', name, resourceKind: kindOf(name), tenantId: op.owner.tenantId, projectId: op.owner.projectId, upstreamKeyId: op.owner.upstreamKeyId, units: op.owner.units ?? null, at: op.at });
+            if (op.kind === 'claim') batch.resourceOps.push({ kind: 'claim', name, resourceKind: kindOf(name), tenantId: op.owner.tenantId, projectId: op.owner.projectId, upstreamKeyId: op.owner.upstreamKeyId, units: op.owner.units ?? null, keyId: op.owner.keyId ?? null, at: op.at });
             else if (op.kind === 'forget') batch.resourceOps.push({ kind: 'forget', name });
             else batch.resourceOps.push({ kind: 'metered', name, at: op.at });
           }
@@ -133,5 +136,5 @@ export function createResourceStore(db: Db, clock: Clock, log: Logger, maxCached
 }
 
 function toOwner(row: Row): ResourceOwner {
-  return { tenantId: row.tenant_id, projectId: row.project_id, upstreamKeyId: row.upstream_key_id, usageRecordedAt: row.usage_recorded_at, units: row.units };
+  return { tenantId: row.tenant_id, projectId: row.project_id, upstreamKeyId: row.upstream_key_id, usageRecordedAt: row.usage_recorded_at, units: row.units, keyId: row.key_id };
 }

@@ -5,6 +5,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import { bufferBody } from '../exchange/body.js';
 import { requestJson, type ProxyContext, type ProxyStage } from '../exchange/stage.js';
 import { recordFinishedBatch } from './batch-meter.js';
+import { requestWitness } from './completion.js';
 import { createdResources } from './created.js';
 import { requestedVideoSeconds } from '../metering/video-usage.js';
 import { recordFinishedVideo, VIDEO_OPERATION } from './video-meter.js';
@@ -47,6 +48,7 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
     tenantId: ctx.principal.tenantId,
     projectId: ctx.principal.projectId,
     upstreamKeyId: ctx.upstreamKey?.id ?? null,
+    keyId: ctx.principal.keyId,
   });
 
   return {
@@ -102,8 +104,8 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       const units = ctx.what.endpoint === 'predictLongRunning' ? requestedVideoSeconds(requestJson(ctx)) : null;
       for (const name of created) store.claim(name, { ...ownerFor(ctx), units });
       if (created.length > 0 && fromPath?.startsWith('uploads/')) store.forget(fromPath);
-      if (ctx.method === 'GET' && fromPath?.startsWith('batches/')) recordFinishedBatch(deps, ctx, fromPath, result.meter.head);
-      if (ctx.method === 'GET' && fromPath && VIDEO_OPERATION.test(fromPath)) recordFinishedVideo(deps, ctx, fromPath, result.meter.head);
+      if (ctx.method === 'GET' && fromPath?.startsWith('batches/')) recordFinishedBatch(deps, requestWitness(ctx), fromPath, result.meter.head);
+      if (ctx.method === 'GET' && fromPath && VIDEO_OPERATION.test(fromPath)) recordFinishedVideo(deps, requestWitness(ctx), fromPath, result.meter.head);
     },
   };
 }

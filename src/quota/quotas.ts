@@ -3,17 +3,18 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { StreamGuard } from '../exchange/stream-guard.js';
-import { CounterStore, type Bucket, type CounterDimension, type WindowStarts } from './counters.js';
+import { CounterStore, type Bucket, type CounterDimension, type Cuttable, type WindowStarts } from './counters.js';
 import { measureAll, violations, type AppliedRule } from './evaluate.js';
 import { dimensionsOf } from './persist.js';
 import { hardCapGuard, type CappedLease } from './hard-cap.js';
 import { isTokenLimit, LIMIT_NAMES, LIMITS, type ProjectLimits } from './policy.js';
 import { createPolicyLoader } from './policy-store.js';
 import { hardCapError, quotaRefusal, rateLimitHeaders } from './refusal.js';
-import type { GatewayError } from '../errors.js';
+import { GatewayError } from '../errors.js';
 import { quotaStatus, type QuotaStatus } from './status.js';
 import { WINDOW_KINDS } from './windows.js';
 import { dataVersionReader } from '../db/data-version.js';
+import { SharedUnavailableError, type SharedBucket, type SharedCounters } from './shared-counters.js';
 
 export interface AdmitRequest {
   principal: Principal;
@@ -41,8 +42,13 @@ export interface SettleInput {
 }
 
 export interface Quotas {
-  /** Admits the request (holding its estimate and a concurrency slot) or throws the 429. */
+  /**
+   * Admits the request (holding its estimate and a concurrency slot) or throws the 429, deciding on
+   * this replica's counters (with shared state: its mirror of the shared ones; Live sessions).
+   */
   admit(req: AdmitRequest): Lease;
+  /** The same, decided on the counters every replica shares when shared state is configured (a promise then). */
+  admitShared(req: AdmitRequest): Lease | Promise<Lease>;
   settle(lease: Lease, result: SettleInput, now: number): void;
   /**
    * Counts metered tokens while the lease stays open (a Live session's turn). Returns the error
@@ -61,18 +67,26 @@ interface LeaseState extends Lease, CappedLease {
   model: string | null;
   starts: WindowStarts;
   settled: boolean;
+  /** Shared mode only: the shared lease id, or null when admitted on local counters (shared state away). */
+  sharedLease?: string | null;
+  /** Admitted locally after a failed shared admission: the lease it tried to take. */
+  attemptedLease?: string;
 }
 
 /**
  * Per-project quotas held in memory: admission is a few Map lookups and additions, counters survive
  * restarts through quota_counters, and reservations live only here, so a restart clears them all.
  */
-export function createQuotas({ db, clock, log, onRefusal }: {
+export function createQuotas({ db, clock, log, onRefusal, shared = null, failure = 'open' }: {
   db: Db;
   clock: Clock;
   log: Logger;
   /** Told about each refused request and the limit that decided it (the metrics counter). */
   onRefusal?: (principal: Principal, limit: string) => void;
+  /** Counters shared by every replica (Redis); null: this process's counters decide alone. */
+  shared?: SharedCounters | null;
+  /** What admission does while the shared counters are unreachable (QUOTA_FAILURE). */
+  failure?: 'open' | 'closed';
 }): Quotas {
   const store = new CounterStore();
   store.load(db, clock.now());
@@ -111,42 +125,113 @@ export function createQuotas({ db, clock, log, onRefusal }: {
 
   const buckets = (l: Pick<LeaseState, 'projectId' | 'keyId' | 'model'>, now: number, model = l.model): Bucket[] =>
     dimensionsOf(l.keyId, model).map(([d, v]) => store.get(l.projectId, d, v, now));
+  let lastOutageLog = -Infinity;
+  // Settlement ids for the shared store's replay protection; unique within this process (with its replica id).
+  let settleIds = 0;
+
+  type Admission = ReturnType<typeof prepare>;
+  function prepare(req: AdmitRequest) {
+    const { principal: p, now } = req;
+    const policy = policyOf(p.projectId);
+    const rules = matching(policy, p.projectId, p.keyId, req.model, now);
+    const tokenRules = rules.some((a) => LIMIT_NAMES.some((n) => isTokenLimit(n) && a.rule[n] !== undefined));
+    const estimate = tokenRules ? req.estimate() : 0;
+    return { req, p, policy, rules, tokenRules, estimate, subject: { tenantSlug: p.tenantSlug, projectSlug: p.projectSlug } };
+  }
+
+  /** Throws the 429 when admitting would break a limit of `rules` (whose buckets may be a shared snapshot). */
+  function check(a: Admission, rules: AppliedRule[], now: number): void {
+    if (!rules.length) return;
+    const measures = measureAll(rules, now);
+    const found = violations(measures, a.estimate, now);
+    if (found.length) {
+      onRefusal?.(a.p, LIMITS[found[0]!.name].metric);
+      throw quotaRefusal(found, a.subject, a.estimate, rateLimitHeaders(measures, now));
+    }
+  }
+
+  function admitLocal(req: AdmitRequest): LeaseState {
+    const a = prepare(req);
+    check(a, a.rules, req.now);
+    return reserve(a, shared ? null : undefined);
+  }
+
+  function reserve(a: Admission, sharedLease: string | null | undefined): LeaseState {
+    const { req, p, policy, rules, estimate, subject } = a;
+    const now = req.now;
+    const lease: LeaseState = {
+      projectId: p.projectId, keyId: p.keyId, model: req.model, subject, rules, estimate,
+      running: 0, starts: store.starts(now), cutter: null, settled: false, headers: {}, guard: null, sharedLease,
+    };
+    for (const b of buckets(lease, now)) {
+      b.held += estimate;
+      b.inFlight++;
+      for (const kind of WINDOW_KINDS) b.windows[kind].requests++;
+    }
+    return Object.assign(lease, {
+      headers: rules.length ? rateLimitHeaders(measureAll(rules, now), now) : {},
+      guard: policy?.hardCap && req.stream && a.tokenRules
+        ? hardCapGuard(lease, {
+            now: () => clock.now(),
+            rulesOf: (t) => matching(policyOf(lease.projectId), lease.projectId, lease.keyId, lease.model, t),
+            bucketsOf: (t) => buckets(lease, t),
+          })
+        : null,
+    });
+  }
 
   return {
-    admit(req) {
-      const { principal: p, now } = req;
-      const policy = policyOf(p.projectId);
-      const rules = matching(policy, p.projectId, p.keyId, req.model, now);
-      const tokenRules = rules.some((a) => LIMIT_NAMES.some((n) => isTokenLimit(n) && a.rule[n] !== undefined));
-      const estimate = tokenRules ? req.estimate() : 0;
-      const subject = { tenantSlug: p.tenantSlug, projectSlug: p.projectSlug };
-      if (rules.length) {
-        const measures = measureAll(rules, now);
-        const found = violations(measures, estimate, now);
-        if (found.length) {
-          onRefusal?.(p, LIMITS[found[0]!.name].metric);
-          throw quotaRefusal(found, subject, estimate, rateLimitHeaders(measures, now));
-        }
-      }
-      const lease: LeaseState = {
-        projectId: p.projectId, keyId: p.keyId, model: req.model, subject, rules, estimate,
-        running: 0, starts: store.starts(now), cutter: null, settled: false, headers: {}, guard: null,
-      };
-      for (const b of buckets(lease, now)) {
-        b.held += estimate;
-        b.inFlight++;
-        for (const kind of WINDOW_KINDS) b.windows[kind].requests++;
-      }
-      return Object.assign(lease, {
-        headers: rules.length ? rateLimitHeaders(measureAll(rules, now), now) : {},
-        guard: policy?.hardCap && req.stream && tokenRules
-          ? hardCapGuard(lease, {
-              now: () => clock.now(),
-              rulesOf: (t) => matching(policyOf(lease.projectId), lease.projectId, lease.keyId, lease.model, t),
-              bucketsOf: (t) => buckets(lease, t),
-            })
-          : null,
-      });
+    admit: admitLocal,
+
+    admitShared(req) {
+      if (!shared) return admitLocal(req);
+      const a = prepare(req);
+      const dims = dimensionsOf(a.p.keyId, req.model);
+      const buckets: SharedBucket[] = dims.map(([dim, value]) => ({ dim, value, limits: limitsOf(a.rules.find((r) => r.dim === dim && r.value === value)?.rule) }));
+      return shared.admit(a.p.projectId, buckets, a.estimate, store.starts(req.now), req.now).then(
+        (res) => {
+          // The local buckets mirror the shared windows, so an outage starts from what every replica counted.
+          const mirror = () => dims.forEach(([d, v], i) => {
+            const b = store.get(a.p.projectId, d, v, req.now);
+            for (const kind of WINDOW_KINDS) Object.assign(b.windows[kind], res.counts[i]!.windows[kind]);
+          });
+          const seen = a.rules.map((r): AppliedRule => {
+            const c = res.counts[dims.findIndex(([d, v]) => d === r.dim && v === r.value)]!;
+            const windows = { minute: { start: 0, ...c.windows.minute }, day: { start: 0, ...c.windows.day }, month: { start: 0, ...c.windows.month } };
+            return { ...r, bucket: { windows, held: c.held, running: 0, inFlight: c.inFlight, capped: new Set<Cuttable>() } };
+          });
+          if (!res.admitted) {
+            mirror();
+            check(a, seen, req.now);
+            throw new GatewayError('resource_exhausted', 'Quota exceeded for this project.');
+          }
+          const lease = reserve(a, res.leaseId);
+          mirror();
+          return Object.assign(lease, { headers: seen.length ? rateLimitHeaders(measureAll(seen, req.now), req.now) : {} });
+        },
+        (err: unknown) => {
+          if (!(err instanceof SharedUnavailableError)) throw err;
+          if (clock.now() - lastOutageLog >= 60_000) {
+            lastOutageLog = clock.now();
+            log.error({ failure, err: err.message }, failure === 'open' ? 'shared quota counters unreachable: admitting on this replica\'s counters' : 'shared quota counters unreachable: refusing requests (QUOTA_FAILURE=closed)');
+          }
+          // The admission may have been applied with only its answer lost: a refusal releases that lease.
+          const release = () => shared.settle({
+            projectId: a.p.projectId, leaseId: err.leaseId, admitted: dims, starts: store.starts(req.now), requests: { delta: -1, when: 'lease-found' },
+            charged: [], chargedStarts: store.starts(req.now), tokens: 0, lateModel: null, now: req.now, id: `${err.leaseId}:refused`,
+          });
+          if (failure === 'closed') {
+            release();
+            throw new GatewayError('unavailable', 'Quota counters are unavailable; retry shortly.');
+          }
+          try {
+            return Object.assign(admitLocal(req), { attemptedLease: err.leaseId });
+          } catch (refusal) {
+            release();
+            throw refusal;
+          }
+        },
+      );
     },
 
     settle(l, result, now) {
@@ -160,9 +245,21 @@ export function createQuotas({ db, clock, log, onRefusal }: {
         b.inFlight--;
         if (!result.forwarded) for (const kind of WINDOW_KINDS) if (b.windows[kind].start === lease.starts[kind]) b.windows[kind].requests--;
       }
-      if (!result.forwarded) return;
       // The model may only be known from the response (interactions.get): count the request there too.
-      const lateModel = result.model !== null && result.model !== lease.model;
+      const lateModel = result.forwarded && result.model !== null && result.model !== lease.model;
+      if (shared && lease.sharedLease !== undefined) {
+        const viaShared = lease.sharedLease !== null;
+        const leaseId = lease.sharedLease ?? lease.attemptedLease ?? null;
+        shared.settle({
+          projectId: lease.projectId, leaseId, admitted: dimensionsOf(lease.keyId, lease.model), starts: lease.starts, id: `${leaseId ?? settleIds++}:settle`,
+          requests: viaShared
+            ? (result.forwarded ? null : { delta: -1, when: 'always' })
+            : (result.forwarded ? { delta: 1, when: 'lease-missing' } : { delta: -1, when: 'lease-found' }),
+          charged: dimensionsOf(lease.keyId, result.model), chargedStarts: store.starts(now), tokens: result.forwarded ? result.tokens : 0,
+          lateModel: lateModel ? result.model : null, now,
+        });
+      }
+      if (!result.forwarded) return;
       if (result.tokens === 0 && !lateModel) return;
       for (const b of buckets(lease, now, result.model)) {
         for (const kind of WINDOW_KINDS) b.windows[kind].tokens += result.tokens;
@@ -174,6 +271,10 @@ export function createQuotas({ db, clock, log, onRefusal }: {
       const lease = l as LeaseState;
       if (lease.settled) return null;
       if (tokens > 0) for (const b of buckets(lease, now, model)) for (const kind of WINDOW_KINDS) b.windows[kind].tokens += tokens;
+      if (tokens > 0 && shared) {
+        const starts = store.starts(now);
+        shared.settle({ projectId: lease.projectId, leaseId: null, admitted: [], starts, requests: null, charged: dimensionsOf(lease.keyId, model), chargedStarts: starts, tokens, lateModel: null, now, id: `charge:${settleIds++}` });
+      }
       const policy = policyOf(lease.projectId);
       if (!policy?.hardCap) return null;
       for (const m of measureAll(matching(policy, lease.projectId, lease.keyId, model, now), now)) {
@@ -193,4 +294,9 @@ export function createQuotas({ db, clock, log, onRefusal }: {
       policies = loadPolicies();
     },
   };
+}
+
+function limitsOf(rule: AppliedRule['rule'] | undefined): SharedBucket['limits'] {
+  if (!rule) return null;
+  return { rpm: rule.requestsPerMinute, tpm: rule.tokensPerMinute, tpd: rule.tokensPerDay, tpmo: rule.tokensPerMonth, maxConcurrent: rule.maxConcurrent };
 }

@@ -1,11 +1,16 @@
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import { requestJson, type ProxyStage } from '../exchange/stage.js';
+import { requestJson, type ProxyContext, type ProxyStage } from '../exchange/stage.js';
 import { estimateTokens } from './estimate.js';
 import { rowCharge } from './persist.js';
 import type { Lease, Quotas } from './quotas.js';
 
 const LEASE = Symbol('quota lease');
+
+function hold(ctx: ProxyContext, lease: Lease): void {
+  ctx.state.set(LEASE, lease);
+  Object.assign(ctx.extraHeaders, lease.headers);
+}
 /** Endpoints whose answer may be an SSE stream worth watching under the hard cap. */
 const STREAMING = new Set(['streamGenerateContent', 'interactions.create', 'interactions.get']);
 
@@ -17,15 +22,16 @@ export function createQuotaStage({ quotas, config, clock }: { quotas: Quotas; co
   return {
     name: 'quota',
     before(ctx) {
-      const lease = quotas.admit({
+      const admitted = quotas.admitShared({
         principal: ctx.principal,
         model: ctx.model,
         now: ctx.now,
         stream: STREAMING.has(ctx.what.endpoint),
         estimate: () => estimateTokens(ctx.what.endpoint, requestJson(ctx), ctx.body.length(), config.QUOTA_DEFAULT_OUTPUT_TOKENS),
       });
-      ctx.state.set(LEASE, lease);
-      Object.assign(ctx.extraHeaders, lease.headers);
+      // With shared counters (Redis) admission is a round trip; without, it stays synchronous.
+      if (admitted instanceof Promise) return admitted.then((lease) => hold(ctx, lease));
+      hold(ctx, admitted);
     },
     streamGuard(ctx) {
       return (ctx.state.get(LEASE) as Lease | undefined)?.guard ?? null;

@@ -1,4 +1,5 @@
 import { GatewayError } from '../errors.js';
+import type { ClientAddress } from '../auth/client-address.js';
 import type { ProxyStage } from '../exchange/stage.js';
 import type { Principal } from '../exchange/principal.js';
 import { compileScopes, scopeViolation, type CompiledScopes } from './scopes.js';
@@ -9,7 +10,7 @@ import { compileScopes, scopeViolation, type CompiledScopes } from './scopes.js'
  * the key resolver hands out a new principal object whenever the key row is re-read, so a scope
  * change is picked up with it.
  */
-export function createScopeStage(): ProxyStage {
+export function createScopeStage(clientAddress: ClientAddress = (i) => i.socket?.remoteAddress ?? ''): ProxyStage {
   const compiled = new WeakMap<Principal, CompiledScopes>();
   return {
     name: 'scopes',
@@ -19,7 +20,7 @@ export function createScopeStage(): ProxyStage {
       if (!s.models && !s.endpoints && !s.cidrs) return;
       let c = compiled.get(principal);
       if (!c) compiled.set(principal, (c = compileScopes(s)));
-      const denied = scopeViolation(c, { endpoint: ctx.what.endpoint, model: ctx.model, address: ctx.incoming.socket.remoteAddress });
+      const denied = scopeViolation(c, { endpoint: ctx.what.endpoint, model: ctx.model, address: clientAddress(ctx.incoming) });
       if (denied) throw new GatewayError('permission_denied', denied);
     },
   };

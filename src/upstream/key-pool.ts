@@ -31,6 +31,8 @@ export interface UpstreamKeyPool {
   report(keyId: string, failure: KeyFailure): void;
   health(): KeyHealth[];
   size(): number;
+  /** Takes in what another replica learnt about a key (shared state): cooldowns only lengthen, a disable sticks. */
+  merge?(keyId: string, coolingUntil: number, disabledReason: string | null): void;
 }
 
 /** Stable, non-secret id for a key configured by env: the same key gets the same id across restarts. */
@@ -89,6 +91,12 @@ export function createEnvKeyPool(secrets: string[], opts: { clock: Clock; log: L
       const delay = failure.delayMs ?? opts.defaultCooldownMs;
       s.coolingUntil = Math.max(s.coolingUntil, opts.clock.now() + delay);
       opts.log.warn({ upstreamKeyId: keyId, cooldownMs: delay }, 'upstream key cooling down');
+    },
+    merge(keyId, coolingUntil, disabledReason) {
+      const s = byId.get(keyId);
+      if (!s) return;
+      s.coolingUntil = Math.max(s.coolingUntil, coolingUntil);
+      if (disabledReason !== null) s.disabledReason = disabledReason;
     },
     health() {
       const now = opts.clock.now();

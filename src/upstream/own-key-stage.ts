@@ -1,42 +1,18 @@
-import type { Statement } from 'better-sqlite3';
 import type { Config } from '../config.js';
-import { createSecretBox } from '../crypto/secret-box.js';
 import type { Db } from '../db/client.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ProxyStage } from '../exchange/stage.js';
+import { createStoredKeySecrets, type StoredKeySecrets } from './stored-keys.js';
 
 /**
  * Bring your own key: a project with its own upstream key sends that key instead of GEMINI_API_KEY,
- * and the usage row records its id. Decrypted secrets are cached by id — an id's secret never
- * changes (rotation issues a new id) — so the hot path does no SQLite read after the first request.
- * Whether the key may be used comes from the resolved principal, which is re-read on every change.
+ * and the usage row records its id. The hot path does no SQLite read after the first request
+ * (stored-keys.ts caches decrypted secrets). Whether the key may be used comes from the resolved
+ * principal, which is re-read on every change.
  */
-export function createUpstreamKeyStage(deps: { db: Db; config: Pick<Config, 'GATEWAY_SECRET'>; log: Logger }): ProxyStage {
-  const box = deps.config.GATEWAY_SECRET ? createSecretBox(deps.config.GATEWAY_SECRET) : null;
-  const load: Statement<[string], { ciphertext: string }> = deps.db.$client.prepare('SELECT ciphertext FROM upstream_keys WHERE id = ?');
-  const secrets = new Map<string, string>();
-
-  function secretFor(id: string): string {
-    const cached = secrets.get(id);
-    if (cached !== undefined) return cached;
-    const sealed = load.get(id)?.ciphertext;
-    if (!box || !sealed) {
-      deps.log.error({ upstreamKeyId: id, gatewaySecret: Boolean(box) }, 'project upstream key unusable: GATEWAY_SECRET unset or key erased');
-      throw new GatewayError('unavailable', "This project's upstream key cannot be used: the gateway is missing GATEWAY_SECRET.");
-    }
-    let secret: string;
-    try {
-      secret = box.open(sealed, id);
-    } catch {
-      deps.log.error({ upstreamKeyId: id }, 'project upstream key does not decrypt: GATEWAY_SECRET differs from the one that stored it');
-      throw new GatewayError('unavailable', "This project's upstream key cannot be decrypted by the gateway.");
-    }
-    if (secrets.size >= 10_000) secrets.clear();
-    secrets.set(id, secret);
-    return secret;
-  }
-
+export function createUpstreamKeyStage(deps: { db: Db; config: Pick<Config, 'GATEWAY_SECRET'>; log: Logger; storedKeys?: StoredKeySecrets }): ProxyStage {
+  const stored = deps.storedKeys ?? createStoredKeySecrets(deps);
   return {
     name: 'upstream-key',
     before(ctx) {
@@ -47,7 +23,7 @@ export function createUpstreamKeyStage(deps: { db: Db; config: Pick<Config, 'GAT
         // Never fall back to the gateway's own key: a team that brought its key expects its own billing.
         throw new GatewayError('permission_denied', `This project's own upstream key is ${state}; ask an admin to enable, replace or detach it.`);
       }
-      ctx.upstreamKey = { id, secret: secretFor(id) };
+      ctx.upstreamKey = { id, secret: stored.secretFor(id) };
     },
   };
 }

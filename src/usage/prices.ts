@@ -53,7 +53,8 @@ export interface PriceBook {
  * estimate there is. A model name matches exactly or as a versioned variant (`gemini-2.5-flash-001`).
  */
 export function createPriceBook(extra: PriceTableJson[] = []): PriceBook {
-  const tables = [table.parse(shipped), ...extra]
+  // The shipped file is a list: one table per dated change (newest first), like a PRICES_FILE may be.
+  const tables = [...z.array(table).parse(shipped), ...extra]
     .map((t) => ({ effectiveFrom: Date.parse(t.effective_from), batchDiscount: t.batch_discount ?? DEFAULT_BATCH_DISCOUNT, models: t.models }))
     .sort((a, b) => b.effectiveFrom - a.effectiveFrom);
   const names = [...new Set(tables.flatMap((t) => Object.keys(t.models)))].sort((a, b) => b.length - a.length);

@@ -18,7 +18,7 @@ function arg(name: string, def: number): number {
 
 const ROWS = arg('rows', 100_000);
 const cfg: WriterConfig = { batchSize: arg('batch', 500), flushIntervalMs: arg('interval', 50) };
-const bi = process.argv.indexOf('--backend');
+const bi = process.argv.lastIndexOf('--backend'); // the last one: npm run bench:writer -- --backend postgres overrides the script's
 const BACKEND = (bi === -1 ? 'sqlite' : process.argv[bi + 1]) as WriterBackend | 'both';
 if (!['sqlite', 'postgres', 'both'].includes(BACKEND)) throw new Error(`--backend ${BACKEND}: sqlite, postgres or both`);
 const SLICE = 250; // rows recorded per event-loop turn, like a burst of finished requests

@@ -128,6 +128,14 @@ describe.runIf(HAVE_BROWSER || REQUIRED)(HAVE_BROWSER || REQUIRED ? 'the /dashbo
     expect(Object.keys(api)).toHaveLength(4);
     expect(table).toEqual(api);
     expect(await page.textContent('#unpriced')).toMatch(/house-model/);
+    // The warning banner lists what the admin API (and `prices check`) reports: the seeded house-model
+    // and the fake upstream's model of the real requests have no price.
+    const unpriced = (await getJson(h, '/admin/v1/prices/unpriced')).body.data;
+    expect(unpriced.map((m: any) => m.model).sort()).toEqual(['google-text', 'house-model']);
+    expect(await page.isVisible('#unpriced-banner')).toBe(true);
+    expect(await page.getAttribute('#unpriced-banner', 'data-models')).toBe(unpriced.map((m: any) => m.model).join(','));
+    const house = unpriced.find((m: any) => m.model === 'house-model');
+    expect(await page.textContent('#unpriced-banner')).toContain(`house-model (${house.requests} requests)`);
     // The quota bar of the one project with limits shows the API's utilisation.
     const quota = (await getJson(h, '/admin/v1/usage/quota')).body.data;
     expect(quota).toHaveLength(1);

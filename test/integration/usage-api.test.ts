@@ -238,8 +238,11 @@ describe('GET /admin/v1/usage/events', () => {
   it('lists the price tables (in camelCase) and the models seen without a price', async () => {
     const { body } = await getJson(h, '/admin/v1/usage/prices');
     expect(body.nextCursor).toBeNull();
-    expect(body.data[0].models[FLASH]).toMatchObject({ input: 0.3, output: 2.5, cachedInput: expect.any(Number) });
-    expect(Object.values(body.data[0].models).some((m: any) => m.longContext?.abovePromptTokens > 0)).toBe(true);
+    // Newest first: dated changes, then the base table that lists every model.
+    const base = body.data.at(-1);
+    expect(body.data.map((t: any) => t.effectiveFrom)).toEqual([...body.data.map((t: any) => t.effectiveFrom)].sort().reverse());
+    expect(base.models[FLASH]).toMatchObject({ input: 0.3, output: 2.5, cachedInput: expect.any(Number) });
+    expect(Object.values(base.models).some((m: any) => m.longContext?.abovePromptTokens > 0)).toBe(true);
     expect((await getJson(h, '/admin/v1/usage/unpriced-models')).body).toEqual({ data: [{ model: 'mystery-model', requests: 1 }], nextCursor: null });
     const doc = (await getJson(h, '/admin/v1/openapi.json', null)).body;
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/admin/v1/usage', '/admin/v1/usage/events', '/admin/v1/usage/prices', '/admin/v1/usage/unpriced-models']));

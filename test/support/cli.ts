@@ -2,6 +2,7 @@ import { auditCommands } from '../../src/cli/audit.js';
 import type { Command } from '../../src/cli/command.js';
 import { keyCommands } from '../../src/cli/keys.js';
 import { limitCommands } from '../../src/cli/limits.js';
+import { priceCommands } from '../../src/cli/prices.js';
 import { projectCommands } from '../../src/cli/projects.js';
 import { runCli } from '../../src/cli/run.js';
 import { tenantCommands } from '../../src/cli/tenants.js';
@@ -9,7 +10,7 @@ import { upstreamKeyCommands } from '../../src/cli/upstream-keys.js';
 import type { Clock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config.js';
 
-const COMMANDS: Command[] = [...tenantCommands, ...projectCommands, ...keyCommands, ...upstreamKeyCommands, ...limitCommands, ...auditCommands];
+const COMMANDS: Command[] = [...tenantCommands, ...projectCommands, ...keyCommands, ...upstreamKeyCommands, ...limitCommands, ...auditCommands, ...priceCommands];
 
 export interface CliResult {
   code: number;

@@ -25,6 +25,10 @@ export interface FakeUpstreamOptions {
   frameDelayMs?: number;
   /** Awaited before frame `index` is written; a rejection kills the connection mid-stream. */
   beforeFrame?: (index: number, req: RecordedRequest) => Promise<void> | void;
+  /** GETs that find a batch still running before it is final (default 1). */
+  batchRunningPolls?: number;
+  /** How a batch that is not cancelled ends (default SUCCEEDED); EXPIRED completes the first half of its requests. */
+  batchFinalState?: 'SUCCEEDED' | 'EXPIRED';
   /** gzip unary JSON bodies when the request's accept-encoding allows it. */
   gzipUnary?: boolean;
   /**
@@ -64,8 +68,10 @@ export interface StoredFile {
 export interface StoredBatch {
   op: Record<string, unknown>;
   requests: unknown[];
-  /** GETs answered so far: the batch is RUNNING on the first and SUCCEEDED from the second on. */
+  /** GETs answered so far: the batch is RUNNING on the first (batchRunningPolls) and final after. */
   polls: number;
+  /** `:cancel` was called: the next GET finds it CANCELLED with the first half of its requests done. */
+  cancelled?: boolean;
 }
 
 /** One Google project's resources: the fake keeps one per upstream key. */

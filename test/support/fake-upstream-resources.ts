@@ -2,7 +2,7 @@
 // for a gateway's pass-through and URL-rewriting to be exercised.
 import { createHash, randomBytes } from 'node:crypto';
 import { fakeTokenCount } from './fixtures.js';
-import { googleError, parseJsonBody, sendBytes, sendJson, type RouteContext } from './fake-upstream-http.js';
+import { googleError, parseJsonBody, sendBytes, sendJson, type RouteContext, type StoredBatch } from './fake-upstream-http.js';
 
 const now = (): string => new Date().toISOString();
 const inHours = (h: number): string => new Date(Date.now() + h * 3600_000).toISOString();
@@ -179,12 +179,18 @@ function createBatch(ctx: RouteContext, model: string): void {
   sendJson(ctx, 200, op);
 }
 
-/** The first GET finds a batch running; later ones find it succeeded, each result carrying usageMetadata. */
-function pollBatch(stored: { op: Record<string, any>; requests: unknown[]; polls: number }): Record<string, unknown> {
+/**
+ * The first GETs (batchRunningPolls, default 1) find a batch running; later ones find it final, each
+ * completed result carrying usageMetadata. A cancelled or expired batch completed its first half.
+ */
+function pollBatch(ctx: RouteContext, stored: StoredBatch): Record<string, unknown> {
   stored.polls++;
   const meta = stored.op.metadata as Record<string, unknown>;
-  if (stored.polls === 1) return { ...stored.op, metadata: { ...meta, state: 'BATCH_STATE_RUNNING', updateTime: now() } };
+  if (!stored.cancelled && stored.polls <= (ctx.opts.batchRunningPolls ?? 1)) return { ...stored.op, metadata: { ...meta, state: 'BATCH_STATE_RUNNING', updateTime: now() } };
+  const state = stored.cancelled ? 'CANCELLED' : (ctx.opts.batchFinalState ?? 'SUCCEEDED');
+  const done = state === 'SUCCEEDED' ? stored.requests.length : Math.ceil(stored.requests.length / 2);
   const inlined = stored.requests.map((r: any, i) => {
+    if (i >= done) return { error: { code: 499, message: `The batch was ${state.toLowerCase()} before this request ran.`, status: 'CANCELLED' }, metadata: r?.metadata ?? {} };
     const prompt = fakeTokenCount(r?.request);
     const usageMetadata = { promptTokenCount: prompt, candidatesTokenCount: 3, totalTokenCount: prompt + 3 };
     const response = { candidates: [{ content: { role: 'model', parts: [{ text: `answer ${i}` }] }, finishReason: 'STOP' }], usageMetadata, modelVersion: 'gemini-2.5-flash' };
@@ -194,7 +200,7 @@ function pollBatch(stored: { op: Record<string, any>; requests: unknown[]; polls
   const n = String(stored.requests.length);
   return {
     name: stored.op.name,
-    metadata: { ...meta, state: 'BATCH_STATE_SUCCEEDED', endTime: now(), updateTime: now(), output, batchStats: { requestCount: n, successfulRequestCount: n } },
+    metadata: { ...meta, state: `BATCH_STATE_${state}`, endTime: now(), updateTime: now(), output, batchStats: { requestCount: n, successfulRequestCount: String(done), failedRequestCount: String(stored.requests.length - done) } },
     done: true,
     response: { '@type': 'type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput', ...output },
   };
@@ -218,8 +224,10 @@ function batches(ctx: RouteContext): boolean {
   else if (method === 'DELETE') {
     state.batches.delete(decodeURIComponent(m[1]!));
     sendJson(ctx, 200, {});
-  } else if (m[2] && method === 'POST') sendJson(ctx, 200, {});
-  else if (method === 'GET' && !m[2]) sendJson(ctx, 200, pollBatch(stored));
+  } else if (m[2] && method === 'POST') {
+    stored.cancelled = true;
+    sendJson(ctx, 200, {});
+  } else if (method === 'GET' && !m[2]) sendJson(ctx, 200, pollBatch(ctx, stored));
   else return false;
   return true;
 }

@@ -104,7 +104,7 @@ export function variedBatches(seed: number, rows: number): LedgerBatch[] {
     resourceOps.push(
       op % 3 === 2
         ? { kind: 'forget', name }
-        : { kind: 'claim', name, resourceKind: 'file', tenantId: a.tenant, projectId: a.project, upstreamKeyId: null, units: op % 2 ? 3 : null, at },
+        : { kind: 'claim', name, resourceKind: 'file', tenantId: a.tenant, projectId: a.project, upstreamKeyId: null, units: op % 2 ? 3 : null, keyId: op % 3 ? `key_${op}` : null, at },
     );
     if (op % 2 === 0) resourceOps.push({ kind: 'metered', name, at: at + 1 });
     op++;

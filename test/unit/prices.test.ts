@@ -59,4 +59,27 @@ describe('estimated cost', () => {
     writeFileSync(bad, JSON.stringify({ effective_from: 'soon', models: { x: { input: -1 } } }));
     expect(() => loadPriceFile(bad)).toThrow(/PRICES_FILE .*bad\.json/);
   });
+
+  it('ships dated changes: Veo 3.1 Fast costs $0.15/s until 2026-04-06 and $0.12/s from 2026-04-07, under its preview and GA ids', () => {
+    const video = (seconds: number): Usage => ({ ...usage(0, 0), videoSeconds: seconds });
+    const before = Date.parse('2026-04-06T23:59:59Z');
+    const after = Date.parse('2026-04-07T00:00:00Z');
+    for (const model of ['veo-3.1-fast-generate-preview', 'veo-3.1-fast-generate-001']) {
+      expect(book.costNanoUsd({ model, createdAt: before, usage: video(8) })).toBe(1_200_000_000); // 8 × $0.15
+      expect(book.costNanoUsd({ model, createdAt: after, usage: video(8) })).toBe(960_000_000); // 8 × $0.12
+    }
+    expect(book.costNanoUsd({ model: 'veo-3.1-lite-generate-preview', createdAt: after, usage: video(8) })).toBe(640_000_000); // 8 × $0.08
+    expect(book.costNanoUsd({ model: 'veo-3.1-generate-preview', createdAt: after, usage: video(8) })).toBe(3_200_000_000); // 8 × $0.40
+  });
+
+  it('prices the 3.1 models added in 2026: Gemini 3.1 Pro with its long-context tier, Gemini 3.1 Flash-Lite', () => {
+    const may = Date.parse('2026-05-01T00:00:00Z');
+    // 1000 × $2 + 100 × $12 = 3200 µUSD; above 200k: 200001 × $4 + 100 × $18 = 801804 µUSD
+    expect(book.costNanoUsd({ model: 'gemini-3.1-pro-preview', createdAt: may, usage: usage(1000, 100) })).toBe(3_200_000);
+    expect(book.costNanoUsd({ model: 'gemini-3.1-pro-preview-customtools', createdAt: may, usage: usage(200_001, 100) })).toBe(801_804_000);
+    // 1000 × $0.25 + 100 × $1.50 = 400 µUSD
+    expect(book.costNanoUsd({ model: 'gemini-3.1-flash-lite-preview', createdAt: may, usage: usage(1000, 100) })).toBe(400_000);
+    // The older Gemini 3 Pro preview keeps its own entry.
+    expect(book.costNanoUsd({ model: 'gemini-3-pro-preview', createdAt: may, usage: usage(1000, 100) })).toBe(3_200_000);
+  });
 });

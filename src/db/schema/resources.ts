@@ -16,6 +16,8 @@ export const resources = sqliteTable(
     tenantId: text('tenant_id').notNull(),
     projectId: text('project_id').notNull().references(() => projects.id),
     upstreamKeyId: text('upstream_key_id'),
+    /** The gateway key whose request created it (null when assigned by an admin): a batch metered in the background is billed to it. */
+    keyId: text('key_id'),
     /** 'created' (seen in an upstream response) or 'assigned' (by an admin). */
     source: text('source').notNull(),
     /** Batches: when the final state's usage was recorded (exactly once). */
@@ -24,5 +26,9 @@ export const resources = sqliteTable(
     units: integer('units'),
     ...timestamps,
   },
-  (t) => [index('resources_project_kind_idx').on(t.projectId, t.kind)],
+  (t) => [
+    index('resources_project_kind_idx').on(t.projectId, t.kind),
+    // The batch poller's scan: batches not yet metered.
+    index('resources_kind_unmetered_idx').on(t.kind, t.usageRecordedAt),
+  ],
 );

@@ -1,3 +1,4 @@
+import type { ClientAddress } from '../../auth/client-address.js';
 import type { HttpBindings } from '@hono/node-server';
 import { Hono } from 'hono';
 import { performance } from 'node:perf_hooks';
@@ -15,6 +16,7 @@ type Env = { Bindings: HttpBindings; Variables: { requestId: string } };
 
 export interface TokenAppDeps {
   tenantAuth: TenantAuthenticate;
+  clientAddress: ClientAddress;
   tokens: LiveTokens;
   recorder: Ledger;
   clock: Clock;
@@ -50,7 +52,7 @@ export function createLiveTokenApp(deps: TokenAppDeps) {
       const model = isObject(body) && isObject(body.bidiGenerateContentSetup) && typeof body.bidiGenerateContentSetup.model === 'string' ? body.bidiGenerateContentSetup.model.replace(/^models\//, '') : null;
       const s = principal.scopes;
       if (s.models || s.endpoints || s.cidrs) {
-        const denied = scopeViolation(compileScopes(s), { endpoint: 'auth_tokens', model, address: incoming.socket.remoteAddress });
+        const denied = scopeViolation(compileScopes(s), { endpoint: 'auth_tokens', model, address: deps.clientAddress(incoming) });
         if (denied) throw new GatewayError('permission_denied', denied);
       }
       return c.json(deps.tokens.create(principal, body, requestId), 200);

@@ -78,7 +78,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
         tr?.authenticated(principal, caller.grant?.id ?? null);
         const s = principal.scopes;
         if (s.endpoints || s.cidrs) {
-          const denied = scopeViolation(compileScopes({ endpoints: s.endpoints, cidrs: s.cidrs }), { endpoint: 'live', model: null, address: req.socket.remoteAddress });
+          const denied = scopeViolation(compileScopes({ endpoints: s.endpoints, cidrs: s.cidrs }), { endpoint: 'live', model: null, address: deps.clientAddress(req) });
           if (denied) throw new GatewayError('permission_denied', denied);
         }
         // The key stages read and set only these fields of the REST exchange's context.
@@ -117,7 +117,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
           tr?.admitted(lease.headers['ratelimit-policy'] !== undefined);
           const session = runSession(client, {
             requestId, caller, apiVersion: target.apiVersion, target: target.path + caller.search, upstreamKey, lease, headers,
-            address: req.socket.remoteAddress, trace: tr,
+            address: deps.clientAddress(req), trace: tr,
             onEnd: () => {
               sessions.delete(session);
               lifecycle.leave();

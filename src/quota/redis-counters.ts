@@ -1,0 +1,223 @@
+import { ReplyError } from 'ioredis';
+import type { Logger } from '../logger.js';
+import type { SharedState } from '../shared/redis.js';
+import type { CounterDimension, WindowStarts } from './counters.js';
+import { ADMIT, RENEW, SETTLE } from './redis-scripts.js';
+import { SharedUnavailableError, type BucketCounts, type SharedAdmission, type SharedBucket, type SharedCounters, type SharedSettlement } from './shared-counters.js';
+import { WINDOW_KINDS, windowEnd, type WindowKind } from './windows.js';
+
+/** A persisted window counter (quota_counters), read to seed a window Redis does not have. */
+export type ReadCell = (projectId: string, dim: CounterDimension, value: string, kind: WindowKind, start: number) => { tokens: number; requests: number } | Promise<{ tokens: number; requests: number }>;
+
+/** Windows outlive their end by this much, so a request settling just after the reset still finds its admission window. */
+const WINDOW_SLACK_MS = 10 * 60_000;
+/**
+ * How long Redis remembers that a settlement was applied, so a retry whose first answer was lost
+ * (command timeout) is not counted twice. Retries normally follow within a second.
+ */
+const APPLIED_MEMORY_MS = 120_000;
+/** Catch-up keeps at most this many settlements while Redis is away; older ones are dropped (and logged). */
+const MAX_PENDING = 200_000;
+
+interface OpenLease {
+  tag: string;
+  pairs: Array<[string, string]>;
+}
+
+/**
+ * Shared quota counters in Redis (redis-scripts.ts): one script per admission, one per settlement,
+ * lease renewal for this replica's open requests every third of QUOTA_LEASE_MS, and a queue of
+ * settlements that could not reach Redis, applied in order once it answers again.
+ */
+export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared: SharedState; leaseMs: number; readCell: ReadCell; log: Logger }): SharedCounters {
+  const { redis, prefix, replicaId } = shared;
+  for (const [n, lua] of [['ggwAdmit', ADMIT], ['ggwSettle', SETTLE], ['ggwRenew', RENEW]] as const) redis.defineCommand(n, { lua });
+  const call = (lua: string, keys: string[], args: Array<string | number>): Promise<unknown> =>
+    (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name(lua)]!(keys.length, ...keys, ...args);
+  let seq = 0;
+  const open = new Map<string, OpenLease>();
+  const queue: SharedSettlement[] = [];
+  let draining = false;
+
+  const tag = (projectId: string) => `${prefix}:q:{${projectId}}`;
+  const windowKey = (t: string, dim: CounterDimension, value: string, kind: WindowKind, start: number) => `${t}:w:${dim}:${value}:${kind}:${start}`;
+  const leaseKeys = (t: string, dim: CounterDimension, value: string): [string, string] => [`${t}:lz:${dim}:${value}`, `${t}:lh:${dim}:${value}`];
+  const ttl = (kind: WindowKind, start: number, now: number) => Math.max(1000, windowEnd(kind, start) - now + WINDOW_SLACK_MS);
+
+  const renewal = setInterval(() => void renewAll(), Math.max(250, Math.floor(leaseMs / 3)));
+  renewal.unref();
+  const retry = setInterval(() => void drain(), 1000);
+  retry.unref();
+
+  async function renewAll(): Promise<void> {
+    const byTag = new Map<string, { keys: string[]; ids: string[] }>();
+    for (const [id, l] of open) {
+      const g = byTag.get(l.tag) ?? { keys: [], ids: [] };
+      for (const p of l.pairs) {
+        g.keys.push(...p);
+        g.ids.push(id);
+      }
+      byTag.set(l.tag, g);
+    }
+    for (const g of byTag.values()) await call(RENEW, g.keys, [leaseMs, ...g.ids]).catch(() => {});
+  }
+
+  async function seeds(projectId: string, cells: Array<[CounterDimension, string, WindowKind, number]>): Promise<Array<{ tokens: number; requests: number }>> {
+    return Promise.all(cells.map(([d, v, k, s]) => readCell(projectId, d, v, k, s)));
+  }
+
+  async function admitOnce(projectId: string, buckets: SharedBucket[], estimate: number, starts: WindowStarts, now: number, leaseId: string, seeded: Map<string, { tokens: number; requests: number }>): Promise<unknown[]> {
+    const t = tag(projectId);
+    const keys = [`${t}:epoch`];
+    const args: Array<string | number> = [leaseId, leaseMs, estimate, buckets.length];
+    for (const b of buckets) {
+      for (const kind of WINDOW_KINDS) keys.push(windowKey(t, b.dim, b.value, kind, starts[kind]));
+      keys.push(...leaseKeys(t, b.dim, b.value));
+      const l = b.limits;
+      args.push(l ? 1 : 0, l?.rpm ?? -1, l?.tpm ?? -1, l?.tpd ?? -1, l?.tpmo ?? -1, l?.maxConcurrent ?? -1);
+      for (const kind of WINDOW_KINDS) args.push(starts[kind]);
+      for (const kind of WINDOW_KINDS) args.push(ttl(kind, starts[kind], now));
+      for (const kind of WINDOW_KINDS) {
+        const s = seeded.get(windowKey(t, b.dim, b.value, kind, starts[kind]));
+        args.push(s ? s.tokens : '', s ? s.requests : '');
+      }
+    }
+    return (await call(ADMIT, keys, args)) as unknown[];
+  }
+
+  async function admit(projectId: string, buckets: SharedBucket[], estimate: number, starts: WindowStarts, now: number): Promise<SharedAdmission> {
+    const leaseId = `${replicaId}:${++seq}`;
+    const seeded = new Map<string, { tokens: number; requests: number }>();
+    try {
+      let reply = await admitOnce(projectId, buckets, estimate, starts, now, leaseId, seeded);
+      if (reply[0] === 'seed') {
+        const cells: Array<[CounterDimension, string, WindowKind, number]> = [];
+        for (let i = 1; i < reply.length; i += 2) {
+          const b = buckets[Number(reply[i]) - 1]!;
+          const kind = WINDOW_KINDS[Number(reply[i + 1]) - 1]!;
+          cells.push([b.dim, b.value, kind, starts[kind]]);
+        }
+        const values = await seeds(projectId, cells);
+        cells.forEach(([d, v, k, s], i) => seeded.set(windowKey(tag(projectId), d, v, k, s), values[i]!));
+        reply = await admitOnce(projectId, buckets, estimate, starts, now, leaseId, seeded);
+        if (reply[0] === 'seed') throw new Error('a seeded window is still missing');
+      }
+      const admitted = reply[0] === 'ok';
+      if (admitted) open.set(leaseId, { tag: tag(projectId), pairs: buckets.map((b) => leaseKeys(tag(projectId), b.dim, b.value)) });
+      return { admitted, leaseId: admitted ? leaseId : null, counts: parseCounts(reply.slice(1) as number[], buckets.length) };
+    } catch (err) {
+      throw new SharedUnavailableError(`shared quota counters unavailable: ${(err as Error).message}`, leaseId);
+    }
+  }
+
+  /** Applies one settlement; throws when Redis cannot be reached (the caller queues it). */
+  async function apply(s: SharedSettlement): Promise<void> {
+    const t = tag(s.projectId);
+    const rel = s.leaseId ? s.admitted.map(([d, v]) => leaseKeys(t, d, v)) : [];
+    type Inc = { dim: CounterDimension; value: string; kind: WindowKind; start: number; field: string; delta: number; when: string };
+    let incs: Inc[] = [];
+    const add = (cells: Array<[CounterDimension, string]>, starts: WindowStarts, field: string, delta: number, when = 'a') => {
+      if (delta) for (const [dim, value] of cells) for (const kind of WINDOW_KINDS) incs.push({ dim, value, kind, start: starts[kind], field, delta, when });
+    };
+    if (s.requests) add(s.admitted, s.starts, 'requests', s.requests.delta, { always: 'a', 'lease-found': 'f', 'lease-missing': 'm' }[s.requests.when]);
+    add(s.charged, s.chargedStarts, 'tokens', s.tokens);
+    if (s.lateModel !== null) add([['model', s.lateModel]], s.chargedStarts, 'requests', 1);
+    let leaseId = s.leaseId ?? '';
+    const seeded = new Map<Inc, { tokens: number; requests: number }>();
+    for (let round = 0; round < 2 && (rel.length || incs.length); round++) {
+      const keys = [`${t}:epoch`, `${t}:applied:${replicaId}`, ...rel.flat(), ...incs.map((i) => windowKey(t, i.dim, i.value, i.kind, i.start))];
+      const args: Array<string | number> = [leaseId, rel.length, incs.length, `${s.id}:${round}`, APPLIED_MEMORY_MS];
+      for (const i of incs) {
+        const seed = seeded.get(i);
+        args.push(i.field, i.delta, i.start, ttl(i.kind, i.start, s.now), seed ? seed.tokens : '', seed ? seed.requests : '', i.when);
+      }
+      const missing = (await call(SETTLE, keys, args)) as number[];
+      if (missing[0] === -1) return;
+      rel.length = 0;
+      leaseId = '';
+      incs = missing.map((j) => incs[j - 1]!);
+      // A window Redis lost is seeded from the database, which already holds this request's usage
+      // only if the ledger has flushed it; the seed stands in for the increment either way.
+      const values = await seeds(s.projectId, incs.map((i) => [i.dim, i.value, i.kind, i.start]));
+      incs.forEach((i, n) => seeded.set(i, { tokens: values[n]!.tokens, requests: values[n]!.requests }));
+      // The second round's lease condition cannot be re-evaluated (the lease is gone): it always applies.
+      for (const i of incs) Object.assign(i, { delta: 0, when: 'a' });
+    }
+  }
+
+  let lastDropLog = 0;
+  async function drain(): Promise<void> {
+    if (draining || queue.length === 0 || redis.status !== 'ready') return;
+    draining = true;
+    try {
+      while (queue.length) {
+        await apply(queue[0]!).catch((err: unknown) => {
+          // Redis answered with an error: retrying cannot help, and it must not hold up the rest.
+          if (!refused(err)) throw err;
+          log.error({ err: (err as Error).message }, 'Redis refused a quota settlement; dropped');
+        });
+        queue.shift();
+      }
+      log.info('shared quota counters caught up with usage metered while Redis was unreachable');
+    } catch {
+      /* still away: the next tick tries again */
+    } finally {
+      draining = false;
+    }
+  }
+
+  return {
+    admit,
+    settle(s) {
+      if (s.leaseId) open.delete(s.leaseId);
+      if (queue.length) {
+        enqueue(s);
+        void drain();
+        return;
+      }
+      apply(s).catch((err: Error) => {
+        if (refused(err)) log.error({ err: err.message }, 'Redis refused a quota settlement; dropped');
+        else enqueue(s);
+      });
+    },
+    pending: () => queue.length,
+    async close() {
+      clearInterval(renewal);
+      clearInterval(retry);
+      await drain();
+    },
+  };
+
+  function enqueue(s: SharedSettlement): void {
+    if (queue.length >= MAX_PENDING) {
+      queue.shift();
+      if (Date.now() - lastDropLog > 60_000) {
+        lastDropLog = Date.now();
+        log.error({ maxPending: MAX_PENDING }, 'Redis unreachable for too long: dropping the oldest settlements waiting to be shared');
+      }
+    }
+    queue.push(s);
+  }
+}
+
+/** An error Redis itself answered (a script error), as opposed to not answering at all. */
+function refused(err: unknown): boolean {
+  return err instanceof ReplyError;
+}
+
+function name(lua: string): string {
+  return lua === ADMIT ? 'ggwAdmit' : lua === SETTLE ? 'ggwSettle' : 'ggwRenew';
+}
+
+function parseCounts(flat: number[], n: number): BucketCounts[] {
+  const out: BucketCounts[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = flat.slice(i * 8, i * 8 + 8).map(Number);
+    out.push({
+      windows: { minute: { tokens: c[0]!, requests: c[1]! }, day: { tokens: c[2]!, requests: c[3]! }, month: { tokens: c[4]!, requests: c[5]! } },
+      held: c[6]!,
+      inFlight: c[7]!,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,176 @@
+/**
+ * The server-side halves of shared quotas. Every key of one project carries the hash tag
+ * `{projectId}`, so each script touches one Cluster slot. Times come from the Redis server (TIME),
+ * so replicas with skewed clocks agree on when a lease lapses.
+ *
+ * Keys per bucket (project, key or model slice): a hash per window (`tokens`, `requests`), a sorted
+ * set of leases scored by expiry, and a hash lease id → reserved estimate plus `#held`, their sum.
+ *
+ * A window missing from Redis is created at zero when it began after this project's epoch (the
+ * moment Redis first saw the project: nothing can have been counted in it elsewhere), and otherwise
+ * seeded from the database: the script answers which windows need a seed, the caller reads them and
+ * calls again with the values, and the script writes a seed only if the window is still missing.
+ * Seed and check are one atomic step, so two replicas seeding at once cannot overwrite increments.
+ */
+const PRELUDE = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local EPOCH_TTL = 3456000000
+local function epoch_of(key, now)
+  local e = redis.call('GET', key)
+  if e then redis.call('PEXPIRE', key, EPOCH_TTL) return tonumber(e) end
+  redis.call('SET', key, now, 'PX', EPOCH_TTL)
+  return now
+end
+local function ensure(key, start, ttl, epoch, seedT, seedR)
+  if redis.call('EXISTS', key) == 1 then return true end
+  if tonumber(start) >= epoch then
+    redis.call('HSET', key, 'tokens', 0, 'requests', 0)
+  elseif seedT ~= nil and seedT ~= '' then
+    redis.call('HSET', key, 'tokens', seedT, 'requests', seedR)
+  else
+    return false
+  end
+  redis.call('PEXPIRE', key, ttl)
+  return true
+end
+local function release(zs, hs, id)
+  if redis.call('ZREM', zs, id) == 0 then return false end
+  local e = tonumber(redis.call('HGET', hs, id) or '0')
+  redis.call('HDEL', hs, id)
+  -- Never -0: Redis refuses it as an increment.
+  if e ~= 0 then redis.call('HINCRBY', hs, '#held', 0 - e) end
+  return true
+end
+local function purge(zs, hs, now)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', zs, '-inf', now)) do release(zs, hs, id) end
+end
+local function num(key, field)
+  return tonumber(redis.call('HGET', key, field) or '0')
+end
+`;
+
+/**
+ * Admission. KEYS: epoch, then per bucket: window minute, day, month, lease zset, lease hash.
+ * ARGV: lease id, lease ms, estimate, bucket count, then per bucket (stride 18): limited,
+ * rpm, tpm, tpd, tpmo, max concurrent (-1: none), 3 window starts, 3 TTLs, 6 seeds (tokens, requests
+ * per window; '' when none).
+ * Returns {'seed', i1, w1, …} (bucket, window 1-based), or {'ok'|'refused', counts…} with 8 numbers
+ * per bucket: tokens and requests per window, held, in flight (after the reservation when ok).
+ */
+export const ADMIT = `${PRELUDE}
+local now = now_ms()
+local epoch = epoch_of(KEYS[1], now)
+local leaseId, leaseMs, est, nb = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local missing = {}
+local usable = {}
+for i = 0, nb - 1 do
+  local k, a = 1 + 5 * i, 4 + 18 * i
+  purge(KEYS[k + 4], KEYS[k + 5], now)
+  usable[i] = {}
+  for w = 1, 3 do
+    local ok = ensure(KEYS[k + w], ARGV[a + 6 + w], ARGV[a + 9 + w], epoch, ARGV[a + 11 + 2 * w], ARGV[a + 12 + 2 * w])
+    usable[i][w] = ok
+    if not ok and ARGV[a + 1] == '1' then
+      missing[#missing + 1] = i + 1
+      missing[#missing + 1] = w
+    end
+  end
+end
+if #missing > 0 then
+  table.insert(missing, 1, 'seed')
+  return missing
+end
+local function counts(out)
+  for i = 0, nb - 1 do
+    local k = 1 + 5 * i
+    for w = 1, 3 do
+      out[#out + 1] = num(KEYS[k + w], 'tokens')
+      out[#out + 1] = num(KEYS[k + w], 'requests')
+    end
+    out[#out + 1] = num(KEYS[k + 5], '#held')
+    out[#out + 1] = redis.call('ZCARD', KEYS[k + 4])
+  end
+  return out
+end
+for i = 0, nb - 1 do
+  local k, a = 1 + 5 * i, 4 + 18 * i
+  if ARGV[a + 1] == '1' then
+    local held, inflight = num(KEYS[k + 5], '#held'), redis.call('ZCARD', KEYS[k + 4])
+    local rpm, maxc = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 6])
+    if rpm >= 0 and num(KEYS[k + 1], 'requests') + 1 > rpm then return counts({'refused'}) end
+    if maxc >= 0 and inflight + 1 > maxc then return counts({'refused'}) end
+    if est > 0 then
+      for w = 1, 3 do
+        local limit = tonumber(ARGV[a + 2 + w])
+        if limit >= 0 then
+          local need = math.max(1, math.min(est, limit))
+          if num(KEYS[k + w], 'tokens') + held + need > limit then return counts({'refused'}) end
+        end
+      end
+    end
+  end
+end
+local expires = now + leaseMs
+for i = 0, nb - 1 do
+  local k = 1 + 5 * i
+  for w = 1, 3 do
+    if usable[i][w] then redis.call('HINCRBY', KEYS[k + w], 'requests', 1) end
+  end
+  redis.call('ZADD', KEYS[k + 4], expires, leaseId)
+  redis.call('HSET', KEYS[k + 5], leaseId, est)
+  redis.call('HINCRBY', KEYS[k + 5], '#held', est)
+  redis.call('PEXPIRE', KEYS[k + 4], leaseMs * 3)
+  redis.call('PEXPIRE', KEYS[k + 5], leaseMs * 3)
+end
+return counts({'ok'})
+`;
+
+/**
+ * Settlement (and catch-up after an outage). KEYS: epoch, this replica's applied-settlements set,
+ * then nRel pairs (lease zset, lease hash), then nInc window hashes. ARGV: lease id, nRel, nInc,
+ * settlement id, how long ids are remembered (ms), then per increment (stride 7): field, delta,
+ * window start, TTL, seed tokens, seed requests, when ('a' always, 'f' only if the lease was found,
+ * 'm' only if it was missing). Releasing a lease that already lapsed changes nothing, and a
+ * settlement id seen before (a retry after a lost answer) changes nothing: it returns {-1}.
+ * Otherwise returns the 1-based increments that still need a seed; the others are applied.
+ */
+export const SETTLE = `${PRELUDE}
+local now = now_ms()
+local epoch = epoch_of(KEYS[1], now)
+local leaseId, nRel, nInc, sid, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - keep)
+if redis.call('ZADD', KEYS[2], 'NX', now, sid) == 0 then return {-1} end
+redis.call('PEXPIRE', KEYS[2], keep)
+local found = false
+for r = 0, nRel - 1 do
+  if release(KEYS[3 + 2 * r], KEYS[4 + 2 * r], leaseId) then found = true end
+end
+local missing = {}
+for j = 0, nInc - 1 do
+  local key, a = KEYS[3 + 2 * nRel + j], 6 + 7 * j
+  local when = ARGV[a + 6]
+  if when == 'a' or (when == 'f' and found) or (when == 'm' and not found) then
+    if ensure(key, ARGV[a + 2], ARGV[a + 3], epoch, ARGV[a + 4], ARGV[a + 5]) then
+      redis.call('HINCRBY', key, ARGV[a], ARGV[a + 1])
+    else
+      missing[#missing + 1] = j + 1
+    end
+  end
+end
+return missing
+`;
+
+/** Renewal. KEYS: pairs (lease zset, lease hash); ARGV: lease ms, then one lease id per pair. Lapsed leases stay lapsed. */
+export const RENEW = `${PRELUDE}
+local now = now_ms()
+local leaseMs = tonumber(ARGV[1])
+for p = 0, #KEYS / 2 - 1 do
+  redis.call('ZADD', KEYS[1 + 2 * p], 'XX', now + leaseMs, ARGV[2 + p])
+  redis.call('PEXPIRE', KEYS[1 + 2 * p], leaseMs * 3)
+  redis.call('PEXPIRE', KEYS[2 + 2 * p], leaseMs * 3)
+end
+return 1
+`;

@@ -1,0 +1,42 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import type { Config } from './config.js';
+import { openDb } from './db/client.js';
+import type { Logger } from './logger.js';
+
+/**
+ * GATEWAY_WORKERS: this process becomes the primary of N workers that each run the whole gateway
+ * on the one port (node:cluster hands them connections). It migrates the database once before
+ * forking, replaces a worker that dies, and passes SIGTERM/SIGINT on, exiting when they have drained.
+ * Workers share budgets only through Redis, so without REDIS_URL this refuses to start.
+ */
+export function runPrimary(config: Config & { GATEWAY_WORKERS: number | 'auto' }, log: Logger): void {
+  if (!config.REDIS_URL) {
+    process.stderr.write(
+      'gemini-gateway: GATEWAY_WORKERS needs shared state: every worker would enforce each budget on its own. Set REDIS_URL (Redis ≥ 7 or Valkey), or unset GATEWAY_WORKERS to run one process\n',
+    );
+    process.exit(1);
+  }
+  const n = config.GATEWAY_WORKERS === 'auto' ? availableParallelism() : config.GATEWAY_WORKERS;
+  if (!config.DATABASE_URL) openDb(config.DATABASE_PATH).$client.close();
+  let stopping = false;
+  const fork = () => cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    log.error({ workerPid: worker.process.pid, code, signal }, 'gateway worker died; starting another');
+    setTimeout(fork, 500).unref();
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, workers: n }, 'stopping gateway workers');
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill(signal);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  log.info({ workers: n }, 'starting gateway workers');
+  for (let i = 0; i < n; i++) fork();
+}

@@ -1,0 +1,122 @@
+// The shared counters' scripts against a real Redis: all-or-none admission, windows seeded from the
+// database exactly once even when replicas race, lapsed leases, and settlement idempotence.
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { createRedisCounters, type ReadCell } from '../../src/quota/redis-counters.js';
+import type { SharedBucket, SharedCounters } from '../../src/quota/shared-counters.js';
+import { windowStart, WINDOW_KINDS } from '../../src/quota/windows.js';
+import { connectShared, type SharedState } from '../../src/shared/redis.js';
+import { dropPrefix, testPrefix, TEST_REDIS_URL } from '../support/redis-server.js';
+
+const log = createLogger('silent');
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+async function replica(prefix: string, readCell: ReadCell, leaseMs = 15_000): Promise<SharedCounters> {
+  const shared: SharedState = await connectShared(TEST_REDIS_URL, prefix);
+  const counters = createRedisCounters({ shared, leaseMs, readCell, log });
+  cleanups.push(async () => {
+    await counters.close();
+    await shared.close();
+  });
+  return counters;
+}
+
+function setup() {
+  const prefix = testPrefix();
+  cleanups.push(() => dropPrefix(TEST_REDIS_URL, prefix));
+  return prefix;
+}
+
+const now = () => Date.now();
+const starts = (t: number) => Object.fromEntries(WINDOW_KINDS.map((k) => [k, windowStart(k, t)])) as Record<(typeof WINDOW_KINDS)[number], number>;
+const project = (limits: SharedBucket['limits']): SharedBucket[] => [
+  { dim: 'project', value: '', limits },
+  { dim: 'key', value: 'key_1', limits: null },
+];
+
+describe.runIf(inject('redisAvailable'))('Redis quota counters', () => {
+  it('seeds a window from the database once, even when replicas race to seed it', async () => {
+    const prefix = setup();
+    let reads = 0;
+    // The persisted day counter says 900 of 1000 tokens are spent; slow reads widen the race.
+    const readCell: ReadCell = async (_p, dim, _v, kind) => {
+      reads++;
+      await new Promise((r) => setTimeout(r, 50));
+      return dim === 'project' && kind === 'day' ? { tokens: 900, requests: 9 } : { tokens: 0, requests: 0 };
+    };
+    const replicas = await Promise.all([replica(prefix, readCell), replica(prefix, readCell), replica(prefix, readCell)]);
+    const t = now();
+    // The project's epoch starts now, so the day window began before it: it needs the seed.
+    const results = await Promise.all(replicas.map((c) => c.admit('prj_1', project({ tpd: 1000 }), 40, starts(t), t)));
+    expect(results.filter((r) => r.admitted)).toHaveLength(2);
+    expect(reads).toBeGreaterThan(0);
+    const redis = new Redis(TEST_REDIS_URL);
+    cleanups.push(async () => void redis.disconnect());
+    const day = await redis.hgetall(`${prefix}:q:{prj_1}:w:project::day:${starts(t).day}`);
+    // Seeded once (900, 9), plus the two admitted requests: a second seed would have reset it.
+    expect(day).toEqual({ tokens: '900', requests: '11' });
+  });
+
+  it('admits on all buckets or none, and a settled lease frees its reservation', async () => {
+    const prefix = setup();
+    const c = await replica(prefix, () => ({ tokens: 0, requests: 0 }));
+    const t = now();
+    const buckets: SharedBucket[] = [
+      { dim: 'project', value: '', limits: { rpm: 100 } },
+      { dim: 'key', value: 'key_1', limits: { maxConcurrent: 1 } },
+    ];
+    const first = await c.admit('prj_2', buckets, 0, starts(t), t);
+    expect(first.admitted).toBe(true);
+    const second = await c.admit('prj_2', buckets, 0, starts(t), t);
+    expect(second.admitted).toBe(false);
+    // Refused on the key bucket, so the project bucket counted nothing either.
+    expect(second.counts[0]!.windows.minute.requests).toBe(1);
+    c.settle({ projectId: 'prj_2', leaseId: first.leaseId, admitted: [['project', ''], ['key', 'key_1']], starts: starts(t), requests: null, id: 's1', charged: [['project', ''], ['key', 'key_1']], chargedStarts: starts(t), tokens: 7, lateModel: null, now: t });
+    await new Promise((r) => setTimeout(r, 100));
+    const third = await c.admit('prj_2', buckets, 0, starts(t), t);
+    expect(third.admitted).toBe(true);
+    expect(third.counts[0]!.windows.minute).toEqual({ tokens: 7, requests: 2 });
+  });
+
+  it('a settlement applied twice (a retry after its answer was lost) counts once', async () => {
+    const prefix = setup();
+    const c = await replica(prefix, () => ({ tokens: 0, requests: 0 }));
+    const t = now();
+    const buckets = project({ tpd: 1_000_000 });
+    const lease = await c.admit('prj_4', buckets, 10, starts(t), t);
+    const settlement = { projectId: 'prj_4', leaseId: lease.leaseId, admitted: [['project', ''], ['key', 'key_1']] as Array<['project' | 'key', string]>, starts: starts(t), requests: null, charged: [['project', ''], ['key', 'key_1']] as Array<['project' | 'key', string]>, chargedStarts: starts(t), tokens: 25, lateModel: null, now: t, id: 'same' };
+    c.settle(settlement);
+    c.settle(settlement);
+    await new Promise((r) => setTimeout(r, 150));
+    const after = await c.admit('prj_4', buckets, 10, starts(t), t);
+    expect(after.counts[0]!.windows.day.tokens).toBe(25);
+    expect(c.pending()).toBe(0);
+  });
+
+  it("a replica that stops renewing loses its leases within the lease time; settling a lapsed lease changes nothing", async () => {
+    const prefix = setup();
+    const dead = await replica(prefix, () => ({ tokens: 0, requests: 0 }), 1000);
+    const alive = await replica(prefix, () => ({ tokens: 0, requests: 0 }), 1000);
+    const t = now();
+    const buckets = project({ maxConcurrent: 2, tpd: 10_000 });
+    const held = await dead.admit('prj_3', buckets, 500, starts(t), t);
+    await alive.admit('prj_3', buckets, 500, starts(t), t);
+    expect((await alive.admit('prj_3', buckets, 500, starts(t), t)).admitted).toBe(false);
+    // The dead replica's renewal stops (as if SIGKILLed); the live one keeps renewing its own.
+    await dead.close();
+    await new Promise((r) => setTimeout(r, 1300));
+    const after = await alive.admit('prj_3', buckets, 500, starts(t), t);
+    expect(after.admitted).toBe(true);
+    expect(after.counts[0]!.held).toBe(1000);
+    expect(after.counts[0]!.inFlight).toBe(2);
+    // A late settlement of the lapsed lease does not subtract its reservation a second time.
+    alive.settle({ projectId: 'prj_3', leaseId: held.leaseId, admitted: [['project', ''], ['key', 'key_1']], starts: starts(t), requests: null, id: 's2', charged: [], chargedStarts: starts(t), tokens: 0, lateModel: null, now: t });
+    await new Promise((r) => setTimeout(r, 100));
+    const check = await alive.admit('prj_3', project({ maxConcurrent: 3 }), 0, starts(t), t);
+    expect(check.counts[0]!.held).toBe(1000);
+  });
+});

@@ -1,0 +1,65 @@
+// GATEWAY_WORKERS: several worker processes on one port (node:cluster), sharing budgets through Redis.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path, { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { clearOfMinuteBoundary, startReplicas, type Replicas } from '../support/replicas.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+let r: Replicas | undefined;
+afterEach(async () => {
+  await r?.close();
+  r = undefined;
+});
+
+describe('GATEWAY_WORKERS', () => {
+  it('without REDIS_URL it is refused with a message', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ggw-workers-'));
+    try {
+      const out = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+          cwd: repoRoot,
+          env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: join(dir, 'g.db'), GATEWAY_WORKERS: '2' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.once('exit', (code) => resolve({ code, stderr }));
+      });
+      expect(out.code).toBe(1);
+      expect(out.stderr).toContain('GATEWAY_WORKERS needs shared state');
+      expect(out.stderr).toContain('Set REDIS_URL');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.runIf(inject('redisAvailable'))('2 workers answer on one port and share one requests-per-minute budget', async () => {
+    r = await startReplicas(1, { env: { GATEWAY_WORKERS: '2' } });
+    const g = r.gateways[0]!;
+    const first = g.logs.find((x) => x.msg === 'gemini-gateway listening')!;
+    await g.waitForLog((l) => l.msg === 'gemini-gateway listening' && l.pid !== first.pid);
+    const pids = new Set(g.logs.filter((l) => l.msg === 'gemini-gateway listening').map((l) => l.pid));
+    expect(pids.size).toBe(2);
+    const urls = new Set(g.logs.filter((l) => l.msg === 'gemini-gateway listening').map((l) => l.url));
+    expect(urls.size).toBe(1);
+    expect((await r.admin('PUT', `/admin/v1/projects/${r.projectId}/limits`, { limits: [{ requestsPerMinute: 10 }] })).status).toBe(200);
+    await clearOfMinuteBoundary(10);
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        // A new connection each time, so the cluster spreads them over both workers.
+        const res = await fetch(`${g.url}/v1beta/models/google-text:generateContent`, {
+          method: 'POST',
+          headers: { 'x-goog-api-key': r!.key, 'content-type': 'application/json', connection: 'close' },
+          body: '{}',
+        });
+        await res.arrayBuffer();
+        return res.status;
+      }),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(10);
+  });
+});
