@@ -22,6 +22,11 @@ interface OwnershipDeps {
   config: Pick<Config, 'PUBLIC_BASE_URL' | 'MAX_JSON_BODY_BYTES' | 'BATCH_POLL_INTERVAL_MS' | 'BATCH_POLL_CONCURRENCY'>;
   upstreamBasePath: string;
   lists: Omit<ListDeps, 'ownedBy'>;
+  /**
+   * Replicas: a resource another replica just created is in the database only after its ledger
+   * flushes, so an unknown name is looked up again this many times, this far apart, before the 404.
+   */
+  unknownRecheck?: { tries: number; everyMs: number } | null;
 }
 
 const PATH_NAME = Symbol('resource named in the path');
@@ -68,7 +73,12 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       }
       let pinned: string | null = null;
       for (const name of names) {
-        const owner = store.owner(name);
+        let owner = store.owner(name);
+        for (let i = 0; owner === null && i < (deps.unknownRecheck?.tries ?? 0); i++) {
+          await new Promise((r) => setTimeout(r, deps.unknownRecheck!.everyMs));
+          store.invalidate(name);
+          owner = store.owner(name);
+        }
         if (!owner || owner.projectId !== ctx.principal.projectId) {
           log.info({ requestId: ctx.requestId, resource: name, known: owner !== null }, 'refused a resource the project does not own');
           throw notFound();
