@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LATENCY_BOUNDS_MS } from '../../src/db/schema/latency-buckets.js';
+import { runCli } from '../../src/cli/run.js';
+import { usageCommands } from '../../src/cli/usage.js';
 import { execute } from '../../src/db/dialect.js';
-import { rebuildRollups } from '../../src/usage/rebuild.js';
+import { rebuildUsageRollups } from '../../src/usage/rebuild.js';
 import { USAGE_COUNT_COLUMNS } from '../../src/db/schema/usage-counts.js';
-import { startHarness, TEST_BACKEND, type Harness } from '../support/harness.js';
+import { startHarness, type Harness } from '../support/harness.js';
 import { ADMIN_TOKEN, getJson, seedKey, type SeedKey } from '../support/usage-seed.js';
 
 /*
@@ -121,14 +123,27 @@ describe('rollups after a mixed workload through the gateway', () => {
     expect(await rollups(grain)).toEqual(raw);
   });
 
-  // rebuildRollups runs on SQLite's synchronous client; Postgres keeps its rollups in the ledger's transaction.
-  it.runIf(TEST_BACKEND === 'sqlite')('usage rebuild recomputes the same rollups and prices rows that had no cost', async () => {
+  it('usage rebuild recomputes the same rollups and prices rows that had no cost', async () => {
     const before = await Promise.all((['h', 'd', 'm'] as const).map(rollups));
     const [priced] = await h.query<{ id: number; cost_nano_usd: number }>("SELECT id, cost_nano_usd FROM usage_events WHERE model = 'gemini-2.5-flash' AND cost_nano_usd > 0 LIMIT 1");
     await execute(h.db, 'UPDATE usage_events SET cost_nano_usd = NULL WHERE id = ?', [priced!.id]);
-    const result = rebuildRollups(h.db, h.gateway.deps.prices);
+    const result = await rebuildUsageRollups(h.db, h.gateway.deps.prices);
     expect(result).toEqual({ events: (await h.rows()).length, priced: 1 });
     expect(await h.scalar('SELECT cost_nano_usd FROM usage_events WHERE id = ?', [priced!.id])).toBe(priced!.cost_nano_usd);
+    expect(await Promise.all((['h', 'd', 'm'] as const).map(rollups))).toEqual(before);
+  });
+
+  it('`gemini-gateway usage rebuild` runs on either backend and leaves the rollups as they were', async () => {
+    const before = await Promise.all((['h', 'd', 'm'] as const).map(rollups));
+    let out = '';
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string) => ((out += chunk), true)) as typeof process.stdout.write;
+    try {
+      expect(await runCli(usageCommands, ['usage', 'rebuild'], { config: () => h.config })).toBe(0);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(out).toBe(`rebuilt rollups from ${(await h.rows()).length} events; priced 0 that had no cost\n`);
     expect(await Promise.all((['h', 'd', 'm'] as const).map(rollups))).toEqual(before);
   });
 
