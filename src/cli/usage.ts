@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { METRIC_KEYS } from '../usage/aggregate.js';
 import { aggregateParams } from '../usage/params.js';
 import { createPriceBook, loadPriceFile } from '../usage/prices.js';
-import { rebuildUsageRollups } from '../usage/rebuild.js';
+import { rebuildUsageRollups } from '../ledger/rebuild-rollups.js';
 import { createUsageService, toCsv } from '../usage/service.js';
 import type { Command } from './command.js';
 import { print, table, UsageError } from './output.js';

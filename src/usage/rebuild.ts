@@ -1,6 +1,4 @@
 import type { Db } from '../db/client.js';
-import { dialectOf } from '../db/dialect.js';
-import { rebuildRollupsPg } from './rebuild-pg.js';
 import { decodeUsageRow } from '../metering/columns.js';
 import type { PriceBook } from './prices.js';
 import { createRollupWriter, GRAIN_TABLE } from './rollups.js';
@@ -38,9 +36,4 @@ export function rebuildRollups(db: Db, prices: PriceBook, batch = 5000): { event
     }
   }).immediate();
   return { events, priced };
-}
-
-/** `usage rebuild` on whichever database the handle is. */
-export async function rebuildUsageRollups(db: Db, prices: PriceBook): Promise<{ events: number; priced: number }> {
-  return dialectOf(db) === 'postgres' ? rebuildRollupsPg(db, prices) : rebuildRollups(db, prices);
 }

@@ -3,7 +3,7 @@ import { LATENCY_BOUNDS_MS } from '../../src/db/schema/latency-buckets.js';
 import { runCli } from '../../src/cli/run.js';
 import { usageCommands } from '../../src/cli/usage.js';
 import { execute } from '../../src/db/dialect.js';
-import { rebuildUsageRollups } from '../../src/usage/rebuild.js';
+import { rebuildUsageRollups } from '../../src/ledger/rebuild-rollups.js';
 import { USAGE_COUNT_COLUMNS } from '../../src/db/schema/usage-counts.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ADMIN_TOKEN, getJson, seedKey, type SeedKey } from '../support/usage-seed.js';

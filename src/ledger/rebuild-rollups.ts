@@ -1,10 +1,19 @@
 import type { Db } from '../db/client.js';
-import { execute, query, transaction } from '../db/dialect.js';
-import { pgArrayLiteral } from '../ledger/pg-arrays.js';
-import { rollupColumns, UPSERT_TOTALS_SQL } from '../ledger/pg-statements.js';
+import { dialectOf, execute, query, transaction } from '../db/dialect.js';
 import { decodeUsageRow } from '../metering/columns.js';
-import type { PriceBook } from './prices.js';
-import { accumulate, GRAIN_TABLE, GRAINS, type Grain } from './rollups.js';
+import type { PriceBook } from '../usage/prices.js';
+import { rebuildRollups } from '../usage/rebuild.js';
+import { accumulate, GRAIN_TABLE, GRAINS, type Grain } from '../usage/rollups.js';
+import { pgArrayLiteral } from './pg-arrays.js';
+import { rollupColumns, UPSERT_TOTALS_SQL } from './pg-statements.js';
+
+/**
+ * `usage rebuild` on whichever database the handle is. Here rather than in usage/: the Postgres
+ * rebuild writes with the ledger's own rollup statement.
+ */
+export async function rebuildUsageRollups(db: Db, prices: PriceBook): Promise<{ events: number; priced: number }> {
+  return dialectOf(db) === 'postgres' ? rebuildRollupsPg(db, prices) : rebuildRollups(db, prices);
+}
 
 /** The quota counter columns UPSERT_TOTALS_SQL takes first (quota/persist.ts CounterCell); a rebuild leaves counters alone. */
 const COUNTER_WIDTH = 7;
