@@ -75,7 +75,8 @@ async function openForSeed(backend: Backend, url?: string): Promise<{ db: Db; si
     db.$client.pragma('cache_size = -262144');
     return { db, sink: createInlineSink(db.$client), done: async () => { db.$client.pragma('optimize'); db.$client.close(); } };
   }
-  const store = await openStore(parseConfig({ DATABASE_URL: url!, LOG_LEVEL: 'silent' }));
+  // No statement timeout: ANALYZE of a large seed takes longer than a request may.
+  const store = await openStore(parseConfig({ DATABASE_URL: url!, LOG_LEVEL: 'silent', PG_STATEMENT_TIMEOUT_MS: '3600000' }));
   const pool = store.db.$client as unknown as pg.Pool;
   return { db: store.db, sink: createPgSink({ pool, url }), done: async () => { await pool.query('ANALYZE'); await store.close(); } };
 }
