@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
   const dbPassword = config.DATABASE_URL ? postgresPassword(config.DATABASE_URL) : undefined;
   const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword, config.REDIS_URL ? redisPassword(config.REDIS_URL) : undefined], format);
-  if (config.GATEWAY_WORKERS !== undefined && cluster.isPrimary) return runPrimary(config as Config & { GATEWAY_WORKERS: number | 'auto' }, log);
+  if (config.GATEWAY_WORKERS !== undefined && cluster.isPrimary) return await runPrimary(config as Config & { GATEWAY_WORKERS: number | 'auto' }, log);
   // Off by default; when on, the OpenTelemetry SDK is imported only now.
   const telemetry = config.TELEMETRY ? await loadTelemetry({ config: config.TELEMETRY, log }) : null;
   const shared = config.REDIS_URL ? await sharedOrExit(config.REDIS_URL, config.REDIS_KEY_PREFIX) : null;

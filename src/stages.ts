@@ -27,6 +27,8 @@ export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
       log,
       config,
       upstreamBasePath: upstream.basePath,
+      // With replicas, what another replica created reaches the database at its ledger's next flush.
+      unknownRecheck: config.REDIS_URL ? { tries: 6, everyMs: config.USAGE_FLUSH_INTERVAL_MS + 50 } : null,
       lists: {
         keys: (ctx) => listKeys(deps, ctx.upstreamKey),
         maxPages: config.LIST_MAX_UPSTREAM_PAGES,

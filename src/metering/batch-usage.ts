@@ -7,8 +7,10 @@ const COUNTS = ['promptTokenCount', 'cachedContentTokenCount', 'candidatesTokenC
 interface FinishedBatch {
   state: string;
   model: string | null;
-  /** Summed over inlined responses; null when the results are in a responses file the gateway does not read. */
+  /** Summed over inlined responses; null when there are none (results in a file, or nothing completed). */
   usage: Usage | null;
+  /** `files/…` holding the results as JSON lines, when the batch wrote its results to a file. */
+  responsesFile: string | null;
 }
 
 /**
@@ -25,14 +27,35 @@ export function finishedBatch(op: unknown): FinishedBatch | null {
   const output = isObject(op.response) ? op.response : isObject(meta.output) ? meta.output : {};
   const inlined = isObject(output.inlinedResponses) ? output.inlinedResponses.inlinedResponses : undefined;
   const model = typeof meta.model === 'string' ? meta.model.replace(/^models\//, '') : null;
-  if (!Array.isArray(inlined)) return { state: state ?? 'DONE', model, usage: null };
+  const responsesFile = typeof output.responsesFile === 'string' ? output.responsesFile : null;
+  return { state: state ?? 'DONE', model, usage: Array.isArray(inlined) ? sumResults(inlined) : null, responsesFile };
+}
+
+/**
+ * Pure: the summed usage of a batch's responses file (JSON lines of `{key, response}` or
+ * `{key, error}`); lines that are not JSON or carry no usage count nothing. Null when none has usage.
+ */
+export function responsesFileUsage(text: string): Usage | null {
+  const items: unknown[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      items.push(JSON.parse(line));
+    } catch {
+      // a torn or foreign line: it carries no usage we can trust
+    }
+  }
+  return sumResults(items);
+}
+
+function sumResults(items: unknown[]): Usage | null {
   const sum: Record<string, number> = {};
   let any = false;
-  for (const item of inlined) {
+  for (const item of items) {
     const u = isObject(item) && isObject(item.response) ? item.response.usageMetadata : undefined;
     if (!isObject(u)) continue;
     any = true;
     for (const k of COUNTS) if (typeof u[k] === 'number') sum[k] = (sum[k] ?? 0) + (u[k] as number);
   }
-  return { state: state ?? 'DONE', model, usage: any ? fromUsageMetadata(sum) : null };
+  return any ? fromUsageMetadata(sum) : null;
 }

@@ -5,6 +5,7 @@ import type { Ledger } from '../ledger/ledger.js';
 import type { Logger } from '../logger.js';
 import type { Upstream } from '../upstream/connection.js';
 import type { UpstreamKeyPool } from '../upstream/key-pool.js';
+import { keyFailure } from '../upstream/key-failure.js';
 import { createResourceReader } from '../upstream/resource-read.js';
 import { createStoredKeySecrets } from '../upstream/stored-keys.js';
 import { createBatchPoller, type BatchPoller } from './batch-poller.js';
@@ -34,6 +35,10 @@ export function batchPollerFor(deps: { config: PollerConfig; db: Db; log: Logger
     credential: (id) => {
       if (id === null) return deps.keyPool.pick();
       return deps.keyPool.get(id) ?? (id.startsWith('env:') ? null : stored.secretFor(id).then((secret) => ({ id, secret })));
+    },
+    onRefused: (keyId, answer) => {
+      const failure = keyFailure(answer.status, answer.headers, answer.body);
+      if (failure) deps.keyPool.report(keyId, failure);
     },
     intervalMs: config.BATCH_POLL_INTERVAL_MS,
     maxIntervalMs: Math.max(config.BATCH_POLL_MAX_INTERVAL_MS, config.BATCH_POLL_INTERVAL_MS),

@@ -4,10 +4,13 @@ import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { Ledger } from '../ledger/ledger.js';
 import type { UpstreamCredential } from '../exchange/stage.js';
-import type { ResourceReader } from '../upstream/resource-read.js';
-import { recordFinishedBatch } from './batch-meter.js';
+import { AnswerTooLargeError, type ResourceAnswer, type ResourceReader } from '../upstream/resource-read.js';
+import { finishedBatch, responsesFileUsage } from '../metering/batch-usage.js';
+import type { Usage } from '../metering/usage.js';
+import { claimResponsesFile, recordFinishedBatch } from './batch-meter.js';
 import type { ResourceStore } from './resource-store.js';
-import { unmeteredBatches } from './unmetered-batches.js';
+import { unmeteredLongRunning } from './unmetered.js';
+import { recordFinishedVideo, VIDEO_OPERATION } from './video-meter.js';
 
 export interface BatchPollerOptions {
   db: Db;
@@ -28,6 +31,8 @@ export interface BatchPollerOptions {
   apiVersion?: string;
   /** A read still unanswered after this long is abandoned and retried later (default 60 s). */
   readTimeoutMs?: number;
+  /** Told about every refused read, so a 429 or an invalid key reaches the key pool as it would from a client's request. */
+  onRefused?(keyId: string, answer: ResourceAnswer): void;
 }
 
 export interface BatchPoller {
@@ -38,6 +43,9 @@ export interface BatchPoller {
   tick(): Promise<void>;
 }
 
+/** A responses file that could not be read this time: the batch is read again after its backoff. */
+const RETRY = Symbol('retry');
+
 interface Tracked {
   dueAt: number;
   misses: number;
@@ -45,12 +53,13 @@ interface Tracked {
 }
 
 /**
- * Follows every batch the gateway knows until it reaches a final state, so a batch nobody reads
- * is still metered. The work list is the database (resources of kind `batches` with no
- * usage_recorded_at): a restart picks up where it left off, and a batch a client's GET or another
- * replica metered drops out at the next scan. Each batch backs off exponentially between polls
- * (intervalMs, 2×, 4×… up to maxIntervalMs); at most `concurrency` GETs run at once. The row
- * itself is the one completion row (ownership/completion.ts): whichever reader is first writes it.
+ * Follows every batch (and Veo operation) the gateway knows until it reaches a final state, so one
+ * nobody reads is still metered. The work list is the database (resources of kind `batches`, and
+ * `models/{m}/operations/{id}`, with no usage_recorded_at): a restart picks up where it left off, and
+ * one a client's GET or another replica metered drops out at the next scan. Each backs off
+ * exponentially between polls (intervalMs, 2×, 4×… up to maxIntervalMs); at most `concurrency` GETs
+ * run at once. The row itself is the one completion row (ownership/completion.ts): whichever reader
+ * is first writes it.
  */
 export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
   const { log } = opts;
@@ -73,7 +82,7 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
   }
 
   async function scan(): Promise<void> {
-    const names = await unmeteredBatches(opts.db);
+    const names = await unmeteredLongRunning(opts.db);
     const live = new Set(names);
     for (const name of tracked.keys()) if (!live.has(name)) tracked.delete(name);
     for (const name of names) if (!tracked.has(name) && !gone.has(name)) tracked.set(name, { dueAt: now(), misses: 0, warned: false });
@@ -114,12 +123,30 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
       return;
     }
     if (answer.status !== 200) {
+      opts.onRefused?.(key.id, answer);
       log.warn({ batch: name, status: answer.status, upstreamKeyId: key.id }, 'batch poller: upstream refused the read; will retry');
       backoff(t);
       return;
     }
+    if (VIDEO_OPERATION.test(name)) {
+      const witness = { now: opts.clock.now(), requestId: randomUUID(), keyId: null, method: 'GET', apiVersion: version };
+      if (recordFinishedVideo(opts, witness, name, answer.json)) tracked.delete(name);
+      else backoff(t);
+      return;
+    }
+    const done = finishedBatch(answer.json);
+    claimResponsesFile(opts.store, name, answer.json);
+    let fileUsage: Usage | null | undefined;
+    if (done && done.usage === null && done.responsesFile !== null) {
+      const read = await responsesUsage(name, done.responsesFile, key);
+      if (read === RETRY) {
+        backoff(t);
+        return;
+      }
+      fileUsage = read;
+    }
     const witness = { now: opts.clock.now(), requestId: randomUUID(), keyId: null, method: 'GET', apiVersion: version };
-    if (recordFinishedBatch(opts, witness, name, answer.json)) {
+    if (recordFinishedBatch(opts, witness, name, answer.json, { fileUsage })) {
       tracked.delete(name);
       log.info({ batch: name }, 'batch poller: batch finished; usage recorded');
     } else if (opts.store.owner(name)?.usageRecordedAt != null) {
@@ -127,6 +154,26 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
     } else {
       backoff(t);
     }
+  }
+
+  /** The usage in a finished batch's responses file; null when the file is gone (metered without tokens), RETRY on a failed read. */
+  async function responsesUsage(batch: string, file: string, key: UpstreamCredential): Promise<Usage | null | typeof RETRY> {
+    try {
+      const answer = await opts.read(`/${version}/${file}:download?alt=media`, key, AbortSignal.any([aborter.signal, AbortSignal.timeout(readTimeoutMs)]));
+      if (answer.status === 200) return responsesFileUsage(answer.body.toString('utf8'));
+      if (answer.status === 403 || answer.status === 404) {
+        log.warn({ batch, file, status: answer.status }, 'batch poller: the responses file is gone; batch metered without tokens');
+        return null;
+      }
+      log.warn({ batch, file, status: answer.status }, 'batch poller: responses file read refused; will retry');
+    } catch (err) {
+      if (err instanceof AnswerTooLargeError) {
+        log.error({ batch, file }, 'batch poller: the responses file is too large to read; batch metered without tokens');
+        return null;
+      }
+      if (!stopped) log.warn({ batch, file, err: (err as Error).message }, 'batch poller: responses file read failed; will retry');
+    }
+    return RETRY;
   }
 
   function dispatch(): void {

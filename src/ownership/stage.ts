@@ -4,7 +4,7 @@ import type { Logger } from '../logger.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { bufferBody } from '../exchange/body.js';
 import { requestJson, type ProxyContext, type ProxyStage } from '../exchange/stage.js';
-import { recordFinishedBatch } from './batch-meter.js';
+import { claimResponsesFile, recordFinishedBatch } from './batch-meter.js';
 import { requestWitness } from './completion.js';
 import { createdResources } from './created.js';
 import { requestedVideoSeconds } from '../metering/video-usage.js';
@@ -19,9 +19,14 @@ interface OwnershipDeps {
   store: ResourceStore;
   recorder: Ledger;
   log: Logger;
-  config: Pick<Config, 'PUBLIC_BASE_URL' | 'MAX_JSON_BODY_BYTES'>;
+  config: Pick<Config, 'PUBLIC_BASE_URL' | 'MAX_JSON_BODY_BYTES' | 'BATCH_POLL_INTERVAL_MS' | 'BATCH_POLL_CONCURRENCY'>;
   upstreamBasePath: string;
   lists: Omit<ListDeps, 'ownedBy' | 'load'>;
+  /**
+   * Replicas: a resource another replica just created is in the database only after its ledger
+   * flushes, so an unknown name is looked up again this many times, this far apart, before the 404.
+   */
+  unknownRecheck?: { tries: number; everyMs: number } | null;
 }
 
 const PATH_NAME = Symbol('resource named in the path');
@@ -43,6 +48,8 @@ const notFound = (): GatewayError => new GatewayError('not_found', 'Requested en
  */
 export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
   const { store, log, config } = deps;
+  // The poller reads responses files; without it a client's GET meters such a batch without tokens.
+  const pollerRuns = config.BATCH_POLL_INTERVAL_MS > 0 && config.BATCH_POLL_CONCURRENCY > 0;
   const listDeps: ListDeps = { ...deps.lists, ownedBy: (name, projectId) => store.owner(name)?.projectId === projectId, load: (names) => store.load(names) };
   const ownerFor = (ctx: ProxyContext): Omit<ResourceOwner, 'usageRecordedAt'> => ({
     tenantId: ctx.principal.tenantId,
@@ -67,7 +74,13 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       let pinned: string | null = null;
       await store.load(names);
       for (const name of names) {
-        const owner = store.owner(name);
+        let owner = store.owner(name);
+        for (let i = 0; owner === null && i < (deps.unknownRecheck?.tries ?? 0); i++) {
+          await new Promise((r) => setTimeout(r, deps.unknownRecheck!.everyMs));
+          store.invalidate(name);
+          await store.load([name]);
+          owner = store.owner(name);
+        }
         if (!owner || owner.projectId !== ctx.principal.projectId) {
           log.info({ requestId: ctx.requestId, resource: name, known: owner !== null }, 'refused a resource the project does not own');
           throw notFound();
@@ -105,7 +118,10 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       const units = ctx.what.endpoint === 'predictLongRunning' ? requestedVideoSeconds(requestJson(ctx)) : null;
       for (const name of created) store.claim(name, { ...ownerFor(ctx), units });
       if (created.length > 0 && fromPath?.startsWith('uploads/')) store.forget(fromPath);
-      if (ctx.method === 'GET' && fromPath?.startsWith('batches/')) recordFinishedBatch(deps, requestWitness(ctx), fromPath, result.meter.head);
+      if (ctx.method === 'GET' && fromPath?.startsWith('batches/')) {
+        claimResponsesFile(store, fromPath, result.meter.head);
+        recordFinishedBatch(deps, requestWitness(ctx), fromPath, result.meter.head, { deferFileResults: pollerRuns });
+      }
       if (ctx.method === 'GET' && fromPath && VIDEO_OPERATION.test(fromPath)) recordFinishedVideo(deps, requestWitness(ctx), fromPath, result.meter.head);
     },
   };

@@ -200,6 +200,9 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
     admitShared(req) {
       if (!shared) return admitLocal(req);
       const a = prepare(req);
+      // No rule applies: nothing to decide, so no round trip before forwarding; settle() still
+      // counts the request and its tokens in Redis, so a rule added later sees them.
+      if (!a.rules.length) return reserve(a, null);
       const dims = dimensionsOf(a.p.keyId, req.model);
       const buckets: SharedBucket[] = dims.map(([dim, value]) => ({ dim, value, limits: limitsOf(a.rules.find((r) => r.dim === dim && r.value === value)?.rule) }));
       return shared.admit(a.p.projectId, buckets, a.estimate, store.starts(req.now), req.now).then(

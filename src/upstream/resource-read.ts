@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { UpstreamCredential } from '../exchange/stage.js';
 import type { Upstream } from './connection.js';
 
@@ -6,7 +7,13 @@ export interface ResourceAnswer {
   status: number;
   /** The parsed body; undefined when it was not JSON. */
   json: unknown;
+  /** The body as received (a file's bytes, JSON lines). */
+  body: Buffer;
+  headers: IncomingHttpHeaders;
 }
+
+/** The answer was larger than the reader takes: reading it again would not help. */
+export class AnswerTooLargeError extends Error {}
 
 /** GET `path` (after the upstream base path, e.g. `/v1beta/batches/x`) with `key`. */
 export type ResourceReader = (path: string, key: UpstreamCredential, signal?: AbortSignal) => Promise<ResourceAnswer>;
@@ -30,16 +37,17 @@ export function createResourceReader(upstream: Upstream, maxBytes: number): Reso
       size += (chunk as Buffer).length;
       if (size > maxBytes) {
         answer.body.destroy();
-        throw new Error(`upstream answer larger than ${maxBytes} bytes`);
+        throw new AnswerTooLargeError(`upstream answer larger than ${maxBytes} bytes`);
       }
       chunks.push(chunk as Buffer);
     }
+    const body = Buffer.concat(chunks, size);
     let json: unknown;
     try {
-      json = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
+      json = JSON.parse(body.toString('utf8'));
     } catch {
       json = undefined;
     }
-    return { status: answer.statusCode, json };
+    return { status: answer.statusCode, json, body, headers: answer.headers as IncomingHttpHeaders };
   };
 }

@@ -5,6 +5,7 @@ import { createLogger } from '../../src/logger.js';
 import { envKeyId } from '../../src/upstream/key-pool.js';
 import { fakeTokenCount } from '../support/fixtures.js';
 import { issueKey } from '../support/admin-fixtures.js';
+import { statusOf } from '../support/sdk-status.js';
 import { ADMIN_TOKEN, GATEWAY_SECRET, startHarness, UPSTREAM_KEY, UPSTREAM_KEY_2, type Harness, type UsageEventRow } from '../support/harness.js';
 
 const REQUESTS = ['first question here', 'second', 'a third one', 'and the fourth'].map((text) => ({ contents: [{ role: 'user', parts: [{ text }] }] }));
@@ -222,5 +223,72 @@ describe('background batch poller', () => {
     expect(Date.now() - started).toBeLessThan(3000);
     expect(meteredAt(h, stuck)).toBeNull(); // read again after a restart
     await h.restart(); // so close() has a live gateway to stop
+  });
+
+  it('meters a file-based batch from its responses file, and gives that file to the batch\'s project', async () => {
+    h = await startHarness({ env: FAST_POLL, fake: { batchRunningPolls: 1 } });
+    const owner = await h.createKey('acme', 'alpha');
+    const [ai, other] = [h.sdk(owner.key), h.sdk((await h.createKey('acme', 'beta')).key)];
+    const jsonl = REQUESTS.map((request, i) => JSON.stringify({ key: `r${i}`, request })).join('\n');
+    const input = await ai.files.upload({ file: new Blob([jsonl]), config: { mimeType: 'application/jsonl' } });
+    const job = await ai.batches.create({ model: 'gemini-2.5-flash', src: input.name! });
+    const [row] = await waitFor(async () => {
+      const r = await completedRows(h);
+      return r.length > 0 && r;
+    });
+    const prompt = promptOf(REQUESTS);
+    expect(row).toMatchObject({ key_id: owner.id, outcome: 'ok', prompt_tokens: prompt, output_tokens: 3 * REQUESTS.length, total_tokens: prompt + 3 * REQUESTS.length });
+    expect((row as unknown as { cost_nano_usd: number }).cost_nano_usd).toBe(batchCost(prompt, 3 * REQUESTS.length));
+
+    // The results file Google wrote is the batch owner's: downloadable through the gateway by it, 404 for others.
+    const done = await ai.batches.get({ name: job.name! });
+    const file = done.dest?.fileName;
+    expect(file).toMatch(/^files\//);
+    const download = (key: string) => fetch(`${h.url}/v1beta/${file}:download?alt=media`, { headers: { 'x-goog-api-key': key } });
+    const mine = await download(owner.key);
+    expect(mine.status).toBe(200);
+    expect((await mine.text()).trim().split('\n')).toHaveLength(REQUESTS.length);
+    expect(await statusOf(other.files.get({ name: file! }))).toBe(404);
+    expect(await completedRows(h)).toHaveLength(1);
+  });
+
+  it('without the poller, a client\'s read meters a file-based batch at once, without tokens', async () => {
+    h = await startHarness({ env: { BATCH_POLL_INTERVAL_MS: '0' }, fake: { batchRunningPolls: 0 } });
+    const ai = h.sdk((await h.createKey()).key);
+    const input = await ai.files.upload({ file: new Blob([JSON.stringify({ key: 'r0', request: REQUESTS[0] })]), config: { mimeType: 'application/jsonl' } });
+    const job = await ai.batches.create({ model: 'gemini-2.5-flash', src: input.name! });
+    expect(h.gateway.batchPoller).toBeNull();
+    expect((await ai.batches.get({ name: job.name! })).state).toBe('JOB_STATE_SUCCEEDED');
+    const rows = await completedRows(h);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: 'ok', total_tokens: null });
+  });
+
+  it('follows a Veo operation nobody reads and meters its seconds of video once', async () => {
+    h = await startHarness({ env: FAST_POLL });
+    const key = await h.createKey();
+    const op = await h.sdk(key.key).models.generateVideos({ model: 'veo-3.0-generate-001', prompt: 'waves', config: { durationSeconds: 6, numberOfVideos: 2 } });
+    const rows = await waitFor(async () => {
+      const r = (await h.rows()).filter((x) => x.endpoint === 'videos.completed');
+      return r.length > 0 && r;
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    expect((await h.rows()).filter((x) => x.endpoint === 'videos.completed')).toHaveLength(1);
+    // veo-3.0-generate: $0.40 per second, 2 videos × 6 s.
+    expect(rows[0]).toMatchObject({ key_id: key.id, model: 'veo-3.0-generate-001', outcome: 'ok' });
+    expect(rows[0] as unknown).toMatchObject({ video_seconds: 12, cost_nano_usd: 4_800_000_000 });
+    expect(meteredAt(h, op.name!)).not.toBeNull();
+    expect(h.fake.requests.filter((r) => r.method === 'GET' && r.url.endsWith(`/${op.name}`))).toHaveLength(2); // running, then done
+  });
+
+  it('a 429 on a batch read cools the key down in the pool, as a client request would, and the batch waits', async () => {
+    let refuse = true;
+    h = await startHarness({ env: FAST_POLL, fake: { batchRunningPolls: 0, refuseKey: (_key, rec) => (refuse && rec.method === 'GET' && /\/batches\//.test(rec.url) ? 'rate-limited' : null) } });
+    await h.sdk((await h.createKey()).key).batches.create({ model: 'gemini-2.5-flash', src: REQUESTS.slice(0, 1) });
+    await waitFor(async () => h.gateway.deps.keyPool.health().some((k) => k.state === 'cooling'));
+    expect(h.gateway.deps.keyPool.health()).toEqual([expect.objectContaining({ id: envKeyId(UPSTREAM_KEY), state: 'cooling', refusals: expect.any(Number) })]);
+    expect(await completedRows(h)).toEqual([]);
+    refuse = false;
+    await waitFor(async () => (await completedRows(h)).length === 1);
   });
 });

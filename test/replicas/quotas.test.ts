@@ -27,7 +27,7 @@ async function limits(policy: unknown) {
   expect(res.status).toBe(200);
 }
 
-describe.runIf(inject('redisAvailable'))('quotas across 3 replicas', () => {
+describe.runIf(inject('redisAvailable'))('quotas across 3 replicas', { timeout: 90_000 }, () => {
   it('requests per minute 30: exactly 30 of 90 round-robin requests are admitted', async () => {
     r = await startReplicas(3);
     await limits({ limits: [{ requestsPerMinute: 30 }] });
@@ -73,7 +73,7 @@ describe.runIf(inject('redisAvailable'))('quotas across 3 replicas', () => {
   });
 });
 
-describe.runIf(inject('redisAvailable'))('token budgets and dead replicas across 3 replicas', () => {
+describe.runIf(inject('redisAvailable'))('token budgets and dead replicas across 3 replicas', { timeout: 90_000 }, () => {
   const reserveFor = (maxOutputTokens: number) =>
     estimateTokens('streamGenerateContent', { contents: [{ role: 'user', parts: [{ text: 'hi' }] }], generationConfig: { maxOutputTokens } }, 0, 4096);
 

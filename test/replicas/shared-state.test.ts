@@ -20,7 +20,7 @@ afterEach(async () => {
 const call = (url: string, key: string) =>
   fetch(`${url}/v1beta/models/google-text:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': key, 'content-type': 'application/json' }, body: '{}' });
 
-describe.runIf(inject('redisAvailable'))('state shared across 3 replicas', () => {
+describe.runIf(inject('redisAvailable'))('state shared across 3 replicas', { timeout: 90_000 }, () => {
   it('a key cooling down after an upstream 429 on replica 1 is skipped by replicas 2 and 3', async () => {
     let refuse = true;
     r = await startReplicas(3, {
@@ -64,7 +64,7 @@ describe.runIf(inject('redisAvailable'))('state shared across 3 replicas', () =>
   });
 });
 
-describe.runIf(inject('redisAvailable'))('change feed', () => {
+describe.runIf(inject('redisAvailable'))('change feed', { timeout: 90_000 }, () => {
   async function feedPair() {
     const prefix = testPrefix();
     const log = createLogger('silent');

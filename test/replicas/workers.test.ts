@@ -14,7 +14,7 @@ afterEach(async () => {
   r = undefined;
 });
 
-describe('GATEWAY_WORKERS', () => {
+describe('GATEWAY_WORKERS', { timeout: 90_000 }, () => {
   it('without REDIS_URL it is refused with a message', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ggw-workers-'));
     try {
@@ -31,6 +31,28 @@ describe('GATEWAY_WORKERS', () => {
       expect(out.code).toBe(1);
       expect(out.stderr).toContain('GATEWAY_WORKERS needs shared state');
       expect(out.stderr).toContain('Set REDIS_URL');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with REDIS_URL unreachable: one message from the primary and exit 1, no restart loop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ggw-workers-'));
+    try {
+      const out = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+          cwd: repoRoot,
+          env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', DATABASE_PATH: join(dir, 'g.db'), GATEWAY_WORKERS: '2', REDIS_URL: 'redis://:pw-not-shown@127.0.0.1:1' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+        child.once('exit', (code) => resolve({ code, stderr }));
+      });
+      expect(out.code).toBe(1);
+      expect(out.stderr.trim().split('\n')).toHaveLength(1);
+      expect(out.stderr).toContain('is unreachable');
+      expect(out.stderr).not.toContain('pw-not-shown');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -72,6 +72,9 @@ export interface StoredBatch {
   polls: number;
   /** `:cancel` was called: the next GET finds it CANCELLED with the first half of its requests done. */
   cancelled?: boolean;
+  /** Created from an input file: results go to a responses file (`resultsFile`) rather than inline. */
+  toFile?: boolean;
+  resultsFile?: string;
 }
 
 /** One Google project's resources: the fake keeps one per upstream key. */

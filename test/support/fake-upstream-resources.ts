@@ -160,7 +160,13 @@ const BATCH_TYPE = 'type.googleapis.com/google.ai.generativelanguage.v1main.Gene
 function createBatch(ctx: RouteContext, model: string): void {
   const body = parseJsonBody(ctx);
   if (body === undefined) return googleError(ctx, 400, 'Invalid JSON payload received.');
-  const requests: unknown[] = body?.batch?.inputConfig?.requests?.requests ?? [];
+  // Requests inline, or as JSON lines `{key, request}` in an uploaded file (results then go to a file too).
+  const fileName: string | undefined = body?.batch?.inputConfig?.fileName;
+  const inputFile = fileName ? ctx.state.files.get(fileName.replace(/^files\//, '')) : undefined;
+  if (fileName && !inputFile) return googleError(ctx, 400, `File ${fileName} not found.`);
+  const requests: unknown[] = inputFile
+    ? inputFile.bytes.toString('utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l))
+    : (body?.batch?.inputConfig?.requests?.requests ?? []);
   const id = ctx.state.nextId('');
   const op = {
     name: `batches/${id}`,
@@ -175,7 +181,7 @@ function createBatch(ctx: RouteContext, model: string): void {
       name: `batches/${id}`,
     },
   };
-  ctx.state.batches.set(id, { op, requests, polls: 0 });
+  ctx.state.batches.set(id, { op, requests, polls: 0, toFile: Boolean(inputFile) });
   sendJson(ctx, 200, op);
 }
 
@@ -190,13 +196,14 @@ function pollBatch(ctx: RouteContext, stored: StoredBatch): Record<string, unkno
   const state = stored.cancelled ? 'CANCELLED' : (ctx.opts.batchFinalState ?? 'SUCCEEDED');
   const done = state === 'SUCCEEDED' ? stored.requests.length : Math.ceil(stored.requests.length / 2);
   const inlined = stored.requests.map((r: any, i) => {
-    if (i >= done) return { error: { code: 499, message: `The batch was ${state.toLowerCase()} before this request ran.`, status: 'CANCELLED' }, metadata: r?.metadata ?? {} };
+    const tag = stored.toFile ? { key: r?.key ?? String(i) } : { metadata: r?.metadata ?? {} };
+    if (i >= done) return { error: { code: 499, message: `The batch was ${state.toLowerCase()} before this request ran.`, status: 'CANCELLED' }, ...tag };
     const prompt = fakeTokenCount(r?.request);
     const usageMetadata = { promptTokenCount: prompt, candidatesTokenCount: 3, totalTokenCount: prompt + 3 };
     const response = { candidates: [{ content: { role: 'model', parts: [{ text: `answer ${i}` }] }, finishReason: 'STOP' }], usageMetadata, modelVersion: 'gemini-2.5-flash' };
-    return { response, metadata: r?.metadata ?? {} };
+    return { response, ...tag };
   });
-  const output = { inlinedResponses: { inlinedResponses: inlined } };
+  const output = stored.toFile ? { responsesFile: resultsFile(ctx, stored, inlined) } : { inlinedResponses: { inlinedResponses: inlined } };
   const n = String(stored.requests.length);
   return {
     name: stored.op.name,
@@ -204,6 +211,17 @@ function pollBatch(ctx: RouteContext, stored: StoredBatch): Record<string, unkno
     done: true,
     response: { '@type': 'type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput', ...output },
   };
+}
+
+/** A file-based batch writes its results once, as JSON lines, to a file of this key's project. */
+function resultsFile(ctx: RouteContext, stored: StoredBatch, lines: unknown[]): string {
+  if (stored.resultsFile) return stored.resultsFile;
+  const id = ctx.state.nextId('');
+  const bytes = Buffer.from(lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const meta = { name: `files/${id}`, mimeType: 'application/jsonl', sizeBytes: String(bytes.length), createTime: now(), updateTime: now(), state: 'ACTIVE', source: 'GENERATED' };
+  ctx.state.files.set(id, { meta, bytes });
+  stored.resultsFile = `files/${id}`;
+  return stored.resultsFile;
 }
 
 function batches(ctx: RouteContext): boolean {

@@ -3,18 +3,8 @@
 import type { LedgerBatch, ResourceOp } from '../../src/ledger/batch.js';
 import type { Outcome, UsageRow } from '../../src/metering/row.js';
 import type { Usage } from '../../src/metering/usage.js';
-
-/** A small deterministic PRNG (mulberry32), so a failing comparison can be replayed. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic, so a failing comparison can be replayed.
+import { mulberry32 as random } from './sse-writer.js';
 
 /** Tenants, projects and keys the rows and side records refer to (resources need the project to exist). */
 export const ACCOUNTS = [

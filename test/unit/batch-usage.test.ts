@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { finishedBatch } from '../../src/metering/batch-usage.js';
+import { finishedBatch, responsesFileUsage } from '../../src/metering/batch-usage.js';
 
 const result = (p: number, c: number) => ({ response: { usageMetadata: { promptTokenCount: p, candidatesTokenCount: c, totalTokenCount: p + c } } });
 
@@ -16,6 +16,12 @@ describe('finishedBatch', () => {
   });
 
   it('a final batch whose results are in a file has no usage the gateway can read', () => {
-    expect(finishedBatch({ metadata: { state: 'BATCH_STATE_SUCCEEDED', output: { responsesFile: 'files/out' } }, done: true })).toMatchObject({ usage: null });
+    expect(finishedBatch({ metadata: { state: 'BATCH_STATE_SUCCEEDED', output: { responsesFile: 'files/out' } }, done: true })).toMatchObject({ usage: null, responsesFile: 'files/out' });
+  });
+
+  it('sums a responses file line by line, skipping errors, blank and torn lines', () => {
+    const lines = [JSON.stringify({ key: 'a', ...result(3, 2) }), '', JSON.stringify({ key: 'b', error: { code: 499 } }), JSON.stringify({ key: 'c', ...result(4, 1) }), '{"key":"d","resp'];
+    expect(responsesFileUsage(lines.join('\n'))).toMatchObject({ promptTokens: 7, outputTokens: 3, totalTokens: 10 });
+    expect(responsesFileUsage(JSON.stringify({ key: 'x', error: {} }))).toBeNull();
   });
 });
