@@ -11,8 +11,8 @@ import { rollupColumns, UPSERT_TOTALS_SQL } from './pg-statements.js';
  * `usage rebuild` on whichever database the handle is. Here rather than in usage/: the Postgres
  * rebuild writes with the ledger's own rollup statement.
  */
-export async function rebuildUsageRollups(db: Db, prices: PriceBook): Promise<{ events: number; priced: number }> {
-  return dialectOf(db) === 'postgres' ? rebuildRollupsPg(db, prices) : rebuildRollups(db, prices);
+export async function rebuildUsageRollups(db: Db, prices: PriceBook, batch?: number): Promise<{ events: number; priced: number }> {
+  return dialectOf(db) === 'postgres' ? rebuildRollupsPg(db, prices, batch) : rebuildRollups(db, prices, batch);
 }
 
 /** The quota counter columns UPSERT_TOTALS_SQL takes first (quota/persist.ts CounterCell); a rebuild leaves counters alone. */

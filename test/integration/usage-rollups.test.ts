@@ -147,6 +147,27 @@ describe('rollups after a mixed workload through the gateway', () => {
     expect(await Promise.all((['h', 'd', 'm'] as const).map(rollups))).toEqual(before);
   });
 
+  it('usage rebuild while the gateway records requests counts each request once', async () => {
+    // A project with no rollup rows yet: its batches take no row lock the rebuild holds, so only the table lock orders them.
+    const ai = h.sdk((await seedKey(h, 'initech', 'fresh')).key);
+    const before = (await h.rows()).length;
+    let sent = 0;
+    const traffic = (async () => {
+      for (; sent < 30; sent++) await ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'during rebuild' });
+    })();
+    // Rebuilds back to back while the ledger commits batches every few ms: a batch landing inside a rebuild must count once.
+    // One event per read: the rebuild spans many round trips, so batches do land inside it (on Postgres
+    // without the table lock this fails: a batch committed mid-rebuild was counted by the ledger and the rebuild).
+    while (sent < 30) {
+      await rebuildUsageRollups(h.db, h.gateway.deps.prices, 1);
+      // SQLite's rebuild is synchronous: let the requests and the ledger's worker move between two.
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await traffic;
+    await h.waitForRows(before + 30);
+    for (const grain of ['h', 'd', 'm'] as const) expect(await rollups(grain)).toEqual(await rawAggregates(grain));
+  });
+
   it('the API over the whole range reports the raw totals', async () => {
     const [raw] = await h.query<{ requests: number; tokens: number; cost: number }>('SELECT count(*) AS requests, sum(total_tokens) AS tokens, sum(cost_nano_usd) AS cost FROM usage_events');
     const hour = (ms: number) => new Date(Math.floor(ms / 3_600_000) * 3_600_000).toISOString();
