@@ -26,6 +26,8 @@ interface CacheEntry {
   row: KeyRow | undefined;
   principal: Principal | null;
   loadedAt: number;
+  /** The data version it was loaded under: from another version it must be re-read before it is trusted. */
+  version: number;
   /** The one query refreshing this entry after its TTL; the stale entry is served meanwhile. */
   refreshing?: boolean;
 }
@@ -71,11 +73,24 @@ export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntrie
   let lastUsed = new Map<string, number>();
   /** Bumped by invalidate(): a load that started before it must not put its (older) answer in the cache. */
   let generation = 0;
+  /** One query per key and generation: concurrent requests for a key being re-read share it (never one started before a change). */
+  const inflight = new Map<string, { generation: number; p: Promise<CacheEntry> }>();
 
-  async function load(hash: string, now: number): Promise<CacheEntry> {
+  function load(hash: string, now: number): Promise<CacheEntry> {
+    const running = inflight.get(hash);
+    if (running && running.generation === generation) return running.p;
+    const mine = { generation, p: loadOnce(hash, now) };
+    const done = () => void (inflight.get(hash) === mine && inflight.delete(hash));
+    mine.p.then(done, done);
+    inflight.set(hash, mine);
+    return mine.p;
+  }
+
+  async function loadOnce(hash: string, now: number): Promise<CacheEntry> {
     const started = generation;
+    const version = seenVersion;
     const [row] = await query<KeyRow>(db, LOOKUP_SQL, [hash]);
-    const entry: CacheEntry = { row, principal: row ? toPrincipal(row) : null, loadedAt: now };
+    const entry: CacheEntry = { row, principal: row ? toPrincipal(row) : null, loadedAt: now, version };
     if (started === generation) {
       if (cache.size >= maxEntries) cache.clear();
       cache.set(hash, entry);
@@ -100,11 +115,19 @@ export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntrie
       if (version !== seenVersion) {
         seenVersion = version;
         generation++;
-        cache.clear();
       }
       const hash = hashKey(secret);
       const entry = cache.get(hash);
       if (!entry) return load(hash, now).then((e) => check(e.row, e.principal, clock.now()));
+      if (entry.version !== version) {
+        // Something may have changed: re-read before trusting it. If the database cannot answer (an
+        // outage; on Postgres the version keeps moving while the change feed is down), the last answer
+        // it gave stands: nothing can be revoked through a database nobody can reach.
+        return load(hash, now).then(
+          (e) => check(e.row, e.principal, clock.now()),
+          () => check(entry.row, entry.principal, clock.now()),
+        );
+      }
       if (now - entry.loadedAt > ttlMs && !entry.refreshing) {
         // Served stale for the one query's duration: the data version already covers changes we were told about.
         entry.refreshing = true;
