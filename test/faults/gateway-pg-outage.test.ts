@@ -35,6 +35,7 @@ describe.runIf(postgresAvailable)('a Postgres-backed gateway through a 5 s datab
   let fake: FakeUpstream;
   let own: Store;
   let key: string;
+  let keyId: string;
   let dbUrl: string;
   const children: ChildGateway[] = [];
 
@@ -47,7 +48,7 @@ describe.runIf(postgresAvailable)('a Postgres-backed gateway through a 5 s datab
     dbUrl = u.toString();
     // The test's own pool goes straight to the server (it migrates, seeds and reads rows afterwards).
     own = await openStore(parseConfig({ DATABASE_URL: db.url, GEMINI_API_KEY: UPSTREAM_KEY }));
-    key = (await createKeyFor(own.db, systemClock, { tenant: 'acme', project: 'web' })).key;
+    ({ key, id: keyId } = await createKeyFor(own.db, systemClock, { tenant: 'acme', project: 'web' }));
     fake = await startFakeUpstream({ upstreamKey: UPSTREAM_KEY, forbiddenSecrets: () => [key, PASSWORD] });
   }, 60_000);
   afterAll(async () => {
@@ -163,4 +164,23 @@ describe.runIf(postgresAvailable)('a Postgres-backed gateway through a 5 s datab
     expect(refused.filter((r) => r.before)).toEqual([]);
     expect(out).toContain('usage rows are piling up in memory');
   }, 90_000);
+
+  it('after the outage, a key revoked in the database is refused again: the last answer stood only while the database was away', async () => {
+    const child = children.at(-1)!;
+    const ask = () => fetch(`${child.url}/v1beta/models/google-text:generateContent`, {
+      method: 'POST', headers: { 'x-goog-api-key': key, 'content-type': 'application/json' }, body: '{}',
+    });
+    expect((await ask()).status).toBe(200);
+    await query(own.db, 'UPDATE api_keys SET revoked_at = ? WHERE id = ?', [Date.now(), keyId]);
+    const started = Date.now();
+    let res = await ask();
+    while (res.status === 200 && Date.now() - started < 5000) {
+      await sleep(50);
+      res = await ask();
+    }
+    expect(res.status).not.toBe(200);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(JSON.parse(await res.text())).toMatchObject({ error: { code: res.status, status: expect.any(String) } });
+    expect(child.output()).toContain('postgres change feed lost');
+  }, 30_000);
 });
