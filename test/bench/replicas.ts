@@ -33,7 +33,7 @@ const UPSTREAM_KEY = 'AIzaBenchUpstreamKey0123456789abcdefghi';
 const log = (msg: string): void => void process.stderr.write(`[bench:replicas] ${msg}\n`);
 
 /** utime + stime in ms of a process and its direct children (a cluster primary's workers). */
-function cpuMs(pid: number): number {
+function cpuMs(pid: number, withChildren = true): number {
   const ticks = (p: number): number => {
     try {
       // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
@@ -44,7 +44,7 @@ function cpuMs(pid: number): number {
     }
   };
   let children: number[] = [];
-  try {
+  if (withChildren) try {
     children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
     /* no CONFIG_PROC_CHILDREN: the primary alone */
@@ -64,6 +64,9 @@ interface Variant {
   c1Cpu: number[];
   c8Cpu: number[];
   c8Rps: number[];
+  idle: number[];
+  /** The cluster primary's own share of the c=8 CPU. */
+  primaryShare: number[];
 }
 
 /** Until /healthz answers 200 on `workers` distinct connections' worth of tries (every worker listening). */
@@ -86,6 +89,7 @@ async function load(url: string, key: string, conns: number, ms: number): Promis
   const u = new URL(`${url}/v1beta/models/google-text:generateContent`);
   const end = performance.now() + ms;
   const lat: number[] = [];
+  const sockets = new Set<object>();
   const one = (agent: Agent) =>
     new Promise<void>((resolve, reject) => {
       const req = request(u, { method: 'POST', agent, headers: { 'x-goog-api-key': key, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
@@ -93,6 +97,7 @@ async function load(url: string, key: string, conns: number, ms: number): Promis
         res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`status ${res.statusCode}`))));
       });
       req.on('error', reject);
+      req.on('socket', (s) => sockets.add(s));
       req.end(body);
     });
   await Promise.all(
@@ -107,6 +112,7 @@ async function load(url: string, key: string, conns: number, ms: number): Promis
       agent.destroy();
     }),
   );
+  if (sockets.size > conns) log(`${sockets.size} connections for ${lat.length} requests on ${conns} keep-alive loops`);
   return lat;
 }
 
@@ -117,9 +123,9 @@ async function main(): Promise<void> {
   const fake = await startFakeUpstream({ upstreamKey: UPSTREAM_KEY });
   const cleanups: Array<() => Promise<void>> = [];
   const variants: Variant[] = [
-    { name: '1 process, no Redis', env: {}, workers: 1, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [] },
-    { name: '1 process + Redis', env: { REDIS_URL: TEST_REDIS_URL }, workers: 1, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [] },
-    { name: 'GATEWAY_WORKERS=2 + Redis', env: { REDIS_URL: TEST_REDIS_URL, GATEWAY_WORKERS: '2' }, workers: 2, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [] },
+    { name: '1 process, no Redis', env: {}, workers: 1, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [], idle: [], primaryShare: [] },
+    { name: '1 process + Redis', env: { REDIS_URL: TEST_REDIS_URL }, workers: 1, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [], idle: [], primaryShare: [] },
+    { name: 'GATEWAY_WORKERS=2 + Redis', env: { REDIS_URL: TEST_REDIS_URL, GATEWAY_WORKERS: '2' }, workers: 2, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [], idle: [], primaryShare: [] },
   ];
   try {
     for (const [i, v] of variants.entries()) {
@@ -158,15 +164,21 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       for (const v of variants) {
         const pid = v.gateway!.pid!;
+        // What the processes burn with no traffic (pollers, lease renewals, heartbeats), per second.
         let cpu0 = cpuMs(pid);
+        await new Promise((r) => setTimeout(r, 2000));
+        v.idle.push((cpuMs(pid) - cpu0) / 2);
+        cpu0 = cpuMs(pid);
         const c1 = await load(v.url!, v.key!, 1, SECONDS * 1000);
         v.c1.push(percentile(c1, 50));
         v.c1Cpu.push((cpuMs(pid) - cpu0) / c1.length);
         cpu0 = cpuMs(pid);
+        const own0 = cpuMs(pid, false);
         const c8 = await load(v.url!, v.key!, 8, SECONDS * 1000);
+        v.primaryShare.push((cpuMs(pid, false) - own0) / Math.max(1, cpuMs(pid) - cpu0));
         v.c8Cpu.push((cpuMs(pid) - cpu0) / c8.length);
         v.c8Rps.push(c8.length / SECONDS);
-        log(`round ${r + 1} ${v.name}: c=1 p50 ${v.c1.at(-1)!.toFixed(3)} ms, ${v.c1Cpu.at(-1)!.toFixed(3)} CPU ms/req; c=8 ${v.c8Rps.at(-1)!.toFixed(0)} req/s, ${v.c8Cpu.at(-1)!.toFixed(3)} CPU ms/req`);
+        log(`round ${r + 1} ${v.name}: idle ${v.idle.at(-1)!.toFixed(0)} CPU ms/s; c=1 p50 ${v.c1.at(-1)!.toFixed(3)} ms, ${v.c1Cpu.at(-1)!.toFixed(3)} CPU ms/req; c=8 ${v.c8Rps.at(-1)!.toFixed(0)} req/s, ${v.c8Cpu.at(-1)!.toFixed(3)} CPU ms/req${v.workers > 1 ? ` (primary ${(v.primaryShare.at(-1)! * 100).toFixed(0)}%)` : ''}`);
       }
     }
   } finally {
@@ -189,10 +201,10 @@ async function main(): Promise<void> {
   const lines = [
     `Replicas bench: ${backend}, ${LIMITS ? 'project limited (quota path on every request)' : 'no limits'}, ${ROUNDS} rounds × ${SECONDS} s per phase, medians over rounds; load before ${before}, after ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
     '',
-    '| variant | c=1 p50 ms | vs alone | CPU ms/req c=1 | ratio | c=8 req/s | CPU ms/req c=8 | ratio |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| variant | c=1 p50 ms | vs alone | CPU ms/req c=1 | ratio | c=8 req/s | CPU ms/req c=8 | ratio | idle CPU ms/s |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...variants.map((v) =>
-      `| ${v.name} | ${med(v.c1).toFixed(3)} | ${v === base ? '' : `${med(v.c1) - med(base.c1) >= 0 ? '+' : ''}${(med(v.c1) - med(base.c1)).toFixed(3)}`} | ${med(v.c1Cpu).toFixed(3)} | ${(med(v.c1Cpu) / med(base.c1Cpu)).toFixed(2)}× | ${med(v.c8Rps).toFixed(0)} | ${med(v.c8Cpu).toFixed(3)} | ${(med(v.c8Cpu) / med(base.c8Cpu)).toFixed(2)}× |`),
+      `| ${v.name} | ${med(v.c1).toFixed(3)} | ${v === base ? '' : `${med(v.c1) - med(base.c1) >= 0 ? '+' : ''}${(med(v.c1) - med(base.c1)).toFixed(3)}`} | ${med(v.c1Cpu).toFixed(3)} | ${(med(v.c1Cpu) / med(base.c1Cpu)).toFixed(2)}× | ${med(v.c8Rps).toFixed(0)} | ${med(v.c8Cpu).toFixed(3)} | ${(med(v.c8Cpu) / med(base.c8Cpu)).toFixed(2)}× | ${med(v.idle).toFixed(0)} |`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }
