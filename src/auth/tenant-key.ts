@@ -14,13 +14,16 @@ interface TenantKeySource {
 export function extractTenantKey(rawHeaders: string[], search: string): TenantKeySource {
   const found: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase();
-    if (name === 'x-goog-api-key') found.push(rawHeaders[i + 1]!.trim());
-    else if (name === 'authorization') {
+    // Runs on every request over every header: lower-case only names of the right length.
+    const raw = rawHeaders[i]!;
+    if (raw.length === 14 && raw.toLowerCase() === 'x-goog-api-key') found.push(rawHeaders[i + 1]!.trim());
+    else if (raw.length === 13 && raw.toLowerCase() === 'authorization') {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(rawHeaders[i + 1]!);
       if (m) found.push(m[1]!);
     }
   }
+  // The usual request: one key in one header, no query string.
+  if (found.length <= 1 && search.length <= 1) return { key: found[0] || undefined, search: '' };
   const { key: queryKeys, rest } = splitKeyParam(search);
   found.push(...queryKeys);
   const distinct = new Set(found.filter((k) => k !== ''));

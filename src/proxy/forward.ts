@@ -109,7 +109,9 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
         maxJsonBytes: req.maxJsonBytes,
       });
       req.onResponseHeaders?.(status, headers);
-      const out = { ...scrubHeaders(clientResponseHeaders(headers), req.secrets), ...req.extraHeaders };
+      // Assigned rather than spread into a new object: spreads leave V8 a dictionary-mode object per response.
+      const out = scrubHeaders(clientResponseHeaders(headers), req.secrets);
+      for (const name in req.extraHeaders) out[name] = req.extraHeaders[name]!;
       if (bodyLength !== undefined && !chunked) out['content-length'] = String(bodyLength);
       res.writeHead(status, out);
       // A stream's headers should reach the client now, not with the first frame.

@@ -6,6 +6,8 @@ export const MAX_PATH_BYTES = 2048;
 /** Double (and triple) encoding: what one decoding hop leaves, the next one may decode again. */
 const DECODE_ROUNDS = 3;
 const FORBIDDEN_IN_SEGMENT = /[/\\\x00-\x1f\x7f]/;
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9\-._~!$&'()*+,;=:@]+)+$/;
+const DOT_SEGMENT = /\/\.\.?(?=\/|$)/;
 
 /**
  * Pure: why a raw request target must be refused, or null when it is safe. The router normalises
@@ -20,6 +22,9 @@ export function requestTargetProblem(rawUrl: string): string | null {
   const q = rawUrl.indexOf('?');
   const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
   if (path.length > MAX_PATH_BYTES) return `Request path is longer than ${MAX_PATH_BYTES} bytes.`;
+  // Every request passes here: a path of plain segments (RFC 3986 pchars without '%', no empty,
+  // '.' or '..' segment) is already what the URL parser would make of it, so skip parsing it.
+  if (PLAIN_PATH.test(path) && !DOT_SEGMENT.test(path)) return null;
   let normal: string;
   try {
     normal = new URL(rawUrl, 'http://gateway.invalid').pathname;

@@ -73,7 +73,13 @@ export function createProxyApp(deps: ProxyDeps): { app: Hono<AppEnv>; handle: Pr
     try {
       await exchange(incoming, outgoing, requestId, startedAt, rawUrl, q, path, method);
     } catch (err) {
-      answerError(err, outgoing, requestId, method, path);
+      try {
+        answerError(err, outgoing, requestId, method, path);
+      } catch (failed) {
+        // Nothing above this catches: a rejection here would be unhandled and end the process.
+        log.error({ requestId, err: (failed as Error).message }, 'proxy failure while answering an error');
+        outgoing.destroy();
+      }
     }
   };
 

@@ -149,8 +149,8 @@ function gatewaySpec(name: string, main: string | undefined, telemetry = false, 
         GEMINI_API_KEY: ctx.upstreamKey,
         LOG_LEVEL: 'warn',
         GATEWAY_INTERNAL_STATS: '1',
-        // Defaults are what is measured; USAGE_* settings pass through for experiments (e.g. flush interval).
-        ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('USAGE_') && e[1] !== undefined)),
+        // Defaults are what is measured; USAGE_* settings and MALLOC_ARENA_MAX pass through for experiments.
+        ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => (e[0].startsWith('USAGE_') || e[0] === 'MALLOC_ARENA_MAX') && e[1] !== undefined)),
         ...(full ? { GEMINI_API_KEYS: `${ctx.upstreamKey}-alt`, METRICS_TOKEN: randomBytes(16).toString('hex') } : {}),
         ...(sink ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'always_on', OTEL_METRIC_EXPORT_INTERVAL: '10000' } : {}),
       };
@@ -160,7 +160,9 @@ function gatewaySpec(name: string, main: string | undefined, telemetry = false, 
         if (full) await setLimits(env);
         gatewayKeys.set(dbPath, key);
       }
-      const proc = start({ name, cmd: process.execPath, args: [...ORPHAN_GUARD, main!], cwd: REPO, cpu: PEER_CPU, env });
+      // Heap experiments: BENCH_GATEWAY_NODE_FLAGS="--max-semi-space-size=32" (space-separated node flags).
+      const nodeFlags = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+      const proc = start({ name, cmd: process.execPath, args: [...ORPHAN_GUARD, ...nodeFlags, main!], cwd: REPO, cpu: PEER_CPU, env });
       const baseUrl = `http://127.0.0.1:${port}`;
       await waitHealthy(proc, `${baseUrl}/healthz`, 30_000);
       const stop = async (): Promise<number | null> => {
