@@ -49,26 +49,32 @@ export async function registerPostgresGateway(
     released = true;
     void client.end().catch(() => {});
   };
+  let holders: Holder[];
   try {
     const fn = shared ? 'pg_try_advisory_lock_shared' : 'pg_try_advisory_lock';
     const { rows } = await client.query<{ ok: boolean }>(`SELECT ${fn}($1) AS ok`, [GATEWAY_LOCK_ID.toString()]);
     if (rows[0]?.ok) return { release };
-    const holders = await lockHolders(client);
-    const other = holders.find((h) => (shared ? !h.shared : true)) ?? holders[0];
-    release();
-    throw new SharedDatabaseError(
-      `another gateway (${other ? other.who : 'unknown'}) serves from ${printableUrl(url)}${other && !other.shared ? ' without REDIS_URL' : ' with shared state'}: ` +
-        'several gateways on one database must all set REDIS_URL (the same Redis), or each budget would be enforced once per gateway; stop the other one or set REDIS_URL on every gateway',
-    );
+    holders = await lockHolders(client);
   } catch (err) {
     release();
-    if (err instanceof SharedDatabaseError) throw err;
     throw new DatabaseUnavailableError(`gateway registration on Postgres failed: ${scrubDbText((err as Error).message, url)}`);
   }
+  release();
+  // A shared gateway is refused only by an unshared one; name that one (any holder refuses an unshared gateway).
+  const other = holders.find((h) => !shared || !h.shared) ?? holders[0];
+  throw new SharedDatabaseError(
+    `another gateway (${other?.who ?? 'unknown'}) serves from ${printableUrl(url)}${other && !other.shared ? ' without REDIS_URL' : ' with shared state'}: ` +
+      'several gateways on one database must all set REDIS_URL (the same Redis), or each budget would be enforced once per gateway; stop the other one or set REDIS_URL on every gateway',
+  );
+}
+
+interface Holder {
+  who: string;
+  shared: boolean;
 }
 
 /** Who holds the gateway lock: from pg_locks (a bigint key is split into classid, the high half, and objid). */
-async function lockHolders(client: pg.Client): Promise<Array<{ who: string; shared: boolean }>> {
+async function lockHolders(client: pg.Client): Promise<Holder[]> {
   const high = (GATEWAY_LOCK_ID >> 32n).toString();
   const low = (GATEWAY_LOCK_ID & 0xffffffffn).toString();
   const { rows } = await client.query<{ app: string | null; mode: string }>(

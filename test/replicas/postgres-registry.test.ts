@@ -59,9 +59,10 @@ describe.runIf(inject('postgresAvailable') && inject('redisAvailable'))('gateway
     expect(again.pid).not.toBe(alone.pid);
   });
 
-  it('gateways with REDIS_URL run side by side; one without is refused beside them, and a clean stop frees the database', async () => {
+  it('gateways with REDIS_URL (GATEWAY_WORKERS=2 among them) run side by side; one without is refused beside them, and a clean stop frees the database', async () => {
     const { start, refused, redis } = await setup();
-    const one = await start(redis);
+    const one = await start({ ...redis, GATEWAY_WORKERS: '2' });
+    await one.waitForLog((l) => l.msg === 'gemini-gateway listening' && l.pid !== one.logs.find((x) => x.msg === 'gemini-gateway listening')!.pid);
     const two = await start(redis);
     const message = await refused();
     expect(message).toMatch(/another gateway \(pid \d+ on [^)]+\) serves from postgres:\/\/.* with shared state: .*set REDIS_URL on every gateway/);
