@@ -33,12 +33,19 @@ export async function registerPostgresGateway(
     application_name: `${LABEL} pid ${process.pid} on ${hostname()}${shared ? ' shared' : ''}`.slice(0, 63),
   });
   let released = false;
-  client.on('error', (err) => {
-    if (!released) opts.onLost?.(`gateway registration connection lost (a second gateway without REDIS_URL would go unnoticed until restart): ${scrubDbText(err.message, url)}`);
-  });
+  let lost = false;
+  // A server restart ends the session and with it the lock: said once, the gateway keeps serving.
+  const onLost = (why: string) => {
+    if (released || lost) return;
+    lost = true;
+    opts.onLost?.(`gateway registration connection lost (a second gateway without REDIS_URL would go unnoticed until this one restarts): ${scrubDbText(why, url)}`);
+  };
+  client.on('error', (err) => onLost(err.message));
+  client.on('end', () => onLost('connection closed'));
   try {
     await client.connect();
   } catch (err) {
+    released = true;
     await client.end().catch(() => {});
     // An AggregateError (IPv4 and IPv6 both refused) has an empty message; its parts say what happened.
     const e = err as { message?: string; code?: string; errors?: Array<{ message?: string }> };

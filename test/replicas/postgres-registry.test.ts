@@ -1,6 +1,7 @@
 // On Postgres, a second gateway that would enforce every budget on its own (no REDIS_URL, or beside
 // one without) is refused at start with a message naming the fix; a crashed gateway never blocks
 // its restart. Real gateway processes on one real Postgres database.
+import pg from 'pg';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { startChildGateway, type ChildGateway } from '../support/child-gateway.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
@@ -52,6 +53,14 @@ describe.runIf(inject('postgresAvailable') && inject('redisAvailable'))('gateway
       expect(message).toContain('set REDIS_URL on every gateway');
       expect(message).not.toContain('    at '); // one line, no stack
     }
+    // Its registration session ended from the server side (a Postgres restart would do that): said once, and it keeps serving.
+    const admin = new pg.Client({ connectionString: db!.url });
+    await admin.connect();
+    const ended = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1", [`gemini-gateway pid ${alone.pid} on %`]);
+    await admin.end();
+    expect(ended.rowCount).toBe(1);
+    await alone.waitForLog((l) => String(l.msg).startsWith('gateway registration connection lost'));
+    expect((await fetch(`${alone.url}/healthz`)).status).toBe(200);
     // A crash leaves nothing behind: its session, and with it the lock, ends with the process.
     alone.process.kill('SIGKILL');
     await alone.exited;
