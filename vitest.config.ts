@@ -12,11 +12,7 @@ const SQLITE_ONLY = [
   'test/integration/postgres-changes.test.ts',
   'test/integration/postgres-two-gateways.test.ts',
   'test/integration/ledger-pg-sink.test.ts',
-  // Not converted yet: rollups and query plans checked with SQLite's SQL (json_group_array, strftime, EXPLAIN QUERY PLAN),
-  // and a second gateway opened on the harness's SQLite file with raw better-sqlite3 reads.
-  'test/integration/batch-poller.test.ts',
-  'test/integration/usage-rollups.test.ts',
-  'test/integration/usage-bounds.test.ts',
+  'test/integration/backends-same-answers.test.ts',
 ];
 
 export default defineConfig(async () => {

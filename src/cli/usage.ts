@@ -2,10 +2,9 @@ import { parseArgs } from 'node:util';
 import { METRIC_KEYS } from '../usage/aggregate.js';
 import { aggregateParams } from '../usage/params.js';
 import { createPriceBook, loadPriceFile } from '../usage/prices.js';
-import { rebuildRollups } from '../usage/rebuild.js';
+import { rebuildUsageRollups } from '../ledger/rebuild-rollups.js';
 import { createUsageService, toCsv } from '../usage/service.js';
 import type { Command } from './command.js';
-import { dialectOf } from '../db/dialect.js';
 import { print, table, UsageError } from './output.js';
 
 const FILTERS = ['tenant', 'project', 'key', 'model', 'endpoint', 'outcome', 'from', 'to'] as const;
@@ -16,9 +15,8 @@ export const usageCommands: Command[] = [
     name: 'usage rebuild',
     usage: 'usage rebuild                recompute rollups from raw events (and price rows that have no cost yet)',
     async run({ db, config }) {
-      if (dialectOf(db) === 'postgres') throw new UsageError('`usage rebuild` works on SQLite only for now; the Postgres ledger keeps its rollups in the same transaction as the rows');
       const prices = createPriceBook(config.PRICES_FILE ? loadPriceFile(config.PRICES_FILE) : []);
-      const { events, priced } = rebuildRollups(db, prices);
+      const { events, priced } = await rebuildUsageRollups(db, prices);
       print(`rebuilt rollups from ${events} events; priced ${priced} that had no cost`);
     },
   },

@@ -2,10 +2,13 @@
  * Usage-query benchmark: N synthetic events (default 5 million, 12 months, 50 projects) written
  * through the real recorder and rollup hook, then the two dashboard queries from the issue timed
  * end to end through the admin API (routing, rollup SQL, JSON), never scanning raw events.
+ * Both backends by default: SQLite in test/bench/results, Postgres in a fresh database on
+ * TEST_DATABASE_URL (seeded through the Postgres ledger sink, dropped afterwards).
  *
- *   npm run bench:usage                        # 5,000,000 events
- *   npm run bench:usage -- --events 200000     # quick look
- *   npm run bench:usage -- --reuse             # keep the database from the last run
+ *   npm run bench:usage                                     # 5,000,000 events, both backends
+ *   npm run bench:usage -- --events 200000                  # quick look
+ *   npm run bench:usage -- --backend postgres --events 200000
+ *   npm run bench:usage -- --backend sqlite --reuse         # keep the SQLite database from the last run
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,7 +17,13 @@ import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { createKeyFor } from '../../src/accounts/issue-key.js';
 import { parseConfig } from '../../src/config.js';
-import { openDb } from '../../src/db/client.js';
+import { openDb, type Db } from '../../src/db/client.js';
+import { query } from '../../src/db/dialect.js';
+import { openStore } from '../../src/db/store.js';
+import type { LedgerSink } from '../../src/ledger/batch.js';
+import { createPgSink } from '../../src/ledger/pg-sink.js';
+import type pg from 'pg';
+import { createTestDatabase, probePostgres, shownUrl, TEST_DATABASE_URL } from '../support/postgres-server.js';
 import { createGateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/logger.js';
 import { createLedger } from '../../src/ledger/ledger.js';
@@ -23,7 +32,17 @@ import type { Outcome, UsageRow } from '../../src/metering/row.js';
 import { createPriceBook } from '../../src/usage/prices.js';
 import { addUnit, DAY_MS, floorTo } from '../../src/calendar.js';
 
-const { values: args } = parseArgs({ options: { events: { type: 'string', default: '5000000' }, runs: { type: 'string', default: '50' }, reuse: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '5000000' },
+    runs: { type: 'string', default: '50' },
+    reuse: { type: 'boolean', default: false },
+    backend: { type: 'string', default: 'both' },
+    // Internal: the fresh process that times the queries of one seeded database.
+    measure: { type: 'string' },
+  },
+});
+type Backend = 'sqlite' | 'postgres';
 const EVENTS = Number(args.events);
 const RUNS = Number(args.runs);
 const DIR = 'test/bench/results';
@@ -47,24 +66,37 @@ function rng(seed: number) {
 
 interface Key { id: string; projectId: string; tenantId: string }
 
-async function seed(): Promise<{ writeMs: number }> {
-  rmSync(DB_PATH, { force: true });
-  rmSync(`${DB_PATH}-wal`, { force: true });
-  const db = openDb(DB_PATH);
-  db.$client.pragma('cache_size = -262144');
+/** Opens the database to seed: SQLite at DB_PATH (recreated), or Postgres at `url` (migrated by openStore). */
+async function openForSeed(backend: Backend, url?: string): Promise<{ db: Db; sink: LedgerSink; done(): Promise<void> }> {
+  if (backend === 'sqlite') {
+    rmSync(DB_PATH, { force: true });
+    rmSync(`${DB_PATH}-wal`, { force: true });
+    const db = openDb(DB_PATH);
+    db.$client.pragma('cache_size = -262144');
+    return { db, sink: createInlineSink(db.$client), done: async () => { db.$client.pragma('optimize'); db.$client.close(); } };
+  }
+  // No statement timeout: ANALYZE of a large seed takes longer than a request may.
+  const store = await openStore(parseConfig({ DATABASE_URL: url!, LOG_LEVEL: 'silent', PG_STATEMENT_TIMEOUT_MS: '3600000' }));
+  const pool = store.db.$client as unknown as pg.Pool;
+  return { db: store.db, sink: createPgSink({ pool, url }), done: async () => { await pool.query('ANALYZE'); await store.close(); } };
+}
+
+async function seed(backend: Backend, url?: string): Promise<{ writeMs: number }> {
+  const { db, sink, done } = await openForSeed(backend, url);
   const clock = { now: () => START };
   const keys: Key[][] = [];
   for (let p = 0; p < 50; p++) {
     const project: Key[] = [];
     for (let k = 0; k < 3; k++) {
       const created = await createKeyFor(db, clock, { tenant: `team-${p % 10}`, project: `project-${p}` });
-      project.push(db.$client.prepare('SELECT k.id, k.project_id AS projectId, p.tenant_id AS tenantId FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.id = ?').get(created.id) as Key);
+      const [row] = await query<Key>(db, 'SELECT k.id, k.project_id AS "projectId", p.tenant_id AS "tenantId" FROM api_keys k JOIN projects p ON p.id = k.project_id WHERE k.id = ?', [created.id]);
+      project.push(row!);
     }
     keys.push(project);
   }
   const prices = createPriceBook();
   // The ledger's own transaction (rows, rollups, counters) on this thread: this bench times the queries, not the writer.
-  const recorder = createLedger({ sink: createInlineSink(db.$client), log: createLogger('silent'), flushIntervalMs: 3_600_000, batchSize: 5000, cost: (r) => prices.costNanoUsd(r) });
+  const recorder = createLedger({ sink, log: createLogger('silent'), flushIntervalMs: 3_600_000, batchSize: 5000, cost: (r) => prices.costNanoUsd(r) });
   const r = rng(42);
   const started = performance.now();
   for (let i = 0; i < EVENTS; i++) {
@@ -92,8 +124,7 @@ async function seed(): Promise<{ writeMs: number }> {
   }
   await recorder.close();
   const writeMs = performance.now() - started;
-  db.$client.pragma('optimize');
-  db.$client.close();
+  await done();
   return { writeMs };
 }
 
@@ -105,22 +136,48 @@ function stats(ms: number[]) {
 
 async function main() {
   mkdirSync(DIR, { recursive: true });
-  if (!(args.reuse && existsSync(DB_PATH))) {
-    const { writeMs } = await seed();
-    const rate = Math.round(EVENTS / (writeMs / 1000)).toLocaleString();
-    process.stdout.write(`Wrote ${EVENTS.toLocaleString()} events through the recorder with rollups in ${(writeMs / 1000).toFixed(1)} s (${rate} rows/s, batches of 5,000).\n\n`);
-    // Measure in a fresh process, so the seeding's garbage is not collected during the timed queries.
-    const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, ...process.argv.slice(2), '--reuse'], { stdio: 'inherit' });
-    process.exit(child.status ?? 1);
+  if (args.measure) return measure(args.measure as Backend, process.env.BENCH_DATABASE_URL);
+  const backends: Backend[] = args.backend === 'both' ? ['sqlite', 'postgres'] : [args.backend as Backend];
+  if (!backends.every((b) => b === 'sqlite' || b === 'postgres')) throw new Error(`--backend must be sqlite, postgres or both, not ${args.backend}`);
+  let failed = 0;
+  for (const backend of backends) {
+    process.stdout.write(`\n## ${backend === 'sqlite' ? 'SQLite' : 'Postgres'}\n\n`);
+    let url: string | undefined;
+    let drop = async () => {};
+    if (backend === 'postgres') {
+      const probe = await probePostgres();
+      if (!probe.ok) throw new Error(`Postgres at ${shownUrl()} did not answer (${probe.reason}); set TEST_DATABASE_URL or pass --backend sqlite`);
+      const tdb = await createTestDatabase();
+      url = tdb.url;
+      drop = tdb.drop;
+      process.stdout.write(`Fresh database ${tdb.name} on ${shownUrl(TEST_DATABASE_URL)}.\n`);
+    }
+    try {
+      if (backend === 'postgres' || !(args.reuse && existsSync(DB_PATH))) {
+        const { writeMs } = await seed(backend, url);
+        const rate = Math.round(EVENTS / (writeMs / 1000)).toLocaleString();
+        process.stdout.write(`Wrote ${EVENTS.toLocaleString()} events through the recorder with rollups in ${(writeMs / 1000).toFixed(1)} s (${rate} rows/s, batches of 5,000).\n\n`);
+      }
+      // Measure in a fresh process, so the seeding's garbage is not collected during the timed queries.
+      const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--runs', String(RUNS), '--measure', backend], { stdio: 'inherit', env: { ...process.env, ...(url ? { BENCH_DATABASE_URL: url } : {}) } });
+      if (child.status !== 0) failed++;
+    } finally {
+      await drop();
+    }
   }
+  process.exit(failed ? 1 : 0);
+}
 
-  const config = parseConfig({ DATABASE_PATH: DB_PATH, ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'silent', USAGE_MAX_RANGE_DAYS: '400' });
-  const db = openDb(DB_PATH);
-  const gateway = await createGateway({ config, log: createLogger('silent'), db, clock: { now: () => END } });
-  const counts = db.$client
-    .prepare('SELECT (SELECT count(*) FROM usage_events) AS events, (SELECT count(*) FROM usage_rollups_hourly) AS hourly, (SELECT count(*) FROM usage_rollups_daily) AS daily, (SELECT count(*) FROM usage_rollups_monthly) AS monthly')
-    .get() as Record<string, number>;
-  const busiest = db.$client.prepare('SELECT project_id FROM usage_rollups_monthly GROUP BY project_id ORDER BY sum(requests) DESC LIMIT 1').pluck().get() as string;
+async function measure(backend: Backend, url?: string) {
+  const config = parseConfig({ DATABASE_PATH: DB_PATH, ...(backend === 'postgres' ? { DATABASE_URL: url! } : {}), ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'silent', USAGE_MAX_RANGE_DAYS: '400' });
+  // SQLite: this process's connection; Postgres: the gateway opens its pool from DATABASE_URL, as main.ts does.
+  const sqlite = backend === 'sqlite' ? openDb(DB_PATH) : undefined;
+  const gateway = await createGateway({ config, log: createLogger('silent'), db: sqlite, clock: { now: () => END } });
+  const db = gateway.deps.db;
+  const [counts] = await query<Record<string, number>>(db,
+    'SELECT (SELECT count(*) FROM usage_events) AS events, (SELECT count(*) FROM usage_rollups_hourly) AS hourly, (SELECT count(*) FROM usage_rollups_daily) AS daily, (SELECT count(*) FROM usage_rollups_monthly) AS monthly');
+  const [top] = await query<{ project_id: string }>(db, 'SELECT project_id FROM usage_rollups_monthly GROUP BY project_id ORDER BY sum(requests) DESC LIMIT 1');
+  const busiest = top!.project_id;
   const iso = (ms: number) => new Date(ms).toISOString();
   const today = floorTo('day', END);
   const thisMonth = floorTo('month', END);
@@ -159,12 +216,12 @@ async function main() {
     results.push({ ...q, groups, ...stats(timings) });
   }
   await gateway.shutdown(0);
-  db.$client.close();
+  sqlite?.$client.close();
 
   // The target is judged on the median; p95 and max show how much a busy machine spreads it.
   const rows = results.map((r) => `| ${r.name} | ${r.groups} | ${r.median.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.max.toFixed(1)} | < ${r.target} | ${r.median < r.target ? 'met' : 'MISSED'} |`);
   const table = [
-    `Usage queries over ${counts.events!.toLocaleString()} events (rollup rows: ${counts.hourly!.toLocaleString()} hourly, ${counts.daily!.toLocaleString()} daily, ${counts.monthly!.toLocaleString()} monthly), ${RUNS} runs after 5 warm-ups, through the admin API in-process:`,
+    `${backend === 'sqlite' ? 'SQLite' : 'Postgres'}: usage queries over ${counts!.events!.toLocaleString()} events (rollup rows: ${counts!.hourly!.toLocaleString()} hourly, ${counts!.daily!.toLocaleString()} daily, ${counts!.monthly!.toLocaleString()} monthly), ${RUNS} runs after 5 warm-ups, through the admin API in-process:`,
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} when the queries ran.`,
     '',
@@ -173,7 +230,7 @@ async function main() {
     ...rows,
   ].join('\n');
   process.stdout.write(`${table}\n`);
-  writeFileSync(`${DIR}/usage-queries.json`, JSON.stringify({ at: new Date().toISOString(), counts, results }, null, 2));
+  writeFileSync(`${DIR}/usage-queries${backend === 'sqlite' ? '' : '-postgres'}.json`, JSON.stringify({ at: new Date().toISOString(), backend, counts, results }, null, 2));
 }
 
 main().catch((err: Error) => {

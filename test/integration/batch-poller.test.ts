@@ -30,8 +30,7 @@ async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, ti
 }
 
 const batchGets = (h: Harness, name: string): number => h.fake.requests.filter((r) => r.method === 'GET' && r.url.endsWith(`/${name}`)).length;
-const meteredAt = (h: Harness, name: string): number | null =>
-  h.db.$client.prepare('SELECT usage_recorded_at FROM resources WHERE name = ?').pluck().get(name) as number | null;
+const meteredAt = (h: Harness, name: string): Promise<number | null> => h.scalar('SELECT usage_recorded_at FROM resources WHERE name = ?', [name]);
 
 describe('background batch poller', () => {
   let h: Harness;
@@ -66,7 +65,7 @@ describe('background batch poller', () => {
       total_tokens: prompt + 3 * REQUESTS.length,
     });
     expect((row as unknown as { cost_nano_usd: number }).cost_nano_usd).toBe(batchCost(prompt, 3 * REQUESTS.length));
-    expect(meteredAt(h, job.name!)).not.toBeNull();
+    expect(await meteredAt(h, job.name!)).not.toBeNull();
     // Two GETs found it running, the third final; none after.
     expect(batchGets(h, job.name!)).toBe(3);
     const reads = h.fake.requests.filter((r) => r.method === 'GET' && r.url.endsWith(`/${job.name}`));
@@ -93,8 +92,8 @@ describe('background batch poller', () => {
     expect(batchGets(h, job.name!)).toBe(4);
   });
 
-  it('two gateways on one database file that both see a batch finish write one row and one rollup', async () => {
-    // Long intervals: the rounds below are driven by hand, and rows reach SQLite only when flushed.
+  it('two gateways on one database that both see a batch finish write one row and one rollup', async () => {
+    // Long intervals: the rounds below are driven by hand, and rows reach the database only when flushed.
     const env = { BATCH_POLL_INTERVAL_MS: '3600000', USAGE_FLUSH_INTERVAL_MS: '3600000' };
     h = await startHarness({ env, fake: { batchRunningPolls: 0 } });
     const key = await h.createKey();
@@ -102,14 +101,15 @@ describe('background batch poller', () => {
     await h.rows(); // the batch's ownership row reaches the database file
     const logs: string[] = [];
     const log = createLogger('info', { write: (s: string) => void logs.push(s) }, [UPSTREAM_KEY]);
-    const db = openDb(h.dbPath);
+    // SQLite: a second connection on the harness's file. Postgres: the gateway opens its own pool from DATABASE_URL, as main.ts does.
+    const db = h.backend === 'sqlite' ? openDb(h.dbPath) : undefined;
     const gateway = await createGateway({ config: { ...h.config, PORT: 0 }, log, db });
     await gateway.listen();
     second = {
       gateway,
       async close() {
         await gateway.shutdown(1000);
-        db.$client.close();
+        db?.$client.close();
         if (logs.some((l) => l.includes(UPSTREAM_KEY))) throw new Error('upstream key in a log line');
       },
     };
@@ -120,11 +120,9 @@ describe('background batch poller', () => {
     await gateway.deps.recorder.flush();
     const rows = await completedRows(h);
     expect(rows).toHaveLength(1); // ... and the row key kept one row
-    const rollup = h.db.$client
-      .prepare("SELECT SUM(requests) AS requests, SUM(total_tokens) AS tokens FROM usage_rollups_daily WHERE endpoint = 'batches.completed'")
-      .get() as { requests: number; tokens: number };
+    const [rollup] = await h.query<{ requests: number; tokens: number }>("SELECT SUM(requests) AS requests, SUM(total_tokens) AS tokens FROM usage_rollups_daily WHERE endpoint = 'batches.completed'");
     expect(rollup).toEqual({ requests: 1, tokens: rows[0]!.total_tokens });
-    expect(meteredAt(h, job.name!)).not.toBeNull();
+    expect(await meteredAt(h, job.name!)).not.toBeNull();
   });
 
   it('meters a cancelled batch and an expired batch for the requests that completed', async () => {
@@ -221,7 +219,7 @@ describe('background batch poller', () => {
     const started = Date.now();
     await h.gateway.shutdown(1000);
     expect(Date.now() - started).toBeLessThan(3000);
-    expect(meteredAt(h, stuck)).toBeNull(); // read again after a restart
+    expect(await meteredAt(h, stuck)).toBeNull(); // read again after a restart
     await h.restart(); // so close() has a live gateway to stop
   });
 
@@ -277,7 +275,7 @@ describe('background batch poller', () => {
     // veo-3.0-generate: $0.40 per second, 2 videos × 6 s.
     expect(rows[0]).toMatchObject({ key_id: key.id, model: 'veo-3.0-generate-001', outcome: 'ok' });
     expect(rows[0] as unknown).toMatchObject({ video_seconds: 12, cost_nano_usd: 4_800_000_000 });
-    expect(meteredAt(h, op.name!)).not.toBeNull();
+    expect(await meteredAt(h, op.name!)).not.toBeNull();
     expect(h.fake.requests.filter((r) => r.method === 'GET' && r.url.endsWith(`/${op.name}`))).toHaveLength(2); // running, then done
   });
 

@@ -46,6 +46,8 @@ export interface HarnessOptions {
   publicPath?: string;
   fake?: Partial<FakeUpstreamOptions>;
   clock?: Clock;
+  /** Overrides TEST_BACKEND, for a test that runs the same workload on both backends itself. */
+  backend?: 'sqlite' | 'postgres';
 }
 
 export interface UsageEventRow {
@@ -120,7 +122,8 @@ export interface Harness {
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'ggw-test-'));
   const dbPath = join(dir, 'gateway.db');
-  const pgDb: TestDatabase | null = TEST_BACKEND === 'postgres' ? await createTestDatabase() : null;
+  const backend = opts.backend ?? TEST_BACKEND;
+  const pgDb: TestDatabase | null = backend === 'postgres' ? await createTestDatabase() : null;
   const extra = opts.extraUpstreamKeys ?? [];
   const secrets = new Set<string>([UPSTREAM_KEY, ADMIN_TOKEN, GATEWAY_SECRET, ...extra]);
   if (opts.env?.ADMIN_TOKEN) secrets.add(opts.env.ADMIN_TOKEN);
@@ -177,7 +180,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
   const h: Harness = {
     ...(await boot()),
-    url, publicUrl: config.PUBLIC_BASE_URL, fake, dbPath, config, logs, secrets, backend: TEST_BACKEND,
+    url, publicUrl: config.PUBLIC_BASE_URL, fake, dbPath, config, logs, secrets, backend,
     dbEnv: { DATABASE_PATH: dbPath, ...(pgDb ? { DATABASE_URL: pgDb.url } : {}) },
     query: (sql, params = []) => query(h.db, sql, params),
     scalar: async (sql, params = []) => {
