@@ -29,7 +29,7 @@ import { createLiveTokens } from './live/tokens.js';
 import { createLiveGateway } from './proxy/live/upgrade.js';
 import type { SharedState } from './shared/redis.js';
 import { createRedisCounters } from './quota/redis-counters.js';
-import { sqliteCellReader } from './quota/seed-cells.js';
+import { cellReader } from './quota/seed-cells.js';
 import { shareAcrossReplicas } from './replicas/share.js';
 import { createClientAddress, parseCidrs } from './auth/client-address.js';
 
@@ -70,7 +70,7 @@ export async function createGateway({ config, log, db: givenDb, clock = systemCl
   const keys = createKeyResolver(db, clock, config.KEY_CACHE_TTL_MS);
   const prices = createPriceBook(config.PRICES_FILE ? loadPriceFile(config.PRICES_FILE) : []);
   const metrics = createMetrics();
-  const sharedCounters = shared ? createRedisCounters({ shared, leaseMs: config.QUOTA_LEASE_MS, readCell: sqliteCellReader(db), log }) : null;
+  const sharedCounters = shared ? createRedisCounters({ shared, leaseMs: config.QUOTA_LEASE_MS, readCell: cellReader(db), log }) : null;
   const quotas = await createQuotas({
     db, clock, log, shared: sharedCounters, failure: config.QUOTA_FAILURE,
     onRefusal: (p, limit) => metrics.quotaRefusals.inc({ tenant: p.tenantSlug, project: p.projectSlug, limit }),

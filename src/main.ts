@@ -6,6 +6,7 @@ import cluster from 'node:cluster';
 import { createGateway } from './gateway.js';
 import { runPrimary } from './workers.js';
 import { registerGateway, SharedDatabaseError } from './db/gateway-registry.js';
+import { registerPostgresGateway } from './db/pg-gateway-registry.js';
 import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { envKeySecrets } from './upstream/key-pool.js';
 import { loadTelemetry } from './telemetry/load.js';
@@ -30,8 +31,8 @@ async function main(): Promise<void> {
   // Off by default; when on, the OpenTelemetry SDK is imported only now.
   const telemetry = config.TELEMETRY ? await loadTelemetry({ config: config.TELEMETRY, log }) : null;
   const shared = config.REDIS_URL ? await sharedOrExit(config.REDIS_URL, config.REDIS_KEY_PREFIX) : null;
-  // The SQLite file's registry of gateways; on Postgres every replica shares the one server.
-  const registration = config.DATABASE_URL ? { release: () => {} } : await registerOrExit(config.DATABASE_PATH, shared !== null);
+  // Who else serves from this database: a second gateway without REDIS_URL is refused here.
+  const registration = await registerOrExit(config, shared !== null, log);
   let gateway;
   try {
     gateway = await createGateway({ config, log, telemetry, shared });
@@ -85,13 +86,15 @@ async function sharedOrExit(url: string, prefix: string): Promise<SharedState> {
   }
 }
 
-/** A second gateway on this database file without shared state: one line naming the fix, exit 1. */
-async function registerOrExit(dbPath: string, shared: boolean): Promise<{ release(): void }> {
-  if (dbPath === ':memory:') return { release: () => {} };
+/** A second gateway on this database without shared state: one line naming the fix, exit 1. */
+async function registerOrExit(config: Config, shared: boolean, log: Logger): Promise<{ release(): void }> {
+  if (!config.DATABASE_URL && config.DATABASE_PATH === ':memory:') return { release: () => {} };
   try {
-    return await registerGateway(dbPath, shared);
+    return config.DATABASE_URL
+      ? await registerPostgresGateway(config.DATABASE_URL, shared, { connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS, onLost: (m) => log.error(m) })
+      : await registerGateway(config.DATABASE_PATH, shared);
   } catch (err) {
-    if (!(err instanceof SharedDatabaseError)) throw err;
+    if (!(err instanceof SharedDatabaseError || err instanceof DatabaseUnavailableError)) throw err;
     process.stderr.write(`gemini-gateway: ${err.message}\n`);
     process.exit(1);
   }

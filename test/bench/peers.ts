@@ -6,6 +6,7 @@
 //   gateway-base - BENCH_BASELINE_MAIN (another build, e.g. main's), n/a unless set
 //   gateway-full - the gateway build with everything working: limits on the bench project, a two-key
 //                  pool, the metrics endpoint on (ownership, rollups and metrics are always on)
+//   gateway-pg   - the gateway build on Postgres (a fresh database at TEST_DATABASE_URL's server)
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import http from 'node:http';
@@ -13,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MODEL } from './payloads.js';
+import { createTestDatabase } from '../support/postgres-server.js';
 import { ORPHAN_GUARD, freePort, run, start, waitHealthy, type Proc } from './procs.js';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -130,7 +132,7 @@ const gatewayKeys = new Map<string, string>();
  * A gateway peer: `main` is the compiled entry; `telemetry` points its OTLP/HTTP exporters (traces
  * and metrics, protobuf, every request sampled) at a sink in this process that accepts and drops.
  */
-function gatewaySpec(name: string, main: string | undefined, telemetry = false, full = false): PeerSpec {
+function gatewaySpec(name: string, main: string | undefined, telemetry = false, full = false, postgres = false): PeerSpec {
   return {
     name,
     unavailable() {
@@ -141,6 +143,8 @@ function gatewaySpec(name: string, main: string | undefined, telemetry = false, 
       const port = await freePort();
       const dbPath = path.join(ctx.tmpDir, `${name}.db`);
       const sink = telemetry ? await startOtlpSink() : null;
+      // Postgres mode: a fresh database per start, dropped at stop (the rows check reads SQLite files only).
+      const pgDb = postgres ? await createTestDatabase() : null;
       const env: Record<string, string> = {
         PORT: String(port),
         HOST: '127.0.0.1',
@@ -152,13 +156,14 @@ function gatewaySpec(name: string, main: string | undefined, telemetry = false, 
         // Defaults are what is measured; USAGE_* settings and MALLOC_ARENA_MAX pass through for experiments.
         ...Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => (e[0].startsWith('USAGE_') || e[0] === 'MALLOC_ARENA_MAX') && e[1] !== undefined)),
         ...(full ? { GEMINI_API_KEYS: `${ctx.upstreamKey}-alt`, METRICS_TOKEN: randomBytes(16).toString('hex') } : {}),
+        ...(pgDb ? { DATABASE_URL: pgDb.url } : {}),
         ...(sink ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'always_on', OTEL_METRIC_EXPORT_INTERVAL: '10000' } : {}),
       };
-      let key = gatewayKeys.get(dbPath);
+      let key = gatewayKeys.get(pgDb?.url ?? dbPath);
       if (!key) {
         key = await createKey(env);
         if (full) await setLimits(env);
-        gatewayKeys.set(dbPath, key);
+        gatewayKeys.set(pgDb?.url ?? dbPath, key);
       }
       // Heap experiments: BENCH_GATEWAY_NODE_FLAGS="--max-semi-space-size=32" (space-separated node flags).
       const nodeFlags = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
@@ -167,13 +172,14 @@ function gatewaySpec(name: string, main: string | undefined, telemetry = false, 
       await waitHealthy(proc, `${baseUrl}/healthz`, 30_000);
       const stop = async (): Promise<number | null> => {
         const code = await proc.stop(20_000);
+        await pgDb?.drop();
         if (sink) {
           await sink.close();
           if (sink.exports() === 0) throw new Error(`${name}: the OTLP sink received no export`);
         }
         return code;
       };
-      return { name, baseUrl, key, proc, statsUrl: `${baseUrl}/internal/stats`, authenticates: true, dbPath, stop };
+      return { name, baseUrl, key, proc, statsUrl: `${baseUrl}/internal/stats`, authenticates: true, dbPath: pgDb ? null : dbPath, stop };
     },
   };
 }
@@ -203,6 +209,8 @@ const gatewayOtel = gatewaySpec('gateway-otel', GATEWAY_MAIN, true);
 const gatewayBase = gatewaySpec('gateway-base', process.env.BENCH_BASELINE_MAIN);
 /** The same build with limits set, a two-key pool and the metrics endpoint: the targets must hold here too. */
 const gatewayFull = gatewaySpec('gateway-full', GATEWAY_MAIN, false, true);
+/** The same build on Postgres (a fresh database at TEST_DATABASE_URL's server): issue 12's hot-path CPU against `gateway`. */
+const gatewayPg = gatewaySpec('gateway-pg', GATEWAY_MAIN, false, false, true);
 
 /**
  * Limits on the bench project that admission must check on every request but never reach: a
@@ -239,4 +247,4 @@ async function createKey(env: Record<string, string>): Promise<string> {
   return key;
 }
 
-export const PEERS: PeerSpec[] = [direct, bare, gateway, gatewayFull, gatewayOtel, gatewayBase];
+export const PEERS: PeerSpec[] = [direct, bare, gateway, gatewayFull, gatewayOtel, gatewayBase, gatewayPg];

@@ -29,7 +29,8 @@ const rounds = cfg.rounds;
 const unaryClient = (opt('unary-client') ?? (QUICK || !HAS_WRK ? 'node' : 'wrk')) as 'wrk' | 'node';
 const ALL_PEERS = PEERS.map((p) => p.name);
 // gateway-base runs only when there is a baseline build to run (BENCH_BASELINE_MAIN).
-const DEFAULT_PEERS = ALL_PEERS.filter((n) => n !== 'gateway-base' || process.env.BENCH_BASELINE_MAIN);
+// gateway-pg needs a Postgres server: it runs when asked for (--peers) or when TEST_DATABASE_URL names one.
+const DEFAULT_PEERS = ALL_PEERS.filter((n) => (n !== 'gateway-base' || process.env.BENCH_BASELINE_MAIN) && (n !== 'gateway-pg' || process.env.TEST_DATABASE_URL));
 const peerNames = (opt('peers') ?? DEFAULT_PEERS.join(',')).split(',').filter(Boolean);
 if (unaryClient === 'wrk' && !HAS_WRK) throw new Error('--unary-client=wrk but wrk is not on PATH');
 

@@ -43,7 +43,7 @@ describe.runIf(inject('redisAvailable'))('quotas across 3 replicas', { timeout: 
     expect(statuses.filter((s) => s === 200)).toHaveLength(30);
     expect(statuses.filter((s) => s === 429)).toHaveLength(60);
     // Every replica refused some: none of them enforced 30 on its own traffic.
-    await until('90 usage rows', () => r!.rows().length === 90);
+    await until('90 usage rows', async () => (await r!.rows()).length === 90);
   });
 
   it('max_concurrent 5: never more than 5 in flight across the replicas, and capacity returns after they finish', async () => {
@@ -89,8 +89,8 @@ describe.runIf(inject('redisAvailable'))('token budgets and dead replicas across
     // Reservations cover the output (reserve ≥ actual), so the bound B + Σ max(0, actual − reserved) is B itself.
     expect(reserveFor(250)).toBeGreaterThanOrEqual(STREAM_TOTAL);
     expect(admitted).toBe(Math.floor(B / reserveFor(250)));
-    await until('60 usage rows', () => r!.rows().length === 60);
-    const metered = r!.rows().reduce((n, x) => n + x.total_tokens, 0);
+    await until('60 usage rows', async () => (await r!.rows()).length === 60);
+    const metered = (await r!.rows()).reduce((n, x) => n + x.total_tokens, 0);
     expect(metered).toBe(admitted * STREAM_TOTAL);
     expect(metered).toBeLessThanOrEqual(B);
   });
@@ -125,8 +125,8 @@ describe.runIf(inject('redisAvailable'))('token budgets and dead replicas across
     gate.open();
     await Promise.all(held);
     // Every request replicas 1 and 2 answered has its row (the killed one's unflushed rows may be gone).
-    await until('a row for each of the surviving replicas\' answers', () => r!.rows().length >= sent + 10);
-    expect(r.rows().filter((x) => x.status === 200)).toHaveLength(11);
-    expect(r.rows().filter((x) => x.status === 429)).toHaveLength(sent - 1);
+    await until('a row for each of the surviving replicas\' answers', async () => (await r!.rows()).length >= sent + 10);
+    expect((await r.rows()).filter((x) => x.status === 200)).toHaveLength(11);
+    expect((await r.rows()).filter((x) => x.status === 429)).toHaveLength(sent - 1);
   });
 });

@@ -61,8 +61,8 @@ describe.runIf(inject('redisAvailable'))('Redis outage under load', { timeout: 9
     expect(duringOutage).toBeGreaterThan(20);
     expect(statuses.every((s) => s === 200)).toBe(true);
     for (const g of r.gateways) expect(g.process.exitCode).toBeNull();
-    await until('a row for every request', () => r!.rows().length === statuses.length);
-    const metered = r.rows().reduce((n, x) => n + x.total_tokens, 0);
+    await until('a row for every request', async () => (await r!.rows()).length === statuses.length);
+    const metered = (await r.rows()).reduce((n, x) => n + x.total_tokens, 0);
     expect(metered).toBeGreaterThan(0);
     await until('the shared day counter to equal the metered usage', async () => (await dayCounter(own!.url, r!.prefix, r!.projectId)) === metered, 10_000);
     // Said once, not per request.

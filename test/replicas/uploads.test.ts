@@ -1,9 +1,6 @@
 // Any replica serves any request: a resumable upload started on one continues on the others, and
 // another project's chunk is still refused (the session's owner lives in the shared database).
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { createKeyFor } from '../../src/accounts/issue-key.js';
-import { systemClock } from '../../src/clock.js';
-import { openDb } from '../../src/db/client.js';
 import { startReplicas, until, type Replicas } from '../support/replicas.js';
 
 let r: Replicas | undefined;
@@ -12,14 +9,15 @@ afterEach(async () => {
   r = undefined;
 });
 
-describe.runIf(inject('redisAvailable'))('uploads across replicas', { timeout: 90_000 }, () => {
+// On the default database (Postgres when it answers) and on one SQLite file, which is also a supported setup.
+const backends = inject('postgresAvailable') ? (['postgres', 'sqlite'] as const) : (['sqlite'] as const);
+
+describe.runIf(inject('redisAvailable')).each(backends)('uploads across replicas (%s)', { timeout: 90_000 }, (backend) => {
   it('chunks landing on different replicas complete the upload; a foreign project\'s chunk is a 404 and never forwarded', async () => {
-    r = await startReplicas(3);
+    r = await startReplicas(3, { backend });
     const [one, two, three] = r.gateways as [typeof r.gateways[0], typeof r.gateways[0], typeof r.gateways[0]];
     // A key of another project, created by another process (as the CLI would) while the replicas run.
-    const db = openDb(r.dbPath);
-    const foreign = (await createKeyFor(db, systemClock, { tenant: 'acme', project: 'beta' })).key;
-    db.$client.close();
+    const foreign = (await r.createKey('acme', 'beta')).key;
 
     const started = await fetch(`${one.url}/upload/v1beta/files`, {
       method: 'POST',
