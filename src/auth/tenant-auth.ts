@@ -21,7 +21,13 @@ const AUTH_MESSAGES: Record<AuthFailure, string> = {
  */
 async function authenticateTenant(keys: KeyResolver, rawHeaders: string[], search: string): Promise<{ principal: Principal; search: string }> {
   const found = extractTenantKey(rawHeaders, search);
-  const auth = await keys.resolve(found.key);
+  // A key the gateway has never seen needs the database; while that is away the caller should retry, not report a bug.
+  let auth: Awaited<ReturnType<KeyResolver['resolve']>>;
+  try {
+    auth = await keys.resolve(found.key);
+  } catch {
+    throw new GatewayError('unavailable', 'The gateway cannot check this API key right now; retry shortly.', { headers: { 'retry-after': '1' } });
+  }
   if (!auth.ok) throw new GatewayError('unauthenticated', AUTH_MESSAGES[auth.reason]);
   return { principal: auth.principal, search: found.search };
 }
