@@ -2,7 +2,7 @@
 // file that imports src/ for it, so when the ledger's API changes, this is the file to update.
 import { openDb } from '../../src/db/client.js';
 import { openPostgres } from '../../src/db/postgres.js';
-import { createLedger } from '../../src/ledger/ledger.js';
+import { createLedger, type Ledger } from '../../src/ledger/ledger.js';
 import { createPgSink } from '../../src/ledger/pg-sink.js';
 import { createSqliteSink } from '../../src/ledger/sqlite-sink.js';
 import { createLogger } from '../../src/logger.js';
@@ -81,15 +81,20 @@ function createSqliteWriter(dbPath: string, cfg: WriterConfig): WriterUnderTest 
     batchSize: cfg.batchSize,
   });
   const count = db.$client.prepare('SELECT count(*) AS n FROM usage_events');
+  return overLedger(recorder, () => (count.get() as { n: number }).n, async () => void db.$client.close());
+}
+
+/** Both backends drive the ledger the same way; only counting rows and closing the database differ. */
+function overLedger(recorder: Ledger, countRows: WriterUnderTest['countRows'], closeDb: () => Promise<void>): WriterUnderTest {
   return {
     record: (i) => recorder.record(row(i, Date.now())),
     flush: () => recorder.flush(),
     pending: () => recorder.pending(),
     close: async () => {
       await recorder.close();
-      db.$client.close();
+      await closeDb();
     },
-    countRows: () => (count.get() as { n: number }).n,
+    countRows,
   };
 }
 
@@ -99,15 +104,12 @@ async function createPgWriter(cfg: WriterConfig): Promise<WriterUnderTest> {
   const pg = await openPostgres({ url: db.url, poolMax: 10, statementTimeoutMs: 5000, connectTimeoutMs: 5000 });
   const log = createLogger('silent');
   const recorder = createLedger({ sink: createPgSink({ pool: pg.$client, url: db.url }), log, flushIntervalMs: cfg.flushIntervalMs, batchSize: cfg.batchSize });
-  return {
-    record: (i) => recorder.record(row(i, Date.now())),
-    flush: () => recorder.flush(),
-    pending: () => recorder.pending(),
-    close: async () => {
-      await recorder.close();
+  return overLedger(
+    recorder,
+    async () => (await pg.$client.query<{ n: number }>('SELECT count(*)::int AS n FROM usage_events')).rows[0]!.n,
+    async () => {
       await pg.$client.end();
       await db.drop();
     },
-    countRows: async () => (await pg.$client.query<{ n: number }>('SELECT count(*)::int AS n FROM usage_events')).rows[0]!.n,
-  };
+  );
 }
