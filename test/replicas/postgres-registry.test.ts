@@ -1,8 +1,15 @@
 // On Postgres, a second gateway that would enforce every budget on its own (no REDIS_URL, or beside
 // one without) is refused at start with a message naming the fix; a crashed gateway never blocks
 // its restart. Real gateway processes on one real Postgres database.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { createKeyFor } from '../../src/accounts/issue-key.js';
+import { systemClock } from '../../src/clock.js';
+import { parseConfig } from '../../src/config.js';
+import { PG_MIGRATIONS_DIR } from '../../src/db/postgres.js';
+import { openStore } from '../../src/db/store.js';
 import { startChildGateway, type ChildGateway } from '../support/child-gateway.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { UPSTREAM_KEY } from '../support/harness.js';
@@ -43,6 +50,27 @@ async function setup() {
 }
 
 describe.runIf(inject('postgresAvailable') && inject('redisAvailable'))('gateways registered on one Postgres database', { timeout: 90_000 }, () => {
+  it('two gateways started together on an empty database migrate it once, and both serve', async () => {
+    const { start, redis } = await setup();
+    const [a, b] = await Promise.all([start(redis), start(redis)]);
+    const journal = JSON.parse(readFileSync(path.join(PG_MIGRATIONS_DIR, 'meta/_journal.json'), 'utf8')) as { entries: unknown[] };
+    const admin = new pg.Client({ connectionString: db!.url });
+    await admin.connect();
+    const applied = (await admin.query<{ n: number }>('SELECT count(*)::int AS n FROM drizzle.__drizzle_migrations')).rows[0]!.n;
+    await admin.end();
+    expect(applied).toBe(journal.entries.length);
+    // A key made after both started is served by each of them.
+    const store = await openStore(parseConfig({ DATABASE_URL: db!.url, GEMINI_API_KEY: UPSTREAM_KEY }));
+    const { key } = await createKeyFor(store.db, systemClock, { tenant: 'acme', project: 'web' });
+    await store.close();
+    for (const g of [a, b]) {
+      const res = await fetch(`${g.url}/v1beta/models/google-text:generateContent`, {
+        method: 'POST', headers: { 'x-goog-api-key': key, 'content-type': 'application/json' }, body: '{}',
+      });
+      expect(res.status, await res.text()).toBe(200);
+    }
+  });
+
   it('one gateway without REDIS_URL serves alone: a second is refused with or without Redis, and a SIGKILLed one is restarted at once', async () => {
     const { start, refused, redis } = await setup();
     const alone = await start();
