@@ -29,7 +29,7 @@ const SECONDS = Number(opt('seconds') ?? 4);
 const LIMITS = !argv.includes('--no-limits');
 // Our own (the test harness's module needs vitest's runner).
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
-const UPSTREAM_KEY = 'AIzaBenchUpstreamKey0123456789abcdefghi';
+const UPSTREAM_KEY = 'test-FAKE-bench-upstream-key-0123456789';
 const log = (msg: string): void => void process.stderr.write(`[bench:replicas] ${msg}\n`);
 
 /** utime + stime in ms of a process and its direct children (a cluster primary's workers). */
