@@ -1,6 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DatabaseUnavailableError } from './db/postgres.js';
-import { postgresPassword, printableUrl, scrubDbText } from './db/pg-url.js';
+import { printableUrl, scrubDbText } from './db/pg-url.js';
+import { urlPassword } from './redact.js';
 import { query } from './db/dialect.js';
 import cluster from 'node:cluster';
 import { createGateway } from './gateway.js';
@@ -10,7 +11,7 @@ import { registerPostgresGateway } from './db/pg-gateway-registry.js';
 import { createLogger, resolveLogFormat, type Logger } from './logger.js';
 import { envKeySecrets } from './upstream/key-pool.js';
 import { loadTelemetry } from './telemetry/load.js';
-import { connectShared, redisPassword, RedisUnavailableError, type SharedState } from './shared/redis.js';
+import { connectShared, RedisUnavailableError, type SharedState } from './shared/redis.js';
 
 /** Process entry: config → logger → db + migrate → app → serve; SIGTERM/SIGINT drain and flush. */
 async function main(): Promise<void> {
@@ -25,8 +26,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
-  const dbPassword = config.DATABASE_URL ? postgresPassword(config.DATABASE_URL) : undefined;
-  const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword, config.REDIS_URL ? redisPassword(config.REDIS_URL) : undefined], format);
+  const dbPassword = config.DATABASE_URL ? urlPassword(config.DATABASE_URL) : undefined;
+  const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword, config.REDIS_URL ? urlPassword(config.REDIS_URL) : undefined], format);
   if (config.GATEWAY_WORKERS !== undefined && cluster.isPrimary) return await runPrimary(config as Config & { GATEWAY_WORKERS: number | 'auto' }, log);
   // Off by default; when on, the OpenTelemetry SDK is imported only now.
   const telemetry = config.TELEMETRY ? await loadTelemetry({ config: config.TELEMETRY, log }) : null;

@@ -28,3 +28,13 @@ export function redactSecrets(text: string, known: readonly string[] = []): stri
   if (!MAY_HOLD_KEY.test(out)) return out;
   return out.replace(KEY_SHAPES, REDACTED).replace(KEY_PARAM, `$1${REDACTED}`);
 }
+
+/** The password in a connection URL (postgres://, redis://), decoded as drivers see it, for the redaction list; undefined when there is none. */
+export function urlPassword(url: string): string | undefined {
+  try {
+    const p = new URL(url).password;
+    return p ? decodeURIComponent(p) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -3,15 +3,7 @@
  * messages, the startup line) may. These helpers give the printable form and scrub error text.
  */
 
-/** The password in a postgres:// URL, decoded as the driver sees it; undefined when there is none. */
-export function postgresPassword(url: string): string | undefined {
-  try {
-    const p = new URL(url).password;
-    return p ? decodeURIComponent(p) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { urlPassword } from '../redact.js';
 
 /** The URL with its password replaced by `***` and any `password=` query parameter dropped, for logs. */
 export function printableUrl(url: string): string {
@@ -28,7 +20,7 @@ export function printableUrl(url: string): string {
 /** Error text with the password (raw and decoded) and the full URL replaced, so a driver message cannot leak it. */
 export function scrubDbText(text: string, url: string): string {
   let out = text.split(url).join(printableUrl(url));
-  const password = postgresPassword(url);
+  const password = urlPassword(url);
   const raw = (() => {
     try {
       return new URL(url).password;

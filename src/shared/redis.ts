@@ -77,13 +77,3 @@ function scrub(text: string, url: string): string {
   }
   return out;
 }
-
-/** The password in a redis:// URL, for the log redaction list; undefined when there is none. */
-export function redisPassword(url: string): string | undefined {
-  try {
-    const p = new URL(url).password;
-    return p ? decodeURIComponent(p) : undefined;
-  } catch {
-    return undefined;
-  }
-}

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
-import { postgresPassword, printableUrl, scrubDbText } from '../../src/db/pg-url.js';
+import { printableUrl, scrubDbText } from '../../src/db/pg-url.js';
+import { urlPassword } from '../../src/redact.js';
 
 describe('Postgres connection strings in printed text', () => {
   const url = 'postgres://gateway:p%40ss%2Fw0rd-long@db.internal:5432/gateway?sslmode=require';
 
   it('decodes the password as the driver sees it', () => {
-    expect(postgresPassword(url)).toBe('p@ss/w0rd-long');
-    expect(postgresPassword('postgres://gateway@db/x')).toBeUndefined();
+    expect(urlPassword(url)).toBe('p@ss/w0rd-long');
+    expect(urlPassword('postgres://gateway@db/x')).toBeUndefined();
   });
 
   it('prints the URL with the password masked and a password parameter dropped', () => {
