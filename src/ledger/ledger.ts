@@ -108,12 +108,16 @@ export function createLedger(opts: LedgerOptions): Ledger {
     timer.unref();
   }
 
-  /** Off the request path: batch after batch while rows keep coming; stops at the first refusal. */
+  /**
+   * Off the request path: batch after batch while full batches are waiting; stops at the first
+   * refusal. A partial batch waits for the next tick of the interval: sending whatever arrived during
+   * the last write made batches as small as one write's turnaround, and each costs a message and a COMMIT.
+   */
   async function pump(): Promise<void> {
     if (pumping) return;
     pumping = true;
     try {
-      while (pending() > 0 && (await attempt()) > 0);
+      while (pending() > 0 && (await attempt()) > 0 && queue.length >= opts.batchSize);
     } finally {
       pumping = false;
     }

@@ -111,3 +111,46 @@ describe('ledger with the SQLite worker sink', () => {
     expect(logs.some((l) => l.includes('unwrittenUsageRows'))).toBe(false);
   });
 });
+
+describe('ledger batching', () => {
+  it('sends a partial batch on the interval, not as soon as the previous write returns', async () => {
+    // A sink whose writes finish when the test says: rows that arrive during a write must wait for
+    // the next interval tick (batches as small as one write's turnaround cost a message and a COMMIT each).
+    const sizes: number[] = [];
+    let finish: (() => void) | null = null;
+    const sink = {
+      write: (b: LedgerBatch) => new Promise<number>((resolve) => {
+        sizes.push(b.rows.length);
+        finish = () => resolve(b.rows.length);
+      }),
+      close: async () => {},
+    };
+    const log = createLogger('silent', { write: () => {} });
+    const ledger = createLedger({ sink, log, flushIntervalMs: 200, batchSize: 3 });
+    ledger.record(row(1));
+    await new Promise((r) => setTimeout(r, 260));
+    expect(sizes).toEqual([1]);
+    ledger.record(row(2)); // arrives while the first write is under way
+    finish!();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sizes).toEqual([1]);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(sizes).toEqual([1, 1]);
+    // A full batch waiting when a write returns goes at once.
+    for (let i = 3; i < 10; i++) ledger.record(row(i));
+    finish!();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sizes).toEqual([1, 1, 3]);
+    finish!();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sizes).toEqual([1, 1, 3, 3]);
+    finish!();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sizes.length).toBe(4); // one row left: it waits for the interval
+    const closing = ledger.close();
+    await new Promise((r) => setTimeout(r, 20));
+    finish!();
+    await closing;
+    expect(sizes).toEqual([1, 1, 3, 3, 1]);
+  });
+});
