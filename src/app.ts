@@ -1,7 +1,7 @@
 import { getRequestListener } from '@hono/node-server';
 import { Hono } from 'hono';
 import { getPath } from 'hono/utils/url';
-import { randomUUID } from 'node:crypto';
+import { newRequestId } from './request-id.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps, AppEnv } from './deps.js';
 import { renderError } from './errors.js';
@@ -25,7 +25,7 @@ function buildSurfaces(deps: AppDeps): { app: Hono<AppEnv>; proxy: ProxyHandler 
   const app = new Hono<AppEnv>(prefix ? { getPath: (req) => stripPublicPrefix(getPath(req), prefix) } : {});
 
   app.use('*', async (c, next) => {
-    c.set('requestId', randomUUID());
+    c.set('requestId', newRequestId());
     const refusal = c.env?.incoming ? refusalBeforeRouting(deps.lifecycle, c.env.incoming.url ?? '/', c.req.path) : null;
     if (refusal) return c.body(renderError(refusal.error, 'google'), refusal.error.status as 400, refusal.headers);
     await next();
@@ -66,7 +66,7 @@ export function buildListener(deps: AppDeps): { app: Hono<AppEnv>; listener: (re
       res.writeHead(refusal.error.status, { ...refusal.headers, 'content-length': Buffer.byteLength(body) }).end(body);
       return;
     }
-    void proxy(req, res, randomUUID());
+    void proxy(req, res, newRequestId());
   };
   return { app, listener };
 }
