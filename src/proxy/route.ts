@@ -116,7 +116,9 @@ export function createProxyApp(deps: ProxyDeps): { app: Hono<AppEnv>; handle: Pr
       }
       for (const stage of stages) {
         entered.push(stage);
-        await stage.before?.(ctx);
+        // Most stages decide synchronously: awaiting their undefined would cost a promise and a microtask each.
+        const pending = stage.before?.(ctx);
+        if (pending) await pending;
       }
       const replayable = ctx.body.buffered !== null;
       const guard = guardOf(ctx);
