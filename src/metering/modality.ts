@@ -53,17 +53,9 @@ function add(into: ModalityCounts, part: Part, list: unknown, countKey: 'tokenCo
   }
 }
 
-/**
- * Every modality field, 0 where the lists say nothing (a usage object that is present is complete).
- * A literal, not built from MODALITY_FIELDS: that made a dictionary-mode object, slow to read and
- * to post to the ledger's worker thread.
- */
+/** Every modality field, 0 where the lists say nothing (a usage object that is present is complete). */
 function zeroed(): Required<ModalityCounts> {
-  return {
-    inputAudioTokens: 0, inputImageTokens: 0, inputVideoTokens: 0, inputDocumentTokens: 0,
-    cachedAudioTokens: 0, cachedImageTokens: 0, cachedVideoTokens: 0, cachedDocumentTokens: 0,
-    outputImageTokens: 0, outputAudioTokens: 0,
-  };
+  return Object.fromEntries(MODALITY_FIELDS.map((f) => [f, 0])) as Required<ModalityCounts>;
 }
 
 /** generateContent `usageMetadata`: promptTokensDetails + toolUsePromptTokensDetails, cacheTokensDetails, candidatesTokensDetails. */

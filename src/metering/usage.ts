@@ -24,42 +24,34 @@ export interface Usage extends ModalityCounts {
 
 const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
-/**
- * One literal with every field: a spread of the modality counts left V8 a dictionary-mode object,
- * which every later read (rollups, pricing) and the post to the ledger's worker paid for.
- */
-function usageOf(
-  [promptTokens, cachedTokens, outputTokens, thoughtsTokens, toolUsePromptTokens, totalTokens]: readonly [number, number, number, number, number, number],
-  m: Required<ModalityCounts>,
-  json: string,
-): Usage {
-  return {
-    promptTokens, cachedTokens, outputTokens, thoughtsTokens, toolUsePromptTokens, totalTokens,
-    inputAudioTokens: m.inputAudioTokens, inputImageTokens: m.inputImageTokens, inputVideoTokens: m.inputVideoTokens, inputDocumentTokens: m.inputDocumentTokens,
-    cachedAudioTokens: m.cachedAudioTokens, cachedImageTokens: m.cachedImageTokens, cachedVideoTokens: m.cachedVideoTokens, cachedDocumentTokens: m.cachedDocumentTokens,
-    outputImageTokens: m.outputImageTokens, outputAudioTokens: m.outputAudioTokens,
-    json,
-  };
-}
-
 /** generateContent family: `usageMetadata`. */
 export function fromUsageMetadata(u: unknown): Usage | null {
   if (!isObject(u)) return null;
-  return usageOf(
-    [count(u.promptTokenCount), count(u.cachedContentTokenCount), count(u.candidatesTokenCount), count(u.thoughtsTokenCount), count(u.toolUsePromptTokenCount), count(u.totalTokenCount)],
-    modalitiesOfUsageMetadata(u),
-    JSON.stringify(u),
-  );
+  return {
+    promptTokens: count(u.promptTokenCount),
+    cachedTokens: count(u.cachedContentTokenCount),
+    outputTokens: count(u.candidatesTokenCount),
+    thoughtsTokens: count(u.thoughtsTokenCount),
+    toolUsePromptTokens: count(u.toolUsePromptTokenCount),
+    totalTokens: count(u.totalTokenCount),
+    ...modalitiesOfUsageMetadata(u),
+    json: JSON.stringify(u),
+  };
 }
 
 /** Interactions API: snake_case `usage` (same fields in the legacy and the steps schema). */
 export function fromInteractionUsage(u: unknown): Usage | null {
   if (!isObject(u)) return null;
-  return usageOf(
-    [count(u.total_input_tokens), count(u.total_cached_tokens), count(u.total_output_tokens), count(u.total_thought_tokens), count(u.total_tool_use_tokens), count(u.total_tokens)],
-    modalitiesOfInteractionUsage(u),
-    JSON.stringify(u),
-  );
+  return {
+    promptTokens: count(u.total_input_tokens),
+    cachedTokens: count(u.total_cached_tokens),
+    outputTokens: count(u.total_output_tokens),
+    thoughtsTokens: count(u.total_thought_tokens),
+    toolUsePromptTokens: count(u.total_tool_use_tokens),
+    totalTokens: count(u.total_tokens),
+    ...modalitiesOfInteractionUsage(u),
+    json: JSON.stringify(u),
+  };
 }
 
 /** Imagen `:predict`: one prediction per image, no token usage; a body without predictions is no usage. */
