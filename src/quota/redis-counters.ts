@@ -38,6 +38,9 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
   const open = new Map<string, OpenLease>();
   const queue: SharedSettlement[] = [];
   let draining = false;
+  // Settlements of one event-loop turn go out together (one socket write), before any admission.
+  const deferred: SharedSettlement[] = [];
+  let flushing: NodeJS.Immediate | null = null;
 
   const tag = (projectId: string) => `${prefix}:q:{${projectId}}`;
   const windowKey = (t: string, dim: CounterDimension, value: string, kind: WindowKind, start: number) => `${t}:w:${dim}:${value}:${kind}:${start}`;
@@ -69,27 +72,34 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
   async function admitOnce(projectId: string, buckets: SharedBucket[], estimate: number, starts: WindowStarts, now: number, leaseId: string, seeded: Map<string, { tokens: number; requests: number }>): Promise<unknown[]> {
     const t = tag(projectId);
     const keys = [`${t}:epoch`];
-    const args: Array<string | number> = [leaseId, leaseMs, estimate, buckets.length];
-    for (const b of buckets) {
+    const limits: number[][] = [];
+    const seeds: Array<number | string> = [];
+    for (const [i, b] of buckets.entries()) {
       for (const kind of WINDOW_KINDS) keys.push(windowKey(t, b.dim, b.value, kind, starts[kind]));
       keys.push(...leaseKeys(t, b.dim, b.value));
       const l = b.limits;
-      args.push(l ? 1 : 0, l?.rpm ?? -1, l?.tpm ?? -1, l?.tpd ?? -1, l?.tpmo ?? -1, l?.maxConcurrent ?? -1);
-      for (const kind of WINDOW_KINDS) args.push(starts[kind]);
-      for (const kind of WINDOW_KINDS) args.push(ttl(kind, starts[kind], now));
-      for (const kind of WINDOW_KINDS) {
+      limits.push([l ? 1 : 0, l?.rpm ?? -1, l?.tpm ?? -1, l?.tpd ?? -1, l?.tpmo ?? -1, l?.maxConcurrent ?? -1]);
+      if (seeded.size) WINDOW_KINDS.forEach((kind, w) => {
         const s = seeded.get(windowKey(t, b.dim, b.value, kind, starts[kind]));
-        args.push(s ? s.tokens : '', s ? s.requests : '');
-      }
+        if (s) seeds.push(i + 1, w + 1, String(s.tokens), String(s.requests));
+      });
     }
-    return (await call(ADMIT, keys, args)) as unknown[];
+    const windows = WINDOW_KINDS.map((kind) => starts[kind]);
+    const ttls = WINDOW_KINDS.map((kind) => ttl(kind, starts[kind], now));
+    return (await call(ADMIT, keys, [JSON.stringify([leaseId, leaseMs, estimate, windows, ttls, limits, seeds])])) as unknown[];
   }
 
   async function admit(projectId: string, buckets: SharedBucket[], estimate: number, starts: WindowStarts, now: number): Promise<SharedAdmission> {
     const leaseId = `${replicaId}:${++seq}`;
     const seeded = new Map<string, { tokens: number; requests: number }>();
     try {
-      let reply = await admitOnce(projectId, buckets, estimate, starts, now, leaseId, seeded);
+      // Settlements still waiting go first, in the same write: a lease released before this
+      // admission was asked for must be gone when it is judged.
+      const corked = deferred.length > 0 && cork();
+      sendDeferred();
+      const first = admitOnce(projectId, buckets, estimate, starts, now, leaseId, seeded);
+      if (corked) redis.stream.uncork();
+      let reply = await first;
       if (reply[0] === 'seed') {
         const cells: Array<[CounterDimension, string, WindowKind, number]> = [];
         for (let i = 1; i < reply.length; i += 2) {
@@ -126,12 +136,11 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
     const seeded = new Map<Inc, { tokens: number; requests: number }>();
     for (let round = 0; round < 2 && (rel.length || incs.length); round++) {
       const keys = [`${t}:epoch`, `${t}:applied:${replicaId}`, ...rel.flat(), ...incs.map((i) => windowKey(t, i.dim, i.value, i.kind, i.start))];
-      const args: Array<string | number> = [leaseId, rel.length, incs.length, `${s.id}:${round}`, APPLIED_MEMORY_MS];
-      for (const i of incs) {
+      const packed = incs.map((i) => {
         const seed = seeded.get(i);
-        args.push(i.field, i.delta, i.start, ttl(i.kind, i.start, s.now), seed ? seed.tokens : '', seed ? seed.requests : '', i.when);
-      }
-      const missing = (await call(SETTLE, keys, args)) as number[];
+        return [i.field, String(i.delta), i.start, ttl(i.kind, i.start, s.now), seed ? String(seed.tokens) : '', seed ? String(seed.requests) : '', i.when];
+      });
+      const missing = (await call(SETTLE, keys, [JSON.stringify([leaseId, rel.length, `${s.id}:${round}`, APPLIED_MEMORY_MS, packed])])) as number[];
       if (missing[0] === -1) return;
       rel.length = 0;
       leaseId = '';
@@ -175,18 +184,40 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
         void drain();
         return;
       }
-      apply(s).catch((err: Error) => {
-        if (refused(err)) log.error({ err: err.message }, 'Redis refused a quota settlement; dropped');
-        else enqueue(s);
+      deferred.push(s);
+      flushing ??= setImmediate(() => {
+        const corked = deferred.length > 1 && cork();
+        sendDeferred();
+        if (corked) redis.stream.uncork();
       });
     },
     pending: () => queue.length,
     async close() {
       clearInterval(renewal);
       clearInterval(retry);
+      sendDeferred();
       await drain();
     },
   };
+
+  /** Holds this connection's writes until uncork(), so the commands issued meanwhile leave in one write. */
+  function cork(): boolean {
+    if (!redis.stream?.writable) return false;
+    redis.stream.cork();
+    return true;
+  }
+
+  /** Sends the settlements waiting for the end of this event-loop turn (each command is written synchronously). */
+  function sendDeferred(): void {
+    if (flushing) clearImmediate(flushing);
+    flushing = null;
+    for (const s of deferred.splice(0)) {
+      apply(s).catch((err: Error) => {
+        if (refused(err)) log.error({ err: err.message }, 'Redis refused a quota settlement; dropped');
+        else enqueue(s);
+      });
+    }
+  }
 
   function enqueue(s: SharedSettlement): void {
     if (queue.length >= MAX_PENDING) {

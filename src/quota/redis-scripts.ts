@@ -54,26 +54,32 @@ end
 
 /**
  * Admission. KEYS: epoch, then per bucket: window minute, day, month, lease zset, lease hash.
- * ARGV: lease id, lease ms, estimate, bucket count, then per bucket (stride 18): limited,
- * rpm, tpm, tpd, tpmo, max concurrent (-1: none), 3 window starts, 3 TTLs, 6 seeds (tokens, requests
- * per window; '' when none).
+ * ARGV[1], JSON (one argument: building and framing ~60 separate ones cost the client more than the
+ * script itself): [lease id, lease ms, estimate, [3 window starts], [3 TTLs], per bucket [limited
+ * (0|1), rpm, tpm, tpd, tpmo, max concurrent] (-1: none), seeds: flat [bucket, window, tokens,
+ * requests] (1-based; values as strings, written verbatim)].
  * Returns {'seed', i1, w1, …} (bucket, window 1-based), or {'ok'|'refused', counts…} with 8 numbers
  * per bucket: tokens and requests per window, held, in flight (after the reservation when ok).
  */
 export const ADMIT = `${PRELUDE}
 local now = now_ms()
 local epoch = epoch_of(KEYS[1], now)
-local leaseId, leaseMs, est, nb = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local a = cjson.decode(ARGV[1])
+local leaseId, leaseMs, est, starts, ttls, lim, sd = a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+local nb = #lim
+local seed = {}
+for s = 1, #sd, 4 do seed[sd[s] * 3 + sd[s + 1]] = {sd[s + 2], sd[s + 3]} end
 local missing = {}
 local usable = {}
 for i = 0, nb - 1 do
-  local k, a = 1 + 5 * i, 4 + 18 * i
+  local k = 1 + 5 * i
   purge(KEYS[k + 4], KEYS[k + 5], now)
   usable[i] = {}
   for w = 1, 3 do
-    local ok = ensure(KEYS[k + w], ARGV[a + 6 + w], ARGV[a + 9 + w], epoch, ARGV[a + 11 + 2 * w], ARGV[a + 12 + 2 * w])
+    local s = seed[(i + 1) * 3 + w] or {}
+    local ok = ensure(KEYS[k + w], starts[w], ttls[w], epoch, s[1], s[2])
     usable[i][w] = ok
-    if not ok and ARGV[a + 1] == '1' then
+    if not ok and lim[i + 1][1] == 1 then
       missing[#missing + 1] = i + 1
       missing[#missing + 1] = w
     end
@@ -96,15 +102,15 @@ local function counts(out)
   return out
 end
 for i = 0, nb - 1 do
-  local k, a = 1 + 5 * i, 4 + 18 * i
-  if ARGV[a + 1] == '1' then
+  local k, l = 1 + 5 * i, lim[i + 1]
+  if l[1] == 1 then
     local held, inflight = num(KEYS[k + 5], '#held'), redis.call('ZCARD', KEYS[k + 4])
-    local rpm, maxc = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 6])
+    local rpm, maxc = l[2], l[6]
     if rpm >= 0 and num(KEYS[k + 1], 'requests') + 1 > rpm then return counts({'refused'}) end
     if maxc >= 0 and inflight + 1 > maxc then return counts({'refused'}) end
     if est > 0 then
       for w = 1, 3 do
-        local limit = tonumber(ARGV[a + 2 + w])
+        local limit = l[2 + w]
         if limit >= 0 then
           local need = math.max(1, math.min(est, limit))
           if num(KEYS[k + w], 'tokens') + held + need > limit then return counts({'refused'}) end
@@ -130,17 +136,19 @@ return counts({'ok'})
 
 /**
  * Settlement (and catch-up after an outage). KEYS: epoch, this replica's applied-settlements set,
- * then nRel pairs (lease zset, lease hash), then nInc window hashes. ARGV: lease id, nRel, nInc,
- * settlement id, how long ids are remembered (ms), then per increment (stride 7): field, delta,
- * window start, TTL, seed tokens, seed requests, when ('a' always, 'f' only if the lease was found,
- * 'm' only if it was missing). Releasing a lease that already lapsed changes nothing, and a
- * settlement id seen before (a retry after a lost answer) changes nothing: it returns {-1}.
- * Otherwise returns the 1-based increments that still need a seed; the others are applied.
+ * then nRel pairs (lease zset, lease hash), then one window hash per increment. ARGV[1], JSON: [lease
+ * id, nRel, settlement id, how long ids are remembered (ms), increments: per increment [field, delta,
+ * window start, TTL, seed tokens, seed requests, when] (delta and seeds as strings, '' when no seed;
+ * when: 'a' always, 'f' only if the lease was found, 'm' only if it was missing)]. Releasing a lease
+ * that already lapsed changes nothing, and a settlement id seen before (a retry after a lost answer)
+ * changes nothing: it returns {-1}. Otherwise returns the 1-based increments that still need a seed;
+ * the others are applied.
  */
 export const SETTLE = `${PRELUDE}
 local now = now_ms()
 local epoch = epoch_of(KEYS[1], now)
-local leaseId, nRel, nInc, sid, keep = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
+local a = cjson.decode(ARGV[1])
+local leaseId, nRel, sid, keep, incs = a[1], a[2], a[3], a[4], a[5]
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - keep)
 if redis.call('ZADD', KEYS[2], 'NX', now, sid) == 0 then return {-1} end
 redis.call('PEXPIRE', KEYS[2], keep)
@@ -149,14 +157,14 @@ for r = 0, nRel - 1 do
   if release(KEYS[3 + 2 * r], KEYS[4 + 2 * r], leaseId) then found = true end
 end
 local missing = {}
-for j = 0, nInc - 1 do
-  local key, a = KEYS[3 + 2 * nRel + j], 6 + 7 * j
-  local when = ARGV[a + 6]
+for j = 1, #incs do
+  local key, i = KEYS[2 + 2 * nRel + j], incs[j]
+  local when = i[7]
   if when == 'a' or (when == 'f' and found) or (when == 'm' and not found) then
-    if ensure(key, ARGV[a + 2], ARGV[a + 3], epoch, ARGV[a + 4], ARGV[a + 5]) then
-      redis.call('HINCRBY', key, ARGV[a], ARGV[a + 1])
+    if ensure(key, i[3], i[4], epoch, i[5], i[6]) then
+      redis.call('HINCRBY', key, i[1], i[2])
     else
-      missing[#missing + 1] = j + 1
+      missing[#missing + 1] = j
     end
   end
 end

@@ -19,7 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { startFakeUpstream } from '../support/fake-upstream.js';
 import { createTestDatabase, probePostgres } from '../support/postgres-server.js';
 import { dropPrefix, probeRedis, testPrefix, TEST_REDIS_URL } from '../support/redis-server.js';
-import { freePort } from './procs.js';
+import { PIN, freePort, pinSelf, pinned } from './procs.js';
 import { percentile } from './stats.js';
 
 const argv = process.argv.slice(2);
@@ -27,6 +27,12 @@ const opt = (n: string): string | undefined => argv.find((a) => a.startsWith(`--
 const ROUNDS = Number(opt('rounds') ?? 3);
 const SECONDS = Number(opt('seconds') ?? 4);
 const LIMITS = !argv.includes('--no-limits');
+// Extra node flags for the gateways (a profile: --node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"); --only=N keeps variant N (0-based).
+const NODE_ARGS = (opt('node-args') ?? '').split(' ').filter(Boolean);
+const ONLY = opt('only');
+// As `npm run bench` pins: the gateway (every worker) on CPU 0, this process (load and fake upstream) on CPU 1.
+const GATEWAY_CPU = 0;
+const LOAD_CPU = 1;
 // Our own (the test harness's module needs vitest's runner).
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 const UPSTREAM_KEY = 'test-FAKE-bench-upstream-key-0123456789';
@@ -117,6 +123,7 @@ async function load(url: string, key: string, conns: number, ms: number): Promis
 }
 
 async function main(): Promise<void> {
+  if (PIN) pinSelf(LOAD_CPU);
   if (!(await probeRedis()).ok) throw new Error(`no Redis at ${TEST_REDIS_URL} (set TEST_REDIS_URL)`);
   const backend = (opt('backend') ?? ((await probePostgres()).ok ? 'postgres' : 'sqlite')) as 'postgres' | 'sqlite';
   const dir = mkdtempSync(join(tmpdir(), 'ggw-bench-replicas-'));
@@ -127,6 +134,7 @@ async function main(): Promise<void> {
     { name: '1 process + Redis', env: { REDIS_URL: TEST_REDIS_URL }, workers: 1, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [], idle: [], primaryShare: [] },
     { name: 'GATEWAY_WORKERS=2 + Redis', env: { REDIS_URL: TEST_REDIS_URL, GATEWAY_WORKERS: '2' }, workers: 2, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [], idle: [], primaryShare: [] },
   ];
+  if (ONLY !== undefined) variants.splice(0, variants.length, variants[Number(ONLY)]!);
   try {
     for (const [i, v] of variants.entries()) {
       // A database each: the gateway without Redis must be the only one on its own.
@@ -145,7 +153,8 @@ async function main(): Promise<void> {
       const port = await freePort();
       v.url = `http://127.0.0.1:${port}`;
       // As operators run it, logging warnings only (an info line per request would be measured too).
-      v.gateway = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      const [cmd, args] = pinned(PIN ? GATEWAY_CPU : undefined, process.execPath, [...NODE_ARGS, '--import', 'tsx', 'src/main.ts']);
+      v.gateway = spawn(cmd, args, {
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), ...dbEnv, ...v.env, REDIS_KEY_PREFIX: prefix, UPSTREAM_BASE_URL: fake.url, GEMINI_API_KEY: UPSTREAM_KEY, ADMIN_TOKEN, LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
@@ -178,7 +187,7 @@ async function main(): Promise<void> {
         v.primaryShare.push((cpuMs(pid, false) - own0) / Math.max(1, cpuMs(pid) - cpu0));
         v.c8Cpu.push((cpuMs(pid) - cpu0) / c8.length);
         v.c8Rps.push(c8.length / SECONDS);
-        log(`round ${r + 1} ${v.name}: idle ${v.idle.at(-1)!.toFixed(0)} CPU ms/s; c=1 p50 ${v.c1.at(-1)!.toFixed(3)} ms, ${v.c1Cpu.at(-1)!.toFixed(3)} CPU ms/req; c=8 ${v.c8Rps.at(-1)!.toFixed(0)} req/s, ${v.c8Cpu.at(-1)!.toFixed(3)} CPU ms/req${v.workers > 1 ? ` (primary ${(v.primaryShare.at(-1)! * 100).toFixed(0)}%)` : ''}`);
+        log(`round ${r + 1} ${v.name}: ${c1.length} + ${c8.length} requests; idle ${v.idle.at(-1)!.toFixed(0)} CPU ms/s; c=1 p50 ${v.c1.at(-1)!.toFixed(3)} ms, ${v.c1Cpu.at(-1)!.toFixed(3)} CPU ms/req; c=8 ${v.c8Rps.at(-1)!.toFixed(0)} req/s, ${v.c8Cpu.at(-1)!.toFixed(3)} CPU ms/req${v.workers > 1 ? ` (primary ${(v.primaryShare.at(-1)! * 100).toFixed(0)}%)` : ''}`);
       }
     }
   } finally {

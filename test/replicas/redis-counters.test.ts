@@ -82,6 +82,20 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters', () => {
     expect(third.counts[0]!.windows.minute).toEqual({ tokens: 7, requests: 2 });
   });
 
+  it('a settlement made in the same turn as the next admission reaches Redis before it', async () => {
+    const prefix = setup();
+    const c = await replica(prefix, () => ({ tokens: 0, requests: 0 }));
+    const t = now();
+    const buckets = project({ maxConcurrent: 1 });
+    const first = await c.admit('prj_5', buckets, 0, starts(t), t);
+    expect(first.admitted).toBe(true);
+    // Settlements wait for the end of the event-loop turn; an admission asked for first must not overtake them.
+    c.settle({ projectId: 'prj_5', leaseId: first.leaseId, admitted: [['project', ''], ['key', 'key_1']], starts: starts(t), requests: null, id: 's5', charged: [['project', ''], ['key', 'key_1']], chargedStarts: starts(t), tokens: 3, lateModel: null, now: t });
+    const second = await c.admit('prj_5', buckets, 0, starts(t), t);
+    expect(second.admitted).toBe(true);
+    expect(second.counts[0]!).toMatchObject({ inFlight: 1, windows: { minute: { tokens: 3, requests: 2 } } });
+  });
+
   it('a settlement applied twice (a retry after its answer was lost) counts once', async () => {
     const prefix = setup();
     const c = await replica(prefix, () => ({ tokens: 0, requests: 0 }));
