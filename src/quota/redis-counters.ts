@@ -18,6 +18,11 @@ const WINDOW_SLACK_MS = 10 * 60_000;
 const APPLIED_MEMORY_MS = 120_000;
 /** Catch-up keeps at most this many settlements while Redis is away; older ones are dropped (and logged). */
 const MAX_PENDING = 200_000;
+/**
+ * How long a settlement may wait for an admission to travel with while other requests are in
+ * flight. A lease released this much later only refuses more, never admits more.
+ */
+const SETTLE_WAIT_MS = 2;
 
 interface OpenLease {
   tag: string;
@@ -38,9 +43,10 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
   const open = new Map<string, OpenLease>();
   const queue: SharedSettlement[] = [];
   let draining = false;
-  // Settlements of one event-loop turn go out together (one socket write), before any admission.
+  // Settlements wait (see settle()) and go out together in one socket write, ahead of any admission.
   const deferred: SharedSettlement[] = [];
   let flushing: NodeJS.Immediate | null = null;
+  let waiting: NodeJS.Timeout | null = null;
 
   const tag = (projectId: string) => `${prefix}:q:{${projectId}}`;
   const windowKey = (t: string, dim: CounterDimension, value: string, kind: WindowKind, start: number) => `${t}:w:${dim}:${value}:${kind}:${start}`;
@@ -185,11 +191,12 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
         return;
       }
       deferred.push(s);
-      flushing ??= setImmediate(() => {
-        const corked = deferred.length > 1 && cork();
-        sendDeferred();
-        if (corked) redis.stream.uncork();
-      });
+      // With other requests of this replica in flight, another admission is likely within a
+      // moment: the settlement rides in its write (at most SETTLE_WAIT_MS later). Alone, it
+      // goes at the end of this turn, while the client reads its response, off the next
+      // admission's path.
+      if (open.size > 0) waiting ??= setTimeout(flushNow, SETTLE_WAIT_MS);
+      else flushing ??= setImmediate(flushNow);
     },
     pending: () => queue.length,
     async close() {
@@ -208,9 +215,17 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
   }
 
   /** Sends the settlements waiting for the end of this event-loop turn (each command is written synchronously). */
+  function flushNow(): void {
+    const corked = deferred.length > 1 && cork();
+    sendDeferred();
+    if (corked) redis.stream.uncork();
+  }
+
   function sendDeferred(): void {
     if (flushing) clearImmediate(flushing);
+    if (waiting) clearTimeout(waiting);
     flushing = null;
+    waiting = null;
     for (const s of deferred.splice(0)) {
       apply(s).catch((err: Error) => {
         if (refused(err)) log.error({ err: err.message }, 'Redis refused a quota settlement; dropped');

@@ -96,6 +96,22 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters', () => {
     expect(second.counts[0]!).toMatchObject({ inFlight: 1, windows: { minute: { tokens: 3, requests: 2 } } });
   });
 
+  it('a settlement held back for the next admission is still applied when the replica closes first', async () => {
+    const prefix = setup();
+    const shared = await connectShared(TEST_REDIS_URL, prefix);
+    const c = createRedisCounters({ shared, leaseMs: 15_000, readCell: () => ({ tokens: 0, requests: 0 }), log });
+    const t = now();
+    const buckets = project({ tpd: 1_000_000 });
+    const a = await c.admit('prj_6', buckets, 10, starts(t), t);
+    await c.admit('prj_6', buckets, 10, starts(t), t); // still in flight: the settlement below waits for company
+    c.settle({ projectId: 'prj_6', leaseId: a.leaseId, admitted: [['project', ''], ['key', 'key_1']], starts: starts(t), requests: null, id: 's6', charged: [['project', ''], ['key', 'key_1']], chargedStarts: starts(t), tokens: 31, lateModel: null, now: t });
+    await c.close();
+    await shared.close();
+    const redis = new Redis(TEST_REDIS_URL);
+    cleanups.push(async () => void redis.disconnect());
+    expect(await redis.hget(`${prefix}:q:{prj_6}:w:project::day:${starts(t).day}`, 'tokens')).toBe('31');
+  });
+
   it('a settlement applied twice (a retry after its answer was lost) counts once', async () => {
     const prefix = setup();
     const c = await replica(prefix, () => ({ tokens: 0, requests: 0 }));
