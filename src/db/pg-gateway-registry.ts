@@ -80,13 +80,17 @@ interface Holder {
   shared: boolean;
 }
 
-/** Who holds the gateway lock: from pg_locks (a bigint key is split into classid, the high half, and objid). */
+/**
+ * Who holds the gateway lock in this database: from pg_locks (a bigint key is split into classid, the
+ * high half, and objid). Advisory locks are per database, and pg_locks lists every database's.
+ */
 async function lockHolders(client: pg.Client): Promise<Holder[]> {
   const high = (GATEWAY_LOCK_ID >> 32n).toString();
   const low = (GATEWAY_LOCK_ID & 0xffffffffn).toString();
   const { rows } = await client.query<{ app: string | null; mode: string }>(
     `SELECT a.application_name AS app, l.mode FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-     WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 1 AND l.pid <> pg_backend_pid()`,
+     WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND l.classid = $1::oid AND l.objid = $2::oid AND l.objsubid = 1 AND l.pid <> pg_backend_pid()`,
     [high, low],
   );
   return rows.map((r) => ({
