@@ -83,7 +83,7 @@ export function createSqliteSink({ path, log, busyTimeoutMs = 0 }: { path: strin
   // Started now rather than on the first write, so the first batch does not wait for a thread to boot.
   start();
   return {
-    write: (batch: LedgerBatch) => call({ kind: 'write', batch: JSON.stringify(batch) }) as Promise<number>,
+    write: (batch: LedgerBatch) => call({ kind: 'write', batch }) as Promise<number>,
     pragma: (sql) => call({ kind: 'pragma', sql }),
     worker: () => current?.worker ?? null,
     async close() {

@@ -2,7 +2,6 @@
 // lock here (busy_timeout) never stalls the gateway's event loop.
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { LedgerBatch } from './batch.js';
 import { createSqliteApplier } from './sqlite-apply.js';
 import type { WriterData, WriterReply, WriterRequest } from './sqlite-protocol.js';
 
@@ -19,7 +18,7 @@ const apply = createSqliteApplier(sqlite);
 port.on('message', (msg: WriterRequest) => {
   let reply: WriterReply;
   try {
-    reply = msg.kind === 'write' ? { id: msg.id, ok: true, value: apply(JSON.parse(msg.batch) as LedgerBatch) } : { id: msg.id, ok: true, value: sqlite.pragma(msg.sql) };
+    reply = msg.kind === 'write' ? { id: msg.id, ok: true, value: apply(msg.batch) } : { id: msg.id, ok: true, value: sqlite.pragma(msg.sql) };
   } catch (err) {
     reply = { id: msg.id, ok: false, error: (err as Error).message };
   }
