@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createRedisCounters, type ReadCell } from '../../src/quota/redis-counters.js';
-import type { SharedBucket, SharedCounters } from '../../src/quota/shared-counters.js';
+import type { SharedBucket, SharedCounters, SharedSettlement } from '../../src/quota/shared-counters.js';
 import { windowStart, WINDOW_KINDS } from '../../src/quota/windows.js';
 import { connectShared, type SharedState } from '../../src/shared/redis.js';
 import { dropPrefix, testPrefix, TEST_REDIS_URL } from '../support/redis-server.js';
@@ -33,6 +33,11 @@ function setup() {
 
 const now = () => Date.now();
 const starts = (t: number) => Object.fromEntries(WINDOW_KINDS.map((k) => [k, windowStart(k, t)])) as Record<(typeof WINDOW_KINDS)[number], number>;
+/** The settlement of a lease on project() buckets, charging `tokens` in the windows of `t`. */
+const settlement = (projectId: string, leaseId: string | null, tokens: number, id: string, t: number): SharedSettlement => ({
+  projectId, leaseId, admitted: [['project', ''], ['key', 'key_1']], starts: starts(t), requests: null, id,
+  charged: [['project', ''], ['key', 'key_1']], chargedStarts: starts(t), tokens, lateModel: null, now: t,
+});
 const project = (limits: SharedBucket['limits']): SharedBucket[] => [
   { dim: 'project', value: '', limits },
   { dim: 'key', value: 'key_1', limits: null },
@@ -75,7 +80,7 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters', () => {
     expect(second.admitted).toBe(false);
     // Refused on the key bucket, so the project bucket counted nothing either.
     expect(second.counts[0]!.windows.minute.requests).toBe(1);
-    c.settle({ projectId: 'prj_2', leaseId: first.leaseId, admitted: [['project', ''], ['key', 'key_1']], starts: starts(t), requests: null, id: 's1', charged: [['project', ''], ['key', 'key_1']], chargedStarts: starts(t), tokens: 7, lateModel: null, now: t });
+    c.settle(settlement('prj_2', first.leaseId, 7, 's1', t));
     await new Promise((r) => setTimeout(r, 100));
     const third = await c.admit('prj_2', buckets, 0, starts(t), t);
     expect(third.admitted).toBe(true);
@@ -90,7 +95,7 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters', () => {
     const first = await c.admit('prj_5', buckets, 0, starts(t), t);
     expect(first.admitted).toBe(true);
     // Settlements wait for the end of the event-loop turn; an admission asked for first must not overtake them.
-    c.settle({ projectId: 'prj_5', leaseId: first.leaseId, admitted: [['project', ''], ['key', 'key_1']], starts: starts(t), requests: null, id: 's5', charged: [['project', ''], ['key', 'key_1']], chargedStarts: starts(t), tokens: 3, lateModel: null, now: t });
+    c.settle(settlement('prj_5', first.leaseId, 3, 's5', t));
     const second = await c.admit('prj_5', buckets, 0, starts(t), t);
     expect(second.admitted).toBe(true);
     expect(second.counts[0]!).toMatchObject({ inFlight: 1, windows: { minute: { tokens: 3, requests: 2 } } });
@@ -103,7 +108,7 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters', () => {
     const t = now();
     const buckets = project({ tpd: 1_000_000 });
     const a = await c.admit('prj_6', buckets, 10, starts(t), t);
-    c.settle({ projectId: 'prj_6', leaseId: a.leaseId, admitted: [['project', ''], ['key', 'key_1']], starts: starts(t), requests: null, id: 's6', charged: [['project', ''], ['key', 'key_1']], chargedStarts: starts(t), tokens: 31, lateModel: null, now: t });
+    c.settle(settlement('prj_6', a.leaseId, 31, 's6', t));
     await c.close();
     await shared.close();
     const redis = new Redis(TEST_REDIS_URL);
@@ -117,9 +122,9 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters', () => {
     const t = now();
     const buckets = project({ tpd: 1_000_000 });
     const lease = await c.admit('prj_4', buckets, 10, starts(t), t);
-    const settlement = { projectId: 'prj_4', leaseId: lease.leaseId, admitted: [['project', ''], ['key', 'key_1']] as Array<['project' | 'key', string]>, starts: starts(t), requests: null, charged: [['project', ''], ['key', 'key_1']] as Array<['project' | 'key', string]>, chargedStarts: starts(t), tokens: 25, lateModel: null, now: t, id: 'same' };
-    c.settle(settlement);
-    c.settle(settlement);
+    const once = settlement('prj_4', lease.leaseId, 25, 'same', t);
+    c.settle(once);
+    c.settle(once);
     await new Promise((r) => setTimeout(r, 150));
     const after = await c.admit('prj_4', buckets, 10, starts(t), t);
     expect(after.counts[0]!.windows.day.tokens).toBe(25);
@@ -143,7 +148,7 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters', () => {
     expect(after.counts[0]!.held).toBe(1000);
     expect(after.counts[0]!.inFlight).toBe(2);
     // A late settlement of the lapsed lease does not subtract its reservation a second time.
-    alive.settle({ projectId: 'prj_3', leaseId: held.leaseId, admitted: [['project', ''], ['key', 'key_1']], starts: starts(t), requests: null, id: 's2', charged: [], chargedStarts: starts(t), tokens: 0, lateModel: null, now: t });
+    alive.settle(settlement('prj_3', held.leaseId, 0, 's2', t));
     await new Promise((r) => setTimeout(r, 100));
     const check = await alive.admit('prj_3', project({ maxConcurrent: 3 }), 0, starts(t), t);
     expect(check.counts[0]!.held).toBe(1000);
