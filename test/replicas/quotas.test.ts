@@ -22,9 +22,16 @@ function call(url: string, key: string, { stream = false, maxOutputTokens }: { s
   return fetch(`${url}/v1beta/models/google-text:${path}`, { method: 'POST', headers: { 'x-goog-api-key': key, 'content-type': 'application/json' }, body: body(maxOutputTokens) });
 }
 
-async function limits(policy: unknown) {
+/** Sets the project's limits through replica 1, and waits until every replica enforces them. */
+async function limits(policy: { limits: unknown[] }) {
   const res = await r!.admin('PUT', `/admin/v1/projects/${r!.projectId}/limits`, policy);
   expect(res.status).toBe(200);
+  // A replica reloads its policies on the change feed: a request sent to it before then is judged on
+  // the old ones (none here), takes no shared lease, and would make any count below off by one.
+  const seen = (g: { url: string }) => fetch(`${g.url}/gateway/v1/quota`, { headers: { 'x-goog-api-key': r!.key } })
+    .then((x) => x.json() as Promise<{ limits: unknown[] }>)
+    .then((q) => q.limits.length === policy.limits.length);
+  await until('every replica enforces the new limits', async () => (await Promise.all(r!.gateways.map(seen))).every(Boolean));
 }
 
 describe.runIf(inject('redisAvailable'))('quotas across 3 replicas', { timeout: 90_000 }, () => {
