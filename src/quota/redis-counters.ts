@@ -204,8 +204,8 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
    * 0.319-0.325 ms at c=8 and 0.73 at c=1, against 0.346-0.377 and 0.71-0.74 writing each at once.
    */
   function corkTurn(): void {
-    const stream = redis.stream;
-    if (turn || !stream?.writable) return;
+    const stream = writable();
+    if (turn || !stream) return;
     stream.cork();
     turn = setImmediate(() => {
       turn = null;
@@ -213,18 +213,17 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
     });
   }
 
-  /** Holds this connection's writes until uncork(), so the commands issued meanwhile leave in one write. */
-  function cork(): boolean {
-    if (!redis.stream?.writable) return false;
-    redis.stream.cork();
-    return true;
+  /** This connection's socket while commands can be written to it (cork() holds them for one write). */
+  function writable(): typeof redis.stream | null {
+    return redis.stream?.writable ? redis.stream : null;
   }
 
   /** Sends the settlements waiting for the end of this event-loop turn (each command is written synchronously). */
   function flushNow(): void {
-    const corked = deferred.length > 1 && cork();
+    const stream = deferred.length > 1 ? writable() : null;
+    stream?.cork();
     sendDeferred();
-    if (corked) redis.stream.uncork();
+    stream?.uncork();
   }
 
   function sendDeferred(): void {
