@@ -84,7 +84,7 @@ interface Holder {
  * Who holds the gateway lock in this database: from pg_locks (a bigint key is split into classid, the
  * high half, and objid). Advisory locks are per database, and pg_locks lists every database's.
  */
-async function lockHolders(client: pg.Client): Promise<Holder[]> {
+export async function lockHolders(client: pg.Client): Promise<Holder[]> {
   const high = (GATEWAY_LOCK_ID >> 32n).toString();
   const low = (GATEWAY_LOCK_ID & 0xffffffffn).toString();
   const { rows } = await client.query<{ app: string | null; mode: string }>(

@@ -2,12 +2,14 @@
 // one without) is refused at start with a message naming the fix; a crashed gateway never blocks
 // its restart. Real gateway processes on one real Postgres database.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createKeyFor } from '../../src/accounts/issue-key.js';
 import { systemClock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config.js';
+import { GATEWAY_LOCK_ID, lockHolders } from '../../src/db/pg-gateway-registry.js';
 import { PG_MIGRATIONS_DIR } from '../../src/db/postgres.js';
 import { openStore } from '../../src/db/store.js';
 import { startChildGateway, type ChildGateway } from '../support/child-gateway.js';
@@ -74,13 +76,25 @@ describe.runIf(inject('postgresAvailable') && inject('redisAvailable'))('gateway
   it('one gateway without REDIS_URL serves alone: a second is refused with or without Redis, and a SIGKILLed one is restarted at once', async () => {
     const { start, refused, redis } = await setup();
     const alone = await start();
+    // A shared gateway's lock on another database (advisory locks are per database) is not the rival.
+    const elsewhere = await createTestDatabase();
+    const other = new pg.Client({ connectionString: elsewhere.url, application_name: 'gemini-gateway pid 999999 on elsewhere shared' });
+    await other.connect();
+    await other.query('SELECT pg_advisory_lock_shared($1)', [GATEWAY_LOCK_ID.toString()]);
     for (const more of [{}, redis]) {
       const message = await refused(more);
       expect(message).toContain(`another gateway (pid ${alone.pid} on `);
       expect(message).toContain('without REDIS_URL');
       expect(message).toContain('set REDIS_URL on every gateway');
       expect(message).not.toContain('    at '); // one line, no stack
+      expect(message).not.toContain('999999');
     }
+    const here = new pg.Client({ connectionString: db!.url });
+    await here.connect();
+    expect(await lockHolders(here)).toEqual([{ who: `pid ${alone.pid} on ${hostname()}`, shared: false }]);
+    await here.end();
+    await other.end();
+    await elsewhere.drop();
     // Its registration session ended from the server side (a Postgres restart would do that): said once, and it keeps serving.
     const admin = new pg.Client({ connectionString: db!.url });
     await admin.connect();
