@@ -55,50 +55,72 @@ const GRAIN_KEY_VALUES = GRAINS.map((g) => ROLLUP_KEYS[g].map((k) => KEY_VALUE[k
 /**
  * Folds rows into per-grain accumulators in memory, then upserts each once: a batch of 500 rows
  * from a few projects costs a few dozen statements. Runs for every batch on the writer (the SQLite
- * worker, or the event loop for Postgres), so the per-row path builds one string per grain and
- * allocates key arrays only for a new accumulator.
+ * worker, or the event loop for Postgres). A row with the same hour, project, key, model, endpoint
+ * and outcome as the one before it (most rows of a busy batch) reuses that row's accumulators, so
+ * only a change of those builds the grains' lookup strings; a row's usage is read once, not per grain.
  */
 export function accumulate(rows: readonly UsageRow[]): Map<string, Acc> {
   const out = new Map<string, Acc>();
   let lastDay = NaN;
   let lastMonth = 0;
+  let prev: UsageRow | null = null;
+  let prevHour = NaN;
+  const accs: Acc[] = [];
+  const tokens = new Array<number>(TOKEN_FIELDS.length).fill(0);
   for (const r of rows) {
-    const u = r.usage;
     const hour = floorTo('hour', r.createdAt);
-    const day = floorTo('day', r.createdAt);
-    // Month starts need a Date; rows of a batch nearly always share their day.
-    if (day !== lastDay) {
-      lastDay = day;
-      lastMonth = floorTo('month', r.createdAt);
+    if (prev === null || hour !== prevHour || !sameRollupKeys(prev, r)) {
+      const day = floorTo('day', r.createdAt);
+      // Month starts need a Date; rows of a batch nearly always share their day.
+      if (day !== lastDay) {
+        lastDay = day;
+        lastMonth = floorTo('month', r.createdAt);
+      }
+      for (let g = 0; g < GRAINS.length; g++) {
+        const grain = GRAINS[g]!;
+        const bucket = grain === 'h' ? hour : grain === 'd' ? day : lastMonth;
+        const fns = GRAIN_KEY_VALUES[g]!;
+        let id = `${grain}\u0000${bucket}`;
+        for (let k = 0; k < fns.length; k++) id += `\u0000${fns[k]!(r)}`;
+        let a = out.get(id);
+        if (!a) out.set(id, (a = { grain, keys: [bucket, ...fns.map((f) => f(r)), r.tenantId], sums: new Array<number>(SUM_COLUMNS.length).fill(0), maxes: [0, 0] }));
+        accs[g] = a;
+      }
+      prev = r;
+      prevHour = hour;
     }
+    const u = r.usage;
+    if (u) for (let i = 0; i < TOKEN_FIELDS.length; i++) tokens[i] = u[TOKEN_FIELDS[i]!] ?? 0;
+    const error = isError(r.outcome);
+    const aborted = r.outcome === 'client_aborted';
+    const latBucket = LAT0 + bucketOf(r.latencyMs);
+    const ttfbBucket = r.ttfbMs === null ? -1 : TTFB0 + bucketOf(r.ttfbMs);
     for (let g = 0; g < GRAINS.length; g++) {
-      const grain = GRAINS[g]!;
-      const bucket = grain === 'h' ? hour : grain === 'd' ? day : lastMonth;
-      const fns = GRAIN_KEY_VALUES[g]!;
-      let id = `${grain}\u0000${bucket}`;
-      for (let k = 0; k < fns.length; k++) id += `\u0000${fns[k]!(r)}`;
-      let a = out.get(id);
-      if (!a) out.set(id, (a = { grain, keys: [bucket, ...fns.map((f) => f(r)), r.tenantId], sums: new Array<number>(SUM_COLUMNS.length).fill(0), maxes: [0, 0] }));
+      const a = accs[g]!;
       const s = a.sums;
       s[REQUESTS]! += 1;
-      if (isError(r.outcome)) s[ERRORS]! += 1;
-      if (r.outcome === 'client_aborted') s[ABORTED]! += 1;
+      if (error) s[ERRORS]! += 1;
+      if (aborted) s[ABORTED]! += 1;
       if (u) {
-        for (let i = 0; i < TOKEN_FIELDS.length; i++) s[TOKENS0 + i]! += u[TOKEN_FIELDS[i]!] ?? 0;
+        for (let i = 0; i < tokens.length; i++) s[TOKENS0 + i]! += tokens[i]!;
         if (r.costNanoUsd === null) s[UNPRICED]! += 1;
       }
       s[COST]! += r.costNanoUsd ?? 0;
       s[LAT_SUM]! += r.latencyMs;
-      s[LAT0 + bucketOf(r.latencyMs)]! += 1;
+      s[latBucket]! += 1;
       if (r.latencyMs > a.maxes[0]) a.maxes[0] = r.latencyMs;
-      if (r.ttfbMs !== null) {
-        s[TTFB0 + bucketOf(r.ttfbMs)]! += 1;
-        if (r.ttfbMs > a.maxes[1]) a.maxes[1] = r.ttfbMs;
+      if (ttfbBucket >= 0) {
+        s[ttfbBucket]! += 1;
+        if (r.ttfbMs! > a.maxes[1]) a.maxes[1] = r.ttfbMs!;
       }
     }
   }
   return out;
 }
+
+/** Whether two rows fall in the same accumulators of every grain once their hour matches (the hourly keys cover the others). */
+const sameRollupKeys = (a: UsageRow, b: UsageRow): boolean =>
+  a.projectId === b.projectId && a.keyId === b.keyId && a.model === b.model && a.endpoint === b.endpoint && a.outcome === b.outcome;
 
 /**
  * SQLite's side of the rollups: upserts what `accumulate` folded, inside the caller's transaction
