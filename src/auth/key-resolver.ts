@@ -69,6 +69,18 @@ const LOOKUP_BY_ID_SQL = LOOKUP_SQL.replace('WHERE k.hash = ?', 'WHERE k.id = ?'
 export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntries = 10_000): KeyResolver {
   const dataVersion = dataVersionReader(db);
   const cache = new Map<string, CacheEntry>();
+  // Presented key → its hash, so a key seen before is not hashed again on every request. Only keys
+  // this process was already handed live here, bounded like the cache; a revocation needs no
+  // eviction here (the hash still names the revoked row, which `check` refuses).
+  const hashes = new Map<string, string>();
+  const hashOf = (secret: string): string => {
+    let hash = hashes.get(secret);
+    if (hash === undefined) {
+      if (hashes.size >= maxEntries) hashes.clear();
+      hashes.set(secret, (hash = hashKey(secret)));
+    }
+    return hash;
+  };
   let seenVersion = dataVersion();
   let lastUsed = new Map<string, number>();
   /** Bumped by invalidate(): a load that started before it must not put its (older) answer in the cache. */
@@ -116,7 +128,7 @@ export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntrie
         seenVersion = version;
         generation++;
       }
-      const hash = hashKey(secret);
+      const hash = hashOf(secret);
       const entry = cache.get(hash);
       if (!entry) return load(hash, now).then((e) => check(e.row, e.principal, clock.now()));
       if (entry.version !== version) {

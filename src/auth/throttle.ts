@@ -47,7 +47,8 @@ export function createAuthThrottle({ limit, windowMs, clock, maxAddresses = 100_
 
   return {
     retryAfter(address) {
-      if (limit === 0) return 0;
+      // Nobody has failed lately (the usual case): no address to normalise (an IPv6 test per request).
+      if (limit === 0 || windows.size === 0) return 0;
       const now = clock.now();
       const w = current(sourceId(address), now);
       return w && w.failures >= limit ? Math.max(1, Math.ceil((w.start + windowMs - now) / 1000)) : 0;

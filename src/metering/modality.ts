@@ -54,13 +54,22 @@ function add(into: ModalityCounts, part: Part, list: unknown, countKey: 'tokenCo
 }
 
 /** Every modality field, 0 where the lists say nothing (a usage object that is present is complete). */
-function zeroed(): Required<ModalityCounts> {
-  return Object.fromEntries(MODALITY_FIELDS.map((f) => [f, 0])) as Required<ModalityCounts>;
+function zeroedModalities(): Required<ModalityCounts> {
+  // A literal, not built from MODALITY_FIELDS: it runs for every metered response.
+  return {
+    inputAudioTokens: 0, inputImageTokens: 0, inputVideoTokens: 0, inputDocumentTokens: 0,
+    cachedAudioTokens: 0, cachedImageTokens: 0, cachedVideoTokens: 0, cachedDocumentTokens: 0,
+    outputImageTokens: 0, outputAudioTokens: 0,
+  };
 }
 
 /** generateContent `usageMetadata`: promptTokensDetails + toolUsePromptTokensDetails, cacheTokensDetails, candidatesTokensDetails. */
 export function modalitiesOfUsageMetadata(u: Record<string, unknown>): Required<ModalityCounts> {
-  const out = zeroed();
+  return addUsageMetadataModalities(zeroedModalities(), u);
+}
+
+/** Adds a usageMetadata's modality lists into `out` (a Usage being built, or a bare split). */
+export function addUsageMetadataModalities<T extends ModalityCounts>(out: T, u: Record<string, unknown>): T {
   add(out, 'input', u.promptTokensDetails, 'tokenCount');
   add(out, 'input', u.toolUsePromptTokensDetails, 'tokenCount');
   add(out, 'cached', u.cacheTokensDetails, 'tokenCount');
@@ -72,7 +81,11 @@ export function modalitiesOfUsageMetadata(u: Record<string, unknown>): Required<
 
 /** Interactions `usage`: the *_by_modality lists (`{modality, tokens}`). */
 export function modalitiesOfInteractionUsage(u: Record<string, unknown>): Required<ModalityCounts> {
-  const out = zeroed();
+  return addInteractionModalities(zeroedModalities(), u);
+}
+
+/** Adds an Interactions usage's *_by_modality lists into `out`. */
+export function addInteractionModalities<T extends ModalityCounts>(out: T, u: Record<string, unknown>): T {
   add(out, 'input', u.input_tokens_by_modality, 'tokens');
   add(out, 'input', u.tool_use_tokens_by_modality, 'tokens');
   add(out, 'cached', u.cached_tokens_by_modality, 'tokens');

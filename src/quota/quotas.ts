@@ -71,6 +71,8 @@ interface LeaseState extends Lease, CappedLease {
   keyId: string;
   model: string | null;
   starts: WindowStarts;
+  /** The buckets of the lease's own model, found at admission (the store never drops one). */
+  own: Bucket[] | null;
   settled: boolean;
   /** Shared mode only: the shared lease id, or null when admitted on local counters (shared state away). */
   sharedLease?: string | null;
@@ -137,8 +139,11 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
     return out;
   }
 
-  const buckets = (l: Pick<LeaseState, 'projectId' | 'keyId' | 'model'>, now: number, model = l.model): Bucket[] =>
-    dimensionsOf(l.keyId, model).map(([d, v]) => store.get(l.projectId, d, v, now));
+  const buckets = (l: Pick<LeaseState, 'projectId' | 'keyId' | 'model' | 'own'>, now: number, model = l.model): Bucket[] => {
+    if (l.own === null || model !== l.model) return dimensionsOf(l.keyId, model).map(([d, v]) => store.get(l.projectId, d, v, now));
+    for (const b of l.own) store.current(b, now);
+    return l.own;
+  };
   let lastOutageLog = -Infinity;
   // Settlement ids for the shared store's replay protection; unique within this process (with its replica id).
   let settleIds = 0;
@@ -175,9 +180,10 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
     const now = req.now;
     const lease: LeaseState = {
       projectId: p.projectId, keyId: p.keyId, model: req.model, subject, rules, estimate,
-      running: 0, starts: store.starts(now), cutter: null, settled: false, headers: {}, guard: null, sharedLease,
+      running: 0, starts: store.starts(now), own: null, cutter: null, settled: false, headers: {}, guard: null, sharedLease,
     };
-    for (const b of buckets(lease, now)) {
+    lease.own = buckets(lease, now);
+    for (const b of lease.own) {
       b.held += estimate;
       b.inFlight++;
       for (const kind of WINDOW_KINDS) b.windows[kind].requests++;
