@@ -175,7 +175,8 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
     return reserve(a, shared ? null : undefined);
   }
 
-  function reserve(a: Admission, sharedLease: string | null | undefined): LeaseState {
+  /** `judged`: the rules as admission saw them (the shared snapshot); the rate-limit headers describe those. */
+  function reserve(a: Admission, sharedLease: string | null | undefined, judged: AppliedRule[] = a.rules): LeaseState {
     const { req, p, policy, rules, estimate, subject } = a;
     const now = req.now;
     const lease: LeaseState = {
@@ -189,7 +190,7 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
       for (const kind of WINDOW_KINDS) b.windows[kind].requests++;
     }
     return Object.assign(lease, {
-      headers: rules.length ? rateLimitHeaders(measureAll(rules, now), now) : {},
+      headers: judged.length ? rateLimitHeaders(measureAll(judged, now), now) : {},
       guard: policy?.hardCap && req.stream && a.tokenRules
         ? hardCapGuard(lease, {
             now: () => clock.now(),
@@ -228,9 +229,9 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
             check(a, seen, req.now);
             throw new GatewayError('resource_exhausted', 'Quota exceeded for this project.');
           }
-          const lease = reserve(a, res.leaseId);
+          const lease = reserve(a, res.leaseId, seen);
           mirror();
-          return Object.assign(lease, { headers: seen.length ? rateLimitHeaders(measureAll(seen, req.now), req.now) : {} });
+          return lease;
         },
         (err: unknown) => {
           if (!(err instanceof SharedUnavailableError)) throw err;

@@ -53,6 +53,22 @@ describe.runIf(inject('redisAvailable'))('quotas across 3 replicas', { timeout: 
     await until('90 usage rows', async () => (await r!.rows()).length === 90);
   });
 
+  it('an admitted request\'s RateLimit header counts what every replica admitted, not only its own replica', async () => {
+    r = await startReplicas(3);
+    await limits({ limits: [{ requestsPerMinute: 30 }] });
+    await clearOfMinuteBoundary(15);
+    for (let i = 0; i < 4; i++) {
+      const res = await call(r.gateways[0]!.url, r.key);
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    const fifth = await call(r.gateways[1]!.url, r.key);
+    expect(fifth.status).toBe(200);
+    await fifth.arrayBuffer();
+    // Replica 2's own counters saw one request (r=29): the header is judged on the shared counts.
+    expect(fifth.headers.get('ratelimit')).toMatch(/^"rpm";r=25;t=\d+$/);
+  });
+
   it('max_concurrent 5: never more than 5 in flight across the replicas, and capacity returns after they finish', async () => {
     const gate = latch();
     let inflight = 0;
