@@ -69,9 +69,9 @@ const LOOKUP_BY_ID_SQL = LOOKUP_SQL.replace('WHERE k.hash = ?', 'WHERE k.id = ?'
 export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntries = 10_000): KeyResolver {
   const dataVersion = dataVersionReader(db);
   const cache = new Map<string, CacheEntry>();
-  // Presented key → its hash, so a key seen before is not hashed again on every request. Only keys
-  // this process was already handed live here, bounded like the cache; a revocation needs no
-  // eviction here (the hash still names the revoked row, which `check` refuses).
+  // Presented key → its hash, so a key seen before is not hashed again on every request. It holds
+  // only keys clients already presented to this process, bounded like the cache. A revocation needs
+  // no eviction here: the hash still names the revoked row, which `check` refuses.
   const hashes = new Map<string, string>();
   const hashOf = (secret: string): string => {
     let hash = hashes.get(secret);

@@ -53,22 +53,7 @@ function add(into: ModalityCounts, part: Part, list: unknown, countKey: 'tokenCo
   }
 }
 
-/** Every modality field, 0 where the lists say nothing (a usage object that is present is complete). */
-function zeroedModalities(): Required<ModalityCounts> {
-  // A literal, not built from MODALITY_FIELDS: it runs for every metered response.
-  return {
-    inputAudioTokens: 0, inputImageTokens: 0, inputVideoTokens: 0, inputDocumentTokens: 0,
-    cachedAudioTokens: 0, cachedImageTokens: 0, cachedVideoTokens: 0, cachedDocumentTokens: 0,
-    outputImageTokens: 0, outputAudioTokens: 0,
-  };
-}
-
-/** generateContent `usageMetadata`: promptTokensDetails + toolUsePromptTokensDetails, cacheTokensDetails, candidatesTokensDetails. */
-export function modalitiesOfUsageMetadata(u: Record<string, unknown>): Required<ModalityCounts> {
-  return addUsageMetadataModalities(zeroedModalities(), u);
-}
-
-/** Adds a usageMetadata's modality lists into `out` (a Usage being built, or a bare split). */
+/** generateContent `usageMetadata`: adds promptTokensDetails + toolUsePromptTokensDetails, cacheTokensDetails, candidatesTokensDetails into `out` (a Usage being built). */
 export function addUsageMetadataModalities<T extends ModalityCounts>(out: T, u: Record<string, unknown>): T {
   add(out, 'input', u.promptTokensDetails, 'tokenCount');
   add(out, 'input', u.toolUsePromptTokensDetails, 'tokenCount');
@@ -79,12 +64,7 @@ export function addUsageMetadataModalities<T extends ModalityCounts>(out: T, u: 
   return out;
 }
 
-/** Interactions `usage`: the *_by_modality lists (`{modality, tokens}`). */
-export function modalitiesOfInteractionUsage(u: Record<string, unknown>): Required<ModalityCounts> {
-  return addInteractionModalities(zeroedModalities(), u);
-}
-
-/** Adds an Interactions usage's *_by_modality lists into `out`. */
+/** Interactions `usage`: adds the *_by_modality lists (`{modality, tokens}`) into `out`. */
 export function addInteractionModalities<T extends ModalityCounts>(out: T, u: Record<string, unknown>): T {
   add(out, 'input', u.input_tokens_by_modality, 'tokens');
   add(out, 'input', u.tool_use_tokens_by_modality, 'tokens');

@@ -43,10 +43,11 @@ export function fromInteractionUsage(u: unknown): Usage | null {
 }
 
 /**
- * One literal with every field, modality counts at 0 for the caller to add to: a spread of a
- * separate split object costs a copy and leaves V8 a slower object, once per metered response.
+ * One literal with every field, every modality count at 0 (a present usage object is complete) for
+ * the caller to add to: a spread of a separate split object costs a copy and leaves V8 a slower
+ * object, once per metered response. The type makes a new modality field a compile error here.
  */
-function usage(promptTokens: number, cachedTokens: number, outputTokens: number, thoughtsTokens: number, toolUsePromptTokens: number, totalTokens: number, source: object): Usage {
+function usage(promptTokens: number, cachedTokens: number, outputTokens: number, thoughtsTokens: number, toolUsePromptTokens: number, totalTokens: number, source: object): Usage & Required<ModalityCounts> {
   return {
     promptTokens, cachedTokens, outputTokens, thoughtsTokens, toolUsePromptTokens, totalTokens,
     inputAudioTokens: 0, inputImageTokens: 0, inputVideoTokens: 0, inputDocumentTokens: 0,

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { modalitiesOfInteractionUsage, modalitiesOfUsageMetadata } from '../../src/metering/modality.js';
-import { extractUsage, fromInteractionUsage } from '../../src/metering/usage.js';
+import { MODALITY_FIELDS } from '../../src/metering/modality.js';
+import { extractUsage, fromInteractionUsage, fromUsageMetadata, type Usage } from '../../src/metering/usage.js';
 import { createPriceBook } from '../../src/usage/prices.js';
 import { loadRecording } from '../support/fixtures.js';
+
+/** The modality split of a usage object: every modality field, nothing else. */
+const split = (u: Usage | null) => Object.fromEntries(MODALITY_FIELDS.map((f) => [f, u?.[f]]));
 
 const IMAGE_OUTPUT = 'Client_Tests_generateContentStream_ML_Dev_should_stream_generate_content_with_image_output';
 
@@ -15,13 +18,13 @@ describe('tokens split by modality', () => {
   });
 
   it('sums prompt and tool-use lists as input, and reads cached and output lists', () => {
-    const split = modalitiesOfUsageMetadata({
+    const usage = fromUsageMetadata({
       promptTokensDetails: [{ modality: 'TEXT', tokenCount: 10 }, { modality: 'AUDIO', tokenCount: 700 }, { modality: 'IMAGE', tokenCount: 258 }],
       toolUsePromptTokensDetails: [{ modality: 'AUDIO', tokenCount: 5 }, { modality: 'DOCUMENT', tokenCount: 40 }],
       cacheTokensDetails: [{ modality: 'AUDIO', tokenCount: 300 }, { modality: 'VIDEO', tokenCount: 1 }],
       candidatesTokensDetails: [{ modality: 'AUDIO', tokenCount: 90 }, { modality: 'IMAGE', tokenCount: 1290 }],
     });
-    expect(split).toEqual({
+    expect(split(usage)).toEqual({
       inputAudioTokens: 705, inputImageTokens: 258, inputVideoTokens: 0, inputDocumentTokens: 40,
       cachedAudioTokens: 300, cachedImageTokens: 0, cachedVideoTokens: 1, cachedDocumentTokens: 0,
       outputImageTokens: 1290, outputAudioTokens: 90,
@@ -29,12 +32,12 @@ describe('tokens split by modality', () => {
   });
 
   it('reads the Interactions API lists (lowercase modalities, `tokens`) and ignores junk entries', () => {
-    const split = modalitiesOfInteractionUsage({
+    const usage = fromInteractionUsage({
       input_tokens_by_modality: [{ modality: 'audio', tokens: 120 }, { modality: 'text', tokens: 3 }, null, { modality: 'audio', tokens: 'x' }],
       cached_tokens_by_modality: [{ modality: 'audio', tokens: 20 }],
       output_tokens_by_modality: [{ modality: 'image', tokens: 1120 }],
     });
-    expect(split).toMatchObject({ inputAudioTokens: 120, cachedAudioTokens: 20, outputImageTokens: 1120, outputAudioTokens: 0 });
+    expect(split(usage)).toMatchObject({ inputAudioTokens: 120, cachedAudioTokens: 20, outputImageTokens: 1120, outputAudioTokens: 0 });
     expect(fromInteractionUsage({ total_input_tokens: 123, input_tokens_by_modality: [{ modality: 'audio', tokens: 120 }] })).toMatchObject({ promptTokens: 123, inputAudioTokens: 120 });
   });
 });
