@@ -166,7 +166,10 @@ function gatewaySpec(name: string, main: string | undefined, telemetry = false, 
         gatewayKeys.set(pgDb?.url ?? dbPath, key);
       }
       // Heap experiments: BENCH_GATEWAY_NODE_FLAGS="--max-semi-space-size=32" (space-separated node flags).
-      const nodeFlags = (process.env.BENCH_GATEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+      // BENCH_BASELINE_NODE_FLAGS gives gateway-base its own ("" for none), so one build A/Bs two heap
+      // settings in one run (BENCH_BASELINE_MAIN=$PWD/dist/main.js).
+      const flags = (name === 'gateway-base' ? process.env.BENCH_BASELINE_NODE_FLAGS : undefined) ?? process.env.BENCH_GATEWAY_NODE_FLAGS;
+      const nodeFlags = (flags ?? '').split(' ').filter(Boolean);
       const proc = start({ name, cmd: process.execPath, args: [...ORPHAN_GUARD, ...nodeFlags, main!], cwd: REPO, cpu: PEER_CPU, env });
       const baseUrl = `http://127.0.0.1:${port}`;
       await waitHealthy(proc, `${baseUrl}/healthz`, 30_000);
