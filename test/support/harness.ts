@@ -1,6 +1,5 @@
 import { GoogleGenAI } from '@google/genai';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKeyFor, type CreatedKey } from '../../src/accounts/issue-key.js';
@@ -15,6 +14,7 @@ import { envKeySecrets } from '../../src/upstream/key-pool.js';
 import { loadTelemetry } from '../../src/telemetry/load.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
 import { watchResponses, type ResponseWatch } from './response-watch.js';
+import { freePort } from './free-port.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 
 /**
@@ -258,16 +258,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   return h;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Direct SDK client against the fake upstream, the reference every gateway result is compared with. */
 export function directSdk(fake: FakeUpstream): GoogleGenAI {
