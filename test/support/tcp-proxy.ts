@@ -2,6 +2,7 @@
 // refused: what a database outage looks like to a driver) and restore, without touching the server
 // other tests share.
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { freePort } from './free-port.js';
 
 export interface TcpProxy {
   port: number;
@@ -30,7 +31,8 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>();
   let armed: { marker: Buffer; done: () => void } | null = null;
-  let port = 0;
+  // Cut and restored on the same port, so it is not taken from the ephemeral range (see free-port.ts).
+  let port = await freePort();
   let server: Server;
   let frozen = false;
 
