@@ -258,7 +258,6 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   return h;
 }
 
-
 /** Direct SDK client against the fake upstream, the reference every gateway result is compared with. */
 export function directSdk(fake: FakeUpstream): GoogleGenAI {
   return new GoogleGenAI({ apiKey: UPSTREAM_KEY, httpOptions: { baseUrl: fake.url } });

@@ -14,7 +14,6 @@ export interface OwnRedis {
   close(): Promise<void>;
 }
 
-
 export async function startOwnRedis(): Promise<OwnRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'ggw-redis-'));
   const port = await freePort();
