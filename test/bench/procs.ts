@@ -2,8 +2,9 @@
 // on exit or failure (and, through ORPHAN_GUARD, even when the harness itself is SIGKILLed).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
+// The suite's port picker: bench processes are bound after the probe too, while load runs.
+export { freePort } from '../support/free-port.js';
 
 export const HAS_TASKSET = spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0;
 export const CPUS = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
@@ -141,18 +142,6 @@ export async function waitHealthy(proc: Proc, url: string, timeoutMs = 15_000): 
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${proc.name} not healthy at ${url} after ${timeoutMs} ms:\n${proc.output().slice(-2000)}`);
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Runs a command to completion with a hard timeout; never throws. */
