@@ -112,7 +112,8 @@ export async function bufferBody(body: RequestBody, maxBytes: number): Promise<B
     }
   } catch (err) {
     if (err instanceof GatewayError) throw err;
-    throw new GatewayError('invalid_argument', 'Request body was cut off.');
+    // The stream fails only when the client went away: recorded as client_aborted, like readAll's.
+    throw new ClientAborted();
   }
   const buf = Buffer.concat(chunks, size);
   body.body = buf;

@@ -101,6 +101,16 @@ describe('a client that vanishes', () => {
     await expectNothingLeft(h, baseline);
   });
 
+  it('while a large JSON body (over the 1 MiB buffering threshold) is still being read: nothing is forwarded, client_aborted', async () => {
+    const { h, key, port, baseline } = await begin();
+    const head = `POST /v1beta/models/google-text:generateContent HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${key}\r\ncontent-length: ${2 * 1024 * 1024}\r\n\r\n`;
+    await uploadAndVanish(port, head, Buffer.from('{"contents":"'), () => h.gateway.deps.lifecycle.inflight === 1);
+    await h.waitForRows(2);
+    expect((await h.rows()).at(-1)).toMatchObject({ outcome: 'client_aborted', endpoint: 'generateContent' });
+    expect(h.fake.requests).toHaveLength(0);
+    await expectNothingLeft(h, baseline);
+  });
+
   it('mid-stream: the upstream stream is aborted, the row keeps the usage seen so far', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
