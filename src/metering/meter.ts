@@ -2,6 +2,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Transform } from 'node:stream';
 import { frameData, piecesInclude, SseScanner, type SseFrame } from './sse.js';
 import { extractUsage, type Usage, type UsageFamily } from './usage.js';
+import { TAIL_BYTES, usageFromTail } from './tail-usage.js';
 
 export interface MeterResult {
   usage: Usage | null;
@@ -105,17 +106,22 @@ function sseMeter(family: UsageFamily | null, capture: boolean): Meter {
 }
 
 function jsonMeter(family: UsageFamily | null, capture: boolean, maxBytes: number): Meter {
-  let chunks: Buffer[] | null = [];
+  const chunks: Buffer[] = [];
   let size = 0;
+  let whole = true;
   return {
     push(chunk) {
-      if (!chunks) return;
+      chunks.push(chunk);
       size += chunk.length;
-      if (size > maxBytes) chunks = null;
-      else chunks.push(chunk);
+      if (size <= maxBytes) return;
+      // Too large to parse: keep only the tail, where a generateContent body has its usage.
+      whole = false;
+      let drop = 0;
+      while (drop < chunks.length - 1 && size - chunks[drop]!.length >= TAIL_BYTES) size -= chunks[drop++]!.length;
+      if (drop > 0) chunks.splice(0, drop);
     },
     async finish() {
-      if (!chunks) return NO_METER;
+      if (!whole) return family === 'generate' ? { ...NO_METER, ...usageFromTail(Buffer.concat(chunks, size)) } : NO_METER;
       const body = parseQuietly(Buffer.concat(chunks, size).toString('utf8'));
       const got = family ? extractQuietly(family, body) : { usage: null, model: null };
       return { ...NO_METER, ...got, ...(capture ? { head: body } : {}) };

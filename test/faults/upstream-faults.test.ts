@@ -253,3 +253,33 @@ describe('broken SSE from upstream', () => {
     expect(JSON.parse(row.usage_json!)).toEqual(usageOf(chunks[0]!));
   });
 });
+
+describe('answers larger than the gateway keeps whole', () => {
+  it('a generateContent answer over MAX_JSON_BODY_BYTES (an inline image) still records its usage, read from the end of the body', async () => {
+    const usageMetadata = { promptTokenCount: 12, candidatesTokenCount: 1290, totalTokenCount: 1302, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 12 }] };
+    const answer = {
+      candidates: [{ content: { role: 'model', parts: [{ text: 'a caption quoting "usageMetadata": {"totalTokenCount": 1}' }, { inlineData: { mimeType: 'image/png', data: 'iVBO'.repeat(100_000) } }] }, finishReason: 'STOP' }],
+      usageMetadata,
+      modelVersion: 'gemini-2.5-flash-image',
+      responseId: 'big-answer',
+    };
+    const text = JSON.stringify(answer, null, 2); // Google pretty-prints its JSON
+    const { post, h } = await start({
+      env: { MAX_JSON_BODY_BYTES: String(128 * 1024) },
+      fake: {
+        intercept: ({ res }) => {
+          res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+          // Many writes, so the body reaches the gateway in many chunks.
+          for (let i = 0; i < text.length; i += 16 * 1024) res.write(text.slice(i, i + 16 * 1024));
+          res.end();
+          return true;
+        },
+      },
+    });
+    const res = await post('/v1beta/models/gemini-2.5-flash-image:generateContent');
+    expect(res.body.toString()).toBe(text);
+    const [row] = await h.waitForRows(1);
+    expect(row).toMatchObject({ status: 200, outcome: 'ok', prompt_tokens: 12, output_tokens: 1290, total_tokens: 1302 });
+    expect(JSON.parse(row!.usage_json!)).toEqual(usageMetadata);
+  });
+});

@@ -1,0 +1,50 @@
+import { extractUsage, type Usage } from './usage.js';
+
+/** How much of a body too large to keep whole is kept: far more than a usageMetadata object and what follows it. */
+export const TAIL_BYTES = 64 * 1024;
+
+const NEEDLE = '"usageMetadata"';
+
+/**
+ * Usage of a generateContent body too large to keep whole (inline images), read from its last
+ * bytes: Google writes `usageMetadata` after `candidates`, so the last top-level occurrence is in
+ * the tail. A needle inside a JSON string has escaped quotes and cannot match. Only that object is
+ * parsed; anything unreadable is no usage, as for a malformed whole body.
+ */
+export function usageFromTail(tail: Buffer): { usage: Usage | null; model: string | null } {
+  const text = tail.toString('utf8');
+  // The needle as a key (followed by a colon), not a string value that happens to read the same.
+  let i = -1;
+  for (let at = text.lastIndexOf(NEEDLE); at !== -1 && i === -1; at = text.lastIndexOf(NEEDLE, at - 1)) {
+    let j = at + NEEDLE.length;
+    while (isSpace(text.charCodeAt(j))) j++;
+    if (text[j] === ':') i = j + 1;
+    if (at === 0) break;
+  }
+  if (i === -1) return { usage: null, model: null };
+  while (isSpace(text.charCodeAt(i))) i++;
+  const end = objectEnd(text, i);
+  if (end === -1) return { usage: null, model: null };
+  try {
+    const { usage } = extractUsage('generate', { usageMetadata: JSON.parse(text.slice(i, end)) as unknown });
+    return { usage, model: null };
+  } catch {
+    return { usage: null, model: null };
+  }
+}
+
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+/** Index just past the JSON object starting at `start`, or -1 (strings and their escapes skipped). */
+function objectEnd(text: string, start: number): number {
+  if (text[start] !== '{') return -1;
+  let depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+    } else if (c === '{' || c === '[') depth++;
+    else if ((c === '}' || c === ']') && --depth === 0) return i + 1;
+  }
+  return -1;
+}
