@@ -84,6 +84,8 @@ export interface ProxyContext {
   extraHeaders: Record<string, string>;
   /** Keep the 2xx response's parsed JSON (or first SSE frame) in `result.meter.head` for after(). */
   captureResponse: boolean;
+  /** The answer echoes usage an earlier request was billed for (a stored interaction read again): recorded without tokens, never cut by the hard cap. */
+  usageBilled: boolean;
   /** Scratch space for stages to carry state from before() to after(). */
   state: Map<symbol, unknown>;
   startedAt: number;

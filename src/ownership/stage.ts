@@ -89,6 +89,8 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       }
       if (pinned) ctx.pinnedKeyId = pinned;
       if (fromPath) ctx.state.set(PATH_NAME, fromPath);
+      // Every read of a stored interaction echoes its usage: once billed, it is not billed again.
+      if (fromPath?.startsWith('interactions/') && store.owner(fromPath)?.usageRecordedAt != null) ctx.usageBilled = true;
       if (ctx.method === 'GET' && !upload && LIST_FIELDS[rest] !== undefined) ctx.state.set(LIST, rest);
       // Responses that create resources (or finish a batch) are parsed once, at their end.
       ctx.captureResponse =
@@ -118,6 +120,11 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       const units = ctx.what.endpoint === 'predictLongRunning' ? requestedVideoSeconds(requestJson(ctx)) : null;
       for (const name of created) store.claim(name, { ...ownerFor(ctx), units });
       if (created.length > 0 && fromPath?.startsWith('uploads/')) store.forget(fromPath);
+      // The request that first sees an interaction's usage (its create, or a GET of a background one) bills it.
+      if (result.meter.usage && ctx.what.family === 'interactions') {
+        const interaction = fromPath ?? created.find((name) => name.startsWith('interactions/'));
+        if (interaction) store.markUsageRecorded(interaction);
+      }
       if (ctx.method === 'GET' && fromPath?.startsWith('batches/')) {
         claimResponsesFile(store, fromPath, result.meter.head);
         recordFinishedBatch(deps, requestWitness(ctx), fromPath, result.meter.head, { deferFileResults: pollerRuns });

@@ -121,7 +121,7 @@ export function createProxyApp(deps: ProxyDeps): { app: Hono<AppEnv>; handle: Pr
         if (pending) await pending;
       }
       const replayable = ctx.body.buffered !== null;
-      const guard = guardOf(ctx);
+      const guard = ctx.usageBilled ? null : guardOf(ctx);
       for (;;) {
         const credential = ctx.upstreamKey;
         if (!credential) throw new GatewayError('unavailable', 'The gateway has no upstream Gemini key configured (set GEMINI_API_KEY or GEMINI_API_KEYS).');
@@ -150,6 +150,7 @@ export function createProxyApp(deps: ProxyDeps): { app: Hono<AppEnv>; handle: Pr
         // Only an answer the client has not seen a byte of comes back as `retry`, with ctx.upstreamKey moved on.
         if (!result.retry) break;
       }
+      if (ctx.usageBilled && result.meter.usage) result = { ...result, meter: { ...result.meter, usage: null } };
     } catch (err) {
       refusal = toGatewayError(err);
       throw err;
@@ -201,6 +202,7 @@ function newContext(
     holdStatuses: null,
     extraHeaders: { 'x-gateway-request-id': base.requestId },
     captureResponse: false,
+    usageBilled: false,
     state: new Map(),
     now: deps.clock.now(),
   };
