@@ -16,15 +16,33 @@ export function scrubHeaders(headers: Headers, secrets: readonly string[]): Head
   return headers;
 }
 
+/** Encodings a held body can be decoded from to be searched (decodeQuietly). */
+const DECODABLE = new Set(['identity', 'gzip', 'x-gzip', 'deflate', 'br']);
+
 /**
  * Whether an upstream answer is held back until complete so that a credential it echoes (an error
  * message quoting the key, an HTML error page quoting the URL) can be scrubbed before the client
- * sees it: errors only, small, and not compressed (compressed bytes cannot be searched).
+ * sees it: errors only, small, and in an encoding the gateway can decode to search.
  */
 export function scrubbable(status: number, headers: IncomingHttpHeaders): boolean {
   const encoding = headers['content-encoding'];
-  if (status < 400 || (encoding !== undefined && String(encoding).trim().toLowerCase() !== 'identity')) return false;
+  if (status < 400 || (encoding !== undefined && !DECODABLE.has(String(encoding).trim().toLowerCase()))) return false;
   return Number(headers['content-length'] ?? 0) <= HOLD_LIMIT;
+}
+
+/**
+ * A complete held error body with echoed credentials scrubbed. A compressed one is searched
+ * decompressed, and only when it held a secret is it sent decompressed (its content-encoding
+ * removed from `headers`): a clean body keeps upstream's exact bytes.
+ */
+export function scrubHeld(raw: Buffer, headers: IncomingHttpHeaders, secrets: readonly string[]): Buffer {
+  const encoding = headers['content-encoding'];
+  if (encoding === undefined || String(encoding).trim().toLowerCase() === 'identity') return scrubBody(raw, secrets);
+  const plain = decodeQuietly(raw, encoding);
+  const clean = scrubBody(plain, secrets);
+  if (clean === plain) return raw;
+  delete headers['content-encoding'];
+  return clean;
 }
 
 /**

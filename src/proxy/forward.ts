@@ -8,7 +8,7 @@ import type { Outcome } from '../metering/row.js';
 import type { ExchangeResult } from '../exchange/stage.js';
 import type { UsageFamily } from '../metering/usage.js';
 import { ClientAborted } from '../exchange/body.js';
-import { decodeQuietly, HOLD_LIMIT, scrubBody, scrubbable, scrubHeaders } from './error-body.js';
+import { decodeQuietly, HOLD_LIMIT, scrubbable, scrubHeaders, scrubHeld } from './error-body.js';
 import { clientResponseHeaders, first } from './headers.js';
 import { errorFrame, upstreamFailureFrame } from './error-frame.js';
 import { FrameGate, type StreamGuard } from '../exchange/stream-guard.js';
@@ -150,7 +150,7 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
       const h = held!;
       held = null;
       const raw = Buffer.concat(h.chunks, h.size);
-      const body = complete && h.scrub ? scrubBody(raw, req.secrets) : raw;
+      const body = complete && h.scrub ? scrubHeld(raw, h.headers, req.secrets) : raw;
       start(h.headers, body === raw ? undefined : body.length);
       write(body);
     };

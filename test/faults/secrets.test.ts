@@ -2,6 +2,7 @@
 // input, admin calls, upstream failures and an upstream that echoes its key — after which no tenant
 // key, upstream key or admin token may appear in any log line, response header or response body
 // (the harness checks every byte written to clients and every log line on close).
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { startHarness, UPSTREAM_KEY, type Harness } from '../support/harness.js';
@@ -102,6 +103,27 @@ describe('no secret leaks', () => {
     expect(all).toContain('key=[redacted]');
     expect(lines).toHaveLength(3);
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+  });
+
+  it('an error that echoes the key is scrubbed when upstream compressed it too', async () => {
+    h = await startHarness({
+      fake: {
+        intercept: ({ req, res }) => {
+          const got = String(req.headers['x-goog-api-key']);
+          const body = gzipSync(JSON.stringify({ error: { code: 400, message: `API key ${got} not valid. Please pass a valid API key.`, status: 'INVALID_ARGUMENT' } }));
+          res.writeHead(400, { 'content-type': 'application/json; charset=UTF-8', 'content-encoding': 'gzip', 'content-length': String(body.length) });
+          res.end(body);
+          return true;
+        },
+      },
+    });
+    const key = (await h.createKey()).key;
+    const res = await rawRequest(`${h.url}/v1beta/models/google-text:generateContent`, { headers: { 'x-goog-api-key': key, 'accept-encoding': 'gzip' }, body: '{}' });
+    expect(res.status).toBe(400);
+    const text = (res.headers['content-encoding'] === 'gzip' ? gunzipSync(res.body) : res.body).toString();
+    expect(text).not.toContain(UPSTREAM_KEY);
+    expect(JSON.parse(text)).toEqual({ error: { code: 400, message: 'API key [redacted] not valid. Please pass a valid API key.', status: 'INVALID_ARGUMENT' } });
+    expect(Number(res.headers['content-length'])).toBe(res.body.length);
   });
 
   it('a 2xx body is never rewritten, even when it quotes something key-shaped (model output is the tenant’s)', async () => {
