@@ -120,8 +120,9 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       const units = ctx.what.endpoint === 'predictLongRunning' ? requestedVideoSeconds(requestJson(ctx)) : null;
       for (const name of created) store.claim(name, { ...ownerFor(ctx), units });
       if (created.length > 0 && fromPath?.startsWith('uploads/')) store.forget(fromPath);
-      // The request that first sees an interaction's usage (its create, or a GET of a background one) bills it.
-      if (result.meter.usage && ctx.what.family === 'interactions') {
+      // The request that first sees an interaction's final usage (its create, or a GET of a background
+      // one) bills it. Usage read while it still runs, or from a stream's fallback frame, may be partial.
+      if (result.meter.usage && ctx.what.family === 'interactions' && settled(result.meter.source)) {
         const interaction = fromPath ?? created.find((name) => name.startsWith('interactions/'));
         if (interaction) store.markUsageRecorded(interaction);
       }
@@ -132,4 +133,10 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       if (ctx.method === 'GET' && fromPath && VIDEO_OPERATION.test(fromPath)) recordFinishedVideo(deps, requestWitness(ctx), fromPath, result.meter.head);
     },
   };
+}
+
+/** An Interaction object no longer running: the usage it carries is final. */
+function settled(interaction: unknown): boolean {
+  const status = (interaction as { status?: unknown } | null | undefined)?.status;
+  return typeof status === 'string' && status !== 'in_progress';
 }

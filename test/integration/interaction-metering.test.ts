@@ -29,8 +29,9 @@ describe('interaction usage', () => {
     ]);
   });
 
-  it('a background interaction is billed by the first GET that sees it completed, and only by that one', async () => {
+  it('a background interaction is billed by the first GET that sees it completed (a read while it runs does not settle it), and never again', async () => {
     const usage = { total_input_tokens: 40, total_output_tokens: 900, total_tokens: 940 };
+    const running = { total_input_tokens: 40, total_output_tokens: 100, total_tokens: 140 };
     let done = false;
     const send = (res: RouteContext['res'], body: object) => {
       res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
@@ -42,7 +43,8 @@ describe('interaction usage', () => {
         intercept: ({ method, url, res }) => {
           if (method === 'POST' && url.pathname.endsWith('/interactions')) return send(res, { id: 'v1_bg', status: 'in_progress', model: 'gemini-2.5-flash' });
           if (method === 'GET' && url.pathname.endsWith('/interactions/v1_bg')) {
-            return send(res, done ? { id: 'v1_bg', status: 'completed', model: 'gemini-2.5-flash', usage } : { id: 'v1_bg', status: 'in_progress', model: 'gemini-2.5-flash' });
+            // While it runs, a read may report the usage so far: billed, but the final usage still is.
+            return send(res, done ? { id: 'v1_bg', status: 'completed', model: 'gemini-2.5-flash', usage } : { id: 'v1_bg', status: 'in_progress', model: 'gemini-2.5-flash', usage: running });
           }
           return false;
         },
@@ -56,7 +58,7 @@ describe('interaction usage', () => {
     await ai.interactions.get('v1_bg');
     expect(tokens(await h.waitForRows(4))).toEqual([
       ['interactions.create', null],
-      ['interactions.get', null],
+      ['interactions.get', 140],
       ['interactions.get', 940],
       ['interactions.get', null],
     ]);
