@@ -2,7 +2,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Transform } from 'node:stream';
 import { frameData, piecesInclude, SseScanner, type SseFrame } from './sse.js';
 import { extractUsage, type Usage, type UsageFamily } from './usage.js';
-import { TAIL_BYTES, usageFromTail } from './tail-usage.js';
+import { imageCounter, TAIL_BYTES, usageFromTail } from './tail-usage.js';
 
 export interface MeterResult {
   usage: Usage | null;
@@ -109,18 +109,25 @@ function jsonMeter(family: UsageFamily | null, capture: boolean, maxBytes: numbe
   const chunks: Buffer[] = [];
   let size = 0;
   let whole = true;
+  let images: ReturnType<typeof imageCounter> | null = null;
   return {
     push(chunk) {
+      if (images) images.push(chunk);
       chunks.push(chunk);
       size += chunk.length;
       if (size <= maxBytes) return;
-      // Too large to parse: keep only the tail, where a generateContent body has its usage.
+      // Too large to parse: keep only the tail, where a generateContent body has its usage; an Imagen answer's images are counted as they pass.
+      if (whole && family === 'predict') {
+        images = imageCounter();
+        for (const c of chunks) images.push(c);
+      }
       whole = false;
       let drop = 0;
       while (drop < chunks.length - 1 && size - chunks[drop]!.length >= TAIL_BYTES) size -= chunks[drop++]!.length;
       if (drop > 0) chunks.splice(0, drop);
     },
     async finish() {
+      if (images) return { ...NO_METER, usage: images.usage() };
       if (!whole) return family === 'generate' ? { ...NO_METER, ...usageFromTail(Buffer.concat(chunks, size)) } : NO_METER;
       const body = parseQuietly(Buffer.concat(chunks, size).toString('utf8'));
       const got = family ? extractQuietly(family, body) : { usage: null, model: null };

@@ -1,4 +1,4 @@
-import { extractUsage, type Usage } from './usage.js';
+import { extractUsage, imageUsage, type Usage } from './usage.js';
 
 /** How much of a body too large to keep whole is kept: far more than a usageMetadata object and what follows it. */
 export const TAIL_BYTES = 64 * 1024;
@@ -47,4 +47,30 @@ function objectEnd(text: string, start: number): number {
     else if ((c === '}' || c === ']') && --depth === 0) return i + 1;
   }
   return -1;
+}
+
+const IMAGE_NEEDLES = [Buffer.from('"bytesBase64Encoded"'), Buffer.from('"gcsUri"')];
+const CARRY = Math.max(...IMAGE_NEEDLES.map((n) => n.length)) - 1;
+
+/**
+ * Counts an Imagen answer's images while it streams past, for a body too large to keep whole: one
+ * `bytesBase64Encoded` (or `gcsUri`) key per prediction, found across chunk boundaries too.
+ */
+export function imageCounter(): { push(chunk: Buffer): void; usage(): Usage } {
+  let images = 0;
+  let carry = Buffer.alloc(0);
+  return {
+    push(chunk) {
+      for (const needle of IMAGE_NEEDLES) {
+        for (let at = chunk.indexOf(needle); at !== -1; at = chunk.indexOf(needle, at + 1)) images++;
+        if (carry.length === 0) continue;
+        // Matches across the seam: they start in the carried tail of the previous chunk.
+        const seam = Buffer.concat([carry, chunk.subarray(0, needle.length - 1)]);
+        for (let at = seam.indexOf(needle); at !== -1 && at < carry.length; at = seam.indexOf(needle, at + 1)) if (at + needle.length > carry.length) images++;
+      }
+      const tail = chunk.length >= CARRY ? chunk : Buffer.concat([carry, chunk]);
+      carry = Buffer.from(tail.subarray(Math.max(0, tail.length - CARRY)));
+    },
+    usage: () => imageUsage(images),
+  };
 }

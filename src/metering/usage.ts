@@ -60,7 +60,11 @@ function usage(promptTokens: number, cachedTokens: number, outputTokens: number,
 /** Imagen `:predict`: one prediction per image, no token usage; a body without predictions is no usage. */
 export function fromPredictions(body: Record<string, unknown>): Usage | null {
   if (!Array.isArray(body.predictions)) return null;
-  const images = body.predictions.filter((p) => isObject(p) && (typeof p.bytesBase64Encoded === 'string' || typeof p.gcsUri === 'string')).length;
+  return imageUsage(body.predictions.filter((p) => isObject(p) && (typeof p.bytesBase64Encoded === 'string' || typeof p.gcsUri === 'string')).length);
+}
+
+/** An Imagen answer's usage: its image count, no tokens. */
+export function imageUsage(images: number): Usage {
   return { promptTokens: 0, cachedTokens: 0, outputTokens: 0, thoughtsTokens: 0, toolUsePromptTokens: 0, totalTokens: 0, images, json: JSON.stringify({ images }) };
 }
 

@@ -282,4 +282,23 @@ describe('answers larger than the gateway keeps whole', () => {
     expect(row).toMatchObject({ status: 200, outcome: 'ok', prompt_tokens: 12, output_tokens: 1290, total_tokens: 1302 });
     expect(JSON.parse(row!.usage_json!)).toEqual(usageMetadata);
   });
+  it('an Imagen answer over MAX_JSON_BODY_BYTES still records its images, counted as the body passes', async () => {
+    const predictions = Array.from({ length: 3 }, () => ({ mimeType: 'image/png', bytesBase64Encoded: 'iVBO'.repeat(60_000) }));
+    const text = JSON.stringify({ predictions });
+    const { post, h } = await start({
+      env: { MAX_JSON_BODY_BYTES: String(128 * 1024) },
+      fake: {
+        intercept: ({ res }) => {
+          res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+          for (let i = 0; i < text.length; i += 10_007) res.write(text.slice(i, i + 10_007));
+          res.end();
+          return true;
+        },
+      },
+    });
+    const res = await post('/v1beta/models/imagen-4.0-generate-001:predict', JSON.stringify({ instances: [{ prompt: 'a cat' }], parameters: { sampleCount: 3 } }));
+    expect(res.body.toString()).toBe(text);
+    const [row] = await h.waitForRows(1);
+    expect(row).toMatchObject({ endpoint: 'predict', status: 200, outcome: 'ok', images: 3 });
+  });
 });
