@@ -38,12 +38,17 @@ export function encodeCursor(c: Cursor): string {
   return Buffer.from(JSON.stringify([c.at, c.id])).toString('base64url');
 }
 
-/** Undefined/empty → first page; anything that is not one of our cursors → 400. */
-export function decodeCursor(s: string | undefined): Cursor | null {
+/**
+ * Undefined/empty → first page; anything that is not one of our cursors → 400. `idKind` is the
+ * type of the listed table's id: Postgres refuses to compare a bigint id with text (a 500), so an
+ * id of the other kind is refused here.
+ */
+export function decodeCursor(s: string | undefined, idKind: 'string' | 'integer' = 'string'): Cursor | null {
   if (!s) return null;
   try {
     const v = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && (typeof v[1] === 'string' || Number.isSafeInteger(v[1]))) return { at: v[0], id: v[1] };
+    const idOk = (id: unknown) => (idKind === 'integer' ? Number.isSafeInteger(id) : typeof id === 'string');
+    if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && idOk(v[1])) return { at: v[0], id: v[1] as string | number };
   } catch {
     // fall through to the 400 below
   }

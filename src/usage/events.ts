@@ -32,7 +32,7 @@ export async function listEvents(
   };
   if (q.from !== undefined) add('created_at >= ?', q.from);
   if (q.to !== undefined) add('created_at < ?', q.to);
-  const cursor = decodeCursor(q.cursor);
+  const cursor = decodeCursor(q.cursor, 'integer');
   if (cursor) add('(created_at, id) < (?, ?)', cursor.at, cursor.id);
   const rows = await query<EventRow>(db, `SELECT * FROM usage_events WHERE (${terms.join(') AND (')}) ORDER BY created_at DESC, id DESC LIMIT ?`, [...params, q.limit + 1]);
   const labels = await loadDisplayNames(db, rows.slice(0, q.limit));

@@ -235,6 +235,14 @@ describe('GET /admin/v1/usage/events', () => {
     expect((await getJson(h, '/admin/v1/usage/events?from=2026-06-02&to=2026-06-01')).status).toBe(400);
   });
 
+  it('refuses a well-formed cursor whose id is not an event id (a string), on either backend', async () => {
+    // Event ids are integers; Postgres rejects a text id for its bigint column, which must not become a 500.
+    const forged = Buffer.from(JSON.stringify([Date.parse('2026-06-02T00:00:00Z'), 'abc'])).toString('base64url');
+    const r = await getJson(h, `/admin/v1/usage/events?cursor=${forged}`);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/cursor/) });
+  });
+
   it('lists the price tables (in camelCase) and the models seen without a price', async () => {
     const { body } = await getJson(h, '/admin/v1/usage/prices');
     expect(body.nextCursor).toBeNull();
