@@ -73,7 +73,20 @@ export function renderError(err: GatewayError, audience: Audience, requestId?: s
 /** Anything thrown that is not ours becomes an opaque internal error: no message, no stack leaks. */
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
+  if (isNulInText(err)) return new GatewayError('invalid_argument', 'Text must not contain a NUL character (\\u0000).');
   return new GatewayError('internal', 'Internal gateway error.');
+}
+
+/**
+ * Postgres text cannot hold U+0000 and refuses the query (SQLSTATE 22021): that is the caller's
+ * input, not our failure, wherever the text came from (a filter, a name, a label).
+ * Drizzle may wrap the driver error as `cause`.
+ */
+function isNulInText(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, i = 0; e && i < 3; e = e.cause as typeof e, i++) {
+    if (e.code === '22021' && typeof e.message === 'string' && e.message.includes('0x00')) return true;
+  }
+  return false;
 }
 
 /** zod validation failures become one 400 listing every problem (admin and self-service alike). */

@@ -38,6 +38,21 @@ describe('admin API', () => {
     expect((await h.admin('POST', '/admin/v1/keys', { projectId: 'prj_x', expiresAt: 'tomorrow' })).status).toBe(400);
   });
 
+  it('never answers 500 to a NUL character in a filter or a name (Postgres text cannot hold one)', async () => {
+    h = await startHarness({ env: { ADMIN_TOKEN } });
+    const answers = [
+      await h.admin('GET', '/admin/v1/tenants?label=team%3D%00'),
+      await h.admin('GET', '/admin/v1/projects?tenant=%00'),
+      await h.admin('GET', '/admin/v1/usage?project=%00'),
+      await h.admin('GET', '/admin/v1/usage/events?model=%00'),
+      await h.admin('POST', '/admin/v1/tenants', { slug: 'nul', name: 'a\u0000b' }),
+    ];
+    for (const r of answers) {
+      expect(r.status).toBeLessThan(500);
+      if (r.status >= 400) expect(r.body).toEqual({ error: { code: 'invalid_argument', message: expect.any(String), requestId: expect.any(String) } });
+    }
+  });
+
   it('409 on a duplicate slug (per tenant for projects), 404 for unknown ids, 422 for changes a state forbids', async () => {
     h = await startHarness({ env: { ADMIN_TOKEN } });
     const { tenantId, keyId } = await issueKey(h);
