@@ -12,6 +12,8 @@ export interface RelayHooks {
   fromClient(data: Buffer, isBinary: boolean): boolean;
   /** A server frame, after it was handed to the client socket. */
   fromServer(data: Buffer, isBinary: boolean): void;
+  /** A close reason as received from either side, made fit to pass on and record. */
+  closeReason(reason: string): string;
   /** Called once, when both sockets are done with: who closed first, with which code and reason. */
   ended(end: RelayEnd): void;
 }
@@ -77,7 +79,7 @@ export function relay(client: WebSocket, upstream: WebSocket, hooks: RelayHooks)
   const onClose = (side: 'client' | 'upstream', other: WebSocket) => (code: number, reasonBuf: Buffer) => {
     closes++;
     if (!firstClose) {
-      firstClose = { by: side, code, reason: reasonBuf.toString('utf8') };
+      firstClose = { by: side, code, reason: hooks.closeReason(reasonBuf.toString('utf8')) };
       passClose(other, code, firstClose.reason);
     }
     // A peer that never answers the close handshake is dropped after a grace period.

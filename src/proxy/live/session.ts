@@ -16,6 +16,7 @@ import type { ResumptionHandles } from '../../live/handles.js';
 import { relay, type Relay, type RelayEnd } from './relay.js';
 import { CLOSE, closeReason, INVALID_ARGUMENT_REASON, looksLikeJsonObject } from '../../live/setup.js';
 import { TurnMeter } from '../../live/usage.js';
+import { redactSecrets } from '../../redact.js';
 import type { LiveSessionTrace } from '../../telemetry/live.js';
 
 export interface SessionDeps {
@@ -145,10 +146,16 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
       s.trace?.upstreamStatus(101);
       if (client.readyState !== client.OPEN) return void ws.close();
       client.off('message', early);
-      link = relay(client, ws, { fromClient, fromServer, ended: (end) => finish(end, outcomeOf(end)) });
+      link = relay(client, ws, { fromClient, fromServer, closeReason: scrubReason, ended: (end) => finish(end, outcomeOf(end)) });
       for (const f of queued.splice(0)) link.sendUpstream(f.data, f.isBinary);
       if (client.isPaused) client.resume();
     });
+  }
+
+  // Upstream may quote the key it was given (Google: "Consumer 'api_key:…' has been suspended"),
+  // and a client anything; the reason reaches the other side and the live_session row.
+  function scrubReason(reason: string): string {
+    return closeReason(redactSecrets(reason, [s.upstreamKey.secret]));
   }
 
   function fromClient(data: Buffer, isBinary: boolean): boolean {
