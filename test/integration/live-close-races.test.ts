@@ -77,4 +77,18 @@ describe('Live API sessions that end mid-turn or on both sides at once', () => {
     expect(session).toMatchObject({ status: 1008, outcome: 'upstream_error' });
     expect(session.usage_json).not.toContain(UPSTREAM_KEY);
   });
+
+  it('keeps a Google key a client quotes in its close reason out of the live_session row, before setup too', async () => {
+    h = await startLiveHarness(recording('should_send_text_in_async_session'), { env });
+    const { key } = await h.createKey();
+    const google = 'AIzaSyD-not-a-real-key-0123456789abcdefg';
+    const c = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
+    await c.opened;
+    c.ws.close(1000, `leaving, key ${google}`);
+    await c.closed;
+    const [row] = await h.waitForRows(1);
+    expect(row).toMatchObject({ endpoint: 'live_session', status: 1000 });
+    expect(row!.usage_json).toContain('leaving, key ');
+    expect(row!.usage_json).not.toContain(google);
+  });
 });

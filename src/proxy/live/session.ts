@@ -98,7 +98,7 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
     if (link) return; // the relay reports the end
     if (upstream && upstream.readyState !== upstream.CLOSED) upstream.terminate();
     // An outcome set before the relay means the gateway closed it (refuse), not the client.
-    finish({ by: outcome === null ? 'client' : 'gateway', code, reason: reason.toString('utf8'), bytesIn: 0, bytesOut: 0 }, outcome ?? 'client_aborted');
+    finish({ by: outcome === null ? 'client' : 'gateway', code, reason: scrubReason(reason.toString('utf8')), bytesIn: 0, bytesOut: 0 }, outcome ?? 'client_aborted');
   });
 
   function refuse(code: number, reason: string, why: Outcome = 'gateway_error'): void {
