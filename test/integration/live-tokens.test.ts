@@ -96,6 +96,28 @@ describe('gateway-issued ephemeral tokens', () => {
   });
 });
 
+describe('ephemeral token races', () => {
+  it('with uses: 1, admit only one of two upgrades racing each other, and never write the token down', async () => {
+    vi.spyOn(console, 'warn').mockImplementation(() => {});
+    h = await startLiveHarness(recording('should_send_text_in_async_session'));
+    const { key } = await h.createKey();
+    const token = await mint(h, key, { uses: 1 });
+    const [a, b] = [rawConnect(constrainedUrl(h, token)), rawConnect(constrainedUrl(h, token))];
+    const outcome = (c: ReturnType<typeof rawConnect>) => Promise.race([c.opened.then(() => 'open' as const), c.refused.then((r) => r.status)]);
+    const results = await Promise.all([outcome(a), outcome(b)]);
+    expect([...results].sort()).toEqual([401, 'open']);
+    const winner = results[0] === 'open' ? a : b;
+    winner.ws.close(1000, 'bye');
+    const closed = await winner.closed;
+    expect(closed.reason).not.toContain(token);
+    const rows = await h.waitForRows(2);
+    expect(rows.find((r) => r.endpoint === 'live_session')).toMatchObject({ status: 1000 });
+    expect(await h.scalar('SELECT count(*) FROM live_tokens WHERE uses_left = 0')).toBe(1);
+    for (const r of rows) expect(JSON.stringify(r)).not.toContain(token.slice('auth_tokens/'.length));
+    for (const line of h.logs) expect(line).not.toContain(token.slice('auth_tokens/'.length));
+  });
+});
+
 describe('ephemeral token limits', () => {
   it('closes a session it opened with 1008 at its expireTime', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'));
