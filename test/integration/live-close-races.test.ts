@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, UPSTREAM_KEY } from '../support/harness.js';
 import { putLimits } from '../support/quota.js';
-import { clientFrames, rawConnect, recording, startLiveHarness, type LiveHarness } from '../support/live.js';
+import { clientFrames, sdkConnect, rawConnect, recording, startLiveHarness, type LiveHarness } from '../support/live.js';
 import type { LiveScript } from '../support/fake-live-upstream.js';
 
 const env = { ADMIN_TOKEN };
@@ -90,5 +90,29 @@ describe('Live API sessions that end mid-turn or on both sides at once', () => {
     expect(row).toMatchObject({ endpoint: 'live_session', status: 1000 });
     expect(row!.usage_json).toContain('leaving, key ');
     expect(row!.usage_json).not.toContain(google);
+  });
+
+  it('releases the max_concurrent slot of a session cut by the hard cap, and records quota_cut', async () => {
+    const script = recording('should_send_text_in_async_session');
+    h = await startLiveHarness({ steps: [...script.steps, ...script.steps.slice(2)] }, { env });
+    const { key, id } = await h.createKey();
+    const model = 'gemini-live-2.5-flash-preview';
+    // The token budget is narrowed to the model, so only max_concurrent decides the next admission.
+    const policy = { hardCap: true, limits: [{ maxConcurrent: 1 }, { model, tokensPerDay: 1000 }] };
+    expect((await putLimits(h, await h.projectOf(id), policy)).status).toBe(200);
+    const s = await sdkConnect(h.sdk(key), model);
+    s.session.sendClientContent({ turns: 'Hello what should we talk about?' });
+    await s.waitFor(3);
+    s.session.sendClientContent({ turns: 'Hello what should we talk about?' });
+    expect((await s.closed).code).toBe(1008);
+    const rows = await h.waitForRows(3);
+    expect(rows.filter((r) => r.endpoint === 'live_session')).toEqual([expect.objectContaining({ outcome: 'quota_cut', status: 1008 })]);
+    const second = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
+    await second.opened;
+    const third = await rawConnect(h.liveUrl('v1beta', `?key=${key}`)).refused;
+    expect(third.status).toBe(429);
+    expect(JSON.parse(third.body).error.message).toMatch(/max_concurrent limit of 1/);
+    second.ws.close();
+    await second.closed;
   });
 });
