@@ -37,7 +37,9 @@ export type WindowStarts = Record<WindowKind, number>;
  * ledger's batch (counter cells from persist.ts) keeps SQLite in step, and load() restores them at boot.
  */
 export class CounterStore {
-  private readonly buckets = new Map<string, Bucket>();
+  // Nested maps, not one keyed by a joined string: a lookup then hashes strings that already exist
+  // (their hash is cached) instead of building and hashing a new one, several times per request.
+  private readonly projects = new Map<string, ProjectBuckets>();
   private cached: { from: number; to: number; starts: WindowStarts } = { from: 0, to: 0, starts: { minute: 0, day: 0, month: 0 } };
 
   /** Window starts at `now`, recomputed once per minute (month arithmetic needs a Date). */
@@ -51,12 +53,14 @@ export class CounterStore {
 
   /** The bucket, created empty if new, with its windows moved to `now`. */
   get(projectId: string, dim: CounterDimension, value: string, now: number): Bucket {
-    const id = bucketId(projectId, dim, value);
-    let b = this.buckets.get(id);
+    let p = this.projects.get(projectId);
+    if (!p) this.projects.set(projectId, (p = { project: null, key: new Map(), model: new Map() }));
+    let b = dim === 'project' ? p.project : p[dim].get(value);
     if (!b) {
       const s = this.starts(now);
       b = { windows: { minute: fresh(s.minute), day: fresh(s.day), month: fresh(s.month) }, held: 0, running: 0, inFlight: 0, capped: new Set() };
-      this.buckets.set(id, b);
+      if (dim === 'project') p.project = b;
+      else p[dim].set(value, b);
       return b;
     }
     roll(b, this.starts(now));
@@ -86,8 +90,10 @@ export class CounterStore {
   }
 }
 
-function bucketId(projectId: string, dim: CounterDimension, value: string): string {
-  return `${projectId}\u0000${dim}\u0000${value}`;
+interface ProjectBuckets {
+  project: Bucket | null;
+  key: Map<string, Bucket>;
+  model: Map<string, Bucket>;
 }
 
 const fresh = (start: number): WindowCount => ({ start, tokens: 0, requests: 0 });

@@ -1,5 +1,6 @@
-import type { Bucket, CounterDimension } from './counters.js';
-import { LIMIT_NAMES, LIMITS, type LimitName, type LimitRule } from './policy.js';
+import type { Bucket } from './counters.js';
+import { LIMITS } from './policy.js';
+import type { CompiledRule, RuleLimit } from './rule-limits.js';
 import { addUnit } from '../calendar.js';
 import { secondsUntilReset, windowStart } from './windows.js';
 
@@ -7,20 +8,13 @@ import { secondsUntilReset, windowStart } from './windows.js';
 export const BUSY_RETRY_SECONDS = 1;
 
 /** A rule that matches the request, with the counters of the traffic it limits. */
-export interface AppliedRule {
-  rule: LimitRule;
-  dim: CounterDimension;
-  value: string;
+export interface AppliedRule extends CompiledRule {
   bucket: Bucket;
 }
 
 /** One limit of one rule, as the caller sees it right now. */
-export interface Measure {
-  /** Policy name used in headers and messages: `tpd`, `key/rpm`, `model/gemini-2.5-pro/tpm`. */
-  id: string;
-  name: LimitName;
+export interface Measure extends RuleLimit {
   rule: AppliedRule;
-  limit: number;
   /** Settled usage in the current window (requests or tokens), or requests in flight for max_concurrent. */
   used: number;
   /** Tokens held by in-flight requests (0 for request limits). */
@@ -35,40 +29,44 @@ export interface Violation extends Measure {
   retryAfter: number;
 }
 
-export function policyId(a: Pick<AppliedRule, 'dim' | 'value'>, name: LimitName): string {
-  const short = LIMITS[name].short;
-  if (a.dim === 'key') return `key/${short}`;
-  if (a.dim === 'model') return `model/${a.value}/${short}`;
-  return short;
-}
-
 /** Every limit of every applied rule, measured at `now`. */
 export function measureAll(applied: AppliedRule[], now: number): Measure[] {
   const out: Measure[] = [];
-  for (const a of applied) {
-    for (const name of LIMIT_NAMES) {
-      const limit = a.rule[name];
-      if (limit !== undefined) out.push(measure(a, name, limit, now));
-    }
-  }
+  for (const a of applied) for (const l of a.limits) out.push(measure(a, l, now));
   return out;
 }
 
-// Runs for every limit of every matching rule, twice per admitted request: one literal per result
+// Runs for every limit of every matching rule of every limited request: one literal per result
 // (an object spread put each on V8's slow path: ~10% of CPU with limits set), window bounds once.
-function measure(a: AppliedRule, name: LimitName, limit: number, now: number): Measure {
+function measure(a: AppliedRule, l: RuleLimit, now: number): Measure {
+  const { name, limit, id, quoted, policyItem } = l;
   const { window, unit } = LIMITS[name];
   const b = a.bucket;
-  const id = policyId(a, name);
   if (window === null) {
-    return { id, name, rule: a, limit, used: b.inFlight, reserved: 0, remaining: Math.max(0, limit - b.inFlight), resetsAt: null, windowSeconds: null };
+    const used = b.inFlight;
+    return { name, limit, id, quoted, policyItem, rule: a, used, reserved: 0, remaining: Math.max(0, limit - used), resetsAt: null, windowSeconds: null };
   }
   const w = b.windows[window];
   const used = unit === 'tokens' ? w.tokens : w.requests;
   const reserved = unit === 'tokens' ? b.held : 0;
   const start = windowStart(window, now);
   const end = addUnit(window, start);
-  return { id, name, rule: a, limit, used, reserved, remaining: Math.max(0, limit - used - reserved), resetsAt: end, windowSeconds: (end - start) / 1000 };
+  return { name, limit, id, quoted, policyItem, rule: a, used, reserved, remaining: Math.max(0, limit - used - reserved), resetsAt: end, windowSeconds: (end - start) / 1000 };
+}
+
+/**
+ * The same measures once the request is admitted: one more request in its windows and in flight,
+ * its estimate held. Equal to measuring again after reserving, because every matching rule's bucket
+ * is one the lease reserves on; admission measures once instead of twice.
+ */
+export function afterReserving(measures: Measure[], estimate: number): Measure[] {
+  for (const m of measures) {
+    const unit = LIMITS[m.name].unit;
+    if (unit === 'tokens') m.reserved += estimate;
+    else m.used += 1;
+    m.remaining = Math.max(0, m.limit - m.used - m.reserved);
+  }
+  return measures;
 }
 
 /**

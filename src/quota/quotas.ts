@@ -4,10 +4,11 @@ import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { StreamGuard } from '../exchange/stream-guard.js';
 import { CounterStore, type Bucket, type CounterDimension, type Cuttable, type WindowStarts } from './counters.js';
-import { measureAll, violations, type AppliedRule } from './evaluate.js';
+import { afterReserving, measureAll, violations, type AppliedRule, type Measure } from './evaluate.js';
 import { dimensionsOf } from './persist.js';
 import { hardCapGuard, type CappedLease } from './hard-cap.js';
-import { isTokenLimit, LIMIT_NAMES, LIMITS, type ProjectLimits } from './policy.js';
+import { isTokenLimit, LIMITS, type ProjectLimits } from './policy.js';
+import { compileRule, type CompiledRule } from './rule-limits.js';
 import { createPolicyLoader } from './policy-store.js';
 import { hardCapError, quotaRefusal, rateLimitHeaders } from './refusal.js';
 import { GatewayError } from '../errors.js';
@@ -67,6 +68,7 @@ export interface Quotas {
 }
 
 interface LeaseState extends Lease, CappedLease {
+  headers: Record<string, string>;
   projectId: string;
   keyId: string;
   model: string | null;
@@ -122,19 +124,21 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
     return policies.get(projectId);
   }
 
+  // A reload keeps the policy objects of unchanged rows (policy-store.ts), so their compiled rules stay too.
+  const compiled = new WeakMap<ProjectLimits, CompiledRule[]>();
+  function compiledOf(policy: ProjectLimits): CompiledRule[] {
+    let rules = compiled.get(policy);
+    if (!rules) compiled.set(policy, (rules = policy.limits.map(compileRule)));
+    return rules;
+  }
+
   function matching(policy: ProjectLimits | undefined, projectId: string, keyId: string | null, model: string | null | '*', now: number): AppliedRule[] {
     const out: AppliedRule[] = [];
-    for (const rule of policy?.limits ?? []) {
-      let dim: CounterDimension = 'project';
-      let value = '';
-      if (rule.keyId) {
-        if (keyId !== null && rule.keyId !== keyId) continue;
-        [dim, value] = ['key', rule.keyId];
-      } else if (rule.model) {
-        if (model !== '*' && rule.model !== model) continue;
-        [dim, value] = ['model', rule.model];
-      }
-      out.push({ rule, dim, value, bucket: store.get(projectId, dim, value, now) });
+    if (!policy) return out;
+    for (const c of compiledOf(policy)) {
+      if (c.dim === 'key' && keyId !== null && c.value !== keyId) continue;
+      if (c.dim === 'model' && model !== '*' && c.value !== model) continue;
+      out.push({ rule: c.rule, dim: c.dim, value: c.value, limits: c.limits, bucket: store.get(projectId, c.dim, c.value, now) });
     }
     return out;
   }
@@ -153,30 +157,36 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
     const { principal: p, now } = req;
     const policy = policyOf(p.projectId);
     const rules = matching(policy, p.projectId, p.keyId, req.model, now);
-    const tokenRules = rules.some((a) => LIMIT_NAMES.some((n) => isTokenLimit(n) && a.rule[n] !== undefined));
+    const tokenRules = rules.some((a) => a.limits.some((l) => isTokenLimit(l.name)));
     const estimate = tokenRules ? req.estimate() : 0;
     return { req, p, policy, rules, tokenRules, estimate, subject: { tenantSlug: p.tenantSlug, projectSlug: p.projectSlug } };
   }
 
-  /** Throws the 429 when admitting would break a limit of `rules` (whose buckets may be a shared snapshot). */
-  function check(a: Admission, rules: AppliedRule[], now: number): void {
-    if (!rules.length) return;
+  /**
+   * Throws the 429 when admitting would break a limit of `rules` (whose buckets may be a shared
+   * snapshot); otherwise returns the measures it judged by.
+   */
+  function check(a: Admission, rules: AppliedRule[], now: number): Measure[] {
+    if (!rules.length) return [];
     const measures = measureAll(rules, now);
     const found = violations(measures, a.estimate, now);
     if (found.length) {
       onRefusal?.(a.p, LIMITS[found[0]!.name].metric);
       throw quotaRefusal(found, a.subject, a.estimate, rateLimitHeaders(measures, now));
     }
+    return measures;
   }
 
   function admitLocal(req: AdmitRequest): LeaseState {
     const a = prepare(req);
-    check(a, a.rules, req.now);
-    return reserve(a, shared ? null : undefined);
+    const measures = check(a, a.rules, req.now);
+    const lease = reserve(a, shared ? null : undefined);
+    lease.headers = rateLimitHeaders(afterReserving(measures, a.estimate), req.now);
+    return lease;
   }
 
-  /** `judged`: the rules as admission saw them (the shared snapshot); the rate-limit headers describe those. */
-  function reserve(a: Admission, sharedLease: string | null | undefined, judged: AppliedRule[] = a.rules): LeaseState {
+  /** `judged`: the rules as shared admission saw them (a snapshot), which the rate-limit headers describe; none: no headers yet. */
+  function reserve(a: Admission, sharedLease: string | null | undefined, judged: AppliedRule[] = []): LeaseState {
     const { req, p, policy, rules, estimate, subject } = a;
     const now = req.now;
     const lease: LeaseState = {

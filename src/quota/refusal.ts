@@ -14,19 +14,14 @@ export interface QuotaSubject {
  */
 export function rateLimitHeaders(measures: Measure[], now: number): Record<string, string> {
   if (measures.length === 0) return {};
-  const policy: string[] = [];
-  const state: string[] = [];
+  let policy = '';
+  let state = '';
   for (const m of measures) {
-    const { unit } = LIMITS[m.name];
-    const id = sfString(m.id);
-    policy.push(`${id};q=${m.limit}${unit === 'requests' ? '' : `;qu="${unit}"`}${m.windowSeconds === null ? '' : `;w=${m.windowSeconds}`}`);
-    state.push(`${id};r=${m.remaining}${m.resetsAt === null ? '' : `;t=${Math.max(0, Math.ceil((m.resetsAt - now) / 1000))}`}`);
+    const sep = policy === '' ? '' : ', ';
+    policy += sep + (m.windowSeconds === null ? m.policyItem : `${m.policyItem};w=${m.windowSeconds}`);
+    state += sep + (m.resetsAt === null ? `${m.quoted};r=${m.remaining}` : `${m.quoted};r=${m.remaining};t=${Math.max(0, Math.ceil((m.resetsAt - now) / 1000))}`);
   }
-  return { 'ratelimit-policy': policy.join(', '), ratelimit: state.join(', ') };
-}
-
-function sfString(s: string): string {
-  return `"${s.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, '\\$&')}"`;
+  return { 'ratelimit-policy': policy, ratelimit: state };
 }
 
 /** Human description of one broken limit: names it, its scope, and what is left. */

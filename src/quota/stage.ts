@@ -8,7 +8,7 @@ import type { Lease, Quotas } from './quotas.js';
 const LEASE = Symbol('quota lease');
 
 function hold(ctx: ProxyContext, lease: Lease): void {
-  ctx.state.set(LEASE, lease);
+  ctx.state[LEASE] = lease;
   Object.assign(ctx.extraHeaders, lease.headers);
 }
 /** Endpoints whose answer may be an SSE stream worth watching under the hard cap. */
@@ -28,10 +28,10 @@ export function createQuotaStage({ quotas, config, clock }: { quotas: Quotas; co
       return admit(ctx);
     },
     streamGuard(ctx) {
-      return (ctx.state.get(LEASE) as Lease | undefined)?.guard ?? null;
+      return (ctx.state[LEASE] as Lease | undefined)?.guard ?? null;
     },
     after(ctx, result) {
-      const lease = ctx.state.get(LEASE) as Lease | undefined;
+      const lease = ctx.state[LEASE] as Lease | undefined;
       if (!lease) return;
       // The same charge the persisted counters get from this exchange's usage row (persist.ts).
       const { tokens, request } = rowCharge({ usage: result.meter.usage, outcome: result.outcome });
