@@ -86,8 +86,11 @@ export interface ProxyContext {
   captureResponse: boolean;
   /** The answer echoes usage an earlier request was billed for (a stored interaction read again): recorded without tokens, never cut by the hard cap. */
   usageBilled: boolean;
-  /** Scratch space for stages to carry state from before() to after(). */
-  state: Map<symbol, unknown>;
+  /**
+   * Scratch space for stages to carry state from before() to after(), one symbol each. A plain
+   * object, not a Map: every request has one, and a Map allocates its hash table up front.
+   */
+  state: Record<symbol, unknown>;
   startedAt: number;
   now: number;
 }

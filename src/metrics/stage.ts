@@ -15,11 +15,11 @@ export function metricsStage(m: GatewayMetrics): ProxyStage {
       const type = headers['content-type'];
       if (typeof type === 'string' && /^text\/event-stream/i.test(type)) {
         m.inflightStreams.inc();
-        ctx.state.set(STREAMING, true);
+        ctx.state[STREAMING] = true;
       }
     },
     after(ctx, result) {
-      if (ctx.state.get(STREAMING)) m.inflightStreams.dec();
+      if (ctx.state[STREAMING]) m.inflightStreams.dec();
       const { tenantSlug: tenant, projectSlug: project } = ctx.principal;
       const endpoint = ctx.what.endpoint;
       m.requests.inc({ tenant, project, endpoint, status: String(result.status) });

@@ -88,17 +88,17 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
         pinned ??= owner.upstreamKeyId;
       }
       if (pinned) ctx.pinnedKeyId = pinned;
-      if (fromPath) ctx.state.set(PATH_NAME, fromPath);
+      if (fromPath) ctx.state[PATH_NAME] = fromPath;
       // Every read of a stored interaction echoes its usage: once billed, it is not billed again.
       if (fromPath?.startsWith('interactions/') && store.owner(fromPath)?.usageRecordedAt != null) ctx.usageBilled = true;
-      if (ctx.method === 'GET' && !upload && LIST_FIELDS[rest] !== undefined) ctx.state.set(LIST, rest);
+      if (ctx.method === 'GET' && !upload && LIST_FIELDS[rest] !== undefined) ctx.state[LIST] = rest;
       // Responses that create resources (or finish a batch) are parsed once, at their end.
       ctx.captureResponse =
         (ctx.method === 'POST' && CREATES.has(ctx.what.endpoint)) ||
         (ctx.method === 'GET' && fromPath !== null && (fromPath.startsWith('batches/') || VIDEO_OPERATION.test(fromPath)));
     },
     answer(ctx, upstream, res) {
-      const list = ctx.state.get(LIST) as string | undefined;
+      const list = ctx.state[LIST] as string | undefined;
       return list === undefined ? null : answerList(listDeps, ctx, list, upstream, res);
     },
     responseHeaders(ctx, status, headers) {
@@ -113,7 +113,7 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
     },
     after(ctx, result) {
       if (result.status < 200 || result.status >= 300 || result.outcome === 'gateway_error') return;
-      const fromPath = ctx.state.get(PATH_NAME) as string | undefined;
+      const fromPath = ctx.state[PATH_NAME] as string | undefined;
       if (ctx.method === 'DELETE' && fromPath) store.forget(fromPath);
       const created = createdResources(ctx.what.endpoint, ctx.method, result.meter.head);
       // A Veo operation keeps the seconds its request asked for: it is metered when seen done.

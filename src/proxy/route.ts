@@ -203,7 +203,7 @@ function newContext(
     extraHeaders: { 'x-gateway-request-id': base.requestId },
     captureResponse: false,
     usageBilled: false,
-    state: new Map(),
+    state: {},
     now: deps.clock.now(),
   };
 }

@@ -60,10 +60,10 @@ export function createTelemetryStages(d: TelemetryStageDeps): { open: ProxyStage
       const parent = trace.setSpan(remote, span);
       const admission = tracer.startSpan('gemini_gateway.admission', { startTime: start }, parent);
       const t: RequestTrace = { span, parent, admission, upstream: null, op, quota: 'unlimited' };
-      ctx.state.set(STATE, t);
+      ctx.state[STATE] = t;
     },
     after(ctx, result) {
-      const t = ctx.state.get(STATE) as RequestTrace | undefined;
+      const t = ctx.state[STATE] as RequestTrace | undefined;
       if (t) finish(ctx, result, t);
     },
   };
@@ -71,7 +71,7 @@ export function createTelemetryStages(d: TelemetryStageDeps): { open: ProxyStage
   const admitted: ProxyStage = {
     name: 'telemetry.admitted',
     before(ctx) {
-      const t = ctx.state.get(STATE) as RequestTrace | undefined;
+      const t = ctx.state[STATE] as RequestTrace | undefined;
       if (!t) return;
       const now = at(performance.now());
       t.admission?.end(now);

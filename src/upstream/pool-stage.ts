@@ -41,10 +41,10 @@ export function createKeyStage(pool: UpstreamKeyPool, config: Pick<Config, 'UPST
       }
       // Refusals that may be the key's fault are held back and shown to onUpstreamFailure first.
       ctx.holdStatuses = KEY_FAILURE_STATUSES;
-      ctx.state.set(FAILOVER, { tried: new Set(), retries: pinned ? 0 : config.UPSTREAM_RETRY_ATTEMPTS } satisfies Failover);
+      ctx.state[FAILOVER] = { tried: new Set(), retries: pinned ? 0 : config.UPSTREAM_RETRY_ATTEMPTS } satisfies Failover;
     },
     onUpstreamFailure(ctx, held) {
-      const failover = ctx.state.get(FAILOVER) as Failover | undefined;
+      const failover = ctx.state[FAILOVER] as Failover | undefined;
       const current = ctx.upstreamKey;
       if (!failover || !current?.id) return false;
       const failure = keyFailure(held.status, held.headers, held.body);

@@ -83,7 +83,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
           if (denied) throw new GatewayError('permission_denied', denied);
         }
         // The key stages read and set only these fields of the REST exchange's context.
-        const ctx = { requestId, principal, state: new Map(), upstreamKey: config.GEMINI_API_KEY ? { id: null, secret: config.GEMINI_API_KEY } : null, pinnedKeyId: null, holdStatuses: null } as unknown as ProxyContext;
+        const ctx = { requestId, principal, state: {}, upstreamKey: config.GEMINI_API_KEY ? { id: null, secret: config.GEMINI_API_KEY } : null, pinnedKeyId: null, holdStatuses: null } as unknown as ProxyContext;
         for (const step of keySteps) await step.before?.(ctx);
         const upstreamKey = ctx.upstreamKey;
         if (!upstreamKey) throw new GatewayError('unavailable', 'The gateway has no upstream Gemini key configured (set GEMINI_API_KEY or GEMINI_API_KEYS).');
