@@ -7,6 +7,12 @@ import type { Usage } from './usage.js';
  */
 export type Outcome = 'ok' | 'upstream_error' | 'client_aborted' | 'upstream_aborted' | 'upstream_timeout' | 'gateway_error' | 'quota_cut';
 
+/**
+ * The row's status when the client hung up before any response header was sent: nginx's 499
+ * ("client closed request"), so the row never claims a status nobody received.
+ */
+export const CLIENT_CLOSED_REQUEST = 499;
+
 /** One usage_events row, camelCase; the ledger maps it (metering/columns.ts) onto the snake_case columns. */
 export interface UsageRow {
   createdAt: number;
@@ -20,6 +26,7 @@ export interface UsageRow {
   endpoint: string;
   model: string | null;
   stream: 0 | 1;
+  /** HTTP status sent to the client (CLIENT_CLOSED_REQUEST when it left first); a Live session's close code. */
   status: number;
   outcome: Outcome;
   usage: Usage | null;
