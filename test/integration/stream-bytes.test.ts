@@ -82,6 +82,18 @@ describe('bytes through the gateway', () => {
     expect(row!.total_tokens).toBe(finalGenerateUsage('google-text', false).totalTokenCount);
   });
 
+  it('never asks upstream for zstd, which it could not meter: a client offering zstd, gzip gets gzip, metered', async () => {
+    // The fake prefers zstd whenever it is offered.
+    h = await startHarness({ fake: { zstdUnary: true, gzipUnary: true } });
+    const { key } = await h.createKey();
+    const res = await request(`${h.url}/v1beta/models/google-text:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': key, 'accept-encoding': 'zstd, gzip;q=0.8' }, body });
+    expect(h.fake.requests.at(-1)!.headers['accept-encoding']).toBe('gzip;q=0.8');
+    expect(res.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(Buffer.from(await res.body.arrayBuffer())).toString()).toBe(generateUnaryText('google-text'));
+    const [row] = await h.waitForRows(1);
+    expect(row).toMatchObject({ outcome: 'ok', total_tokens: finalGenerateUsage('google-text', false).totalTokenCount });
+  });
+
   it('forwards method, path, query and headers as sent, with only the key swapped', async () => {
     h = await startHarness();
     const { key } = await h.createKey();
