@@ -165,6 +165,29 @@ describe('ephemeral token limits', () => {
     expect(h.gateway.deps.lifecycle.inflight).toBe(0);
   });
 
+  it('records one session row when the token expires just as shutdown closes the session', async () => {
+    const script = openTurn();
+    h = await startLiveHarness(script, { env: { USAGE_FLUSH_INTERVAL_MS: '60000' } });
+    const { key } = await h.createKey();
+    const expiresAt = Date.now() + 2500;
+    const token = await mint(h, key, { uses: 1, expireTime: new Date(expiresAt).toISOString() });
+    const c = rawConnect(constrainedUrl(h, token));
+    await c.opened;
+    for (const f of clientFrames(script)) c.ws.send(f, { binary: false });
+    await c.waitFrames(3);
+    // The grace period ends at expireTime: shutdown's close (1001) and the token's (1008) race; either may win.
+    const stopped = h.gateway.shutdown(Math.max(0, expiresAt - Date.now()));
+    const closed = await c.closed;
+    await stopped;
+    const rows = await h.query<{ endpoint: string; outcome: string; status: number; total_tokens: number }>('SELECT endpoint, outcome, status, total_tokens FROM usage_events ORDER BY id');
+    const won = closed.code === 1008 ? 'token_expired' : 'client_aborted';
+    expect([1001, 1008]).toContain(closed.code);
+    expect(rows.filter((r) => r.endpoint !== 'auth_tokens')).toEqual([
+      { endpoint: 'live', outcome: won, status: 101, total_tokens: 553 },
+      { endpoint: 'live_session', outcome: won, status: closed.code, total_tokens: 0 },
+    ]);
+  });
+
   it("are refused (403) when the key's scopes do not allow the constrained model or the live family", async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'), { env: { ADMIN_TOKEN } });
     const { secret } = await issueKey(h, { key: { scopes: { models: ['gemini-2.5-*'] } } });
