@@ -9,6 +9,8 @@ export const CLOSE = {
   internal: 1011,
 } as const;
 export const INVALID_ARGUMENT_REASON = 'Request contains an invalid argument.';
+/** The gateway's own close (1008) at a gateway ephemeral token's expireTime. */
+export const TOKEN_EXPIRED_REASON = 'Ephemeral token expired.';
 
 /** A WebSocket close reason carries at most 123 bytes of UTF-8. */
 export function closeReason(text: string): string {

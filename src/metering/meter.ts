@@ -16,6 +16,8 @@ export interface MeterResult {
   head?: unknown;
   /** The parsed object the usage came from (telemetry reads finish reasons from it without parsing again). */
   source?: unknown;
+  /** Upstream's content-encoding when the gateway cannot decode it (zstd on Node 20): the body was not metered. */
+  unreadableEncoding?: string;
 }
 
 export interface Meter {
@@ -56,13 +58,22 @@ export const NO_METER: MeterResult = { usage: null, model: null, sse: false, fra
  * needs (views over the last usage-bearing frame, or the JSON body) and parses JSON once, at the end.
  */
 export function createMeter(opts: MeterOptions): Meter {
+  const decoder = decoderFor(opts.contentEncoding);
+  // Parsing compressed bytes would fail quietly: say instead that this body could not be read.
+  if (decoder === undefined) return unreadable(opts.contentEncoding!);
   if (!opts.family && !opts.capture) return { push() {}, finish: async () => NO_METER, atBoundary: () => false };
   const capture = opts.capture === true;
   const inner = /^text\/event-stream/i.test(opts.contentType ?? '')
     ? sseMeter(opts.family, capture)
     : jsonMeter(opts.family, capture, opts.maxJsonBytes);
-  const decoder = decompressorFor(opts.contentEncoding);
-  return decoder ? decoded(inner, decoder) : inner;
+  return decoder ? decoded(inner, decoder()) : inner;
+}
+
+/** A body in an encoding the gateway cannot decode: nothing is kept, and the result names the encoding. */
+function unreadable(encoding: string): Meter {
+  // Upstream's header value, bounded: it ends up in a log line.
+  const result: MeterResult = { ...NO_METER, unreadableEncoding: encoding.slice(0, 40) };
+  return { push() {}, finish: async () => result, atBoundary: () => false };
 }
 
 function sseMeter(family: UsageFamily | null, capture: boolean): Meter {
@@ -155,17 +166,25 @@ export function usageOfText(family: UsageFamily, text: string): Usage | null {
   return extractQuietly(family, parseQuietly(text)).usage;
 }
 
-function decompressorFor(encoding: string | undefined): Transform | null {
+/**
+ * How to decode a content-encoding: null for none (identity), undefined when Node cannot (zstd,
+ * stacked codings such as `gzip, br`, anything unknown).
+ */
+function decoderFor(encoding: string | undefined): (() => Transform) | null | undefined {
   switch (encoding?.trim().toLowerCase()) {
+    case undefined:
+    case '':
+    case 'identity':
+      return null;
     case 'gzip':
     case 'x-gzip':
-      return createGunzip();
+      return createGunzip;
     case 'deflate':
-      return createInflate();
+      return createInflate;
     case 'br':
-      return createBrotliDecompress();
+      return createBrotliDecompress;
     default:
-      return null;
+      return undefined;
   }
 }
 

@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { GatewayError, renderError } from '../errors.js';
 import { createMeter, NO_METER, type Meter } from '../metering/meter.js';
-import type { Outcome } from '../metering/row.js';
+import { CLIENT_CLOSED_REQUEST, type Outcome } from '../metering/row.js';
 import type { ExchangeResult } from '../exchange/stage.js';
 import type { UsageFamily } from '../metering/usage.js';
 import { ClientAborted } from '../exchange/body.js';
@@ -81,10 +81,12 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
       done = true;
       req.guard?.detach();
       res.off('close', onClientClose);
+      // A client that left before any header went out never got upstream's status (nor res's default 200).
+      const sent = outcome === 'client_aborted' && !res.headersSent ? CLIENT_CLOSED_REQUEST : status || res.statusCode;
       const metered = meter ? meter.finish() : Promise.resolve(NO_METER);
       void metered.then((m) => {
         const final: Outcome = outcome === 'ok' && (status >= 400 || m.errorFrame) ? 'upstream_error' : outcome;
-        resolve({ status: status || res.statusCode, outcome: final, ttfbMs, bytesOut, meter: m, errorMessage });
+        resolve({ status: sent, outcome: final, ttfbMs, bytesOut, meter: m, errorMessage });
       });
     };
 

@@ -22,7 +22,8 @@ function connectionListed(rawHeaders: string[]): Set<string> | null {
  * Request headers for upstream as a flat [name, value, …] list: everything the client sent (in
  * order, original case, empty values included) minus hop-by-hop headers and key carriers, plus the
  * upstream key. content-length is dropped when the gateway sends a buffered body of its own length.
- * `identity` asks upstream not to compress, for streams the gateway may have to end between frames.
+ * `identity` asks upstream not to compress, for streams the gateway may have to end between frames;
+ * otherwise the client's Accept-Encoding goes on without zstd (withoutZstd).
  * `extra` ([name, value, …], lower-case names) replaces the client's headers of those names (the gateway's trace context).
  */
 export function upstreamRequestHeaders(rawHeaders: string[], upstreamKey: string, dropContentLength: boolean, identity = false, extra: string[] | null = null): string[] {
@@ -33,14 +34,40 @@ export function upstreamRequestHeaders(rawHeaders: string[], upstreamKey: string
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower) || KEY_CARRIERS.has(lower) || listed?.has(lower)) continue;
     if (dropContentLength && lower === 'content-length') continue;
-    if (identity && lower === 'accept-encoding') continue;
+    let value = rawHeaders[i + 1]!;
+    if (lower === 'accept-encoding') {
+      if (identity) continue;
+      if (MAY_ALLOW_ZSTD.test(value)) value = withoutZstd(value);
+    }
     if (extra !== null && namedIn(extra, lower)) continue;
-    out.push(name, rawHeaders[i + 1]!);
+    out.push(name, value);
   }
   if (identity) out.push('accept-encoding', 'identity');
   if (extra !== null) out.push(...extra);
   out.push('x-goog-api-key', upstreamKey);
   return out;
+}
+
+/** Names zstd, or `*` (any coding, zstd included); most clients send `gzip, deflate[, br]` and skip the rewrite. */
+const MAY_ALLOW_ZSTD = /zstd|\*/i;
+
+/**
+ * An Accept-Encoding value upstream may not answer in zstd: Node 20 cannot decode zstd, and an
+ * answer the gateway cannot read is neither metered nor searched for an echoed key. zstd entries
+ * are dropped (the others keep their q-values), `*` gets an explicit `zstd;q=0`, and an empty
+ * result becomes `identity`: no header at all would let upstream pick any coding.
+ */
+export function withoutZstd(value: string): string {
+  const kept: string[] = [];
+  let any = false;
+  for (const part of value.split(',')) {
+    const coding = part.split(';', 1)[0]!.trim().toLowerCase();
+    if (coding === 'zstd' || coding === '') continue;
+    if (coding === '*') any = true;
+    kept.push(part.trim());
+  }
+  if (any) kept.push('zstd;q=0');
+  return kept.length ? kept.join(', ') : 'identity';
 }
 
 function namedIn(pairs: string[], lower: string): boolean {

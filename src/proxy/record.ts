@@ -45,4 +45,12 @@ export function recordExchange({ recorder, log }: Pick<AppDeps, 'recorder' | 'lo
     },
     'request completed',
   );
+  // Never asked for (headers.ts withoutZstd), so rare: worth a line of its own, since the body was
+  // neither metered nor searched for an echoed key.
+  if (result.meter.unreadableEncoding !== undefined) {
+    log.warn(
+      { requestId: ctx.requestId, endpoint: what.endpoint, status: result.status, contentEncoding: result.meter.unreadableEncoding },
+      'upstream answered in a content-encoding the gateway cannot decode: not metered, not scrubbed',
+    );
+  }
 }

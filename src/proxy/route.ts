@@ -8,6 +8,7 @@ import { stripPublicPrefix } from '../public-path.js';
 import { ClientAborted, NO_BODY, takeBody } from '../exchange/body.js';
 import { classify } from '../exchange/classify.js';
 import { NO_METER } from '../metering/meter.js';
+import { CLIENT_CLOSED_REQUEST } from '../metering/row.js';
 import { forward } from './forward.js';
 import { upstreamRequestHeaders } from './headers.js';
 import { recordExchange } from './record.js';
@@ -210,9 +211,9 @@ function newContext(
 
 /** What after() and the usage row see when the gateway answered itself (a stage refused): nothing went upstream. */
 function refused(err: GatewayError | null): ExchangeResult {
-  const status = err?.status ?? 500;
-  const outcome = err instanceof ClientAborted ? 'client_aborted' : 'gateway_error';
-  return { status, outcome, ttfbMs: null, bytesOut: 0, meter: NO_METER, errorMessage: err?.message };
+  // A client that left mid-body got no answer at all, not the 400 that ClientAborted would render.
+  if (err instanceof ClientAborted) return { status: CLIENT_CLOSED_REQUEST, outcome: 'client_aborted', ttfbMs: null, bytesOut: 0, meter: NO_METER, errorMessage: err.message };
+  return { status: err?.status ?? 500, outcome: 'gateway_error', ttfbMs: null, bytesOut: 0, meter: NO_METER, errorMessage: err?.message };
 }
 
 /**

@@ -56,8 +56,8 @@ export function finishReasons(source: unknown): string[] | null {
   return typeof source.status === 'string' ? [source.status] : null;
 }
 
-/** error.type: absent on success, upstream's status for its own errors, the outcome otherwise. */
+/** error.type: absent on success and on a Live token's planned end, upstream's status for its own errors, the outcome otherwise. */
 export function errorType(outcome: Outcome, status: number): string | null {
-  if (outcome === 'ok') return null;
+  if (outcome === 'ok' || outcome === 'token_expired') return null;
   return outcome === 'upstream_error' ? String(status) : outcome;
 }

@@ -181,7 +181,7 @@ export function createLiveTracing(d: LiveTracingDeps): LiveTracing {
           }
           if (model) attrs['gen_ai.request.model'] = model;
           // A turn has no status of its own: a partial one carries the session's outcome.
-          const errType = outcome === 'ok' ? null : outcome;
+          const errType = outcome === 'ok' || outcome === 'token_expired' ? null : outcome;
           instruments.duration.record(latencyMs / 1000, errType ? { ...attrs, 'error.type': errType } : attrs);
           instruments.tokenUsage.record(u['gen_ai.usage.input_tokens'] as number, { ...attrs, 'gen_ai.token.type': 'input' });
           instruments.tokenUsage.record(u['gen_ai.usage.output_tokens'] as number, { ...attrs, 'gen_ai.token.type': 'output' });

@@ -14,7 +14,7 @@ const ms = z.number().int().nullable();
 export const UsageMetrics = z
   .object({
     requests: count,
-    errors: count.openapi({ description: 'Every outcome except ok and client_aborted' }),
+    errors: count.openapi({ description: 'Every outcome except ok, client_aborted and token_expired' }),
     aborted: count,
     promptTokens: tokens,
     cachedTokens: tokens,

@@ -7,7 +7,7 @@ import { ceilTo, DAY_MS, parseIsoInstant, type BucketUnit } from '../calendar.js
 
 /** A Record, so adding an outcome to the row type without listing it here fails to compile. */
 const OUTCOME_NAMES: Record<Outcome, true> = {
-  ok: true, upstream_error: true, client_aborted: true, upstream_aborted: true, upstream_timeout: true, gateway_error: true, quota_cut: true,
+  ok: true, upstream_error: true, client_aborted: true, upstream_aborted: true, upstream_timeout: true, gateway_error: true, quota_cut: true, token_expired: true,
 };
 export const OUTCOMES = Object.keys(OUTCOME_NAMES) as [Outcome, ...Outcome[]];
 export const TIME_UNITS = ['hour', 'day', 'month'] as const;

@@ -20,7 +20,7 @@ const KEY_EXPR: Record<string, string> = { bucket_start: `created_at - created_a
  */
 const SUMS = [
   'COUNT(*) AS requests',
-  "SUM(CASE WHEN outcome NOT IN ('ok', 'client_aborted') THEN 1 ELSE 0 END) AS errors",
+  "SUM(CASE WHEN outcome NOT IN ('ok', 'client_aborted', 'token_expired') THEN 1 ELSE 0 END) AS errors",
   "SUM(CASE WHEN outcome = 'client_aborted' THEN 1 ELSE 0 END) AS aborted",
   ...TOKEN_COLUMNS.map((c) => `SUM(${c}) AS ${c}`),
   'SUM(cost_nano_usd) AS cost_nano_usd',

@@ -12,8 +12,11 @@ export const GRAIN_UNIT: Record<Grain, BucketUnit> = { h: 'hour', d: 'day', m: '
 export const GRAIN_TABLE: Record<Grain, string> = { h: 'usage_rollups_hourly', d: 'usage_rollups_daily', m: 'usage_rollups_monthly' };
 export { ROLLUP_KEYS };
 
-/** Every outcome but success and the client hanging up counts as an error (upstream, timeout, refusal, quota cut). */
-export const isError = (o: Outcome): boolean => o !== 'ok' && o !== 'client_aborted';
+/**
+ * Every outcome but success, the client hanging up and a Live token running out (ends nobody failed)
+ * counts as an error (upstream, timeout, refusal, quota cut). raw-aggregate.ts says the same in SQL.
+ */
+export const isError = (o: Outcome): boolean => o !== 'ok' && o !== 'client_aborted' && o !== 'token_expired';
 export const LAT_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `lat_${i}`);
 export const TTFB_COLUMNS = Array.from({ length: BUCKETS }, (_, i) => `ttfb_${i}`);
 /** Columns that add up when rollups merge, in the order the accumulator keeps them. */

@@ -1,8 +1,9 @@
 // Clients that hang up mid-upload or mid-stream: the upstream request must be aborted, the row
-// recorded as client_aborted, and nothing may stay behind (sockets, in-flight slots, timers).
+// recorded as client_aborted (status 499 when no response header had gone out), and nothing may
+// stay behind (sockets, in-flight slots, timers).
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHarness, type Harness } from '../support/harness.js';
+import { startHarness, type Harness, type HarnessOptions } from '../support/harness.js';
 import { rawRequest } from '../support/raw-http.js';
 
 let h: Harness | undefined;
@@ -43,8 +44,8 @@ async function warmUp(h: Harness, key: string) {
   expect(res.status).toBe(200);
 }
 
-async function begin() {
-  h = await startHarness();
+async function begin(opts: HarnessOptions = {}) {
+  h = await startHarness(opts);
   const key = (await h.createKey()).key;
   await warmUp(h, key);
   await h.waitForRows(1);
@@ -74,7 +75,7 @@ describe('a client that vanishes', () => {
     expect(rec!.closedEarly).toBe(true);
     expect(rec!.body.length).toBeLessThan(4 * 1024 * 1024);
     const [row] = await h.waitForRows(2);
-    expect((await h.rows()).at(-1)).toMatchObject({ endpoint: 'upload', outcome: 'client_aborted' });
+    expect((await h.rows()).at(-1)).toMatchObject({ endpoint: 'upload', outcome: 'client_aborted', status: 499 });
     expect(row).toBeDefined();
     await expectNothingLeft(h, baseline);
   });
@@ -87,7 +88,7 @@ describe('a client that vanishes', () => {
     await rec!.finished;
     expect(rec!.closedEarly).toBe(true);
     await h.waitForRows(2);
-    expect((await h.rows()).at(-1)).toMatchObject({ outcome: 'client_aborted' });
+    expect((await h.rows()).at(-1)).toMatchObject({ outcome: 'client_aborted', status: 499 });
     await expectNothingLeft(h, baseline);
   });
 
@@ -96,7 +97,7 @@ describe('a client that vanishes', () => {
     const head = `POST /v1beta/models/google-text:generateContent HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${key}\r\ncontent-length: 500000\r\n\r\n`;
     await uploadAndVanish(port, head, Buffer.from('{"contents":"'), () => h.gateway.deps.lifecycle.inflight === 1);
     await h.waitForRows(2);
-    expect((await h.rows()).at(-1)).toMatchObject({ outcome: 'client_aborted', endpoint: 'generateContent' });
+    expect((await h.rows()).at(-1)).toMatchObject({ outcome: 'client_aborted', status: 499, endpoint: 'generateContent' });
     expect(h.fake.requests).toHaveLength(0);
     await expectNothingLeft(h, baseline);
   });
@@ -106,8 +107,22 @@ describe('a client that vanishes', () => {
     const head = `POST /v1beta/models/google-text:generateContent HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${key}\r\ncontent-length: ${2 * 1024 * 1024}\r\n\r\n`;
     await uploadAndVanish(port, head, Buffer.from('{"contents":"'), () => h.gateway.deps.lifecycle.inflight === 1);
     await h.waitForRows(2);
-    expect((await h.rows()).at(-1)).toMatchObject({ outcome: 'client_aborted', endpoint: 'generateContent' });
+    expect((await h.rows()).at(-1)).toMatchObject({ outcome: 'client_aborted', status: 499, endpoint: 'generateContent' });
     expect(h.fake.requests).toHaveLength(0);
+    await expectNothingLeft(h, baseline);
+  });
+
+  it('after sending its whole request, before upstream answered: upstream aborted, client_aborted with status 499', async () => {
+    // Upstream takes the request and never answers, so nothing can have been sent to the client.
+    const { h, key, port, baseline } = await begin({ fake: { intercept: (ctx) => ctx.url.pathname.endsWith(':generateContent') } });
+    const body = '{"contents":[]}';
+    const head = `POST /v1beta/models/google-text:generateContent HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${key}\r\ncontent-length: ${body.length}\r\n\r\n`;
+    await uploadAndVanish(port, head, Buffer.from(body), () => h.fake.requests.length === 1);
+    const rec = h.fake.requests[0]!;
+    await rec.finished;
+    expect(rec.closedEarly).toBe(true);
+    await h.waitForRows(2);
+    expect((await h.rows()).at(-1)).toMatchObject({ endpoint: 'generateContent', outcome: 'client_aborted', status: 499, ttfb_ms: null, total_tokens: null });
     await expectNothingLeft(h, baseline);
   });
 

@@ -2,8 +2,9 @@ import { ApiError, GoogleGenAI } from '@google/genai';
 import { issueKey } from '../support/admin-fixtures.js';
 import { ADMIN_TOKEN } from '../support/harness.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { testClock } from '../support/quota.js';
-import { rawConnect, recording, sdkConnect, startLiveHarness, type LiveHarness } from '../support/live.js';
+import { putLimits, testClock } from '../support/quota.js';
+import { clientFrames, rawConnect, recording, sdkConnect, startLiveHarness, type LiveHarness } from '../support/live.js';
+import type { LiveScript } from '../support/fake-live-upstream.js';
 
 const MODEL = 'gemini-live-2.5-flash-preview';
 let h: LiveHarness | null = null;
@@ -25,6 +26,13 @@ async function mint(h: LiveHarness, key: string, config: Record<string, unknown>
 
 const constrainedUrl = (h: LiveHarness, token: string, base = h.url) =>
   `${base.replace(/^http/, 'ws')}/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContentConstrained?access_token=${token}`;
+
+/** The recorded text session, its last frame carrying usage but no turnComplete: the turn is still open when the session ends. */
+function openTurn(): LiveScript {
+  const script = recording('should_send_text_in_async_session');
+  const usageOnly = Buffer.from(script.steps.at(-1)!.data.toString().replace('"turnComplete": true', '"generationComplete": true'));
+  return { steps: [...script.steps.slice(0, -1), { dir: '<', data: usageOnly }] };
+}
 
 describe('gateway-issued ephemeral tokens', () => {
   it('are created with authTokens.create through the gateway and open a metered session with live.connect, model locked', async () => {
@@ -126,15 +134,58 @@ describe('ephemeral token races', () => {
 });
 
 describe('ephemeral token limits', () => {
-  it('closes a session it opened with 1008 at its expireTime', async () => {
-    h = await startLiveHarness(recording('should_send_text_in_async_session'));
-    const { key } = await h.createKey();
-    const token = await mint(h, key, { uses: 1, expireTime: new Date(Date.now() + 1500).toISOString() });
+  it('closes a running session at its expireTime with 1008, records token_expired with the tokens so far, and frees its slot', async () => {
+    const script = openTurn();
+    h = await startLiveHarness(script, { env: { ADMIN_TOKEN } });
+    const { key, id } = await h.createKey();
+    expect((await putLimits(h, await h.projectOf(id), { limits: [{ maxConcurrent: 1 }] })).status).toBe(200);
+    const token = await mint(h, key, { uses: 1, expireTime: new Date(Date.now() + 2500).toISOString() });
     const c = rawConnect(constrainedUrl(h, token));
     await c.opened;
-    c.ws.send(JSON.stringify({ setup: { model: `models/${MODEL}` } }));
-    await c.waitFrames(1);
+    for (const f of clientFrames(script)) c.ws.send(f, { binary: false });
+    await c.waitFrames(3);
+    // The session holds the project's one slot while it runs.
+    expect((await rawConnect(h.liveUrl('v1beta', `?key=${key}`)).refused).status).toBe(429);
     expect(await c.closed).toEqual({ code: 1008, reason: 'Ephemeral token expired.' });
+
+    const rows = await h.waitForRows(4);
+    expect(rows.filter((r) => r.endpoint === 'live').map((r) => [r.outcome, r.total_tokens])).toEqual([['token_expired', 553]]);
+    const sessions = rows.filter((r) => r.endpoint === 'live_session' && r.status !== 429);
+    expect(sessions).toEqual([expect.objectContaining({ status: 1008, outcome: 'token_expired', total_tokens: 0 })]);
+    expect(JSON.parse(sessions[0]!.usage_json!)).toMatchObject({ turns: 0, closeCode: 1008, closeReason: 'Ephemeral token expired.', closedBy: 'gateway', authToken: expect.stringMatching(/^tok_/) });
+    // Not an error: the usage API counts it as a request, neither an error nor an abort.
+    const usage = await h.admin('GET', `/admin/v1/usage?groupBy=outcome&endpoint=live_session&outcome=token_expired`);
+    expect(usage.body.groups).toEqual([expect.objectContaining({ outcome: 'token_expired', requests: 1, errors: 0, aborted: 0 })]);
+
+    // The slot is free again.
+    const next = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
+    await next.opened;
+    next.ws.close();
+    await next.closed;
+    expect(h.gateway.deps.lifecycle.inflight).toBe(0);
+  });
+
+  it('records one session row when the token expires just as shutdown closes the session', async () => {
+    const script = openTurn();
+    h = await startLiveHarness(script, { env: { USAGE_FLUSH_INTERVAL_MS: '60000' } });
+    const { key } = await h.createKey();
+    const expiresAt = Date.now() + 2500;
+    const token = await mint(h, key, { uses: 1, expireTime: new Date(expiresAt).toISOString() });
+    const c = rawConnect(constrainedUrl(h, token));
+    await c.opened;
+    for (const f of clientFrames(script)) c.ws.send(f, { binary: false });
+    await c.waitFrames(3);
+    // The grace period ends at expireTime: shutdown's close (1001) and the token's (1008) race; either may win.
+    const stopped = h.gateway.shutdown(Math.max(0, expiresAt - Date.now()));
+    const closed = await c.closed;
+    await stopped;
+    const rows = await h.query<{ endpoint: string; outcome: string; status: number; total_tokens: number }>('SELECT endpoint, outcome, status, total_tokens FROM usage_events ORDER BY id');
+    const won = closed.code === 1008 ? 'token_expired' : 'client_aborted';
+    expect([1001, 1008]).toContain(closed.code);
+    expect(rows.filter((r) => r.endpoint !== 'auth_tokens')).toEqual([
+      { endpoint: 'live', outcome: won, status: 101, total_tokens: 553 },
+      { endpoint: 'live_session', outcome: won, status: closed.code, total_tokens: 0 },
+    ]);
   });
 
   it("are refused (403) when the key's scopes do not allow the constrained model or the live family", async () => {

@@ -3,6 +3,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { finalGenerateUsage, finalInteractionUsage, framedGenerate, framedGenerateArray, framedInteraction, generateUnaryText } from '../support/fixtures.js';
 import { startHarness, UPSTREAM_KEY, type Harness } from '../support/harness.js';
+import { JSON_TYPE, zstdFrame } from '../support/fake-upstream-http.js';
 
 const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] });
 
@@ -80,6 +81,40 @@ describe('bytes through the gateway', () => {
     expect(gunzipSync(raw).toString()).toBe(generateUnaryText('google-text'));
     const [row] = await h.waitForRows(1);
     expect(row!.total_tokens).toBe(finalGenerateUsage('google-text', false).totalTokenCount);
+  });
+
+  it('never asks upstream for zstd, which it could not meter: a client offering zstd, gzip gets gzip, metered', async () => {
+    // The fake prefers zstd whenever it is offered.
+    h = await startHarness({ fake: { zstdUnary: true, gzipUnary: true } });
+    const { key } = await h.createKey();
+    const res = await request(`${h.url}/v1beta/models/google-text:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': key, 'accept-encoding': 'zstd, gzip;q=0.8' }, body });
+    expect(h.fake.requests.at(-1)!.headers['accept-encoding']).toBe('gzip;q=0.8');
+    expect(res.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(Buffer.from(await res.body.arrayBuffer())).toString()).toBe(generateUnaryText('google-text'));
+    const [row] = await h.waitForRows(1);
+    expect(row).toMatchObject({ outcome: 'ok', total_tokens: finalGenerateUsage('google-text', false).totalTokenCount });
+  });
+
+  it('passes an answer in an encoding it cannot decode through unchanged, records it without usage and warns once', async () => {
+    // An upstream that answers zstd although it was not offered.
+    const zstd = zstdFrame(Buffer.from(generateUnaryText('google-text')));
+    h = await startHarness({
+      fake: {
+        intercept: ({ res, rec }) => {
+          rec.status = 200;
+          res.writeHead(200, { 'content-type': JSON_TYPE, 'content-encoding': 'zstd', 'content-length': String(zstd.length) }).end(zstd);
+          return true;
+        },
+      },
+    });
+    const { key } = await h.createKey();
+    const res = await request(`${h.url}/v1beta/models/google-text:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': key }, body });
+    expect(res.headers['content-encoding']).toBe('zstd');
+    expect(Buffer.from(await res.body.arrayBuffer()).equals(zstd)).toBe(true);
+    const [row] = await h.waitForRows(1);
+    expect(row).toMatchObject({ outcome: 'ok', status: 200, total_tokens: null, usage_json: null });
+    const warnings = h.logs.map((l) => JSON.parse(l)).filter((l) => l.level === 'warn');
+    expect(warnings).toEqual([expect.objectContaining({ requestId: row!.request_id, endpoint: 'generateContent', contentEncoding: 'zstd', msg: expect.stringMatching(/cannot decode/) })]);
   });
 
   it('forwards method, path, query and headers as sent, with only the key swapped', async () => {

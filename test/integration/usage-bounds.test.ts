@@ -24,7 +24,7 @@ const SPAN = 3 * 86_400_000; // to 2026-04-02: a day and a month boundary inside
 const HOUR = 3_600_000;
 const MODELS = ['gemini-2.5-flash', 'gemini-2.5-pro', 'mystery-model', null] as const;
 const ENDPOINTS = ['generateContent', 'streamGenerateContent', 'interactions.create', 'countTokens'] as const;
-const OUTCOMES = ['ok', 'upstream_error', 'client_aborted', 'upstream_aborted', 'upstream_timeout', 'gateway_error', 'quota_cut'] as const;
+const OUTCOMES = ['ok', 'upstream_error', 'client_aborted', 'upstream_aborted', 'upstream_timeout', 'gateway_error', 'quota_cut', 'token_expired'] as const;
 const GROUP_KEYS = ['hour', 'day', 'month', 'tenant', 'project', 'key', 'model', 'endpoint', 'outcome'] as const;
 type GroupKey = (typeof GROUP_KEYS)[number];
 
@@ -144,7 +144,7 @@ function metricsOf(rows: Raw[]): Record<string, number | null> {
   const unpriced = withUsage.filter((r) => r.cost_nano_usd === null).length;
   return {
     requests: rows.length,
-    errors: rows.filter((r) => r.outcome !== 'ok' && r.outcome !== 'client_aborted').length,
+    errors: rows.filter((r) => r.outcome !== 'ok' && r.outcome !== 'client_aborted' && r.outcome !== 'token_expired').length,
     aborted: rows.filter((r) => r.outcome === 'client_aborted').length,
     promptTokens: sum((r) => r.prompt_tokens), cachedTokens: sum((r) => r.cached_tokens), outputTokens: sum((r) => r.output_tokens),
     thoughtsTokens: sum((r) => r.thoughts_tokens), toolUsePromptTokens: sum((r) => r.tool_use_prompt_tokens),

@@ -91,7 +91,7 @@ function rawAggregates(grain: 'h' | 'd' | 'm') {
   const keys = KEYS[grain].replace('model', "coalesce(model, '') AS model");
   return h.query(`
     SELECT ${bucketExpr(grain)} AS bucket_start, tenant_id, ${keys},
-      count(*) AS requests, ${flag("outcome NOT IN ('ok', 'client_aborted')")} AS errors, ${flag("outcome = 'client_aborted'")} AS aborted,
+      count(*) AS requests, ${flag("outcome NOT IN ('ok', 'client_aborted', 'token_expired')")} AS errors, ${flag("outcome = 'client_aborted'")} AS aborted,
       coalesce(sum(prompt_tokens), 0) AS prompt_tokens, coalesce(sum(cached_tokens), 0) AS cached_tokens,
       coalesce(sum(output_tokens), 0) AS output_tokens, coalesce(sum(thoughts_tokens), 0) AS thoughts_tokens,
       coalesce(sum(tool_use_prompt_tokens), 0) AS tool_use_prompt_tokens, coalesce(sum(total_tokens), 0) AS total_tokens,

@@ -31,6 +31,8 @@ export interface FakeUpstreamOptions {
   batchFinalState?: 'SUCCEEDED' | 'EXPIRED';
   /** gzip unary JSON bodies when the request's accept-encoding allows it. */
   gzipUnary?: boolean;
+  /** zstd-encode unary JSON bodies when the request's accept-encoding allows it, in preference to gzip (as browsers' servers do). */
+  zstdUnary?: boolean;
   /**
    * Fault injection: sees every request that passed the key checks before the fixture routes do;
    * returns true when it answered (or deliberately never will, or destroyed the socket).
@@ -117,12 +119,30 @@ const GOOGLE_HEADERS: Record<string, string> = {
 };
 export const JSON_TYPE = 'application/json; charset=UTF-8';
 
-function acceptsGzip(req: http.IncomingMessage): boolean {
+function accepts(req: http.IncomingMessage, wanted: 'gzip' | 'zstd'): boolean {
   const ae = String(req.headers['accept-encoding'] ?? '');
   return ae.split(',').some((t) => {
     const [coding, ...params] = t.trim().split(';');
-    return coding?.trim() === 'gzip' && !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p));
+    return coding?.trim() === wanted && !params.some((p) => /^\s*q=0(\.0*)?\s*$/.test(p));
   });
+}
+
+/**
+ * `bytes` as a valid zstd frame (RFC 8878) of raw, uncompressed blocks: Node 20 has no zstd
+ * encoder, and a real zstd decoder (the `zstd` CLI) reads this one.
+ */
+export function zstdFrame(bytes: Buffer): Buffer {
+  const BLOCK = 128 * 1024;
+  // Magic number; frame header descriptor 0 (no content size, no checksum, no dictionary); window 2^(10+7) = 128 KiB.
+  const parts: Buffer[] = [Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 0x38])];
+  for (let at = 0; at === 0 || at < bytes.length; at += BLOCK) {
+    const block = bytes.subarray(at, at + BLOCK);
+    const last = at + BLOCK >= bytes.length ? 1 : 0;
+    // Block header, 3 bytes little-endian: last-block bit, type 0 (raw), size.
+    const header = (block.length << 3) | last;
+    parts.push(Buffer.from([header & 0xff, (header >> 8) & 0xff, (header >> 16) & 0xff]), block);
+  }
+  return Buffer.concat(parts);
 }
 
 /** Strings are sent verbatim (fixture bytes); objects are pretty-printed like Google does. */
@@ -132,9 +152,12 @@ export function sendJson(
   body: string | object,
   extraHeaders: Record<string, string> = {},
 ): void {
-  let bytes = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body, null, 2) + '\n', 'utf8');
+  let bytes: Buffer = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body, null, 2) + '\n', 'utf8');
   const headers: Record<string, string> = { ...GOOGLE_HEADERS, 'content-type': JSON_TYPE, ...extraHeaders };
-  if (ctx.opts.gzipUnary && acceptsGzip(ctx.req) && bytes.length > 0) {
+  if (ctx.opts.zstdUnary && accepts(ctx.req, 'zstd') && bytes.length > 0) {
+    bytes = zstdFrame(bytes);
+    headers['content-encoding'] = 'zstd';
+  } else if (ctx.opts.gzipUnary && accepts(ctx.req, 'gzip') && bytes.length > 0) {
     bytes = gzipSync(bytes);
     headers['content-encoding'] = 'gzip';
   }

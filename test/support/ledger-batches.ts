@@ -24,7 +24,7 @@ export function accountInserts(): string[] {
   return out;
 }
 
-const OUTCOMES: Outcome[] = ['ok', 'ok', 'ok', 'upstream_error', 'client_aborted', 'upstream_aborted', 'upstream_timeout', 'gateway_error', 'quota_cut'];
+const OUTCOMES: Outcome[] = ['ok', 'ok', 'ok', 'upstream_error', 'client_aborted', 'upstream_aborted', 'upstream_timeout', 'gateway_error', 'quota_cut', 'token_expired'];
 const ENDPOINTS = ['generateContent', 'streamGenerateContent', 'embedContent', 'live', 'live_session', 'predict'];
 const MODELS = [null, 'gemini-2.5-flash', 'gemini-2.5-pro', 'imagen-4.0'];
 // 2026-01-31T23:50Z: ten minutes before an hour, a day and a month end.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { extractTenantKey, splitKeyParam } from '../../src/auth/tenant-key.js';
-import { clientResponseHeaders, upstreamRequestHeaders } from '../../src/proxy/headers.js';
+import { clientResponseHeaders, upstreamRequestHeaders, withoutZstd } from '../../src/proxy/headers.js';
 import { GatewayError } from '../../src/errors.js';
 
 describe('tenant key extraction', () => {
@@ -32,6 +32,20 @@ describe('header forwarding', () => {
     const raw = ['Traceparent', '00-aaaa-bbbb-01', 'tracestate', 'k=v', 'X-Other', '1'];
     expect(upstreamRequestHeaders(raw, 'UP', false)).toEqual(['Traceparent', '00-aaaa-bbbb-01', 'tracestate', 'k=v', 'X-Other', '1', 'x-goog-api-key', 'UP']);
     expect(upstreamRequestHeaders(raw, 'UP', false, false, ['traceparent', '00-aaaa-cccc-01'])).toEqual(['tracestate', 'k=v', 'X-Other', '1', 'traceparent', '00-aaaa-cccc-01', 'x-goog-api-key', 'UP']);
+  });
+
+  it('never lets upstream answer in zstd, which the gateway cannot decode, and keeps every other coding and q-value', () => {
+    expect(withoutZstd('zstd, gzip;q=0.8, deflate, br;q=0.5')).toBe('gzip;q=0.8, deflate, br;q=0.5');
+    expect(withoutZstd('gzip,ZSTD;q=1.0')).toBe('gzip');
+    expect(withoutZstd('zstd')).toBe('identity');
+    expect(withoutZstd(' zstd ; q=1 , ')).toBe('identity');
+    expect(withoutZstd('*')).toBe('*, zstd;q=0');
+    expect(withoutZstd('br, *;q=0.1')).toBe('br, *;q=0.1, zstd;q=0');
+    expect(upstreamRequestHeaders(['Accept-Encoding', 'zstd, br', 'X-A', '1'], 'UP', false)).toEqual(['Accept-Encoding', 'br', 'X-A', '1', 'x-goog-api-key', 'UP']);
+    // A value without zstd or `*` goes on as the very same string.
+    const plain = 'gzip, deflate';
+    expect(upstreamRequestHeaders(['accept-encoding', plain], 'UP', false)[1]).toBe(plain);
+    expect(upstreamRequestHeaders(['accept-encoding', 'zstd'], 'UP', false, true)).toEqual(['accept-encoding', 'identity', 'x-goog-api-key', 'UP']);
   });
 
   it('passes response headers minus hop-by-hop ones, content-encoding included', () => {

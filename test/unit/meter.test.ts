@@ -107,6 +107,21 @@ describe('meter', () => {
     expect((await meterOver('generate', 'application/json', [gz.subarray(0, 10), gz.subarray(10)], 'gzip')).usage!.totalTokens).toBe(want);
   });
 
+  it('names an encoding it cannot decode instead of parsing compressed bytes, whatever the family', async () => {
+    const arr = framedGenerateArray('google-reasoning');
+    for (const enc of ['zstd', 'gzip, br', 'compress']) {
+      expect(await meterOver('generate', 'application/json', [arr], enc)).toMatchObject({ usage: null, unreadableEncoding: enc });
+      const m = createMeter({ family: null, contentType: 'application/json', contentEncoding: enc, maxJsonBytes: 1024 });
+      expect((await m.finish()).unreadableEncoding).toBe(enc);
+    }
+    for (const enc of [undefined, '', 'identity', ' GZIP ']) {
+      const parts = enc?.trim() === 'GZIP' ? [gzipSync(arr)] : [arr];
+      const got = await meterOver('generate', 'application/json', parts, enc);
+      expect(got.unreadableEncoding).toBeUndefined();
+      expect(got.usage).not.toBeNull();
+    }
+  });
+
   it('never throws on garbage and reports no usage', async () => {
     const junk = [Buffer.from('\x00\xff{{{'), Buffer.from('data: {"usageMetadata": [1,2'), Buffer.from('\r\r\n\n')];
     for (const ct of ['text/event-stream', 'application/json']) {

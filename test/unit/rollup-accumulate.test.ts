@@ -13,7 +13,7 @@ const row: fc.Arbitrary<UsageRow> = fc
     keyId: fc.constantFrom('k1', 'k2'),
     model: fc.constantFrom<string | null>('m1', 'm2', '', null),
     endpoint: fc.constantFrom('generateContent', 'streamGenerateContent'),
-    outcome: fc.constantFrom<Outcome>('ok', 'client_aborted', 'upstream_error'),
+    outcome: fc.constantFrom<Outcome>('ok', 'client_aborted', 'upstream_error', 'token_expired'),
     at: fc.integer({ min: EDGE - HOUR, max: EDGE + 2 * HOUR }),
     tokens: fc.option(fc.record({ prompt: fc.nat(1000), output: fc.nat(1000), image: fc.nat(50) }), { nil: null }),
     latencyMs: fc.nat(100_000),

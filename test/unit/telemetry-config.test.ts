@@ -68,5 +68,6 @@ describe('GenAI attribute mapping', () => {
     expect(errorType('ok', 200)).toBeNull();
     expect(errorType('upstream_error', 503)).toBe('503');
     expect(errorType('client_aborted', 200)).toBe('client_aborted');
+    expect(errorType('token_expired', 1008)).toBeNull();
   });
 });

@@ -21,7 +21,7 @@ const usage = fc.option(
   ),
   { nil: null },
 );
-const outcomes: Outcome[] = ['ok', 'upstream_error', 'client_aborted', 'upstream_aborted', 'upstream_timeout', 'gateway_error', 'quota_cut'];
+const outcomes: Outcome[] = ['ok', 'upstream_error', 'client_aborted', 'upstream_aborted', 'upstream_timeout', 'gateway_error', 'quota_cut', 'token_expired'];
 const row: fc.Arbitrary<UsageRow> = fc.record({
   createdAt: fc.integer({ min: 0, max: 4_102_444_800_000 }),
   requestId: fc.uuid(),

@@ -41,7 +41,7 @@ function rollupTable(name: string, keys: readonly string[]) {
       endpoint: text('endpoint').notNull(),
       ...(keys.includes('outcome') ? { outcome: optional.outcome } : {}),
       requests: integer('requests').notNull(),
-      /** Every outcome but ok and client_aborted. */
+      /** Every outcome but ok, client_aborted and token_expired (usage/rollups.ts isError). */
       errors: integer('errors').notNull(),
       /** client_aborted outcomes. */
       aborted: integer('aborted').notNull(),

@@ -14,7 +14,7 @@ import { admitSetup } from './setup-admission.js';
 import { sessionRow, turnRow } from './rows.js';
 import type { ResumptionHandles } from '../../live/handles.js';
 import { relay, type Relay, type RelayEnd } from './relay.js';
-import { CLOSE, closeReason, INVALID_ARGUMENT_REASON, looksLikeJsonObject } from '../../live/setup.js';
+import { CLOSE, closeReason, INVALID_ARGUMENT_REASON, looksLikeJsonObject, TOKEN_EXPIRED_REASON } from '../../live/setup.js';
 import { TurnMeter } from '../../live/usage.js';
 import { redactSecrets } from '../../redact.js';
 import type { LiveSessionTrace } from '../../telemetry/live.js';
@@ -76,7 +76,7 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
   let queuedBytes = 0;
 
   const setupTimer = setTimeout(() => refuse(CLOSE.invalid, INVALID_ARGUMENT_REASON), deps.setupTimeoutMs).unref();
-  const expiryTimer = grant ? setTimeout(() => gatewayClose(CLOSE.policy, 'Ephemeral token expired.', 'gateway_error'), Math.max(0, grant.expiresAt - startedWall)).unref() : null;
+  const expiryTimer = grant ? setTimeout(() => gatewayClose(CLOSE.policy, TOKEN_EXPIRED_REASON, 'token_expired'), Math.max(0, grant.expiresAt - startedWall)).unref() : null;
 
   const early = (raw: RawData, isBinary: boolean) => {
     const data = Buffer.isBuffer(raw) ? raw : Array.isArray(raw) ? Buffer.concat(raw) : Buffer.from(raw);
