@@ -38,6 +38,54 @@ describe('admin API', () => {
     expect((await h.admin('POST', '/admin/v1/keys', { projectId: 'prj_x', expiresAt: 'tomorrow' })).status).toBe(400);
   });
 
+  it('refuses a query parameter the route does not declare: 400 naming it, with the known name it is closest to', async () => {
+    h = await startHarness({ env: { ADMIN_TOKEN } });
+    const { projectId } = await issueKey(h);
+    const refused = async (path: string, method = 'GET') => {
+      const r = await h.admin(method, path, method === 'POST' ? { slug: 'never-made' } : undefined);
+      expect(r.status, path).toBe(400);
+      expect(r.body).toEqual({ error: { code: 'invalid_argument', message: expect.any(String), requestId: expect.any(String) } });
+      return r.body.error.message as string;
+    };
+    // Read as a filtered answer, this used to be every project's usage.
+    expect(await refused(`/admin/v1/usage?projectId=${projectId}`)).toMatch(/^Unknown query parameter "projectId" \(did you mean "project"\?\)\. This route accepts: .*\bproject\b/);
+    expect(await refused('/admin/v1/keys?project_id=x')).toContain('"project_id" (did you mean "project"?)');
+    expect(await refused('/admin/v1/tenants?Limit=5&zzz=1')).toMatch(/^Unknown query parameters "Limit" \(did you mean "limit"\?\), "zzz"\. /);
+    expect(await refused('/admin/v1/usage?group_by=day')).toContain('(did you mean "groupBy"?)');
+    expect(await refused('/admin/v1/audit?limt=5&target_type=key')).toMatch(/"limt" \(did you mean "limit"\?\), "target_type" \(did you mean "targetType"\?\)/);
+    expect(await refused('/admin/v1/usage/events?groupBy=day')).toContain('"groupBy". This route accepts: ');
+    // Routes without query parameters refuse every one: /usage/quota never filtered by project.
+    expect(await refused(`/admin/v1/usage/quota?project=${projectId}`)).toBe('Unknown query parameter "project". This route takes no query parameters.');
+    expect(await refused('/admin/v1/tenants?dryRun=1', 'POST')).toContain('"dryRun"');
+    expect((await h.admin('GET', '/admin/v1/tenants/never-made')).status).toBe(404);
+    // A long "name" is probably a misplaced secret: it is not echoed.
+    const leaked = `ggw_${'A'.repeat(43)}`;
+    expect(await refused(`/admin/v1/keys?${leaked}`)).toMatch(/^Unknown query parameter \(a name of 47 characters\)\./);
+    // Authentication comes first: an anonymous caller learns nothing about the routes.
+    expect((await h.admin('GET', '/admin/v1/usage?projectId=x', undefined, null)).status).toBe(401);
+
+    // What each route declares still works, and the documents are not API routes.
+    expect((await h.admin('GET', `/admin/v1/keys?tenant=acme&project=${projectId}&status=active&label=a&limit=5`)).status).toBe(200);
+    expect((await h.admin('GET', `/admin/v1/usage?project=${projectId}&groupBy=day,model&format=csv&from=2026-01-01&to=2026-01-02`)).status).toBe(200);
+    expect((await h.admin('GET', '/admin/v1/usage/events?limit=5&outcome=ok')).status).toBe(200);
+    expect((await h.admin('GET', '/admin/v1/prices/unpriced?days=7')).status).toBe(200);
+    expect((await fetch(`${h.url}/admin/v1/openapi.json?v=2`)).status).toBe(200);
+    expect((await fetch(`${h.url}/admin/docs?v=2`)).status).toBe(200);
+  });
+
+  it('refuses an unknown query parameter on every route of the admin document, before anything else runs', async () => {
+    h = await startHarness({ env: { ADMIN_TOKEN } });
+    const doc = (await h.admin('GET', '/admin/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+    const ops = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((method) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, 'x_missing') })));
+    expect(ops.length).toBeGreaterThan(30);
+    for (const { method, path } of ops) {
+      const r = await h.admin(method, `${path}?bogusParam=1`, method === 'GET' || method === 'DELETE' ? undefined : {});
+      expect({ route: `${method} ${path}`, status: r.status, code: r.body.error?.code }).toEqual({ route: `${method} ${path}`, status: 400, code: 'invalid_argument' });
+      expect(r.body.error.message).toMatch(/^Unknown query parameter "bogusParam"/);
+    }
+    expect(await h.scalar('SELECT count(*) FROM audit_events')).toBe(0);
+  });
+
   it('never answers 500 to a NUL character in a filter or a name (Postgres text cannot hold one)', async () => {
     h = await startHarness({ env: { ADMIN_TOKEN } });
     const answers = [
