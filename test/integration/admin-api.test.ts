@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { issueKey } from '../support/admin-fixtures.js';
+import { issueKey, manualClock } from '../support/admin-fixtures.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../support/harness.js';
 
 describe('admin API', () => {
@@ -84,6 +84,31 @@ describe('admin API', () => {
       expect(r.body.error.message).toMatch(/^Unknown query parameter "bogusParam"/);
     }
     expect(await h.scalar('SELECT count(*) FROM audit_events')).toBe(0);
+  });
+
+  it('refuses an expiry that is not later than now, on create and on update (no allowance for clock skew)', async () => {
+    const clock = manualClock();
+    h = await startHarness({ env: { ADMIN_TOKEN }, clock });
+    const { projectId, keyId } = await issueKey(h);
+    const at = (ms: number) => new Date(clock.t + ms).toISOString();
+    const keys = async () => (await h.admin('GET', `/admin/v1/keys?project=${projectId}`)).body.data.length;
+    for (const expiresAt of [at(-24 * 3600_000), at(-1), at(0), '2020-01-01T00:00:00+02:00']) {
+      const created = await h.admin('POST', '/admin/v1/keys', { projectId, expiresAt });
+      expect({ expiresAt, status: created.status }).toEqual({ expiresAt, status: 400 });
+      expect(created.body).toEqual({ error: { code: 'invalid_argument', message: expect.stringMatching(/^expiresAt \S+ is in the past \(now: \S+\); it must be later than now\./), requestId: expect.any(String) } });
+      const updated = await h.admin('PATCH', `/admin/v1/keys/${keyId}`, { expiresAt });
+      expect(updated.status).toBe(400);
+      expect(updated.body.error.message).toMatch(/is in the past/);
+    }
+    expect(await keys()).toBe(1);
+    expect((await h.admin('GET', `/admin/v1/keys/${keyId}`)).body).toMatchObject({ status: 'active', expiresAt: null });
+
+    const soon = await h.admin('POST', '/admin/v1/keys', { projectId, expiresAt: at(1) });
+    expect(soon.status, soon.text).toBe(201);
+    expect(soon.body.key).toMatchObject({ status: 'active', expiresAt: at(1) });
+    expect((await h.admin('PATCH', `/admin/v1/keys/${keyId}`, { expiresAt: at(3600_000) })).body.expiresAt).toBe(at(3600_000));
+    expect((await h.admin('PATCH', `/admin/v1/keys/${keyId}`, { expiresAt: null })).body.expiresAt).toBeNull();
+    expect((await h.admin('PATCH', `/admin/v1/keys/${keyId}`, { name: 'renamed' })).status).toBe(200);
   });
 
   it('never answers 500 to a NUL character in a filter or a name (Postgres text cannot hold one)', async () => {
