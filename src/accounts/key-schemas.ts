@@ -48,11 +48,13 @@ export const IssuedKey = z
   .openapi('IssuedKey');
 export type IssuedKey = z.infer<typeof IssuedKey>;
 
+/** Checked against the gateway's clock when the key is written (accounts/keys.ts), not here: zod has no clock. */
+const ExpiresAt = Timestamp.nullable().optional().openapi({ description: 'When the key stops working; must be later than now (400 otherwise). Null or omitted: never.' });
 export const KeyCreate = z
-  .strictObject({ projectId: Id('prj'), name: Name.optional(), labels: Labels.optional(), scopes: Scopes.optional(), expiresAt: Timestamp.nullable().optional() })
+  .strictObject({ projectId: Id('prj'), name: Name.optional(), labels: Labels.optional(), scopes: Scopes.optional(), expiresAt: ExpiresAt })
   .openapi('KeyCreate');
 export const KeyUpdate = z
-  .strictObject({ name: Name.optional(), labels: Labels.optional(), scopes: Scopes.optional(), expiresAt: Timestamp.nullable().optional() })
+  .strictObject({ name: Name.optional(), labels: Labels.optional(), scopes: Scopes.optional(), expiresAt: ExpiresAt })
   .openapi('KeyUpdate');
 
 export const DEFAULT_OVERLAP_SECONDS = 24 * 3600;

@@ -72,6 +72,20 @@ export async function listKeys(deps: AccountsDeps, q: ListQuery & OwnerFilter & 
 
 const toMs = (t: string | null | undefined): number | null | undefined => (t === undefined ? undefined : t === null ? null : Date.parse(t));
 
+/**
+ * A key given an expiry that has already passed is dead on arrival: most likely a mistyped date.
+ * A key is expired once `expiresAt <= now` on the gateway's clock (keyStatus, the resolver), so the
+ * expiry must be later than now, with no allowance for clock skew: any allowance would let exactly
+ * such a key through. To stop a key now there are disable and revoke.
+ */
+function requireFutureExpiry(expiresAt: number | null | undefined, now: number): void {
+  if (expiresAt === undefined || expiresAt === null || expiresAt > now) return;
+  throw new GatewayError(
+    'invalid_argument',
+    `expiresAt ${new Date(expiresAt).toISOString()} is in the past (now: ${new Date(now).toISOString()}); it must be later than now. Omit it for a key that does not expire; disable or revoke a key to stop it now.`,
+  );
+}
+
 /** Inserts a key row; the secret exists only in the return value. Runs inside a mutation. */
 async function insertKey(op: AccountsDeps, projectId: string, fields: { name: string; labels: string; scopes: string; expiresAt: number | null }, now: number): Promise<IssuedKey> {
   const { apiKeys } = tablesOf(op.db);
@@ -83,10 +97,11 @@ async function insertKey(op: AccountsDeps, projectId: string, fields: { name: st
 
 export function createKey(op: Operator, input: KeyCreate): Promise<IssuedKey> {
   return mutate(op, 'key.create', async (now, op) => {
-    const { apiKeys } = tablesOf(op.db);
+    const expiresAt = toMs(input.expiresAt) ?? null;
+    requireFutureExpiry(expiresAt, now);
     const project = await requireLiveProject(op, input.projectId);
     const issued = await insertKey(op, project.id, {
-      name: input.name ?? '', labels: JSON.stringify(input.labels ?? {}), scopes: JSON.stringify(input.scopes ?? {}), expiresAt: toMs(input.expiresAt) ?? null,
+      name: input.name ?? '', labels: JSON.stringify(input.labels ?? {}), scopes: JSON.stringify(input.scopes ?? {}), expiresAt,
     }, now);
     return { target: { type: 'key', id: issued.key.id }, before: null, after: issued.key, result: issued };
   });
@@ -103,8 +118,9 @@ async function mutableKey(op: AccountsDeps, id: string, now: number): Promise<Ke
 export function updateKey(op: Operator, id: string, patch: KeyUpdate): Promise<KeyView> {
   return mutate(op, 'key.update', async (now, op) => {
     const { apiKeys } = tablesOf(op.db);
-    const before = await mutableKey(op, id, now);
     const expiresAt = toMs(patch.expiresAt);
+    requireFutureExpiry(expiresAt, now);
+    const before = await mutableKey(op, id, now);
     await op.db
       .update(apiKeys)
       .set({

@@ -4,6 +4,7 @@ import type { AdminApp, AdminDeps } from './types.js';
 import { GatewayError, onErrorFor, validationHook } from '../errors.js';
 import { adminAuth } from '../auth/admin-auth.js';
 import { ADMIN_ROUTES } from './routes.js';
+import { strictQueries } from '../strict-query.js';
 
 /** Every admin operation carries exactly one of these. */
 const ADMIN_TAGS = [
@@ -17,9 +18,9 @@ const ADMIN_TAGS = [
   { name: 'Audit', description: 'Every admin change, from the API or the CLI' },
 ];
 
-/** Admin JSON errors: zod validation failures become 400 with every problem listed. */
+/** Admin JSON errors: zod validation failures, and query parameters a route does not declare, become 400 with every problem listed. */
 export function newAdminApp(): AdminApp {
-  return new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  return strictQueries(new OpenAPIHono<AppEnv>({ defaultHook: validationHook }));
 }
 
 /**

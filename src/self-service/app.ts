@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { looksLikeKey } from '../auth/keys.js';
 import { onErrorFor, validationHook } from '../errors.js';
+import { strictQueries } from '../strict-query.js';
 import { SELF_SERVICE_PATHS, SELF_SERVICE_ROUTES } from './routes.js';
 import type { SelfServiceApp, SelfServiceDeps, SelfServiceEnv } from './types.js';
 
@@ -12,7 +13,8 @@ import type { SelfServiceApp, SelfServiceDeps, SelfServiceEnv } from './types.js
  * /gateway/v1/openapi.json, readable without a key.
  */
 export function createSelfServiceApp(deps: SelfServiceDeps): SelfServiceApp {
-  const app = new OpenAPIHono<SelfServiceEnv>({ defaultHook: validationHook });
+  // `?key=` is the credential on every route (Google's style), so it is never an unknown parameter.
+  const app = strictQueries(new OpenAPIHono<SelfServiceEnv>({ defaultHook: validationHook }), ['key']);
   app.onError(onErrorFor('google', deps.log, 'self-service'));
   const authenticate = (keyIsFilter: boolean): MiddlewareHandler<SelfServiceEnv> =>
     async function authenticateTenantKey(c, next) {

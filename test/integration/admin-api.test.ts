@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { issueKey } from '../support/admin-fixtures.js';
+import { issueKey, manualClock } from '../support/admin-fixtures.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from '../support/harness.js';
 
 describe('admin API', () => {
@@ -36,6 +36,79 @@ describe('admin API', () => {
     expect((await h.admin('GET', '/admin/v1/tenants?limit=0')).status).toBe(400);
     expect((await h.admin('GET', '/admin/v1/tenants?cursor=nope')).status).toBe(400);
     expect((await h.admin('POST', '/admin/v1/keys', { projectId: 'prj_x', expiresAt: 'tomorrow' })).status).toBe(400);
+  });
+
+  it('refuses a query parameter the route does not declare: 400 naming it, with the known name it is closest to', async () => {
+    h = await startHarness({ env: { ADMIN_TOKEN } });
+    const { projectId } = await issueKey(h);
+    const refused = async (path: string, method = 'GET') => {
+      const r = await h.admin(method, path, method === 'POST' ? { slug: 'never-made' } : undefined);
+      expect(r.status, path).toBe(400);
+      expect(r.body).toEqual({ error: { code: 'invalid_argument', message: expect.any(String), requestId: expect.any(String) } });
+      return r.body.error.message as string;
+    };
+    // Read as a filtered answer, this used to be every project's usage.
+    expect(await refused(`/admin/v1/usage?projectId=${projectId}`)).toMatch(/^Unknown query parameter "projectId" \(did you mean "project"\?\)\. This route accepts: .*\bproject\b/);
+    expect(await refused('/admin/v1/keys?project_id=x')).toContain('"project_id" (did you mean "project"?)');
+    expect(await refused('/admin/v1/tenants?Limit=5&zzz=1')).toMatch(/^Unknown query parameters "Limit" \(did you mean "limit"\?\), "zzz"\. /);
+    expect(await refused('/admin/v1/usage?group_by=day')).toContain('(did you mean "groupBy"?)');
+    expect(await refused('/admin/v1/audit?limt=5&target_type=key')).toMatch(/"limt" \(did you mean "limit"\?\), "target_type" \(did you mean "targetType"\?\)/);
+    expect(await refused('/admin/v1/usage/events?groupBy=day')).toContain('"groupBy". This route accepts: ');
+    // Routes without query parameters refuse every one: /usage/quota never filtered by project.
+    expect(await refused(`/admin/v1/usage/quota?project=${projectId}`)).toBe('Unknown query parameter "project". This route takes no query parameters.');
+    expect(await refused('/admin/v1/tenants?dryRun=1', 'POST')).toContain('"dryRun"');
+    expect((await h.admin('GET', '/admin/v1/tenants/never-made')).status).toBe(404);
+    // A long "name" is probably a misplaced secret: it is not echoed.
+    const leaked = `ggw_${'A'.repeat(43)}`;
+    expect(await refused(`/admin/v1/keys?${leaked}`)).toMatch(/^Unknown query parameter \(a name of 47 characters\)\./);
+    // Authentication comes first: an anonymous caller learns nothing about the routes.
+    expect((await h.admin('GET', '/admin/v1/usage?projectId=x', undefined, null)).status).toBe(401);
+
+    // What each route declares still works, and the documents are not API routes.
+    expect((await h.admin('GET', `/admin/v1/keys?tenant=acme&project=${projectId}&status=active&label=a&limit=5`)).status).toBe(200);
+    expect((await h.admin('GET', `/admin/v1/usage?project=${projectId}&groupBy=day,model&format=csv&from=2026-01-01&to=2026-01-02`)).status).toBe(200);
+    expect((await h.admin('GET', '/admin/v1/usage/events?limit=5&outcome=ok')).status).toBe(200);
+    expect((await h.admin('GET', '/admin/v1/prices/unpriced?days=7')).status).toBe(200);
+    expect((await fetch(`${h.url}/admin/v1/openapi.json?v=2`)).status).toBe(200);
+    expect((await fetch(`${h.url}/admin/docs?v=2`)).status).toBe(200);
+  });
+
+  it('refuses an unknown query parameter on every route of the admin document, before anything else runs', async () => {
+    h = await startHarness({ env: { ADMIN_TOKEN } });
+    const doc = (await h.admin('GET', '/admin/v1/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+    const ops = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((method) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, 'x_missing') })));
+    expect(ops.length).toBeGreaterThan(30);
+    for (const { method, path } of ops) {
+      const r = await h.admin(method, `${path}?bogusParam=1`, method === 'GET' || method === 'DELETE' ? undefined : {});
+      expect({ route: `${method} ${path}`, status: r.status, code: r.body.error?.code }).toEqual({ route: `${method} ${path}`, status: 400, code: 'invalid_argument' });
+      expect(r.body.error.message).toMatch(/^Unknown query parameter "bogusParam"/);
+    }
+    expect(await h.scalar('SELECT count(*) FROM audit_events')).toBe(0);
+  });
+
+  it('refuses an expiry that is not later than now, on create and on update (no allowance for clock skew)', async () => {
+    const clock = manualClock();
+    h = await startHarness({ env: { ADMIN_TOKEN }, clock });
+    const { projectId, keyId } = await issueKey(h);
+    const at = (ms: number) => new Date(clock.t + ms).toISOString();
+    const keys = async () => (await h.admin('GET', `/admin/v1/keys?project=${projectId}`)).body.data.length;
+    for (const expiresAt of [at(-24 * 3600_000), at(-1), at(0), '2020-01-01T00:00:00+02:00']) {
+      const created = await h.admin('POST', '/admin/v1/keys', { projectId, expiresAt });
+      expect({ expiresAt, status: created.status }).toEqual({ expiresAt, status: 400 });
+      expect(created.body).toEqual({ error: { code: 'invalid_argument', message: expect.stringMatching(/^expiresAt \S+ is in the past \(now: \S+\); it must be later than now\./), requestId: expect.any(String) } });
+      const updated = await h.admin('PATCH', `/admin/v1/keys/${keyId}`, { expiresAt });
+      expect(updated.status).toBe(400);
+      expect(updated.body.error.message).toMatch(/is in the past/);
+    }
+    expect(await keys()).toBe(1);
+    expect((await h.admin('GET', `/admin/v1/keys/${keyId}`)).body).toMatchObject({ status: 'active', expiresAt: null });
+
+    const soon = await h.admin('POST', '/admin/v1/keys', { projectId, expiresAt: at(1) });
+    expect(soon.status, soon.text).toBe(201);
+    expect(soon.body.key).toMatchObject({ status: 'active', expiresAt: at(1) });
+    expect((await h.admin('PATCH', `/admin/v1/keys/${keyId}`, { expiresAt: at(3600_000) })).body.expiresAt).toBe(at(3600_000));
+    expect((await h.admin('PATCH', `/admin/v1/keys/${keyId}`, { expiresAt: null })).body.expiresAt).toBeNull();
+    expect((await h.admin('PATCH', `/admin/v1/keys/${keyId}`, { name: 'renamed' })).status).toBe(200);
   });
 
   it('never answers 500 to a NUL character in a filter or a name (Postgres text cannot hold one)', async () => {

@@ -61,6 +61,25 @@ describe('gemini-gateway CLI', () => {
     expect((await generate(h, b.key)).status).toBe(401);
   });
 
+  it('refuses to create or update a key with an expiry in the past, creating nothing', async () => {
+    h = await startHarness();
+    const env = { ...h.dbEnv };
+    for (const argv of [['--expires-at', '2020-01-01T00:00:00Z'], ['--expires-at', '0d']]) {
+      const r = await cli(env, ['keys', 'create', '--tenant', 'acme', '--project', 'web', ...argv]);
+      expect({ argv, code: r.code, stdout: r.stdout }).toEqual({ argv, code: 1, stdout: '' });
+      expect(r.stderr).toMatch(/^gemini-gateway: expiresAt \S+ is in the past \(now: \S+\); it must be later than now\.[^\n]*\n$/);
+    }
+    // The one-step form creates the tenant and project in the same transaction: refused, nothing is left behind.
+    expect((await cli(env, ['tenants', 'list', '--json'])).json().data).toEqual([]);
+
+    const k = (await cli(env, ['keys', 'create', '--tenant', 'acme', '--project', 'web', '--expires-at', '1h', '--json'])).json();
+    h.secrets.add(k.key);
+    const past = await cli(env, ['keys', 'update', k.id, '--expires-at', '2020-01-01T00:00:00Z']);
+    expect(past.code).toBe(1);
+    expect(past.stderr).toMatch(/is in the past/);
+    expect((await cli(env, ['keys', 'get', k.id, '--json'])).json().expiresAt).toBe(k.expiresAt);
+  });
+
   it('fails with a non-zero exit and one line on stderr', async () => {
     h = await startHarness();
     const env = { ...h.dbEnv };

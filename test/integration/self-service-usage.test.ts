@@ -72,4 +72,29 @@ describe('GET /gateway/v1/usage (self-service)', () => {
     expect((await selfService(doomed.key, '')).body.error.message).toMatch(/revoked/);
     expect(await selfService(web.key, '?groupBy=week')).toMatchObject({ status: 400, body: { error: { status: 'INVALID_ARGUMENT' } } });
   });
+
+  it('refuses a parameter it does not know in Google’s error shape, and still takes the key as ?key= everywhere', async () => {
+    const cases: [string, string][] = [
+      ['/gateway/v1/usage?projectId=batch', '"projectId" (did you mean "project"?)'],
+      ['/gateway/v1/usage/events?page_size=5', '"page_size"'],
+      ['/gateway/v1/quota?model=x', '"model"'],
+    ];
+    for (const [path, hint] of cases) {
+      const res = await fetch(h.url + path, { headers: { 'x-goog-api-key': web.key } });
+      const body = (await res.json()) as any;
+      expect({ path, status: res.status, error: body.error }).toEqual({ path, status: 400, error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringContaining(hint) } });
+    }
+    // Authentication first: without a key the answer is 401 whatever the query holds.
+    expect((await selfService(null, '?projectId=batch')).status).toBe(401);
+    expect((await selfService(web.key, '?from=2026-06-01&to=2026-06-03&groupBy=day', 'query')).status).toBe(200);
+    expect((await fetch(`${h.url}/gateway/v1/quota?key=${encodeURIComponent(web.key)}`)).status).toBe(200);
+    expect((await fetch(`${h.url}/gateway/v1/openapi.json?v=2`)).status).toBe(200);
+  });
+
+  it('forwards the data plane’s query parameters to Google untouched (the strict check is for /admin and /gateway only)', async () => {
+    const res = await fetch(`${h.url}/v1beta/models?pageSize=2&someFutureParam=x`, { headers: { 'x-goog-api-key': web.key } });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+    expect(h.fake.requests.at(-1)!.url).toBe('/v1beta/models?pageSize=2&someFutureParam=x');
+  });
 });

@@ -205,6 +205,23 @@ describe('GET /admin/v1/usage', () => {
     }
     expect((await getJson(h, '/admin/v1/usage', null)).status).toBe(401);
   });
+
+  it('refuses a filter it does not know rather than answering unfiltered, and says which one was meant', async () => {
+    const cases: [string, string][] = [
+      [`projectId=${k3.projectId}`, '"projectId" (did you mean "project"?)'],
+      ['tenant_id=acme', '"tenant_id" (did you mean "tenant"?)'],
+      [`keyId=${k1.id}`, '"keyId" (did you mean "key"?)'],
+      ['models=gemini-2.5-pro', '"models" (did you mean "model"?)'],
+      ['GROUPBY=day', '"GROUPBY" (did you mean "groupBy"?)'],
+      ['since=2026-06-01', '"since". This route accepts: tenant, project, key, model, endpoint, outcome, from, to, groupBy, modality, format.'],
+    ];
+    for (const [q, message] of cases) {
+      const { status, body } = await usage(`${RANGE}&${q}`);
+      expect({ q, status, code: body.error?.code }).toEqual({ q, status: 400, code: 'invalid_argument' });
+      expect(body.error.message).toContain(message);
+    }
+    expect((await usage(`${RANGE}&project=${k3.projectId}&format=csv`)).status).toBe(200);
+  });
 });
 
 describe('GET /admin/v1/usage/events', () => {
@@ -233,6 +250,9 @@ describe('GET /admin/v1/usage/events', () => {
     expect((await getJson(h, '/admin/v1/usage/events?cursor=bm9wZQ')).body.error.message).toMatch(/cursor/);
     expect((await getJson(h, '/admin/v1/usage/events?limit=0')).status).toBe(400);
     expect((await getJson(h, '/admin/v1/usage/events?from=2026-06-02&to=2026-06-01')).status).toBe(400);
+    const unknown = await getJson(h, `/admin/v1/usage/events?${RANGE}&page_size=2&curser=abc`);
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.message).toMatch(/^Unknown query parameters "page_size", "curser" \(did you mean "cursor"\?\)\. This route accepts: .*limit, cursor, format\.$/);
   });
 
   it('refuses a well-formed cursor whose id is not an event id (a string), on either backend', async () => {
