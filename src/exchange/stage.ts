@@ -130,6 +130,9 @@ export function requestJson(ctx: ProxyContext): unknown {
  * - `responseHeaders` may edit upstream's headers before the client sees them;
  * - `onUpstreamFailure` sees an answer held back by `ctx.holdStatuses`; returning true means "retry":
  *   the stage moved `ctx.upstreamKey` on, nothing was sent, and the request goes out again;
+ * - `usageBilledBefore`, once the answer is in and carries usage (unless `ctx.usageBilled` already
+ *   said so): true when another request billed that usage, so this one is recorded without it. It
+ *   runs with nothing awaited between the check and the record, so two racing requests cannot both bill;
  * - `after`, in reverse order, once the exchange is over whatever its outcome; must not throw.
  */
 export interface ProxyStage {
@@ -139,5 +142,6 @@ export interface ProxyStage {
   streamGuard?(ctx: ProxyContext): StreamGuard | null;
   responseHeaders?(ctx: ProxyContext, status: number, headers: IncomingHttpHeaders): void;
   onUpstreamFailure?(ctx: ProxyContext, held: HeldAnswer): boolean;
+  usageBilledBefore?(ctx: ProxyContext, result: ExchangeResult): boolean;
   after?(ctx: ProxyContext, result: ExchangeResult): void;
 }

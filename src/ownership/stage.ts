@@ -111,6 +111,15 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
         if (id) store.claim(`uploads/${id}`, ownerFor(ctx));
       }
     },
+    usageBilledBefore(ctx, result) {
+      // The read that first sees a stored interaction's final usage (a GET of a background one, or
+      // its :cancel) bills it; of two reads racing on that answer, the first to finish here.
+      const fromPath = ctx.state[PATH_NAME] as string | undefined;
+      if (!fromPath?.startsWith('interactions/') || result.status < 200 || result.status >= 300 || !settled(result.meter.source)) return false;
+      if (store.owner(fromPath)?.usageRecordedAt != null) return true;
+      store.markUsageRecorded(fromPath);
+      return false;
+    },
     after(ctx, result) {
       if (result.status < 200 || result.status >= 300 || result.outcome === 'gateway_error') return;
       const fromPath = ctx.state[PATH_NAME] as string | undefined;
@@ -120,10 +129,10 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       const units = ctx.what.endpoint === 'predictLongRunning' ? requestedVideoSeconds(requestJson(ctx)) : null;
       for (const name of created) store.claim(name, { ...ownerFor(ctx), units });
       if (created.length > 0 && fromPath?.startsWith('uploads/')) store.forget(fromPath);
-      // The request that first sees an interaction's final usage (its create, or a GET of a background
-      // one) bills it. Usage read while it still runs, or from a stream's fallback frame, may be partial.
-      if (result.meter.usage && ctx.what.family === 'interactions' && settled(result.meter.source)) {
-        const interaction = fromPath ?? created.find((name) => name.startsWith('interactions/'));
+      // A create that answers with the final usage bills it (reads are settled in usageBilledBefore).
+      // Usage read while it still runs, or from a stream's fallback frame, may be partial.
+      if (!fromPath && result.meter.usage && ctx.what.family === 'interactions' && settled(result.meter.source)) {
+        const interaction = created.find((name) => name.startsWith('interactions/'));
         if (interaction) store.markUsageRecorded(interaction);
       }
       if (ctx.method === 'GET' && fromPath?.startsWith('batches/')) {

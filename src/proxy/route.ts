@@ -36,6 +36,11 @@ export function createProxyApp(deps: ProxyDeps): { app: Hono<AppEnv>; handle: Pr
   const guarding = stages.filter((s) => s.streamGuard);
   const heading = stages.filter((s) => s.responseHeaders);
   const failing = stages.filter((s) => s.onUpstreamFailure);
+  const billing = stages.filter((s) => s.usageBilledBefore);
+  const billedBefore = (ctx: ProxyContext, result: ExchangeResult): boolean => {
+    for (const s of billing) if (s.usageBilledBefore!(ctx, result)) return true;
+    return false;
+  };
   const answerOf = (ctx: ProxyContext, res: ServerResponse): Promise<ExchangeResult> | null => {
     for (const s of answering) {
       const answered = s.answer!(ctx, reader, res);
@@ -151,6 +156,7 @@ export function createProxyApp(deps: ProxyDeps): { app: Hono<AppEnv>; handle: Pr
         // Only an answer the client has not seen a byte of comes back as `retry`, with ctx.upstreamKey moved on.
         if (!result.retry) break;
       }
+      if (result.meter.usage && !ctx.usageBilled) ctx.usageBilled = billedBefore(ctx, result);
       if (ctx.usageBilled && result.meter.usage) result = { ...result, meter: { ...result.meter, usage: null } };
     } catch (err) {
       refusal = toGatewayError(err);

@@ -63,4 +63,38 @@ describe('interaction usage', () => {
       ['interactions.get', null],
     ]);
   });
+
+  it('two reads racing on a background interaction\'s first completed answer bill it once', async () => {
+    const usage = { total_input_tokens: 40, total_output_tokens: 900, total_tokens: 940 };
+    let waiting: Array<() => void> = [];
+    h = await startHarness({
+      fake: {
+        intercept: ({ method, url, res }) => {
+          const send = (body: object) => {
+            res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+            res.end(JSON.stringify(body));
+          };
+          if (method === 'POST' && url.pathname.endsWith('/interactions')) {
+            send({ id: 'v1_race', status: 'in_progress', model: 'gemini-2.5-flash' });
+            return true;
+          }
+          if (method === 'GET' && url.pathname.endsWith('/interactions/v1_race')) {
+            // Held until both reads are upstream, so both left the gateway before either was billed.
+            waiting.push(() => send({ id: 'v1_race', status: 'completed', model: 'gemini-2.5-flash', usage }));
+            if (waiting.length === 2) {
+              for (const answer of waiting) answer();
+              waiting = [];
+            }
+            return true;
+          }
+          return false;
+        },
+      },
+    });
+    const ai = h.sdk((await h.createKey()).key);
+    await ai.interactions.create({ model: 'gemini-2.5-flash', input: 'research this', background: true });
+    await Promise.all([ai.interactions.get('v1_race'), ai.interactions.get('v1_race')]);
+    const rows = await h.waitForRows(3);
+    expect(rows.filter((r) => r.endpoint === 'interactions.get').map((r) => r.total_tokens).sort()).toEqual([940, null]);
+  });
 });
