@@ -1,7 +1,7 @@
 import { GoogleGenAI } from '@google/genai';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UPSTREAM_KEY } from '../support/harness.js';
+import { UPSTREAM_KEY, UPSTREAM_KEY_2 } from '../support/harness.js';
 import { clientFrames, rawConnect, recording, sdkConnect, serverFrames, startLiveHarness, type LiveHarness } from '../support/live.js';
 
 const MODEL = 'gemini-live-2.5-flash-preview';
@@ -176,6 +176,29 @@ describe('Live API resumption, goAway and pings', () => {
     expect(h.live.sessions).toHaveLength(2);
     same.ws.close();
     await same.closed;
+  });
+
+  it('resumes a pool session on the upstream key that holds it, while new sessions go on round the pool', async () => {
+    const [setup, setupComplete] = recording('should_send_text_in_async_session').steps;
+    const update = pretty({ sessionResumptionUpdate: { newHandle: 'resume-handle-pool', resumable: true } });
+    h = await startLiveHarness({ steps: [setup!, setupComplete!, update] }, { extraUpstreamKeys: [UPSTREAM_KEY_2] });
+    const { key } = await h.createKey();
+    const upstreamKeyOf = (i: number) => h!.live.sessions[i]!.headers['x-goog-api-key'];
+    const open = async (handle?: string) => {
+      const c = rawConnect(h!.liveUrl('v1beta', `?key=${key}`));
+      await c.opened;
+      c.ws.send(JSON.stringify({ setup: { model: `models/${MODEL}`, sessionResumption: handle ? { handle } : {} } }));
+      await c.waitFrames(handle ? 1 : 2);
+      c.ws.close();
+      await c.closed;
+    };
+    await open();
+    // The pool's round robin picks the other key for the next upgrade: the resumed session must not stay there.
+    await open('resume-handle-pool');
+    await open();
+    await open();
+    expect(upstreamKeyOf(1)).toBe(upstreamKeyOf(0));
+    expect(new Set([upstreamKeyOf(2), upstreamKeyOf(3)])).toEqual(new Set([UPSTREAM_KEY, UPSTREAM_KEY_2]));
   });
 
   it('passes pings and pongs through both ways', async () => {
