@@ -3,7 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { StreamGuard } from '../exchange/stream-guard.js';
-import { CounterStore, type Bucket, type CounterDimension, type Cuttable, type WindowStarts } from './counters.js';
+import { CounterStore, type Bucket, type Cuttable, type WindowStarts } from './counters.js';
 import { afterReserving, measureAll, violations, type AppliedRule, type Measure } from './evaluate.js';
 import { dimensionsOf } from './persist.js';
 import { hardCapGuard, type CappedLease } from './hard-cap.js';
@@ -68,7 +68,6 @@ export interface Quotas {
 }
 
 interface LeaseState extends Lease, CappedLease {
-  headers: Record<string, string>;
   projectId: string;
   keyId: string;
   model: string | null;
@@ -180,18 +179,16 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
   function admitLocal(req: AdmitRequest): LeaseState {
     const a = prepare(req);
     const measures = check(a, a.rules, req.now);
-    const lease = reserve(a, shared ? null : undefined);
-    lease.headers = rateLimitHeaders(afterReserving(measures, a.estimate), req.now);
-    return lease;
+    return reserve(a, shared ? null : undefined, rateLimitHeaders(afterReserving(measures, a.estimate), req.now));
   }
 
-  /** `judged`: the rules as shared admission saw them (a snapshot), which the rate-limit headers describe; none: no headers yet. */
-  function reserve(a: Admission, sharedLease: string | null | undefined, judged: AppliedRule[] = []): LeaseState {
+  /** `headers`: the RateLimit fields for the client, from the measures admission judged by. */
+  function reserve(a: Admission, sharedLease: string | null | undefined, headers: Record<string, string>): LeaseState {
     const { req, p, policy, rules, estimate, subject } = a;
     const now = req.now;
     const lease: LeaseState = {
       projectId: p.projectId, keyId: p.keyId, model: req.model, subject, rules, estimate,
-      running: 0, starts: store.starts(now), own: null, cutter: null, settled: false, headers: {}, guard: null, sharedLease,
+      running: 0, starts: store.starts(now), own: null, cutter: null, settled: false, headers, guard: null, sharedLease,
     };
     lease.own = buckets(lease, now);
     for (const b of lease.own) {
@@ -200,7 +197,6 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
       for (const kind of WINDOW_KINDS) b.windows[kind].requests++;
     }
     return Object.assign(lease, {
-      headers: judged.length ? rateLimitHeaders(measureAll(judged, now), now) : {},
       guard: policy?.hardCap && req.stream && a.tokenRules
         ? hardCapGuard(lease, {
             now: () => clock.now(),
@@ -219,7 +215,7 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
       const a = prepare(req);
       // No rule applies: nothing to decide, so no round trip before forwarding; settle() still
       // counts the request and its tokens in Redis, so a rule added later sees them.
-      if (!a.rules.length) return reserve(a, null);
+      if (!a.rules.length) return reserve(a, null, {});
       const dims = dimensionsOf(a.p.keyId, req.model);
       const buckets: SharedBucket[] = dims.map(([dim, value]) => ({ dim, value, limits: limitsOf(a.rules.find((r) => r.dim === dim && r.value === value)?.rule) }));
       return shared.admit(a.p.projectId, buckets, a.estimate, store.starts(req.now), req.now).then(
@@ -239,7 +235,8 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
             check(a, seen, req.now);
             throw new GatewayError('resource_exhausted', 'Quota exceeded for this project.');
           }
-          const lease = reserve(a, res.leaseId, seen);
+          // The headers describe the shared counts admission saw, not this replica's mirror.
+          const lease = reserve(a, res.leaseId, rateLimitHeaders(measureAll(seen, req.now), req.now));
           mirror();
           return lease;
         },

@@ -39,7 +39,7 @@ export function compileRule(rule: LimitRule): CompiledRule {
   return { rule, dim, value, limits };
 }
 
-export function policyId(dim: CounterDimension, value: string, name: LimitName): string {
+function policyId(dim: CounterDimension, value: string, name: LimitName): string {
   const short = LIMITS[name].short;
   if (dim === 'key') return `key/${short}`;
   if (dim === 'model') return `model/${value}/${short}`;
