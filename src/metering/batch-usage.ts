@@ -1,4 +1,5 @@
 import { fromUsageMetadata, type Usage } from './usage.js';
+import { addModalities, addUsageMetadataModalities, type ModalityCounts } from './modality.js';
 import { isObject } from '../values.js';
 
 const FINAL = /_(SUCCEEDED|FAILED|CANCELLED|EXPIRED)$/;
@@ -16,7 +17,7 @@ interface FinishedBatch {
 /**
  * Pure: a batch Operation (`GET batches/{id}`) in a final state, with the usage of its results.
  * Google reports no batch-level total, so the per-request `usageMetadata` of inlined responses are
- * summed (counts only; per-modality lists are not merged). Not final → null.
+ * summed, their modality splits too. Not final → null.
  */
 export function finishedBatch(op: unknown): FinishedBatch | null {
   if (!isObject(op)) return null;
@@ -50,12 +51,18 @@ export function responsesFileUsage(text: string): Usage | null {
 
 function sumResults(items: unknown[]): Usage | null {
   const sum: Record<string, number> = {};
+  // Image output and audio input have their own prices: a batch of them must not be billed as text.
+  const split: ModalityCounts = {};
   let any = false;
   for (const item of items) {
     const u = isObject(item) && isObject(item.response) ? item.response.usageMetadata : undefined;
     if (!isObject(u)) continue;
     any = true;
     for (const k of COUNTS) if (typeof u[k] === 'number') sum[k] = (sum[k] ?? 0) + (u[k] as number);
+    addUsageMetadataModalities(split, u);
   }
-  return any ? fromUsageMetadata(sum) : null;
+  if (!any) return null;
+  const usage = fromUsageMetadata(sum)!;
+  addModalities(usage, split);
+  return usage;
 }

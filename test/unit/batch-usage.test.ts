@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { finishedBatch, responsesFileUsage } from '../../src/metering/batch-usage.js';
+import { createPriceBook } from '../../src/usage/prices.js';
 
 const result = (p: number, c: number) => ({ response: { usageMetadata: { promptTokenCount: p, candidatesTokenCount: c, totalTokenCount: p + c } } });
 
@@ -23,5 +24,18 @@ describe('finishedBatch', () => {
     const lines = [JSON.stringify({ key: 'a', ...result(3, 2) }), '', JSON.stringify({ key: 'b', error: { code: 499 } }), JSON.stringify({ key: 'c', ...result(4, 1) }), '{"key":"d","resp'];
     expect(responsesFileUsage(lines.join('\n'))).toMatchObject({ promptTokens: 7, outputTokens: 3, totalTokens: 10 });
     expect(responsesFileUsage(JSON.stringify({ key: 'x', error: {} }))).toBeNull();
+  });
+
+  it('keeps each result\'s modality split, so image output and audio input cost their own rates in a batch too', () => {
+    // gemini-2.5-flash-image: 10 text tokens in, 1290 image tokens + 5 text tokens out, per request.
+    const image = { response: { usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 1295, totalTokenCount: 1305, candidatesTokensDetails: [{ modality: 'IMAGE', tokenCount: 1290 }] } } };
+    const audio = { key: 'a', response: { usageMetadata: { promptTokenCount: 400, candidatesTokenCount: 2, totalTokenCount: 402, promptTokensDetails: [{ modality: 'TEXT', tokenCount: 100 }, { modality: 'AUDIO', tokenCount: 300 }] } } };
+    const output = { inlinedResponses: { inlinedResponses: [image, image] } };
+    const done = finishedBatch({ metadata: { state: 'BATCH_STATE_SUCCEEDED', model: 'models/gemini-2.5-flash-image' }, done: true, response: output });
+    expect(done!.usage).toMatchObject({ promptTokens: 20, outputTokens: 2590, outputImageTokens: 2580 });
+    expect(responsesFileUsage([audio, audio].map((l) => JSON.stringify(l)).join('\n'))).toMatchObject({ promptTokens: 800, inputAudioTokens: 600 });
+    // 20 × $0.30 + 10 × $2.50 + 2580 × $30 per 1M = 77431 µUSD; the Batch API bills half.
+    const cost = createPriceBook().costNanoUsd({ model: done!.model, usage: done!.usage, createdAt: Date.parse('2026-03-01T00:00:00Z'), endpoint: 'batches.completed' });
+    expect(cost).toBe(Math.round(77_431_000 * 0.5));
   });
 });
