@@ -53,16 +53,17 @@ function sumResults(items: unknown[]): Usage | null {
   const sum: Record<string, number> = {};
   // Image output and audio input have their own prices: a batch of them must not be billed as text.
   const split: ModalityCounts = {};
-  let any = false;
+  const parts: Usage[] = [];
   for (const item of items) {
     const u = isObject(item) && isObject(item.response) ? item.response.usageMetadata : undefined;
     if (!isObject(u)) continue;
-    any = true;
     for (const k of COUNTS) if (typeof u[k] === 'number') sum[k] = (sum[k] ?? 0) + (u[k] as number);
     addUsageMetadataModalities(split, u);
+    parts.push(fromUsageMetadata(u)!);
   }
-  if (!any) return null;
+  if (parts.length === 0) return null;
   const usage = fromUsageMetadata(sum)!;
   addModalities(usage, split);
+  usage.parts = parts;
   return usage;
 }

@@ -10,7 +10,7 @@ import type { Usage } from './usage.js';
 
 type SqlValue = string | number | null;
 type RowField = Exclude<keyof UsageRow, 'usage'>;
-type TokenField = Exclude<keyof Usage, 'json'>;
+type TokenField = Exclude<keyof Usage, 'json' | 'parts'>;
 
 type ColumnSpec =
   /** A field of the row itself. */

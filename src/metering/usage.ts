@@ -18,6 +18,12 @@ export interface Usage extends ModalityCounts {
   images?: number;
   /** Veo: seconds of video generated. */
   videoSeconds?: number;
+  /**
+   * A batch's per-request usages, summed in the counts above. Priced one by one: Gemini picks the
+   * long-context tier per request, so a batch of short prompts must not be priced as one long one.
+   * Not stored; a row read back from the database has only the sum.
+   */
+  parts?: readonly Usage[];
   /** The usage object as upstream sent it (key order and values preserved). */
   json: string;
 }

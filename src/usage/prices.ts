@@ -95,7 +95,7 @@ export function createPriceBook(extra: PriceTableJson[] = []): PriceBook {
       if (!usage) return 0;
       const p = priceOf(model, createdAt);
       if (!p) return null;
-      const usdPerMillion = tokenCost(p, usage);
+      const usdPerMillion = usage.parts?.length ? usage.parts.reduce((sum, part) => sum + tokenCost(p, part), 0) : tokenCost(p, usage);
       // USD per 1M tokens × tokens = µUSD; × 1000 = nUSD. Per-unit media prices are USD: × 1e9.
       const media = (usage.images ?? 0) * (p.per_image ?? 0) + (usage.videoSeconds ?? 0) * (p.per_video_second ?? 0);
       const full = usdPerMillion * 1000 + media * 1e9;

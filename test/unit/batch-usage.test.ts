@@ -38,4 +38,19 @@ describe('finishedBatch', () => {
     const cost = createPriceBook().costNanoUsd({ model: done!.model, usage: done!.usage, createdAt: Date.parse('2026-03-01T00:00:00Z'), endpoint: 'batches.completed' });
     expect(cost).toBe(Math.round(77_431_000 * 0.5));
   });
+
+  it('chooses the long-context tier per request, not on the prompt tokens the batch sums', () => {
+    const pro = (prompt: number) => ({ response: { usageMetadata: { promptTokenCount: prompt, candidatesTokenCount: 1000, totalTokenCount: prompt + 1000 } } });
+    const book = createPriceBook();
+    const costOf = (results: unknown[]) => {
+      const done = finishedBatch({ metadata: { state: 'BATCH_STATE_SUCCEEDED', model: 'models/gemini-2.5-pro' }, done: true, response: { inlinedResponses: { inlinedResponses: results } } });
+      return book.costNanoUsd({ model: done!.model, usage: done!.usage, createdAt: Date.parse('2026-03-01T00:00:00Z'), endpoint: 'batches.completed' });
+    };
+    // Two 150k prompts (300k together) are both ≤200k: 2 × (150000 × $1.25 + 1000 × $10) per 1M = 395000 µUSD, billed half.
+    expect(costOf([pro(150_000), pro(150_000)])).toBe(395_000_000 * 0.5);
+    // One long prompt costs the long-context rates alone: 250000 × $2.50 + 1000 × $15 + 10000 × $1.25 + 1000 × $10 = 662500 µUSD.
+    expect(costOf([pro(250_000), pro(10_000)])).toBe(662_500_000 * 0.5);
+    const lines = [pro(150_000), pro(150_000)].map((l, i) => JSON.stringify({ key: String(i), ...l })).join('\n');
+    expect(book.costNanoUsd({ model: 'gemini-2.5-pro', usage: responsesFileUsage(lines), createdAt: Date.parse('2026-03-01T00:00:00Z'), endpoint: 'batches.completed' })).toBe(395_000_000 * 0.5);
+  });
 });
