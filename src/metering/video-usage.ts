@@ -14,6 +14,8 @@ export function requestedVideoSeconds(body: unknown): number {
 export interface FinishedVideo {
   ok: boolean;
   videos: number;
+  /** Where each finished video is (`https://…/v1beta/files/{id}:download?alt=media`), as upstream wrote it. */
+  uris: string[];
   usage: Usage;
 }
 
@@ -27,11 +29,13 @@ export function finishedVideo(op: unknown, secondsPerVideo: number): FinishedVid
   const response = isObject(op.response) ? op.response : {};
   const inner = isObject(response.generateVideoResponse) ? response.generateVideoResponse : response;
   const samples = Array.isArray(inner.generatedSamples) ? inner.generatedSamples : Array.isArray(inner.generatedVideos) ? inner.generatedVideos : [];
-  const videos = samples.filter((s) => isObject(s) && isObject(s.video)).length;
+  const made = samples.flatMap((s) => (isObject(s) && isObject(s.video) ? [s.video] : []));
+  const videos = made.length;
   const videoSeconds = videos * secondsPerVideo;
   return {
     ok: !isObject(op.error),
     videos,
+    uris: made.flatMap((v) => (typeof v.uri === 'string' ? [v.uri] : [])),
     usage: { promptTokens: 0, cachedTokens: 0, outputTokens: 0, thoughtsTokens: 0, toolUsePromptTokens: 0, totalTokens: 0, videoSeconds, json: JSON.stringify({ videos, videoSeconds }) },
   };
 }

@@ -10,7 +10,7 @@ import type { Usage } from '../metering/usage.js';
 import { claimResponsesFile, recordFinishedBatch } from './batch-meter.js';
 import type { ResourceStore } from './resource-store.js';
 import { unmeteredLongRunning } from './unmetered.js';
-import { recordFinishedVideo, VIDEO_OPERATION } from './video-meter.js';
+import { claimGeneratedVideos, recordFinishedVideo, VIDEO_OPERATION } from './video-meter.js';
 
 export interface BatchPollerOptions {
   db: Db;
@@ -129,6 +129,7 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
       return;
     }
     if (VIDEO_OPERATION.test(name)) {
+      claimGeneratedVideos(opts.store, name, answer.json);
       const witness = { now: opts.clock.now(), requestId: randomUUID(), keyId: null, method: 'GET', apiVersion: version };
       if (recordFinishedVideo(opts, witness, name, answer.json)) tracked.delete(name);
       else backoff(t);

@@ -8,8 +8,8 @@ import { PATH_RESOURCE } from './kinds.js';
 
 /** A Veo operation `models/{model}/operations/{id}`: not a `<kind>/<id>` name, the whole path is its name. */
 const MODEL_OPERATION = /^models\/[^/:]+\/operations\/[^/:]+/;
-/** Google's file URIs on any host (Google has several front ends, and the gateway's own URL may be used): `…/v1beta/files/{id}`. */
-const VERSIONED_FILE = /\/v\d+[a-z0-9]*\/files\/([^/?#:]+)$/;
+/** Google's file URIs on any host (Google has several front ends, and the gateway's own URL may be used): `…/v1beta/files/{id}`, or its `:download` (a generated video's URI). */
+const VERSIONED_FILE = /\/v\d+[a-z0-9]*\/files\/([^/?#:]+)(?::download)?$/;
 
 /**
  * The resource in a path after the version (`files/abc:download` → `files/abc`); null when none.

@@ -8,7 +8,7 @@ import { claimResponsesFile, recordFinishedBatch } from './batch-meter.js';
 import { requestWitness } from './completion.js';
 import { createdResources } from './created.js';
 import { requestedVideoSeconds } from '../metering/video-usage.js';
-import { recordFinishedVideo, VIDEO_OPERATION } from './video-meter.js';
+import { claimGeneratedVideos, recordFinishedVideo, VIDEO_OPERATION } from './video-meter.js';
 import { LIST_FIELDS } from './kinds.js';
 import { answerList, type ListDeps } from './list-filter.js';
 import { ambiguousPath, bodyResources, mayReference, pathResource } from './references.js';
@@ -139,7 +139,10 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
         claimResponsesFile(store, fromPath, result.meter.head);
         recordFinishedBatch(deps, requestWitness(ctx), fromPath, result.meter.head, { deferFileResults: pollerRuns });
       }
-      if (ctx.method === 'GET' && fromPath && VIDEO_OPERATION.test(fromPath)) recordFinishedVideo(deps, requestWitness(ctx), fromPath, result.meter.head);
+      if (ctx.method === 'GET' && fromPath && VIDEO_OPERATION.test(fromPath)) {
+        claimGeneratedVideos(store, fromPath, result.meter.head);
+        recordFinishedVideo(deps, requestWitness(ctx), fromPath, result.meter.head);
+      }
     },
   };
 }

@@ -1,6 +1,7 @@
 import { finishedVideo } from '../metering/video-usage.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { recordCompletion, type CompletionWitness } from './completion.js';
+import { fileFromUri } from './references.js';
 import type { ResourceStore } from './resource-store.js';
 
 /** A Veo operation's name: `models/{model}/operations/{id}`. */
@@ -12,4 +13,18 @@ export function recordFinishedVideo(deps: { store: ResourceStore; recorder: Ledg
     const done = finishedVideo(head, owner.units ?? 0);
     return done && { endpoint: 'videos.completed', model: VIDEO_OPERATION.exec(name)?.[1] ?? null, ok: done.ok, usage: done.usage };
   });
+}
+
+/**
+ * A done Veo operation's videos were stored by Google, not uploaded through the gateway: they
+ * belong to the operation's project and upstream key, so its owner can download them through the
+ * gateway (any other project still gets 404).
+ */
+export function claimGeneratedVideos(store: ResourceStore, name: string, head: unknown): void {
+  const owner = store.owner(name);
+  if (!owner) return;
+  for (const uri of finishedVideo(head, 0)?.uris ?? []) {
+    const file = fileFromUri(uri);
+    if (file) store.claim(file, { tenantId: owner.tenantId, projectId: owner.projectId, upstreamKeyId: owner.upstreamKeyId, keyId: owner.keyId ?? null });
+  }
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ADMIN_TOKEN, seedKey, type SeedKey } from '../support/usage-seed.js';
@@ -66,5 +69,23 @@ describe('media generation metering', () => {
     let mineOp = await h.sdk(mine.key).operations.getVideosOperation({ operation: op });
     while (!mineOp.done) mineOp = await h.sdk(mine.key).operations.getVideosOperation({ operation: mineOp });
     expect((await rowsFor('videos.completed')).at(-1)).toMatchObject({ video_seconds: 4, project_id: mine.projectId });
+  });
+
+  it('lets the project that generated a video download it through the gateway, and no other project', async () => {
+    const ai = h.sdk(mine.key);
+    let op = await ai.models.generateVideos({ model: 'veo-3.0-generate-001', prompt: 'a kite', config: { durationSeconds: 4 } });
+    while (!op.done) op = await ai.operations.getVideosOperation({ operation: op });
+    const video = op.response!.generatedVideos![0]!;
+    const dir = mkdtempSync(join(tmpdir(), 'veo-download-'));
+    try {
+      await ai.files.download({ file: video, downloadPath: join(dir, 'kite.mp4') });
+      expect(readFileSync(join(dir, 'kite.mp4'), 'utf8')).toMatch(/^fake mp4 /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const file = /\/files\/([a-z0-9]+)/.exec(video.video!.uri!)![1]!;
+    const foreign = await fetch(`${h.url}/v1beta/files/${file}:download?alt=media`, { headers: { 'x-goog-api-key': other.key } });
+    expect(foreign.status).toBe(404);
+    expect(await foreign.json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
   });
 });

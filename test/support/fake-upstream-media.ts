@@ -9,6 +9,8 @@ export interface StoredVideoOperation {
   samples: number;
   /** GETs left before the operation reports done (Veo takes minutes; the fake takes one poll). */
   pollsLeft: number;
+  /** The generated videos, once done: files of this key's project, as Google stores them. */
+  files?: string[];
 }
 
 const operations = new WeakMap<RouteContext['state'], Map<string, StoredVideoOperation>>();
@@ -55,7 +57,14 @@ export function handleVideoOperation(ctx: RouteContext): boolean {
     sendJson(ctx, 200, { name: ctx.rest });
     return true;
   }
-  const generatedSamples = Array.from({ length: op.samples }, (_, i) => ({ video: { uri: `${ctx.baseUrl}/v1beta/files/video-${i}:download?alt=media` } }));
+  op.files ??= Array.from({ length: op.samples }, () => {
+    const id = ctx.state.nextId('');
+    const bytes = Buffer.from(`fake mp4 ${id}`);
+    ctx.state.files.set(id, { meta: { name: `files/${id}`, mimeType: 'video/mp4', sizeBytes: String(bytes.length), state: 'ACTIVE', source: 'GENERATED' }, bytes });
+    return id;
+  });
+  // Google's own host, as the real answer has it: the SDK keeps only the file id and downloads through its baseUrl.
+  const generatedSamples = op.files.map((id) => ({ video: { uri: `https://generativelanguage.googleapis.com/v1beta/files/${id}:download?alt=media` } }));
   sendJson(ctx, 200, { name: ctx.rest, done: true, response: { '@type': 'type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse', generateVideoResponse: { generatedSamples } } });
   return true;
 }
