@@ -17,7 +17,8 @@ export const RESOURCE_KINDS = {
   cachedContents: { google: true, createdByName: true, listField: 'cachedContents' },
   // Batch creation answers an Operation; Google names it `batches/…`, older paths `operations/…`.
   batches: { google: true, createdByName: true, listField: 'operations' },
-  operations: { google: true, createdByName: true, listField: null },
+  // Upstream lists every project's operations under the one key: filtered like the others, by the names the gateway saw created.
+  operations: { google: true, createdByName: true, listField: 'operations' },
   interactions: { google: true, createdByName: false, listField: null },
   // `fileSearchStores/x/documents/y` and `…/operations/z` belong to their store: the store is the resource checked.
   fileSearchStores: { google: true, createdByName: true, listField: 'fileSearchStores' },
@@ -41,9 +42,16 @@ export const GOOGLE_NAME = new RegExp(`^(${GOOGLE_KINDS.join('|')})\\/[^/\\s]+$`
 /** A whole name a creating response may carry. */
 export const CREATED_NAME = new RegExp(`^(${kindsWhere((k) => k.createdByName).join('|')})\\/[^/]+$`);
 /** List endpoints the gateway filters, and the field their page puts items in. */
-export const LIST_FIELDS: Readonly<Record<string, string>> = Object.fromEntries(
+const LIST_FIELDS: Readonly<Record<string, string>> = Object.fromEntries(
   (Object.entries(RESOURCE_KINDS) as [string, KindSpec][]).flatMap(([name, k]) => (k.listField ? [[name, k.listField]] : [])),
 );
+/** A model's long-running operations (Veo's `models/{m}/operations/{id}`), which upstream lists for every project alike. */
+const MODEL_OPERATIONS = /^models\/[^/:]+\/operations$/;
+
+/** The field a filtered list's page holds its items in, for a path after the version; undefined when the gateway does not filter it. */
+export function listField(rest: string): string | undefined {
+  return LIST_FIELDS[rest] ?? (MODEL_OPERATIONS.test(rest) ? 'operations' : undefined);
+}
 
 /** `files/abc` → `files`; the kind column serves per-project listings. */
 export const kindOf = (name: string): string => name.slice(0, name.indexOf('/'));

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { GatewayError } from '../errors.js';
 import { NO_METER } from '../metering/meter.js';
-import { LIST_FIELDS } from './kinds.js';
+import { listField } from './kinds.js';
 import type { ExchangeResult, ProxyContext, UpstreamAnswer, UpstreamCredential, UpstreamReader } from '../exchange/stage.js';
 
 
@@ -16,14 +16,14 @@ export interface ListDeps {
 }
 
 /**
- * Answers `GET /{v}/files|cachedContents|batches` with only the caller's resources. Upstream pages
+ * Answers `GET /{v}/files|cachedContents|batches|operations|…` (kinds.ts listField) with only the caller's resources. Upstream pages
  * are read and filtered until the answer holds pageSize items (all of them without pageSize), the
  * listing is exhausted, or `maxPages` upstream pages were read. With several upstream keys the
  * listing walks each key's project in turn. The page token the client gets is the gateway's own
  * (key id + upstream token); pages may hold fewer items than pageSize.
  */
 export async function answerList(deps: ListDeps, ctx: ProxyContext, rest: string, upstream: UpstreamReader, res: ServerResponse): Promise<ExchangeResult> {
-  const field = LIST_FIELDS[rest]!;
+  const field = listField(rest)!;
   const keys = deps.keys(ctx);
   const params = new URLSearchParams(ctx.search);
   let at = decodeToken(params.get('pageToken'), keys);

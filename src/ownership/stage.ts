@@ -9,7 +9,7 @@ import { requestWitness } from './completion.js';
 import { createdResources } from './created.js';
 import { requestedVideoSeconds } from '../metering/video-usage.js';
 import { claimGeneratedVideos, recordFinishedVideo, VIDEO_OPERATION } from './video-meter.js';
-import { LIST_FIELDS } from './kinds.js';
+import { listField } from './kinds.js';
 import { answerList, type ListDeps } from './list-filter.js';
 import { ambiguousPath, bodyResources, mayReference, pathResource } from './references.js';
 import type { ResourceOwner, ResourceStore } from './resource-store.js';
@@ -91,7 +91,7 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       if (fromPath) ctx.state[PATH_NAME] = fromPath;
       // Every read of a stored interaction echoes its usage: once billed, it is not billed again.
       if (fromPath?.startsWith('interactions/') && store.owner(fromPath)?.usageRecordedAt != null) ctx.usageBilled = true;
-      if (ctx.method === 'GET' && !upload && LIST_FIELDS[rest] !== undefined) ctx.state[LIST] = rest;
+      if (ctx.method === 'GET' && !upload && listField(rest) !== undefined) ctx.state[LIST] = rest;
       // Responses that create resources (or finish a batch) are parsed once, at their end.
       ctx.captureResponse =
         (ctx.method === 'POST' && CREATES.has(ctx.what.endpoint)) ||

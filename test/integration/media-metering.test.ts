@@ -88,4 +88,21 @@ describe('media generation metering', () => {
     expect(foreign.status).toBe(404);
     expect(await foreign.json()).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
   });
+
+  it.each(['models/veo-3.0-generate-001/operations', 'operations'])('lists only the caller\'s operations under GET /v1beta/%s', async (list) => {
+    // Every project's operations live under the one upstream key, so upstream's list holds them all.
+    const theirs = await h.sdk(other.key).models.generateVideos({ model: 'veo-3.0-generate-001', prompt: 'fog', config: { durationSeconds: 4 } });
+    const ours = await h.sdk(mine.key).models.generateVideos({ model: 'veo-3.0-generate-001', prompt: 'sun', config: { durationSeconds: 4 } });
+    const names = async (key: string): Promise<string[]> => {
+      const res = await fetch(`${h.url}/v1beta/${list}`, { headers: { 'x-goog-api-key': key } });
+      expect(res.status).toBe(200);
+      return ((await res.json()).operations ?? []).map((o: { name: string }) => o.name);
+    };
+    const mineListed = await names(mine.key);
+    expect(mineListed).toContain(ours.name);
+    expect(mineListed).not.toContain(theirs.name);
+    const otherListed = await names(other.key);
+    expect(otherListed).toContain(theirs.name);
+    expect(otherListed).not.toContain(ours.name);
+  });
 });

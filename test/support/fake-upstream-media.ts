@@ -44,8 +44,15 @@ export function handleMediaMethod(ctx: RouteContext, model: string, verb: string
   return true;
 }
 
-/** GET models/{m}/operations/{id}; false when the path is not one. */
+/** GET models/{m}/operations/{id}, or a list of them (models/{m}/operations, operations); false when the path is none of these. */
 export function handleVideoOperation(ctx: RouteContext): boolean {
+  const list = ctx.method === 'GET' ? /^(?:models\/([^/:]+)\/)?operations$/.exec(ctx.rest) : null;
+  if (list) {
+    // Upstream lists every operation of the key's project, whoever asked the gateway for it.
+    const all = [...opsOf(ctx)].filter(([, op]) => list[1] === undefined || op.model === list[1]).map(([name]) => ({ name }));
+    sendJson(ctx, 200, all.length ? { operations: all } : {});
+    return true;
+  }
   if (ctx.method !== 'GET' || !/^models\/[^/:]+\/operations\/[^/:]+$/.test(ctx.rest)) return false;
   const op = opsOf(ctx).get(ctx.rest);
   if (!op) {
