@@ -107,8 +107,8 @@ export async function createGateway({ config, log, db: givenDb, clock = systemCl
     config, log, db, clock, tenantAuth, clientAddress, liveTokens, upstream: createUpstream(config), recorder, lifecycle, keyPool, metrics, prices, telemetry,
     keys: (replicas ?? local).keys, resources: (replicas ?? local).resources, quotas: (replicas ?? local).quotas,
   };
-  const deps: AppDeps = { ...base, stages: createStages(base) };
   const batchPoller = batchPollerFor(base);
+  const deps: AppDeps = { ...base, stages: createStages(base, batchPoller) };
   const { app, listener } = buildListener(deps);
   const server = createServer(listener);
   // Long streams from thinking models outlive Node's default 5-minute request timeout.

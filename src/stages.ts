@@ -3,6 +3,7 @@ import { metricsStage } from './metrics/stage.js';
 import { createScopeStage } from './scopes/stage.js';
 import { createUpstreamKeyStage } from './upstream/own-key-stage.js';
 import { createOwnershipStage } from './ownership/stage.js';
+import type { BatchPoller } from './ownership/batch-poller.js';
 import { createQuotaStage } from './quota/stage.js';
 import { createKeyStage } from './upstream/pool-stage.js';
 import type { ProxyStage, UpstreamCredential } from './exchange/stage.js';
@@ -15,7 +16,7 @@ import { envKeySecrets } from './upstream/key-pool.js';
  * (bring-your-own-key, then the pool), whether the budget allows it (quotas). Each lives in its
  * own module; this list is the one place that orders them.
  */
-export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
+export function createStages(deps: Omit<AppDeps, 'stages'>, batchPoller: BatchPoller | null): ProxyStage[] {
   const { config, log, keyPool, resources, recorder, upstream, telemetry } = deps;
   const stages: ProxyStage[] = [
     // First, so its after() counts every request, including ones later stages refuse.
@@ -33,6 +34,7 @@ export function createStages(deps: Omit<AppDeps, 'stages'>): ProxyStage[] {
         keys: (ctx) => listKeys(deps, ctx.upstreamKey),
         maxPages: config.LIST_MAX_UPSTREAM_PAGES,
       },
+      settleBeforeDelete: batchPoller ? (name) => batchPoller.settle(name) : null,
     }),
     // Bring-your-own-key picks the project's key; the pool stage then leaves it alone (no failover),
     // except that a pinned resource always goes to the key that holds it.

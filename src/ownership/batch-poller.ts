@@ -41,6 +41,12 @@ export interface BatchPoller {
   stop(): Promise<void>;
   /** One scan and every poll that is due now, awaited. */
   tick(): Promise<void>;
+  /**
+   * Reads one batch or Veo operation now, metering it if it is final. Resolves true when its usage
+   * is recorded (now or earlier) or upstream no longer has it, false when it is still running or
+   * could not be read.
+   */
+  settle(name: string): Promise<boolean>;
 }
 
 /** A responses file that could not be read this time: the batch is read again after its backoff. */
@@ -236,5 +242,20 @@ export function createBatchPoller(opts: BatchPollerOptions): BatchPoller {
       await Promise.allSettled([...running.values()]);
     },
     tick,
+    async settle(name) {
+      if (!stopped) {
+        // A poll of this name already in flight is joined, never doubled.
+        const inFlight = running.get(name);
+        if (inFlight) await inFlight;
+        else {
+          const t = tracked.get(name) ?? { dueAt: now(), misses: 0, warned: false };
+          tracked.set(name, t);
+          const p = poll(name, t).finally(() => running.delete(name));
+          running.set(name, p);
+          await p;
+        }
+      }
+      return gone.has(name) || opts.store.owner(name)?.usageRecordedAt != null;
+    },
   };
 }

@@ -27,6 +27,12 @@ interface OwnershipDeps {
    * flushes, so an unknown name is looked up again this many times, this far apart, before the 404.
    */
   unknownRecheck?: { tries: number; everyMs: number } | null;
+  /**
+   * The batch poller's read of one batch or Veo operation (true: metered, or gone upstream). A
+   * DELETE would otherwise end the gateway's sight of a batch whose usage it never saw (null: the
+   * poller is off, and such a delete goes through unmetered, as the README says).
+   */
+  settleBeforeDelete?: ((name: string) => Promise<boolean>) | null;
 }
 
 const PATH_NAME = Symbol('resource named in the path');
@@ -88,6 +94,12 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
         pinned ??= owner.upstreamKeyId;
       }
       if (pinned) ctx.pinnedKeyId = pinned;
+      if (ctx.method === 'DELETE' && fromPath && deps.settleBeforeDelete && (fromPath.startsWith('batches/') || VIDEO_OPERATION.test(fromPath)) && store.owner(fromPath)?.usageRecordedAt == null) {
+        // Google keeps running (and billing) a batch deleted before it ends, out of the gateway's sight.
+        if (!(await deps.settleBeforeDelete(fromPath))) {
+          throw new GatewayError('unprocessable', 'This batch has not finished, so its usage is not known yet: cancel it, and delete it once it has ended.');
+        }
+      }
       if (fromPath) ctx.state[PATH_NAME] = fromPath;
       // Every read of a stored interaction echoes its usage: once billed, it is not billed again.
       if (fromPath?.startsWith('interactions/') && store.owner(fromPath)?.usageRecordedAt != null) ctx.usageBilled = true;

@@ -289,4 +289,26 @@ describe('background batch poller', () => {
     refuse = false;
     await waitFor(async () => (await completedRows(h)).length === 1);
   });
+
+  it('meters a finished batch nobody read before forwarding its DELETE, and refuses to delete one still running', async () => {
+    // The poller's next scan is a minute away: only the DELETE can meter the batch in time.
+    h = await startHarness({ env: { BATCH_POLL_INTERVAL_MS: '60000' }, fake: { batchRunningPolls: 1 } });
+    const { key } = await h.createKey();
+    const ai = h.sdk(key);
+    const job = await ai.batches.create({ model: 'gemini-2.5-flash', src: REQUESTS.slice(0, 2) });
+    const deletes = () => h.fake.requests.filter((r) => r.method === 'DELETE').length;
+    // Still running upstream: Google would keep running (and billing) it after a delete, out of the gateway's sight.
+    const refused = await fetch(`${h.url}/v1beta/${job.name}`, { method: 'DELETE', headers: { 'x-goog-api-key': key } });
+    expect(refused.status).toBe(422);
+    expect(await refused.json()).toMatchObject({ error: { status: 'FAILED_PRECONDITION', message: expect.stringMatching(/not finished/) } });
+    expect(deletes()).toBe(0);
+    expect(await completedRows(h)).toEqual([]);
+    // Now final upstream, never read by the client: the DELETE reads it, meters it, then deletes it.
+    await ai.batches.delete({ name: job.name! });
+    expect(deletes()).toBe(1);
+    const rows = await completedRows(h);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ outcome: 'ok', prompt_tokens: promptOf(REQUESTS.slice(0, 2)), output_tokens: 3 * 2 });
+    expect(await meteredAt(h, job.name!)).not.toBeNull();
+  });
 });
