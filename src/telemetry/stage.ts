@@ -144,7 +144,9 @@ export function createTelemetryStages(d: TelemetryStageDeps): { open: ProxyStage
       'gemini_gateway.tenant': ctx.principal.tenantSlug,
       'gemini_gateway.project': ctx.principal.projectSlug,
     };
-    if (ctx.model) attrs['gen_ai.request.model'] = ctx.model;
+    // The asked-for model is whatever text the client put in the path or body until upstream has
+    // accepted it: as a label on refusals and upstream 404s, every made-up name would be a new series.
+    if (ctx.model && result.outcome !== 'gateway_error' && result.status < 400) attrs['gen_ai.request.model'] = ctx.model;
     if (result.meter.model) attrs['gen_ai.response.model'] = result.meter.model;
     instruments.duration.record(seconds, errType ? { ...attrs, 'error.type': errType } : attrs);
     const usage = result.meter.usage;
