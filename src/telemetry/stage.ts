@@ -72,7 +72,9 @@ export function createTelemetryStages(d: TelemetryStageDeps): { open: ProxyStage
     name: 'telemetry.admitted',
     before(ctx) {
       const t = ctx.state[STATE] as RequestTrace | undefined;
-      if (!t) return;
+      // No upstream key (none configured yet): the exchange answers 503 without going upstream, so
+      // admission stays open for finish() to end as the refusal it is.
+      if (!t || !ctx.upstreamKey) return;
       const now = at(performance.now());
       t.admission?.end(now);
       t.admission = null;
