@@ -95,6 +95,9 @@ describe('gemini-gateway CLI', () => {
       [['keys', 'create', '--project', 'prj_nope', '--endpoint', 'chat'], /endpoints\.0: /],
       [['keys', 'rotate', 'key_nope', '--overlap-seconds', 'soon'], /not a duration/],
       [['upstream-keys', 'create', '--project', 'prj_nope'], /--secret-file/],
+      [['audit', 'list', '--limit', 'ten'], /--limit must be 1–200/],
+      [['audit', 'list', '--limit', '0'], /--limit must be 1–200/],
+      [['audit', 'list', '--limit', '1.5'], /--limit must be 1–200/],
     ];
     for (const [argv, message] of cases) {
       const r = await cli(env, argv);
