@@ -99,8 +99,12 @@ describe('gemini-gateway CLI', () => {
       [['audit', 'list', '--limit', '0'], /--limit must be 1–200/],
       [['audit', 'list', '--limit', '1.5'], /--limit must be 1–200/],
     ];
+    // The key itself where its file's name belongs: the error must not echo it.
+    const pasted = 'AIza' + 'p'.repeat(35);
+    cases.push([['upstream-keys', 'create', '--project', 'prj_nope', '--secret-file', pasted], /cannot read the --secret-file \(ENOENT\)/]);
     for (const [argv, message] of cases) {
       const r = await cli(env, argv);
+      expect(r.stderr).not.toContain(pasted);
       expect(r.code, argv.join(' ')).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(/^gemini-gateway: [^\n]+\n$/);
