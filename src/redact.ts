@@ -38,3 +38,16 @@ export function urlPassword(url: string): string | undefined {
     return undefined;
   }
 }
+
+/** A URL as it may be printed: any user info (a collector's basic-auth credentials) replaced by `***`. */
+export function urlWithoutCredentials(url: string): string {
+  try {
+    const u = new URL(url);
+    if (!u.username && !u.password) return url;
+    u.username = '***';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}

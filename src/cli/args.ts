@@ -43,6 +43,13 @@ export function labelsArg(list: string[] | undefined): Record<string, string> | 
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 
+/** `--limit` of a list command: a page of 1 to 200 (the admin API's bounds); 50 when not given. */
+export function limitArg(s: string | undefined): number {
+  const limit = s === undefined ? 50 : Number(s);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new UsageError('--limit must be 1–200');
+  return limit;
+}
+
 /** `0`, `90s`, `30m`, `24h`, `7d` → seconds. */
 export function durationArg(s: string): number {
   const m = /^(\d+)([smhd]?)$/.exec(s);

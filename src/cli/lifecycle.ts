@@ -1,6 +1,6 @@
 import type { AccountsDeps, Operator } from '../accounts/context.js';
 import type { Page } from '../db/pagination.js';
-import { cliOperator, flags, idArg, output } from './args.js';
+import { cliOperator, flags, idArg, limitArg, output } from './args.js';
 import type { Command } from './command.js';
 import { details, table, UsageError } from './output.js';
 
@@ -54,8 +54,7 @@ export function lifecycleCommands<V extends { id: string; status: string }>(r: L
           ...parentFlags, status: { type: 'string' }, label: { type: 'string', multiple: true }, limit: { type: 'string' }, cursor: { type: 'string' },
         });
         const v = values as { tenant?: string; project?: string; status?: string; label?: string[]; limit?: string; cursor?: string; json?: boolean };
-        const limit = v.limit === undefined ? 50 : Number(v.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new UsageError('--limit must be 1–200');
+        const limit = limitArg(v.limit);
         const page = await r.list(ctx, { limit, cursor: v.cursor, status: v.status, label: v.label?.join(','), tenant: v.tenant, project: v.project });
         output(v.json, page, (p) => {
           const body = table(r.columns.map(([h]) => h), p.data.map((x) => r.columns.map(([, f]) => f(x))));

@@ -34,10 +34,8 @@ export async function runCli(commands: Command[], argv: string[], opts: CliOptio
     store = await openStore(config, { busyTimeoutMs: 5000 });
     return (await cmd.run({ db: store.db, clock: opts.clock ?? systemClock, config }, args)) ?? 0;
   } catch (err) {
-    const known =
-      err instanceof ConfigError || err instanceof GatewayError || err instanceof UsageError || err instanceof DatabaseUnavailableError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-    const msg = known ? (err as Error).message : `unexpected error: ${(err as Error).message}`;
-    process.stderr.write(`gemini-gateway: ${msg.split('\n')[0]}\n`);
+    const known = err instanceof GatewayError || err instanceof UsageError || err instanceof DatabaseUnavailableError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+    process.stderr.write(`gemini-gateway: ${errorLine(err, known)}\n`);
     return 1;
   } finally {
     await store?.close();
@@ -53,9 +51,17 @@ export async function runMigrate(config: () => Config): Promise<number> {
     process.stdout.write('database is migrated\n');
     return 0;
   } catch (err) {
-    const known = err instanceof ConfigError || err instanceof DatabaseUnavailableError;
-    const msg = known ? (err as Error).message : `unexpected error: ${(err as Error).message}`;
-    process.stderr.write(`gemini-gateway: ${msg.split('\n')[0]}\n`);
+    process.stderr.write(`gemini-gateway: ${errorLine(err, err instanceof DatabaseUnavailableError)}\n`);
     return 1;
   }
+}
+
+/**
+ * The one line an error gets. A ConfigError's message is a heading with the problems on the lines
+ * below it, so cutting at the first newline would print only "invalid configuration:".
+ */
+function errorLine(err: unknown, known: boolean): string {
+  if (err instanceof ConfigError) return `invalid configuration: ${err.problems.join('; ')}`;
+  const msg = known ? (err as Error).message : `unexpected error: ${(err as Error).message}`;
+  return msg.split('\n')[0]!;
 }

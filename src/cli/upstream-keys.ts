@@ -14,7 +14,12 @@ import { lifecycleCommands, said } from './lifecycle.js';
  */
 function readSecret(path: string | undefined): string {
   if (!path) throw new UsageError('pass the upstream key with --secret-file <path> (or - for stdin)');
-  return readFileSync(path === '-' ? 0 : path, 'utf8').trim();
+  try {
+    return readFileSync(path === '-' ? 0 : path, 'utf8').trim();
+  } catch (err) {
+    // Not the path itself: an operator who passed the key in place of a file name would see it echoed in the error.
+    throw new UsageError(`cannot read the --secret-file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'}); give the path of a file that holds the key, or - for stdin`);
+  }
 }
 
 export const upstreamKeyCommands: Command[] = [

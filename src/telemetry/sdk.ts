@@ -8,6 +8,7 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler, type Sampler } from '@opentelemetry/sdk-trace';
 import { performance } from 'node:perf_hooks';
 import type { TelemetryConfig } from '../config.js';
+import { urlWithoutCredentials } from '../redact.js';
 import { createGenAiInstruments } from './instruments.js';
 import { createLiveTracing } from './live.js';
 import type { Telemetry, TelemetryOptions } from './telemetry.js';
@@ -62,7 +63,9 @@ export function startTelemetry({ config, log }: TelemetryOptions): Telemetry {
     instrumentations: [],
   });
   sdk.start();
-  log.info({ traces: config.tracesUrl, metrics: config.metricsUrl, protocol: config.protocol, sampler: config.sampler.name }, 'OpenTelemetry export on');
+  // Node sends an endpoint's user info as basic auth, so a collector's credentials can sit in these URLs.
+  const shown = (url: string | null) => (url ? urlWithoutCredentials(url) : null);
+  log.info({ traces: shown(config.tracesUrl), metrics: shown(config.metricsUrl), protocol: config.protocol, sampler: config.sampler.name }, 'OpenTelemetry export on');
   const tracer = trace.getTracer(SCOPE);
   const instruments = createGenAiInstruments(metrics.getMeter(SCOPE));
   return {

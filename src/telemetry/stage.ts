@@ -72,7 +72,9 @@ export function createTelemetryStages(d: TelemetryStageDeps): { open: ProxyStage
     name: 'telemetry.admitted',
     before(ctx) {
       const t = ctx.state[STATE] as RequestTrace | undefined;
-      if (!t) return;
+      // No upstream key (none configured yet): the exchange answers 503 without going upstream, so
+      // admission stays open for finish() to end as the refusal it is.
+      if (!t || !ctx.upstreamKey) return;
       const now = at(performance.now());
       t.admission?.end(now);
       t.admission = null;
@@ -144,7 +146,9 @@ export function createTelemetryStages(d: TelemetryStageDeps): { open: ProxyStage
       'gemini_gateway.tenant': ctx.principal.tenantSlug,
       'gemini_gateway.project': ctx.principal.projectSlug,
     };
-    if (ctx.model) attrs['gen_ai.request.model'] = ctx.model;
+    // The asked-for model is whatever text the client put in the path or body until upstream has
+    // accepted it: as a label on refusals and upstream 404s, every made-up name would be a new series.
+    if (ctx.model && result.outcome !== 'gateway_error' && result.status < 400) attrs['gen_ai.request.model'] = ctx.model;
     if (result.meter.model) attrs['gen_ai.response.model'] = result.meter.model;
     instruments.duration.record(seconds, errType ? { ...attrs, 'error.type': errType } : attrs);
     const usage = result.meter.usage;

@@ -2,10 +2,12 @@
 // input, admin calls, upstream failures and an upstream that echoes its key — after which no tenant
 // key, upstream key or admin token may appear in any log line, response header or response body
 // (the harness checks every byte written to clients and every log line on close).
+import { randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { startHarness, UPSTREAM_KEY, type Harness } from '../support/harness.js';
+import { startOtlpReceiver } from '../support/otlp-receiver.js';
 import { rawExchange, rawRequest } from '../support/raw-http.js';
 
 const ADMIN_TOKEN = 'admin-token-secret-for-the-secrets-run';
@@ -103,6 +105,27 @@ describe('no secret leaks', () => {
     expect(all).toContain('key=[redacted]');
     expect(lines).toHaveLength(3);
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+  });
+
+  it('a collector password in the OTLP endpoint is used for export but never logged', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const password = `otlp-${randomBytes(12).toString('hex')}`;
+      const endpoint = receiver.url.replace('http://', `http://collector:${password}@`);
+      h = await startHarness({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' } });
+      await h.sdk((await h.createKey()).key).models.generateContent({ model: 'google-text', contents: 'hi' });
+      await h.waitForRows(1);
+      const logs = h.logs;
+      await h.close();
+      h = undefined;
+      expect(receiver.spans().length).toBeGreaterThan(0);
+      expect(receiver.authorizations).toContain(`Basic ${Buffer.from(`collector:${password}`).toString('base64')}`);
+      const started = logs.find((l) => l.includes('OpenTelemetry export on'));
+      expect(started).toContain(receiver.url.replace('http://', 'http://***@'));
+      for (const line of logs) expect(line).not.toContain(password);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('an error that echoes the key is scrubbed when upstream compressed it too', async () => {

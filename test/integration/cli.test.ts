@@ -2,6 +2,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generate } from '../support/admin-fixtures.js';
+import { runMigrate } from '../../src/cli/run.js';
+import { parseConfig } from '../../src/config.js';
 import { cli } from '../support/cli.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
@@ -93,13 +95,45 @@ describe('gemini-gateway CLI', () => {
       [['keys', 'create', '--project', 'prj_nope', '--endpoint', 'chat'], /endpoints\.0: /],
       [['keys', 'rotate', 'key_nope', '--overlap-seconds', 'soon'], /not a duration/],
       [['upstream-keys', 'create', '--project', 'prj_nope'], /--secret-file/],
+      [['audit', 'list', '--limit', 'ten'], /--limit must be 1–200/],
+      [['audit', 'list', '--limit', '0'], /--limit must be 1–200/],
+      [['audit', 'list', '--limit', '1.5'], /--limit must be 1–200/],
     ];
+    // The key itself where its file's name belongs: the error must not echo it.
+    const pasted = 'AIza' + 'p'.repeat(35);
+    cases.push([['upstream-keys', 'create', '--project', 'prj_nope', '--secret-file', pasted], /cannot read the --secret-file \(ENOENT\)/]);
     for (const [argv, message] of cases) {
       const r = await cli(env, argv);
+      expect(r.stderr).not.toContain(pasted);
       expect(r.code, argv.join(' ')).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(/^gemini-gateway: [^\n]+\n$/);
       expect(r.stderr).toMatch(message);
+    }
+  });
+});
+
+describe('gemini-gateway CLI with a broken environment', () => {
+  const capture = async (fn: () => Promise<number>) => {
+    let stderr = '';
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((s: string) => ((stderr += s), true)) as typeof process.stderr.write;
+    try {
+      return { code: await fn(), stderr };
+    } finally {
+      process.stderr.write = write;
+    }
+  };
+
+  it('names every bad variable on its one line, for commands and for migrate', async () => {
+    const env = { DATABASE_PATH: ':memory:', PORT: 'eighty', ADMIN_TOKEN: 'short' };
+    const fromCommand = await cli(env, ['tenants', 'list']);
+    const fromMigrate = await capture(() => runMigrate(() => parseConfig(env)));
+    for (const r of [fromCommand, fromMigrate]) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^gemini-gateway: invalid configuration: [^\n]+\n$/);
+      expect(r.stderr).toMatch(/PORT: /);
+      expect(r.stderr).toMatch(/ADMIN_TOKEN: must be at least 16 characters/);
     }
   });
 });

@@ -29,6 +29,8 @@ export interface OtlpReceiver {
   url: string;
   /** Raw bodies as received, for leak checks. */
   bodies: string[];
+  /** The Authorization header of each accepted export (undefined when none was sent). */
+  authorizations: (string | undefined)[];
   /** Requests that were not OTLP/JSON posts to the two signal paths. */
   rejected: string[];
   spans(): ReceivedSpan[];
@@ -41,6 +43,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   const traces: unknown[] = [];
   const metrics: unknown[] = [];
   const bodies: string[] = [];
+  const authorizations: (string | undefined)[] = [];
   const rejected: string[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -54,6 +57,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         return;
       }
       bodies.push(text);
+      authorizations.push(req.headers.authorization);
       (req.url === '/v1/traces' ? traces : metrics).push(JSON.parse(text));
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
@@ -63,6 +67,7 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     bodies,
+    authorizations,
     rejected,
     spans: () => traces.flatMap((t: any) => (t.resourceSpans ?? []).flatMap((rs: any) => {
       const resource = attrs(rs.resource?.attributes);
