@@ -1,7 +1,7 @@
 // The shared counters' scripts against a real Redis: all-or-none admission, windows seeded from the
 // database exactly once even when replicas race, lapsed leases, and settlement idempotence.
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createRedisCounters, type ReadCell } from '../../src/quota/redis-counters.js';
 import { SharedUnavailableError, type SharedBucket, type SharedCounters, type SharedSettlement } from '../../src/quota/shared-counters.js';
@@ -194,5 +194,40 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters: an admission who
     expect(after.counts[0]!.inFlight).toBe(1);
     // The other replica's 6, the lost-answer admission, and this one.
     expect(after.counts[0]!.windows.minute.requests).toBe(8);
+  });
+});
+
+describe.runIf(inject('redisAvailable'))('Redis quota counters: a connection that dies without closing', () => {
+  it('is replaced within seconds: admissions reach Redis again and settlements made meanwhile are applied', { timeout: 30_000 }, async () => {
+    const prefix = setup();
+    const target = new URL(TEST_REDIS_URL);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    cleanups.push(() => proxy.close());
+    const shared = await connectShared(proxy.via(TEST_REDIS_URL), prefix);
+    const c = createRedisCounters({ shared, leaseMs: 15_000, readCell: () => ({ tokens: 0, requests: 0 }), log });
+    cleanups.push(async () => {
+      await c.close();
+      await shared.close();
+    });
+    const t = now();
+    const buckets = project({ tpd: 1_000_000 });
+    const first = await c.admit('prj_8', buckets, 10, starts(t), t);
+    expect(first.admitted).toBe(true);
+    // The path to Redis dies (no RST, no FIN); a new connection would get through.
+    proxy.strand();
+    c.settle(settlement('prj_8', first.leaseId, 40, 'dead', t));
+    await expect(c.admit('prj_8', buckets, 10, starts(t), t)).rejects.toBeInstanceOf(SharedUnavailableError);
+    const deadline = Date.now() + 8000;
+    let back: Awaited<ReturnType<SharedCounters['admit']>> | null = null;
+    while (!back) {
+      if (Date.now() > deadline) throw new Error('admissions never reached Redis again');
+      back = await c.admit('prj_8', buckets, 10, starts(t), t).catch(() => null);
+      if (!back) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(back.admitted).toBe(true);
+    await vi.waitFor(() => expect(c.pending()).toBe(0), { timeout: 3000, interval: 50 });
+    const redis = new Redis(TEST_REDIS_URL);
+    cleanups.push(async () => void redis.disconnect());
+    expect(await redis.hget(`${prefix}:q:{prj_8}:w:project::day:${starts(t).day}`, 'tokens')).toBe('40');
   });
 });
