@@ -9,7 +9,8 @@ export class SharedDatabaseError extends Error {}
 
 interface Peer {
   pid: number;
-  shared: boolean;
+  /** null: alive (it accepted the connection) but it did not say in time. */
+  shared: boolean | null;
 }
 
 /**
@@ -38,12 +39,14 @@ export async function registerGateway(dbPath: string, shared: boolean): Promise<
     if (peer) peers.push(peer);
     else rmSync(file, { force: true });
   }
-  const unshared = peers.find((p) => !p.shared);
+  // A peer that did not say is refused only beside a gateway without REDIS_URL: a sibling worker
+  // busy starting must not stop a shared one.
+  const unshared = peers.find((p) => p.shared === false);
   const conflict = !shared ? peers[0] : unshared;
   if (conflict) {
     release();
     throw new SharedDatabaseError(
-      `another gateway (pid ${conflict.pid}) serves from ${dbPath}${conflict.shared ? ' with shared state' : ' without REDIS_URL'}: ` +
+      `another gateway (pid ${conflict.pid}) serves from ${dbPath}${conflict.shared ? ' with shared state' : conflict.shared === false ? ' without REDIS_URL' : ''}: ` +
         'several gateways on one database must all set REDIS_URL (the same Redis), or each budget would be enforced once per gateway; stop the other one or set REDIS_URL on every gateway',
     );
   }
@@ -68,15 +71,21 @@ function listen(file: string, answer: string): Promise<Server> {
   });
 }
 
+/**
+ * The peer listening on `file`, or null when nobody does (a crashed gateway's socket). One that
+ * accepts but does not answer within a second is alive (its event loop busy, or the process
+ * stopped): its socket stays, or the next gateway would never see it again.
+ */
 function ask(file: string): Promise<Peer | null> {
   return new Promise((resolve) => {
     let text = '';
-    const socket = connect(file);
+    let connected = false;
+    const socket = connect(file, () => (connected = true));
     const done = (peer: Peer | null) => {
       socket.destroy();
       resolve(peer);
     };
-    socket.setTimeout(1000, () => done(null));
+    socket.setTimeout(1000, () => done(connected ? { pid: Number.parseInt(path.basename(file), 10), shared: null } : null));
     socket.on('data', (d) => (text += d.toString()));
     socket.on('end', () => {
       try {

@@ -25,6 +25,14 @@ export interface ChangeFeedOptions {
   /** First reconnect delay; doubles up to maxReconnectMs. */
   reconnectMs?: number;
   maxReconnectMs?: number;
+  /**
+   * How often the listening connection is asked `SELECT 1` (default 300 ms), and how long an answer
+   * may take before it counts as lost (default 500 ms). A connection can die without closing (a
+   * dropped network path, a failover, a NAT that forgot it), and a socket that only waits for
+   * notifications would never notice: caches would trust it, and miss every change, for good.
+   */
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
 }
 
 /**
@@ -73,8 +81,33 @@ export async function listenForChanges(opts: ChangeFeedOptions): Promise<ChangeF
     }
     up = true;
     delay = opts.reconnectMs ?? 100;
+    heartbeat(c);
     // Whatever was committed while we were away was not notified to us.
     if (count > 0) bump('*');
+  }
+
+  function heartbeat(c: pg.Client): void {
+    const every = opts.heartbeatMs ?? 300;
+    const patience = opts.heartbeatTimeoutMs ?? 500;
+    let sent = 0;
+    let answered = 0;
+    const beat = setInterval(() => {
+      if (client !== c) return clearInterval(beat);
+      if (answered < sent) return;
+      const n = ++sent;
+      c.query('SELECT 1').then(() => void (answered = n), () => {});
+      setTimeout(() => {
+        // After the poll phase: an answer already read from the socket (the event loop was only busy) counts.
+        setImmediate(() => {
+          if (answered >= n || client !== c) return;
+          clearInterval(beat);
+          lost(c, new Error(`no answer to a heartbeat within ${patience} ms`));
+          // With the heartbeat still unanswered, end() destroys the socket instead of waiting on it.
+          void c.end().catch(() => {});
+        });
+      }, patience).unref();
+    }, every);
+    beat.unref();
   }
 
   try {

@@ -115,6 +115,10 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
       if (admitted) open.set(leaseId, { tag: tag(projectId), pairs: buckets.map((b) => leaseKeys(tag(projectId), b.dim, b.value)) });
       return { admitted, leaseId: admitted ? leaseId : null, counts: parseCounts(reply.slice(1) as number[], buckets.length) };
     } catch (err) {
+      // Redis may have applied the admission and only its answer was lost: renew that lease like any
+      // other until settle() releases it, or a request outliving the lease loses its slot, and its
+      // settlement, finding no lease, counts the request a second time.
+      open.set(leaseId, { tag: tag(projectId), pairs: buckets.map((b) => leaseKeys(tag(projectId), b.dim, b.value)) });
       throw new SharedUnavailableError(`shared quota counters unavailable: ${(err as Error).message}`, leaseId);
     }
   }

@@ -54,7 +54,7 @@ export interface SharedSettlement {
 export class SharedUnavailableError extends Error {
   constructor(
     message: string,
-    /** The lease the failed admission tried to take; settle() releases it in case Redis applied it. */
+    /** The lease the failed admission tried to take: renewed, in case Redis applied it, until settle() releases it. */
     readonly leaseId: string,
   ) {
     super(message);

@@ -58,7 +58,14 @@ export function createChangeFeed(shared: SharedState, log: Logger, pollMs = 300)
     shared.redis.get(versionKey).then(
       (v) => {
         const version = Number(v ?? 0);
-        if (!primed || version <= seen) {
+        if (primed && version < seen) {
+          // The counter only grows, so it was lost (Redis restarted without its data, or evicted it):
+          // this replica's subscription dropped with it, and versions it already saw are handed out
+          // again, so a missed message would never show as a gap. Start over from the new count.
+          emit({ topic: '*' });
+          seen = version;
+          ahead = null;
+        } else if (!primed || version === seen) {
           seen = Math.max(seen, version);
           primed = true;
           ahead = null;

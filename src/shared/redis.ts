@@ -39,6 +39,10 @@ export async function connectShared(url: string, prefix: string, { timeoutMs = 5
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: commandTimeoutMs,
+    // A connection that dies without closing (a failover, a dropped route) would otherwise stay
+    // "ready" for the OS's retransmission timeout (~15 min), every command on it timing out: with
+    // no byte back within this long of a command, the socket is dropped and a new one is made.
+    socketTimeout: commandTimeoutMs,
     connectTimeout: Math.min(timeoutMs, 2000),
     // Reconnect forever, never slower than once a second: counters catch up as soon as it is back.
     retryStrategy: (attempt) => Math.min(50 * attempt, 1000),

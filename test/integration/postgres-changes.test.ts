@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listenForChanges, type ChangeFeed } from '../../src/db/pg-changes.js';
 import { migratePostgres } from '../../src/db/postgres.js';
 import { createTestDatabase, postgresAvailable, type TestDatabase } from '../support/postgres.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 
 /**
  * The issue's "changes seen within one second": every gateway on the database learns of a commit by
@@ -76,5 +77,29 @@ describe.runIf(postgresAvailable)('Postgres change feed', () => {
     const seenBefore = seen.length;
     await writer.query("UPDATE tenants SET name = 'back' WHERE id = 't1'");
     await vi.waitFor(() => expect(seen.slice(seenBefore)).toContain('tenants'), { timeout: 1000, interval: 10 });
+  });
+  it('a connection that goes silent without closing counts as lost within 1 s, and the feed listens again once the network is back', async () => {
+    const target = new URL(db.url);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+    try {
+      const f = await listenForChanges({ url: proxy.via(db.url), connectTimeoutMs: 5000, reconnectMs: 50, maxReconnectMs: 200 });
+      feeds.push(f);
+      const seen: string[] = [];
+      f.onChange((t) => seen.push(t));
+      // Every packet dropped, nothing reset: the notification of this commit never arrives.
+      proxy.freeze();
+      const at = Date.now();
+      await writer.query("UPDATE tenants SET name = 'silent' WHERE id = 't1'");
+      await vi.waitFor(() => expect(seen).toContain('*'), { timeout: 3000, interval: 10 });
+      expect(Date.now() - at).toBeLessThan(1000);
+      expect(f.listening()).toBe(false);
+      proxy.thaw();
+      await vi.waitFor(() => expect(f.listening()).toBe(true), { timeout: 5000, interval: 20 });
+      const seenBefore = seen.length;
+      await writer.query("UPDATE tenants SET name = 'heard' WHERE id = 't1'");
+      await vi.waitFor(() => expect(seen.slice(seenBefore)).toContain('tenants'), { timeout: 1000, interval: 10 });
+    } finally {
+      await proxy.close();
+    }
   });
 });

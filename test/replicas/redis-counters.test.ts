@@ -1,13 +1,14 @@
 // The shared counters' scripts against a real Redis: all-or-none admission, windows seeded from the
 // database exactly once even when replicas race, lapsed leases, and settlement idempotence.
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createRedisCounters, type ReadCell } from '../../src/quota/redis-counters.js';
-import type { SharedBucket, SharedCounters, SharedSettlement } from '../../src/quota/shared-counters.js';
+import { SharedUnavailableError, type SharedBucket, type SharedCounters, type SharedSettlement } from '../../src/quota/shared-counters.js';
 import { windowStart, WINDOW_KINDS } from '../../src/quota/windows.js';
 import { connectShared, type SharedState } from '../../src/shared/redis.js';
 import { dropPrefix, testPrefix, TEST_REDIS_URL } from '../support/redis-server.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 
 const log = createLogger('silent');
 const cleanups: Array<() => Promise<void>> = [];
@@ -152,5 +153,81 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters', () => {
     await new Promise((r) => setTimeout(r, 100));
     const check = await alive.admit('prj_3', project({ maxConcurrent: 3 }), 0, starts(t), t);
     expect(check.counts[0]!.held).toBe(1000);
+  });
+});
+
+describe.runIf(inject('redisAvailable'))('Redis quota counters: an admission whose answer was lost', () => {
+  it('keeps renewing the lease it may have taken while the request runs, so a long request holds its slot and is counted once', async () => {
+    const prefix = setup();
+    const target = new URL(TEST_REDIS_URL);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    cleanups.push(() => proxy.close());
+    const shared = await connectShared(proxy.via(TEST_REDIS_URL), prefix);
+    const c = createRedisCounters({ shared, leaseMs: 600, readCell: () => ({ tokens: 0, requests: 0 }), log });
+    cleanups.push(async () => {
+      await c.close();
+      await shared.close();
+    });
+    const other = await replica(prefix, () => ({ tokens: 0, requests: 0 }), 600);
+    const t = now();
+    const buckets = project({ maxConcurrent: 5, rpm: 100 });
+    // Windows seeded first, so the admission below is the one that reserves, not a request for seeds.
+    other.settle(settlement('prj_7', (await other.admit('prj_7', buckets, 0, starts(t), t)).leaseId, 0, 'o', t));
+    // Redis applies the admission; its answer never arrives (the connection resets).
+    const lost = proxy.loseReplyTo(`"${shared.replicaId}:1"`);
+    const err = await c.admit('prj_7', buckets, 0, starts(t), t).catch((e: unknown) => e);
+    await lost;
+    expect(err).toBeInstanceOf(SharedUnavailableError);
+    const leaseId = (err as SharedUnavailableError).leaseId;
+    // The request, admitted on local counters, runs for several lease times; other replicas keep admitting (and purging lapsed leases).
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      const o = await other.admit('prj_7', buckets, 0, starts(t), t);
+      other.settle(settlement('prj_7', o.leaseId, 0, `o${i}`, t));
+      // Its slot is still held while it runs.
+      expect(o.counts[0]!.inFlight).toBe(2);
+    }
+    // It ends: the lease is found, so the request Redis already counted is not counted again.
+    c.settle({ ...settlement('prj_7', leaseId, 0, 'lost', t), requests: { delta: 1, when: 'lease-missing' } });
+    await new Promise((r) => setTimeout(r, 150));
+    const after = await other.admit('prj_7', buckets, 0, starts(t), t);
+    expect(after.counts[0]!.inFlight).toBe(1);
+    // The other replica's 6, the lost-answer admission, and this one.
+    expect(after.counts[0]!.windows.minute.requests).toBe(8);
+  });
+});
+
+describe.runIf(inject('redisAvailable'))('Redis quota counters: a connection that dies without closing', () => {
+  it('is replaced within seconds: admissions reach Redis again and settlements made meanwhile are applied', { timeout: 30_000 }, async () => {
+    const prefix = setup();
+    const target = new URL(TEST_REDIS_URL);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    cleanups.push(() => proxy.close());
+    const shared = await connectShared(proxy.via(TEST_REDIS_URL), prefix);
+    const c = createRedisCounters({ shared, leaseMs: 15_000, readCell: () => ({ tokens: 0, requests: 0 }), log });
+    cleanups.push(async () => {
+      await c.close();
+      await shared.close();
+    });
+    const t = now();
+    const buckets = project({ tpd: 1_000_000 });
+    const first = await c.admit('prj_8', buckets, 10, starts(t), t);
+    expect(first.admitted).toBe(true);
+    // The path to Redis dies (no RST, no FIN); a new connection would get through.
+    proxy.strand();
+    c.settle(settlement('prj_8', first.leaseId, 40, 'dead', t));
+    await expect(c.admit('prj_8', buckets, 10, starts(t), t)).rejects.toBeInstanceOf(SharedUnavailableError);
+    const deadline = Date.now() + 8000;
+    let back: Awaited<ReturnType<SharedCounters['admit']>> | null = null;
+    while (!back) {
+      if (Date.now() > deadline) throw new Error('admissions never reached Redis again');
+      back = await c.admit('prj_8', buckets, 10, starts(t), t).catch(() => null);
+      if (!back) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(back.admitted).toBe(true);
+    await vi.waitFor(() => expect(c.pending()).toBe(0), { timeout: 3000, interval: 50 });
+    const redis = new Redis(TEST_REDIS_URL);
+    cleanups.push(async () => void redis.disconnect());
+    expect(await redis.hget(`${prefix}:q:{prj_8}:w:project::day:${starts(t).day}`, 'tokens')).toBe('40');
   });
 });

@@ -103,3 +103,37 @@ describe.runIf(inject('redisAvailable'))('change feed', { timeout: 90_000 }, () 
     expect(Date.now() - at).toBeLessThan(1000);
   });
 });
+
+describe.runIf(inject('redisAvailable'))('change feed after Redis lost its data', { timeout: 90_000 }, () => {
+  it('a message missed after the version counter was lost still invalidates everything within a second', async () => {
+    const prefix = testPrefix();
+    const log = createLogger('silent');
+    const a: SharedState = await connectShared(TEST_REDIS_URL, prefix);
+    const b: SharedState = await connectShared(TEST_REDIS_URL, prefix);
+    const fa = createChangeFeed(a, log);
+    const fb = createChangeFeed(b, log);
+    const raw = new Redis(TEST_REDIS_URL);
+    cleanups.push(async () => {
+      raw.disconnect();
+      await fa.close();
+      await fb.close();
+      await a.close();
+      await b.close();
+      await dropPrefix(TEST_REDIS_URL, prefix);
+    });
+    const seen: Change[] = [];
+    fb.subscribe((c) => seen.push(c));
+    await new Promise((x) => setTimeout(x, 400));
+    for (let i = 0; i < 3; i++) fa.publish({ topic: 'accounts' });
+    await until('the changes to arrive', () => seen.length === 3, 1000);
+    const versionKey = `${prefix}:changes:version`;
+    // Redis restarted without its data (or evicted the key): the counter starts again from nothing,
+    // and the poll settles on that before the next change.
+    await raw.del(versionKey);
+    await new Promise((x) => setTimeout(x, 700));
+    seen.length = 0;
+    // A change whose message never arrives (sent while b's subscription was reconnecting).
+    await raw.incr(versionKey);
+    await until('the poll to notice', () => seen.some((c) => c.topic === '*'), 1000);
+  });
+});

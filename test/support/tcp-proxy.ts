@@ -20,6 +20,11 @@ export interface TcpProxy {
   /** Bytes flow again; what was held is delivered, as TCP retransmission would. */
   thaw(): void;
   /**
+   * The connections open now stop moving bytes for good, without closing (their path died: a
+   * failover, a dropped route); connections made afterwards work.
+   */
+  strand(): void;
+  /**
    * Once: the next client message containing `marker` reaches the server, but the server's reply
    * never reaches the client, whose connection is reset (a COMMIT that committed, its reply lost).
    * Resolves when it has happened.
@@ -35,6 +40,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let port = await freePort();
   let server: Server;
   let frozen = false;
+  const stranded = new WeakSet<[Socket, Socket]>();
 
   const onConnection = (client: Socket): void => {
     const upstream = connect(target.port, target.host);
@@ -107,7 +113,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
     thaw() {
       frozen = false;
-      for (const pair of pairs) pair.forEach((x) => x.resume());
+      for (const pair of pairs) if (!stranded.has(pair)) pair.forEach((x) => x.resume());
+    },
+    strand() {
+      for (const pair of pairs) {
+        stranded.add(pair);
+        pair.forEach((x) => x.pause());
+      }
     },
     loseReplyTo: (marker) => new Promise<void>((done) => (armed = { marker: Buffer.from(marker), done })),
     close: () => (server.listening ? cut() : Promise.resolve()),
