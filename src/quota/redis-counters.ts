@@ -196,8 +196,14 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
     async close() {
       clearInterval(renewal);
       clearInterval(retry);
-      sendDeferred();
+      // Awaited: one that fails joins the queue, which the drain below tries once more.
+      await Promise.all(sendDeferred());
       await drain();
+      if (queue.length > 0) {
+        // Their usage rows are written, so budgets hold within a window's reseed; what is lost is the
+        // counters' share until then, and an operator should know how much.
+        log.warn({ unsharedSettlements: queue.length, tokens: queue.reduce((n, s) => n + s.tokens, 0) }, 'shutting down with quota settlements Redis never received; shared counters miss them until their windows reseed');
+      }
     },
   };
 
@@ -230,15 +236,15 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
     stream?.uncork();
   }
 
-  function sendDeferred(): void {
+  function sendDeferred(): Promise<void>[] {
     if (flushing) clearImmediate(flushing);
     flushing = null;
-    for (const s of deferred.splice(0)) {
+    return deferred.splice(0).map((s) =>
       apply(s).catch((err: Error) => {
         if (refused(err)) log.error({ err: err.message }, 'Redis refused a quota settlement; dropped');
         else enqueue(s);
-      });
-    }
+      }),
+    );
   }
 
   function enqueue(s: SharedSettlement): void {

@@ -231,3 +231,28 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters: a connection tha
     expect(await redis.hget(`${prefix}:q:{prj_8}:w:project::day:${starts(t).day}`, 'tokens')).toBe('40');
   });
 });
+
+describe.runIf(inject('redisAvailable'))('Redis quota counters: shutting down while Redis is away', () => {
+  it('says how many settlements, and how many tokens, Redis never received', async () => {
+    const prefix = setup();
+    const target = new URL(TEST_REDIS_URL);
+    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    cleanups.push(() => proxy.close());
+    const shared = await connectShared(proxy.via(TEST_REDIS_URL), prefix);
+    cleanups.push(() => shared.close());
+    const lines: string[] = [];
+    const c = createRedisCounters({ shared, leaseMs: 15_000, readCell: () => ({ tokens: 0, requests: 0 }), log: createLogger('info', { write: (s: string) => void lines.push(s) }) });
+    const t = now();
+    const buckets = project({ tpd: 1_000_000 });
+    const first = await c.admit('prj_9', buckets, 10, starts(t), t);
+    const second = await c.admit('prj_9', buckets, 10, starts(t), t);
+    await proxy.cut();
+    // One settles while Redis is away (queued), one in the same turn as the shutdown (still deferred).
+    c.settle(settlement('prj_9', first.leaseId, 40, 'away-1', t));
+    await vi.waitFor(() => expect(c.pending()).toBe(1), { timeout: 3000, interval: 20 });
+    c.settle(settlement('prj_9', second.leaseId, 2, 'away-2', t));
+    await c.close();
+    const warned = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.unsharedSettlements !== undefined);
+    expect(warned).toEqual([expect.objectContaining({ level: 'warn', unsharedSettlements: 2, tokens: 42 })]);
+  });
+});
