@@ -64,27 +64,28 @@ describe.runIf(inject('redisAvailable'))('state shared across 3 replicas', { tim
   });
 });
 
-describe.runIf(inject('redisAvailable'))('change feed', { timeout: 90_000 }, () => {
-  async function feedPair() {
-    const prefix = testPrefix();
-    const log = createLogger('silent');
-    const a: SharedState = await connectShared(TEST_REDIS_URL, prefix);
-    const b: SharedState = await connectShared(TEST_REDIS_URL, prefix);
-    const fa = createChangeFeed(a, log);
-    const fb = createChangeFeed(b, log);
-    cleanups.push(async () => {
-      await fa.close();
-      await fb.close();
-      await a.close();
-      await b.close();
-      await dropPrefix(TEST_REDIS_URL, prefix);
-    });
-    const seen: Change[] = [];
-    fb.subscribe((c) => seen.push(c));
-    await new Promise((x) => setTimeout(x, 400));
-    return { prefix, fa, seen };
-  }
+/** Two replicas' change feeds on one prefix; `seen` is what the second hears. */
+async function feedPair() {
+  const prefix = testPrefix();
+  const log = createLogger('silent');
+  const a: SharedState = await connectShared(TEST_REDIS_URL, prefix);
+  const b: SharedState = await connectShared(TEST_REDIS_URL, prefix);
+  const fa = createChangeFeed(a, log);
+  const fb = createChangeFeed(b, log);
+  cleanups.push(async () => {
+    await fa.close();
+    await fb.close();
+    await a.close();
+    await b.close();
+    await dropPrefix(TEST_REDIS_URL, prefix);
+  });
+  const seen: Change[] = [];
+  fb.subscribe((c) => seen.push(c));
+  await new Promise((x) => setTimeout(x, 400));
+  return { prefix, fa, seen };
+}
 
+describe.runIf(inject('redisAvailable'))('change feed', { timeout: 90_000 }, () => {
   it('delivers another replica\'s change and never echoes one back to its sender', async () => {
     const { fa, seen } = await feedPair();
     fa.publish({ topic: 'accounts' });
@@ -106,24 +107,9 @@ describe.runIf(inject('redisAvailable'))('change feed', { timeout: 90_000 }, () 
 
 describe.runIf(inject('redisAvailable'))('change feed after Redis lost its data', { timeout: 90_000 }, () => {
   it('a message missed after the version counter was lost still invalidates everything within a second', async () => {
-    const prefix = testPrefix();
-    const log = createLogger('silent');
-    const a: SharedState = await connectShared(TEST_REDIS_URL, prefix);
-    const b: SharedState = await connectShared(TEST_REDIS_URL, prefix);
-    const fa = createChangeFeed(a, log);
-    const fb = createChangeFeed(b, log);
+    const { prefix, fa, seen } = await feedPair();
     const raw = new Redis(TEST_REDIS_URL);
-    cleanups.push(async () => {
-      raw.disconnect();
-      await fa.close();
-      await fb.close();
-      await a.close();
-      await b.close();
-      await dropPrefix(TEST_REDIS_URL, prefix);
-    });
-    const seen: Change[] = [];
-    fb.subscribe((c) => seen.push(c));
-    await new Promise((x) => setTimeout(x, 400));
+    cleanups.push(async () => void raw.disconnect());
     for (let i = 0; i < 3; i++) fa.publish({ topic: 'accounts' });
     await until('the changes to arrive', () => seen.length === 3, 1000);
     const versionKey = `${prefix}:changes:version`;
