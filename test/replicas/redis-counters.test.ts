@@ -156,18 +156,24 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters', () => {
   });
 });
 
+/** Counters whose Redis connection runs through a TCP proxy the test controls; closed after the test. */
+async function behindProxy(prefix: string, leaseMs: number, logTo = log) {
+  const target = new URL(TEST_REDIS_URL);
+  const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
+  cleanups.push(() => proxy.close());
+  const shared = await connectShared(proxy.via(TEST_REDIS_URL), prefix);
+  const c = createRedisCounters({ shared, leaseMs, readCell: () => ({ tokens: 0, requests: 0 }), log: logTo });
+  cleanups.push(async () => {
+    await c.close();
+    await shared.close();
+  });
+  return { proxy, shared, c };
+}
+
 describe.runIf(inject('redisAvailable'))('Redis quota counters: an admission whose answer was lost', () => {
   it('keeps renewing the lease it may have taken while the request runs, so a long request holds its slot and is counted once', async () => {
     const prefix = setup();
-    const target = new URL(TEST_REDIS_URL);
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
-    cleanups.push(() => proxy.close());
-    const shared = await connectShared(proxy.via(TEST_REDIS_URL), prefix);
-    const c = createRedisCounters({ shared, leaseMs: 600, readCell: () => ({ tokens: 0, requests: 0 }), log });
-    cleanups.push(async () => {
-      await c.close();
-      await shared.close();
-    });
+    const { proxy, shared, c } = await behindProxy(prefix, 600);
     const other = await replica(prefix, () => ({ tokens: 0, requests: 0 }), 600);
     const t = now();
     const buckets = project({ maxConcurrent: 5, rpm: 100 });
@@ -200,15 +206,7 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters: an admission who
 describe.runIf(inject('redisAvailable'))('Redis quota counters: a connection that dies without closing', () => {
   it('is replaced within seconds: admissions reach Redis again and settlements made meanwhile are applied', { timeout: 30_000 }, async () => {
     const prefix = setup();
-    const target = new URL(TEST_REDIS_URL);
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
-    cleanups.push(() => proxy.close());
-    const shared = await connectShared(proxy.via(TEST_REDIS_URL), prefix);
-    const c = createRedisCounters({ shared, leaseMs: 15_000, readCell: () => ({ tokens: 0, requests: 0 }), log });
-    cleanups.push(async () => {
-      await c.close();
-      await shared.close();
-    });
+    const { proxy, c } = await behindProxy(prefix, 15_000);
     const t = now();
     const buckets = project({ tpd: 1_000_000 });
     const first = await c.admit('prj_8', buckets, 10, starts(t), t);
@@ -235,13 +233,8 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters: a connection tha
 describe.runIf(inject('redisAvailable'))('Redis quota counters: shutting down while Redis is away', () => {
   it('says how many settlements, and how many tokens, Redis never received', async () => {
     const prefix = setup();
-    const target = new URL(TEST_REDIS_URL);
-    const proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 6379) });
-    cleanups.push(() => proxy.close());
-    const shared = await connectShared(proxy.via(TEST_REDIS_URL), prefix);
-    cleanups.push(() => shared.close());
     const lines: string[] = [];
-    const c = createRedisCounters({ shared, leaseMs: 15_000, readCell: () => ({ tokens: 0, requests: 0 }), log: createLogger('info', { write: (s: string) => void lines.push(s) }) });
+    const { proxy, c } = await behindProxy(prefix, 15_000, createLogger('info', { write: (s: string) => void lines.push(s) }));
     const t = now();
     const buckets = project({ tpd: 1_000_000 });
     const first = await c.admit('prj_9', buckets, 10, starts(t), t);
