@@ -64,6 +64,8 @@ function sumResults(items: unknown[]): Usage | null {
   if (parts.length === 0) return null;
   const usage = fromUsageMetadata(sum)!;
   addModalities(usage, split);
-  usage.parts = parts;
+  // Not enumerable: read where the row is priced, on this thread, but left out of the batch posted to
+  // the writer thread and of a log line (a batch may hold thousands of requests).
+  Object.defineProperty(usage, 'parts', { value: parts, enumerable: false });
   return usage;
 }
