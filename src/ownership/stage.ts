@@ -97,7 +97,7 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       if (ctx.method === 'DELETE' && fromPath && deps.settleBeforeDelete && (fromPath.startsWith('batches/') || VIDEO_OPERATION.test(fromPath)) && store.owner(fromPath)?.usageRecordedAt == null) {
         // Google keeps running (and billing) a batch deleted before it ends, out of the gateway's sight.
         if (!(await deps.settleBeforeDelete(fromPath))) {
-          throw new GatewayError('unprocessable', 'This batch has not finished, so its usage is not known yet: cancel it, and delete it once it has ended.');
+          throw new GatewayError('unprocessable', 'This batch or operation has not finished, so its usage is not known yet: cancel it, and delete it once it has ended.');
         }
       }
       if (fromPath) ctx.state[PATH_NAME] = fromPath;
