@@ -1,4 +1,4 @@
-import { finishedVideo } from '../metering/video-usage.js';
+import { DEFAULT_VIDEO_SECONDS, finishedVideo } from '../metering/video-usage.js';
 import type { Ledger } from '../ledger/ledger.js';
 import { recordCompletion, type CompletionWitness } from './completion.js';
 import { fileFromUri } from './references.js';
@@ -10,7 +10,9 @@ export const VIDEO_OPERATION = /^models\/([^/:]+)\/operations\/[^/:]+$/;
 /** A Veo operation seen done through `GET …/operations/…`: one `videos.completed` row with its seconds of video. */
 export function recordFinishedVideo(deps: { store: ResourceStore; recorder: Ledger }, seen: CompletionWitness, name: string, head: unknown): boolean {
   return recordCompletion(deps, seen, name, (owner) => {
-    const done = finishedVideo(head, owner.units ?? 0);
+    // An operation claimed before the requested length was stored (migration 0007) has none:
+    // Veo's default clip length is the best estimate, where 0 would make its videos free.
+    const done = finishedVideo(head, owner.units ?? DEFAULT_VIDEO_SECONDS);
     return done && { endpoint: 'videos.completed', model: VIDEO_OPERATION.exec(name)?.[1] ?? null, ok: done.ok, usage: done.usage };
   });
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_VIDEO_SECONDS } from '../../src/metering/video-usage.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ADMIN_TOKEN, seedKey, type SeedKey } from '../support/usage-seed.js';
 
@@ -55,6 +56,22 @@ describe('media generation metering', () => {
     expect(done[0]).toMatchObject({ model: 'veo-3.0-generate-001', video_seconds: 12, images: 0, project_id: mine.projectId, outcome: 'ok' });
     expect(done[0]!.cost_nano_usd).toBe(Math.round(12 * price.per_video_second! * 1e9));
     expect((await rowsFor('predictLongRunning'))[0]).toMatchObject({ video_seconds: null, cost_nano_usd: 0 });
+  });
+
+  it("meters a Veo operation whose requested length was never stored (started before migration 0007) at Veo's default clip length per video", async () => {
+    const ai = h.sdk(mine.key);
+    const started = await ai.models.generateVideos({ model: 'veo-3.0-generate-001', prompt: 'dunes', config: { durationSeconds: 4, numberOfVideos: 2 } });
+    // The ownership record is written with the request's usage row, off the request path.
+    await expect.poll(() => h.query('UPDATE resources SET units = NULL WHERE name = ? RETURNING name', [started.name])).toHaveLength(1);
+    // A new process, as after the upgrade: nothing of the operation is cached.
+    await h.restart();
+    let op = await h.sdk(mine.key).operations.getVideosOperation({ operation: started });
+    while (!op.done) op = await h.sdk(mine.key).operations.getVideosOperation({ operation: op });
+    expect(op.response?.generatedVideos).toHaveLength(2);
+    const row = (await rowsFor('videos.completed')).at(-1)!;
+    expect(row).toMatchObject({ model: 'veo-3.0-generate-001', video_seconds: 2 * DEFAULT_VIDEO_SECONDS, project_id: mine.projectId, outcome: 'ok' });
+    const price = h.gateway.deps.prices.priceOf('veo-3.0-generate-001', row.created_at)!;
+    expect(row.cost_nano_usd).toBe(Math.round(2 * DEFAULT_VIDEO_SECONDS * price.per_video_second! * 1e9));
   });
 
   it('answers 404 to another project asking for the operation, and meters nothing for it', async () => {
