@@ -24,6 +24,19 @@ export interface GatewayMetrics {
 
 const P = 'gemini_gateway_';
 
+/**
+ * Pure: a WebSocket close code as a `status` label. RFC 6455's own codes (1000–1015) and HTTP
+ * statuses of refused upgrades stay as they are; the application ranges are chosen freely by
+ * whichever side closes, a client included, so each collapses to one value (`3xxx`, `4xxx`) and a
+ * client cannot mint thousands of series.
+ */
+export function closeCodeLabel(code: number): string {
+  if (code >= 3000 && code <= 3999) return '3xxx';
+  if (code >= 4000 && code <= 4999) return '4xxx';
+  if ((code >= 1000 && code <= 1015) || (code >= 100 && code <= 599)) return String(code);
+  return 'other';
+}
+
 export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
   const registers = [registry];

@@ -46,6 +46,27 @@ describe('Live API quotas and scopes', () => {
     expect(JSON.parse(refused.body).error).toMatchObject({ status: 'RESOURCE_EXHAUSTED', message: expect.stringMatching(/tokens_per_day/) });
   });
 
+  it("labels a session's Prometheus status by close code, folding the codes a client picks (4000-4999) into one value", async () => {
+    const script = recording('should_send_text_in_async_session');
+    h = await startLiveHarness(script, { env });
+    const { key } = await h.createKey();
+    for (const code of [4321, 4999, 1000]) {
+      const c = rawConnect(h.liveUrl('v1beta', `?key=${key}`));
+      await c.opened;
+      c.ws.send(clientFrames(script)[0]!, { binary: false });
+      await c.waitFrames(1);
+      c.ws.close(code, 'bye');
+      await c.closed;
+    }
+    const rows = (await h.waitForRows(3)).filter((r) => r.endpoint === 'live_session');
+    // The row keeps the code as sent; only the metric label is folded.
+    expect(rows.map((r) => r.status).sort()).toEqual([1000, 4321, 4999]);
+    const metrics = (await h.admin('GET', '/metrics')).text;
+    expect(metrics).toMatch(/requests_total\{tenant="acme",project="web",endpoint="live_session",status="4xxx"\} 2/);
+    expect(metrics).toMatch(/requests_total\{tenant="acme",project="web",endpoint="live_session",status="1000"\} 1/);
+    expect(metrics).not.toMatch(/status="4321"/);
+  });
+
   it('counts a session against max_concurrent for as long as it lives: the 51st is refused with 429', async () => {
     h = await startLiveHarness(recording('should_send_text_in_async_session'), { env });
     const { key, id } = await h.createKey();

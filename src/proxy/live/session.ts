@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { WebSocket, type RawData } from 'ws';
 import type { Clock } from '../../clock.js';
 import type { Logger } from '../../logger.js';
-import type { GatewayMetrics } from '../../metrics/metrics.js';
+import { closeCodeLabel, type GatewayMetrics } from '../../metrics/metrics.js';
 import type { Ledger } from '../../ledger/ledger.js';
 import type { Outcome } from '../../metering/row.js';
 import type { Usage } from '../../metering/usage.js';
@@ -232,7 +232,7 @@ export function runSession(client: WebSocket, s: SessionStart, deps: SessionDeps
       code: end.code, reason: end.reason, by: end.by, outcome: finalOutcome, turns: meter.turns, durationMs, ttfbMs,
       bytesIn: end.bytesIn, bytesOut: end.bytesOut, authTokenId: grant?.id ?? null,
     }, deps.clock.now()));
-    deps.metrics.requests.inc({ tenant: principal.tenantSlug, project: principal.projectSlug, endpoint: 'live_session', status: String(end.code) });
+    deps.metrics.requests.inc({ tenant: principal.tenantSlug, project: principal.projectSlug, endpoint: 'live_session', status: closeCodeLabel(end.code) });
     s.trace?.end({ ...end, outcome: finalOutcome, turns: meter.turns, model, upstreamKeyId, ttfbMs });
     deps.log.info(
       { requestId: s.requestId, tenant: principal.tenantSlug, project: principal.projectSlug, keyPrefix: principal.keyPrefix, endpoint: 'live_session', model, closeCode: end.code, closedBy: end.by, outcome: finalOutcome, turns: meter.turns, ms: durationMs },
