@@ -27,7 +27,7 @@ const opt = (n: string): string | undefined => argv.find((a) => a.startsWith(`--
 const ROUNDS = Number(opt('rounds') ?? 3);
 const SECONDS = Number(opt('seconds') ?? 4);
 const LIMITS = !argv.includes('--no-limits');
-// Extra node flags for the gateways (a profile: --node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"); --only=N keeps variant N (0-based).
+// Extra node flags for the gateways (a profile: --node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"); --only=N[,M] keeps those variants (0-based).
 const NODE_ARGS = (opt('node-args') ?? '').split(' ').filter(Boolean);
 const ONLY = opt('only');
 // As `npm run bench` pins: the gateway (every worker) on CPU 0, this process (load and fake upstream) on CPU 1.
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     { name: '1 process + Redis', env: { REDIS_URL: TEST_REDIS_URL }, workers: 1, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [], idle: [], primaryShare: [] },
     { name: 'GATEWAY_WORKERS=2 + Redis', env: { REDIS_URL: TEST_REDIS_URL, GATEWAY_WORKERS: '2' }, workers: 2, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [], idle: [], primaryShare: [] },
   ];
-  if (ONLY !== undefined) variants.splice(0, variants.length, variants[Number(ONLY)]!);
+  if (ONLY !== undefined) variants.splice(0, variants.length, ...ONLY.split(',').map((i) => variants[Number(i)]!));
   try {
     for (const [i, v] of variants.entries()) {
       // A database each: the gateway without Redis must be the only one on its own.
