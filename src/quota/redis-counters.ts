@@ -22,11 +22,18 @@ const MAX_PENDING = 200_000;
 interface OpenLease {
   tag: string;
   pairs: Array<[string, string]>;
+  /**
+   * The reservation Redis answered that it took; renewal puts it back if it lapsed while Redis was
+   * out of reach, since its request still runs. Null for an admission whose answer was lost: whether
+   * Redis holds it is unknown (settlement decides from that), so it is only ever extended.
+   */
+  estimate: number | null;
 }
 
 /**
  * Shared quota counters in Redis (redis-scripts.ts): one script per admission, one per settlement,
- * lease renewal for this replica's open requests every third of QUOTA_LEASE_MS, and a queue of
+ * lease renewal for this replica's open requests every third of QUOTA_LEASE_MS (restoring those that
+ * lapsed while Redis was out of reach longer than that), and a queue of
  * settlements that could not reach Redis, applied in order once it answers again.
  */
 export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared: SharedState; leaseMs: number; readCell: ReadCell; log: Logger }): SharedCounters {
@@ -54,16 +61,18 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
   retry.unref();
 
   async function renewAll(): Promise<void> {
-    const byTag = new Map<string, { keys: string[]; ids: string[] }>();
+    const byTag = new Map<string, { keys: string[]; args: string[] }>();
     for (const [id, l] of open) {
-      const g = byTag.get(l.tag) ?? { keys: [], ids: [] };
+      const g = byTag.get(l.tag) ?? { keys: [], args: [] };
       for (const p of l.pairs) {
         g.keys.push(...p);
-        g.ids.push(id);
+        g.args.push(id, l.estimate === null ? '' : String(l.estimate));
       }
       byTag.set(l.tag, g);
     }
-    for (const g of byTag.values()) await call(RENEW, g.keys, [leaseMs, ...g.ids]).catch(() => {});
+    // All written now, ahead of any settlement made after this turn: a renewal that restores a lapsed
+    // lease must not reach Redis after the settlement releasing it, or the slot would leak for a lease time.
+    await Promise.all([...byTag.values()].map((g) => call(RENEW, g.keys, [leaseMs, ...g.args]).catch(() => {})));
   }
 
   async function seeds(projectId: string, cells: Array<[CounterDimension, string, WindowKind, number]>): Promise<Array<{ tokens: number; requests: number }>> {
@@ -112,13 +121,13 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
         if (reply[0] === 'seed') throw new Error('a seeded window is still missing');
       }
       const admitted = reply[0] === 'ok';
-      if (admitted) open.set(leaseId, { tag: tag(projectId), pairs: buckets.map((b) => leaseKeys(tag(projectId), b.dim, b.value)) });
+      if (admitted) open.set(leaseId, { tag: tag(projectId), pairs: buckets.map((b) => leaseKeys(tag(projectId), b.dim, b.value)), estimate });
       return { admitted, leaseId: admitted ? leaseId : null, counts: parseCounts(reply.slice(1) as number[], buckets.length) };
     } catch (err) {
       // Redis may have applied the admission and only its answer was lost: renew that lease like any
       // other until settle() releases it, or a request outliving the lease loses its slot, and its
       // settlement, finding no lease, counts the request a second time.
-      open.set(leaseId, { tag: tag(projectId), pairs: buckets.map((b) => leaseKeys(tag(projectId), b.dim, b.value)) });
+      open.set(leaseId, { tag: tag(projectId), pairs: buckets.map((b) => leaseKeys(tag(projectId), b.dim, b.value)), estimate: null });
       throw new SharedUnavailableError(`shared quota counters unavailable: ${(err as Error).message}`, leaseId);
     }
   }

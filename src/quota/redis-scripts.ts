@@ -171,14 +171,26 @@ end
 return missing
 `;
 
-/** Renewal. KEYS: pairs (lease zset, lease hash); ARGV: lease ms, then one lease id per pair. Lapsed leases stay lapsed. */
+/**
+ * Renewal. KEYS: pairs (lease zset, lease hash); ARGV: lease ms, then per pair the lease id and its
+ * estimate. A lease that lapsed is restored with its estimate (its request still runs: Redis was out
+ * of reach longer than the lease); with an empty estimate (an admission whose answer was lost, which
+ * Redis may never have applied) a lapsed lease stays lapsed.
+ */
 export const RENEW = `${PRELUDE}
 local now = now_ms()
 local leaseMs = tonumber(ARGV[1])
 for p = 0, #KEYS / 2 - 1 do
-  redis.call('ZADD', KEYS[1 + 2 * p], 'XX', now + leaseMs, ARGV[2 + p])
-  redis.call('PEXPIRE', KEYS[1 + 2 * p], leaseMs * 3)
-  redis.call('PEXPIRE', KEYS[2 + 2 * p], leaseMs * 3)
+  local zs, hs, id, est = KEYS[1 + 2 * p], KEYS[2 + 2 * p], ARGV[2 + 2 * p], ARGV[3 + 2 * p]
+  if est ~= '' and not redis.call('ZSCORE', zs, id) then
+    redis.call('ZADD', zs, now + leaseMs, id)
+    redis.call('HSET', hs, id, est)
+    if tonumber(est) ~= 0 then redis.call('HINCRBY', hs, '#held', est) end
+  else
+    redis.call('ZADD', zs, 'XX', now + leaseMs, id)
+  end
+  redis.call('PEXPIRE', zs, leaseMs * 3)
+  redis.call('PEXPIRE', hs, leaseMs * 3)
 end
 return 1
 `;

@@ -203,6 +203,38 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters: an admission who
   });
 });
 
+describe.runIf(inject('redisAvailable'))('Redis quota counters: an outage longer than the lease', () => {
+  it('restores the slot and reservation of a request still running once Redis is back, and releases them when it ends', { timeout: 20_000 }, async () => {
+    const prefix = setup();
+    const { proxy, c } = await behindProxy(prefix, 600);
+    const other = await replica(prefix, () => ({ tokens: 0, requests: 0 }), 600);
+    const t = now();
+    const buckets = project({ maxConcurrent: 5, tpd: 1_000_000 });
+    const running = await c.admit('prj_10', buckets, 70, starts(t), t);
+    expect(running.admitted).toBe(true);
+    // Redis out of reach for more than two lease times: the lease lapses, and another replica's admission purges it.
+    await proxy.cut();
+    await new Promise((r) => setTimeout(r, 1500));
+    const during = await other.admit('prj_10', buckets, 0, starts(t), t);
+    other.settle(settlement('prj_10', during.leaseId, 0, 'during', t));
+    expect(during.counts[0]!).toMatchObject({ inFlight: 1, held: 0 });
+    await proxy.restore();
+    // Once the replica reaches Redis again, its running request holds its slot and reservation again.
+    await vi.waitFor(async () => {
+      const o = await other.admit('prj_10', buckets, 0, starts(t), t);
+      other.settle(settlement('prj_10', o.leaseId, 0, `o${Math.random()}`, t));
+      expect(o.counts[0]!).toMatchObject({ inFlight: 2, held: 70 });
+    }, { timeout: 8000, interval: 200 });
+    c.settle(settlement('prj_10', running.leaseId, 50, 'running', t));
+    await vi.waitFor(async () => {
+      const o = await other.admit('prj_10', buckets, 0, starts(t), t);
+      other.settle(settlement('prj_10', o.leaseId, 0, `e${Math.random()}`, t));
+      expect(o.counts[0]!).toMatchObject({ inFlight: 1, held: 0 });
+      expect(o.counts[0]!.windows.day.tokens).toBe(50);
+    }, { timeout: 3000, interval: 100 });
+  });
+});
+
 describe.runIf(inject('redisAvailable'))('Redis quota counters: a connection that dies without closing', () => {
   it('is replaced within seconds: admissions reach Redis again and settlements made meanwhile are applied', { timeout: 30_000 }, async () => {
     const prefix = setup();
