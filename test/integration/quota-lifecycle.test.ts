@@ -84,6 +84,26 @@ describe('counters across restarts and windows', () => {
   });
 });
 
+describe('usage that no request holds a lease for', () => {
+  it("a finished batch's tokens count against token budgets at once and after a restart alike, and count no request", async () => {
+    h = await startHarness({ env: { ...ADMIN_ENV, BATCH_POLL_INTERVAL_MS: '20', BATCH_POLL_MAX_INTERVAL_MS: '40' }, clock: testClock('2026-05-10T12:00:30Z'), fake: { batchRunningPolls: 1 } });
+    const key = await h.createKey('acme', 'web');
+    await setLimits(h, await h.projectOf(key.id), { limits: [{ tokensPerDay: 100_000, requestsPerMinute: 10 }] });
+    await h.sdk(key.key).batches.create({ model: 'gemini-2.5-flash', src: [{ contents: [{ role: 'user', parts: [{ text: 'hello there' }] }] }] });
+    let completed: number | null = null;
+    for (let i = 0; i < 250 && !completed; i++) {
+      completed = (await h.rows()).find((r) => r.endpoint === 'batches.completed')?.total_tokens ?? null;
+      if (!completed) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(completed).toBeGreaterThan(0);
+    const counters = async () => Object.fromEntries((await quota(h, key.key)).limits.map((l: any) => [l.policy, l.used]));
+    // The batch's own request is the one request; its results are tokens of the day.
+    expect(await counters()).toEqual({ rpm: 1, tpd: completed });
+    await h.restart();
+    expect(await counters()).toEqual({ rpm: 1, tpd: completed });
+  });
+});
+
 describe('reservations never leak', () => {
   it('aborted, failed, refused and upstream-rejected requests all leave nothing held', async () => {
     const hold = latch();
