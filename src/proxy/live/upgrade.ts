@@ -61,6 +61,9 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
       for (const s of [...sessions]) s.close(CLOSE.goingAway, reason);
     },
     async handleUpgrade(req, socket, head) {
+      // Node's HTTP server leaves an upgraded socket without an 'error' listener, and admission
+      // awaits (key lookup, token use): a reset then would be an uncaught error that ends the process.
+      socket.on('error', ignoreSocketError);
       const requestId = newSessionId();
       const target = parseLiveTarget(req.url ?? '/', config.PUBLIC_PATH_PREFIX);
       const startedAt = performance.now();
@@ -137,6 +140,9 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
     },
   };
 }
+
+/** A reset before or during the handshake needs no handling beyond the 'close' that follows it. */
+function ignoreSocketError(): void {}
 
 function recordRefusal({ recorder, log, clock }: LiveDeps, p: Principal, requestId: string, apiVersion: string, err: GatewayError, ms: number): void {
   const latencyMs = Math.round(ms);
