@@ -4,6 +4,7 @@ import { createKeyFor } from '../../src/accounts/issue-key.js';
 import { systemClock } from '../../src/clock.js';
 import { parseConfig } from '../../src/config.js';
 import { openStore, type Store } from '../../src/db/store.js';
+import { query } from '../../src/db/dialect.js';
 import { startChildGateway, type ChildGateway } from '../support/child-gateway.js';
 import { startFakeUpstream, type FakeUpstream } from '../support/fake-upstream.js';
 import { ADMIN_TOKEN, UPSTREAM_KEY } from '../support/harness.js';
@@ -36,12 +37,13 @@ describe.runIf(postgresAvailable)('Live upgrades reset by the client mid-admissi
   let own: Store;
   let fake: FakeUpstream;
   let key: string;
+  let keyId: string;
   let child: ChildGateway;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     own = await openStore(parseConfig({ DATABASE_URL: db.url, GEMINI_API_KEY: UPSTREAM_KEY }));
-    ({ key } = await createKeyFor(own.db, systemClock, { tenant: 'acme', project: 'web' }));
+    ({ key, id: keyId } = await createKeyFor(own.db, systemClock, { tenant: 'acme', project: 'web' }));
     fake = await startFakeUpstream({ upstreamKey: UPSTREAM_KEY, forbiddenSecrets: () => [key, ADMIN_TOKEN] });
     child = await startChildGateway({ DATABASE_URL: db.url, UPSTREAM_BASE_URL: fake.url, GEMINI_API_KEY: UPSTREAM_KEY, ADMIN_TOKEN });
   }, 60_000);
@@ -63,4 +65,30 @@ describe.runIf(postgresAvailable)('Live upgrades reset by the client mid-admissi
     expect(child.output()).not.toContain('ECONNRESET');
     expect((await fetch(`${child.url}/healthz`)).status).toBe(200);
   });
+
+  it('a session admitted while its client was already gone releases its max_concurrent slot and lets shutdown finish', async () => {
+    const limits = await fetch(`${child.url}/admin/v1/projects/${await projectIdOf(own, keyId)}/limits`, {
+      method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ limits: [{ maxConcurrent: 100 }] }),
+    });
+    expect(limits.status).toBe(200);
+    // Ephemeral tokens: the session is admitted, then the token's use is written (a round trip) before the handshake.
+    for (let i = 0; i < 20; i++) {
+      const minted = await fetch(`${child.url}/v1alpha/auth_tokens`, { method: 'POST', headers: { 'x-goog-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify({ uses: 1 }) });
+      const { name } = (await minted.json()) as { name: string };
+      await upgradeThenReset(child.url, `${LIVE_PATH.replace('v1beta', 'v1alpha')}Constrained?access_token=${name}`, '', i % 5);
+    }
+    await sleep(500);
+    const quota = (await (await fetch(`${child.url}/gateway/v1/quota`, { headers: { 'x-goog-api-key': key } })).json()) as { inFlight: { requests: number } };
+    expect(quota.inFlight.requests).toBe(0);
+    // Nothing is in flight, so a graceful shutdown ends at once instead of waiting out its grace period.
+    const stopping = Date.now();
+    child.process.kill('SIGTERM');
+    expect((await child.exited).code).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(5000);
+  });
 });
+
+async function projectIdOf(store: Store, keyId: string): Promise<string> {
+  const rows = await query<{ project_id: string }>(store.db, 'SELECT project_id FROM api_keys WHERE id = ?', [keyId]);
+  return rows[0]!.project_id;
+}
