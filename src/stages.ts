@@ -25,6 +25,7 @@ export function createStages(deps: Omit<AppDeps, 'stages'>, batchPoller: BatchPo
     createOwnershipStage({
       store: resources,
       recorder,
+      quotas: deps.quotas,
       log,
       config,
       upstreamBasePath: upstream.basePath,

@@ -1,7 +1,6 @@
 import { finishedBatch } from '../metering/batch-usage.js';
-import type { Ledger } from '../ledger/ledger.js';
 import type { Usage } from '../metering/usage.js';
-import { recordCompletion, type CompletionWitness } from './completion.js';
+import { recordCompletion, type CompletionDeps, type CompletionWitness } from './completion.js';
 import type { ResourceStore } from './resource-store.js';
 
 interface FinishedBatchOptions {
@@ -16,7 +15,7 @@ interface FinishedBatchOptions {
  * `batches.completed` row with the summed usage of its results. Cancelled and expired batches
  * count what completed before they stopped; their outcome says they did not succeed.
  */
-export function recordFinishedBatch(deps: { store: ResourceStore; recorder: Ledger }, seen: CompletionWitness, name: string, head: unknown, opts: FinishedBatchOptions = {}): boolean {
+export function recordFinishedBatch(deps: CompletionDeps, seen: CompletionWitness, name: string, head: unknown, opts: FinishedBatchOptions = {}): boolean {
   const done = finishedBatch(head);
   if (done && done.usage === null && done.responsesFile !== null && opts.deferFileResults) return false;
   return recordCompletion(deps, seen, name, () => {

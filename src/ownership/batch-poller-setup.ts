@@ -10,6 +10,7 @@ import { createResourceReader } from '../upstream/resource-read.js';
 import { createStoredKeySecrets } from '../upstream/stored-keys.js';
 import { createBatchPoller, type BatchPoller } from './batch-poller.js';
 import type { ResourceStore } from './resource-store.js';
+import type { CompletionDeps } from './completion.js';
 
 /** A batch answer with inlined results can be far larger than a request body; past this it is not read. */
 const MAX_BATCH_ANSWER_BYTES = 256 * 1024 * 1024;
@@ -21,7 +22,7 @@ type PollerConfig = Pick<Config, 'BATCH_POLL_INTERVAL_MS' | 'BATCH_POLL_MAX_INTE
  * BATCH_POLL_CONCURRENCY is 0. A batch is read with the upstream key that created it: a pool key
  * by id, else a project's own stored key; one with no recorded key is read with any pool key.
  */
-export function batchPollerFor(deps: { config: PollerConfig; db: Db; log: Logger; clock: Clock; resources: ResourceStore; recorder: Ledger; keyPool: UpstreamKeyPool; upstream: Upstream }): BatchPoller | null {
+export function batchPollerFor(deps: { config: PollerConfig; db: Db; log: Logger; clock: Clock; resources: ResourceStore; recorder: Ledger; quotas: CompletionDeps['quotas']; keyPool: UpstreamKeyPool; upstream: Upstream }): BatchPoller | null {
   const { config } = deps;
   if (config.BATCH_POLL_INTERVAL_MS === 0 || config.BATCH_POLL_CONCURRENCY === 0) return null;
   const stored = createStoredKeySecrets(deps);
@@ -29,6 +30,7 @@ export function batchPollerFor(deps: { config: PollerConfig; db: Db; log: Logger
     db: deps.db,
     store: deps.resources,
     recorder: deps.recorder,
+    quotas: deps.quotas,
     log: deps.log,
     clock: deps.clock,
     read: createResourceReader(deps.upstream, MAX_BATCH_ANSWER_BYTES),

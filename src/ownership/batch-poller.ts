@@ -2,20 +2,17 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
-import type { Ledger } from '../ledger/ledger.js';
 import type { UpstreamCredential } from '../exchange/stage.js';
 import { AnswerTooLargeError, type ResourceAnswer, type ResourceReader } from '../upstream/resource-read.js';
 import { finishedBatch, responsesFileUsage } from '../metering/batch-usage.js';
 import type { Usage } from '../metering/usage.js';
 import { claimResponsesFile, recordFinishedBatch } from './batch-meter.js';
-import type { ResourceStore } from './resource-store.js';
+import type { CompletionDeps } from './completion.js';
 import { unmeteredLongRunning } from './unmetered.js';
 import { claimGeneratedVideos, recordFinishedVideo, VIDEO_OPERATION } from './video-meter.js';
 
-export interface BatchPollerOptions {
+export interface BatchPollerOptions extends CompletionDeps {
   db: Db;
-  store: ResourceStore;
-  recorder: Ledger;
   log: Logger;
   clock: Clock;
   read: ResourceReader;

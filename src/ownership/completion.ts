@@ -1,5 +1,6 @@
 import type { Ledger } from '../ledger/ledger.js';
 import type { Usage } from '../metering/usage.js';
+import type { UsageRow } from '../metering/row.js';
 import type { ResourceOwner, ResourceStore } from './resource-store.js';
 
 /** What a finished long-running resource bills: the usage row's endpoint, model, outcome and usage. */
@@ -20,6 +21,13 @@ export interface CompletionWitness {
   apiVersion: string | null;
 }
 
+/** What recording a completion writes to: the resource, the ledger and the in-memory quota counters. */
+export interface CompletionDeps {
+  store: ResourceStore;
+  recorder: Ledger;
+  quotas: { count(row: UsageRow, now: number): void };
+}
+
 /** Billed to no gateway key: an admin-assigned resource finished by the poller. */
 export const UNATTRIBUTED_KEY_ID = 'unattributed';
 
@@ -36,7 +44,7 @@ export const completionRowKey = (name: string): string => `completed:${name}`;
  * metered, so later reads add nothing; across processes the row key keeps it to one row.
  */
 export function recordCompletion(
-  deps: { store: ResourceStore; recorder: Ledger },
+  deps: CompletionDeps,
   seen: CompletionWitness,
   name: string,
   finished: (owner: ResourceOwner) => Completion | null,
@@ -46,7 +54,7 @@ export function recordCompletion(
   const done = finished(owner);
   if (!done) return false;
   deps.store.markUsageRecorded(name);
-  deps.recorder.record({
+  const row: UsageRow = {
     createdAt: seen.now,
     requestId: seen.requestId,
     tenantId: owner.tenantId,
@@ -66,7 +74,10 @@ export function recordCompletion(
     bytesIn: 0,
     bytesOut: 0,
     rowKey: completionRowKey(name),
-  });
+  };
+  deps.recorder.record(row);
+  // No lease held these tokens: without this they would reach the budgets only at the next restart (quota_counters).
+  deps.quotas.count(row, seen.now);
   return true;
 }
 

@@ -1,11 +1,10 @@
 import type { Config } from '../config.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { Ledger } from '../ledger/ledger.js';
 import { bufferBody } from '../exchange/body.js';
 import { requestJson, type ProxyContext, type ProxyStage } from '../exchange/stage.js';
 import { claimResponsesFile, recordFinishedBatch } from './batch-meter.js';
-import { requestWitness } from './completion.js';
+import { requestWitness, type CompletionDeps } from './completion.js';
 import { createdResources } from './created.js';
 import { requestedVideoSeconds } from '../metering/video-usage.js';
 import { claimGeneratedVideos, recordFinishedVideo, VIDEO_OPERATION } from './video-meter.js';
@@ -15,9 +14,7 @@ import { ambiguousPath, bodyResources, mayReference, pathResource } from './refe
 import type { ResourceOwner, ResourceStore } from './resource-store.js';
 import { rewriteUploadUrl, UPLOAD_URL_HEADERS, uploadIdOf } from './upload-url.js';
 
-interface OwnershipDeps {
-  store: ResourceStore;
-  recorder: Ledger;
+interface OwnershipDeps extends CompletionDeps {
   log: Logger;
   config: Pick<Config, 'PUBLIC_BASE_URL' | 'MAX_JSON_BODY_BYTES' | 'BATCH_POLL_INTERVAL_MS' | 'BATCH_POLL_CONCURRENCY'>;
   upstreamBasePath: string;

@@ -1,6 +1,5 @@
 import { DEFAULT_VIDEO_SECONDS, finishedVideo } from '../metering/video-usage.js';
-import type { Ledger } from '../ledger/ledger.js';
-import { recordCompletion, type CompletionWitness } from './completion.js';
+import { recordCompletion, type CompletionDeps, type CompletionWitness } from './completion.js';
 import { fileFromUri } from './references.js';
 import type { ResourceStore } from './resource-store.js';
 
@@ -8,7 +7,7 @@ import type { ResourceStore } from './resource-store.js';
 export const VIDEO_OPERATION = /^models\/([^/:]+)\/operations\/[^/:]+$/;
 
 /** A Veo operation seen done through `GET …/operations/…`: one `videos.completed` row with its seconds of video. */
-export function recordFinishedVideo(deps: { store: ResourceStore; recorder: Ledger }, seen: CompletionWitness, name: string, head: unknown): boolean {
+export function recordFinishedVideo(deps: CompletionDeps, seen: CompletionWitness, name: string, head: unknown): boolean {
   return recordCompletion(deps, seen, name, (owner) => {
     // An operation claimed before the requested length was stored (migration 0007) has none:
     // Veo's default clip length is the best estimate, where 0 would make its videos free.

@@ -98,11 +98,15 @@ interface ProjectBuckets {
 
 const fresh = (start: number): WindowCount => ({ start, tokens: 0, requests: 0 });
 
-/** A window whose start is not the current one has ended: it restarts from zero. */
+/**
+ * A window that starts before the current one has ended: it restarts from zero. Windows only move
+ * forward: a caller holding an earlier instant (a request admitted late, a clock stepped back) must
+ * not reset the current window to an ended one and wipe what was counted in it.
+ */
 function roll(b: Bucket, s: WindowStarts): void {
   for (const kind of WINDOW_KINDS) {
     const w = b.windows[kind];
-    if (w.start !== s[kind]) {
+    if (w.start < s[kind]) {
       w.start = s[kind];
       w.tokens = 0;
       w.requests = 0;

@@ -9,8 +9,12 @@ import { WINDOW_KINDS, windowStart } from './windows.js';
  */
 export function rowCharge(row: Pick<UsageRow, 'usage' | 'outcome'> & { endpoint?: string }): { tokens: number; request: boolean } {
   // A Live session is one request (its `live_session` row); its per-turn `live` rows carry only tokens.
-  return { tokens: row.usage?.totalTokens ?? 0, request: row.outcome !== 'gateway_error' && row.endpoint !== 'live' };
+  // So does a finished batch or Veo operation (`….completed`): the request that started it was counted then.
+  return { tokens: row.usage?.totalTokens ?? 0, request: row.outcome !== 'gateway_error' && row.endpoint !== 'live' && !isCompletion(row.endpoint) };
 }
+
+/** The extra row of a long-running resource seen finished (ownership/completion.ts): usage without a request. */
+const isCompletion = (endpoint: string | undefined): boolean => endpoint !== undefined && endpoint.endsWith('.completed');
 
 /** The slices of a project a request counts in. */
 export function dimensionsOf(keyId: string, model: string | null): Array<[CounterDimension, string]> {

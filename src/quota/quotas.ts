@@ -3,6 +3,7 @@ import type { Clock } from '../clock.js';
 import type { Db } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import type { StreamGuard } from '../exchange/stream-guard.js';
+import type { UsageRow } from '../metering/row.js';
 import { CounterStore, type Bucket, type Cuttable, type WindowStarts } from './counters.js';
 import { afterReserving, measureAll, violations, type AppliedRule, type Measure } from './evaluate.js';
 import { dimensionsOf } from './persist.js';
@@ -56,6 +57,11 @@ export interface Quotas {
    * naming the limit when the project has the hard cap on and a token budget is now spent.
    */
   charge(lease: Lease, tokens: number, model: string | null, now: number): GatewayError | null;
+  /**
+   * Counts the tokens of a usage row no lease holds (a finished batch or Veo operation, metered when
+   * a read or the poller sees it end), as persist.ts counts them in quota_counters.
+   */
+  count(row: Pick<UsageRow, 'projectId' | 'keyId' | 'model' | 'usage'>, now: number): void;
   /** Limits and consumption for a project, as one key sees them (keyId) or all of them (null). */
   status(projectId: string, keyId: string | null, now: number): QuotaStatus;
   /** Re-reads every policy; the admin API calls it after a write on this connection. */
@@ -312,6 +318,17 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
         if (isTokenLimit(m.name) && m.used > m.limit) return hardCapError(m, lease.subject);
       }
       return null;
+    },
+
+    count(row, now) {
+      const tokens = row.usage?.totalTokens ?? 0;
+      if (tokens <= 0) return;
+      const dims = dimensionsOf(row.keyId, row.model);
+      for (const [d, v] of dims) for (const kind of WINDOW_KINDS) store.get(row.projectId, d, v, now).windows[kind].tokens += tokens;
+      if (shared) {
+        const starts = store.starts(now);
+        shared.settle({ projectId: row.projectId, leaseId: null, admitted: [], starts, requests: null, charged: dims, chargedStarts: starts, tokens, lateModel: null, now, id: `count:${settleIds++}` });
+      }
     },
 
     status(projectId, keyId, now) {

@@ -43,7 +43,8 @@ export function createQuotaStage({ quotas, config, clock }: { quotas: Quotas; co
     const admitted = quotas.admitShared({
       principal: ctx.principal,
       model: ctx.model,
-      now: ctx.now,
+      // Not ctx.now: that is when the request arrived, and its body may have taken minutes to come in.
+      now: clock.now(),
       stream: STREAMING.has(ctx.what.endpoint),
       estimate: () => estimateTokens(ctx.what.endpoint, requestJson(ctx), ctx.body.length(), config.QUOTA_DEFAULT_OUTPUT_TOKENS),
     });

@@ -39,9 +39,13 @@ export function createUsageService({ db, clock, config }: { db: Db; clock: Clock
   };
 }
 
-/** RFC 4180 CSV with a header row; null becomes an empty cell, booleans stay words. */
+/**
+ * RFC 4180 CSV with a header row; null becomes an empty cell, booleans stay words. A cell starting
+ * with = + - @ (a model name is any string a tenant sends) gets a leading quote, so a spreadsheet
+ * opening the export shows it as text instead of running it as a formula. No number we export is negative.
+ */
 export function toCsv(columns: readonly string[], rows: readonly Record<string, unknown>[]): string {
-  return stringify(rows as Record<string, unknown>[], { header: true, columns: [...columns], cast: { boolean: (v) => String(v) } });
+  return stringify(rows as Record<string, unknown>[], { header: true, columns: [...columns], cast: { boolean: (v) => String(v) }, escape_formulas: true });
 }
 
 /** Sends an aggregate as JSON (with its notes) or as CSV of the groups. */

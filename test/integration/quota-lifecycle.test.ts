@@ -1,7 +1,8 @@
+import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { finalGenerateUsage, loadGenerateChunks } from '../support/fixtures.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { ADMIN_ENV, generate, latch, quota, setLimits, testClock } from '../support/quota.js';
+import { ADMIN_ENV, generate, latch, quota, setLimits, testClock, until } from '../support/quota.js';
 
 const UNARY = finalGenerateUsage('google-text', false).totalTokenCount as number;
 const FIRST_FRAME = JSON.parse(loadGenerateChunks('google-text')[0]!).usageMetadata.totalTokenCount as number;
@@ -51,6 +52,55 @@ describe('counters across restarts and windows', () => {
     expect(month.body).toContain('tokens_per_month limit of 600');
     clock.set('2026-02-01T00:00:00Z');
     expect((await call(100)).status).toBe(200); // new UTC month
+  });
+  it('a request whose body arrived across a minute boundary counts in the minute it was admitted in, and wipes no window', async () => {
+    const clock = testClock('2026-05-10T12:00:59.900Z');
+    h = await startHarness({ env: ADMIN_ENV, clock });
+    const key = await h.createKey('acme', 'web');
+    await setLimits(h, await h.projectOf(key.id), { limits: [{ requestsPerMinute: 2 }] });
+    // A client that starts its request at 12:00:59.9 and finishes sending the body after 12:01.
+    const body = JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] });
+    const started = (await h.rows()).length;
+    const req = httpRequest(`${h.url}/v1beta/models/google-text:generateContent`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': key.key, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+    });
+    const slow = new Promise<number>((resolve, reject) => {
+      req.on('response', (res) => (res.resume(), res.on('end', () => resolve(res.statusCode!))));
+      req.on('error', reject);
+    });
+    await new Promise<void>((sent) => req.write(body.slice(0, 10), () => sent()));
+    await until(() => h.gateway.deps.lifecycle.inflight === 1);
+    clock.set('2026-05-10T12:01:00.100Z');
+    const status = async () => (await generate(h, key.key).then(async (r) => (await r.arrayBuffer(), r))).status;
+    expect([await status(), await status()]).toEqual([200, 200]); // the minute of 12:01 is spent
+    req.end(body.slice(10));
+    const slowStatus = await slow;
+    const after = await status();
+    // Admitted at 12:01: the limit of 2 holds for that minute whichever the slow request got.
+    expect([slowStatus, after].filter((s) => s === 200)).toEqual([]);
+    expect((await quota(h, key.key)).limits.find((l: any) => l.policy === 'rpm')).toMatchObject({ used: 2, remaining: 0 });
+    await h.waitForRows(started + 4);
+  });
+});
+
+describe('usage that no request holds a lease for', () => {
+  it("a finished batch's tokens count against token budgets at once and after a restart alike, and count no request", async () => {
+    h = await startHarness({ env: { ...ADMIN_ENV, BATCH_POLL_INTERVAL_MS: '20', BATCH_POLL_MAX_INTERVAL_MS: '40' }, clock: testClock('2026-05-10T12:00:30Z'), fake: { batchRunningPolls: 1 } });
+    const key = await h.createKey('acme', 'web');
+    await setLimits(h, await h.projectOf(key.id), { limits: [{ tokensPerDay: 100_000, requestsPerMinute: 10 }] });
+    await h.sdk(key.key).batches.create({ model: 'gemini-2.5-flash', src: [{ contents: [{ role: 'user', parts: [{ text: 'hello there' }] }] }] });
+    let completed: number | null = null;
+    for (let i = 0; i < 250 && !completed; i++) {
+      completed = (await h.rows()).find((r) => r.endpoint === 'batches.completed')?.total_tokens ?? null;
+      if (!completed) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(completed).toBeGreaterThan(0);
+    const counters = async () => Object.fromEntries((await quota(h, key.key)).limits.map((l: any) => [l.policy, l.used]));
+    // The batch's own request is the one request; its results are tokens of the day.
+    expect(await counters()).toEqual({ rpm: 1, tpd: completed });
+    await h.restart();
+    expect(await counters()).toEqual({ rpm: 1, tpd: completed });
   });
 });
 

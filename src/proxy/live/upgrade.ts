@@ -9,6 +9,7 @@ import type { ProxyContext } from '../../exchange/stage.js';
 import { createResumptionHandles } from '../../live/handles.js';
 import { parseLiveTarget } from '../../live/path.js';
 import { CLOSE } from '../../live/setup.js';
+import { CLIENT_CLOSED_REQUEST } from '../../metering/row.js';
 import type { LiveTokens } from '../../live/tokens.js';
 import { compileScopes, scopeViolation } from '../../scopes/scopes.js';
 import { createUpstreamKeyStage } from '../../upstream/own-key-stage.js';
@@ -61,6 +62,9 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
       for (const s of [...sessions]) s.close(CLOSE.goingAway, reason);
     },
     async handleUpgrade(req, socket, head) {
+      // Node's HTTP server leaves an upgraded socket without an 'error' listener, and admission
+      // awaits (key lookup, token use): a reset then would be an uncaught error that ends the process.
+      socket.on('error', ignoreSocketError);
       const requestId = newSessionId();
       const target = parseLiveTarget(req.url ?? '/', config.PUBLIC_PATH_PREFIX);
       const startedAt = performance.now();
@@ -98,6 +102,13 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
             quotas.settle(lease, { forwarded: false, tokens: 0, model: null }, clock.now());
             throw err;
           }
+        }
+        // The client may have hung up during the awaits above: its 'close' has then fired already,
+        // and the handler below would never release the slot nor leave the lifecycle.
+        if (socket.destroyed) {
+          tr?.refused(CLIENT_CLOSED_REQUEST, 'The client closed the connection before the session opened.');
+          quotas.settle(lease, { forwarded: false, tokens: 0, model: null }, clock.now());
+          return;
         }
         const headers: Record<string, string> = {};
         for (const h of PASSED_HEADERS) {
@@ -137,6 +148,9 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
     },
   };
 }
+
+/** A reset before or during the handshake needs no handling beyond the 'close' that follows it. */
+function ignoreSocketError(): void {}
 
 function recordRefusal({ recorder, log, clock }: LiveDeps, p: Principal, requestId: string, apiVersion: string, err: GatewayError, ms: number): void {
   const latencyMs = Math.round(ms);
