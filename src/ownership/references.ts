@@ -19,10 +19,9 @@ export function pathResource(rest: string, search: string, upload: boolean): str
   if (upload) {
     const id = new URLSearchParams(search).get('upload_id');
     if (id) return `uploads/${id}`;
-    // `upload/v1beta/fileSearchStores/{id}:uploadToFileSearchStore` starts an upload into a store.
-    const store = /^fileSearchStores\/([^/:]+)/.exec(safeDecode(rest));
-    return store ? `fileSearchStores/${store[1]}` : null;
   }
+  // Under /upload/ as elsewhere (`upload/v1beta/fileSearchStores/{id}:uploadToFileSearchStore`):
+  // the prefix must not make a named resource unchecked.
   const decoded = safeDecode(rest);
   // A Veo operation lives under its model: the whole path is its name.
   const op = MODEL_OPERATION.exec(decoded);

@@ -72,6 +72,9 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       if (ambiguousPath(rest)) throw new GatewayError('invalid_argument', 'Path segments "." and ".." and empty segments are not accepted.');
       const fromPath = pathResource(rest, ctx.search, upload);
       const names = fromPath ? [fromPath] : [];
+      // A chunk's path may name a resource as well (`/upload/v1beta/files/x?upload_id=…`): the session vouches only for itself.
+      const alsoNamed = fromPath?.startsWith('uploads/') ? pathResource(rest, '', false) : null;
+      if (alsoNamed) names.push(alsoNamed);
       if (!upload && ctx.method !== 'GET' && ctx.method !== 'DELETE') {
         // A large JSON body would otherwise stream past unread: references in it must be checked too.
         const buf = await bufferBody(ctx.body, config.MAX_JSON_BODY_BYTES);
@@ -103,7 +106,7 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       if (fromPath) ctx.state[PATH_NAME] = fromPath;
       // Every read of a stored interaction echoes its usage: once billed, it is not billed again.
       if (fromPath?.startsWith('interactions/') && store.owner(fromPath)?.usageRecordedAt != null) ctx.usageBilled = true;
-      if (ctx.method === 'GET' && !upload && listField(rest) !== undefined) ctx.state[LIST] = rest;
+      if (ctx.method === 'GET' && listField(rest) !== undefined) ctx.state[LIST] = rest;
       // Responses that create resources (or finish a batch) are parsed once, at their end.
       ctx.captureResponse =
         (ctx.method === 'POST' && CREATES.has(ctx.what.endpoint)) ||
