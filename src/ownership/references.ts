@@ -53,19 +53,21 @@ export function mayReference(body: Buffer): boolean {
  */
 export function bodyResources(json: unknown): string[] {
   const out = new Set<string>();
-  const visit = (v: unknown, key: string | null): void => {
+  // An explicit stack, not recursion: a client's body may nest deeper than the call stack goes.
+  const todo: Array<[unknown, string | null]> = [[json, null]];
+  for (let next = todo.pop(); next; next = todo.pop()) {
+    const [v, key] = next;
     if (typeof v === 'string') {
-      if (key === null) return;
+      if (key === null) continue;
       const name = fieldResource(key, v);
       if (name) out.add(name);
     } else if (Array.isArray(v)) {
       // Lists of names keep their field's key (`fileSearchStoreNames: ["fileSearchStores/x"]`); lists of objects do not need it.
-      for (const x of v) visit(x, typeof x === 'string' ? key : null);
+      for (const x of v) todo.push([x, typeof x === 'string' ? key : null]);
     } else if (v !== null && typeof v === 'object') {
-      for (const k in v as Record<string, unknown>) visit((v as Record<string, unknown>)[k], k);
+      for (const k in v as Record<string, unknown>) todo.push([(v as Record<string, unknown>)[k], k]);
     }
-  };
-  visit(json, null);
+  }
   return [...out];
 }
 

@@ -116,6 +116,22 @@ describe('malformed JSON where the gateway must read the body', () => {
   });
 });
 
+describe('deeply nested JSON', () => {
+  // 20,000 levels: V8's JSON.parse takes it, a recursive walk over the parsed value does not.
+  const deep = (field: string) => `{"contents":[{"parts":[{"text":"hi"}]}],"${field}":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+
+  it('where the gateway walks the body (resource references, quota estimate) → forwarded, upstream judges it (its 400), never a 500', async () => {
+    const { h, key } = await start();
+    const created = await h.createKey('acme', 'capped');
+    expect((await h.admin('PUT', `/admin/v1/projects/${await h.projectOf(created.id)}/limits`, { limits: [{ tokensPerDay: 1_000_000 }] })).status).toBe(200);
+    for (const [k, field] of [[key, 'files'], [created.key, 'nested']] as const) {
+      const res = await rawRequest(`${h.url}/v1beta/models/google-text:generateContent`, { headers: { 'x-goog-api-key': k, 'content-type': 'application/json' }, body: deep(field) });
+      expect([field, res.status, JSON.parse(res.body.toString()).error.message]).toEqual([field, 400, 'Invalid JSON payload received.']);
+    }
+    expect(h.fake.requests).toHaveLength(2);
+  });
+});
+
 describe('paths can only reach upstream API paths', () => {
   const hostile = [
     '/v1beta/../admin/v1/keys',
