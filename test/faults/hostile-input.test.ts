@@ -3,6 +3,8 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
+import { createLogger } from '../../src/logger.js';
+import { installClientErrorHandler } from '../../src/proxy/client-error.js';
 import { startHarness, type Harness, type HarnessOptions } from '../support/harness.js';
 import { parseRaw, rawExchange, rawRequest } from '../support/raw-http.js';
 
@@ -208,6 +210,22 @@ describe('hostile headers (raw sockets)', () => {
     googleShaped(res.body, 400);
     expect(h.fake.requests).toHaveLength(0);
     expect(h.logs.some((l) => l.includes('refused unparseable request'))).toBe(true);
+  });
+
+  it('headers that take too long → the refusal\'s status line and its Google-shaped body agree', async () => {
+    // The gateway's own server waits 60 s; the same handler on a server that gives up sooner.
+    const server = http.createServer({ headersTimeout: 300, requestTimeout: 0, connectionsCheckingInterval: 50 }, (_req, res) => res.end());
+    installClientErrorHandler(server, createLogger('silent'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const text = await rawExchange((server.address() as { port: number }).port, 'GET /v1beta/models HTTP/1.1\r\nHost: x\r\nx-slow: ', 3000);
+      const res = parseRaw(text);
+      expect(JSON.parse(res.body).error).toMatchObject({ code: res.status, message: 'Request headers took too long.' });
+      expect(res.head).toMatch(/connection: close/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it.each([
