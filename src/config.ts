@@ -180,8 +180,16 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const c = result.data;
-  const publicBase = (c.PUBLIC_BASE_URL ?? `http://${c.HOST}:${c.PORT}`).replace(/\/+$/, '');
-  return { ...c, PUBLIC_BASE_URL: publicBase, PUBLIC_PATH_PREFIX: new URL(publicBase).pathname.replace(/\/+$/, ''), TELEMETRY: telemetryConfig(c) };
+  // A URL names an IPv6 address in brackets (HOST=:: listens on every address).
+  const host = c.HOST.includes(':') && !c.HOST.startsWith('[') ? `[${c.HOST}]` : c.HOST;
+  const publicBase = (c.PUBLIC_BASE_URL ?? `http://${host}:${c.PORT}`).replace(/\/+$/, '');
+  let publicPath: string;
+  try {
+    publicPath = new URL(publicBase).pathname.replace(/\/+$/, '');
+  } catch {
+    throw new ConfigError([`HOST: "${c.HOST}" makes no URL for the default PUBLIC_BASE_URL; set PUBLIC_BASE_URL`]);
+  }
+  return { ...c, PUBLIC_BASE_URL: publicBase, PUBLIC_PATH_PREFIX: publicPath, TELEMETRY: telemetryConfig(c) };
 }
 
 /**
