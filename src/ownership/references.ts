@@ -17,8 +17,8 @@ const VERSIONED_FILE = /\/v\d+[a-z0-9]*\/files\/([^/?#:]+)(?::download)?$/;
  */
 export function pathResource(rest: string, search: string, upload: boolean): string | null {
   if (upload) {
-    const id = new URLSearchParams(search).get('upload_id');
-    if (id) return `uploads/${id}`;
+    const [session] = uploadSessions(search);
+    if (session) return session;
   }
   // Under /upload/ as elsewhere (`upload/v1beta/fileSearchStores/{id}:uploadToFileSearchStore`):
   // the prefix must not make a named resource unchecked.
@@ -28,6 +28,11 @@ export function pathResource(rest: string, search: string, upload: boolean): str
   if (op) return op[0];
   const m = PATH_RESOURCE.exec(decoded);
   return m ? `${m[1]}/${m[2]}` : null;
+}
+
+/** Every upload session a query names: `upload_id` may be repeated or empty, and upstream may read any of them. */
+export function uploadSessions(search: string): string[] {
+  return new URLSearchParams(search).getAll('upload_id').map((id) => `uploads/${id}`);
 }
 
 /** Dot segments and empty segments, raw or percent-encoded, which an upstream could normalise into another path. */

@@ -11,7 +11,7 @@ import { requestedVideoSeconds } from '../metering/video-usage.js';
 import { claimGeneratedVideos, recordFinishedVideo, VIDEO_OPERATION } from './video-meter.js';
 import { listField } from './kinds.js';
 import { answerList, type ListDeps } from './list-filter.js';
-import { ambiguousPath, bodyResources, mayReference, pathResource } from './references.js';
+import { ambiguousPath, bodyResources, mayReference, pathResource, uploadSessions } from './references.js';
 import type { ResourceOwner, ResourceStore } from './resource-store.js';
 import { rewriteUploadUrl, UPLOAD_URL_HEADERS, uploadIdOf } from './upload-url.js';
 
@@ -75,6 +75,7 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       // A chunk's path may name a resource as well (`/upload/v1beta/files/x?upload_id=…`): the session vouches only for itself.
       const alsoNamed = fromPath?.startsWith('uploads/') ? pathResource(rest, '', false) : null;
       if (alsoNamed) names.push(alsoNamed);
+      if (upload) names.push(...uploadSessions(ctx.search).slice(1));
       if (!upload && ctx.method !== 'GET' && ctx.method !== 'DELETE') {
         // A large JSON body would otherwise stream past unread: references in it must be checked too.
         const buf = await bufferBody(ctx.body, config.MAX_JSON_BODY_BYTES);
