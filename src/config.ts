@@ -117,6 +117,8 @@ const schema = z.object({
   LINGERING_TIMEOUT_MS: positiveMs.default(5_000),
   /** … or after this many discarded bytes, then close. 0 for any of the three closes at once. */
   LINGERING_MAX_BYTES: z.coerce.number().int().min(0).default(256 * 1024 * 1024),
+  /** A request body from which no byte arrives for this long is given up on (slowloris); 0 waits for ever. */
+  REQUEST_BODY_TIMEOUT_MS: positiveMs.default(60_000),
   /** Widest from/to range the usage API answers. */
   USAGE_MAX_RANGE_DAYS: z.coerce.number().int().min(1).default(400),
   // OpenTelemetry: the standard variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/).

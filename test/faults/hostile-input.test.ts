@@ -1,6 +1,7 @@
 // Hostile requests: oversized and malformed bodies, paths that try to escape the API prefix,
 // headers that try to smuggle or confuse, and key guessing. None of them may reach upstream.
 import http from 'node:http';
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
 import { createLogger } from '../../src/logger.js';
@@ -91,6 +92,95 @@ describe('body size limits', () => {
       expect(r.closedEarly).toBe(true);
       expect(r.body.length).toBeLessThanOrEqual(65536);
     }
+  });
+});
+
+describe('a body that stops arriving (slowloris)', () => {
+  const env = { REQUEST_BODY_TIMEOUT_MS: '400' };
+  /** Sends `head` and the first body bytes, then nothing more; returns what the gateway sent until it closed. */
+  const stall = (port: number, head: string, first: string) => rawExchange(port, head + first, 5000);
+
+  it('a declared JSON body → 400 in Google shape after REQUEST_BODY_TIMEOUT_MS of silence, connection closed, recorded, nothing forwarded', async () => {
+    const { h, key, port } = await start({ env });
+    const started = Date.now();
+    const text = await stall(port, `POST /v1beta/models/google-text:generateContent HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${key}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n`, '{"contents":');
+    expect(Date.now() - started).toBeLessThan(4000);
+    const res = parseRaw(text);
+    expect(res.status).toBe(400);
+    googleShaped(res.body, 400);
+    expect(res.head).toMatch(/connection: close/);
+    expect(h.fake.requests).toHaveLength(0);
+    expect(await h.waitForRows(1)).toMatchObject([{ status: 400, outcome: 'gateway_error' }]);
+  });
+
+  it('a chunked upload → 400, and upstream only ever gets an incomplete request', async () => {
+    const { h, key, port } = await start({ env });
+    const text = await stall(port, `POST /upload/v1beta/files HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${key}\r\nx-goog-upload-protocol: raw\r\ntransfer-encoding: chunked\r\n\r\n`, '5\r\nhello\r\n');
+    expect(parseRaw(text).status).toBe(400);
+    await Promise.all(h.fake.requests.map((r) => r.finished));
+    for (const r of h.fake.requests) expect(r.closedEarly).toBe(true);
+  });
+
+  it('a large declared upload (streamed through) is cut too', async () => {
+    const { h, key, port } = await start({ env });
+    const started = Date.now();
+    await stall(port, `POST /upload/v1beta/files HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${key}\r\nx-goog-upload-protocol: raw\r\ncontent-length: 5000000\r\n\r\n`, 'u'.repeat(1000));
+    expect(Date.now() - started).toBeLessThan(4000);
+    await Promise.all(h.fake.requests.map((r) => r.finished));
+    for (const r of h.fake.requests) expect(r.closedEarly).toBe(true);
+    expect(await h.waitForRows(1)).toMatchObject([{ endpoint: 'upload', outcome: 'client_aborted' }]);
+  });
+
+  it('a chunked upload refused before it was forwarded (404), whose client then goes silent: the gateway neither crashes nor waits for ever', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const { h, key, port } = await start({ env: { ...env, LINGERING_TIMEOUT_MS: '800' } });
+      const connections = () => new Promise<number>((r) => h.gateway.server.getConnections((_e, n) => r(n)));
+      // Half-open: the client keeps its side open after the gateway's FIN, and sends nothing more.
+      const s = net.createConnection({ port, host: '127.0.0.1', allowHalfOpen: true }, () => {
+        s.write(`POST /upload/v1beta/files?upload_id=nobody HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${key}\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n`);
+      });
+      s.on('error', () => {});
+      const answer = await new Promise<string>((r) => s.once('data', (c: Buffer) => r(c.toString('latin1'))));
+      expect(parseRaw(answer).status).toBe(404);
+      // Past REQUEST_BODY_TIMEOUT_MS and LINGERING_TIMEOUT_MS: the gateway has let go of the connection on its side.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await connections()).toBe(0);
+      s.destroy();
+      expect(h.fake.requests).toHaveLength(0);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
+  it('a slow but steady body, and a long silent wait for the answer once the body is in, are not cut', async () => {
+    const { h, key } = await start({ env, fake: { intercept: async ({ url, res }) => {
+      if (!url.pathname.includes('thinker')) return false;
+      await new Promise((r) => setTimeout(r, 1200));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"candidates":[]}');
+      return true;
+    } } });
+    const steady = await chunkedPost(`${h.url}/v1beta/models/thinker:generateContent`, { 'x-goog-api-key': key, 'content-type': 'application/json' }, []);
+    expect(steady.status).toBe(200);
+    const res = await new Promise<number>((resolve) => {
+      const req = http.request(`${h.url}/v1beta/models/thinker:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': key, 'content-type': 'application/json' } }, (r) => {
+        r.resume();
+        r.on('end', () => resolve(r.statusCode ?? 0));
+      });
+      req.on('error', () => resolve(0));
+      const pieces = ['{"contents"', ':[{"parts"', ':[{"text":"hi"}]}]', '}'];
+      const next = (): void => {
+        const p = pieces.shift();
+        if (p === undefined) return void req.end();
+        req.write(p);
+        setTimeout(next, 250);
+      };
+      next();
+    });
+    expect(res).toBe(200);
   });
 });
 
