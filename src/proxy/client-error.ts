@@ -26,6 +26,11 @@ export function installClientErrorHandler(server: Server, log: Logger): void {
     const body = renderError(new GatewayError('invalid_argument', message), 'google');
     socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=UTF-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   });
+  // Node hands CONNECT to this event, and without a listener drops the connection without a word.
+  server.on('connect', (_req: unknown, socket: Socket) => {
+    const body = renderError(new GatewayError('invalid_argument', 'CONNECT is not supported: this is an API gateway, not a forward proxy.'), 'google');
+    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=UTF-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
 }
 
 /**

@@ -302,6 +302,16 @@ describe('hostile headers (raw sockets)', () => {
     expect(h.logs.some((l) => l.includes('refused unparseable request'))).toBe(true);
   });
 
+  it('CONNECT (the gateway is no forward proxy) → 400 in Google shape, connection closed, nothing forwarded', async () => {
+    const { h, key, port } = await start();
+    const text = await rawExchange(port, `CONNECT generativelanguage.googleapis.com:443 HTTP/1.1\r\nHost: generativelanguage.googleapis.com:443\r\nx-goog-api-key: ${key}\r\n\r\n`);
+    const res = parseRaw(text);
+    expect(res.status).toBe(400);
+    googleShaped(res.body, 400);
+    expect(res.head).toMatch(/connection: close/);
+    expect(h.fake.requests).toHaveLength(0);
+  });
+
   it('headers that take too long → the refusal\'s status line and its Google-shaped body agree', async () => {
     // The gateway's own server waits 60 s; the same handler on a server that gives up sooner.
     const server = http.createServer({ headersTimeout: 300, requestTimeout: 0, connectionsCheckingInterval: 50 }, (_req, res) => res.end());
