@@ -302,6 +302,14 @@ describe('hostile headers (raw sockets)', () => {
     expect(h.logs.some((l) => l.includes('refused unparseable request'))).toBe(true);
   });
 
+  it('HTTP/1.1 without a Host header → 400 in Google shape, nothing forwarded', async () => {
+    const { h, key, port } = await start();
+    const res = parseRaw(await rawExchange(port, `GET /v1beta/models HTTP/1.1\r\nx-goog-api-key: ${key}\r\nconnection: close\r\n\r\n`));
+    expect(res.status).toBe(400);
+    googleShaped(res.body, 400);
+    expect(h.fake.requests).toHaveLength(0);
+  });
+
   it('CONNECT (the gateway is no forward proxy) → 400 in Google shape, connection closed, nothing forwarded', async () => {
     const { h, key, port } = await start();
     const text = await rawExchange(port, `CONNECT generativelanguage.googleapis.com:443 HTTP/1.1\r\nHost: generativelanguage.googleapis.com:443\r\nx-goog-api-key: ${key}\r\n\r\n`);
