@@ -117,6 +117,8 @@ const schema = z.object({
   LINGERING_TIMEOUT_MS: positiveMs.default(5_000),
   /** … or after this many discarded bytes, then close. 0 for any of the three closes at once. */
   LINGERING_MAX_BYTES: z.coerce.number().int().min(0).default(256 * 1024 * 1024),
+  /** A request body from which no byte arrives for this long is given up on (slowloris); 0 waits for ever. */
+  REQUEST_BODY_TIMEOUT_MS: positiveMs.default(60_000),
   /** Widest from/to range the usage API answers. */
   USAGE_MAX_RANGE_DAYS: z.coerce.number().int().min(1).default(400),
   // OpenTelemetry: the standard variables (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/).
@@ -180,8 +182,16 @@ export function parseConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const c = result.data;
-  const publicBase = (c.PUBLIC_BASE_URL ?? `http://${c.HOST}:${c.PORT}`).replace(/\/+$/, '');
-  return { ...c, PUBLIC_BASE_URL: publicBase, PUBLIC_PATH_PREFIX: new URL(publicBase).pathname.replace(/\/+$/, ''), TELEMETRY: telemetryConfig(c) };
+  // A URL names an IPv6 address in brackets (HOST=:: listens on every address).
+  const host = c.HOST.includes(':') && !c.HOST.startsWith('[') ? `[${c.HOST}]` : c.HOST;
+  const publicBase = (c.PUBLIC_BASE_URL ?? `http://${host}:${c.PORT}`).replace(/\/+$/, '');
+  let publicPath: string;
+  try {
+    publicPath = new URL(publicBase).pathname.replace(/\/+$/, '');
+  } catch {
+    throw new ConfigError([`HOST: "${c.HOST}" makes no URL for the default PUBLIC_BASE_URL; set PUBLIC_BASE_URL`]);
+  }
+  return { ...c, PUBLIC_BASE_URL: publicBase, PUBLIC_PATH_PREFIX: publicPath, TELEMETRY: telemetryConfig(c) };
 }
 
 /**

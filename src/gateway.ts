@@ -110,7 +110,8 @@ export async function createGateway({ config, log, db: givenDb, clock = systemCl
   const batchPoller = batchPollerFor(base);
   const deps: AppDeps = { ...base, stages: createStages(base, batchPoller) };
   const { app, listener } = buildListener(deps);
-  const server = createServer(listener);
+  // Node answers a missing Host itself with an empty 400; the listener's router refuses it in Google's shape.
+  const server = createServer({ requireHostHeader: false }, listener);
   // Long streams from thinking models outlive Node's default 5-minute request timeout.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;

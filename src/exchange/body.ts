@@ -18,6 +18,8 @@ interface BodyLimits {
   maxJsonBytes: number;
   /** Requests under /upload/ (file bytes). */
   maxUploadBytes: number;
+  /** Longest silence while the body arrives (0: none). */
+  idleMs?: number;
 }
 
 export const NO_BODY: RequestBody = { body: null, length: () => 0, buffered: null };
@@ -50,14 +52,51 @@ export async function takeBody(req: IncomingMessage, limits: BodyLimits, isUploa
   if (length !== null && length > max) throw tooLarge(max, length);
   if (length === 0) return { body: null, length: () => 0, buffered: Buffer.alloc(0) };
   // Node's parser enforces a declared length, so a declared body within the limit stays within it.
-  if (length !== null && length > BUFFER_LIMIT) return { body: req, length: () => length, buffered: null };
-  if (length === null && isUpload) return counted(req, max);
-  const buffered = await readAll(req, max);
+  if (length !== null && length > BUFFER_LIMIT) {
+    // Streamed straight upstream: a stalled body can only be cut, with its connection.
+    onSilence(req, limits.idleMs, () => req.destroy(stalled(limits.idleMs!)));
+    return { body: req, length: () => length, buffered: null };
+  }
+  if (length === null && isUpload) {
+    const body = counted(req, max);
+    onSilence(req, limits.idleMs, () => (body.body as Transform).destroy(stalled(limits.idleMs!)));
+    return body;
+  }
+  const buffered = await readAll(req, max, limits.idleMs);
   return { body: buffered, length: () => buffered.length, buffered };
 }
 
-function readAll(req: IncomingMessage, max: number): Promise<Buffer> {
+function stalled(idleMs: number): GatewayError {
+  return new GatewayError('invalid_argument', `No byte of the request body arrived for ${idleMs} ms.`, { headers: { connection: 'close' } });
+}
+
+/**
+ * Calls `give` when no byte of the body arrives for `idleMs` (a slowloris client), through the
+ * socket's idle timer, so no listener puts the body into flowing mode. The timer is off again once
+ * the body has arrived: the wait for upstream's answer may be long and silent.
+ */
+function onSilence(req: IncomingMessage, idleMs: number | undefined, give: () => void): void {
+  if (!idleMs || req.complete) return;
+  const socket = req.socket;
+  const off = (): void => {
+    req.off('timeout', fire);
+    req.off('end', off);
+    socket.setTimeout(0);
+  };
+  const fire = (): void => {
+    off();
+    give();
+  };
+  req.setTimeout(idleMs, fire);
+  req.once('end', off);
+}
+
+function readAll(req: IncomingMessage, max: number, idleMs?: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    onSilence(req, idleMs, () => {
+      detach();
+      reject(stalled(idleMs!));
+    });
     const chunks: Buffer[] = [];
     let size = 0;
     // Every listener comes off as soon as the body is settled. Under load V8 allocates a request's
@@ -110,6 +149,10 @@ function counted(req: IncomingMessage, max: number): RequestBody {
   req.once('close', () => {
     if (!req.complete) counter.destroy(new ClientAborted());
   });
+  // Its consumer (undici) listens for errors itself; before it does (stages still deciding), or
+  // when it never does (the request was refused), an error here must not go unhandled: the pipe
+  // re-throws one that nothing else listens for, and the process would end.
+  counter.on('error', () => {});
   req.pipe(counter);
   return { body: counter, length: () => n, buffered: null };
 }

@@ -17,18 +17,22 @@ const VERSIONED_FILE = /\/v\d+[a-z0-9]*\/files\/([^/?#:]+)(?::download)?$/;
  */
 export function pathResource(rest: string, search: string, upload: boolean): string | null {
   if (upload) {
-    const id = new URLSearchParams(search).get('upload_id');
-    if (id) return `uploads/${id}`;
-    // `upload/v1beta/fileSearchStores/{id}:uploadToFileSearchStore` starts an upload into a store.
-    const store = /^fileSearchStores\/([^/:]+)/.exec(safeDecode(rest));
-    return store ? `fileSearchStores/${store[1]}` : null;
+    const [session] = uploadSessions(search);
+    if (session) return session;
   }
+  // Under /upload/ as elsewhere (`upload/v1beta/fileSearchStores/{id}:uploadToFileSearchStore`):
+  // the prefix must not make a named resource unchecked.
   const decoded = safeDecode(rest);
   // A Veo operation lives under its model: the whole path is its name.
   const op = MODEL_OPERATION.exec(decoded);
   if (op) return op[0];
   const m = PATH_RESOURCE.exec(decoded);
   return m ? `${m[1]}/${m[2]}` : null;
+}
+
+/** Every upload session a query names: `upload_id` may be repeated or empty, and upstream may read any of them. */
+export function uploadSessions(search: string): string[] {
+  return new URLSearchParams(search).getAll('upload_id').map((id) => `uploads/${id}`);
 }
 
 /** Dot segments and empty segments, raw or percent-encoded, which an upstream could normalise into another path. */
@@ -54,19 +58,21 @@ export function mayReference(body: Buffer): boolean {
  */
 export function bodyResources(json: unknown): string[] {
   const out = new Set<string>();
-  const visit = (v: unknown, key: string | null): void => {
+  // An explicit stack, not recursion: a client's body may nest deeper than the call stack goes.
+  const todo: Array<[unknown, string | null]> = [[json, null]];
+  for (let next = todo.pop(); next; next = todo.pop()) {
+    const [v, key] = next;
     if (typeof v === 'string') {
-      if (key === null) return;
+      if (key === null) continue;
       const name = fieldResource(key, v);
       if (name) out.add(name);
     } else if (Array.isArray(v)) {
       // Lists of names keep their field's key (`fileSearchStoreNames: ["fileSearchStores/x"]`); lists of objects do not need it.
-      for (const x of v) visit(x, typeof x === 'string' ? key : null);
+      for (const x of v) todo.push([x, typeof x === 'string' ? key : null]);
     } else if (v !== null && typeof v === 'object') {
-      for (const k in v as Record<string, unknown>) visit((v as Record<string, unknown>)[k], k);
+      for (const k in v as Record<string, unknown>) todo.push([(v as Record<string, unknown>)[k], k]);
     }
-  };
-  visit(json, null);
+  }
   return [...out];
 }
 

@@ -10,7 +10,7 @@ import { requestedVideoSeconds } from '../metering/video-usage.js';
 import { claimGeneratedVideos, recordFinishedVideo, VIDEO_OPERATION } from './video-meter.js';
 import { listField } from './kinds.js';
 import { answerList, type ListDeps } from './list-filter.js';
-import { ambiguousPath, bodyResources, mayReference, pathResource } from './references.js';
+import { ambiguousPath, bodyResources, mayReference, pathResource, uploadSessions } from './references.js';
 import type { ResourceOwner, ResourceStore } from './resource-store.js';
 import { rewriteUploadUrl, UPLOAD_URL_HEADERS, uploadIdOf } from './upload-url.js';
 
@@ -69,6 +69,10 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       if (ambiguousPath(rest)) throw new GatewayError('invalid_argument', 'Path segments "." and ".." and empty segments are not accepted.');
       const fromPath = pathResource(rest, ctx.search, upload);
       const names = fromPath ? [fromPath] : [];
+      // A chunk's path may name a resource as well (`/upload/v1beta/files/x?upload_id=…`): the session vouches only for itself.
+      const alsoNamed = fromPath?.startsWith('uploads/') ? pathResource(rest, '', false) : null;
+      if (alsoNamed) names.push(alsoNamed);
+      if (upload) names.push(...uploadSessions(ctx.search).slice(1));
       if (!upload && ctx.method !== 'GET' && ctx.method !== 'DELETE') {
         // A large JSON body would otherwise stream past unread: references in it must be checked too.
         const buf = await bufferBody(ctx.body, config.MAX_JSON_BODY_BYTES);
@@ -100,7 +104,7 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       if (fromPath) ctx.state[PATH_NAME] = fromPath;
       // Every read of a stored interaction echoes its usage: once billed, it is not billed again.
       if (fromPath?.startsWith('interactions/') && store.owner(fromPath)?.usageRecordedAt != null) ctx.usageBilled = true;
-      if (ctx.method === 'GET' && !upload && listField(rest) !== undefined) ctx.state[LIST] = rest;
+      if (ctx.method === 'GET' && listField(rest) !== undefined) ctx.state[LIST] = rest;
       // Responses that create resources (or finish a batch) are parsed once, at their end.
       ctx.captureResponse =
         (ctx.method === 'POST' && CREATES.has(ctx.what.endpoint)) ||

@@ -22,9 +22,14 @@ export function installClientErrorHandler(server: Server, log: Logger): void {
     const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
     const message = err.code === 'HPE_HEADER_OVERFLOW' ? 'Request headers are too large.' : timeout ? 'Request headers took too long.' : 'Malformed HTTP request.';
     log.warn({ code: err.code, remote: socket.remoteAddress }, 'refused unparseable request');
+    // 400 for every parser-level refusal, timeouts included: the status line must be the body's code.
     const body = renderError(new GatewayError('invalid_argument', message), 'google');
-    const status = timeout ? '408 Request Timeout' : '400 Bad Request';
-    socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=UTF-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=UTF-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  });
+  // Node hands CONNECT to this event, and without a listener drops the connection without a word.
+  server.on('connect', (_req: unknown, socket: Socket) => {
+    const body = renderError(new GatewayError('invalid_argument', 'CONNECT is not supported: this is an API gateway, not a forward proxy.'), 'google');
+    socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=UTF-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   });
 }
 

@@ -29,7 +29,7 @@ export type ProxyDeps = Pick<AppDeps, 'config' | 'log' | 'upstream' | 'lifecycle
  */
 export function createProxyApp(deps: ProxyDeps): { app: Hono<AppEnv>; handle: ProxyHandler } {
   const { config, log, upstream, lifecycle, clock, stages, recorder } = deps;
-  const limits = { maxJsonBytes: config.MAX_JSON_BODY_BYTES, maxUploadBytes: config.MAX_UPLOAD_BODY_BYTES };
+  const limits = { maxJsonBytes: config.MAX_JSON_BODY_BYTES, maxUploadBytes: config.MAX_UPLOAD_BODY_BYTES, idleMs: config.REQUEST_BODY_TIMEOUT_MS };
   const reader = createUpstreamReader(upstream.pool, upstream.basePath, config.MAX_JSON_BODY_BYTES);
   // Each hook's stages, found once: the hot path walks only the stages that have the hook.
   const answering = stages.filter((s) => s.answer);

@@ -32,18 +32,20 @@ export function estimateTokens(endpoint: Endpoint, body: unknown, bodyBytes: num
 }
 
 /** UTF-8 bytes of every string in the request except opaque payloads, plus a flat allowance per media part. */
-function textBytes(v: unknown): number {
-  if (typeof v === 'string') return Buffer.byteLength(v);
-  if (Array.isArray(v)) {
-    let n = 0;
-    for (const x of v) n += textBytes(x);
-    return n;
-  }
-  if (!isObject(v)) return 0;
+function textBytes(root: unknown): number {
   let n = 0;
-  for (const k in v) {
-    if (MEDIA_KEYS.has(k)) n += MEDIA_PART_TOKENS * 4;
-    if (!OPAQUE_KEYS.has(k)) n += textBytes(v[k]);
+  // An explicit stack, not recursion: a client's body may nest deeper than the call stack goes.
+  const todo: unknown[] = [root];
+  while (todo.length > 0) {
+    const v = todo.pop();
+    if (typeof v === 'string') n += Buffer.byteLength(v);
+    else if (Array.isArray(v)) for (const x of v) todo.push(x);
+    else if (isObject(v)) {
+      for (const k in v) {
+        if (MEDIA_KEYS.has(k)) n += MEDIA_PART_TOKENS * 4;
+        if (!OPAQUE_KEYS.has(k)) todo.push(v[k]);
+      }
+    }
   }
   return n;
 }

@@ -47,7 +47,14 @@ export function outputContent(endpoint: Endpoint, body: unknown, secrets: readon
 }
 
 function scrubbed(value: unknown, secrets: readonly string[]): string {
-  return redactSecrets(JSON.stringify(value), secrets);
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    // A client's arguments may nest deeper than JSON.stringify recurses: the request still goes upstream.
+    return JSON.stringify('[not captured: nested too deeply]');
+  }
+  return redactSecrets(json, secrets);
 }
 
 function message(content: unknown): { role: string; parts: unknown[] } {

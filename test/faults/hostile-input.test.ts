@@ -1,8 +1,11 @@
 // Hostile requests: oversized and malformed bodies, paths that try to escape the API prefix,
 // headers that try to smuggle or confuse, and key guessing. None of them may reach upstream.
 import http from 'node:http';
+import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Clock } from '../../src/clock.js';
+import { createLogger } from '../../src/logger.js';
+import { installClientErrorHandler } from '../../src/proxy/client-error.js';
 import { startHarness, type Harness, type HarnessOptions } from '../support/harness.js';
 import { parseRaw, rawExchange, rawRequest } from '../support/raw-http.js';
 
@@ -92,6 +95,95 @@ describe('body size limits', () => {
   });
 });
 
+describe('a body that stops arriving (slowloris)', () => {
+  const env = { REQUEST_BODY_TIMEOUT_MS: '400' };
+  /** Sends `head` and the first body bytes, then nothing more; returns what the gateway sent until it closed. */
+  const stall = (port: number, head: string, first: string) => rawExchange(port, head + first, 5000);
+
+  it('a declared JSON body → 400 in Google shape after REQUEST_BODY_TIMEOUT_MS of silence, connection closed, recorded, nothing forwarded', async () => {
+    const { h, key, port } = await start({ env });
+    const started = Date.now();
+    const text = await stall(port, `POST /v1beta/models/google-text:generateContent HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${key}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n`, '{"contents":');
+    expect(Date.now() - started).toBeLessThan(4000);
+    const res = parseRaw(text);
+    expect(res.status).toBe(400);
+    googleShaped(res.body, 400);
+    expect(res.head).toMatch(/connection: close/);
+    expect(h.fake.requests).toHaveLength(0);
+    expect(await h.waitForRows(1)).toMatchObject([{ status: 400, outcome: 'gateway_error' }]);
+  });
+
+  it('a chunked upload → 400, and upstream only ever gets an incomplete request', async () => {
+    const { h, key, port } = await start({ env });
+    const text = await stall(port, `POST /upload/v1beta/files HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${key}\r\nx-goog-upload-protocol: raw\r\ntransfer-encoding: chunked\r\n\r\n`, '5\r\nhello\r\n');
+    expect(parseRaw(text).status).toBe(400);
+    await Promise.all(h.fake.requests.map((r) => r.finished));
+    for (const r of h.fake.requests) expect(r.closedEarly).toBe(true);
+  });
+
+  it('a large declared upload (streamed through) is cut too', async () => {
+    const { h, key, port } = await start({ env });
+    const started = Date.now();
+    await stall(port, `POST /upload/v1beta/files HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${key}\r\nx-goog-upload-protocol: raw\r\ncontent-length: 5000000\r\n\r\n`, 'u'.repeat(1000));
+    expect(Date.now() - started).toBeLessThan(4000);
+    await Promise.all(h.fake.requests.map((r) => r.finished));
+    for (const r of h.fake.requests) expect(r.closedEarly).toBe(true);
+    expect(await h.waitForRows(1)).toMatchObject([{ endpoint: 'upload', outcome: 'client_aborted' }]);
+  });
+
+  it('a chunked upload refused before it was forwarded (404), whose client then goes silent: the gateway neither crashes nor waits for ever', async () => {
+    const uncaught: unknown[] = [];
+    const onUncaught = (e: unknown) => uncaught.push(e);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const { h, key, port } = await start({ env: { ...env, LINGERING_TIMEOUT_MS: '800' } });
+      const connections = () => new Promise<number>((r) => h.gateway.server.getConnections((_e, n) => r(n)));
+      // Half-open: the client keeps its side open after the gateway's FIN, and sends nothing more.
+      const s = net.createConnection({ port, host: '127.0.0.1', allowHalfOpen: true }, () => {
+        s.write(`POST /upload/v1beta/files?upload_id=nobody HTTP/1.1\r\nHost: x\r\nx-goog-api-key: ${key}\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n`);
+      });
+      s.on('error', () => {});
+      const answer = await new Promise<string>((r) => s.once('data', (c: Buffer) => r(c.toString('latin1'))));
+      expect(parseRaw(answer).status).toBe(404);
+      // Past REQUEST_BODY_TIMEOUT_MS and LINGERING_TIMEOUT_MS: the gateway has let go of the connection on its side.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await connections()).toBe(0);
+      s.destroy();
+      expect(h.fake.requests).toHaveLength(0);
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+    }
+  });
+
+  it('a slow but steady body, and a long silent wait for the answer once the body is in, are not cut', async () => {
+    const { h, key } = await start({ env, fake: { intercept: async ({ url, res }) => {
+      if (!url.pathname.includes('thinker')) return false;
+      await new Promise((r) => setTimeout(r, 1200));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"candidates":[]}');
+      return true;
+    } } });
+    const steady = await chunkedPost(`${h.url}/v1beta/models/thinker:generateContent`, { 'x-goog-api-key': key, 'content-type': 'application/json' }, []);
+    expect(steady.status).toBe(200);
+    const res = await new Promise<number>((resolve) => {
+      const req = http.request(`${h.url}/v1beta/models/thinker:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': key, 'content-type': 'application/json' } }, (r) => {
+        r.resume();
+        r.on('end', () => resolve(r.statusCode ?? 0));
+      });
+      req.on('error', () => resolve(0));
+      const pieces = ['{"contents"', ':[{"parts"', ':[{"text":"hi"}]}]', '}'];
+      const next = (): void => {
+        const p = pieces.shift();
+        if (p === undefined) return void req.end();
+        req.write(p);
+        setTimeout(next, 250);
+      };
+      next();
+    });
+    expect(res).toBe(200);
+  });
+});
+
 describe('malformed JSON where the gateway must read the body', () => {
   it('interactions.create (the model is in the body) → 400 in Google shape, not forwarded, recorded', async () => {
     const { h, key } = await start();
@@ -113,6 +205,22 @@ describe('malformed JSON where the gateway must read the body', () => {
     expect(res.status).toBe(400);
     expect(JSON.parse(res.body.toString()).error.message).toBe('Invalid JSON payload received.');
     expect(h.fake.requests).toHaveLength(1);
+  });
+});
+
+describe('deeply nested JSON', () => {
+  // 20,000 levels: V8's JSON.parse takes it, a recursive walk over the parsed value does not.
+  const deep = (field: string) => `{"contents":[{"parts":[{"text":"hi"}]}],"${field}":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+
+  it('where the gateway walks the body (resource references, quota estimate) → forwarded, upstream judges it (its 400), never a 500', async () => {
+    const { h, key } = await start();
+    const created = await h.createKey('acme', 'capped');
+    expect((await h.admin('PUT', `/admin/v1/projects/${await h.projectOf(created.id)}/limits`, { limits: [{ tokensPerDay: 1_000_000 }] })).status).toBe(200);
+    for (const [k, field] of [[key, 'files'], [created.key, 'nested']] as const) {
+      const res = await rawRequest(`${h.url}/v1beta/models/google-text:generateContent`, { headers: { 'x-goog-api-key': k, 'content-type': 'application/json' }, body: deep(field) });
+      expect([field, res.status, JSON.parse(res.body.toString()).error.message]).toEqual([field, 400, 'Invalid JSON payload received.']);
+    }
+    expect(h.fake.requests).toHaveLength(2);
   });
 });
 
@@ -192,6 +300,40 @@ describe('hostile headers (raw sockets)', () => {
     googleShaped(res.body, 400);
     expect(h.fake.requests).toHaveLength(0);
     expect(h.logs.some((l) => l.includes('refused unparseable request'))).toBe(true);
+  });
+
+  it('HTTP/1.1 without a Host header → 400 in Google shape, nothing forwarded', async () => {
+    const { h, key, port } = await start();
+    const res = parseRaw(await rawExchange(port, `GET /v1beta/models HTTP/1.1\r\nx-goog-api-key: ${key}\r\nconnection: close\r\n\r\n`));
+    expect(res.status).toBe(400);
+    googleShaped(res.body, 400);
+    expect(h.fake.requests).toHaveLength(0);
+  });
+
+  it('CONNECT (the gateway is no forward proxy) → 400 in Google shape, connection closed, nothing forwarded', async () => {
+    const { h, key, port } = await start();
+    const text = await rawExchange(port, `CONNECT generativelanguage.googleapis.com:443 HTTP/1.1\r\nHost: generativelanguage.googleapis.com:443\r\nx-goog-api-key: ${key}\r\n\r\n`);
+    const res = parseRaw(text);
+    expect(res.status).toBe(400);
+    googleShaped(res.body, 400);
+    expect(res.head).toMatch(/connection: close/);
+    expect(h.fake.requests).toHaveLength(0);
+  });
+
+  it('headers that take too long → the refusal\'s status line and its Google-shaped body agree', async () => {
+    // The gateway's own server waits 60 s; the same handler on a server that gives up sooner.
+    const server = http.createServer({ headersTimeout: 300, requestTimeout: 0, connectionsCheckingInterval: 50 }, (_req, res) => res.end());
+    installClientErrorHandler(server, createLogger('silent'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const text = await rawExchange((server.address() as { port: number }).port, 'GET /v1beta/models HTTP/1.1\r\nHost: x\r\nx-slow: ', 3000);
+      const res = parseRaw(text);
+      expect(JSON.parse(res.body).error).toMatchObject({ code: res.status, message: 'Request headers took too long.' });
+      expect(res.head).toMatch(/connection: close/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it.each([

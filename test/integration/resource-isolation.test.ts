@@ -41,6 +41,34 @@ describe('resources belong to the project that created them', () => {
     expect(await statusOf(a.files.get({ name: file.name! }))).toBe(404);
   });
 
+  it('the /upload/ prefix is no side door: B can neither read, download, delete nor list A\'s file through it', async () => {
+    await start();
+    const file = await a.files.upload({ file: new Blob(['hello from alpha']), config: { mimeType: 'text/plain' } });
+    const bKey = (await h.createKey('acme', 'beta')).key;
+    // B's own upload session: its upload_id must not vouch for A's file named in the path.
+    const started = await fetch(`${h.url}/upload/v1beta/files`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': bKey, 'x-goog-upload-protocol': 'resumable', 'x-goog-upload-command': 'start', 'content-type': 'application/json' },
+      body: '{"file":{}}',
+    });
+    const bSession = new URL(started.headers.get('x-goog-upload-url')!).search;
+    const send = (method: string, path: string) => fetch(`${h.url}${path}`, { method, headers: { 'x-goog-api-key': bKey } });
+    const forwarded = h.fake.requests.length;
+    for (const [method, path] of [
+      ['GET', `/upload/v1beta/${file.name}`],
+      ['GET', `/upload/v1beta/${file.name}:download?alt=media`],
+      ['GET', `/upload/v1beta/${file.name}${bSession}`],
+      ['DELETE', `/upload/v1beta/${file.name}`],
+    ]) {
+      const res = await send(method!, path!);
+      expect([method, path, res.status]).toEqual([method, path, 404]);
+    }
+    expect(h.fake.requests.length).toBe(forwarded);
+    const listed = (await (await send('GET', '/upload/v1beta/files')).json()) as { files?: unknown[] };
+    expect(listed.files ?? []).toEqual([]);
+    expect(await statusOf(a.files.get({ name: file.name! }))).toBe(200);
+  });
+
   it('the 404 for a foreign resource is byte-identical to the one for a resource that does not exist', async () => {
     await start();
     const file = await a.files.upload({ file: new Blob(['x']), config: { mimeType: 'text/plain' } });

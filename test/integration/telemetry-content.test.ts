@@ -8,6 +8,8 @@ const KEY_SHAPED = 'AIza' + 'x'.repeat(35);
 let receiver: OtlpReceiver;
 let h: Harness;
 let spans: ReceivedSpan[];
+/** Status of a generateContent whose function-call arguments nest 20,000 levels deep (JSON.stringify cannot). */
+let deepStatus = 0;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
@@ -25,7 +27,9 @@ beforeAll(async () => {
     config: { systemInstruction: 'Be brief.' },
   });
   for await (const _ of await ai.models.generateContentStream({ model: 'google-text', contents: 'streamed prompt' })) void _;
-  await h.waitForRows(2);
+  const deep = `{"contents":[{"role":"model","parts":[{"functionCall":{"name":"f","args":{"a":${'['.repeat(20_000)}${']'.repeat(20_000)}}}}]}]}`;
+  deepStatus = (await fetch(`${h.url}/v1beta/models/google-text:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': (await h.createKey()).key, 'content-type': 'application/json' }, body: deep })).status;
+  await h.waitForRows(3);
   await h.close();
   spans = receiver.spans().filter((s) => s.kind === SERVER);
 }, 60_000);
@@ -48,6 +52,10 @@ describe('OpenTelemetry content capture (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESS
     const stream = spans.find((s) => s.attributes['gemini_gateway.endpoint'] === 'streamGenerateContent')!;
     expect(JSON.parse(stream.attributes['gen_ai.input.messages'] as string)[0].parts[0].content).toBe('streamed prompt');
     expect(stream.attributes['gen_ai.output.messages']).toBeUndefined();
+  });
+
+  it('a prompt too deeply nested to serialise is forwarded all the same (upstream judges it), never a 500', () => {
+    expect(deepStatus).toBe(400);
   });
 
   it('exports traces only when only the traces endpoint is set', () => {

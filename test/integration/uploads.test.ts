@@ -62,6 +62,26 @@ describe.each(['', '/gw'])('resumable uploads stay on the gateway (PUBLIC_BASE_U
     const refused = await chunk(b);
     expect(refused.status).toBe(404);
     expect(h.fake.requests.length).toBe(forwarded);
+    // A second (or empty first) upload_id must not smuggle A's session past a check of B's.
+    const bUrl = (
+      await fetch(`${h.publicUrl}/upload/v1beta/files`, {
+        method: 'POST',
+        headers: { 'x-goog-api-key': b, 'x-goog-upload-protocol': 'resumable', 'x-goog-upload-command': 'start', 'content-type': 'application/json' },
+        body: '{"file":{}}',
+      })
+    ).headers.get('x-goog-upload-url')!;
+    const aId = new URL(url).searchParams.get('upload_id')!;
+    const bId = new URL(bUrl).searchParams.get('upload_id')!;
+    const afterStart = h.fake.requests.length;
+    for (const search of [`?upload_id=${bId}&upload_id=${aId}`, `?upload_id=&upload_id=${aId}`, `?upload_id&upload_id=${aId}`]) {
+      const res = await fetch(`${h.publicUrl}/upload/v1beta/files${search}&upload_protocol=resumable`, {
+        method: 'POST',
+        headers: { 'x-goog-api-key': b, 'x-goog-upload-command': 'upload', 'x-goog-upload-offset': '0' },
+        body: 'hel',
+      });
+      expect([search, res.status]).toEqual([search, 404]);
+    }
+    expect(h.fake.requests.length).toBe(afterStart);
     const done = await chunk(a);
     expect(done.status).toBe(200);
     expect(done.headers.get('x-goog-upload-status')).toBe('final');

@@ -229,7 +229,10 @@ export async function streamFrames(
 export function parseJsonBody(ctx: RouteContext): any {
   if (ctx.rec.body.length === 0) return {};
   try {
-    return JSON.parse(ctx.rec.body.toString('utf8'));
+    const body: unknown = JSON.parse(ctx.rec.body.toString('utf8'));
+    // Google's JSON parser has a nesting limit: a body past it is invalid there (the stringify throws).
+    JSON.stringify(body);
+    return body;
   } catch {
     return undefined;
   }

@@ -19,6 +19,14 @@ describe('parseConfig', () => {
     }
   });
 
+  it('builds the default PUBLIC_BASE_URL from any listen address: an IPv6 one is bracketed, an unusable one is a named problem', () => {
+    expect(parseConfig({ HOST: '::', PORT: '9000' })).toMatchObject({ PUBLIC_BASE_URL: 'http://[::]:9000', PUBLIC_PATH_PREFIX: '' });
+    expect(parseConfig({ HOST: '::1' }).PUBLIC_BASE_URL).toBe('http://[::1]:8787');
+    expect(parseConfig({ HOST: 'gw.internal' }).PUBLIC_BASE_URL).toBe('http://gw.internal:8787');
+    expect(() => parseConfig({ HOST: 'not a host' })).toThrow(ConfigError);
+    expect(() => parseConfig({ HOST: 'not a host' })).toThrow(/HOST.*PUBLIC_BASE_URL/);
+  });
+
   it('treats empty strings as unset', () => {
     expect(parseConfig({ GEMINI_API_KEY: '', PORT: '' }).PORT).toBe(8787);
   });
