@@ -50,7 +50,9 @@ const MODEL_OPERATIONS = /^models\/[^/:]+\/operations$/;
 
 /** The field a filtered list's page holds its items in, for a path after the version; undefined when the gateway does not filter it. */
 export function listField(rest: string): string | undefined {
-  return LIST_FIELDS[rest] ?? (MODEL_OPERATIONS.test(rest) ? 'operations' : undefined);
+  // `files/` names no resource, and upstream may well list at it: it is filtered like `files`.
+  const path = rest.endsWith('/') ? rest.slice(0, -1) : rest;
+  return LIST_FIELDS[path] ?? (MODEL_OPERATIONS.test(path) ? 'operations' : undefined);
 }
 
 /** `files/abc` → `files`; the kind column serves per-project listings. */

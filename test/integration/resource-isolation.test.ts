@@ -69,6 +69,22 @@ describe('resources belong to the project that created them', () => {
     expect(await statusOf(a.files.get({ name: file.name! }))).toBe(200);
   });
 
+  it('a list path with a trailing slash is filtered like the list itself (whatever upstream makes of the slash)', async () => {
+    await start();
+    const file = await a.files.upload({ file: new Blob(['listed by alpha']), config: { mimeType: 'text/plain' } });
+    const bKey = (await h.createKey('acme', 'beta')).key;
+    const aKey = (await h.createKey('acme', 'alpha')).key;
+    const list = async (key: string, path: string) => {
+      const res = await fetch(`${h.url}${path}`, { headers: { 'x-goog-api-key': key } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { files?: Array<{ name: string }> }).files?.map((f) => f.name) ?? [];
+    };
+    for (const path of ['/v1beta/files/', '/upload/v1beta/files/']) {
+      expect(await list(bKey, path)).toEqual([]);
+      expect(await list(aKey, path)).toEqual([file.name]);
+    }
+  });
+
   it('the 404 for a foreign resource is byte-identical to the one for a resource that does not exist', async () => {
     await start();
     const file = await a.files.upload({ file: new Blob(['x']), config: { mimeType: 'text/plain' } });

@@ -93,7 +93,8 @@ function files(ctx: RouteContext): boolean {
     else googleError(ctx, 400, 'Only resumable uploads are supported by the fake upstream.');
     return true;
   }
-  if (rest === 'files' && method === 'GET') {
+  // Whether Google lists at `files/` is unknown: the fake assumes the worst, that it does.
+  if ((rest === 'files' || rest === 'files/') && method === 'GET') {
     sendJson(ctx, 200, page(ctx, 'files', [...ctx.state.files.values()].map((f) => f.meta)));
     return true;
   }
