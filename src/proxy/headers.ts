@@ -5,6 +5,11 @@ const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization',
   'te', 'trailer', 'trailers', 'transfer-encoding', 'upgrade', 'host',
 ]);
+/**
+ * Response headers that describe upstream's origin, not the gateway's: `alt-svc` (Google sends
+ * `h3=":443"`) would send clients to try HTTP/3 on the gateway's host, where nothing answers it.
+ */
+const ORIGIN_BOUND = new Set(['alt-svc']);
 /** Where a tenant key can travel; all are stripped before the upstream key is added. */
 const KEY_CARRIERS = new Set(['x-goog-api-key', 'authorization']);
 
@@ -75,13 +80,13 @@ function namedIn(pairs: string[], lower: string): boolean {
   return false;
 }
 
-/** Response headers for the client: upstream's minus hop-by-hop ones; bodies are passed through encoded. */
+/** Response headers for the client: upstream's minus hop-by-hop and origin-bound ones; bodies are passed through encoded. */
 export function clientResponseHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const listed = typeof headers.connection === 'string' ? new Set(headers.connection.split(',').map((s) => s.trim().toLowerCase())) : null;
   const out: Record<string, string | string[]> = {};
   for (const name in headers) {
     const v = headers[name];
-    if (v === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    if (v === undefined || HOP_BY_HOP.has(name) || ORIGIN_BOUND.has(name) || listed?.has(name)) continue;
     out[name] = v;
   }
   return out;

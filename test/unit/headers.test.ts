@@ -48,8 +48,8 @@ describe('header forwarding', () => {
     expect(upstreamRequestHeaders(['accept-encoding', 'zstd'], 'UP', false, true)).toEqual(['accept-encoding', 'identity', 'x-goog-api-key', 'UP']);
   });
 
-  it('passes response headers minus hop-by-hop ones, content-encoding included', () => {
-    expect(clientResponseHeaders({ 'content-type': 'application/json', 'content-encoding': 'gzip', 'transfer-encoding': 'chunked', connection: 'close', 'x-goog-upload-url': 'u' })).toEqual({
+  it('passes response headers minus hop-by-hop and origin-bound ones (alt-svc), content-encoding included', () => {
+    expect(clientResponseHeaders({ 'content-type': 'application/json', 'content-encoding': 'gzip', 'transfer-encoding': 'chunked', connection: 'close', 'x-goog-upload-url': 'u', 'alt-svc': 'h3=":443"; ma=2592000' })).toEqual({
       'content-type': 'application/json', 'content-encoding': 'gzip', 'x-goog-upload-url': 'u',
     });
   });
