@@ -112,7 +112,8 @@ export async function createGateway({ config, log, db: givenDb, clock = systemCl
   const { app, listener } = buildListener(deps);
   // Node answers a missing Host itself with an empty 400; the listener's router refuses it in Google's shape.
   const server = createServer({ requireHostHeader: false }, listener);
-  // Long streams from thinking models outlive Node's default 5-minute request timeout.
+  // Node's request timeout covers receiving the whole request: a large upload on a slow link outlives
+  // its 5-minute default. A body that stalls is cut by REQUEST_BODY_TIMEOUT_MS instead.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
   installClientErrorHandler(server, log);
