@@ -36,7 +36,8 @@ export function batchPollerFor(deps: { config: PollerConfig; db: Db; log: Logger
     read: createResourceReader(deps.upstream, MAX_BATCH_ANSWER_BYTES),
     credential: (id) => {
       if (id === null) return deps.keyPool.pick();
-      return deps.keyPool.get(id) ?? (id.startsWith('env:') ? null : stored.secretFor(id).then((secret) => ({ id, secret })));
+      if (id.startsWith('env:')) return deps.keyPool.get(id);
+      return stored.usableSecretFor(id).then((secret) => (secret === null ? null : { id, secret }));
     },
     onRefused: (keyId, answer) => {
       const failure = keyFailure(answer.status, answer.headers, answer.body);

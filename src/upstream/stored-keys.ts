@@ -11,6 +11,12 @@ export interface StoredKeySecrets {
   cached(id: string): string | undefined;
   /** The secret of upstream key `id` (one query on first use); rejects with `unavailable` when it cannot be used (no GATEWAY_SECRET, erased, wrong secret). */
   secretFor(id: string): Promise<string>;
+  /**
+   * The secret, only while the key is neither disabled, revoked nor deleted; its state is read on
+   * every call. For readers with no principal to carry that state (the batch poller): the cached
+   * secret outlives a disable or a revoke, and an admin who stops a key expects it to stop.
+   */
+  usableSecretFor(id: string): Promise<string | null>;
 }
 
 /**
@@ -21,8 +27,13 @@ export function createStoredKeySecrets(deps: { db: Db; config: Pick<Config, 'GAT
   const box = deps.config.GATEWAY_SECRET ? createSecretBox(deps.config.GATEWAY_SECRET) : null;
   const secrets = new Map<string, string>();
 
-  return {
+  const api: StoredKeySecrets = {
     cached: (id) => secrets.get(id),
+    async usableSecretFor(id) {
+      const [row] = await query<{ off: number | null }>(deps.db, 'SELECT coalesce(disabled_at, revoked_at, deleted_at) AS off FROM upstream_keys WHERE id = ?', [id]);
+      if (!row || row.off !== null) return null;
+      return api.secretFor(id);
+    },
     async secretFor(id) {
       const cached = secrets.get(id);
       if (cached !== undefined) return cached;
@@ -44,4 +55,5 @@ export function createStoredKeySecrets(deps: { db: Db; config: Pick<Config, 'GAT
       return secret;
     },
   };
+  return api;
 }

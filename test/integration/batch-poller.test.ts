@@ -171,6 +171,33 @@ describe('background batch poller', () => {
     expect(new Set(reads.map((r) => r.headers['x-goog-api-key']))).toEqual(new Set([OWN_KEY]));
   });
 
+  it('stops reading with a project\'s own key once an admin disables or revokes it, even after it was used', async () => {
+    const OWN_KEY = 'test-OWN-project-key-stopped-by-admin-8PzQ';
+    h = await startHarness({ env: { ...FAST_POLL, ADMIN_TOKEN, GATEWAY_SECRET }, fake: { batchRunningPolls: 1_000_000 } });
+    h.acceptUpstreamKey(OWN_KEY);
+    const own = await issueKey(h, { project: 'own' });
+    const stored = await h.admin('POST', '/admin/v1/upstream-keys', { projectId: own.projectId, secret: OWN_KEY });
+    expect(stored.status, stored.text).toBe(201);
+    const job = await h.sdk(own.secret).batches.create({ model: 'gemini-2.5-flash', src: REQUESTS.slice(0, 1) });
+    const ownReads = () => h.fake.requests.filter((r) => r.method === 'GET' && r.url.endsWith(`/${job.name}`) && r.headers['x-goog-api-key'] === OWN_KEY).length;
+    await waitFor(async () => ownReads() >= 2);
+
+    expect((await h.admin('POST', `/admin/v1/upstream-keys/${stored.body.id}/disable`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 100)); // a read already in flight may finish
+    const whileDisabled = ownReads();
+    await new Promise((r) => setTimeout(r, 300)); // many poll intervals
+    expect(ownReads()).toBe(whileDisabled);
+
+    // Enabled again it is used again; revoked (its ciphertext erased) it is never used again.
+    expect((await h.admin('POST', `/admin/v1/upstream-keys/${stored.body.id}/enable`)).status).toBe(200);
+    await waitFor(async () => ownReads() > whileDisabled);
+    expect((await h.admin('POST', `/admin/v1/upstream-keys/${stored.body.id}/revoke`)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 100));
+    const whileRevoked = ownReads();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ownReads()).toBe(whileRevoked);
+  });
+
   it('keeps at most BATCH_POLL_CONCURRENCY reads in flight, backs each batch off exponentially, and neither the other batches nor shutdown wait for a hung read', async () => {
     let inFlight = 0;
     let most = 0;
