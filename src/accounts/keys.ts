@@ -121,6 +121,11 @@ export function updateKey(op: Operator, id: string, patch: KeyUpdate): Promise<K
     const expiresAt = toMs(patch.expiresAt);
     requireFutureExpiry(expiresAt, now);
     const before = await mutableKey(op, id, now);
+    // A rotated secret lives only for its overlap (rotateKey set its expiry): bringing that end
+    // forward is fine, pushing it back or clearing it would revive a secret its team was told to drop.
+    if (before.replacedBy !== null && expiresAt !== undefined && (expiresAt === null || before.expiresAt === null || expiresAt > before.expiresAt)) {
+      throw new GatewayError('unprocessable', `The key ${id} was rotated; its old secret stops at ${isoOrNull(before.expiresAt)} and cannot be extended. Use its replacement ${before.replacedBy}.`);
+    }
     await op.db
       .update(apiKeys)
       .set({

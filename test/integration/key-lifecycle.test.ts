@@ -66,6 +66,33 @@ describe('key lifecycle over the admin API, enforced on the next request', () =>
     expect((await h.admin('POST', `/admin/v1/keys/${b.keyId}/rotate`)).status).toBe(409);
   });
 
+  it('a rotated key cannot outlive its overlap: its expiry may be brought forward, never pushed back or cleared', async () => {
+    const clock = manualClock();
+    h = await startHarness({ env: { ADMIN_TOKEN }, clock });
+    const a = await issueKey(h, { project: 'a' });
+    const b = await issueKey(h, { project: 'b' });
+    await h.admin('POST', `/admin/v1/keys/${a.keyId}/rotate`, { overlapSeconds: 3600 });
+    await h.admin('POST', `/admin/v1/keys/${b.keyId}/rotate`, { overlapSeconds: 0 });
+
+    for (const expiresAt of [null, new Date(clock.t + 2 * HOUR).toISOString()]) {
+      const res = await h.admin('PATCH', `/admin/v1/keys/${a.keyId}`, { expiresAt });
+      expect(res.status, res.text).toBe(422);
+      expect(res.body.error.message).toMatch(/rotated/);
+    }
+    // The old secret of a key rotated with overlap 0 stays dead.
+    const revive = await h.admin('PATCH', `/admin/v1/keys/${b.keyId}`, { expiresAt: new Date(clock.t + HOUR).toISOString() });
+    expect(revive.status, revive.text).toBe(422);
+    expect((await generate(h, b.secret)).status).toBe(401);
+
+    // Ending the overlap early is allowed, and other fields still change.
+    const sooner = await h.admin('PATCH', `/admin/v1/keys/${a.keyId}`, { expiresAt: new Date(clock.t + 60_000).toISOString(), name: 'old' });
+    expect(sooner.status, sooner.text).toBe(200);
+    clock.advance(HOUR);
+    expect((await generate(h, a.secret)).status).toBe(401);
+    expect((await h.admin('PATCH', `/admin/v1/keys/${a.keyId}`, { expiresAt: null })).status).toBe(422);
+    expect((await generate(h, a.secret)).status).toBe(401);
+  });
+
   it('an expiry set on the key answers 401 saying the key expired once passed', async () => {
     const clock = manualClock();
     h = await startHarness({ env: { ADMIN_TOKEN }, clock });
