@@ -1,5 +1,6 @@
 import { and, eq, getTableColumns, gt, isNotNull, isNull, lte, or, type SQL } from 'drizzle-orm';
 import { listPage, type ListQuery, type Page } from '../db/pagination.js';
+import { recordAudit } from '../audit/audit-log.js';
 import { generateKey, newId } from '../auth/keys.js';
 import type { apiKeys } from '../db/schema/index.js';
 import type { Db } from '../db/client.js';
@@ -186,7 +187,35 @@ export function rotateKey(op: Operator, id: string, overlapSeconds = DEFAULT_OVE
       .update(apiKeys)
       .set({ replacedBy: issued.key.id, expiresAt: old.expiresAt === null ? until : Math.min(old.expiresAt, until), updatedAt: now })
       .where(eq(apiKeys.id, id));
+    await copyKeyRules(op, old.projectId, id, issued.key.id, now);
     const after = { previous: keyView(await keyRow(op, id), now), replacement: issued.key };
     return { target: { type: 'key', id }, before: keyView(old, now), after, result: issued };
+  });
+}
+
+/**
+ * Quota rules narrowed to the rotated key (`keyId`) are copied to its replacement, so rotating
+ * never lifts a key's limits; the old key keeps its rules for the overlap. The copy is audited as
+ * the `limits.update` it is. Runs inside the rotation's transaction.
+ */
+async function copyKeyRules(op: Operator, projectId: string, from: string, to: string, now: number): Promise<void> {
+  const { projectLimits } = tablesOf(op.db);
+  const row = (await op.db.select().from(projectLimits).where(eq(projectLimits.projectId, projectId)).limit(1))[0];
+  if (!row) return;
+  let rules: unknown;
+  try {
+    rules = JSON.parse(row.rules);
+  } catch {
+    return; // a corrupt policy is reported by the quota loader; nothing here to copy from
+  }
+  if (!Array.isArray(rules)) return;
+  const copies = rules.filter((r: { keyId?: unknown } | null) => r?.keyId === from).map((r: object) => ({ ...r, keyId: to }));
+  if (copies.length === 0) return;
+  const limits = [...rules, ...copies];
+  await op.db.update(projectLimits).set({ rules: JSON.stringify(limits), updatedAt: now }).where(eq(projectLimits.projectId, projectId));
+  const hardCap = row.hardCap === 1;
+  await recordAudit(op.db, {
+    actor: op.actor, action: 'limits.update', target: { type: 'project', id: projectId }, at: now, requestId: op.requestId,
+    before: { projectId, hardCap, limits: rules, updatedAt: iso(row.updatedAt) }, after: { projectId, hardCap, limits, updatedAt: iso(now) },
   });
 }

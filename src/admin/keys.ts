@@ -32,6 +32,11 @@ export const registerKeyRoutes: RegisterAdminRoutes = (app, deps) => {
       request: { params: idParam, body: { required: false, content: { 'application/json': { schema: KeyRotate } } } },
       responses: { 200: json(IssuedKey, 'The replacement key and its secret'), ...errors(404, 409, 422) },
     }),
-    async (c) => c.json(await rotateKey(operatorOf(c, deps), c.req.valid('param').id, c.req.valid('json').overlapSeconds), 200),
+    async (c) => {
+      const issued = await rotateKey(operatorOf(c, deps), c.req.valid('param').id, c.req.valid('json').overlapSeconds);
+      // The replacement may have been given the old key's quota rules: the next request must see them.
+      await deps.quotas.reload();
+      return c.json(issued, 200);
+    },
   );
 };

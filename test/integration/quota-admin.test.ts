@@ -104,3 +104,27 @@ describe('CLI: gemini-gateway limits set|get', () => {
     expect((await h.admin('GET', '/admin/v1/audit?action=limits.update')).body.data[0].actor).toMatch(/^cli:/);
   });
 });
+
+describe('rotating a key with rules of its own', () => {
+  it('gives the replacement the same key rules, so rotating never lifts a key limit', async () => {
+    h = await startHarness({ env: ADMIN_ENV, clock: testClock('2026-05-10T12:00:10Z') });
+    const key = await h.createKey('acme', 'web');
+    const projectId = await h.projectOf(key.id);
+    expect((await putLimits(h, projectId, { limits: [{ tokensPerDay: 1_000_000 }, { keyId: key.id, requestsPerMinute: 1 }] })).status).toBe(200);
+
+    const rotated = await h.admin('POST', `/admin/v1/keys/${key.id}/rotate`, { overlapSeconds: 3600 });
+    expect(rotated.status, rotated.text).toBe(200);
+    const next = rotated.body.key.id as string;
+    expect((await generate(h, rotated.body.secret)).status).toBe(200);
+    expect((await generate(h, rotated.body.secret)).status).toBe(429);
+    expect((await h.admin('GET', `/admin/v1/projects/${projectId}/limits`)).body.limits).toEqual([
+      { tokensPerDay: 1_000_000 }, { keyId: key.id, requestsPerMinute: 1 }, { keyId: next, requestsPerMinute: 1 },
+    ]);
+    expect((await generate(h, key.key)).status).toBe(200);
+    expect((await generate(h, key.key)).status).toBe(429);
+    // The copy is part of the audited rotation.
+    const audit = (await h.admin('GET', '/admin/v1/audit?action=limits.update')).body.data;
+    expect(audit).toHaveLength(2);
+    expect(audit[0]).toMatchObject({ target: { type: 'project', id: projectId } });
+  });
+});
