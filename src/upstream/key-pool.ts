@@ -23,8 +23,12 @@ export interface KeyHealth {
  * (bring-your-own-key) can implement the same interface and be composed in front of it.
  */
 export interface UpstreamKeyPool {
-  /** The next healthy key (round robin), skipping `exclude`; null when no key is usable. */
-  pick(exclude?: ReadonlySet<string>): UpstreamCredential | null;
+  /**
+   * The next healthy key (round robin), skipping `exclude`; null when no key is usable. When every
+   * usable key is cooling down, the one free soonest, unless `healthyOnly` (a failover, where a key
+   * known to be refusing would only cost another refused call).
+   */
+  pick(exclude?: ReadonlySet<string>, healthyOnly?: boolean): UpstreamCredential | null;
   /** A key by id, for requests pinned to the key that created a resource; null when the pool has no such key. */
   get(id: string): UpstreamCredential | null;
   /** Tells the pool that `keyId` was refused: it cools down or is disabled. */
@@ -60,7 +64,7 @@ export function createEnvKeyPool(secrets: string[], opts: { clock: Clock; log: L
   const cred = (s: Slot): UpstreamCredential => ({ id: s.id, secret: s.secret });
 
   return {
-    pick(exclude) {
+    pick(exclude, healthyOnly = false) {
       const now = opts.clock.now();
       let soonest: Slot | null = null;
       for (let i = 0; i < slots.length; i++) {
@@ -73,7 +77,7 @@ export function createEnvKeyPool(secrets: string[], opts: { clock: Clock; log: L
         if (!soonest || s.coolingUntil < soonest.coolingUntil) soonest = s;
       }
       // Every usable key is cooling down: upstream's own 429 (with its RetryInfo) beats a guess of ours.
-      return soonest ? cred(soonest) : null;
+      return soonest && !healthyOnly ? cred(soonest) : null;
     },
     get(id) {
       const s = byId.get(id);

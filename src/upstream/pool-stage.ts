@@ -52,7 +52,8 @@ export function createKeyStage(pool: UpstreamKeyPool, config: Pick<Config, 'UPST
       pool.report(current.id, failure);
       failover.tried.add(current.id);
       if (!held.replayable || failover.retries <= 0) return false;
-      const next = pool.pick(failover.tried);
+      // Only to a key not cooling down: one that is would refuse too, and the client gets this answer anyway.
+      const next = pool.pick(failover.tried, true);
       if (!next) return false;
       failover.retries--;
       log.info({ requestId: ctx.requestId, from: current.id, to: next.id, status: held.status }, 'retrying on another upstream key');

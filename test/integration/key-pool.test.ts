@@ -68,6 +68,19 @@ describe('the upstream key pool', () => {
     expect((await adminKeys(h)).map((k) => k.state)).toEqual(['cooling', 'cooling']);
   });
 
+  it('never retries on a key that is still cooling down: with every key cooling, one upstream call per request', async () => {
+    const ai = await start({ UPSTREAM_RETRY_ATTEMPTS: '1' });
+    refuse.set(UPSTREAM_KEY, 'rate-limited');
+    refuse.set(UPSTREAM_KEY_2, 'rate-limited');
+    expect(await statusOf(ask(ai))).toBe(429);
+    expect(keysSeen(h)).toHaveLength(2); // both were healthy: the retry was worth it
+    expect((await adminKeys(h)).map((k) => k.state)).toEqual(['cooling', 'cooling']);
+
+    now += 1000; // both still cooling
+    expect(await statusOf(ask(ai))).toBe(429);
+    expect(keysSeen(h)).toHaveLength(3); // the one free soonest answers for itself; the other is not hit again
+  });
+
   it('with UPSTREAM_RETRY_ATTEMPTS=0 the 429 is passed through, yet the key still cools down', async () => {
     const ai = await start({ UPSTREAM_RETRY_ATTEMPTS: '0' });
     refuse.set(UPSTREAM_KEY, 'rate-limited');
