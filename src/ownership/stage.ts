@@ -82,7 +82,10 @@ export function createOwnershipStage(deps: OwnershipDeps): ProxyStage {
       await store.load(names);
       for (const name of names) {
         let owner = store.owner(name);
-        for (let i = 0; owner === null && i < (deps.unknownRecheck?.tries ?? 0); i++) {
+        // A foreign name takes the same path as an unknown one: answering it sooner would tell the
+        // caller that the name exists in another project.
+        const mine = () => owner !== null && owner.projectId === ctx.principal.projectId;
+        for (let i = 0; !mine() && i < (deps.unknownRecheck?.tries ?? 0); i++) {
           await new Promise((r) => setTimeout(r, deps.unknownRecheck!.everyMs));
           store.invalidate(name);
           await store.load([name]);

@@ -1,6 +1,7 @@
 import { createPartFromUri, type GoogleGenAI } from '@google/genai';
 import { request } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { dropPrefix, testPrefix, TEST_REDIS_URL } from '../support/redis-server.js';
 import { directSdk, startHarness, type Harness } from '../support/harness.js';
 import { statusOf, upstreamCalls } from '../support/sdk-status.js';
 
@@ -94,6 +95,30 @@ describe('resources belong to the project that created them', () => {
     };
     expect(await get(file.name!)).toEqual(await get('files/doesnotexist'));
     expect((await get(file.name!))[1]).toContain('"status":"NOT_FOUND"');
+  });
+
+  it.runIf(inject('redisAvailable'))('with replicas, a foreign resource takes as long to refuse as one that does not exist', async () => {
+    const prefix = testPrefix();
+    try {
+      await start({ env: { REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: prefix, USAGE_FLUSH_INTERVAL_MS: '50' } });
+      const file = await a.files.upload({ file: new Blob(['x']), config: { mimeType: 'text/plain' } });
+      const bKey = (await h.createKey('acme', 'gamma')).key;
+      const timed = async (name: string) => {
+        const t0 = performance.now();
+        const res = await fetch(`${h.url}/v1beta/${name}`, { headers: { 'x-goog-api-key': bKey } });
+        expect(res.status).toBe(404);
+        await res.text();
+        return performance.now() - t0;
+      };
+      await timed('files/warmup'); // the key's first lookup
+      const unknown = await timed('files/doesnotexist');
+      const foreign = await timed(file.name!);
+      // Unknown names are looked up again for 6 × (flush + 50 ms) before the 404; a foreign one must not answer sooner.
+      expect(unknown).toBeGreaterThan(500);
+      expect(foreign).toBeGreaterThan(unknown * 0.8);
+    } finally {
+      await dropPrefix(TEST_REDIS_URL, prefix).catch(() => {});
+    }
   });
 
   it('B can neither continue, read nor delete A\'s interaction, nor see one A streamed; A can', async () => {
