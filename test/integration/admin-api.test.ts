@@ -38,6 +38,21 @@ describe('admin API', () => {
     expect((await h.admin('POST', '/admin/v1/keys', { projectId: 'prj_x', expiresAt: 'tomorrow' })).status).toBe(400);
   });
 
+  it('refuses a malformed request path on admin routes in the admin error shape, on Gemini paths in Google\'s', async () => {
+    h = await startHarness({ env: { ADMIN_TOKEN } });
+    const get = async (path: string) => {
+      const res = await fetch(`${h.url}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+      return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as any };
+    };
+    for (const path of ['/admin/v1/keys/%ZZ', '/admin/v1/keys/a%252Fb', '/admin/v1/tenants/a%5Cb']) {
+      const res = await get(path);
+      expect(res.status, path).toBe(400);
+      expect(res.type, path).toMatch(/^application\/json/);
+      expect(res.body, path).toEqual({ error: { code: 'invalid_argument', message: expect.any(String), requestId: expect.any(String) } });
+    }
+    expect((await get('/v1beta/files/%ZZ')).body).toEqual({ error: { code: 400, message: expect.any(String), status: 'INVALID_ARGUMENT' } });
+  });
+
   it('refuses a query parameter the route does not declare: 400 naming it, with the known name it is closest to', async () => {
     h = await startHarness({ env: { ADMIN_TOKEN } });
     const { projectId } = await issueKey(h);
