@@ -36,7 +36,7 @@ export function shareAcrossReplicas(
     if (all || c.topic === 'limits') local.quotas.reload();
     if (c.topic === 'resources' && c.item) local.resources.invalidate(c.item);
   });
-  const health = createSharedKeyHealth({ shared, feed, log });
+  const health = createSharedKeyHealth({ shared, feed, log, clock });
   const keyPool: UpstreamKeyPool = {
     ...local.keyPool,
     report(keyId, failure) {

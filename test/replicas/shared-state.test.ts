@@ -4,6 +4,8 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createChangeFeed, type Change } from '../../src/shared/change-feed.js';
+import { createSharedKeyHealth } from '../../src/replicas/key-health.js';
+import { createEnvKeyPool, envKeyId } from '../../src/upstream/key-pool.js';
 import { connectShared, type SharedState } from '../../src/shared/redis.js';
 import { UPSTREAM_KEY, UPSTREAM_KEY_2 } from '../support/harness.js';
 import { dropPrefix, testPrefix, TEST_REDIS_URL } from '../support/redis-server.js';
@@ -121,5 +123,44 @@ describe.runIf(inject('redisAvailable'))('change feed after Redis lost its data'
     // A change whose message never arrives (sent while b's subscription was reconnecting).
     await raw.incr(versionKey);
     await until('the poll to notice', () => seen.some((c) => c.topic === '*'), 1000);
+  });
+});
+
+describe.runIf(inject('redisAvailable'))('upstream key health shared through Redis', { timeout: 90_000 }, () => {
+  it('a key disabled as invalid stays disabled on every running replica, and only until a replica restarts', async () => {
+    const prefix = testPrefix();
+    const log = createLogger('silent');
+    const clock = { now: () => Date.now() };
+    /** One gateway process's view: its own pool, kept in step through Redis. */
+    const replica = async () => {
+      const shared = await connectShared(TEST_REDIS_URL, prefix);
+      const feed = createChangeFeed(shared, log);
+      const pool = createEnvKeyPool([UPSTREAM_KEY, UPSTREAM_KEY_2], { clock, log, defaultCooldownMs: 60_000 });
+      const health = createSharedKeyHealth({ shared, feed, log, clock });
+      health.attach(pool);
+      cleanups.push(async () => {
+        await feed.close();
+        await shared.close();
+      });
+      return { pool, health, state: () => pool.health().map((k) => k.state) };
+    };
+    cleanups.push(() => dropPrefix(TEST_REDIS_URL, prefix));
+    const one = await replica();
+    const two = await replica();
+    await new Promise((x) => setTimeout(x, 400));
+
+    one.pool.report(envKeyId(UPSTREAM_KEY), { kind: 'invalid', reason: 'API_KEY_INVALID' });
+    one.health.onChange(envKeyId(UPSTREAM_KEY), 0, 'API_KEY_INVALID');
+    await until('replica 2 to hear of the disable', () => two.state()[0] === 'disabled', 1000);
+
+    // The operator fixed the key and restarted a gateway: the restarted one uses it again.
+    const restarted = await replica();
+    await new Promise((x) => setTimeout(x, 400));
+    expect(restarted.state()).toEqual(['healthy', 'healthy']);
+    expect(two.state()).toEqual(['disabled', 'healthy']);
+
+    // Refused again after that start, it is disabled there too.
+    two.health.onChange(envKeyId(UPSTREAM_KEY), 0, 'API_KEY_INVALID');
+    await until('the restarted replica to hear of the new disable', () => restarted.state()[0] === 'disabled', 1000);
   });
 });
