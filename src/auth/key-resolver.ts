@@ -66,18 +66,25 @@ const LOOKUP_BY_ID_SQL = LOOKUP_SQL.replace('WHERE k.hash = ?', 'WHERE k.id = ?'
  * on the next request. Unknown keys are cached too, which keeps invalid-key floods off the database.
  * A hit never waits on the database; an expired entry is served while one query refreshes it.
  */
+/** Gateway keys are 47 characters (auth/keys.ts); room to spare for any key-shaped string. */
+const MAX_REMEMBERED_KEY_LENGTH = 128;
+
 export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntries = 10_000): KeyResolver {
   const dataVersion = dataVersionReader(db);
   const cache = new Map<string, CacheEntry>();
   // Presented key → its hash, so a key seen before is not hashed again on every request. It holds
   // only keys clients already presented to this process, bounded like the cache. A revocation needs
   // no eviction here: the hash still names the revoked row, which `check` refuses.
+  // Only strings the length of a key are kept: anything a client can put in a header (16 KiB) would
+  // otherwise hold up to maxEntries of those, 160 MB.
   const hashes = new Map<string, string>();
   const hashOf = (secret: string): string => {
     let hash = hashes.get(secret);
     if (hash === undefined) {
+      hash = hashKey(secret);
+      if (secret.length > MAX_REMEMBERED_KEY_LENGTH) return hash;
       if (hashes.size >= maxEntries) hashes.clear();
-      hashes.set(secret, (hash = hashKey(secret)));
+      hashes.set(secret, hash);
     }
     return hash;
   };
