@@ -27,8 +27,9 @@ function buildSurfaces(deps: AppDeps): { app: Hono<AppEnv>; proxy: ProxyHandler 
   app.use('*', async (c, next) => {
     c.set('requestId', newRequestId());
     const refusal = c.env?.incoming ? refusalBeforeRouting(deps.lifecycle, c.env.incoming.url ?? '/', c.req.path) : null;
-    // Admin callers parse one error shape; only tenant-key surfaces get Google's.
-    const audience = c.req.path.startsWith('/admin/') ? 'admin' : 'google';
+    // Admin callers parse one error shape; only tenant-key surfaces get Google's. Judged on the target
+    // as sent: `/v1beta/%2e%2e/admin/…` normalises into /admin/ but was sent to the data plane.
+    const audience = (c.env?.incoming?.url ?? '').startsWith('/admin/') ? 'admin' : 'google';
     if (refusal) return c.body(renderError(refusal.error, audience, c.get('requestId')), refusal.error.status as 400, refusal.headers);
     await next();
   });

@@ -254,8 +254,12 @@ describe('paths can only reach upstream API paths', () => {
     const req = `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-goog-api-key: ${key}\r\nauthorization: Bearer ${ADMIN_TOKEN}\r\nconnection: close\r\n\r\n`;
     const res = parseRaw(await rawExchange(port, req));
     expect(res.status).toBe(400);
-    googleShaped(res.body, 400);
-    expect(res.body).not.toContain('requestId'); // the admin API's error shape
+    // In the shape of the surface the target was sent to, as written: only one sent to /admin/ gets the admin API's.
+    if (target.startsWith('/admin/')) expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'invalid_argument', requestId: expect.any(String) } });
+    else {
+      googleShaped(res.body, 400);
+      expect(res.body).not.toContain('requestId'); // the admin API's error shape
+    }
     expect(h.fake.requests).toHaveLength(0);
   });
 
