@@ -16,13 +16,23 @@ const SQLITE_ONLY = [
   'test/integration/backends-same-answers.test.ts',
 ];
 
+/**
+ * Files that assert on what a whole process has loaded (the OpenTelemetry SDK never required while telemetry is
+ * off): they need a process of their own, which the other files (run one after another in shared workers) do not
+ * give. Module loading does not depend on the backend, so they run once, on SQLite.
+ */
+const OWN_PROCESS = ['test/integration/telemetry-off.test.ts'];
+
 export default defineConfig(async () => {
   // The same probe as the global setup, which prints the one "did not run" line (or fails under REQUIRE_POSTGRES).
   const postgres = await probePostgres();
-  const projects: TestProjectInlineConfiguration[] = [{ extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'] } }];
+  const projects: TestProjectInlineConfiguration[] = [
+    { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: OWN_PROCESS } },
+    { extends: true, test: { name: 'own-process', include: OWN_PROCESS, isolate: true } },
+  ];
   // The integration suite a second time, every harness on a fresh Postgres database (test/support/harness.ts).
   if (postgres.ok) {
-    projects.push({ extends: true, test: { name: 'postgres', include: ['test/integration/**/*.test.ts'], exclude: SQLITE_ONLY, env: { TEST_BACKEND: 'postgres' } } });
+    projects.push({ extends: true, test: { name: 'postgres', include: ['test/integration/**/*.test.ts'], exclude: [...SQLITE_ONLY, ...OWN_PROCESS], env: { TEST_BACKEND: 'postgres' } } });
   }
   return {
     test: {
