@@ -15,7 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MODEL } from './payloads.js';
 import { createTestDatabase } from '../support/postgres-server.js';
-import { ORPHAN_GUARD, freePort, run, start, waitHealthy, type Proc } from './procs.js';
+import { ORPHAN_GUARD, freePort, run, start, unbuilt, waitHealthy, type Proc } from './procs.js';
 
 export const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(BENCH_DIR, '../..');
@@ -137,7 +137,8 @@ function gatewaySpec(name: string, main: string | undefined, telemetry = false, 
     name,
     unavailable() {
       if (!main) return 'set BENCH_BASELINE_MAIN to a compiled dist/main.js (e.g. of main) to compare against';
-      return existsSync(main) ? null : `${path.relative(REPO, main)} not built (npm run build)`;
+      // The baseline is another tree's build; only this tree's own dist/ can be stale against src/.
+      return main === path.join(REPO, 'dist/main.js') ? unbuilt(main, path.join(REPO, 'src')) : existsSync(main) ? null : `${main} not built`;
     },
     async start(ctx) {
       const port = await freePort();

@@ -1,6 +1,7 @@
 // Child processes for the harness: CPU pinning, health waits, and cleanup that kills every child
 // on exit or failure (and, through ORPHAN_GUARD, even when the harness itself is SIGKILLed).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 // The suite's port picker: bench processes are bound after the probe too, while load runs.
@@ -178,4 +179,15 @@ export function run(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * Why a compiled entry cannot be measured (missing, or older than a source file under `srcDir`), or
+ * null. A stale dist/ would measure code that is no longer the tree's and say nothing about it.
+ */
+export function unbuilt(main: string, srcDir: string): string | null {
+  if (!existsSync(main)) return `${main} is not built (npm run build)`;
+  const built = statSync(main).mtimeMs;
+  const newer = readdirSync(srcDir, { recursive: true, encoding: 'utf8' }).find((f) => f.endsWith('.ts') && statSync(`${srcDir}/${f}`).mtimeMs > built);
+  return newer ? `${main} is older than src/${newer} (npm run build)` : null;
 }

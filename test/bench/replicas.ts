@@ -19,7 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { startFakeUpstream } from '../support/fake-upstream.js';
 import { createTestDatabase, probePostgres } from '../support/postgres-server.js';
 import { dropPrefix, probeRedis, testPrefix, TEST_REDIS_URL } from '../support/redis-server.js';
-import { PIN, freePort, pinSelf, pinned } from './procs.js';
+import { PIN, freePort, pinSelf, pinned, unbuilt } from './procs.js';
 import { percentile } from './stats.js';
 
 const argv = process.argv.slice(2);
@@ -37,6 +37,7 @@ const LOAD_CPU = 1;
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 const UPSTREAM_KEY = 'test-FAKE-bench-upstream-key-0123456789';
 const log = (msg: string): void => void process.stderr.write(`[bench:replicas] ${msg}\n`);
+const GATEWAY_MAIN = join(process.cwd(), 'dist/main.js');
 
 /** utime + stime in ms of a process and its direct children (a cluster primary's workers). */
 function cpuMs(pid: number, withChildren = true): number {
@@ -124,6 +125,8 @@ async function load(url: string, key: string, conns: number, ms: number): Promis
 
 async function main(): Promise<void> {
   if (PIN) pinSelf(LOAD_CPU);
+  const stale = unbuilt(GATEWAY_MAIN, join(process.cwd(), 'src'));
+  if (stale) throw new Error(stale);
   if (!(await probeRedis()).ok) throw new Error(`no Redis at ${TEST_REDIS_URL} (set TEST_REDIS_URL)`);
   const backend = (opt('backend') ?? ((await probePostgres()).ok ? 'postgres' : 'sqlite')) as 'postgres' | 'sqlite';
   const dir = mkdtempSync(join(tmpdir(), 'ggw-bench-replicas-'));
@@ -153,7 +156,9 @@ async function main(): Promise<void> {
       const port = await freePort();
       v.url = `http://127.0.0.1:${port}`;
       // As operators run it, logging warnings only (an info line per request would be measured too).
-      const [cmd, args] = pinned(PIN ? GATEWAY_CPU : undefined, process.execPath, [...NODE_ARGS, '--import', 'tsx', 'src/main.ts']);
+      // The compiled entry, as operators run it (Dockerfile) and as `npm run bench` measures it: tsx's loader
+      // thread and its source maps are not what is being measured.
+      const [cmd, args] = pinned(PIN ? GATEWAY_CPU : undefined, process.execPath, [...NODE_ARGS, GATEWAY_MAIN]);
       v.gateway = spawn(cmd, args, {
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), ...dbEnv, ...v.env, REDIS_KEY_PREFIX: prefix, UPSTREAM_BASE_URL: fake.url, GEMINI_API_KEY: UPSTREAM_KEY, ADMIN_TOKEN, LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'ignore', 'inherit'],
