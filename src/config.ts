@@ -79,6 +79,8 @@ const schema = z.object({
   AUTH_FAILURE_LIMIT: z.coerce.number().int().min(0).default(20),
   AUTH_FAILURE_WINDOW_MS: z.coerce.number().int().min(1000).default(60_000),
   GATEWAY_INTERNAL_STATS: z.stringbool().default(false),
+  /** Old-generation growth allowed between full collections, in percent of what the last one kept (heap-settings.ts); 0 leaves V8's own. */
+  GATEWAY_HEAP_GROWING_PERCENT: z.coerce.number().int().min(0).max(1000).default(50),
   /** Output tokens a quota reservation assumes when a request sets no maximum (maxOutputTokens). */
   QUOTA_DEFAULT_OUTPUT_TOKENS: z.coerce.number().int().min(0).default(4096),
   /** redis://… (Redis ≥ 7 or Valkey): quotas, key health, the auth throttle and cache invalidation shared by every replica. */

@@ -5,6 +5,7 @@ import { urlPassword } from './redact.js';
 import { query } from './db/dialect.js';
 import cluster from 'node:cluster';
 import { createGateway } from './gateway.js';
+import { applyHeapGrowingPercent } from './heap-settings.js';
 import { runPrimary } from './workers.js';
 import { registerGateway, SharedDatabaseError } from './db/gateway-registry.js';
 import { registerPostgresGateway } from './db/pg-gateway-registry.js';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  applyHeapGrowingPercent(config.GATEWAY_HEAP_GROWING_PERCENT);
   const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
   const dbPassword = config.DATABASE_URL ? urlPassword(config.DATABASE_URL) : undefined;
   const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword, config.REDIS_URL ? urlPassword(config.REDIS_URL) : undefined], format);
