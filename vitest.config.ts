@@ -24,7 +24,7 @@ const SQLITE_ONLY = [
 const OWN_PROCESS = ['test/integration/telemetry-off.test.ts'];
 
 export default defineConfig(async () => {
-  // The same probe as the global setup, which prints the one "did not run" line (or fails under REQUIRE_POSTGRES).
+  // The same probe as the global setup, which prints the one "Not run" line (or fails under REQUIRE_POSTGRES).
   const postgres = await probePostgres();
   const projects: TestProjectInlineConfiguration[] = [
     { extends: true, test: { name: 'sqlite', include: ['test/**/*.test.ts'], exclude: OWN_PROCESS } },
@@ -46,8 +46,8 @@ export default defineConfig(async () => {
       // gateway for each of ~160 files cost more CPU than their tests (suite 464 → 340 s on 2 cores). The code
       // under test keeps no module state (dependencies are passed in), and every harness closes what it opens.
       isolate: false,
-      // Probe Postgres and Redis once; without one, its suite reports itself not run (one line).
-      globalSetup: ['test/support/postgres-global.ts', 'test/support/redis-global.ts'],
+      // Probe Postgres and Redis once; what a machine without them (or a browser) skips is said in one line.
+      globalSetup: ['test/support/services-global.ts'],
       projects,
     },
   };
