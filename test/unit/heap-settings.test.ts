@@ -30,7 +30,8 @@ describe('heap growing percent', () => {
     const tight = peakOldSpace(50);
     expect(v8Own.applied).toBe(false);
     expect(tight.applied).toBe(true);
-    expect(tight.peakMb).toBeLessThan(v8Own.peakMb * 0.6);
+    // ~67 against ~155 MB here; V8's own factor shrinks when collection is slow, so the margin is wide.
+    expect(tight.peakMb).toBeLessThan(v8Own.peakMb * 0.75);
   });
 
   it('leaves a --heap-growing-percent given to node alone', () => {
