@@ -7,9 +7,11 @@ const HOP_BY_HOP = new Set([
 ]);
 /**
  * Response headers that describe upstream's origin, not the gateway's: `alt-svc` (Google sends
- * `h3=":443"`) would send clients to try HTTP/3 on the gateway's host, where nothing answers it.
+ * `h3=":443"`) would send clients to try HTTP/3 on the gateway's host, where nothing answers it;
+ * `set-cookie` is state Google keeps for the gateway's own upstream identity, which no tenant should
+ * hold, and a browser would file it under the gateway's host (the API needs no cookie: keys authenticate).
  */
-const ORIGIN_BOUND = new Set(['alt-svc']);
+const ORIGIN_BOUND = new Set(['alt-svc', 'set-cookie']);
 /** Where a tenant key can travel; all are stripped before the upstream key is added. */
 const KEY_CARRIERS = new Set(['x-goog-api-key', 'authorization']);
 

@@ -48,8 +48,8 @@ describe('header forwarding', () => {
     expect(upstreamRequestHeaders(['accept-encoding', 'zstd'], 'UP', false, true)).toEqual(['accept-encoding', 'identity', 'x-goog-api-key', 'UP']);
   });
 
-  it('passes response headers minus hop-by-hop and origin-bound ones (alt-svc), content-encoding included', () => {
-    expect(clientResponseHeaders({ 'content-type': 'application/json', 'content-encoding': 'gzip', 'transfer-encoding': 'chunked', connection: 'close', 'x-goog-upload-url': 'u', 'alt-svc': 'h3=":443"; ma=2592000' })).toEqual({
+  it('passes response headers minus hop-by-hop and origin-bound ones (alt-svc, set-cookie), content-encoding included', () => {
+    expect(clientResponseHeaders({ 'content-type': 'application/json', 'content-encoding': 'gzip', 'transfer-encoding': 'chunked', connection: 'close', 'x-goog-upload-url': 'u', 'alt-svc': 'h3=":443"; ma=2592000', 'set-cookie': ['NID=511=abc; expires=Sat, 05-Jun-2027 10:00:00 GMT; path=/; domain=.google.com; HttpOnly'] })).toEqual({
       'content-type': 'application/json', 'content-encoding': 'gzip', 'x-goog-upload-url': 'u',
     });
   });
