@@ -75,6 +75,8 @@ export interface ScopeRequest {
   endpoint: Endpoint;
   model: string | null;
   address: string | undefined;
+  /** This request must name a model (besides the endpoints that always do): a cache being created. */
+  needsModel?: boolean;
 }
 
 /** Null when allowed; otherwise a message naming what is not allowed (shown to the caller). */
@@ -91,7 +93,7 @@ export function scopeViolation(c: CompiledScopes, req: ScopeRequest): string | n
   }
   if (c.models) {
     if (req.model === null) {
-      if (NEEDS_MODEL.has(req.endpoint)) return `This API key may only call models ${c.models.patterns.join(', ')}; the request names no model.`;
+      if (req.needsModel || NEEDS_MODEL.has(req.endpoint)) return `This API key may only call models ${c.models.patterns.join(', ')}; the request names no model.`;
     } else if (!c.models.re.test(req.model)) {
       return `This API key may not call model "${req.model}" (allowed: ${c.models.patterns.join(', ')}).`;
     }

@@ -1,6 +1,6 @@
 import { GatewayError } from '../errors.js';
 import type { ClientAddress } from '../auth/client-address.js';
-import type { ProxyStage } from '../exchange/stage.js';
+import { requestJson, type ProxyContext, type ProxyStage } from '../exchange/stage.js';
 import type { Principal } from '../exchange/principal.js';
 import { compileScopes, scopeViolation, type CompiledScopes } from './scopes.js';
 
@@ -20,8 +20,17 @@ export function createScopeStage(clientAddress: ClientAddress = (i) => i.socket?
       if (!s.models && !s.endpoints && !s.cidrs) return;
       let c = compiled.get(principal);
       if (!c) compiled.set(principal, (c = compileScopes(s)));
-      const denied = scopeViolation(c, { endpoint: ctx.what.endpoint, model: ctx.model, address: clientAddress(ctx.incoming) });
+      // A context cache names its model in the body, and its storage is billed at that model's rate:
+      // a key may not create one for a model it may not call (read only for model-scoped keys).
+      const creatingCache = c.models !== null && ctx.what.family === 'cache';
+      const model = creatingCache ? bodyModel(ctx) : ctx.model;
+      const denied = scopeViolation(c, { endpoint: ctx.what.endpoint, model, address: clientAddress(ctx.incoming), needsModel: creatingCache });
       if (denied) throw new GatewayError('permission_denied', denied);
     },
   };
+}
+
+function bodyModel(ctx: ProxyContext): string | null {
+  const m = (requestJson(ctx) as { model?: unknown } | null)?.model;
+  return typeof m === 'string' ? m.replace(/^models\//, '') : null;
 }

@@ -63,6 +63,17 @@ describe('key scopes on the data plane', () => {
     expect((await call(h, secret, 'POST', '/v1beta/interactions', { model: 'basic', input: 'hi' })).status).toBe(200);
   });
 
+  it('creating a context cache is model-scoped by the model in the body; reading caches is not', async () => {
+    const { secret } = await issueKey(h, { key: { scopes: { models: ['gemini-2.5-flash'] } } });
+    const cache = (model?: string) => ({ ...(model ? { model } : {}), contents: [{ role: 'user', parts: [{ text: 'a long document' }] }], ttl: '300s' });
+    expectDenied(await call(h, secret, 'POST', '/v1beta/cachedContents', cache('models/gemini-2.5-pro')), /model "gemini-2\.5-pro"/);
+    expectDenied(await call(h, secret, 'POST', '/v1beta/cachedContents', cache()), /names no model/);
+    expect(h.fake.requests).toHaveLength(0);
+    expect((await call(h, secret, 'POST', '/v1beta/cachedContents', cache('models/gemini-2.5-flash'))).status).toBe(200);
+    expect((await call(h, secret, 'GET', '/v1beta/cachedContents')).status).toBe(200);
+    expect(h.fake.requests).toHaveLength(2);
+  });
+
   it('an endpoint family the key lacks → 403 naming the family; nothing is forwarded', async () => {
     const { secret } = await issueKey(h, { key: { scopes: { endpoints: ['generate', 'models'] } } });
     expectDenied(await call(h, secret, 'POST', '/v1beta/models/google-text:streamGenerateContent?alt=sse', gen), /"stream" endpoint family \(allowed: generate, models\)/);
