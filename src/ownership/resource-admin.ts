@@ -54,6 +54,7 @@ export async function assignResource(op: Operator, input: AssignInput): Promise<
   return mutate(op, 'resource.assign', async (now, op) => {
     const { resources } = tablesOf(op.db);
     const project = await findProject(op.db, input);
+    if (input.upstreamKeyId) await checkKeyFor(op.db, input.upstreamKeyId, project.id);
     const before = await rowOf(op.db, input.name);
     const row = {
       name: input.name,
@@ -72,6 +73,21 @@ export async function assignResource(op: Operator, input: AssignInput): Promise<
     const after = view((await rowOf(op.db, input.name))!);
     return { target: { type: 'resource', id: input.name }, before: before ? view(before) : null, after, result: after };
   });
+}
+
+/**
+ * A stored (bring-your-own) upstream key can hold only its own project's resources: pinned to another
+ * project's key, every request for the resource would be refused (the pool does not hold that key,
+ * and the project may not borrow another's), so the mistake is refused here, where it is made.
+ * Pool keys (`env:…`) are shared by every project.
+ */
+async function checkKeyFor(db: Db, upstreamKeyId: string, projectId: string): Promise<void> {
+  const { upstreamKeys } = tablesOf(db);
+  const key = (await db.select({ projectId: upstreamKeys.projectId }).from(upstreamKeys).where(eq(upstreamKeys.id, upstreamKeyId)).limit(1))[0];
+  if (key && key.projectId !== projectId) {
+    throw new GatewayError('unprocessable', `The upstream key ${upstreamKeyId} belongs to another project; a resource can be pinned only to a pool key or to its own project's key.`);
+  }
+  if (!key && !upstreamKeyId.startsWith('env:')) throw new GatewayError('not_found', `No upstream key ${upstreamKeyId}.`);
 }
 
 async function findProject(db: Db, input: AssignInput): Promise<{ id: string; tenantId: string }> {

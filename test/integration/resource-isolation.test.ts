@@ -2,7 +2,7 @@ import { createPartFromUri, type GoogleGenAI } from '@google/genai';
 import { request } from 'node:http';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { dropPrefix, testPrefix, TEST_REDIS_URL } from '../support/redis-server.js';
-import { directSdk, startHarness, type Harness } from '../support/harness.js';
+import { directSdk, GATEWAY_SECRET, startHarness, type Harness } from '../support/harness.js';
 import { statusOf, upstreamCalls } from '../support/sdk-status.js';
 
 describe('resources belong to the project that created them', () => {
@@ -150,6 +150,22 @@ describe('resources belong to the project that created them', () => {
     expect(await statusOf(a.caches.get({ name: cache.name! }))).toBe(200);
     const created = (await h.waitForRows(1)).find((r) => r.endpoint === 'cachedContents' && r.method === 'POST')!;
     expect(created).toMatchObject({ cache_storage_tokens: 8, total_tokens: 8, prompt_tokens: 0, model: 'gemini-2.5-flash' });
+  });
+
+  it('a resource can be pinned only to a pool key or its own project\'s stored key; another project\'s is refused where the mistake is made', async () => {
+    await start({ env: { GATEWAY_SECRET } });
+    const projectOf = async (slug: string) => (await h.admin('GET', `/admin/v1/projects?tenant=acme`)).body.data.find((p: any) => p.slug === slug).id as string;
+    const betaKey = await h.admin('POST', '/admin/v1/upstream-keys', { projectId: await projectOf('beta'), secret: 'test-FAKE-beta-own-upstream-key-0123456789' });
+    expect(betaKey.status).toBe(201);
+    const assign = (upstreamKeyId: string) => h.admin('POST', '/admin/v1/resources/assign', { name: 'files/pinned-elsewhere', tenant: 'acme', project: 'alpha', upstreamKeyId });
+    const foreign = await assign(betaKey.body.id);
+    expect(foreign.status).toBe(422);
+    expect(foreign.body.error.message).toMatch(/belongs to another project/);
+    expect((await assign('uk_no_such_key')).status).toBe(404);
+    expect((await h.admin('GET', '/admin/v1/resources?kind=files')).body.data).toEqual([]);
+    // Pinned to beta's own key, for beta: allowed.
+    const own = await h.admin('POST', '/admin/v1/resources/assign', { name: 'files/pinned-elsewhere', tenant: 'acme', project: 'beta', upstreamKeyId: betaKey.body.id });
+    expect(own.status).toBe(200);
   });
 
   it('a resource the gateway never saw created is refused to everyone until an admin assigns it', async () => {
