@@ -61,7 +61,7 @@ export interface Quotas {
    * Counts the tokens of a usage row no lease holds (a finished batch or Veo operation, metered when
    * a read or the poller sees it end), as persist.ts counts them in quota_counters.
    */
-  count(row: Pick<UsageRow, 'projectId' | 'keyId' | 'model' | 'usage'>, now: number): void;
+  count(row: Pick<UsageRow, 'projectId' | 'keyId' | 'model' | 'usage' | 'rowKey'>, now: number): void;
   /** Limits and consumption for a project, as one key sees them (keyId) or all of them (null). */
   status(projectId: string, keyId: string | null, now: number): QuotaStatus;
   /** Re-reads every policy; the admin API calls it after a write on this connection. */
@@ -327,7 +327,9 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
       for (const [d, v] of dims) for (const kind of WINDOW_KINDS) store.get(row.projectId, d, v, now).windows[kind].tokens += tokens;
       if (shared) {
         const starts = store.starts(now);
-        shared.settle({ projectId: row.projectId, leaseId: null, admitted: [], starts, requests: null, charged: dims, chargedStarts: starts, tokens, lateModel: null, now, id: `count:${settleIds++}` });
+        // A completion's row key names it on every replica: whichever replicas see it finish, Redis counts it once.
+        const id = row.rowKey ?? `count:${settleIds++}`;
+        shared.settle({ projectId: row.projectId, leaseId: null, admitted: [], starts, requests: null, charged: dims, chargedStarts: starts, tokens, lateModel: null, now, id, sameOnEveryReplica: row.rowKey !== undefined });
       }
     },
 

@@ -41,6 +41,11 @@ export interface SharedSettlement {
   requests: { delta: number; when: 'always' | 'lease-found' | 'lease-missing' } | null;
   /** Unique per settlement: applying it twice (a retry after a lost answer) counts it once. */
   id: string;
+  /**
+   * The id names the usage itself, the same on every replica (a finished batch's row key): applied
+   * once across replicas, so two that see the batch finish together charge it once.
+   */
+  sameOnEveryReplica?: boolean;
   /** Buckets and window starts at settle time: tokens count there. */
   charged: Array<[CounterDimension, string]>;
   chargedStarts: WindowStarts;

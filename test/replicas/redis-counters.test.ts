@@ -2,7 +2,14 @@
 // database exactly once even when replicas race, lapsed leases, and settlement idempotence.
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig } from '../../src/config.js';
+import { openStore } from '../../src/db/store.js';
 import { createLogger } from '../../src/logger.js';
+import type { Usage } from '../../src/metering/usage.js';
+import { createQuotas } from '../../src/quota/quotas.js';
 import { createRedisCounters, type ReadCell } from '../../src/quota/redis-counters.js';
 import { SharedUnavailableError, type SharedBucket, type SharedCounters, type SharedSettlement } from '../../src/quota/shared-counters.js';
 import { windowStart, WINDOW_KINDS } from '../../src/quota/windows.js';
@@ -115,6 +122,32 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters', () => {
     const redis = new Redis(TEST_REDIS_URL);
     cleanups.push(async () => void redis.disconnect());
     expect(await redis.hget(`${prefix}:q:{prj_6}:w:project::day:${starts(t).day}`, 'tokens')).toBe('31');
+  });
+
+  it('a finished batch counted on two replicas at once (the same completion row) charges the shared windows once; other usage counts each time', async () => {
+    const prefix = setup();
+    const dir = mkdtempSync(join(tmpdir(), 'ggw-count-once-'));
+    const store = await openStore(parseConfig({ DATABASE_PATH: join(dir, 'gateway.db') }));
+    cleanups.push(async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const clock = { now: () => Date.now() };
+    const quotasOf = async () => createQuotas({ db: store.db, clock, log, shared: await replica(prefix, () => ({ tokens: 0, requests: 0 })) });
+    const [one, two] = [await quotasOf(), await quotasOf()];
+    // The project's windows exist in Redis (seeded at 0), as they do once any request was admitted.
+    const reader = await replica(prefix, () => ({ tokens: 0, requests: 0 }));
+    const t = now();
+    await reader.admit('prj_9', project({ tpd: 1_000_000 }), 0, starts(t), t);
+    const completion = { projectId: 'prj_9', keyId: 'key_1', model: 'gemini-2.5-flash', usage: { totalTokens: 40 } as Usage, rowKey: 'completed:batches/b1' };
+    one.count(completion, clock.now());
+    two.count(completion, clock.now());
+    // Usage without a row key of its own is distinct usage, however alike: both count.
+    one.count({ ...completion, rowKey: undefined }, clock.now());
+    two.count({ ...completion, rowKey: undefined }, clock.now());
+    await new Promise((r) => setTimeout(r, 150));
+    const seen = await reader.admit('prj_9', project({ tpd: 1_000_000 }), 0, starts(t), t);
+    expect(seen.counts[0]!.windows.day.tokens).toBe(40 + 2 * 40);
   });
 
   it('a settlement applied twice (a retry after its answer was lost) counts once', async () => {
