@@ -147,7 +147,7 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
     let leaseId = s.leaseId ?? '';
     const seeded = new Map<Inc, { tokens: number; requests: number }>();
     for (let round = 0; round < 2 && (rel.length || incs.length); round++) {
-      const applied = s.sameOnEveryReplica ? `${t}:applied:*` : `${t}:applied:${replicaId}`;
+      const applied = s.sameOnEveryReplica ? `${t}:applied:shared` : `${t}:applied:${replicaId}`;
       const keys = [`${t}:epoch`, applied, ...rel.flat(), ...incs.map((i) => windowKey(t, i.dim, i.value, i.kind, i.start))];
       const packed = incs.map((i) => {
         const seed = seeded.get(i);
