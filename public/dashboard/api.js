@@ -3,6 +3,13 @@
 
 const TOKEN_KEY = 'ggw.adminToken';
 
+/**
+ * The admin API relative to the page (…/dashboard/), never from the host's root: a gateway published
+ * under a path (PUBLIC_BASE_URL=https://host/gw) sits behind a proxy that sends only /gw/… to it, and
+ * /admin/… at the root is another application, which must not receive the admin token.
+ */
+export const ADMIN_API = '../admin/v1';
+
 export const session = {
   /** @returns {string | null} */
   get: () => sessionStorage.getItem(TOKEN_KEY),
@@ -33,13 +40,13 @@ export function createApi(token) {
   }
   return {
     /** @param {Record<string, string>} params */
-    usage: async (params) => (await get('/admin/v1/usage', params)).json(),
+    usage: async (params) => (await get(`${ADMIN_API}/usage`, params)).json(),
     /** @param {Record<string, string>} params */
-    csv: async (params) => (await get('/admin/v1/usage', { ...params, format: 'csv' })).text(),
-    prices: async () => (await get('/admin/v1/usage/prices', {})).json(),
-    unpricedModels: async () => (await get('/admin/v1/usage/unpriced-models', {})).json(),
+    csv: async (params) => (await get(`${ADMIN_API}/usage`, { ...params, format: 'csv' })).text(),
+    prices: async () => (await get(`${ADMIN_API}/usage/prices`, {})).json(),
+    unpricedModels: async () => (await get(`${ADMIN_API}/usage/unpriced-models`, {})).json(),
     /** Models used in the last 30 days with no price in the table in force now (the warning banner). */
-    unpricedRecent: async () => (await get('/admin/v1/prices/unpriced', {})).json(),
+    unpricedRecent: async () => (await get(`${ADMIN_API}/prices/unpriced`, {})).json(),
   };
 }
 

@@ -1,4 +1,6 @@
 // @ts-check
+import { ADMIN_API } from './api.js';
+
 /**
  * Quota utilisation for the top table: a Map from project id to the fraction of its tightest
  * project-wide limit in use (0…1, may exceed 1). The table draws a bar for every row present in
@@ -10,7 +12,7 @@
  */
 export async function quotaUtilisation(token, dim) {
   if (dim !== 'project') return new Map();
-  const res = await fetch('/admin/v1/usage/quota', { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetch(`${ADMIN_API}/usage/quota`, { headers: { authorization: `Bearer ${token}` } });
   if (!res.ok) return new Map();
   const body = await res.json();
   return new Map(body.data.map((/** @type {{ projectId: string, utilisation: number }} */ p) => [p.projectId, p.utilisation]));

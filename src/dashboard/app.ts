@@ -27,7 +27,8 @@ const HEADERS = {
 /**
  * /dashboard: static HTML + ES modules + Chart.js, read once into memory. Only files that exist
  * in public/dashboard at startup are served (no path is ever joined from the URL). The page signs
- * in with the admin token and calls /admin/v1/usage like any other client.
+ * in with the admin token and calls /admin/v1/usage like any other client; /dashboard redirects to
+ * /dashboard/, the base its relative URLs need.
  */
 export function createDashboardApp() {
   const files = new Map<string, { body: Buffer; type: string }>();
@@ -39,11 +40,13 @@ export function createDashboardApp() {
 
   const app = new Hono();
   app.get('/dashboard/*', (c) => {
+    // The page names its files and the admin API relative to …/dashboard/, so it works under a
+    // PUBLIC_BASE_URL path; a relative Location keeps that path, which this gateway may never see.
+    if (c.req.path === '/dashboard') return c.body(null, 302, { location: 'dashboard/', 'cache-control': 'no-cache' });
     const name = c.req.path.slice('/dashboard/'.length) || 'index.html';
     const file = files.get(name);
     if (!file) return c.text('Not found', 404);
     return c.body(new Uint8Array(file.body), 200, { ...HEADERS, 'content-type': file.type });
   });
-  app.get('/dashboard', (c) => c.body(new Uint8Array(files.get('index.html')!.body), 200, { ...HEADERS, 'content-type': TYPES['.html']! }));
   return app;
 }

@@ -19,7 +19,8 @@ export interface ProjectUtilisation {
 export async function quotaUtilisation(db: Db, quotas: Quotas, clock: Clock): Promise<ProjectUtilisation[]> {
   await quotas.fresh();
   const now = clock.now();
-  const ids = (await query<{ project_id: string }>(db, 'SELECT project_id FROM project_limits')).map((r) => r.project_id);
+  // By project id, sorted here: without it each backend answers its own storage order (an update moves a Postgres row).
+  const ids = (await query<{ project_id: string }>(db, 'SELECT project_id FROM project_limits')).map((r) => r.project_id).sort();
   const out: ProjectUtilisation[] = [];
   for (const projectId of ids) {
     let best: ProjectUtilisation | null = null;

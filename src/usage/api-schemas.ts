@@ -105,15 +105,22 @@ const Tier = z.object({
   output: z.number(),
   cachedInput: z.number().optional(),
   thinking: z.number().optional(),
+  inputAudio: z.number().optional(),
+  cachedInputAudio: z.number().optional(),
+  outputImage: z.number().optional(),
+  outputAudio: z.number().optional(),
 });
 const ModelPrice = Tier.extend({
-  longContext: Tier.extend({ abovePromptTokens: z.number().int() }).optional().openapi({ description: 'Prices that replace all four above this prompt size' }),
+  longContext: Tier.extend({ abovePromptTokens: z.number().int() }).optional().openapi({ description: 'Token prices that replace the ones above when the prompt is larger' }),
+  perImage: z.number().optional().openapi({ description: 'USD per generated image' }),
+  perVideoSecond: z.number().optional().openapi({ description: 'USD per second of generated video' }),
 }).openapi('ModelPrice');
 
 export const PriceTable = z
   .object({
     effectiveFrom: z.string(),
-    models: z.record(z.string(), ModelPrice).openapi({ description: 'USD per 1M tokens, by model name' }),
+    batchDiscount: z.number().openapi({ description: 'Fraction taken off Batch API usage' }),
+    models: z.record(z.string(), ModelPrice).openapi({ description: 'USD per 1M tokens (per unit for perImage, perVideoSecond), by model name' }),
   })
   .openapi('PriceTable');
 
@@ -127,22 +134,35 @@ export const ProjectUtilisation = z
   })
   .openapi('ProjectUtilisation');
 
-/** The price book in the API's names (the price file keeps its own snake_case format). */
+/** The price book in the API's names (the price file keeps its own snake_case format): every rate the estimates use. */
 export function priceTables(prices: PriceBook): z.infer<typeof PriceTable>[] {
   return prices.tables.map((t) => ({
     effectiveFrom: new Date(t.effectiveFrom).toISOString(),
+    batchDiscount: t.batchDiscount,
     models: Object.fromEntries(
       Object.entries(t.models).map(([name, p]) => [
         name,
         {
           ...tier(p),
           ...(p.long_context && { longContext: { ...tier(p.long_context), abovePromptTokens: p.long_context.above_prompt_tokens } }),
+          ...(p.per_image !== undefined && { perImage: p.per_image }),
+          ...(p.per_video_second !== undefined && { perVideoSecond: p.per_video_second }),
         },
       ]),
     ),
   }));
 }
 
-function tier(p: { input: number; output: number; cached_input?: number | undefined; thinking?: number | undefined }): z.infer<typeof Tier> {
-  return { input: p.input, output: p.output, ...(p.cached_input !== undefined && { cachedInput: p.cached_input }), ...(p.thinking !== undefined && { thinking: p.thinking }) };
+type TierJson = Pick<PriceBook['tables'][number]['models'][string], 'input' | 'output' | (typeof OPTIONAL_RATES)[number][0]>;
+
+/** The optional token rates, file name → API name. */
+const OPTIONAL_RATES = [
+  ['cached_input', 'cachedInput'], ['thinking', 'thinking'], ['input_audio', 'inputAudio'],
+  ['cached_input_audio', 'cachedInputAudio'], ['output_image', 'outputImage'], ['output_audio', 'outputAudio'],
+] as const;
+
+function tier(p: TierJson): z.infer<typeof Tier> {
+  const out: z.infer<typeof Tier> = { input: p.input, output: p.output };
+  for (const [file, api] of OPTIONAL_RATES) if (p[file] !== undefined) out[api] = p[file];
+  return out;
 }

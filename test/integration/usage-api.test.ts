@@ -2,6 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
 import { ADMIN_TOKEN, getJson, seedEvents, seedKey, tokens, type SeedKey } from '../support/usage-seed.js';
+import shippedPrices from '../../src/usage/prices.json' with { type: 'json' };
 
 /*
  * Eight events, every expectation below computed by hand from them (prices per 1M tokens:
@@ -261,6 +262,19 @@ describe('GET /admin/v1/usage/events', () => {
     const r = await getJson(h, `/admin/v1/usage/events?cursor=${forged}`);
     expect(r.status).toBe(400);
     expect(r.body.error).toMatchObject({ code: 'invalid_argument', message: expect.stringMatching(/cursor/) });
+  });
+
+  it('lists every rate the cost estimates use: audio, image and video prices and the batch discount', async () => {
+    const camel = (s: string) => s.replace(/_(\w)/g, (_, c: string) => c.toUpperCase());
+    /** A price entry of the file in the API's names; long_context nests the same way. */
+    const asApi = (p: Record<string, unknown>): Record<string, unknown> =>
+      Object.fromEntries(Object.entries(p).map(([k, v]) => (k === 'long_context' ? ['longContext', asApi(v as Record<string, unknown>)] : [camel(k), v])));
+    const { body } = await getJson(h, '/admin/v1/usage/prices');
+    const listed = body.data.map((t: any) => ({ batchDiscount: t.batchDiscount, models: t.models }));
+    const expected = [...shippedPrices]
+      .sort((a, b) => Date.parse(b.effective_from) - Date.parse(a.effective_from))
+      .map((t) => ({ batchDiscount: t.batch_discount ?? 0.5, models: Object.fromEntries(Object.entries(t.models).map(([m, p]) => [m, asApi(p)])) }));
+    expect(listed).toEqual(expected);
   });
 
   it('lists the price tables (in camelCase) and the models seen without a price', async () => {
