@@ -97,9 +97,16 @@ async function registerOrExit(config: Config, shared: boolean, log: Logger): Pro
       ? await registerPostgresGateway(config.DATABASE_URL, shared, { connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS, onLost: (m) => log.error(m) })
       : await registerGateway(config.DATABASE_PATH, shared);
   } catch (err) {
-    if (!(err instanceof SharedDatabaseError || err instanceof DatabaseUnavailableError)) throw err;
-    process.stderr.write(`gemini-gateway: ${err.message}\n`);
-    process.exit(1);
+    if (err instanceof SharedDatabaseError || err instanceof DatabaseUnavailableError) {
+      process.stderr.write(`gemini-gateway: ${err.message}\n`);
+      process.exit(1);
+    }
+    // The registry sits beside the SQLite file: a path it cannot create (a file where a folder should be) is DATABASE_PATH's fault.
+    if (!config.DATABASE_URL && typeof (err as NodeJS.ErrnoException).code === 'string') {
+      process.stderr.write(`gemini-gateway: cannot use DATABASE_PATH=${config.DATABASE_PATH}: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    throw err;
   }
 }
 
