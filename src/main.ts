@@ -66,16 +66,26 @@ async function main(): Promise<void> {
     gateway.shutdown().then(
       () => {
         registration.release();
-        process.exit(0);
+        exitAfterLogs(0);
       },
       (err: Error) => {
         log.error({ err: err.message }, 'shutdown failed');
-        process.exit(1);
+        exitAfterLogs(1);
       },
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * Exits once the logger's last lines have had a turn of the event loop to leave. Exiting at once
+ * left them to pino's exit hook, which writes synchronously and, when stdout is a broken pipe (the
+ * log reader went away: a journald restart, a dead sidecar), retries EPIPE for ever, so SIGTERM
+ * never ended the process. Written asynchronously first, the EPIPE is seen and logging switched off.
+ */
+function exitAfterLogs(code: number): void {
+  setTimeout(() => process.exit(code), 100);
 }
 
 /** REDIS_URL set but Redis does not answer: one clear line (no password in it) and exit 1. */
