@@ -11,6 +11,18 @@ function isCidr(entry: string): boolean {
   return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (v === 4 ? 32 : 128));
 }
 
+/** What the Redis client needs of REDIS_URL: a URL whose user and password percent-decode. Never echoes the value. */
+function redisUrlParses(s: string): boolean {
+  try {
+    const u = new URL(s);
+    decodeURIComponent(u.username);
+    decodeURIComponent(u.password);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const schema = z.object({
   PORT: port.default(8787),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -84,7 +96,12 @@ const schema = z.object({
   /** Output tokens a quota reservation assumes when a request sets no maximum (maxOutputTokens). */
   QUOTA_DEFAULT_OUTPUT_TOKENS: z.coerce.number().int().min(0).default(4096),
   /** redis://… (Redis ≥ 7 or Valkey): quotas, key health, the auth throttle and cache invalidation shared by every replica. */
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    // The Redis client would otherwise fail at start with a bare "Invalid URL" or "URI malformed" naming nothing.
+    .refine(redisUrlParses, 'must be a URL such as redis://:password@host:6379/0 (percent-encode reserved characters in the password)')
+    .optional(),
   /** Prefix of every key the gateway writes in Redis (several gateways, or test runs, can share one server). */
   REDIS_KEY_PREFIX: z.string().min(1).max(64).default('ggw'),
   /**
@@ -174,11 +191,12 @@ export class ConfigError extends Error {
 
 /**
  * Pure: validates an environment map and lists every bad variable at once, so an operator
- * fixes them in one go instead of one restart per typo. Empty strings count as unset, as they
- * do in most .env tooling.
+ * fixes them in one go instead of one restart per typo. Empty (or blank) strings count as unset,
+ * as they do in most .env tooling.
  */
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  // Blank counts as empty: `PORT= ` would otherwise coerce to 0 (a random port), `SHUTDOWN_GRACE_MS= ` to no grace at all.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const result = schema.safeParse(cleaned);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));

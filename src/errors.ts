@@ -74,7 +74,32 @@ export function renderError(err: GatewayError, audience: Audience, requestId?: s
 export function toGatewayError(err: unknown): GatewayError {
   if (err instanceof GatewayError) return err;
   if (isNulInText(err)) return new GatewayError('invalid_argument', 'Text must not contain a NUL character (\\u0000).');
+  if (isDatabaseAway(err)) return new GatewayError('unavailable', 'The gateway cannot reach its database right now; retry shortly.', { headers: { 'retry-after': '1' } });
   return new GatewayError('internal', 'Internal gateway error.');
+}
+
+/** Node socket errors a database connection fails with while the server is unreachable. */
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** node-postgres's own words for a connection that failed, ended or went silent (they carry no code). */
+const PG_CONNECTION_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Client was closed)/;
+
+/**
+ * The database is away (refused, reset, terminated by an administrator, shutting down, too many
+ * connections, a statement timed out) or a SQLite lock outlasted its wait: the caller should retry,
+ * as for a key that cannot be checked, rather than read it as a bug in the gateway. Postgres
+ * SQLSTATE class 08 is connection exceptions, 57P01-57P03 shutdown, 53300 too many connections,
+ * 57014 a cancelled (timed-out) statement.
+ */
+function isDatabaseAway(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown; errors?: unknown } | undefined, i = 0; e && i < 3; e = e.cause as typeof e, i++) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300' || code === '57014') return true;
+    if (SOCKET_CODES.has(code) || code === 'SQLITE_BUSY') return true;
+    if (typeof e.message === 'string' && PG_CONNECTION_MESSAGES.test(e.message)) return true;
+    // Both address families refused: an AggregateError of socket errors.
+    if (Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every((x) => SOCKET_CODES.has((x as { code?: string }).code ?? ''))) return true;
+  }
+  return false;
 }
 
 /**
@@ -110,7 +135,7 @@ const CONTENT_TYPE = { admin: 'application/json', google: 'application/json; cha
  * The one `onError` of each audience outside the data plane: `admin` (the admin API and /metrics:
  * `{"error":{code,message,requestId}}`) and `google` (the tenant-key self-service API: Google's
  * rpc.Status, which tenant clients already parse). Anything not ours is logged once and answered
- * as an opaque 500: no message, no stack.
+ * as an opaque 500 (503 when the database is away): no message, no stack.
  */
 export function onErrorFor<E extends { Variables: { requestId: string } }>(audience: keyof typeof CONTENT_TYPE, log: Logger, surface: string) {
   return function onError(err: Error, c: Context<E>) {

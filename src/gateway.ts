@@ -151,6 +151,10 @@ export async function createGateway({ config, log, db: givenDb, clock = systemCl
       // Connections still busy here are only receiving a 503 (or were cut): give them a moment.
       if (await Promise.race([closed.then(() => false), sleep(1000).then(() => true)])) server.closeAllConnections();
       await closed;
+      // A connection cut above (a Live client that never answered its close frame, ended by the relay's
+      // timeout) settles after the socket is gone: its row is recorded on the next ticks, so wait for
+      // that before the ledger closes, or the row would only reach the "unwritten" log line.
+      await Promise.race([deps.lifecycle.idle(), sleep(2000)]);
       // Before the ledger closes, so a batch the poller just saw finish is written with the rest.
       await batchPoller?.stop();
       const written = await deps.recorder.close();

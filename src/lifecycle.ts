@@ -2,7 +2,12 @@
 export interface Lifecycle {
   readonly draining: boolean;
   readonly inflight: number;
-  enter(): void;
+  /**
+   * Counts a request or session in, unless draining has begun: then it returns false and counts
+   * nothing, and the caller refuses. Admission awaits (key lookup, token use) can straddle the start
+   * of a drain, and shutdown may already have seen nothing in flight and be closing the listener.
+   */
+  enter(): boolean;
   leave(): void;
   drain(): void;
   /** Resolves when nothing is in flight (immediately if nothing is). */
@@ -21,7 +26,9 @@ export function createLifecycle(): Lifecycle {
       return inflight;
     },
     enter() {
+      if (draining) return false;
       inflight++;
+      return true;
     },
     leave() {
       inflight--;

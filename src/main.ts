@@ -66,16 +66,26 @@ async function main(): Promise<void> {
     gateway.shutdown().then(
       () => {
         registration.release();
-        process.exit(0);
+        exitAfterLogs(0);
       },
       (err: Error) => {
         log.error({ err: err.message }, 'shutdown failed');
-        process.exit(1);
+        exitAfterLogs(1);
       },
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * Exits once the logger's last lines have had a turn of the event loop to leave. Exiting at once
+ * left them to pino's exit hook, which writes synchronously and, when stdout is a broken pipe (the
+ * log reader went away: a journald restart, a dead sidecar), retries EPIPE for ever, so SIGTERM
+ * never ended the process. Written asynchronously first, the EPIPE is seen and logging switched off.
+ */
+function exitAfterLogs(code: number): void {
+  setTimeout(() => process.exit(code), 100);
 }
 
 /** REDIS_URL set but Redis does not answer: one clear line (no password in it) and exit 1. */
@@ -97,9 +107,16 @@ async function registerOrExit(config: Config, shared: boolean, log: Logger): Pro
       ? await registerPostgresGateway(config.DATABASE_URL, shared, { connectTimeoutMs: config.PG_CONNECT_TIMEOUT_MS, onLost: (m) => log.error(m) })
       : await registerGateway(config.DATABASE_PATH, shared);
   } catch (err) {
-    if (!(err instanceof SharedDatabaseError || err instanceof DatabaseUnavailableError)) throw err;
-    process.stderr.write(`gemini-gateway: ${err.message}\n`);
-    process.exit(1);
+    if (err instanceof SharedDatabaseError || err instanceof DatabaseUnavailableError) {
+      process.stderr.write(`gemini-gateway: ${err.message}\n`);
+      process.exit(1);
+    }
+    // The registry sits beside the SQLite file: a path it cannot create (a file where a folder should be) is DATABASE_PATH's fault.
+    if (!config.DATABASE_URL && typeof (err as NodeJS.ErrnoException).code === 'string') {
+      process.stderr.write(`gemini-gateway: cannot use DATABASE_PATH=${config.DATABASE_PATH}: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    throw err;
   }
 }
 

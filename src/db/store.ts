@@ -4,6 +4,7 @@ import { useChangeFeed } from './data-version.js';
 import { dialectOf, type Dialect } from './dialect.js';
 import { listenForChanges, type ChangeFeed } from './pg-changes.js';
 import { bootPostgres } from './postgres-boot.js';
+import { DatabaseUnavailableError } from './postgres.js';
 
 /**
  * The database a process runs on, whichever the dialect: one drizzle handle (`db`, the Postgres one
@@ -30,9 +31,21 @@ export interface OpenStoreOptions {
   busyTimeoutMs?: number;
 }
 
+/**
+ * A file that cannot be opened (a directory, not a database, no permission) is one line naming
+ * DATABASE_PATH, the one thing an operator can change; better-sqlite3 alone says "unable to open database file".
+ */
+function openSqlite(config: Config, opts: OpenStoreOptions): Db {
+  try {
+    return openDb(config.DATABASE_PATH, { busyTimeoutMs: opts.busyTimeoutMs ?? config.DATABASE_BUSY_TIMEOUT_MS });
+  } catch (err) {
+    throw new DatabaseUnavailableError(`cannot open the SQLite database DATABASE_PATH=${config.DATABASE_PATH}: ${(err as Error).message}`);
+  }
+}
+
 /** DATABASE_URL selects Postgres (migrated under the advisory lock), otherwise SQLite at DATABASE_PATH. */
 export async function openStore(config: Config, opts: OpenStoreOptions = {}): Promise<Store> {
-  if (!config.DATABASE_URL) return sqliteStore(openDb(config.DATABASE_PATH, { busyTimeoutMs: opts.busyTimeoutMs ?? config.DATABASE_BUSY_TIMEOUT_MS }));
+  if (!config.DATABASE_URL) return sqliteStore(openSqlite(config, opts));
   const pgDb = await bootPostgres(config as Config & { DATABASE_URL: string }, opts.onError);
   const db = pgDb as unknown as Db;
   let changes: ChangeFeed | null = null;

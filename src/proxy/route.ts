@@ -112,7 +112,7 @@ export function createProxyApp(deps: ProxyDeps): { app: Hono<AppEnv>; handle: Pr
     const entered: typeof stages = [];
     let result: ExchangeResult | null = null;
     let refusal: GatewayError | null = null;
-    lifecycle.enter();
+    if (!lifecycle.enter()) throw new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.', { headers: { connection: 'close' } });
     try {
       ctx.body = await takeBody(incoming, limits, what.endpoint === 'upload');
       // Interactions name their model in the body: the gateway must read it, so malformed JSON is a 400 here.

@@ -30,4 +30,24 @@ describe('parseConfig', () => {
   it('treats empty strings as unset', () => {
     expect(parseConfig({ GEMINI_API_KEY: '', PORT: '' }).PORT).toBe(8787);
   });
+
+  it('treats blank strings as unset too, instead of coercing them to 0 (a random port, no shutdown grace)', () => {
+    const c = parseConfig({ PORT: ' ', SHUTDOWN_GRACE_MS: '\t', GEMINI_API_KEY: '  ', USAGE_FLUSH_INTERVAL_MS: ' \n' });
+    expect(c).toMatchObject({ PORT: 8787, SHUTDOWN_GRACE_MS: 30000, USAGE_FLUSH_INTERVAL_MS: 50 });
+    expect(c.GEMINI_API_KEY).toBeUndefined();
+  });
+
+  it('refuses a REDIS_URL the Redis client cannot parse, naming the variable and never the password', () => {
+    for (const url of ['redis://:redis-pw-9f3e@127.0.0.1:6379:abc', 'redis://:redis-pw%ZZ9f3e@127.0.0.1:6379', 'redis://:redis-pw-9f3e@[::1/0']) {
+      let problems = '';
+      try {
+        parseConfig({ REDIS_URL: url });
+      } catch (err) {
+        problems = (err as ConfigError).problems.join('\n');
+      }
+      expect(problems).toMatch(/^REDIS_URL: /);
+      expect(problems).not.toContain('redis-pw');
+    }
+    expect(parseConfig({ REDIS_URL: 'redis://:p%40ss@127.0.0.1:6379/2' }).REDIS_URL).toBe('redis://:p%40ss@127.0.0.1:6379/2');
+  });
 });

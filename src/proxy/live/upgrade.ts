@@ -115,7 +115,10 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
           const v = req.headers[h];
           if (typeof v === 'string') headers[h] = v;
         }
-        lifecycle.enter();
+        if (!lifecycle.enter()) {
+          quotas.settle(lease, { forwarded: false, tokens: 0, model: null }, clock.now());
+          throw new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.');
+        }
         let started = false;
         // A handshake ws itself rejects (bad Sec-WebSocket-Key…) never becomes a session: release it here.
         socket.once('close', () => {
