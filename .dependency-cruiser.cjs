@@ -8,7 +8,7 @@
 //   services     accounts/ audit/ auth/ exchange/ ledger/ live/ metering/ metrics/ ownership/ quota/ replicas/ scopes/ telemetry/ upstream/ usage/ crypto/
 //   state        db/ (client, pagination, data_version), shared/ (the Redis connection, the change feed)
 //   schema       db/schema/ (SQLite) and db/schema-pg/ (its Postgres twin): nothing outside the two
-//   leaves       errors.ts clock.ts calendar.ts config.ts logger.ts redact.ts values.ts public-path.ts lifecycle.ts request-id.ts strict-query.ts
+//   leaves       errors.ts clock.ts calendar.ts config.ts logger.ts redact.ts values.ts public-path.ts lifecycle.ts request-id.ts strict-query.ts heap-settings.ts
 const SURFACE_DIRS = 'proxy|admin|self-service|dashboard|cli';
 // Stage files live beside the service they drive (quota/stage.ts); exchange/stage.ts is the contract, a service.
 const STAGE_FILE = '^src/(?!exchange/)[a-z-]+/[a-z-]*stage[.]ts$';
@@ -23,7 +23,7 @@ const LAYERS = [
   { name: 'services', path: '^src/(accounts|audit|auth|exchange|ledger|live|metering|metrics|ownership|quota|replicas|scopes|telemetry|upstream|usage|crypto)/', pathNot: `^src/metrics/app[.]ts$|${STAGE_FILE}` },
   { name: 'state', path: '^src/(db|shared)/', pathNot: '^src/db/schema(-pg)?/' },
   { name: 'schema', path: '^src/db/schema(-pg)?/' },
-  { name: 'leaves', path: '^src/(errors|clock|calendar|config|logger|redact|values|public-path|lifecycle|request-id|strict-query)[.]ts$' },
+  { name: 'leaves', path: '^src/(errors|clock|calendar|config|logger|redact|values|public-path|lifecycle|request-id|strict-query|heap-settings)[.]ts$' },
 ];
 
 const upward = [];
