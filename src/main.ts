@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DatabaseUnavailableError } from './db/postgres.js';
 import { printableUrl, scrubDbText } from './db/pg-url.js';
-import { urlPassword } from './redact.js';
+import { urlPasswords } from './redact.js';
 import { query } from './db/dialect.js';
 import cluster from 'node:cluster';
 import { createGateway } from './gateway.js';
@@ -28,8 +28,7 @@ async function main(): Promise<void> {
   }
   applyHeapGrowingPercent(config.GATEWAY_HEAP_GROWING_PERCENT);
   const format = resolveLogFormat(config.LOG_FORMAT, process.stdout.isTTY === true);
-  const dbPassword = config.DATABASE_URL ? urlPassword(config.DATABASE_URL) : undefined;
-  const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, dbPassword, config.REDIS_URL ? urlPassword(config.REDIS_URL) : undefined], format);
+  const log = createLogger(config.LOG_LEVEL, undefined, [...envKeySecrets(config), config.ADMIN_TOKEN, config.GATEWAY_SECRET, ...urlPasswords(config.DATABASE_URL ?? ''), ...urlPasswords(config.REDIS_URL ?? '')], format);
   if (config.GATEWAY_WORKERS !== undefined && cluster.isPrimary) return await runPrimary(config as Config & { GATEWAY_WORKERS: number | 'auto' }, log);
   // Off by default; when on, the OpenTelemetry SDK is imported only now.
   const telemetry = config.TELEMETRY ? await loadTelemetry({ config: config.TELEMETRY, log }) : null;

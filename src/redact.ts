@@ -29,13 +29,26 @@ export function redactSecrets(text: string, known: readonly string[] = []): stri
   return out.replace(KEY_SHAPES, REDACTED).replace(KEY_PARAM, `$1${REDACTED}`);
 }
 
-/** The password in a connection URL (postgres://, redis://), decoded as drivers see it, for the redaction list; undefined when there is none. */
-export function urlPassword(url: string): string | undefined {
+/**
+ * Every password a connection URL (postgres://, redis://) carries, for the redaction list: the
+ * user-info one, raw and decoded as drivers see it, and a `?password=` parameter, which both pg and
+ * ioredis also read. Empty when there is none.
+ */
+export function urlPasswords(url: string): string[] {
   try {
-    const p = new URL(url).password;
-    return p ? decodeURIComponent(p) : undefined;
+    const u = new URL(url);
+    const found = [u.password, safeDecode(u.password), ...u.searchParams.getAll('password')];
+    return [...new Set(found.filter((p) => p !== ''))];
   } catch {
-    return undefined;
+    return [];
+  }
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
   }
 }
 

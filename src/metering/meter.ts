@@ -140,7 +140,11 @@ function jsonMeter(family: UsageFamily | null, capture: boolean, maxBytes: numbe
     async finish() {
       if (images) return { ...NO_METER, usage: images.usage() };
       if (!whole) return family === 'generate' ? { ...NO_METER, ...usageFromTail(Buffer.concat(chunks, size)) } : NO_METER;
-      const body = parseQuietly(Buffer.concat(chunks, size).toString('utf8'));
+      const bytes = Buffer.concat(chunks, size);
+      const body = parseQuietly(bytes.toString('utf8'));
+      // A streamed JSON array cut short (upstream reset, client gone) does not parse, but its complete
+      // elements already reported cumulative usage: bill the last of them, as an SSE stream would.
+      if (body === undefined && family === 'generate') return { ...NO_METER, ...usageFromTail(bytes) };
       const got = family ? extractQuietly(family, body) : { usage: null, model: null };
       return { ...NO_METER, ...got, ...(capture ? { head: body } : {}) };
     },

@@ -13,24 +13,25 @@ const NEEDLE = '"usageMetadata"';
  */
 export function usageFromTail(tail: Buffer): { usage: Usage | null; model: string | null } {
   const text = tail.toString('utf8');
-  // The needle as a key (followed by a colon), not a string value that happens to read the same.
-  let i = -1;
-  for (let at = text.lastIndexOf(NEEDLE); at !== -1 && i === -1; at = text.lastIndexOf(NEEDLE, at - 1)) {
-    let j = at + NEEDLE.length;
-    while (isSpace(text.charCodeAt(j))) j++;
-    if (text[j] === ':') i = j + 1;
-    if (at === 0) break;
+  // From the last occurrence back: a body cut short (a streamed JSON array whose connection broke)
+  // may end inside its last usageMetadata, and the complete one before it is then the latest usage.
+  for (let at = text.lastIndexOf(NEEDLE); at !== -1; at = at === 0 ? -1 : text.lastIndexOf(NEEDLE, at - 1)) {
+    // The needle as a key (followed by a colon), not a string value that happens to read the same.
+    let i = at + NEEDLE.length;
+    while (isSpace(text.charCodeAt(i))) i++;
+    if (text[i] !== ':') continue;
+    i++;
+    while (isSpace(text.charCodeAt(i))) i++;
+    const end = objectEnd(text, i);
+    if (end === -1) continue;
+    try {
+      const { usage } = extractUsage('generate', { usageMetadata: JSON.parse(text.slice(i, end)) as unknown });
+      return { usage, model: null };
+    } catch {
+      continue;
+    }
   }
-  if (i === -1) return { usage: null, model: null };
-  while (isSpace(text.charCodeAt(i))) i++;
-  const end = objectEnd(text, i);
-  if (end === -1) return { usage: null, model: null };
-  try {
-    const { usage } = extractUsage('generate', { usageMetadata: JSON.parse(text.slice(i, end)) as unknown });
-    return { usage, model: null };
-  } catch {
-    return { usage: null, model: null };
-  }
+  return { usage: null, model: null };
 }
 
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;

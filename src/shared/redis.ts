@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
+import { urlPasswords } from '../redact.js';
 
 /** Redis as every replica shares it: one command connection, the key prefix, and this process's id. */
 export interface SharedState {
@@ -21,6 +22,8 @@ export function printableRedisUrl(url: string): string {
     const u = new URL(url);
     if (u.password) u.password = '***';
     if (u.username && !u.password) u.username = '***';
+    // ioredis reads a `password` parameter as the password too.
+    if (u.searchParams.has('password')) u.searchParams.set('password', '***');
     return u.toString();
   } catch {
     return 'redis://(unparseable URL)';
@@ -73,11 +76,12 @@ export async function connectShared(url: string, prefix: string, { timeoutMs = 5
 
 function scrub(text: string, url: string): string {
   let out = text;
+  let username = '';
   try {
-    const u = new URL(url);
-    for (const s of [u.password, decodeURIComponent(u.password), u.username]) if (s) out = out.split(s).join('***');
+    username = new URL(url).username;
   } catch {
     /* an unparseable URL was never sent anywhere */
   }
+  for (const s of [...urlPasswords(url), username]) if (s) out = out.split(s).join('***');
   return out;
 }

@@ -86,4 +86,11 @@ describe('a second gateway on one database', () => {
     expect(out.stderr).not.toContain('hunter2');
     expect(out.stderr.trim().split('\n')).toHaveLength(1);
   });
+
+  it('REDIS_URL with the password as a ?password= parameter (ioredis reads it): not printed either', async () => {
+    const out = await refused({ REDIS_URL: 'redis://127.0.0.1:1/?password=hunter3-secret&family=4' });
+    expect(out.code).toBe(1);
+    expect(out.stderr).toMatch(/^gemini-gateway: Redis at redis:\/\/127\.0\.0\.1:1\/\?password=\*\*\*&family=4 is unreachable/);
+    expect(out.stderr).not.toContain('hunter3');
+  });
 });

@@ -1,7 +1,8 @@
 import { request } from 'undici';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { finalGenerateUsage, finalInteractionUsage, framedGenerate, framedGenerateArray, framedInteraction, generateUnaryText } from '../support/fixtures.js';
+import { finalGenerateUsage, finalInteractionUsage, framedGenerate, framedGenerateArray, framedInteraction, generateUnaryText, jsonArrayFrames, loadGenerateChunks } from '../support/fixtures.js';
+import { rawRequest } from '../support/raw-http.js';
 import { startHarness, UPSTREAM_KEY, type Harness } from '../support/harness.js';
 import { JSON_TYPE, zstdFrame } from '../support/fake-upstream-http.js';
 
@@ -69,6 +70,50 @@ describe('bytes through the gateway', () => {
     expect(Buffer.from(await res.body.arrayBuffer()).equals(framedGenerateArray('google-reasoning'))).toBe(true);
     const [row] = await h.waitForRows(1);
     expect(row).toMatchObject({ endpoint: 'streamGenerateContent', stream: 1, api_version: 'v1', total_tokens: finalGenerateUsage('google-reasoning', true).totalTokenCount });
+  });
+
+  // google-reasoning's usage is cumulative: element 1 already reports 294 of the final 294 tokens.
+  const cutArray = { beforeFrame: (i: number) => (i === 2 ? Promise.reject(new Error('reset')) : undefined) };
+  const secondUsage = () => JSON.parse(loadGenerateChunks('google-reasoning')[1]!).usageMetadata;
+
+  it('bills the last usage seen when a JSON-array stream (no alt=sse) is cut by an upstream reset', async () => {
+    h = await startHarness({ fake: cutArray });
+    const { key } = await h.createKey();
+    const res = await rawRequest(`${h.url}/v1beta/models/google-reasoning:streamGenerateContent`, { headers: { 'x-goog-api-key': key }, body });
+    expect(res.error).toBeDefined();
+    expect(res.body.toString()).toBe(jsonArrayFrames(loadGenerateChunks('google-reasoning')).slice(0, 2).join(''));
+    const rows = await h.waitForRows(1);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 200, outcome: 'upstream_aborted', total_tokens: secondUsage().totalTokenCount });
+    expect(JSON.parse(rows[0]!.usage_json!)).toEqual(secondUsage());
+  });
+
+  it('bills the last usage seen, once, when the client leaves a JSON-array stream (no alt=sse) mid-way', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    h = await startHarness({ fake: { beforeFrame: (i) => (i === 2 ? gate : undefined) } });
+    const { key } = await h.createKey();
+    const expected = jsonArrayFrames(loadGenerateChunks('google-reasoning')).slice(0, 2).join('');
+    try {
+      const res = await rawRequest(`${h.url}/v1beta/models/google-reasoning:streamGenerateContent`, {
+        headers: { 'x-goog-api-key': key },
+        body,
+        onResponse: (req, r) => {
+          let seen = '';
+          r.on('data', (c: Buffer) => {
+            seen += c.toString();
+            if (seen.length >= expected.length) req.destroy();
+          });
+        },
+      });
+      expect(res.error).toBeDefined();
+      const rows = await h.waitForRows(1);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await h.rows()).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ status: 200, outcome: 'client_aborted', total_tokens: secondUsage().totalTokenCount });
+    } finally {
+      release();
+    }
   });
 
   it('keeps gzip-encoded unary bodies byte-identical while metering the decompressed copy', async () => {

@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config.js';
 import { printableUrl, scrubDbText } from '../../src/db/pg-url.js';
-import { urlPassword } from '../../src/redact.js';
+import { urlPasswords } from '../../src/redact.js';
 
 describe('Postgres connection strings in printed text', () => {
   const url = 'postgres://gateway:p%40ss%2Fw0rd-long@db.internal:5432/gateway?sslmode=require';
 
   it('decodes the password as the driver sees it', () => {
-    expect(urlPassword(url)).toBe('p@ss/w0rd-long');
-    expect(urlPassword('postgres://gateway@db/x')).toBeUndefined();
+    expect(urlPasswords(url)).toEqual(['p%40ss%2Fw0rd-long', 'p@ss/w0rd-long']);
+    expect(urlPasswords('postgres://gateway@db/x')).toEqual([]);
+    // pg and ioredis both read a password parameter too.
+    expect(urlPasswords('redis://h:6379/?password=hunter3xyz')).toEqual(['hunter3xyz']);
   });
 
   it('prints the URL with the password masked and a password parameter dropped', () => {
