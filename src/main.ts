@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { DatabaseUnavailableError } from './db/postgres.js';
 import { printableUrl, scrubDbText } from './db/pg-url.js';
-import { urlPasswords } from './redact.js';
+import { urlPasswords, urlWithoutCredentials } from './redact.js';
 import { query } from './db/dialect.js';
 import cluster from 'node:cluster';
 import { createGateway } from './gateway.js';
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const keyCount = Number(live?.n ?? 0);
   const database = config.DATABASE_URL ? printableUrl(config.DATABASE_URL) : config.DATABASE_PATH;
   log.info(
-    { url: `http://${addr.address}:${addr.port}`, database, upstream: config.UPSTREAM_BASE_URL, publicBaseUrl: config.PUBLIC_BASE_URL, shared: shared?.shownUrl ?? null, pid: process.pid },
+    { url: `http://${addr.address}:${addr.port}`, database, upstream: urlWithoutCredentials(config.UPSTREAM_BASE_URL), publicBaseUrl: config.PUBLIC_BASE_URL, shared: shared?.shownUrl ?? null, pid: process.pid },
     'gemini-gateway listening',
   );
   startupHints(log, config, keyCount);

@@ -93,4 +93,11 @@ describe('a second gateway on one database', () => {
     expect(out.stderr).toMatch(/^gemini-gateway: Redis at redis:\/\/127\.0\.0\.1:1\/\?password=\*\*\*&family=4 is unreachable/);
     expect(out.stderr).not.toContain('hunter3');
   });
+
+  it('UPSTREAM_BASE_URL carrying credentials: the listening line shows the upstream without them', async () => {
+    const g = await start({ UPSTREAM_BASE_URL: 'http://ops:upstream-url-secret-42@127.0.0.1:9' });
+    const line = await g.waitForLog((l) => l.msg === 'gemini-gateway listening');
+    expect(line.upstream).toBe('http://***@127.0.0.1:9/');
+    expect(g.output()).not.toContain('upstream-url-secret-42');
+  });
 });
