@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SECRETS = { ADMIN_TOKEN: 'admin-token-5be1c0d2a9', GEMINI_API_KEY: 'AIzaStartupSecret0123456789abcdefghijk' };
+const SECRETS = { ADMIN_TOKEN: 'admin-token-5be1c0d2a9', GEMINI_API_KEY: 'test-FAKE-startup-upstream-key-0123456789abcdef' };
 
 function start(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
