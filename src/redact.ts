@@ -1,3 +1,5 @@
+import { safeDecode } from './values.js';
+
 /**
  * Last line of defence against credentials in text the gateway emits (log lines, upstream error
  * bodies it relays): exact known secrets, anything shaped like a Google or gateway key, and the
@@ -41,14 +43,6 @@ export function urlPasswords(url: string): string[] {
     return [...new Set(found.filter((p) => p !== ''))];
   } catch {
     return [];
-  }
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
   }
 }
 
