@@ -70,20 +70,33 @@ local nb = #lim
 local seed = {}
 for s = 1, #sd, 4 do seed[sd[s] * 3 + sd[s + 1]] = {sd[s + 2], sd[s + 3]} end
 local missing = {}
-local usable = {}
+-- Each window hash and lease set is read once (HMGET, HGET, ZCARD); the checks and the answer use
+-- these values and the increments' replies rather than reading again: ~45 calls where there were ~67.
+local tok, req, usable, held, inflight = {}, {}, {}, {}, {}
 for i = 0, nb - 1 do
   local k = 1 + 5 * i
   purge(KEYS[k + 4], KEYS[k + 5], now)
-  usable[i] = {}
   for w = 1, 3 do
-    local s = seed[(i + 1) * 3 + w] or {}
-    local ok = ensure(KEYS[k + w], starts[w], ttls[w], epoch, s[1], s[2])
-    usable[i][w] = ok
-    if not ok and lim[i + 1][1] == 1 then
-      missing[#missing + 1] = i + 1
-      missing[#missing + 1] = w
+    local key, c = KEYS[k + w], i * 3 + w
+    local v = redis.call('HMGET', key, 'tokens', 'requests')
+    if v[1] or v[2] or redis.call('EXISTS', key) == 1 then
+      tok[c], req[c], usable[c] = tonumber(v[1] or '0'), tonumber(v[2] or '0'), true
+    else
+      local s = seed[(i + 1) * 3 + w] or {}
+      usable[c] = ensure(key, starts[w], ttls[w], epoch, s[1], s[2])
+      if usable[c] then
+        tok[c], req[c] = num(key, 'tokens'), num(key, 'requests')
+      else
+        tok[c], req[c] = 0, 0
+        if lim[i + 1][1] == 1 then
+          missing[#missing + 1] = i + 1
+          missing[#missing + 1] = w
+        end
+      end
     end
   end
+  held[i] = num(KEYS[k + 5], '#held')
+  inflight[i] = redis.call('ZCARD', KEYS[k + 4])
 end
 if #missing > 0 then
   table.insert(missing, 1, 'seed')
@@ -91,29 +104,27 @@ if #missing > 0 then
 end
 local function counts(out)
   for i = 0, nb - 1 do
-    local k = 1 + 5 * i
     for w = 1, 3 do
-      out[#out + 1] = num(KEYS[k + w], 'tokens')
-      out[#out + 1] = num(KEYS[k + w], 'requests')
+      out[#out + 1] = tok[i * 3 + w]
+      out[#out + 1] = req[i * 3 + w]
     end
-    out[#out + 1] = num(KEYS[k + 5], '#held')
-    out[#out + 1] = redis.call('ZCARD', KEYS[k + 4])
+    out[#out + 1] = held[i]
+    out[#out + 1] = inflight[i]
   end
   return out
 end
 for i = 0, nb - 1 do
-  local k, l = 1 + 5 * i, lim[i + 1]
+  local l = lim[i + 1]
   if l[1] == 1 then
-    local held, inflight = num(KEYS[k + 5], '#held'), redis.call('ZCARD', KEYS[k + 4])
     local rpm, maxc = l[2], l[6]
-    if rpm >= 0 and num(KEYS[k + 1], 'requests') + 1 > rpm then return counts({'refused'}) end
-    if maxc >= 0 and inflight + 1 > maxc then return counts({'refused'}) end
+    if rpm >= 0 and req[i * 3 + 1] + 1 > rpm then return counts({'refused'}) end
+    if maxc >= 0 and inflight[i] + 1 > maxc then return counts({'refused'}) end
     if est > 0 then
       for w = 1, 3 do
         local limit = l[2 + w]
         if limit >= 0 then
           local need = math.max(1, math.min(est, limit))
-          if num(KEYS[k + w], 'tokens') + held + need > limit then return counts({'refused'}) end
+          if tok[i * 3 + w] + held[i] + need > limit then return counts({'refused'}) end
         end
       end
     end
@@ -123,11 +134,11 @@ local expires = now + leaseMs
 for i = 0, nb - 1 do
   local k = 1 + 5 * i
   for w = 1, 3 do
-    if usable[i][w] then redis.call('HINCRBY', KEYS[k + w], 'requests', 1) end
+    if usable[i * 3 + w] then req[i * 3 + w] = redis.call('HINCRBY', KEYS[k + w], 'requests', 1) end
   end
-  redis.call('ZADD', KEYS[k + 4], expires, leaseId)
+  inflight[i] = inflight[i] + redis.call('ZADD', KEYS[k + 4], expires, leaseId)
   redis.call('HSET', KEYS[k + 5], leaseId, est)
-  redis.call('HINCRBY', KEYS[k + 5], '#held', est)
+  held[i] = redis.call('HINCRBY', KEYS[k + 5], '#held', est)
   redis.call('PEXPIRE', KEYS[k + 4], leaseMs * 3)
   redis.call('PEXPIRE', KEYS[k + 5], leaseMs * 3)
 end
