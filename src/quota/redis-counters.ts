@@ -48,7 +48,8 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
   // Settlements wait (see settle()) and go out together in one socket write, ahead of any admission.
   const deferred: SharedSettlement[] = [];
   let flushing: NodeJS.Immediate | null = null;
-  let turn: NodeJS.Immediate | null = null;
+  // The socket corked for this turn's commands, and the end of the turn that uncorks it.
+  let turn: { stream: NonNullable<typeof redis.stream>; timer: NodeJS.Immediate } | null = null;
 
   const tag = (projectId: string) => `${prefix}:q:{${projectId}}`;
   const windowKey = (t: string, dim: CounterDimension, value: string, kind: WindowKind, start: number) => `${t}:w:${dim}:${value}:${kind}:${start}`;
@@ -198,9 +199,12 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
         return;
       }
       deferred.push(s);
-      // At the end of this turn, with the others of the turn in one write: any later would let a
-      // client that saw its response end, then asked another replica, find its lease still held.
-      flushing ??= setImmediate(flushNow);
+      // Releasing a lease: written now, with whatever this turn holds corked. Its response has ended,
+      // and a client that then asks another replica must find the slot free; at the end of the turn,
+      // other sockets' callbacks (or a replica slowed by load) could let that admission reach Redis
+      // first. Charges alone (no lease) wait for the turn's single write.
+      if (s.leaseId) flushNow(true);
+      else flushing ??= setImmediate(flushNow);
     },
     pending: () => queue.length,
     async close() {
@@ -227,10 +231,14 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
     const stream = writable();
     if (turn || !stream) return;
     stream.cork();
-    turn = setImmediate(() => {
-      turn = null;
-      stream.uncork();
-    });
+    turn = { stream, timer: setImmediate(endTurn) };
+  }
+
+  function endTurn(): void {
+    if (!turn) return;
+    clearImmediate(turn.timer);
+    turn.stream.uncork();
+    turn = null;
   }
 
   /** This connection's socket while commands can be written to it (cork() holds them for one write). */
@@ -238,12 +246,16 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
     return redis.stream?.writable ? redis.stream : null;
   }
 
-  /** Sends the settlements waiting for the end of this event-loop turn (each command is written synchronously). */
-  function flushNow(): void {
+  /**
+   * Sends the settlements waiting for the end of this event-loop turn (each command is written
+   * synchronously); `now` also lets go of the turn's cork, so they leave in this call.
+   */
+  function flushNow(now = false): void {
     const stream = deferred.length > 1 ? writable() : null;
     stream?.cork();
     sendDeferred();
     stream?.uncork();
+    if (now) endTurn();
   }
 
   function sendDeferred(): Promise<void>[] {

@@ -109,6 +109,25 @@ describe.runIf(inject('redisAvailable'))('Redis quota counters', () => {
     expect(second.counts[0]!).toMatchObject({ inFlight: 1, windows: { minute: { tokens: 3, requests: 2 } } });
   });
 
+  it('a settlement that releases a lease is on its way to Redis before settle() returns: another replica\'s admission written later in the same turn finds the slot free', async () => {
+    const prefix = setup();
+    const a = await replica(prefix, () => ({ tokens: 0, requests: 0 }));
+    const b = await replica(prefix, () => ({ tokens: 0, requests: 0 }));
+    const t = now();
+    const buckets = project({ maxConcurrent: 1 });
+    const held = await a.admit('prj_9', buckets, 0, starts(t), t);
+    expect(held.admitted).toBe(true);
+    // B already has a command waiting for the end of this turn (its admissions leave corked together),
+    // as a replica under load does. The client saw A's response end, then asked B: B's admission
+    // must not reach Redis ahead of A's release, or the finished request still holds the slot.
+    const other = b.admit('prj_other', project({ maxConcurrent: 1 }), 0, starts(t), t);
+    a.settle(settlement('prj_9', held.leaseId, 5, 's9', t));
+    const next = await b.admit('prj_9', buckets, 0, starts(t), t);
+    await other;
+    expect(next.admitted).toBe(true);
+    expect(next.counts[0]!).toMatchObject({ inFlight: 1, windows: { minute: { tokens: 5, requests: 2 } } });
+  });
+
   it('a settlement still waiting for the end of its turn is applied when the replica closes first', async () => {
     const prefix = setup();
     const shared = await connectShared(TEST_REDIS_URL, prefix);
