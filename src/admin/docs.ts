@@ -37,7 +37,8 @@ const ASSETS: Record<string, string> = {
   'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
 };
 
-const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'";
+// As the dashboard's: nothing but this origin, no <base> to redirect relative URLs, no framing (the page can send the admin token).
+const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export const registerDocsRoutes: RegisterAdminRoutes = (app) => {
   const dir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));

@@ -18,7 +18,8 @@ const TYPES: Record<string, string> = {
 
 const HEADERS = {
   // The page only talks to this origin; the admin token lives in sessionStorage, so no third-party script may run.
-  'content-security-policy': "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+  // base-uri: a <base> slipped into the page would resolve its relative script and API URLs elsewhere.
+  'content-security-policy': "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-cache',
