@@ -28,8 +28,9 @@ function buildSurfaces(deps: AppDeps): { app: Hono<AppEnv>; proxy: ProxyHandler 
     c.set('requestId', newRequestId());
     const refusal = c.env?.incoming ? refusalBeforeRouting(deps.lifecycle, c.env.incoming.url ?? '/', c.req.path) : null;
     // Admin callers parse one error shape; only tenant-key surfaces get Google's. Judged on the target
-    // as sent: `/v1beta/%2e%2e/admin/…` normalises into /admin/ but was sent to the data plane.
-    const audience = (c.env?.incoming?.url ?? '').startsWith('/admin/') ? 'admin' : 'google';
+    // as sent: `/v1beta/%2e%2e/admin/…` normalises into /admin/ but was sent to the data plane. Under a
+    // PUBLIC_BASE_URL path the admin API (and the dashboard calling it) is `/gw/admin/…` as sent.
+    const audience = stripPublicPrefix(c.env?.incoming?.url ?? '', prefix).startsWith('/admin/') ? 'admin' : 'google';
     if (refusal) return c.body(renderError(refusal.error, audience, c.get('requestId')), refusal.error.status as 400, refusal.headers);
     await next();
   });

@@ -81,9 +81,8 @@ export interface ScopeRequest {
 
 /** Null when allowed; otherwise a message naming what is not allowed (shown to the caller). */
 export function scopeViolation(c: CompiledScopes, req: ScopeRequest): string | null {
-  if (c.cidrs && !addressAllowed(c.cidrs.block, req.address)) {
-    return `This API key may not be used from ${req.address ?? 'an unknown address'} (allowed networks: ${c.cidrs.list.join(', ')}).`;
-  }
+  const network = networkViolation(c, req.address);
+  if (network) return network;
   if (c.endpoints) {
     const family = endpointFamily(req.endpoint);
     if (family === null || !c.endpoints.has(family)) {
@@ -99,6 +98,15 @@ export function scopeViolation(c: CompiledScopes, req: ScopeRequest): string | n
     }
   }
   return null;
+}
+
+/**
+ * Null when the key may be used from `address`. Source networks bound the key on every surface that
+ * takes it (the self-service API too), unlike endpoint families and models, which name data-plane calls.
+ */
+export function networkViolation(c: Pick<CompiledScopes, 'cidrs'>, address: string | undefined): string | null {
+  if (!c.cidrs || addressAllowed(c.cidrs.block, address)) return null;
+  return `This API key may not be used from ${address ?? 'an unknown address'} (allowed networks: ${c.cidrs.list.join(', ')}).`;
 }
 
 function addressAllowed(block: BlockList, address: string | undefined): boolean {

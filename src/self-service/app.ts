@@ -1,7 +1,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
 import { looksLikeKey } from '../auth/keys.js';
-import { onErrorFor, validationHook } from '../errors.js';
+import { GatewayError, onErrorFor, validationHook } from '../errors.js';
+import { compileScopes, networkViolation } from '../scopes/scopes.js';
 import { strictQueries } from '../strict-query.js';
 import { SELF_SERVICE_PATHS, SELF_SERVICE_ROUTES } from './routes.js';
 import type { SelfServiceApp, SelfServiceDeps, SelfServiceEnv } from './types.js';
@@ -22,7 +23,12 @@ export function createSelfServiceApp(deps: SelfServiceDeps): SelfServiceApp {
       const search = new URL(c.req.url).search;
       const queryKey = c.req.query('key');
       const credential = !keyIsFilter || (queryKey && looksLikeKey(queryKey)) ? search : '';
-      c.set('principal', (await deps.tenantAuth(c.env.incoming, credential)).principal);
+      const { principal } = await deps.tenantAuth(c.env.incoming, credential);
+      // A key bound to networks reads its project's usage only from there, as it calls Gemini only from there.
+      const cidrs = principal.scopes.cidrs;
+      const denied = cidrs ? networkViolation(compileScopes({ cidrs }), deps.clientAddress(c.env.incoming)) : null;
+      if (denied) throw new GatewayError('permission_denied', denied);
+      c.set('principal', principal);
       await next();
     };
   for (const { path, keyIsFilter } of SELF_SERVICE_PATHS) app.use(path, authenticate(keyIsFilter));

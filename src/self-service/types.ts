@@ -6,7 +6,7 @@ export type SelfServiceEnv = { Bindings: AppEnv['Bindings']; Variables: AppEnv['
 export type SelfServiceApp = OpenAPIHono<SelfServiceEnv>;
 
 /** What the self-service surface uses. */
-export type SelfServiceDeps = Pick<AppDeps, 'config' | 'log' | 'db' | 'clock' | 'quotas' | 'tenantAuth'>;
+export type SelfServiceDeps = Pick<AppDeps, 'config' | 'log' | 'db' | 'clock' | 'quotas' | 'tenantAuth' | 'clientAddress'>;
 
 /** One registration function per self-service resource (usage, quota…), each scoped to the caller's project. */
 export type RegisterSelfServiceRoutes = (app: SelfServiceApp, deps: SelfServiceDeps) => void;

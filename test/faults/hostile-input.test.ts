@@ -263,6 +263,16 @@ describe('paths can only reach upstream API paths', () => {
     expect(h.fake.requests).toHaveLength(0);
   });
 
+  it('a hostile target sent to the admin API under the PUBLIC_BASE_URL path gets the admin error shape too', async () => {
+    const { h, port } = await start({ publicPath: '/gw' });
+    for (const target of ['/gw/admin/v1/../../v1beta/models', '/gw/admin/v1/%2e%2e/keys']) {
+      const req = `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nauthorization: Bearer ${ADMIN_TOKEN}\r\nconnection: close\r\n\r\n`;
+      const res = parseRaw(await rawExchange(port, req));
+      expect({ target, status: res.status, body: JSON.parse(res.body) }).toEqual({ target, status: 400, body: { error: { code: 'invalid_argument', message: expect.any(String), requestId: expect.any(String) } } });
+    }
+    expect(h.fake.requests).toHaveLength(0);
+  });
+
   it('what does reach upstream is always the raw API path on the configured host', async () => {
     const { h, key } = await start();
     const sdk = h.sdk(key);

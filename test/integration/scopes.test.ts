@@ -97,6 +97,17 @@ describe('key scopes on the data plane', () => {
     expect((await call(h, inside.secret, 'POST', '/v1beta/models/google-text:generateContent', gen)).status).toBe(200);
   });
 
+  it('a key used from outside its CIDRs reads nothing from /gateway/v1 either (403 naming the address)', async () => {
+    const outside = await issueKey(h, { project: 'far', key: { scopes: { cidrs: ['10.0.0.0/8'] } } });
+    const inside = await issueKey(h, { project: 'near', key: { scopes: { cidrs: ['127.0.0.0/8'] } } });
+    for (const path of ['/gateway/v1/usage', '/gateway/v1/usage/events', '/gateway/v1/quota']) {
+      expectDenied(await call(h, outside.secret, 'GET', path), /from 127\.0\.0\.1 \(allowed networks: 10\.0\.0\.0\/8\)/);
+      const viaQuery = await fetch(`${h.url}${path}?key=${encodeURIComponent(outside.secret)}`);
+      expect(viaQuery.status).toBe(403);
+      expect((await call(h, inside.secret, 'GET', path)).status).toBe(200);
+    }
+  });
+
   it('the admin API rejects malformed scopes', async () => {
     const { projectId } = await issueKey(h);
     for (const scopes of [{ endpoints: ['chat'] }, { cidrs: ['10.0.0.0/33'] }, { models: [] }, { models: ['a b'] }, { other: ['x'] }]) {
