@@ -30,6 +30,9 @@ export function createSelfServiceApp(deps: SelfServiceDeps): SelfServiceApp {
       if (denied) throw new GatewayError('permission_denied', denied);
       c.set('principal', principal);
       await next();
+      // A key sent as a header is invisible to a shared cache: it would serve this project's usage
+      // to the next caller of the same URL.
+      if (!c.res.headers.has('cache-control')) c.res.headers.set('cache-control', 'no-store');
     };
   for (const { path, keyIsFilter } of SELF_SERVICE_PATHS) app.use(path, authenticate(keyIsFilter));
   for (const register of SELF_SERVICE_ROUTES) register(app, deps);

@@ -63,6 +63,14 @@ describe('GET /gateway/v1/usage (self-service)', () => {
     expect(own.data.map((e: any) => e.promptTokens)).toEqual([200, 100]);
   });
 
+  it('tells caches not to keep any answer: a key sent as a header is invisible to a shared cache, which would hand one project\'s usage to the next caller of the same URL', async () => {
+    for (const path of ['/gateway/v1/usage?from=2026-06-01&to=2026-06-03', '/gateway/v1/usage/events', '/gateway/v1/usage?format=csv&from=2026-06-01&to=2026-06-03', '/gateway/v1/quota']) {
+      const res = await fetch(`${h.url}${path}`, { headers: { 'x-goog-api-key': web.key } });
+      await res.arrayBuffer();
+      expect({ path, status: res.status, cache: res.headers.get('cache-control') }).toEqual({ path, status: 200, cache: 'no-store' });
+    }
+  });
+
   it('refuses missing, unknown and revoked keys, and the admin token, in Google’s error shape', async () => {
     expect(await selfService(null, '')).toMatchObject({ status: 401, body: { error: { status: 'UNAUTHENTICATED' } } });
     expect((await selfService(ADMIN_TOKEN, '', 'bearer')).status).toBe(401);
