@@ -18,7 +18,8 @@ const JSON_TYPE = { 'content-type': 'application/json; charset=UTF-8' };
 export function refusalBeforeRouting(lifecycle: Pick<Lifecycle, 'draining'>, rawUrl: string, path: string): EarlyRefusal | null {
   const problem = requestTargetProblem(rawUrl);
   if (problem) return { error: new GatewayError('invalid_argument', problem), headers: JSON_TYPE };
-  if (lifecycle.draining && path !== '/healthz' && !path.startsWith('/admin/')) {
+  // Health, admin and metrics stay open while draining: a scrape is how an operator watches the drain.
+  if (lifecycle.draining && path !== '/healthz' && path !== '/metrics' && !path.startsWith('/admin/')) {
     return { error: new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.'), headers: { ...JSON_TYPE, connection: 'close' } };
   }
   return null;

@@ -69,7 +69,8 @@ describe('SIGTERM', () => {
   it('under load: new requests get 503, in-flight streams finish, every row is flushed, exit 0', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
-    const child = await gateway({ SHUTDOWN_GRACE_MS: '30000' }, { beforeFrame: (i, rec) => (i === 2 && rec.url.includes('stream') ? gate : undefined) });
+    const metricsToken = 'shutdown-test-metrics-token-0123456789';
+    const child = await gateway({ SHUTDOWN_GRACE_MS: '30000', METRICS_TOKEN: metricsToken }, { beforeFrame: (i, rec) => (i === 2 && rec.url.includes('stream') ? gate : undefined) });
     const done = await Promise.all(Array.from({ length: 8 }, () => unary(child.url)));
     expect(done.every((r) => r.status === 200)).toBe(true);
 
@@ -83,6 +84,10 @@ describe('SIGTERM', () => {
     expect(refused.headers.connection).toBe('close');
     expect(JSON.parse(refused.body.toString()).error).toMatchObject({ code: 503, status: 'UNAVAILABLE' });
     expect((await rawRequest(`${child.url}/healthz`, { method: 'GET' })).status).toBe(503);
+    // Still scraped while draining: the in-flight gauge is how an operator watches the drain.
+    const scrape = await rawRequest(`${child.url}/metrics`, { method: 'GET', headers: { authorization: `Bearer ${metricsToken}` } });
+    expect(scrape.status).toBe(200);
+    expect(scrape.body.toString()).toMatch(/^gemini_gateway_/m);
     expect(child.process.exitCode).toBeNull();
 
     release();

@@ -27,7 +27,7 @@ describe('isDataPlane: what skips the router', () => {
 });
 
 describe('refusalBeforeRouting', () => {
-  it('refuses hostile targets with 400 and, while draining, everything but health and admin with 503 + close', () => {
+  it('refuses hostile targets with 400 and, while draining, everything but health, admin and metrics with 503 + close', () => {
     const open = { draining: false };
     const draining = { draining: true };
     expect(refusalBeforeRouting(open, '/v1beta/models', '/v1beta/models')).toBeNull();
@@ -36,5 +36,8 @@ describe('refusalBeforeRouting', () => {
     expect([refused?.error.status, refused?.headers.connection]).toEqual([503, 'close']);
     expect(refusalBeforeRouting(draining, '/healthz', '/healthz')).toBeNull();
     expect(refusalBeforeRouting(draining, '/admin/v1/tenants', '/admin/v1/tenants')).toBeNull();
+    // A scrape during the drain is how an operator watches in-flight requests fall to zero.
+    expect(refusalBeforeRouting(draining, '/metrics', '/metrics')).toBeNull();
+    expect(refusalBeforeRouting(draining, '/metricsx', '/metricsx')?.error.status).toBe(503);
   });
 });
