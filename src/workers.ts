@@ -34,6 +34,11 @@ export async function runPrimary(config: Config & { GATEWAY_WORKERS: number | 'a
   cluster.on('listening', (worker) => listened.add(worker.id));
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
+      // Its in-flight requests and queued rows may be lost: a supervisor should know the drain was not clean.
+      if (code !== 0) {
+        log.error({ workerPid: worker.process.pid, code, signal }, 'a gateway worker died while draining');
+        process.exitCode = 1;
+      }
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit();
       return;
     }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path, { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import { latch } from '../support/quota.js';
 import { clearOfMinuteBoundary, startReplicas, type Replicas } from '../support/replicas.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -83,5 +84,31 @@ describe('GATEWAY_WORKERS', { timeout: 90_000 }, () => {
     );
     expect(statuses.filter((s) => s === 200)).toHaveLength(10);
     expect(statuses.filter((s) => s === 429)).toHaveLength(10);
+  });
+
+  it.runIf(inject('redisAvailable'))('a worker that dies while draining makes the primary exit non-zero, so a supervisor knows the drain was not clean', async () => {
+    const gate = latch();
+    r = await startReplicas(1, { env: { GATEWAY_WORKERS: '2', SHUTDOWN_GRACE_MS: '30000' }, fake: { beforeFrame: (i) => (i === 0 ? gate.wait : undefined) } });
+    const g = r.gateways[0]!;
+    const first = g.logs.find((x) => x.msg === 'gemini-gateway listening')!;
+    await g.waitForLog((l) => l.msg === 'gemini-gateway listening' && l.pid !== first.pid);
+    const workers = [...new Set(g.logs.filter((l) => l.msg === 'gemini-gateway listening').map((l) => l.pid as number))];
+    // A stream held upstream keeps its worker draining.
+    const held = fetch(`${g.url}/v1beta/models/google-text:streamGenerateContent?alt=sse`, {
+      method: 'POST', headers: { 'x-goog-api-key': r.key, 'content-type': 'application/json' }, body: '{}',
+    }).then((res) => res.arrayBuffer(), () => null);
+    await new Promise<void>((resolve) => { const t = setInterval(() => { if (r!.fake.requests.length > 0) { clearInterval(t); resolve(); } }, 20); });
+    g.process.kill('SIGTERM');
+    await g.waitForLog((l) => l.msg === 'stopping gateway workers');
+    for (const pid of workers) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* the idle worker may have finished its drain already */
+      }
+    }
+    gate.open();
+    await held;
+    expect(await g.exited).toEqual({ code: 1, signal: null });
   });
 });
