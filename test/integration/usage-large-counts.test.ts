@@ -1,0 +1,37 @@
+// Token counts past 2^31: one request can report them only through a sum (a large Batch API job's
+// per-request usages, summed into its one row), but whatever the source, the row must be stored as
+// reported on both backends, and must not hold up the rows after it.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RouteContext } from '../support/fake-upstream-http.js';
+import { startHarness, type Harness } from '../support/harness.js';
+
+const HUGE = { promptTokenCount: 3_000_000_000, candidatesTokenCount: 20, totalTokenCount: 3_000_000_020 };
+
+describe('usage rows with token counts past 2^31', () => {
+  let h: Harness | undefined;
+  afterEach(async () => h?.close());
+
+  it('are stored as reported, and the rows after them are written too', async () => {
+    h = await startHarness({
+      fake: {
+        intercept: ({ url, res }: RouteContext) => {
+          if (!url.pathname.includes('/models/google-huge:')) return false;
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: 'ok' }] } }], usageMetadata: HUGE, modelVersion: 'google-huge' }));
+          return true;
+        },
+      },
+    });
+    const { key } = await h.createKey();
+    const sdk = h.sdk(key);
+    const huge = await sdk.models.generateContent({ model: 'google-huge', contents: 'hi' });
+    expect(huge.usageMetadata?.totalTokenCount).toBe(HUGE.totalTokenCount);
+    await sdk.models.generateContent({ model: 'google-text', contents: 'after' });
+
+    const rows = await h.waitForRows(2);
+    expect(rows.map((r) => r.model)).toEqual(['google-huge', 'google-text']);
+    expect(rows[0]).toMatchObject({ prompt_tokens: HUGE.promptTokenCount, output_tokens: 20, total_tokens: HUGE.totalTokenCount });
+    const hourly = await h.scalar<number>('SELECT SUM(total_tokens) FROM usage_rollups_hourly');
+    expect(hourly).toBe(HUGE.totalTokenCount + rows[1]!.total_tokens!);
+  });
+});
