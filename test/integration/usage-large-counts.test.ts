@@ -34,4 +34,29 @@ describe('usage rows with token counts past 2^31', () => {
     const hourly = await h.scalar<number>('SELECT SUM(total_tokens) FROM usage_rollups_hourly');
     expect(hourly).toBe(HUGE.totalTokenCount + rows[1]!.total_tokens!);
   });
+
+  it('a count that is not a whole number (fractional, negative, past 2^53) is stored as a whole one, and does not hold up the rows after it', async () => {
+    const odd = { promptTokenCount: 12.5, candidatesTokenCount: -3, totalTokenCount: 1e21, promptTokensDetails: [{ modality: 'AUDIO', tokenCount: 4.75 }] };
+    h = await startHarness({
+      fake: {
+        intercept: ({ url, res }: RouteContext) => {
+          if (!url.pathname.includes('/models/google-odd:')) return false;
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: 'ok' }] } }], usageMetadata: odd, modelVersion: 'google-odd' }));
+          return true;
+        },
+      },
+    });
+    const { key } = await h.createKey();
+    const sdk = h.sdk(key);
+    await sdk.models.generateContent({ model: 'google-odd', contents: 'hi' });
+    await sdk.models.generateContent({ model: 'google-text', contents: 'after' });
+
+    const rows = await h.waitForRows(2);
+    expect(rows.map((r) => r.model)).toEqual(['google-odd', 'google-text']);
+    expect(rows[0]).toMatchObject({ prompt_tokens: 12, output_tokens: 0, total_tokens: Number.MAX_SAFE_INTEGER });
+    expect(await h.scalar<number>('SELECT input_audio_tokens FROM usage_events WHERE model = ?', ['google-odd'])).toBe(4);
+    // The upstream's own numbers are kept as it sent them.
+    expect(JSON.parse(rows[0]!.usage_json!)).toEqual(odd);
+  });
 });
