@@ -59,4 +59,18 @@ describe('usage rows with token counts past 2^31', () => {
     // The upstream's own numbers are kept as it sent them.
     expect(JSON.parse(rows[0]!.usage_json!)).toEqual(odd);
   });
+
+  it('a video length past 2^31 s in a client\'s request, if upstream accepts it, does not hold up the rows after it', async () => {
+    h = await startHarness();
+    const { key } = await h.createKey();
+    const res = await fetch(`${h.url}/v1beta/models/veo-3.0-generate-001:predictLongRunning`, {
+      method: 'POST', headers: { 'x-goog-api-key': key, 'content-type': 'application/json' },
+      body: JSON.stringify({ instances: [{ prompt: 'waves' }], parameters: { durationSeconds: 3e9 } }),
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    await h.sdk(key).models.generateContent({ model: 'google-text', contents: 'after' });
+    const rows = await h.waitForRows(2);
+    expect(rows.map((r) => r.endpoint)).toEqual(['predictLongRunning', 'generateContent']);
+  });
 });
