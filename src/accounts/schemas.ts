@@ -14,8 +14,17 @@ export const Name = z.string().trim().min(1).max(200);
 
 export const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
 
+/**
+ * Labels are stored as JSON and filtered through Postgres's jsonb, which cannot hold U+0000 or an
+ * unpaired surrogate: one such value, once stored, would make every label filter on its table fail.
+ */
+const LABEL_VALUE_UNSTORABLE = /[\u0000\p{Cs}]/u;
+
 export const Labels = z
-  .record(z.string().regex(LABEL_KEY, 'label keys are letters, digits and . _ / - (at most 63)'), z.string().max(256))
+  .record(
+    z.string().regex(LABEL_KEY, 'label keys are letters, digits and . _ / - (at most 63)'),
+    z.string().max(256).refine((v) => !LABEL_VALUE_UNSTORABLE.test(v), 'label values must not contain a NUL character (\\u0000) or an unpaired surrogate'),
+  )
   .refine((o) => Object.keys(o).length <= 32, 'at most 32 labels')
   .openapi('Labels', { description: 'Free-form string labels; an update replaces the whole set.', example: { team: 'search', env: 'prod' } });
 

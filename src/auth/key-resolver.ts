@@ -160,7 +160,11 @@ export function createKeyResolver(db: Db, clock: Clock, ttlMs: number, maxEntrie
     },
     invalidate() {
       generation++;
-      cache.clear();
+      // Untrusted, not forgotten: each entry is re-read before its next use, and if the database cannot
+      // answer then, its last answer stands, as for a change another process made. Emptying the cache
+      // instead left every key without an answer to fall back on through an outage that began after
+      // any admin write.
+      for (const entry of cache.values()) entry.version = Number.NaN;
     },
     drainLastUsed() {
       const out = lastUsed;

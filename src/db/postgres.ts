@@ -97,6 +97,10 @@ export async function openPostgres(opts: PostgresOptions): Promise<PgDb> {
     types,
   });
   pool.on('error', (err) => opts.onError?.(`postgres connection error: ${describe(err, opts.url)}`));
+  // The pool listens for errors only on idle clients. A checked-out one (a drizzle transaction holds
+  // its client across statements) whose connection the server ends would emit 'error' to no one,
+  // which ends the process; the statement it was running already rejects with that error.
+  pool.on('connect', (client) => client.on('error', () => {}));
   try {
     await pool.query('SELECT 1');
   } catch (err) {

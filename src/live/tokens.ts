@@ -16,6 +16,8 @@ const MINUTE = 60_000;
 const DEFAULT_EXPIRE_MS = 30 * MINUTE;
 const DEFAULT_NEW_SESSION_MS = MINUTE;
 const MAX_AHEAD_MS = 20 * 60 * MINUTE;
+/** The largest uses count both backends store (int4). */
+const MAX_USES = 2 ** 31 - 1;
 
 /** The token as a session uses it: whose it is and what it allows. */
 export interface TokenGrant {
@@ -63,7 +65,10 @@ export function createLiveTokens({ db, clock, keys }: { db: Db; clock: Clock; ke
       const now = clock.now();
       const b = isObject(body) ? body : {};
       const uses = b.uses === undefined ? 1 : b.uses;
-      if (typeof uses !== 'number' || !Number.isInteger(uses) || uses < 0) throw new GatewayError('invalid_argument', 'uses must be a non-negative integer (0 = unlimited).');
+      // uses_left is int4 on Postgres: a larger count would fail the INSERT (a 500), and none is needed.
+      if (typeof uses !== 'number' || !Number.isInteger(uses) || uses < 0 || uses > MAX_USES) {
+        throw new GatewayError('invalid_argument', `uses must be an integer from 0 to ${MAX_USES} (0 = unlimited).`);
+      }
       const expiresAt = timeField(b.expireTime, 'expireTime', now + DEFAULT_EXPIRE_MS, now);
       const newSessionExpiresAt = timeField(b.newSessionExpireTime, 'newSessionExpireTime', Math.min(now + DEFAULT_NEW_SESSION_MS, expiresAt), now);
       const setup = b.bidiGenerateContentSetup;

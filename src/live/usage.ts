@@ -1,5 +1,5 @@
 import type { Usage } from '../metering/usage.js';
-import { isObject } from '../values.js';
+import { isObject, wholeCount as count } from '../values.js';
 
 /**
  * Live API metering, pure. Server messages are JSON (Google sends them pretty-printed, in binary
@@ -12,7 +12,6 @@ import { isObject } from '../values.js';
 
 const USAGE_KEY = Buffer.from('"usageMetadata"');
 const TURN_COMPLETE = Buffer.from('"turnComplete"');
-const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 /** Live `usageMetadata` → the gateway's Usage shape (responseTokenCount is the output). */
 export function fromLiveUsageMetadata(u: unknown): Usage | null {

@@ -1,4 +1,4 @@
-import { isObject } from '../values.js';
+import { isObject, wholeCount } from '../values.js';
 
 /**
  * Token counts split by modality, as extra fields of a Usage. Text is never stored: it is what
@@ -45,8 +45,8 @@ function add(into: ModalityCounts, part: Part, list: unknown, countKey: 'tokenCo
   if (!Array.isArray(list)) return;
   for (const item of list) {
     if (!isObject(item) || typeof item.modality !== 'string') continue;
-    const n = item[countKey];
-    if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) continue;
+    const n = wholeCount(item[countKey]);
+    if (n === 0) continue;
     // generateContent says "AUDIO", the Interactions API "audio".
     const f = FIELD[part][item.modality.toLowerCase() as Modality];
     if (f) into[f] = (into[f] ?? 0) + n;

@@ -1,4 +1,4 @@
-import { isObject } from '../values.js';
+import { isObject, wholeCount } from '../values.js';
 import { addInteractionModalities, addUsageMetadataModalities, type ModalityCounts } from './modality.js';
 /**
  * One usage shape for both Gemini families. Counts are what upstream reported; a count missing
@@ -28,7 +28,7 @@ export interface Usage extends ModalityCounts {
   json: string;
 }
 
-const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const count = wholeCount;
 
 /** generateContent family: `usageMetadata`. */
 export function fromUsageMetadata(u: unknown): Usage | null {

@@ -3,12 +3,16 @@ import type { Usage } from './usage.js';
 
 /** Veo's default clip length when the request names none (Veo 3: 8 s). */
 export const DEFAULT_VIDEO_SECONDS = 8;
+/** What the column holding a request's clip length can store. */
+const MAX_VIDEO_SECONDS = 2 ** 31 - 1;
 
 /** Pure: seconds per video a `:predictLongRunning` request asks for (`parameters.durationSeconds`, number or numeric string). */
 export function requestedVideoSeconds(body: unknown): number {
   const params = isObject(body) && isObject(body.parameters) ? body.parameters : {};
   const v = typeof params.durationSeconds === 'string' ? Number(params.durationSeconds) : params.durationSeconds;
-  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.round(v) : DEFAULT_VIDEO_SECONDS;
+  // Stored as resources.units (int4 on Postgres), written with the request's usage row: a larger number
+  // would fail that row's whole ledger batch at every retry, and the rows behind it.
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.min(Math.round(v), MAX_VIDEO_SECONDS) : DEFAULT_VIDEO_SECONDS;
 }
 
 export interface FinishedVideo {

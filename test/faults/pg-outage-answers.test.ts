@@ -77,4 +77,26 @@ describe.runIf(postgresAvailable)('answers while Postgres is unreachable', () =>
     expect(child.output()).not.toContain(ADMIN_TOKEN);
     await proxy.restore();
   }, 40_000);
+
+  it('a key cached before the outage keeps serving through it although an admin write committed just before (the write makes it re-read, not forgotten)', async () => {
+    const tenant = { 'x-goog-api-key': key, 'content-type': 'application/json' };
+    const generate = () => fetch(`${child.url}/v1beta/models/google-text:generateContent`, { method: 'POST', headers: tenant, body: '{}' });
+    const warm = await generate();
+    expect(warm.status).toBe(200);
+    await warm.text();
+    // Any committed admin change (here an unrelated tenant) tells the key cache that something changed.
+    const created = await fetch(`${child.url}/admin/v1/tenants`, {
+      method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ slug: 'unrelated' }),
+    });
+    expect(created.status).toBe(201);
+    await created.text();
+    await proxy.cut();
+    try {
+      const gen = await generate();
+      const body = await gen.text();
+      expect({ status: gen.status, body: gen.status === 200 ? '' : body }).toEqual({ status: 200, body: '' });
+    } finally {
+      await proxy.restore();
+    }
+  }, 40_000);
 });

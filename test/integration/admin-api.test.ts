@@ -141,6 +141,28 @@ describe('admin API', () => {
     }
   });
 
+  it('refuses a label value Postgres JSON cannot hold (NUL, an unpaired surrogate) with 400, so label filters keep working', async () => {
+    h = await startHarness({ env: { ADMIN_TOKEN } });
+    const { tenantId, keyId } = await issueKey(h);
+    const refused = [
+      await h.admin('PATCH', `/admin/v1/tenants/${tenantId}`, { labels: { team: 'a\u0000b' } }),
+      await h.admin('PATCH', `/admin/v1/tenants/${tenantId}`, { labels: { team: 'x\ud800' } }),
+      await h.admin('POST', '/admin/v1/tenants', { slug: 'lone', labels: { team: '\udc00' } }),
+      await h.admin('PATCH', `/admin/v1/keys/${keyId}`, { labels: { team: 'a\u0000' } }),
+    ];
+    for (const r of refused) {
+      expect(r.status).toBe(400);
+      expect(r.body).toEqual({ error: { code: 'invalid_argument', message: expect.stringContaining('labels'), requestId: expect.any(String) } });
+    }
+    // A paired surrogate (an emoji) is ordinary text.
+    expect((await h.admin('PATCH', `/admin/v1/tenants/${tenantId}`, { labels: { team: 'search \ud83d\ude80' } })).status).toBe(200);
+    for (const path of ['/admin/v1/tenants?label=team', '/admin/v1/tenants?label=team%3Dsearch%20%F0%9F%9A%80', '/admin/v1/keys?label=team']) {
+      const r = await h.admin('GET', path);
+      expect({ path, status: r.status }).toEqual({ path, status: 200 });
+    }
+    expect((await h.admin('GET', '/admin/v1/tenants?label=team')).body.data).toHaveLength(1);
+  });
+
   it('409 on a duplicate slug (per tenant for projects), 404 for unknown ids, 422 for changes a state forbids', async () => {
     h = await startHarness({ env: { ADMIN_TOKEN } });
     const { tenantId, keyId } = await issueKey(h);

@@ -201,4 +201,18 @@ describe('ephemeral token limits', () => {
     const rows = await h.waitForRows(2);
     expect(rows.map((r) => [r.endpoint, r.status, r.outcome])).toEqual([['auth_tokens', 403, 'gateway_error'], ['auth_tokens', 403, 'gateway_error']]);
   });
+
+  it('refuse a uses count past what any backend stores with 400 INVALID_ARGUMENT, never a 500', async () => {
+    h = await startLiveHarness(recording('should_send_text_in_async_session'));
+    const { key } = await h.createKey();
+    for (const uses of [2 ** 31, Number.MAX_SAFE_INTEGER]) {
+      const res = await fetch(`${h.url}/v1alpha/auth_tokens`, {
+        method: 'POST', headers: { 'x-goog-api-key': key, 'content-type': 'application/json' }, body: JSON.stringify({ uses }),
+      });
+      const body = await res.text();
+      expect({ uses, status: res.status }).toEqual({ uses, status: 400 });
+      expect(JSON.parse(body).error).toMatchObject({ code: 400, status: 'INVALID_ARGUMENT', message: expect.stringContaining('uses') });
+    }
+    expect((await mint(h, key, { uses: 2 ** 31 - 1 })).length).toBeGreaterThan(0);
+  });
 });

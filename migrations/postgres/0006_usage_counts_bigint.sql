@@ -1,0 +1,21 @@
+-- One row can hold a sum past 2^31 (a Batch API job's requests). One statement: one table rewrite.
+ALTER TABLE "usage_events"
+  ALTER COLUMN "prompt_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "cached_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "output_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "thoughts_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "tool_use_prompt_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "total_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "cache_storage_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "input_audio_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "input_image_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "input_video_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "input_document_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "cached_audio_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "cached_image_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "cached_video_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "cached_document_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "output_image_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "output_audio_tokens" SET DATA TYPE bigint,
+  ALTER COLUMN "images" SET DATA TYPE bigint,
+  ALTER COLUMN "video_seconds" SET DATA TYPE bigint;
