@@ -1,4 +1,4 @@
-// npm run bench:replicas [-- --backend=postgres|sqlite] [--rounds=N] [--seconds=S] [--no-limits] [--shared-redis] [--rate=R]
+// npm run bench:replicas [-- --backend=postgres|sqlite] [--rounds=N] [--seconds=S] [--no-limits] [--shared-redis] [--rate=R] [--baseline=DIST_MAIN]
 // What shared state costs on this machine: one gateway alone (local counters), one gateway with
 // REDIS_URL, and GATEWAY_WORKERS=2 with REDIS_URL, each on a database of its own, measured round by
 // round in turn (so a noisy neighbour hits all three alike). Per variant: c=1 p50 of unary
@@ -40,6 +40,8 @@ const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 const UPSTREAM_KEY = 'test-FAKE-bench-upstream-key-0123456789';
 const log = (msg: string): void => void process.stderr.write(`[bench:replicas] ${msg}\n`);
 const GATEWAY_MAIN = join(process.cwd(), 'dist/main.js');
+// Another build's dist/main.js: adds "1 process + Redis (baseline)", for an A/B in one run (variant 3).
+const BASELINE_MAIN = opt('baseline');
 
 /**
  * A Redis server of the bench's own, pinned to the load CPU as `npm run bench` pins every party but
@@ -84,6 +86,8 @@ function cpuMs(pid: number, withChildren = true): number {
 
 interface Variant {
   name: string;
+  /** The gateway's entry point, when not this tree's build. */
+  main?: string;
   env: Record<string, string>;
   workers: number;
   gateway?: ChildProcess;
@@ -174,6 +178,7 @@ async function main(): Promise<void> {
     { name: '1 process + Redis', env: { REDIS_URL: redis.url }, workers: 1, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [], pacedCpu: [], idle: [], primaryShare: [] },
     { name: 'GATEWAY_WORKERS=2 + Redis', env: { REDIS_URL: redis.url, GATEWAY_WORKERS: '2' }, workers: 2, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [], pacedCpu: [], idle: [], primaryShare: [] },
   ];
+  if (BASELINE_MAIN) variants.push({ name: '1 process + Redis (baseline)', main: BASELINE_MAIN, env: { REDIS_URL: redis.url }, workers: 1, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [], pacedCpu: [], idle: [], primaryShare: [] });
   if (ONLY !== undefined) variants.splice(0, variants.length, ...ONLY.split(',').map((i) => variants[Number(i)]!));
   try {
     for (const [i, v] of variants.entries()) {
@@ -195,7 +200,7 @@ async function main(): Promise<void> {
       // As operators run it, logging warnings only (an info line per request would be measured too).
       // The compiled entry, as operators run it (Dockerfile) and as `npm run bench` measures it: tsx's loader
       // thread and its source maps are not what is being measured.
-      const [cmd, args] = pinned(PIN ? GATEWAY_CPU : undefined, process.execPath, [...NODE_ARGS, GATEWAY_MAIN]);
+      const [cmd, args] = pinned(PIN ? GATEWAY_CPU : undefined, process.execPath, [...NODE_ARGS, v.main ?? GATEWAY_MAIN]);
       v.gateway = spawn(cmd, args, {
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), ...dbEnv, ...v.env, REDIS_KEY_PREFIX: prefix, UPSTREAM_BASE_URL: fake.url, GEMINI_API_KEY: UPSTREAM_KEY, ADMIN_TOKEN, LOG_LEVEL: 'warn' },
         stdio: ['ignore', 'ignore', 'inherit'],
