@@ -7,21 +7,20 @@ import { startHarness, type Harness } from '../support/harness.js';
 
 const HUGE = { promptTokenCount: 3_000_000_000, candidatesTokenCount: 20, totalTokenCount: 3_000_000_020 };
 
+/** A fake upstream route: generateContent on `model` answers with this usageMetadata, as reported. */
+const answering = (model: string, usageMetadata: object) => ({ url, res }: RouteContext) => {
+  if (!url.pathname.includes(`/models/${model}:`)) return false;
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: 'ok' }] } }], usageMetadata, modelVersion: model }));
+  return true;
+};
+
 describe('usage rows with token counts past 2^31', () => {
   let h: Harness | undefined;
   afterEach(async () => h?.close());
 
   it('are stored as reported, and the rows after them are written too', async () => {
-    h = await startHarness({
-      fake: {
-        intercept: ({ url, res }: RouteContext) => {
-          if (!url.pathname.includes('/models/google-huge:')) return false;
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: 'ok' }] } }], usageMetadata: HUGE, modelVersion: 'google-huge' }));
-          return true;
-        },
-      },
-    });
+    h = await startHarness({ fake: { intercept: answering('google-huge', HUGE) } });
     const { key } = await h.createKey();
     const sdk = h.sdk(key);
     const huge = await sdk.models.generateContent({ model: 'google-huge', contents: 'hi' });
@@ -37,16 +36,7 @@ describe('usage rows with token counts past 2^31', () => {
 
   it('a count that is not a whole number (fractional, negative, past 2^53) is stored as a whole one, and does not hold up the rows after it', async () => {
     const odd = { promptTokenCount: 12.5, candidatesTokenCount: -3, totalTokenCount: 1e21, promptTokensDetails: [{ modality: 'AUDIO', tokenCount: 4.75 }] };
-    h = await startHarness({
-      fake: {
-        intercept: ({ url, res }: RouteContext) => {
-          if (!url.pathname.includes('/models/google-odd:')) return false;
-          res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ candidates: [{ content: { role: 'model', parts: [{ text: 'ok' }] } }], usageMetadata: odd, modelVersion: 'google-odd' }));
-          return true;
-        },
-      },
-    });
+    h = await startHarness({ fake: { intercept: answering('google-odd', odd) } });
     const { key } = await h.createKey();
     const sdk = h.sdk(key);
     await sdk.models.generateContent({ model: 'google-odd', contents: 'hi' });
