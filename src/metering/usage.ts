@@ -1,4 +1,4 @@
-import { isObject, wholeCount } from '../values.js';
+import { isObject, wholeCount as count } from '../values.js';
 import { addInteractionModalities, addUsageMetadataModalities, type ModalityCounts } from './modality.js';
 /**
  * One usage shape for both Gemini families. Counts are what upstream reported; a count missing
@@ -27,8 +27,6 @@ export interface Usage extends ModalityCounts {
   /** The usage object as upstream sent it (key order and values preserved). */
   json: string;
 }
-
-const count = wholeCount;
 
 /** generateContent family: `usageMetadata`. */
 export function fromUsageMetadata(u: unknown): Usage | null {

@@ -10,6 +10,11 @@ export interface EarlyRefusal {
 
 const JSON_TYPE = { 'content-type': 'application/json; charset=UTF-8' };
 
+/** What work arriving during the drain gets, on every surface: 503, and its connection closed (kept-alive ones still deliver). */
+export function shuttingDown(): GatewayError {
+  return new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.', { headers: { connection: 'close' } });
+}
+
 /**
  * Judged on the raw target, before routing (the router would see a normalised path, upstream the
  * raw one), then shutdown: keep-alive connections still deliver requests after close(), so those
@@ -20,7 +25,7 @@ export function refusalBeforeRouting(lifecycle: Pick<Lifecycle, 'draining'>, raw
   if (problem) return { error: new GatewayError('invalid_argument', problem), headers: JSON_TYPE };
   // Health, admin and metrics stay open while draining: a scrape is how an operator watches the drain.
   if (lifecycle.draining && path !== '/healthz' && path !== '/metrics' && !path.startsWith('/admin/')) {
-    return { error: new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.'), headers: { ...JSON_TYPE, connection: 'close' } };
+    return { error: shuttingDown(), headers: { ...JSON_TYPE, connection: 'close' } };
   }
   return null;
 }

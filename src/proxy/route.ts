@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { AppDeps, AppEnv } from '../deps.js';
 import { GatewayError, renderError, toGatewayError, type Audience } from '../errors.js';
+import { shuttingDown } from './front-door.js';
 import { stripPublicPrefix } from '../public-path.js';
 import { ClientAborted, NO_BODY, takeBody } from '../exchange/body.js';
 import { classify } from '../exchange/classify.js';
@@ -112,7 +113,7 @@ export function createProxyApp(deps: ProxyDeps): { app: Hono<AppEnv>; handle: Pr
     const entered: typeof stages = [];
     let result: ExchangeResult | null = null;
     let refusal: GatewayError | null = null;
-    if (!lifecycle.enter()) throw new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.', { headers: { connection: 'close' } });
+    if (!lifecycle.enter()) throw shuttingDown();
     try {
       ctx.body = await takeBody(incoming, limits, what.endpoint === 'upload');
       // Interactions name their model in the body: the gateway must read it, so malformed JSON is a 400 here.

@@ -45,7 +45,7 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
   const open = new Map<string, OpenLease>();
   const queue: SharedSettlement[] = [];
   let draining = false;
-  // Settlements wait (see settle()) and go out together in one socket write, ahead of any admission.
+  // Settlements that release no lease wait (see settle()) and go out together in one socket write, ahead of any admission.
   const deferred: SharedSettlement[] = [];
   let flushing: NodeJS.Immediate | null = null;
   // The socket corked for this turn's commands, and the end of the turn that uncorks it.

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { AppDeps } from '../../deps.js';
 import { GatewayError, renderError, toGatewayError } from '../../errors.js';
+import { shuttingDown } from '../front-door.js';
 import type { Principal } from '../../exchange/principal.js';
 import type { ProxyContext } from '../../exchange/stage.js';
 import { createResumptionHandles } from '../../live/handles.js';
@@ -75,7 +76,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
         // (curl --http2 on http://) lands here and cannot be served as plain HTTP any more: say so.
         if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw new GatewayError('invalid_argument', `Upgrade to ${String(req.headers.upgrade).slice(0, 32)} is not supported; send the request over plain HTTP/1.1 without Upgrade.`);
         if (!target) throw new GatewayError('not_found', 'Not a Live API path. It looks like /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent.');
-        if (lifecycle.draining) throw new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.');
+        if (lifecycle.draining) throw shuttingDown();
         if (config.METERING_FAILURE === 'closed' && recorder.saturated()) throw new GatewayError('unavailable', 'Usage metering is unavailable; the gateway accepts no new sessions until it recovers.');
         const caller = await authenticateLive(req, target, deps);
         const { principal } = caller;
@@ -117,7 +118,7 @@ export function createLiveGateway(deps: LiveDeps): LiveGateway {
         }
         if (!lifecycle.enter()) {
           quotas.settle(lease, { forwarded: false, tokens: 0, model: null }, clock.now());
-          throw new GatewayError('unavailable', 'The gateway is shutting down; retry shortly.');
+          throw shuttingDown();
         }
         let started = false;
         // A handshake ws itself rejects (bad Sec-WebSocket-Key…) never becomes a session: release it here.
