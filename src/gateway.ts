@@ -88,6 +88,7 @@ export async function createGateway({ config, log, db: givenDb, clock = systemCl
     sides: [{ take: (batch) => batch.keyTouches.push(...keys.drainLastUsed()) }, resources.ledgerSide],
     cost: (row) => prices.costNanoUsd(row),
     onFlush: metrics.observeFlush,
+    onSetAside: metrics.observeSetAside,
     now: () => clock.now(),
   });
   const lifecycle = createLifecycle();

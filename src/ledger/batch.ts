@@ -22,13 +22,23 @@ export interface LedgerBatch {
 }
 
 /**
+ * A sink's refusal of what a batch holds rather than of the write: a constraint, a value out of
+ * range. Sent again, the same rows fail the same way, so the ledger narrows the batch down to the
+ * rows at fault instead of retrying it (an outage, a lock or a crash is a plain Error: retried whole).
+ */
+export class RefusedAsData extends Error {}
+
+/**
  * Where batches go. Every write is one transaction: rows, rollups, counters and side records commit
  * together or not at all, and it is idempotent on each row's rowKey, so the ledger may send a
  * batch again after any failure (a crash between commit and reply included). SQLite implements it
  * with a worker thread; a Postgres sink implements the same call with async multi-row statements.
  */
 export interface LedgerSink {
-  /** Resolves with how many rows were new (rows already stored are skipped); rejects if nothing committed. */
+  /**
+   * Resolves with how many rows were new (rows already stored are skipped); rejects if nothing
+   * committed, with RefusedAsData when the database refused the batch's contents.
+   */
   write(batch: LedgerBatch): Promise<number>;
   close(): Promise<void>;
 }

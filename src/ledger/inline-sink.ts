@@ -1,6 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import type { LedgerSink } from './batch.js';
-import { createSqliteApplier } from './sqlite-apply.js';
+import { RefusedAsData, type LedgerSink } from './batch.js';
+import { createSqliteApplier, refusedAsData } from './sqlite-apply.js';
 
 /**
  * The same transaction on a connection of this thread: for an in-memory database (which a worker
@@ -9,7 +9,13 @@ import { createSqliteApplier } from './sqlite-apply.js';
 export function createInlineSink(sqlite: Database): LedgerSink {
   const apply = createSqliteApplier(sqlite);
   return {
-    write: async (batch) => apply(batch),
+    write: async (batch) => {
+      try {
+        return apply(batch);
+      } catch (err) {
+        throw refusedAsData(err) ? new RefusedAsData((err as Error).message) : err;
+      }
+    },
     close: async () => {},
   };
 }

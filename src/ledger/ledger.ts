@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../logger.js';
 import type { UsageRow } from '../metering/row.js';
-import type { LedgerBatch, LedgerSide, LedgerSink } from './batch.js';
+import { RefusedAsData, type LedgerBatch, type LedgerSide, type LedgerSink } from './batch.js';
 
 export interface LedgerOptions {
   sink: LedgerSink;
@@ -17,6 +17,8 @@ export interface LedgerOptions {
   cost?: (row: UsageRow) => number | null;
   /** Told about every write attempt (metrics: flush time, failures). */
   onFlush?: (info: { rows: number; ms: number; ok: boolean }) => void;
+  /** Told about rows the database refused as data, logged and left out (metrics). */
+  onSetAside?: (rows: number) => void;
   now?: () => number;
 }
 
@@ -36,7 +38,8 @@ export interface Ledger {
 /**
  * Queues rows on the main thread and hands them to the sink in batches, one batch at a time. A
  * batch the sink refused (lock held elsewhere, read-only file, full disk, a crashed worker) is kept
- * whole and sent again with backoff; the sink's idempotency makes that safe. Nothing is dropped.
+ * whole and sent again with backoff; the sink's idempotency makes that safe. Nothing is dropped: a
+ * row the database will never take is logged whole instead (isolate()).
  */
 export function createLedger(opts: LedgerOptions): Ledger {
   const { sink, log } = opts;
@@ -69,34 +72,68 @@ export function createLedger(opts: LedgerOptions): Ledger {
     return batch;
   }
 
-  /** One write attempt of the held batch (or a new one); concurrent callers share it. */
+  /**
+   * One write attempt of the held batch (or a new one); concurrent callers share it. A batch the
+   * database refuses as data is narrowed down to the rows at fault (isolate()) and written at once.
+   */
   function attempt(): Promise<number> {
     writing ??= (async () => {
-      held ??= build(opts.batchSize);
-      if (!held) return 0;
-      const batch = held;
-      const started = performance.now();
-      try {
-        await sink.write(batch);
-        held = null;
-        for (const side of sides) side.committed?.();
-        opts.onFlush?.({ rows: batch.rows.length, ms: performance.now() - started, ok: true });
-        if (failures > 0) log.warn({ rows: batch.rows.length, after: failures }, 'usage writer recovered');
-        failures = 0;
-        loudAt = maxPending;
-        return batch.rows.length;
-      } catch (err) {
-        opts.onFlush?.({ rows: batch.rows.length, ms: performance.now() - started, ok: false });
-        failures++;
-        const level = failures === 1 || failures % 50 === 0 ? 'error' : 'debug';
-        log[level]({ err: (err as Error).message, pending: pending(), failures }, 'usage write failed; rows kept for retry');
-        schedule(Math.min(5000, opts.flushIntervalMs * 2 ** Math.min(failures, 7)));
-        return 0;
+      for (;;) {
+        held ??= build(opts.batchSize);
+        if (!held) return 0;
+        const batch = held;
+        const started = performance.now();
+        try {
+          await sink.write(batch);
+          held = null;
+          for (const side of sides) side.committed?.();
+          opts.onFlush?.({ rows: batch.rows.length, ms: performance.now() - started, ok: true });
+          if (failures > 0) log.warn({ rows: batch.rows.length, after: failures }, 'usage writer recovered');
+          failures = 0;
+          loudAt = maxPending;
+          return batch.rows.length;
+        } catch (err) {
+          opts.onFlush?.({ rows: batch.rows.length, ms: performance.now() - started, ok: false });
+          if (err instanceof RefusedAsData) {
+            isolate(batch, err);
+            continue;
+          }
+          failures++;
+          const level = failures === 1 || failures % 50 === 0 ? 'error' : 'debug';
+          log[level]({ err: (err as Error).message, pending: pending(), failures }, 'usage write failed; rows kept for retry');
+          schedule(Math.min(5000, opts.flushIntervalMs * 2 ** Math.min(failures, 7)));
+          return 0;
+        }
       }
     })().finally(() => {
       writing = null;
     });
     return writing;
+  }
+
+  /**
+   * Halves a batch the database refused as data (the first half keeps its side records, the rest go
+   * back to the head of the queue), until one row is left: that row is set aside, logged whole for an
+   * operator to replay, and the others are written. Held and retried, one bad row would stop every
+   * later one for good. Side records refused on their own are logged and let go the same way.
+   */
+  function isolate(batch: LedgerBatch, err: RefusedAsData): void {
+    const { rows } = batch;
+    if (rows.length > 1) {
+      const half = Math.ceil(rows.length / 2);
+      held = { ...batch, rows: rows.slice(0, half) };
+      queue = [...rows.slice(half), ...queue];
+      return;
+    }
+    if (rows.length === 1) {
+      logUnwritten(rows, `usage row refused by the database (${err.message}); set aside, recorded here instead`);
+      opts.onSetAside?.(1);
+      held = batch.keyTouches.length || batch.resourceOps.length ? { ...batch, rows: [] } : null;
+      return;
+    }
+    log.error({ err: err.message, keyTouches: batch.keyTouches, resourceOps: batch.resourceOps }, 'side records refused by the database; recorded here instead');
+    held = null;
+    for (const side of sides) side.committed?.();
   }
 
   function schedule(delay: number): void {
@@ -141,10 +178,10 @@ export function createLedger(opts: LedgerOptions): Ledger {
     log.error({ pending: pending(), maxPending, failures }, 'usage rows are piling up in memory: the database refuses writes');
   }
 
-  /** Rows that could not be written by shutdown go to the log, complete, so an operator can replay them. */
-  function logUnwritten(rows: UsageRow[]): void {
+  /** Rows that could not be written (by shutdown, or ever) go to the log, complete, so an operator can replay them. */
+  function logUnwritten(rows: UsageRow[], why = 'usage rows could not be written; recorded here instead'): void {
     for (let i = 0; i < rows.length; i += 100) {
-      log.error({ unwrittenUsageRows: rows.slice(i, i + 100) }, 'usage rows could not be written; recorded here instead');
+      log.error({ unwrittenUsageRows: rows.slice(i, i + 100) }, why);
     }
   }
 

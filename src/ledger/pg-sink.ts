@@ -4,7 +4,7 @@ import { encodeUsageRow, USAGE_EVENT_COLUMNS } from '../metering/columns.js';
 import type { UsageRow } from '../metering/row.js';
 import { counterCells, createPruneSchedule } from '../quota/persist.js';
 import { accumulate, GRAINS, type Grain } from '../usage/rollups.js';
-import type { LedgerBatch, LedgerSink } from './batch.js';
+import { RefusedAsData, type LedgerBatch, type LedgerSink } from './batch.js';
 import { pgArrayLiteral, pgText } from './pg-arrays.js';
 import {
   CLAIM_RESOURCE_SQL, FORGET_RESOURCE_SQL, INSERT_EVENTS_SQL, METERED_RESOURCE_SQL, PRUNE_COUNTERS_SQL, rollupColumns, TOUCH_KEYS_SQL, UPSERT_TOTALS_SQL,
@@ -94,11 +94,16 @@ export function createPgSink({ pool, url, timeoutMs = 10_000 }: PgSinkOptions): 
     return fresh.length;
   }
 
-  /** The driver's message with the password scrubbed: it goes to the log as the ledger's failure reason. */
+  /**
+   * The driver's message with the password scrubbed: it goes to the log as the ledger's failure
+   * reason. SQLSTATE classes 22 (data exception), 23 (integrity constraint) and 54 (program limit,
+   * such as a key too long for its index) are about the rows, not the connection: RefusedAsData.
+   */
   const scrubbed = (err: unknown): Error => {
     const e = err as { message?: string; code?: string };
     const text = e.message || e.code || String(err);
-    return new Error(url ? scrubDbText(text, url) : text);
+    const message = url ? scrubDbText(text, url) : text;
+    return /^(22|23|54)[0-9A-Z]{3}$/.test(e.code ?? '') ? new RefusedAsData(`${message} (SQLSTATE ${e.code})`) : new Error(message);
   };
 
   return {

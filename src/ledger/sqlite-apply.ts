@@ -45,3 +45,12 @@ export function createSqliteApplier(sqlite: Database): (batch: LedgerBatch) => n
     return fresh.length;
   });
 }
+
+/**
+ * SQLite refused the batch's contents rather than the write: a constraint (NOT NULL, CHECK, a
+ * foreign key), a value too big or of the wrong type. Busy, read-only, full or I/O errors are not.
+ */
+export function refusedAsData(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(CONSTRAINT|TOOBIG|MISMATCH|RANGE)/.test(code);
+}

@@ -10,4 +10,5 @@ export interface WriterData {
 export type WriterRequest = { id: number; kind: 'write'; batch: LedgerBatch } | { id: number; kind: 'pragma'; sql: string };
 
 /** id 0 is the worker saying it opened the database. */
-export type WriterReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+/** `data`: SQLite refused the batch's contents (a constraint, a value too big), not the write itself. */
+export type WriterReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string; data?: boolean };

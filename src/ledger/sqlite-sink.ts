@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
-import type { LedgerBatch, LedgerSink } from './batch.js';
+import { RefusedAsData, type LedgerBatch, type LedgerSink } from './batch.js';
 import type { WriterData, WriterReply, WriterRequest } from './sqlite-protocol.js';
 import { writerEntry } from './worker-entry.js';
 
@@ -48,7 +48,7 @@ export function createSqliteSink({ path, log, busyTimeoutMs = 0 }: { path: strin
           if (!w) return;
           waiters.delete(m.id);
           if (m.ok) w.resolve(m.value);
-          else w.reject(new Error(m.error));
+          else w.reject(m.data ? new RefusedAsData(m.error) : new Error(m.error));
         });
         const died = (err: Error): void => {
           if (current !== state) return;

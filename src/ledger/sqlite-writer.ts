@@ -2,7 +2,7 @@
 // lock here (busy_timeout) never stalls the gateway's event loop.
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createSqliteApplier } from './sqlite-apply.js';
+import { createSqliteApplier, refusedAsData } from './sqlite-apply.js';
 import type { WriterData, WriterReply, WriterRequest } from './sqlite-protocol.js';
 
 const { path, busyTimeoutMs } = workerData as WriterData;
@@ -20,7 +20,7 @@ port.on('message', (msg: WriterRequest) => {
   try {
     reply = msg.kind === 'write' ? { id: msg.id, ok: true, value: apply(msg.batch) } : { id: msg.id, ok: true, value: sqlite.pragma(msg.sql) };
   } catch (err) {
-    reply = { id: msg.id, ok: false, error: (err as Error).message };
+    reply = { id: msg.id, ok: false, error: (err as Error).message, data: refusedAsData(err) };
   }
   port.postMessage(reply);
 });

@@ -20,6 +20,8 @@ export interface GatewayMetrics {
   track(sources: { pendingUsageRows: () => number; inflightRequests: () => number }): void;
   /** The ledger's onFlush: batch time and rows written. */
   observeFlush(info: { rows: number; ms: number; ok: boolean }): void;
+  /** The ledger's onSetAside: rows the database refused as data, logged whole instead. */
+  observeSetAside(rows: number): void;
 }
 
 const P = 'gemini_gateway_';
@@ -43,6 +45,7 @@ export function createMetrics(): GatewayMetrics {
   collectDefaultMetrics({ register: registry });
   let sources = { pendingUsageRows: () => 0, inflightRequests: () => 0 };
   const flushRows = new Counter({ name: `${P}usage_writer_rows_total`, help: 'Usage rows written by the batch writer.', registers });
+  const setAside = new Counter({ name: `${P}usage_writer_rows_set_aside_total`, help: 'Usage rows the database refused as data: logged whole (unwrittenUsageRows) instead of stored.', registers });
   const flushSeconds = new Histogram({
     name: `${P}usage_writer_flush_seconds`,
     help: 'Time per usage-writer batch transaction (rows and rollups), by result.',
@@ -81,6 +84,9 @@ export function createMetrics(): GatewayMetrics {
     observeFlush({ rows, ms, ok }) {
       flushSeconds.observe({ result: ok ? 'ok' : 'failed' }, ms / 1000);
       if (ok) flushRows.inc(rows);
+    },
+    observeSetAside(rows) {
+      setAside.inc(rows);
     },
   };
 }

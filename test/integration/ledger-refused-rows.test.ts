@@ -1,0 +1,130 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDb } from '../../src/db/client.js';
+import { migratePostgres, openPostgres } from '../../src/db/postgres.js';
+import type { LedgerSink } from '../../src/ledger/batch.js';
+import { createLedger } from '../../src/ledger/ledger.js';
+import { createPgSink } from '../../src/ledger/pg-sink.js';
+import { createSqliteSink } from '../../src/ledger/sqlite-sink.js';
+import { createLogger } from '../../src/logger.js';
+import type { UsageRow } from '../../src/metering/row.js';
+import { createTestDatabase, postgresAvailable } from '../support/postgres.js';
+
+const row = (i: number): UsageRow => ({
+  createdAt: 1_700_000_000_000 + i, requestId: `r${i}`, tenantId: 't', projectId: 'p', keyId: 'k', upstreamKeyId: null,
+  method: 'POST', apiVersion: 'v1beta', endpoint: 'generateContent', model: 'm', stream: 0, status: 200, outcome: 'ok',
+  usage: { promptTokens: i, cachedTokens: 0, outputTokens: 1, thoughtsTokens: 0, toolUsePromptTokens: 0, totalTokens: i + 1, json: '{}' },
+  ttfbMs: 1, latencyMs: 2, bytesIn: 3, bytesOut: 4, rowKey: `key-${i}`,
+});
+
+/** What a backend stores, read back over its own connection. */
+interface Stored {
+  keys(): Promise<string[]>;
+  /** Requests counted in the hourly rollups: only rows that were stored may count there. */
+  rolledUp(): Promise<number>;
+}
+
+interface Backend {
+  name: string;
+  available: boolean;
+  open(): Promise<{ sink: LedgerSink; stored: Stored; close(): Promise<void> }>;
+  /** Rows this database refuses as data (and a bare NOT NULL one that both refuse). */
+  poison: Array<(r: UsageRow) => UsageRow>;
+}
+
+// A row the code should never produce, standing for any the database will not take: were it kept and
+// retried with its batch, no later row would ever be stored.
+const nullRequestId = (r: UsageRow): UsageRow => ({ ...r, requestId: null as unknown as string });
+
+const backends: Backend[] = [
+  {
+    name: 'SQLite (worker sink)',
+    available: true,
+    poison: [nullRequestId],
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'ggw-refused-'));
+      const db = openDb(join(dir, 'g.db'), { busyTimeoutMs: 0 });
+      const sink = createSqliteSink({ path: db.$client.name, log: createLogger('silent') });
+      return {
+        sink,
+        stored: {
+          keys: async () => db.$client.prepare('SELECT row_key FROM usage_events ORDER BY id').pluck().all() as string[],
+          rolledUp: async () => db.$client.prepare('SELECT coalesce(sum(requests), 0) FROM usage_rollups_hourly').pluck().get() as number,
+        },
+        async close() {
+          db.$client.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: 'Postgres',
+    available: postgresAvailable,
+    // int4 out of range (SQLSTATE 22003) as well as a NOT NULL violation (23502).
+    poison: [nullRequestId, (r) => ({ ...r, status: 2 ** 31 })],
+    async open() {
+      const test = await createTestDatabase();
+      await migratePostgres({ url: test.url, connectTimeoutMs: 5000 });
+      const db = await openPostgres({ url: test.url, poolMax: 2, statementTimeoutMs: 5000, connectTimeoutMs: 5000, onError: () => {} });
+      const q = async (sql: string) => (await db.$client.query(sql)).rows;
+      return {
+        sink: createPgSink({ pool: db.$client, url: test.url }),
+        stored: {
+          keys: async () => (await q('SELECT row_key FROM usage_events ORDER BY id')).map((r) => r.row_key as string),
+          rolledUp: async () => Number((await q('SELECT coalesce(sum(requests), 0) AS n FROM usage_rollups_hourly'))[0].n),
+        },
+        async close() {
+          await db.$client.end();
+          await test.drop();
+        },
+      };
+    },
+  },
+];
+
+describe.each(backends)('a row the database refuses as data: $name', (backend) => {
+  let opened: Awaited<ReturnType<Backend['open']>> | undefined;
+  afterEach(async () => {
+    await opened?.close();
+    opened = undefined;
+  });
+
+  it.runIf(backend.available)('is set aside and logged whole; every other row of its batch, and every later one, is stored once', async () => {
+    opened = await backend.open();
+    const lines: string[] = [];
+    const setAside: number[] = [];
+    const ledger = createLedger({
+      sink: opened.sink, log: createLogger('debug', { write: (s: string) => void lines.push(s) }), flushIntervalMs: 60_000, batchSize: 1000,
+      onSetAside: (n) => setAside.push(n),
+    });
+    const bad = new Map(backend.poison.map((make, n) => [3 + 4 * n, make]));
+    const rows = Array.from({ length: 12 }, (_, i) => (bad.get(i) ?? ((r: UsageRow) => r))(row(i)));
+    for (const r of rows) ledger.record(r);
+    const good = rows.filter((_, i) => !bad.has(i)).map((r) => r.rowKey!);
+
+    expect(await ledger.flush()).toBe(good.length);
+    expect(ledger.pending()).toBe(0);
+    expect((await opened.stored.keys()).sort()).toEqual([...good].sort());
+    expect(await opened.stored.rolledUp()).toBe(good.length);
+    expect(setAside).toEqual(backend.poison.map(() => 1));
+    // Each refused row is in the log, complete, under the database's reason.
+    for (const i of bad.keys()) {
+      const line = lines.map((l) => JSON.parse(l) as { level: string; msg: string; unwrittenUsageRows?: UsageRow[] }).find((l) => l.unwrittenUsageRows?.some((r) => r.rowKey === `key-${i}`));
+      expect(line?.level).toBe('error');
+      expect(line?.msg).toMatch(/^usage row refused by the database \(.+\); set aside/);
+      expect(line?.unwrittenUsageRows).toEqual([JSON.parse(JSON.stringify(rows[i]))]);
+    }
+
+    // Not stuck: a later row goes in on its own, and a replay of the whole first batch adds nothing.
+    ledger.record(row(100));
+    expect(await ledger.flush()).toBe(1);
+    for (const r of rows.filter((_, i) => !bad.has(i))) ledger.record({ ...r });
+    await ledger.flush();
+    expect((await opened.stored.keys()).length).toBe(good.length + 1);
+    expect(await opened.stored.rolledUp()).toBe(good.length + 1);
+    await ledger.close();
+  });
+});
