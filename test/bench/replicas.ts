@@ -1,4 +1,4 @@
-// npm run bench:replicas [-- --backend=postgres|sqlite] [--rounds=N] [--seconds=S] [--no-limits] [--shared-redis] [--rate=R] [--baseline=DIST_MAIN]
+// npm run bench:replicas [-- --backend=postgres|sqlite] [--rounds=N] [--seconds=S] [--no-limits] [--shared-redis] [--rate=R] [--baseline=DIST_MAIN[,DIST_MAIN…]]
 // What shared state costs on this machine: one gateway alone (local counters), one gateway with
 // REDIS_URL, and GATEWAY_WORKERS=2 with REDIS_URL, each on a database of its own, measured round by
 // round in turn (so a noisy neighbour hits all three alike). Per variant: c=1 p50 of unary
@@ -40,8 +40,8 @@ const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 const UPSTREAM_KEY = 'test-FAKE-bench-upstream-key-0123456789';
 const log = (msg: string): void => void process.stderr.write(`[bench:replicas] ${msg}\n`);
 const GATEWAY_MAIN = join(process.cwd(), 'dist/main.js');
-// Another build's dist/main.js: adds "1 process + Redis (baseline)", for an A/B in one run (variant 3).
-const BASELINE_MAIN = opt('baseline');
+// Other builds' dist/main.js, comma-separated: each adds "1 process + Redis (baseline N)", for an A/B in one run (variants 3, 4, …).
+const BASELINES = (opt('baseline') ?? '').split(',').filter(Boolean);
 
 /**
  * A Redis server of the bench's own, pinned to the load CPU as `npm run bench` pins every party but
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     { name: '1 process + Redis', env: { REDIS_URL: redis.url }, workers: 1, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [], pacedCpu: [], idle: [], primaryShare: [] },
     { name: 'GATEWAY_WORKERS=2 + Redis', env: { REDIS_URL: redis.url, GATEWAY_WORKERS: '2' }, workers: 2, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [], pacedCpu: [], idle: [], primaryShare: [] },
   ];
-  if (BASELINE_MAIN) variants.push({ name: '1 process + Redis (baseline)', main: BASELINE_MAIN, env: { REDIS_URL: redis.url }, workers: 1, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [], pacedCpu: [], idle: [], primaryShare: [] });
+  for (const [n, main] of BASELINES.entries()) variants.push({ name: `1 process + Redis (baseline${BASELINES.length > 1 ? ` ${n + 1}` : ''})`, main, env: { REDIS_URL: redis.url }, workers: 1, c1: [], c1Cpu: [], c8Cpu: [], c8Rps: [], pacedCpu: [], idle: [], primaryShare: [] });
   if (ONLY !== undefined) variants.splice(0, variants.length, ...ONLY.split(',').map((i) => variants[Number(i)]!));
   try {
     for (const [i, v] of variants.entries()) {
