@@ -113,6 +113,11 @@ const schema = z.object({
     .optional()
     .transform((s) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean))
     .refine((list) => list.every(isCidr), 'must be comma-separated CIDRs such as 10.0.0.0/8,::1'),
+  /**
+   * Per project, model buckets of quota counters kept in memory past this many are dropped when idle
+   * and no rule names their model (clients choose model names, so memory would otherwise grow with them).
+   */
+  QUOTA_MAX_MODEL_BUCKETS: z.coerce.number().int().min(10).default(1000),
   /** How long a dead replica's quota reservations and in-flight slots survive it in Redis. */
   QUOTA_LEASE_MS: z.coerce.number().int().min(1000).default(15_000),
   /** Redis unreachable: open serves on this replica's counters (logged once a minute); closed answers 503. */

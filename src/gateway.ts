@@ -72,7 +72,7 @@ export async function createGateway({ config, log, db: givenDb, clock = systemCl
   const metrics = createMetrics();
   const sharedCounters = shared ? createRedisCounters({ shared, leaseMs: config.QUOTA_LEASE_MS, readCell: cellReader(db), log }) : null;
   const quotas = await createQuotas({
-    db, clock, log, shared: sharedCounters, failure: config.QUOTA_FAILURE,
+    db, clock, log, shared: sharedCounters, failure: config.QUOTA_FAILURE, maxModels: config.QUOTA_MAX_MODEL_BUCKETS,
     onRefusal: (p, limit) => metrics.quotaRefusals.inc({ tenant: p.tenantSlug, project: p.projectSlug, limit }),
   });
   const resources = createResourceStore(db, clock, log);
@@ -92,7 +92,7 @@ export async function createGateway({ config, log, db: givenDb, clock = systemCl
     now: () => clock.now(),
   });
   const lifecycle = createLifecycle();
-  metrics.track({ pendingUsageRows: () => recorder.pending(), inflightRequests: () => lifecycle.inflight });
+  metrics.track({ pendingUsageRows: () => recorder.pending(), inflightRequests: () => lifecycle.inflight, quotaBuckets: () => quotas.buckets() });
   const local = {
     keys, quotas, resources,
     keyPool: createEnvKeyPool(envKeySecrets(config), { clock, log, defaultCooldownMs: config.UPSTREAM_KEY_COOLDOWN_MS }),

@@ -17,7 +17,7 @@ export interface GatewayMetrics {
   inflightStreams: Gauge;
   quotaRefusals: Counter<'tenant' | 'project' | 'limit'>;
   /** Wires the gauges that are read at scrape time rather than pushed. */
-  track(sources: { pendingUsageRows: () => number; inflightRequests: () => number }): void;
+  track(sources: { pendingUsageRows: () => number; inflightRequests: () => number; quotaBuckets: () => number }): void;
   /** The ledger's onFlush: batch time and rows written. */
   observeFlush(info: { rows: number; ms: number; ok: boolean }): void;
   /** The ledger's onSetAside: rows the database refused as data, logged whole instead. */
@@ -43,7 +43,7 @@ export function createMetrics(): GatewayMetrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
-  let sources = { pendingUsageRows: () => 0, inflightRequests: () => 0 };
+  let sources = { pendingUsageRows: () => 0, inflightRequests: () => 0, quotaBuckets: () => 0 };
   const flushRows = new Counter({ name: `${P}usage_writer_rows_total`, help: 'Usage rows written by the batch writer.', registers });
   const setAside = new Counter({ name: `${P}usage_writer_rows_set_aside_total`, help: 'Usage rows the database refused as data: logged whole (unwrittenUsageRows) instead of stored.', registers });
   const flushSeconds = new Histogram({
@@ -55,6 +55,7 @@ export function createMetrics(): GatewayMetrics {
   });
   new Gauge({ name: `${P}usage_writer_queue_depth`, help: 'Usage rows waiting to be written.', registers, collect() { this.set(sources.pendingUsageRows()); } });
   new Gauge({ name: `${P}inflight_requests`, help: 'Proxied requests in flight.', registers, collect() { this.set(sources.inflightRequests()); } });
+  new Gauge({ name: `${P}quota_buckets`, help: 'Quota counter buckets (project, key or model slices) held in memory.', registers, collect() { this.set(sources.quotaBuckets()); } });
   return {
     registry,
     requests: new Counter({

@@ -32,6 +32,18 @@ export interface Bucket {
 
 export type WindowStarts = Record<WindowKind, number>;
 
+export interface CounterStoreOptions {
+  /**
+   * Per project, model buckets kept past this many are dropped when idle and no rule names their
+   * model. A model name is whatever the client put in the path, so without a bound one key could
+   * grow this process's memory without end; a rule's model keeps its bucket, and a rule added for a
+   * model already dropped gets its counts back from quota_counters (load() with `only`).
+   */
+  maxModels?: number;
+  /** Whether a rule of the project counts in this model's bucket. */
+  ruled?: (projectId: string, model: string) => boolean;
+}
+
 /**
  * In-memory counters, keyed by project + dimension + value. Reads and writes cost a Map lookup; the
  * ledger's batch (counter cells from persist.ts) keeps SQLite in step, and load() restores them at boot.
@@ -41,6 +53,11 @@ export class CounterStore {
   // (their hash is cached) instead of building and hashing a new one, several times per request.
   private readonly projects = new Map<string, ProjectBuckets>();
   private cached: { from: number; to: number; starts: WindowStarts } = { from: 0, to: 0, starts: { minute: 0, day: 0, month: 0 } };
+  private readonly maxModels: number;
+
+  constructor(private readonly opts: CounterStoreOptions = {}) {
+    this.maxModels = opts.maxModels ?? 1000;
+  }
 
   /** Window starts at `now`, recomputed once per minute (month arithmetic needs a Date). */
   starts(now: number): WindowStarts {
@@ -61,10 +78,37 @@ export class CounterStore {
       b = { windows: { minute: fresh(s.minute), day: fresh(s.day), month: fresh(s.month) }, held: 0, running: 0, inFlight: 0, capped: new Set() };
       if (dim === 'project') p.project = b;
       else p[dim].set(value, b);
+      if (dim === 'model' && p.model.size > this.maxModels) this.trim(projectId, p.model, value);
       return b;
     }
     roll(b, this.starts(now));
     return b;
+  }
+
+  /** Whether the bucket is in memory (get() creates it). */
+  has(projectId: string, dim: CounterDimension, value: string): boolean {
+    const p = this.projects.get(projectId);
+    return !!p && (dim === 'project' ? p.project !== null : p[dim].has(value));
+  }
+
+  /** Buckets held in memory, every project and dimension (a metrics gauge). */
+  size(): number {
+    let n = 0;
+    for (const p of this.projects.values()) n += (p.project ? 1 : 0) + p.key.size + p.model.size;
+    return n;
+  }
+
+  /**
+   * Drops idle buckets of models no rule names, oldest first, down to three quarters of the bound
+   * (so the next ones do not trim again at once). `keep`: the bucket just created for the caller.
+   */
+  private trim(projectId: string, models: Map<string, Bucket>, keep: string): void {
+    const target = Math.floor((this.maxModels * 3) / 4);
+    for (const [value, b] of models) {
+      if (models.size <= target) return;
+      if (value === keep || b.inFlight > 0 || b.held !== 0 || b.running !== 0 || b.capped.size > 0 || this.opts.ruled?.(projectId, value)) continue;
+      models.delete(value);
+    }
   }
 
   /** A bucket got earlier (from `get`), with its windows moved to `now`: no lookup. */
@@ -73,8 +117,11 @@ export class CounterStore {
     return b;
   }
 
-  /** Restores the current windows from quota_counters (what the flushed usage rows add up to). */
-  async load(db: Db, now: number): Promise<void> {
+  /**
+   * Restores the current windows from quota_counters (what the flushed usage rows add up to); with
+   * `only`, just the buckets it picks (a model a new rule names, whose bucket was dropped).
+   */
+  async load(db: Db, now: number, only?: (projectId: string, dim: CounterDimension, value: string) => boolean): Promise<void> {
     const s = this.starts(now);
     const rows = await query<{ project_id: string; dimension: CounterDimension; value: string; window_kind: WindowKind; tokens: number; requests: number }>(
       db,
@@ -83,6 +130,7 @@ export class CounterStore {
       [s.minute, s.day, s.month],
     );
     for (const r of rows) {
+      if (only && !only(r.project_id, r.dimension, r.value)) continue;
       const w = this.get(r.project_id, r.dimension, r.value, now).windows[r.window_kind];
       w.tokens = r.tokens;
       w.requests = r.requests;

@@ -71,6 +71,8 @@ export interface Quotas {
    * necessary (data_version or the Postgres change feed moved): admission awaits it first.
    */
   fresh(): Promise<void> | null;
+  /** Counter buckets held in memory (a metrics gauge: bounded, see CounterStore). */
+  buckets(): number;
 }
 
 interface LeaseState extends Lease, CappedLease {
@@ -91,7 +93,7 @@ interface LeaseState extends Lease, CappedLease {
  * Per-project quotas held in memory: admission is a few Map lookups and additions, counters survive
  * restarts through quota_counters, and reservations live only here, so a restart clears them all.
  */
-export async function createQuotas({ db, clock, log, onRefusal, shared = null, failure = 'open' }: {
+export async function createQuotas({ db, clock, log, onRefusal, shared = null, failure = 'open', maxModels }: {
   db: Db;
   clock: Clock;
   log: Logger;
@@ -101,15 +103,43 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
   shared?: SharedCounters | null;
   /** What admission does while the shared counters are unreachable (QUOTA_FAILURE). */
   failure?: 'open' | 'closed';
+  /** Per project, idle buckets of models no rule names are dropped past this many (CounterStore). */
+  maxModels?: number;
 }): Promise<Quotas> {
-  const store = new CounterStore();
-  await store.load(db, clock.now());
   const onBad = (projectId: string, problem: string) => log.error({ projectId, problem }, 'ignoring invalid stored limits');
   const loadPolicies = createPolicyLoader(db, onBad);
   const dataVersion = dataVersionReader(db);
   let seenVersion = dataVersion();
   let policies = await loadPolicies();
   let reloading: Promise<void> | null = null;
+  // Policies first: a model a rule names keeps its bucket from the start.
+  const store = new CounterStore({ maxModels, ruled: (projectId, model) => modelRules(policies.get(projectId)).has(model) });
+  await store.load(db, clock.now());
+
+  /**
+   * Takes newly read policies. A model a rule now names, whose bucket is not in memory (dropped while
+   * no rule named it, see CounterStore), gets its current windows from quota_counters first.
+   */
+  async function adopt(next: Map<string, ProjectLimits>): Promise<void> {
+    const missing = new Set<string>();
+    for (const [projectId, policy] of next) {
+      // The loader keeps the object of a row that did not change: only changed policies can name a new model.
+      if (policies.get(projectId) === policy) continue;
+      for (const model of modelRules(policy)) if (!store.has(projectId, 'model', model)) missing.add(`${projectId}\n${model}`);
+    }
+    // Taken first, so the rows loaded below count as ruled and are not dropped again; re-checked as
+    // rows are applied, so a bucket an admission created meanwhile is not overwritten.
+    policies = next;
+    if (!missing.size) return;
+    const taken = new Set<string>();
+    await store.load(db, clock.now(), (p, d, v) => {
+      const k = `${p}\n${v}`;
+      if (d !== 'model' || !missing.has(k)) return false;
+      if (!taken.has(k) && store.has(p, d, v)) return false;
+      taken.add(k); // its other windows follow
+      return true;
+    });
+  }
 
   /** Policies written by another process (the CLI, another gateway) are re-read before the next admission. */
   function fresh(): Promise<void> | null {
@@ -118,7 +148,7 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
     if (v === seenVersion) return null;
     seenVersion = v;
     reloading = loadPolicies().then(
-      (p) => void (policies = p),
+      adopt,
       (err: Error) => log.error({ err: err.message }, 'reloading quota policies failed; keeping the previous ones'),
     ).finally(() => (reloading = null));
     return reloading;
@@ -341,10 +371,21 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
 
     async reload() {
       seenVersion = dataVersion();
-      policies = await loadPolicies();
+      await adopt(await loadPolicies());
     },
+    buckets: () => store.size(),
     fresh,
   };
+}
+
+const NO_MODELS: ReadonlySet<string> = new Set();
+const modelRuleSets = new WeakMap<ProjectLimits, ReadonlySet<string>>();
+/** The models a project's rules count in (a rule naming a key counts in the key's bucket instead). */
+function modelRules(policy: ProjectLimits | undefined): ReadonlySet<string> {
+  if (!policy) return NO_MODELS;
+  let set = modelRuleSets.get(policy);
+  if (!set) modelRuleSets.set(policy, (set = new Set(policy.limits.flatMap((r) => (!r.keyId && r.model ? [r.model] : [])))));
+  return set;
 }
 
 function limitsOf(rule: AppliedRule['rule'] | undefined): SharedBucket['limits'] {
