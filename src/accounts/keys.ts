@@ -180,6 +180,8 @@ export function rotateKey(op: Operator, id: string, overlapSeconds = DEFAULT_OVE
     const old = await mutableKey(op, id, now);
     if (old.replacedBy !== null) throw new GatewayError('conflict', `The key ${id} was already rotated; rotate its replacement ${old.replacedBy} instead.`);
     if (keyStatus(old, now) === 'expired') throw new GatewayError('unprocessable', `The key ${id} has expired; create a new key or extend its expiry first.`);
+    // The replacement would be issued enabled: rotating must not be a way around a disable.
+    if (old.disabledAt !== null) throw new GatewayError('unprocessable', `The key ${id} is disabled; enable it first, or create a new key.`);
     await requireLiveProject(op, old.projectId);
     const issued = await insertKey(op, old.projectId, { name: old.name, labels: old.labels, scopes: old.scopes, expiresAt: old.expiresAt }, now);
     const until = now + overlapSeconds * 1000;

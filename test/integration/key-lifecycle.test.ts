@@ -66,6 +66,22 @@ describe('key lifecycle over the admin API, enforced on the next request', () =>
     expect((await h.admin('POST', `/admin/v1/keys/${b.keyId}/rotate`)).status).toBe(409);
   });
 
+  it('a disabled key cannot be rotated into an enabled replacement (422); once enabled again it can', async () => {
+    h = await startHarness({ env: { ADMIN_TOKEN } });
+    const a = await issueKey(h);
+    expect((await h.admin('POST', `/admin/v1/keys/${a.keyId}/disable`)).status).toBe(200);
+    const keysBefore = (await h.admin('GET', '/admin/v1/keys')).body.data.length;
+    const refused = await h.admin('POST', `/admin/v1/keys/${a.keyId}/rotate`, { overlapSeconds: 0 });
+    expect(refused.status, refused.text).toBe(422);
+    expect(refused.body.error.message).toMatch(/disabled; enable it first/);
+    expect((await h.admin('GET', '/admin/v1/keys')).body.data.length).toBe(keysBefore);
+    expect((await generate(h, a.secret)).status).toBe(401);
+    expect((await h.admin('POST', `/admin/v1/keys/${a.keyId}/enable`)).status).toBe(200);
+    const rotated = await h.admin('POST', `/admin/v1/keys/${a.keyId}/rotate`, { overlapSeconds: 0 });
+    expect(rotated.status, rotated.text).toBe(200);
+    expect((await generate(h, rotated.body.secret)).status).toBe(200);
+  });
+
   it('a rotated key cannot outlive its overlap: its expiry may be brought forward, never pushed back or cleared', async () => {
     const clock = manualClock();
     h = await startHarness({ env: { ADMIN_TOKEN }, clock });
