@@ -43,6 +43,8 @@ export interface Gateway {
   listen(): Promise<AddressInfo>;
   /** Stops accepting, lets in-flight requests finish within graceMs, flushes every usage row, closes. */
   shutdown(graceMs?: number): Promise<void>;
+  /** Ends a shutdown's grace period now (a second signal): in-flight requests are cut, rows still flushed. */
+  hurry(): void;
 }
 
 interface GatewayOptions {
@@ -121,6 +123,8 @@ export async function createGateway({ config, log, db: givenDb, clock = systemCl
   const live = createLiveGateway({ ...base, tokens: liveTokens });
   server.on('upgrade', live.handleUpgrade);
   installLingeringClose(server, { timeMs: config.LINGERING_TIME_MS, timeoutMs: config.LINGERING_TIMEOUT_MS, maxBytes: config.LINGERING_MAX_BYTES });
+  // Set while a shutdown waits out its grace period.
+  let endGrace: (() => void) | null = null;
 
   return {
     deps,
@@ -136,11 +140,16 @@ export async function createGateway({ config, log, db: givenDb, clock = systemCl
         });
       });
     },
+    hurry() {
+      endGrace?.();
+    },
     async shutdown(graceMs = config.SHUTDOWN_GRACE_MS) {
       // Draining: the listener stays open through the grace period so new requests get a clear 503
       // (and load balancers see /healthz fail) instead of connection refused; in-flight ones finish.
       deps.lifecycle.drain();
-      const timedOut = await Promise.race([deps.lifecycle.idle().then(() => false), sleep(graceMs).then(() => true)]);
+      const hurried = new Promise<true>((r) => (endGrace = () => r(true)));
+      const timedOut = await Promise.race([deps.lifecycle.idle().then(() => false), sleep(graceMs).then(() => true), hurried]);
+      endGrace = null;
       if (timedOut) {
         log.warn({ inflight: deps.lifecycle.inflight }, 'grace period over; closing remaining connections');
         live.closeAll('The gateway is shutting down.');

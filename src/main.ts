@@ -59,7 +59,12 @@ async function main(): Promise<void> {
 
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // An operator who signals again wants it over: cut what is still in flight, but flush every row.
+      log.warn({ signal }, 'second signal: ending the grace period now');
+      gateway.hurry();
+      return;
+    }
     stopping = true;
     log.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down: draining in-flight requests');
     gateway.shutdown().then(

@@ -8,7 +8,7 @@ import { connectShared, RedisUnavailableError } from './shared/redis.js';
 /**
  * GATEWAY_WORKERS: this process becomes the primary of N workers that each run the whole gateway
  * on the one port (node:cluster hands them connections). It migrates the database once before
- * forking, replaces a worker that dies, and passes SIGTERM/SIGINT on, exiting when they have drained.
+ * forking, replaces a worker that dies, and passes SIGTERM/SIGINT on (a second one too), exiting when they have drained.
  * Workers share budgets only through Redis, so without REDIS_URL this refuses to start.
  */
 export async function runPrimary(config: Config & { GATEWAY_WORKERS: number | 'auto' }, log: Logger): Promise<void> {
@@ -53,9 +53,9 @@ export async function runPrimary(config: Config & { GATEWAY_WORKERS: number | 'a
     setTimeout(fork, 500).unref();
   });
   function stop(signal: NodeJS.Signals): void {
-    if (stopping) return;
+    // A second signal is passed on too: each worker then ends its grace period at once.
+    if (!stopping) log.info({ signal, workers: n }, 'stopping gateway workers');
     stopping = true;
-    log.info({ signal, workers: n }, 'stopping gateway workers');
     const left = Object.values(cluster.workers ?? {});
     if (left.length === 0) process.exit();
     for (const w of left) w?.process.kill(signal);

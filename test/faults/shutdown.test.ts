@@ -119,6 +119,24 @@ describe('SIGTERM', () => {
     expect(rows.every((r) => r.outcome === 'client_aborted' && r.status === 200 && r.usage_json !== null)).toBe(true);
     expectNoSecrets(child);
   });
+
+  it('a second SIGTERM ends a long grace period at once: in-flight requests are cut and recorded, exit 0', async () => {
+    const child = await gateway({ SHUTDOWN_GRACE_MS: '600000' }, { beforeFrame: (i) => (i === 2 ? new Promise(() => {}) : undefined) });
+    const inflight = Array.from({ length: 3 }, () => stream(child.url));
+    await until('3 streams in flight upstream', () => fake!.requests.length === 3);
+    child.process.kill('SIGTERM');
+    await child.waitForLog((l) => l.msg === 'shutting down: draining in-flight requests');
+    child.process.kill('SIGTERM');
+    // Well inside the ten-minute grace period: only the second signal can have ended it.
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(child.logs.some((l) => l.msg === 'second signal: ending the grace period now')).toBe(true);
+    for (const s of await Promise.all(inflight)) expect(s.error).toBeDefined();
+    const rows = readRows();
+    expect(rows).toHaveLength(3);
+    expect(rows.every((r) => r.outcome === 'client_aborted')).toBe(true);
+    expect(child.logs.find((l) => l.msg === 'usage flushed')).toBeDefined();
+    expectNoSecrets(child);
+  });
 });
 
 describe('SIGKILL', () => {
