@@ -4,8 +4,14 @@ import { redactSecrets } from '../redact.js';
 
 type Headers = Record<string, string | string[]>;
 
-/** Error bodies are small; a larger one streams through untouched. */
+/** An answer held only to decide on a retry is relayed as it is past this size: too large to be about a key. */
 export const HOLD_LIMIT = 64 * 1024;
+/**
+ * An error answer is never relayed unsearched: one larger than this is not relayed at all, and the
+ * client gets the gateway's own 502. Google's errors are a few KB; the bound is what one response
+ * may hold in memory.
+ */
+export const SCRUB_LIMIT = 1024 * 1024;
 
 /** Response header values with any echoed credential (upstream key, `key=` parameter) scrubbed. */
 export function scrubHeaders(headers: Headers, secrets: readonly string[]): Headers {
@@ -22,12 +28,11 @@ const DECODABLE = new Set(['identity', 'gzip', 'x-gzip', 'deflate', 'br']);
 /**
  * Whether an upstream answer is held back until complete so that a credential it echoes (an error
  * message quoting the key, an HTML error page quoting the URL) can be scrubbed before the client
- * sees it: errors only, small, and in an encoding the gateway can decode to search.
+ * sees it: errors only, in an encoding the gateway can decode to search (up to SCRUB_LIMIT).
  */
 export function scrubbable(status: number, headers: IncomingHttpHeaders): boolean {
   const encoding = headers['content-encoding'];
-  if (status < 400 || (encoding !== undefined && !DECODABLE.has(String(encoding).trim().toLowerCase()))) return false;
-  return Number(headers['content-length'] ?? 0) <= HOLD_LIMIT;
+  return status >= 400 && (encoding === undefined || DECODABLE.has(String(encoding).trim().toLowerCase()));
 }
 
 /**

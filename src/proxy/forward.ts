@@ -8,7 +8,7 @@ import { CLIENT_CLOSED_REQUEST, type Outcome } from '../metering/row.js';
 import type { ExchangeResult } from '../exchange/stage.js';
 import type { UsageFamily } from '../metering/usage.js';
 import { ClientAborted } from '../exchange/body.js';
-import { decodeQuietly, HOLD_LIMIT, scrubbable, scrubHeaders, scrubHeld } from './error-body.js';
+import { decodeQuietly, HOLD_LIMIT, SCRUB_LIMIT, scrubbable, scrubHeaders, scrubHeld } from './error-body.js';
 import { clientResponseHeaders, first } from './headers.js';
 import { errorFrame, upstreamFailureFrame } from './error-frame.js';
 import { FrameGate, type StreamGuard } from '../exchange/stream-guard.js';
@@ -163,6 +163,15 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
       res.end(body);
       bytesOut += Buffer.byteLength(body);
     };
+    /**
+     * An error answer too large to search for an echoed credential is not relayed: the client gets a
+     * 502, and the rest of upstream's body is read and dropped (settled, so every chunk is ignored).
+     */
+    const oversized = (): void => {
+      held = null;
+      answerItself(new GatewayError('bad_gateway', 'Upstream answered with an error too large to relay.'));
+      settle('upstream_error', `upstream error body over ${SCRUB_LIMIT} bytes, not relayed`);
+    };
 
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
@@ -174,6 +183,7 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
         status = statusCode;
         const h = headers as IncomingHttpHeaders;
         const scrub = scrubbable(statusCode, h);
+        if (scrub && Number(h['content-length'] ?? 0) > SCRUB_LIMIT) return oversized();
         if (scrub || req.hold?.has(statusCode)) held = { headers: h, chunks: [], size: 0, scrub };
         else start(h);
       },
@@ -188,8 +198,9 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
         }
         held.chunks.push(chunk);
         held.size += chunk.length;
-        // Too large to be about a key: deliver it as it is and stream the rest.
-        if (held.size > HOLD_LIMIT) release(false);
+        // Held only for a retry decision, and too large to be about a key: deliver it as it is and stream the rest.
+        if (!held.scrub && held.size > HOLD_LIMIT) release(false);
+        else if (held.size > SCRUB_LIMIT) oversized();
       },
       onResponseEnd() {
         if (done) return;

@@ -149,6 +149,45 @@ describe('no secret leaks', () => {
     expect(Number(res.headers['content-length'])).toBe(res.body.length);
   });
 
+  it('an error body of any size is searched: past 64 KiB still scrubbed (a key split between chunks too), past 1 MiB replaced by a 502', async () => {
+    const sizes = new Map<string, number>();
+    h = await startHarness({
+      fake: {
+        intercept: ({ req, res }) => {
+          const got = String(req.headers['x-goog-api-key']);
+          const size = sizes.get(String(req.headers['x-test-size'])) ?? 0;
+          const declared = req.headers['x-test-declared'] === '1';
+          // Padding, then the key cut in two writes, then more padding: no single chunk holds it whole.
+          const head = Buffer.from(`{"error":{"code":400,"message":"${'x'.repeat(size)} key `);
+          const tail = Buffer.from(` is not valid${'y'.repeat(1000)}","status":"INVALID_ARGUMENT"}}`);
+          const total = head.length + Buffer.byteLength(got) + tail.length;
+          res.writeHead(400, { 'content-type': 'application/json; charset=UTF-8', ...(declared ? { 'content-length': String(total) } : {}) });
+          res.write(Buffer.concat([head, Buffer.from(got.slice(0, 10))]));
+          setTimeout(() => res.end(Buffer.concat([Buffer.from(got.slice(10)), tail])), 20);
+          return true;
+        },
+      },
+    });
+    sizes.set('medium', 200 * 1024).set('huge', 2 * 1024 * 1024);
+    const key = (await h.createKey()).key;
+    const ask = (size: string, declared = false) =>
+      rawRequest(`${h!.url}/v1beta/models/google-text:generateContent`, { headers: { 'x-goog-api-key': key, 'x-test-size': size, ...(declared ? { 'x-test-declared': '1' } : {}) }, body: '{}' });
+
+    for (const declared of [false, true]) {
+      const medium = await ask('medium', declared);
+      expect(medium.status).toBe(400);
+      const text = medium.body.toString();
+      expect(text).not.toContain(UPSTREAM_KEY);
+      expect(JSON.parse(text).error.message).toBe(`${'x'.repeat(200 * 1024)} key [redacted] is not valid${'y'.repeat(1000)}`);
+
+      const huge = await ask('huge', declared);
+      expect(huge.status).toBe(502);
+      expect(JSON.parse(huge.body.toString()).error).toMatchObject({ code: 502, status: 'UNAVAILABLE', message: 'Upstream answered with an error too large to relay.' });
+    }
+    const rows = await h.waitForRows(4);
+    expect(rows.map((r) => r.status)).toEqual([400, 502, 400, 502]);
+  });
+
   it('a 2xx body is never rewritten, even when it quotes something key-shaped (model output is the tenant’s)', async () => {
     const text = JSON.stringify({ candidates: [{ content: { parts: [{ text: `a made-up ggw_${'z'.repeat(43)}, AIza${'y'.repeat(35)} and ?key=value` }] } }] });
     h = await startHarness({
