@@ -52,6 +52,8 @@ export function createLedger(opts: LedgerOptions): Ledger {
   let queue: UsageRow[] = [];
   /** Built and sent, not yet committed: retried as is until it commits. */
   let held: LedgerBatch | null = null;
+  /** A refused batch's pieces still to try, in order, before any new batch (isolate()). */
+  const parts: LedgerBatch[] = [];
   let writing: Promise<number> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let pumping = false;
@@ -60,7 +62,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
   let closed = false;
   let loudAt = maxPending;
 
-  const pending = (): number => queue.length + (held?.rows.length ?? 0);
+  const pending = (): number => queue.length + (held?.rows.length ?? 0) + parts.reduce((n, p) => n + p.rows.length, 0);
 
   function build(limit: number): LedgerBatch | null {
     if (queue.length === 0) return null;
@@ -79,7 +81,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
   function attempt(): Promise<number> {
     writing ??= (async () => {
       for (;;) {
-        held ??= build(opts.batchSize);
+        held ??= parts.shift() ?? build(opts.batchSize);
         if (!held) return 0;
         const batch = held;
         const started = performance.now();
@@ -91,6 +93,8 @@ export function createLedger(opts: LedgerOptions): Ledger {
           if (failures > 0) log.warn({ rows: batch.rows.length, after: failures }, 'usage writer recovered');
           failures = 0;
           loudAt = maxPending;
+          // Only isolate() makes a batch without rows (its side records alone): the rows come next.
+          if (batch.rows.length === 0) continue;
           return batch.rows.length;
         } catch (err) {
           opts.onFlush?.({ rows: batch.rows.length, ms: performance.now() - started, ok: false });
@@ -112,27 +116,32 @@ export function createLedger(opts: LedgerOptions): Ledger {
   }
 
   /**
-   * Halves a batch the database refused as data (the first half keeps its side records, the rest go
-   * back to the head of the queue), until one row is left: that row is set aside, logged whole for an
-   * operator to replay, and the others are written. Held and retried, one bad row would stop every
-   * later one for good. Side records refused on their own are logged and let go the same way.
+   * Narrows down a batch the database refused as data, trying its pieces before any new batch (so no
+   * new side records join them): its side records first on their own, then its rows in halves, until
+   * one row is left. That row is set aside, logged whole for an operator to replay, and the others are
+   * written. Held and retried, one bad row would stop every later one for good. Side records refused
+   * on their own are logged and let go the same way.
    */
   function isolate(batch: LedgerBatch, err: RefusedAsData): void {
     const { rows } = batch;
+    held = null;
+    const part = (from: number, to: number, sides: boolean): LedgerBatch =>
+      sides ? { ...batch, rows: rows.slice(from, to) } : { rows: rows.slice(from, to), keyTouches: [], resourceOps: [], now: batch.now };
+    if (rows.length > 0 && (batch.keyTouches.length > 0 || batch.resourceOps.length > 0)) {
+      parts.unshift(part(0, 0, true), part(0, rows.length, false));
+      return;
+    }
     if (rows.length > 1) {
       const half = Math.ceil(rows.length / 2);
-      held = { ...batch, rows: rows.slice(0, half) };
-      queue = [...rows.slice(half), ...queue];
+      parts.unshift(part(0, half, false), part(half, rows.length, false));
       return;
     }
     if (rows.length === 1) {
       logUnwritten(rows, `usage row refused by the database (${err.message}); set aside, recorded here instead`);
       opts.onSetAside?.(1);
-      held = batch.keyTouches.length || batch.resourceOps.length ? { ...batch, rows: [] } : null;
       return;
     }
     log.error({ err: err.message, keyTouches: batch.keyTouches, resourceOps: batch.resourceOps }, 'side records refused by the database; recorded here instead');
-    held = null;
     for (const side of sides) side.committed?.();
   }
 
@@ -154,7 +163,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
     if (pumping) return;
     pumping = true;
     try {
-      while (pending() > 0 && (await attempt()) > 0 && queue.length >= opts.batchSize);
+      while (pending() > 0 && (await attempt()) > 0 && (queue.length >= opts.batchSize || parts.length > 0));
     } finally {
       pumping = false;
     }
@@ -210,8 +219,9 @@ export function createLedger(opts: LedgerOptions): Ledger {
       if (writing) await writing;
       const written = await flush();
       closed = true;
-      const left = [...(held?.rows ?? []), ...queue];
+      const left = [...(held?.rows ?? []), ...parts.flatMap((p) => p.rows), ...queue];
       held = null;
+      parts.length = 0;
       queue = [];
       if (left.length > 0) logUnwritten(left);
       await sink.close();

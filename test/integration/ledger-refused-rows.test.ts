@@ -96,9 +96,18 @@ describe.each(backends)('a row the database refuses as data: $name', (backend) =
     opened = await backend.open();
     const lines: string[] = [];
     const setAside: number[] = [];
+    // Side records ride with every batch, as in the gateway: a key's last use, and once a resource
+    // claimed for a project that does not exist (a foreign key the database refuses on its own).
+    let sideBatches = 0;
     const ledger = createLedger({
       sink: opened.sink, log: createLogger('debug', { write: (s: string) => void lines.push(s) }), flushIntervalMs: 60_000, batchSize: 1000,
       onSetAside: (n) => setAside.push(n),
+      sides: [{
+        take: (b) => {
+          b.keyTouches.push(['key_none', 1_700_000_000_000]);
+          if (sideBatches++ === 0) b.resourceOps.push({ kind: 'claim', name: 'files/orphan', resourceKind: 'files', tenantId: 't', projectId: 'prj_none', upstreamKeyId: null, units: null, at: 1 });
+        },
+      }],
     });
     const bad = new Map(backend.poison.map((make, n) => [3 + 4 * n, make]));
     const rows = Array.from({ length: 12 }, (_, i) => (bad.get(i) ?? ((r: UsageRow) => r))(row(i)));
@@ -110,6 +119,8 @@ describe.each(backends)('a row the database refuses as data: $name', (backend) =
     expect((await opened.stored.keys()).sort()).toEqual([...good].sort());
     expect(await opened.stored.rolledUp()).toBe(good.length);
     expect(setAside).toEqual(backend.poison.map(() => 1));
+    // The refused side records are in the log too, and did not hold up a single row.
+    expect(lines.some((l) => (JSON.parse(l) as { msg: string }).msg === 'side records refused by the database; recorded here instead' && l.includes('files/orphan'))).toBe(true);
     // Each refused row is in the log, complete, under the database's reason.
     for (const i of bad.keys()) {
       const line = lines.map((l) => JSON.parse(l) as { level: string; msg: string; unwrittenUsageRows?: UsageRow[] }).find((l) => l.unwrittenUsageRows?.some((r) => r.rowKey === `key-${i}`));
@@ -118,9 +129,12 @@ describe.each(backends)('a row the database refuses as data: $name', (backend) =
       expect(line?.unwrittenUsageRows).toEqual([JSON.parse(JSON.stringify(rows[i]))]);
     }
 
-    // Not stuck: a later row goes in on its own, and a replay of the whole first batch adds nothing.
+    // Not stuck: a later batch (its side records fine this time) is narrowed down the same way, and a
+    // replay of the whole first batch adds nothing.
     ledger.record(row(100));
+    ledger.record(backend.poison[0]!(row(101)));
     expect(await ledger.flush()).toBe(1);
+    expect(setAside).toHaveLength(backend.poison.length + 1);
     for (const r of rows.filter((_, i) => !bad.has(i))) ledger.record({ ...r });
     await ledger.flush();
     expect((await opened.stored.keys()).length).toBe(good.length + 1);
