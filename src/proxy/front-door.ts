@@ -23,8 +23,8 @@ export function shuttingDown(): GatewayError {
 export function refusalBeforeRouting(lifecycle: Pick<Lifecycle, 'draining'>, rawUrl: string, path: string): EarlyRefusal | null {
   const problem = requestTargetProblem(rawUrl);
   if (problem) return { error: new GatewayError('invalid_argument', problem), headers: JSON_TYPE };
-  // Health, admin and metrics stay open while draining: a scrape is how an operator watches the drain.
-  if (lifecycle.draining && path !== '/healthz' && path !== '/metrics' && !path.startsWith('/admin/')) {
+  // Health, readiness, admin and metrics stay open while draining: a scrape is how an operator watches the drain.
+  if (lifecycle.draining && path !== '/healthz' && path !== '/readyz' && path !== '/metrics' && !path.startsWith('/admin/')) {
     return { error: shuttingDown(), headers: { ...JSON_TYPE, connection: 'close' } };
   }
   return null;

@@ -73,6 +73,8 @@ export interface Quotas {
   fresh(): Promise<void> | null;
   /** Counter buckets held in memory (a metrics gauge: bounded, see CounterStore). */
   buckets(): number;
+  /** Whether the counters every replica shares answer now; null without shared state (readiness). */
+  sharedReachable(): boolean | null;
 }
 
 interface LeaseState extends Lease, CappedLease {
@@ -374,6 +376,7 @@ export async function createQuotas({ db, clock, log, onRefusal, shared = null, f
       await adopt(await loadPolicies());
     },
     buckets: () => store.size(),
+    sharedReachable: () => (shared ? shared.reachable() : null),
     fresh,
   };
 }

@@ -207,6 +207,7 @@ export function createRedisCounters({ shared, leaseMs, readCell, log }: { shared
       else flushing ??= setImmediate(flushNow);
     },
     pending: () => queue.length,
+    reachable: () => redis.status === 'ready',
     async close() {
       clearInterval(renewal);
       clearInterval(retry);

@@ -76,5 +76,7 @@ export interface SharedCounters {
   settle(s: SharedSettlement): void;
   /** Settlements waiting for the store (Redis unreachable). */
   pending(): number;
+  /** Whether the store answers now (its connection is up): admission goes there rather than to QUOTA_FAILURE. */
+  reachable(): boolean;
   close(): Promise<void>;
 }

@@ -84,6 +84,9 @@ describe('SIGTERM', () => {
     expect(refused.headers.connection).toBe('close');
     expect(JSON.parse(refused.body.toString()).error).toMatchObject({ code: 503, status: 'UNAVAILABLE' });
     expect((await rawRequest(`${child.url}/healthz`, { method: 'GET' })).status).toBe(503);
+    const readiness = await rawRequest(`${child.url}/readyz`, { method: 'GET' });
+    expect(readiness.status).toBe(503);
+    expect(JSON.parse(readiness.body.toString())).toEqual({ status: 'unready', reasons: ['draining'] });
     // Still scraped while draining: the in-flight gauge is how an operator watches the drain.
     const scrape = await rawRequest(`${child.url}/metrics`, { method: 'GET', headers: { authorization: `Bearer ${metricsToken}` } });
     expect(scrape.status).toBe(200);

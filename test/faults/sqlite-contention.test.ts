@@ -129,9 +129,14 @@ describe('a database that cannot be written', () => {
     expect(JSON.parse(refused.body.toString()).error).toMatchObject({ code: 503, status: 'UNAVAILABLE' });
     expect(h.fake.requests).toHaveLength(5);
     expect(h.logs.some((l) => l.includes('usage rows are piling up in memory') && l.includes('"level":"error"'))).toBe(true);
+    // Not ready meanwhile, so a balancer sends requests to a replica that can record them.
+    const notReady = await rawRequest(`${h.url}/readyz`, { method: 'GET' });
+    expect(notReady.status).toBe(503);
+    expect(JSON.parse(notReady.body.toString())).toEqual({ status: 'unready', reasons: ['usage rows cannot be written (the database refuses writes) and METERING_FAILURE=closed'] });
 
     await writer(h).pragma('query_only = OFF');
     const rows = await h.waitForRows(5, 15_000);
+    expect(JSON.parse((await rawRequest(`${h.url}/readyz`, { method: 'GET' })).body.toString())).toEqual({ status: 'ready' });
     expect(rows.map((r) => r.request_id).sort()).toEqual([...ids].sort());
     expect((await rawRequest(`${h.url}/v1beta/models/google-text:generateContent`, { headers: { 'x-goog-api-key': key }, body: '{}' })).status).toBe(200);
   });

@@ -77,12 +77,18 @@ describe.runIf(inject('redisAvailable'))('Redis outage under load', { timeout: 9
     expect((await call(g.url, r.key)).status).toBe(200);
     expect((await r.admin('PUT', `/admin/v1/projects/${r.projectId}/limits`, { limits: [{ requestsPerMinute: 1000 }] })).status).toBe(200);
     expect((await call(g.url, r.key)).status).toBe(200);
+    const ready = () => fetch(`${g.url}/readyz`).then(async (x) => ({ status: x.status, body: (await x.json()) as { reasons?: string[] } }));
+    expect((await ready()).status).toBe(200);
     await own.stop();
     const refused = await call(g.url, r.key);
     expect(refused.status).toBe(503);
     expect(await refused.json()).toMatchObject({ error: { code: 503, status: 'UNAVAILABLE' } });
+    // A balancer reading /readyz sends traffic to replicas that still reach Redis.
+    await until('unready', async () => (await ready()).status === 503, 10_000);
+    expect((await ready()).body.reasons).toEqual(['shared quota counters (Redis) unreachable and QUOTA_FAILURE=closed']);
     await own.start();
     await until('served again', async () => (await call(g.url, r!.key)).status === 200, 10_000);
+    await until('ready again', async () => (await ready()).status === 200, 10_000);
     expect(g.process.exitCode).toBeNull();
   });
 });
