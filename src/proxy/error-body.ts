@@ -38,12 +38,14 @@ export function scrubbable(status: number, headers: IncomingHttpHeaders): boolea
 /**
  * A complete held error body with echoed credentials scrubbed. A compressed one is searched
  * decompressed, and only when it held a secret is it sent decompressed (its content-encoding
- * removed from `headers`): a clean body keeps upstream's exact bytes.
+ * removed from `headers`): a clean body keeps upstream's exact bytes. Null when a compressed one
+ * cannot be searched (corrupt, or inflating past 8 × SCRUB_LIMIT): it must not be relayed.
  */
-export function scrubHeld(raw: Buffer, headers: IncomingHttpHeaders, secrets: readonly string[]): Buffer {
+export function scrubHeld(raw: Buffer, headers: IncomingHttpHeaders, secrets: readonly string[]): Buffer | null {
   const encoding = headers['content-encoding'];
   if (encoding === undefined || String(encoding).trim().toLowerCase() === 'identity') return scrubBody(raw, secrets);
-  const plain = decodeQuietly(raw, encoding);
+  const plain = decodeQuietly(raw, encoding, 8 * SCRUB_LIMIT);
+  if (plain === null) return null;
   const clean = scrubBody(plain, secrets);
   if (clean === plain) return raw;
   delete headers['content-encoding'];
@@ -60,15 +62,21 @@ export function scrubBody(raw: Buffer, secrets: readonly string[]): Buffer {
   return clean === text ? raw : Buffer.from(clean, 'latin1');
 }
 
-/** A held body as text for a decision about it (which key failed); empty when it cannot be decoded. */
-export function decodeQuietly(body: Buffer, encoding: string | string[] | undefined): Buffer {
+/**
+ * A held body as text for a decision about it (which key failed): empty when it cannot be decoded,
+ * or, given `limit` (the most it may inflate to), null.
+ */
+export function decodeQuietly(body: Buffer, encoding: string | string[] | undefined): Buffer;
+export function decodeQuietly(body: Buffer, encoding: string | string[] | undefined, limit: number): Buffer | null;
+export function decodeQuietly(body: Buffer, encoding: string | string[] | undefined, limit?: number): Buffer | null {
   const e = (Array.isArray(encoding) ? encoding[0] : encoding)?.trim().toLowerCase();
+  const opts = { maxOutputLength: limit ?? 8 * SCRUB_LIMIT };
   try {
-    if (e === 'gzip' || e === 'x-gzip') return gunzipSync(body);
-    if (e === 'deflate') return inflateSync(body);
-    if (e === 'br') return brotliDecompressSync(body);
+    if (e === 'gzip' || e === 'x-gzip') return gunzipSync(body, opts);
+    if (e === 'deflate') return inflateSync(body, opts);
+    if (e === 'br') return brotliDecompressSync(body, opts);
   } catch {
-    return Buffer.alloc(0);
+    return limit === undefined ? Buffer.alloc(0) : null;
   }
   return body;
 }

@@ -147,14 +147,22 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
       settle('quota_cut', err.message);
       controller?.abort(new ClientGone('stream ended by the hard cap'));
     };
-    /** Sends a held answer on: scrubbed when it was held for that and is complete, else as received. */
-    const release = (complete: boolean): void => {
+    /**
+     * Sends a held answer on: scrubbed when it was held for that and is complete, else as received.
+     * False when it could not be searched and the gateway answered in its place (unrelayed()).
+     */
+    const release = (complete: boolean): boolean => {
       const h = held!;
       held = null;
       const raw = Buffer.concat(h.chunks, h.size);
       const body = complete && h.scrub ? scrubHeld(raw, h.headers, req.secrets) : raw;
+      if (body === null) {
+        unrelayed('Upstream answered with an error the gateway could not check.', 'upstream error body could not be decoded to be searched, not relayed');
+        return false;
+      }
       start(h.headers, body === raw ? undefined : body.length);
       write(body);
+      return true;
     };
     const answerItself = (ge: GatewayError): void => {
       status = ge.status;
@@ -164,14 +172,16 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
       bytesOut += Buffer.byteLength(body);
     };
     /**
-     * An error answer too large to search for an echoed credential is not relayed: the client gets a
-     * 502, and the rest of upstream's body is read and dropped (settled, so every chunk is ignored).
+     * An error answer that cannot be searched for an echoed credential (too large, or compressed past
+     * decoding) is not relayed: the client gets a 502, and the rest of upstream's body is read and
+     * dropped (settled, so every chunk is ignored).
      */
-    const oversized = (): void => {
+    const unrelayed = (message: string, reason: string): void => {
       held = null;
-      answerItself(new GatewayError('bad_gateway', 'Upstream answered with an error too large to relay.'));
-      settle('upstream_error', `upstream error body over ${SCRUB_LIMIT} bytes, not relayed`);
+      answerItself(new GatewayError('bad_gateway', message));
+      settle('upstream_error', reason);
     };
+    const oversized = (): void => unrelayed('Upstream answered with an error too large to relay.', `upstream error body over ${SCRUB_LIMIT} bytes, not relayed`);
 
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(c) {
@@ -212,7 +222,7 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
             res.off('close', onClientClose);
             return resolve({ status, outcome: 'upstream_error', ttfbMs, bytesOut: 0, meter: NO_METER, retry: true });
           }
-          release(true);
+          if (!release(true)) return;
         }
         res.end();
         settle('ok');

@@ -188,6 +188,29 @@ describe('no secret leaks', () => {
     expect(rows.map((r) => r.status)).toEqual([400, 502, 400, 502]);
   });
 
+  it('a compressed error body that cannot be searched (corrupt, or inflating past 8 MiB) is not relayed: 502', async () => {
+    h = await startHarness({
+      fake: {
+        intercept: ({ req, res }) => {
+          const got = String(req.headers['x-goog-api-key']);
+          const body = req.headers['x-test-kind'] === 'bomb'
+            ? gzipSync(Buffer.concat([Buffer.from(`{"error":{"message":"${got}`), Buffer.alloc(9 * 1024 * 1024, 'a'), Buffer.from('"}}')]))
+            : Buffer.concat([gzipSync(`{"error":{"message":"${got}"}}`).subarray(0, 12), Buffer.from('not gzip at all')]);
+          res.writeHead(400, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(body.length) });
+          res.end(body);
+          return true;
+        },
+      },
+    });
+    const key = (await h.createKey()).key;
+    for (const kind of ['bomb', 'corrupt']) {
+      const res = await rawRequest(`${h.url}/v1beta/models/google-text:generateContent`, { headers: { 'x-goog-api-key': key, 'x-test-kind': kind, 'accept-encoding': 'gzip' }, body: '{}' });
+      expect(res.status, kind).toBe(502);
+      expect(res.headers['content-encoding']).toBeUndefined();
+      expect(JSON.parse(res.body.toString()).error).toMatchObject({ code: 502, message: 'Upstream answered with an error the gateway could not check.' });
+    }
+  });
+
   it('a 2xx body is never rewritten, even when it quotes something key-shaped (model output is the tenant’s)', async () => {
     const text = JSON.stringify({ candidates: [{ content: { parts: [{ text: `a made-up ggw_${'z'.repeat(43)}, AIza${'y'.repeat(35)} and ?key=value` }] } }] });
     h = await startHarness({
