@@ -3,8 +3,9 @@ import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config
 import { probePostgres } from './test/support/postgres-server.js';
 
 /**
- * Tests about SQLite itself (its files, PRAGMAs, the migrations layout) and the Postgres-only tests
- * (already run once by the sqlite project, guarded by postgresAvailable) stay out of the Postgres run.
+ * Tests about SQLite itself (its files, PRAGMAs, the migrations layout), the Postgres-only tests and
+ * those that open both backends themselves (already run once by the sqlite project, their Postgres
+ * part guarded by postgresAvailable) stay out of the Postgres run.
  */
 const SQLITE_ONLY = [
   'test/integration/sqlite-migrations-layout.test.ts',
@@ -14,6 +15,9 @@ const SQLITE_ONLY = [
   'test/integration/postgres-two-gateways.test.ts',
   'test/integration/ledger-pg-sink.test.ts',
   'test/integration/backends-same-answers.test.ts',
+  // Both sinks side by side (test/support/ledger-backends.ts): one run holds them to the same behaviour.
+  'test/integration/ledger-refused-rows.test.ts',
+  'test/integration/upload-session-prune.test.ts',
 ];
 
 /**

@@ -7,8 +7,9 @@ import { accumulate, GRAINS, type Grain } from '../usage/rollups.js';
 import { RefusedAsData, type LedgerBatch, type LedgerSink } from './batch.js';
 import { pgArrayLiteral, pgText } from './pg-arrays.js';
 import {
-  CLAIM_RESOURCE_SQL, FORGET_RESOURCE_SQL, INSERT_EVENTS_SQL, METERED_RESOURCE_SQL, PRUNE_COUNTERS_SQL, rollupColumns, TOUCH_KEYS_SQL, UPSERT_TOTALS_SQL,
+  CLAIM_RESOURCE_SQL, FORGET_RESOURCE_SQL, INSERT_EVENTS_SQL, METERED_RESOURCE_SQL, PRUNE_COUNTERS_SQL, PRUNE_UPLOADS_SQL, rollupColumns, TOUCH_KEYS_SQL, UPSERT_TOTALS_SQL,
 } from './pg-statements.js';
+import { createUploadSessionPrune } from './upload-sessions.js';
 
 /** A CounterCell's length (quota/persist.ts). */
 const COUNTER_WIDTH = 7;
@@ -58,6 +59,7 @@ function firstPerKey(rows: readonly UsageRow[]): UsageRow[] {
  */
 export function createPgSink({ pool, url, timeoutMs = 10_000 }: PgSinkOptions): LedgerSink {
   const prunes = createPruneSchedule();
+  const uploadsDue = createUploadSessionPrune();
 
   async function apply(query: Query, batch: LedgerBatch): Promise<number> {
     const rows = firstPerKey(batch.rows);
@@ -81,6 +83,8 @@ export function createPgSink({ pool, url, timeoutMs = 10_000 }: PgSinkOptions): 
       } else if (op.kind === 'forget') await query(FORGET_RESOURCE_SQL, [pgText(op.name)], 'ledger_forget');
       else await query(METERED_RESOURCE_SQL, [op.at, batch.now, pgText(op.name)], 'ledger_metered');
     }
+    const cutoff = uploadsDue(batch.now);
+    if (cutoff !== null) await query(PRUNE_UPLOADS_SQL, [cutoff], 'ledger_prune_uploads');
     if (fresh.length === 0) return 0;
     const cells = counterCells(fresh).sort((a, b) => compareKeys(a, b, 5)); // the cell's key: its first five fields
     const perGrain: Record<Grain, unknown[][]> = { h: [], d: [], m: [] };

@@ -40,6 +40,9 @@ export const METERED_RESOURCE_SQL = 'UPDATE resources SET usage_recorded_at = $1
 const COUNTER_KEYS = ['project_id', 'dimension', 'value', 'window_kind', 'window_start'];
 const COUNTER_COLUMNS = [...COUNTER_KEYS, 'tokens', 'requests'];
 
+/** Abandoned resumable upload sessions (upload-sessions.ts). */
+export const PRUNE_UPLOADS_SQL = "DELETE FROM resources WHERE kind = 'uploads' AND created_at < $1";
+
 export const PRUNE_COUNTERS_SQL = `DELETE FROM quota_counters AS q USING unnest($1::text[], $2::bigint[]) AS p(kind, before)
   WHERE q.window_kind = p.kind AND q.window_start < p.before`;
 

@@ -4,6 +4,7 @@ import type { UsageRow } from '../metering/row.js';
 import { createCounterWriter } from '../quota/persist.js';
 import { createRollupWriter } from '../usage/rollups.js';
 import type { LedgerBatch } from './batch.js';
+import { createUploadSessionPrune } from './upload-sessions.js';
 
 // ON CONFLICT DO NOTHING on the row_key unique index: a batch sent twice (the worker died after
 // COMMIT, before its reply) inserts nothing the second time, and only new rows are rolled up.
@@ -20,6 +21,8 @@ export function createSqliteApplier(sqlite: Database): (batch: LedgerBatch) => n
     VALUES (?, ?, ?, ?, ?, ?, ?, 'created', ?, ?) ON CONFLICT(name) DO NOTHING`);
   const forget = sqlite.prepare('DELETE FROM resources WHERE name = ?');
   const metered = sqlite.prepare('UPDATE resources SET usage_recorded_at = ?, updated_at = ? WHERE name = ? AND usage_recorded_at IS NULL');
+  const pruneUploads = sqlite.prepare("DELETE FROM resources WHERE kind = 'uploads' AND created_at < ?");
+  const uploadsDue = createUploadSessionPrune();
   const rollups = createRollupWriter(sqlite);
   const counters = createCounterWriter(sqlite);
 
@@ -38,6 +41,8 @@ export function createSqliteApplier(sqlite: Database): (batch: LedgerBatch) => n
       else if (op.kind === 'forget') forget.run(op.name);
       else metered.run(op.at, batch.now, op.name);
     }
+    const cutoff = uploadsDue(batch.now);
+    if (cutoff !== null) pruneUploads.run(cutoff);
     if (fresh.length > 0) {
       counters(fresh);
       rollups(fresh);

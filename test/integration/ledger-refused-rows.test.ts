@@ -1,16 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { openDb } from '../../src/db/client.js';
-import { migratePostgres, openPostgres } from '../../src/db/postgres.js';
-import type { LedgerSink } from '../../src/ledger/batch.js';
 import { createLedger } from '../../src/ledger/ledger.js';
-import { createPgSink } from '../../src/ledger/pg-sink.js';
-import { createSqliteSink } from '../../src/ledger/sqlite-sink.js';
 import { createLogger } from '../../src/logger.js';
 import type { UsageRow } from '../../src/metering/row.js';
-import { createTestDatabase, postgresAvailable } from '../support/postgres.js';
+import { LEDGER_BACKENDS, type LedgerBackend, type OpenedBackend } from '../support/ledger-backends.js';
 
 const row = (i: number): UsageRow => ({
   createdAt: 1_700_000_000_000 + i, requestId: `r${i}`, tenantId: 't', projectId: 'p', keyId: 'k', upstreamKeyId: null,
@@ -19,74 +11,21 @@ const row = (i: number): UsageRow => ({
   ttfbMs: 1, latencyMs: 2, bytesIn: 3, bytesOut: 4, rowKey: `key-${i}`,
 });
 
-/** What a backend stores, read back over its own connection. */
-interface Stored {
-  keys(): Promise<string[]>;
-  /** Requests counted in the hourly rollups: only rows that were stored may count there. */
-  rolledUp(): Promise<number>;
-}
-
-interface Backend {
-  name: string;
-  available: boolean;
-  open(): Promise<{ sink: LedgerSink; stored: Stored; close(): Promise<void> }>;
-  /** Rows this database refuses as data (and a bare NOT NULL one that both refuse). */
-  poison: Array<(r: UsageRow) => UsageRow>;
-}
-
 // A row the code should never produce, standing for any the database will not take: were it kept and
 // retried with its batch, no later row would ever be stored.
 const nullRequestId = (r: UsageRow): UsageRow => ({ ...r, requestId: null as unknown as string });
 
-const backends: Backend[] = [
-  {
-    name: 'SQLite (worker sink)',
-    available: true,
-    poison: [nullRequestId],
-    async open() {
-      const dir = mkdtempSync(join(tmpdir(), 'ggw-refused-'));
-      const db = openDb(join(dir, 'g.db'), { busyTimeoutMs: 0 });
-      const sink = createSqliteSink({ path: db.$client.name, log: createLogger('silent') });
-      return {
-        sink,
-        stored: {
-          keys: async () => db.$client.prepare('SELECT row_key FROM usage_events ORDER BY id').pluck().all() as string[],
-          rolledUp: async () => db.$client.prepare('SELECT coalesce(sum(requests), 0) FROM usage_rollups_hourly').pluck().get() as number,
-        },
-        async close() {
-          db.$client.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-  {
-    name: 'Postgres',
-    available: postgresAvailable,
-    // int4 out of range (SQLSTATE 22003) as well as a NOT NULL violation (23502).
-    poison: [nullRequestId, (r) => ({ ...r, status: 2 ** 31 })],
-    async open() {
-      const test = await createTestDatabase();
-      await migratePostgres({ url: test.url, connectTimeoutMs: 5000 });
-      const db = await openPostgres({ url: test.url, poolMax: 2, statementTimeoutMs: 5000, connectTimeoutMs: 5000, onError: () => {} });
-      const q = async (sql: string) => (await db.$client.query(sql)).rows;
-      return {
-        sink: createPgSink({ pool: db.$client, url: test.url }),
-        stored: {
-          keys: async () => (await q('SELECT row_key FROM usage_events ORDER BY id')).map((r) => r.row_key as string),
-          rolledUp: async () => Number((await q('SELECT coalesce(sum(requests), 0) AS n FROM usage_rollups_hourly'))[0].n),
-        },
-        async close() {
-          await db.$client.end();
-          await test.drop();
-        },
-      };
-    },
-  },
-];
+/** Rows each database refuses as data: a NOT NULL violation on both, and an int4 out of range (SQLSTATE 22003) on Postgres. */
+const POISON: Record<LedgerBackend['name'], Array<(r: UsageRow) => UsageRow>> = {
+  'SQLite (worker sink)': [nullRequestId],
+  Postgres: [nullRequestId, (r) => ({ ...r, status: 2 ** 31 })],
+};
 
-describe.each(backends)('a row the database refuses as data: $name', (backend) => {
-  let opened: Awaited<ReturnType<Backend['open']>> | undefined;
+describe.each(LEDGER_BACKENDS)('a row the database refuses as data: $name', (backend) => {
+  const poison = POISON[backend.name];
+  const keys = async () => (await opened!.query<{ row_key: string }>('SELECT row_key FROM usage_events ORDER BY id')).map((r) => r.row_key);
+  const rolledUp = async () => Number((await opened!.query<{ n: unknown }>('SELECT coalesce(sum(requests), 0) AS n FROM usage_rollups_hourly'))[0]!.n);
+  let opened: OpenedBackend | undefined;
   afterEach(async () => {
     await opened?.close();
     opened = undefined;
@@ -109,16 +48,16 @@ describe.each(backends)('a row the database refuses as data: $name', (backend) =
         },
       }],
     });
-    const bad = new Map(backend.poison.map((make, n) => [3 + 4 * n, make]));
+    const bad = new Map(poison.map((make, n) => [3 + 4 * n, make]));
     const rows = Array.from({ length: 12 }, (_, i) => (bad.get(i) ?? ((r: UsageRow) => r))(row(i)));
     for (const r of rows) ledger.record(r);
     const good = rows.filter((_, i) => !bad.has(i)).map((r) => r.rowKey!);
 
     expect(await ledger.flush()).toBe(good.length);
     expect(ledger.pending()).toBe(0);
-    expect((await opened.stored.keys()).sort()).toEqual([...good].sort());
-    expect(await opened.stored.rolledUp()).toBe(good.length);
-    expect(setAside).toEqual(backend.poison.map(() => 1));
+    expect((await keys()).sort()).toEqual([...good].sort());
+    expect(await rolledUp()).toBe(good.length);
+    expect(setAside).toEqual(poison.map(() => 1));
     // The refused side records are in the log too, and did not hold up a single row.
     expect(lines.some((l) => (JSON.parse(l) as { msg: string }).msg === 'side records refused by the database; recorded here instead' && l.includes('files/orphan'))).toBe(true);
     // Each refused row is in the log, complete, under the database's reason.
@@ -132,13 +71,13 @@ describe.each(backends)('a row the database refuses as data: $name', (backend) =
     // Not stuck: a later batch (its side records fine this time) is narrowed down the same way, and a
     // replay of the whole first batch adds nothing.
     ledger.record(row(100));
-    ledger.record(backend.poison[0]!(row(101)));
+    ledger.record(poison[0]!(row(101)));
     expect(await ledger.flush()).toBe(1);
-    expect(setAside).toHaveLength(backend.poison.length + 1);
+    expect(setAside).toHaveLength(poison.length + 1);
     for (const r of rows.filter((_, i) => !bad.has(i))) ledger.record({ ...r });
     await ledger.flush();
-    expect((await opened.stored.keys()).length).toBe(good.length + 1);
-    expect(await opened.stored.rolledUp()).toBe(good.length + 1);
+    expect((await keys()).length).toBe(good.length + 1);
+    expect(await rolledUp()).toBe(good.length + 1);
     await ledger.close();
   });
 });
