@@ -44,7 +44,7 @@ export function scrubbable(status: number, headers: IncomingHttpHeaders): boolea
 export function scrubHeld(raw: Buffer, headers: IncomingHttpHeaders, secrets: readonly string[]): Buffer | null {
   const encoding = headers['content-encoding'];
   if (encoding === undefined || String(encoding).trim().toLowerCase() === 'identity') return scrubBody(raw, secrets);
-  const plain = decodeQuietly(raw, encoding, 8 * SCRUB_LIMIT);
+  const plain = decodeQuietly(raw, encoding);
   if (plain === null) return null;
   const clean = scrubBody(plain, secrets);
   if (clean === plain) return raw;
@@ -62,21 +62,16 @@ export function scrubBody(raw: Buffer, secrets: readonly string[]): Buffer {
   return clean === text ? raw : Buffer.from(clean, 'latin1');
 }
 
-/**
- * A held body as text for a decision about it (which key failed): empty when it cannot be decoded,
- * or, given `limit` (the most it may inflate to), null.
- */
-export function decodeQuietly(body: Buffer, encoding: string | string[] | undefined): Buffer;
-export function decodeQuietly(body: Buffer, encoding: string | string[] | undefined, limit: number): Buffer | null;
-export function decodeQuietly(body: Buffer, encoding: string | string[] | undefined, limit?: number): Buffer | null {
+/** A held body decompressed, to be searched or judged; null when corrupt or inflating past 8 × SCRUB_LIMIT. */
+export function decodeQuietly(body: Buffer, encoding: string | string[] | undefined): Buffer | null {
   const e = (Array.isArray(encoding) ? encoding[0] : encoding)?.trim().toLowerCase();
-  const opts = { maxOutputLength: limit ?? 8 * SCRUB_LIMIT };
+  const opts = { maxOutputLength: 8 * SCRUB_LIMIT };
   try {
     if (e === 'gzip' || e === 'x-gzip') return gunzipSync(body, opts);
     if (e === 'deflate') return inflateSync(body, opts);
     if (e === 'br') return brotliDecompressSync(body, opts);
   } catch {
-    return limit === undefined ? Buffer.alloc(0) : null;
+    return null;
   }
   return body;
 }

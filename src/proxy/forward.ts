@@ -217,7 +217,7 @@ export function forward(pool: Dispatcher, res: ServerResponse, req: ForwardReque
         if (gate) for (const piece of gate.end()) write(piece);
         if (held) {
           const body = Buffer.concat(held.chunks, held.size);
-          if (req.hold?.has(status) && req.onHeld?.(status, held.headers, decodeQuietly(body, held.headers['content-encoding']))) {
+          if (req.hold?.has(status) && req.onHeld?.(status, held.headers, decodeQuietly(body, held.headers['content-encoding']) ?? Buffer.alloc(0))) {
             done = true;
             res.off('close', onClientClose);
             return resolve({ status, outcome: 'upstream_error', ttfbMs, bytesOut: 0, meter: NO_METER, retry: true });
